@@ -1,0 +1,20 @@
+/* fer-cl: semi-supervised facial-expression training on OpenCL devices.
+ * The umbrella header of the public C API; every name has the fc_ prefix. */
+#ifndef FERCL_FERCL_H
+#define FERCL_FERCL_H
+
+#include "fercl/device.h"
+#include "fercl/log.h"
+#include "fercl/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* "0.1.0" */
+const char *fc_version(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

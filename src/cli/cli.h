@@ -1,0 +1,33 @@
+/* The fer-cl command-line program: shared state and helpers of subcommands. */
+#ifndef FERCL_CLI_CLI_H
+#define FERCL_CLI_CLI_H
+
+#include "cli/args.h"
+#include "fercl/status.h"
+
+typedef struct fc_cli_globals {
+  const char *device; /* --device selector, NULL = $FERCL_DEVICE or 0 */
+  int verbose;
+  int quiet;
+  int help;
+} fc_cli_globals;
+
+extern fc_cli_globals fc_cli;
+extern const fc_option fc_cli_global_options[];
+
+/* Parses a subcommand's arguments (argv[0] is the subcommand's name).
+ * Returns -1 to go on, or the exit code to return now: 0 after --help,
+ * 2 after a usage error (message printed). */
+int fc_cli_parse(const fc_args_spec *spec, int argc, char **argv, char **positional,
+                 int *positional_count);
+
+/* Prints "fer-cl: error: <last error>" and returns the status's exit code. */
+int fc_cli_fail(fc_status status);
+
+/* Applies --verbose/--quiet to the library's log level. */
+void fc_cli_apply_log_level(void);
+
+/* Subcommands: each returns the process exit code. */
+int fc_cmd_devices(int argc, char **argv);
+
+#endif
