@@ -1,0 +1,73 @@
+#define _XOPEN_SOURCE 700
+#include "testutil.h"
+
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static fc_device *test_device = NULL;
+static char temp_dir[512];
+
+static void close_device(void) {
+  fc_device_close(test_device);
+  test_device = NULL;
+}
+
+fc_device *fc_test_device(void) {
+  if (test_device) return test_device;
+  const char *sel = getenv("FERCL_TEST_DEVICE");
+  fc_device_registry *reg = NULL;
+  fc_status st = fc_device_registry_create(&reg);
+  if (st == FC_ERR_NO_PLATFORM) {
+    fprintf(stderr, "SKIP: no OpenCL platform: %s\n", fc_last_error());
+    exit(77);
+  }
+  if (st != FC_OK) {
+    fprintf(stderr, "cannot enumerate OpenCL devices: %s\n", fc_last_error());
+    exit(1);
+  }
+  int index = 0;
+  st = fc_device_registry_select(reg, sel, &index);
+  if (st == FC_OK) st = fc_device_open(reg, index, 0, &test_device);
+  fc_device_registry_free(reg);
+  if (st != FC_OK) {
+    fprintf(stderr, "cannot open the test device: %s\n", fc_last_error());
+    exit(1);
+  }
+  atexit(close_device);
+  return test_device;
+}
+
+static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
+  (void)sb;
+  (void)flag;
+  (void)ftw;
+  return remove(path);
+}
+
+static void remove_temp_dir(void) {
+  if (temp_dir[0] && !getenv("FERCL_TEST_KEEP")) nftw(temp_dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+const char *fc_test_temp_dir(void) {
+  if (!temp_dir[0]) {
+    snprintf(temp_dir, sizeof temp_dir, "/tmp/fercl-test-%ld-XXXXXX", (long)getpid());
+    if (!mkdtemp(temp_dir)) {
+      perror("mkdtemp");
+      exit(1);
+    }
+    atexit(remove_temp_dir);
+  }
+  return temp_dir;
+}
+
+int fc_test_run_suite(Suite *suite, int nofork) {
+  SRunner *runner = srunner_create(suite);
+  if (nofork) srunner_set_fork_status(runner, CK_NOFORK);
+  srunner_run_all(runner, CK_NORMAL);
+  int failed = srunner_ntests_failed(runner);
+  srunner_free(runner);
+  return failed == 0 ? 0 : 1;
+}

@@ -1,0 +1,32 @@
+/* Shared helpers for the check suites. */
+#ifndef FERCL_TESTS_TESTUTIL_H
+#define FERCL_TESTS_TESTUTIL_H
+
+#include <check.h>
+
+#include "fercl/device.h"
+#include "fercl/status.h"
+
+/* Runs a suite and returns the process exit status (0 when all passed).
+ * OpenCL suites pass nofork = 1: a forked child cannot use the parent's
+ * OpenCL runtime (driver threads do not survive fork). */
+int fc_test_run_suite(Suite *suite, int nofork);
+
+/* The device the tests run on, opened once per test program: $FERCL_TEST_DEVICE,
+ * else $FERCL_DEVICE, else 0. Exits with 77 (meson's "skipped") when no OpenCL
+ * platform is installed, so host-only machines report skips, not failures. */
+fc_device *fc_test_device(void);
+
+/* Fails the current test with the status and the library's last message. */
+#define FC_CHECK_OK(expr)                                                                  \
+  do {                                                                                     \
+    fc_status fc_check_status_ = (expr);                                                   \
+    ck_assert_msg(fc_check_status_ == FC_OK, "%s -> %s: %s", #expr,                        \
+                  fc_status_name(fc_check_status_), fc_last_error());                      \
+  } while (0)
+
+/* A scratch folder unique to this test program ("/tmp/fercl-test-<name>-<pid>"),
+ * created on first use and removed at exit. */
+const char *fc_test_temp_dir(void);
+
+#endif
