@@ -1,0 +1,15 @@
+/* Shared by the host side of the ops. */
+#ifndef FERCL_OPS_INTERNAL_H
+#define FERCL_OPS_INTERNAL_H
+
+#include "device/runtime.h"
+#include "fercl/ops.h"
+
+/* Kernel arguments for a view: the buffer, then the offset as a uint. */
+#define FC_ARG_VIEW_MEM(v) FC_ARG_MEM((v).mem)
+#define FC_ARG_VIEW_OFF(v) FC_ARG_UINT((v).offset)
+
+/* Offsets and counts travel to kernels as 32-bit uints. */
+fc_status fc_ops_check_u32(const char *op, size_t value, const char *what);
+
+#endif

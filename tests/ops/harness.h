@@ -1,0 +1,99 @@
+/* The op test harness, in the style of ggml's test-backend-ops:
+ * every op runs on the OpenCL device and on its double-precision C reference
+ * with the same random inputs; outputs are compared by normalized error;
+ * device buffers carry guard bands that must survive the kernel; every
+ * reference backward is checked against central finite differences. */
+#ifndef FERCL_TESTS_OPS_HARNESS_H
+#define FERCL_TESTS_OPS_HARNESS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "device/runtime.h"
+#include "fercl/ops.h"
+#include "testutil.h"
+
+/* ---- deterministic random numbers (splitmix64) ---- */
+typedef struct fc_test_rng {
+  uint64_t state;
+} fc_test_rng;
+
+fc_test_rng fc_test_rng_make(uint64_t seed);
+uint64_t fc_test_rng_u64(fc_test_rng *rng);
+double fc_test_rng_uniform(fc_test_rng *rng, double lo, double hi);
+/* Standard normal. */
+double fc_test_rng_normal(fc_test_rng *rng);
+/* Fills host arrays (float for the device, double copy for the reference). */
+void fc_test_fill_uniform(fc_test_rng *rng, float *f, double *d, size_t n, double lo, double hi);
+/* Uniform in ±[margin, hi]: keeps values away from 0, for ops with a kink there (ReLU, max). */
+void fc_test_fill_away_from_zero(fc_test_rng *rng, float *f, double *d, size_t n, double margin,
+                                 double hi);
+
+/* ---- guarded device buffers ----
+ * The buffer holds `guard` sentinel elements, then the n payload elements, then
+ * `guard` more sentinels. The payload starts as a NaN pattern too, so an element
+ * the kernel forgets to write shows up as a mismatch. */
+#define FC_GUARD_ELEMENTS 64
+
+typedef struct fc_gbuf {
+  const char *name;
+  cl_mem mem;
+  size_t n;         /* payload elements */
+  size_t elem_size; /* 4 for float/int32/uint32 */
+  fc_view view;     /* the payload */
+} fc_gbuf;
+
+fc_gbuf fc_gbuf_alloc(fc_device *dev, const char *name, size_t n, size_t elem_size);
+void fc_gbuf_free(fc_gbuf *b);
+void fc_gbuf_upload(fc_device *dev, const fc_gbuf *b, const void *host);
+/* Downloads the payload and fails the test if a guard element changed. */
+void fc_gbuf_download(fc_device *dev, const fc_gbuf *b, void *host);
+/* Convenience: allocate and upload a float array in one call. */
+fc_gbuf fc_gbuf_from_floats(fc_device *dev, const char *name, const float *host, size_t n);
+
+/* ---- comparisons ---- */
+
+/* mse(a - ref) / mse(ref); when ref is all zero, mse(a). */
+double fc_test_nmse(const float *a, const double *ref, size_t n);
+/* Fails unless nmse <= bound; the message names the case and the worst element. */
+void fc_test_expect_close(const char *what, const float *dev_out, const double *ref, size_t n,
+                          double bound);
+/* Exact equality for integer outputs. */
+void fc_test_expect_equal_i32(const char *what, const int32_t *dev_out, const int32_t *ref,
+                              size_t n);
+
+/* Default bound for forward passes (mse(a-b)/mse(b)). */
+#define FC_NMSE_FORWARD 1e-7
+
+/* ---- finite differences on the reference ----
+ * forward(ctx, inputs, output) computes the op in double. The check forms
+ * L = sum_i dout[i] * output[i] and compares, for up to max_probes random
+ * elements of each input, the analytic gradient grads[k][j] (from the
+ * reference backward) with (L(x + h e_j) - L(x - h e_j)) / 2h. */
+typedef void (*fc_fd_forward_fn)(void *ctx, double *const *inputs, double *output);
+
+typedef struct fc_fd_spec {
+  const char *what;
+  void *ctx;
+  fc_fd_forward_fn forward;
+  int n_inputs;
+  double *const *inputs;       /* perturbed in place, then restored */
+  const size_t *input_sizes;
+  const char *const *input_names;
+  double *const *grads;        /* analytic gradients; NULL entry = input not checked */
+  const double *dout;
+  size_t n_out;
+  double h;        /* step, e.g. 1e-6 */
+  double tol;      /* |a - n| <= tol * max(1, |a|, |n|) */
+  int max_probes;  /* per input */
+  uint64_t seed;
+} fc_fd_spec;
+
+void fc_test_fd_check(const fc_fd_spec *spec);
+
+/* Narrowing/widening helpers. */
+void fc_test_to_double(const float *f, double *d, size_t n);
+double *fc_test_alloc_doubles(size_t n);
+float *fc_test_alloc_floats(size_t n);
+
+#endif

@@ -1,0 +1,27 @@
+/* Every op's test, so one program (test_ops) runs them all and `-o NAME`
+ * runs one. Add a line to op_registry.c for each new op. */
+#ifndef FERCL_TESTS_OPS_REGISTRY_H
+#define FERCL_TESTS_OPS_REGISTRY_H
+
+#include "fercl/device.h"
+
+typedef void (*fc_op_test_fn)(fc_device *dev);
+
+typedef struct fc_op_test {
+  const char *name;    /* the op's name, as in include/fercl/ops.h */
+  fc_op_test_fn run;   /* device vs reference on awkward shapes, guard bands */
+  fc_op_test_fn grad;  /* finite differences on the reference backward; NULL if no backward */
+} fc_op_test;
+
+extern const fc_op_test fc_op_tests[];
+extern const int fc_op_test_count;
+
+/* Test functions, one pair per op (defined in tests/ops/test_<family>.c). */
+void fc_test_relu(fc_device *dev);
+void fc_test_relu_grad(fc_device *dev);
+void fc_test_add(fc_device *dev);
+void fc_test_add_grad(fc_device *dev);
+void fc_test_gemm(fc_device *dev);
+void fc_test_gemm_grad(fc_device *dev);
+
+#endif
