@@ -1,0 +1,47 @@
+/* Internal structure of fc_net and fc_net_plan (shared by net.c, init.c,
+ * checkpoint.c and the tests). */
+#ifndef FERCL_NET_INTERNAL_H
+#define FERCL_NET_INTERNAL_H
+
+#include <CL/cl.h>
+
+#include "fercl/net.h"
+#include "net/graph.h"
+
+struct fc_net {
+  fc_device *dev;
+  fc_net_config cfg;
+  fc_graph graph;
+  unsigned flags;
+  cl_mem params, grads, stats, opt[2];
+  int64_t batches_tracked;
+};
+
+struct fc_net_plan {
+  fc_net *net;
+  int batch;
+  fc_net_mode mode;
+  int n_slots, n_layers;
+  cl_mem *act;        /* per slot */
+  int *act_alias;     /* slot whose buffer this slot shares (identity layers in inference), or -1 */
+  cl_mem *grad;       /* per slot, training only (slot 0, the input, has none) */
+  int *grad_written;  /* per slot, during backward */
+  cl_mem *aux;        /* per layer: what backward needs (BN statistics, argmax, attention maps, RFD draws) */
+  cl_mem work;        /* shared workspace */
+  size_t work_floats;
+  cl_mem scratch;     /* a second gradient target when a slot has several consumers */
+  cl_mem input;       /* uint8 images for warm-up (and callers without their own upload buffer) */
+  size_t bytes;
+  fc_view dlogits;
+  int forward_done;
+  uint64_t seed, step;
+};
+
+/* The plan's own uint8 input buffer, batch×C×H×W bytes. */
+fc_view fc_net_plan_input(const fc_net_plan *plan);
+/* Runs forward (+ backward) once on zeros so all kernels are built, restoring state. */
+fc_status fc_net_plan_warmup(fc_net_plan *plan);
+/* The per-step seed of a random stream (dropout), shared with the reference. */
+uint64_t fc_net_draw_seed(uint64_t seed, uint64_t step, int stream);
+
+#endif
