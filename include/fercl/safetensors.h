@@ -59,8 +59,8 @@ typedef struct fc_st_tensor {
  * order given, except that dtypes with larger elements come first (a stable
  * sort, as PyTorch's library does), so every tensor starts at an offset aligned
  * to its element size. The header is padded with spaces to a multiple of 8.
- * Names must be non-empty, unique, and not "__metadata__"; metadata keys must
- * be unique. Both may be any UTF-8. */
+ * Names must be non-empty, unique, valid UTF-8 and not "__metadata__";
+ * metadata keys must be unique; keys and values valid UTF-8. */
 fc_status fc_safetensors_write(const char *path, const fc_st_tensor *tensors, size_t count,
                                const char *const *meta_keys, const char *const *meta_values,
                                size_t meta_count);
@@ -75,7 +75,7 @@ typedef struct fc_safetensors fc_safetensors;
  * non-empty, metadata values strings. Tensor bytes are read on demand. Every
  * rejection is one message naming the file and the problem (FC_ERR_IO,
  * FC_ERR_FORMAT, FC_ERR_LIMIT, FC_ERR_UNSUPPORTED for a dtype fer-cl does
- * not read). */
+ * not read). JSON errors give byte offsets within the header (file offset - 8). */
 fc_status fc_safetensors_open(const char *path, fc_safetensors **out);
 void fc_safetensors_close(fc_safetensors *file);
 

@@ -414,6 +414,13 @@ fc_status fc_json_parse(const char *text, size_t size, const fc_json_limits *lim
   return FC_OK;
 }
 
+int fc_json_valid_utf8(const char *text, size_t length) {
+  const unsigned char *s = (const unsigned char *)text;
+  for (size_t i = 0, n; i < length; i += n)
+    if (!(n = s[i] < 0x80 ? 1 : utf8_sequence(s + i, length - i))) return 0;
+  return 1;
+}
+
 const fc_json *fc_json_get(const fc_json *object, const char *key) {
   if (!object || object->type != FC_JSON_OBJECT) return NULL;
   size_t n = strlen(key);

@@ -62,6 +62,9 @@ void fc_json_free(fc_json *value);
 /* The member value named key (first NUL ends key), or NULL; NULL if value is
  * not an object. */
 const fc_json *fc_json_get(const fc_json *object, const char *key);
+/* 1 when text[0, length) is well-formed UTF-8 (what the parser accepts in
+ * strings; writers check names with it so that their output reads back). */
+int fc_json_valid_utf8(const char *text, size_t length);
 /* "null", "boolean", "number", "string", "array", "object". */
 const char *fc_json_type_name(fc_json_type type);
 

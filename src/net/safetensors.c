@@ -93,11 +93,15 @@ static fc_status check_write_args(const char *path, const fc_st_tensor *tensors,
                                   const char *const *meta_keys, const char *const *meta_values,
                                   size_t meta_count, const char **names) {
   char shape[160];
+  if ((count && !tensors) || (meta_count && (!meta_keys || !meta_values)))
+    return fc_errorf(FC_ERR_INVALID_ARG, "%s: no tensor or metadata arrays given for a nonzero count", path);
   for (size_t i = 0; i < count; i++) {
     const fc_st_tensor *t = &tensors[i];
     uint64_t numel, nbytes;
     if (!t->name || !t->name[0])
       return fc_errorf(FC_ERR_INVALID_ARG, "%s: tensor %zu has no name", path, i);
+    if (!fc_json_valid_utf8(t->name, strlen(t->name)))
+      return fc_errorf(FC_ERR_INVALID_ARG, "%s: tensor %zu: the name is not valid UTF-8", path, i);
     if (strcmp(t->name, "__metadata__") == 0)
       return fc_errorf(FC_ERR_INVALID_ARG, "%s: \"__metadata__\" is reserved and cannot name a tensor", path);
     if ((unsigned)t->dtype >= FC_ST_DTYPE_COUNT)
@@ -121,6 +125,9 @@ static fc_status check_write_args(const char *path, const fc_st_tensor *tensors,
   for (size_t i = 0; i < meta_count; i++) {
     if (!meta_keys[i] || !meta_values[i])
       return fc_errorf(FC_ERR_INVALID_ARG, "%s: metadata entry %zu has no key or no value", path, i);
+    if (!fc_json_valid_utf8(meta_keys[i], strlen(meta_keys[i])) ||
+        !fc_json_valid_utf8(meta_values[i], strlen(meta_values[i])))
+      return fc_errorf(FC_ERR_INVALID_ARG, "%s: metadata entry %zu is not valid UTF-8", path, i);
     names[i] = meta_keys[i];
   }
   dup = find_duplicate(names, meta_count);

@@ -233,6 +233,17 @@ START_TEST(writer_round_trips) {
 }
 END_TEST
 
+START_TEST(validates_utf8) {
+  ck_assert(fc_json_valid_utf8("plain caf\xc3\xa9 \xf0\x9f\x98\x80", 16));
+  ck_assert(!fc_json_valid_utf8("plain caf\xc3\xa9 \xf0\x9f\x98\x80", 15)); /* emoji cut */
+  ck_assert(fc_json_valid_utf8("", 0));
+  ck_assert(!fc_json_valid_utf8("\xff", 1));
+  ck_assert(!fc_json_valid_utf8("\xc0\xaf", 2));         /* overlong */
+  ck_assert(!fc_json_valid_utf8("\xed\xa0\x80", 3));     /* surrogate */
+  ck_assert(!fc_json_valid_utf8("ok\xe2\x82", 4));        /* cut short */
+}
+END_TEST
+
 static Suite *json_suite(void) {
   Suite *s = suite_create("json");
   TCase *tc = tcase_create("parse");
@@ -243,6 +254,7 @@ static Suite *json_suite(void) {
   tcase_add_test(tc, limits_depth);
   tcase_add_test(tc, limits_size_and_values);
   tcase_add_test(tc, writer_round_trips);
+  tcase_add_test(tc, validates_utf8);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -408,6 +408,7 @@ START_TEST(writer_rejects_bad_arguments) {
       {{{"a", FC_ST_F32, 2, {2, -1}, x}}, 1, "%s: tensor a: negative dimension in shape [2,-1]"},
       {{{"a", FC_ST_F32, 2, {INT64_MAX, 4}, x}}, 1, "%s: tensor a: shape [9223372036854775807,4] is too large"},
       {{{"a", FC_ST_F32, 1, {2}, NULL}}, 1, "%s: tensor a has no data"},
+      {{{"a", FC_ST_F32, 1, {2}, x}, {"b\xff", FC_ST_F32, 1, {2}, x}}, 2, "%s: tensor 1: the name is not valid UTF-8"},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     ck_assert_int_eq(fc_safetensors_write(path, cases[i].t, cases[i].count, NULL, NULL, 0), FC_ERR_INVALID_ARG);
@@ -416,6 +417,11 @@ START_TEST(writer_rejects_bad_arguments) {
   const char *keys[] = {"k", "k"}, *values[] = {"1", "2"};
   ck_assert_int_eq(fc_safetensors_write(path, tensors, 1, keys, values, 2), FC_ERR_INVALID_ARG);
   check_message("%s: metadata key \"k\" appears twice", path);
+  const char *bad_values[] = {"1", "\xc0\xaf"};
+  ck_assert_int_eq(fc_safetensors_write(path, tensors, 1, keys, bad_values, 2), FC_ERR_INVALID_ARG);
+  check_message("%s: metadata entry 1 is not valid UTF-8", path);
+  ck_assert_int_eq(fc_safetensors_write(path, NULL, 1, NULL, NULL, 0), FC_ERR_INVALID_ARG);
+  check_message("%s: no tensor or metadata arrays given for a nonzero count", path);
   ck_assert(same_file(path, ref));
 }
 END_TEST
