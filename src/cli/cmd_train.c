@@ -1,0 +1,313 @@
+/* fer-cl train: the semi-supervised trainer from the command line. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "core/fileio.h"
+#include "fercl/device.h"
+#include "fercl/log.h"
+#include "fercl/train.h"
+
+static fc_train_config cfg;
+static int arch_choice, stem_choice, dta_choice, snl_choice, opt_choice, sched_choice;
+static int no_lae, no_lae3, no_lae4, no_rfd, no_snl, no_nesterov;
+static const char *config_file, *resume_dir;
+static int seed_opt;
+
+static const char *const arch_names[] = {"resnet10", "resnet18", "resnet34", NULL};
+static const char *const stem_names[] = {"imagenet", "small", NULL};
+static const char *const dta_names[] = {"freematch-fer", "fixed", "flexmatch", "adacm", NULL};
+static const char *const snl_names[] = {"thresh", "topk", "random", NULL};
+static const char *const opt_names[] = {"sgd", "adam", "adamw", NULL};
+static const char *const sched_names[] = {"cosine", "constant", NULL};
+
+#define OPT_INT(n, t, a, h, lo, hi) {.name = n, .type = FC_OPT_INT, .target = t, .arg_name = a, .help = h, .min = lo, .max = hi}
+#define OPT_DBL(n, t, a, h, lo, hi) {.name = n, .type = FC_OPT_DOUBLE, .target = t, .arg_name = a, .help = h, .min = lo, .max = hi}
+#define OPT_STR(n, t, a, h) {.name = n, .type = FC_OPT_STRING, .target = t, .arg_name = a, .help = h}
+#define OPT_FLAG(n, t, h) {.name = n, .type = FC_OPT_FLAG, .target = t, .flag_value = 1, .help = h}
+#define OPT_CHOICE(n, t, c, h) {.name = n, .type = FC_OPT_CHOICE, .target = t, .choices = c, .help = h}
+
+static fc_option train_options[] = {
+    /* data */
+    OPT_STR("data", &cfg.data, "PATH", "dataset folder or file (default: built-in synthetic faces)"),
+    OPT_STR("format", &cfg.format, "NAME", "auto, folder, fer2013-csv, rafdb, affectnet"),
+    OPT_STR("unlabeled", &cfg.unlabeled, "DIR", "extra unlabelled images (any folder, recursive)"),
+    OPT_INT("labels", &cfg.labels, "N", "labelled images in all, class-balanced (0: use --labels-per-class)", 0, 1e9),
+    OPT_INT("labels-per-class", &cfg.labels_per_class, "K", "labelled images per class (0 with --labels 0: all)", 0, 1e9),
+    OPT_STR("split", &cfg.split_file, "FILE", "reuse a labels.txt from an earlier run"),
+    OPT_INT("synth-train", &cfg.synth_train, "N", "synthetic training images", 7, 1e7),
+    OPT_INT("synth-val", &cfg.synth_val, "N", "synthetic validation images", 0, 1e7),
+    OPT_FLAG("strict-data", &cfg.strict_data, "a corrupt image is an error instead of a skipped file"),
+    OPT_INT("threads", &cfg.threads, "N", "data loader threads (0: 2)", 0, 256),
+    /* model */
+    OPT_CHOICE("arch", &arch_choice, arch_names, "backbone"),
+    OPT_CHOICE("stem", &stem_choice, stem_names, "imagenet: 7x7/2 conv + max-pool; small: 3x3/1 conv"),
+    OPT_DBL("width", &cfg.net.width, "W", "channel multiplier (64·W, 128·W, 256·W, 512·W)", 1.0 / 64, 8),
+    OPT_INT("input", &cfg.net.input_size, "S", "input side in pixels (images are resized once, at load)", 32, 1024),
+    OPT_INT("channels", &cfg.net.in_channels, "C", "input channels, 1 (gray) or 3", 1, 3),
+    OPT_FLAG("no-lae", &no_lae, "no local attention enhancement"),
+    OPT_FLAG("no-lae3", &no_lae3, "no attention after stage 3"),
+    OPT_FLAG("no-lae4", &no_lae4, "no attention after stage 4"),
+    OPT_INT("lae-kernel", &cfg.net.lae_kernel, "K", "attention convolution size (3 or 7)", 3, 7),
+    OPT_FLAG("no-rfd", &no_rfd, "no random feature-map dropout"),
+    OPT_DBL("rfd-prob", &cfg.net.rfd_prob, "P", "per-sample probability of dropping a block", 0, 1),
+    OPT_INT("rfd-block", &cfg.net.rfd_block, "S", "dropped block side (0: a third of the map)", 0, 1024),
+    OPT_DBL("dropout", &cfg.net.dropout, "P", "dropout before the classifier", 0, 0.99),
+    OPT_STR("init", &cfg.init, "FILE", "start from torchvision-named weights (safetensors)"),
+    /* optimisation */
+    OPT_INT("batch", &cfg.batch, "B", "labelled batch size", 1, 4096),
+    OPT_INT("mu", &cfg.mu, "M", "unlabelled batch = M x labelled batch", 1, 64),
+    OPT_INT("steps", &cfg.steps, "N", "optimizer steps (0: from --epochs)", 0, 1e9),
+    OPT_DBL("epochs", &cfg.epochs, "E", "passes over the unlabelled pool (labelled set when supervised)", 0, 1e6),
+    OPT_CHOICE("optimizer", &opt_choice, opt_names, "optimizer"),
+    OPT_DBL("lr", &cfg.lr, "LR", "learning rate", 1e-9, 100),
+    OPT_DBL("momentum", &cfg.momentum, "M", "SGD momentum", 0, 0.9999),
+    OPT_FLAG("no-nesterov", &no_nesterov, "plain momentum instead of Nesterov's"),
+    OPT_DBL("wd", &cfg.weight_decay, "WD", "weight decay (conv and linear weights only)", 0, 1),
+    OPT_CHOICE("schedule", &sched_choice, sched_names, "learning-rate schedule"),
+    OPT_INT("warmup", &cfg.warmup, "N", "linear learning-rate warm-up steps", 0, 1e9),
+    OPT_DBL("ema", &cfg.ema, "M", "teacher EMA momentum", 0, 0.999999),
+    /* method */
+    OPT_FLAG("supervised-only", &cfg.supervised_only, "labelled data only (the baseline)"),
+    OPT_CHOICE("dta", &dta_choice, dta_names, "pseudo-label thresholds"),
+    OPT_DBL("tau", &cfg.tau, "T", "fixed threshold (--dta fixed; flexmatch's base)", 0.01, 1),
+    OPT_DBL("tau-min", &cfg.tau_min, "T", "lowest class threshold (freematch-fer)", 0, 1),
+    OPT_DBL("tau-max", &cfg.tau_max, "T", "highest class threshold (freematch-fer)", 0, 1),
+    OPT_DBL("dta-momentum", &cfg.dta_momentum, "M", "momentum of the threshold statistics", 0, 0.999999),
+    OPT_CHOICE("snl", &snl_choice, snl_names, "how negative classes are chosen"),
+    OPT_FLAG("no-snl", &no_snl, "no selective negative learning"),
+    OPT_DBL("tau-n", &cfg.tau_n, "T", "a class below this teacher probability can be a negative", 0, 1),
+    OPT_INT("snl-warmup", &cfg.snl_warmup, "N", "steps before negative learning starts", 0, 1e9),
+    OPT_DBL("lambda-s", &cfg.lambda_s, "W", "weight of the supervised loss", 0, 100),
+    OPT_DBL("lambda-u", &cfg.lambda_u, "W", "weight of the pseudo-label loss", 0, 100),
+    OPT_DBL("lambda-n", &cfg.lambda_n, "W", "weight of the negative-learning loss", 0, 100),
+    /* run */
+    {.name = "seed", .type = FC_OPT_INT, .target = &seed_opt, .arg_name = "S", .help = "seed of the split, init, batches", .min = 0, .max = 2147483647},
+    OPT_STR("out", &cfg.out, "DIR", "run folder (default runs/<date-time>)"),
+    OPT_INT("eval-every", &cfg.eval_every, "N", "evaluate the teacher every N steps (0: at the end)", 0, 1e9),
+    OPT_INT("save-every", &cfg.save_every, "N", "write last.safetensors every N steps (0: at the end)", 0, 1e9),
+    OPT_INT("log-every", &cfg.log_every, "N", "progress line every N steps when not on a terminal", 1, 1e9),
+    OPT_INT("eval-batch", &cfg.eval_batch, "B", "evaluation batch size", 1, 4096),
+    OPT_FLAG("skip-nonfinite", &cfg.skip_nonfinite, "skip a step whose loss is NaN/Inf instead of stopping"),
+    {.name = "config", .type = FC_OPT_STRING, .target = &config_file, .arg_name = "FILE", .help = "read options from FILE (name = value lines)", .not_in_config = 1},
+    {.name = "resume", .type = FC_OPT_STRING, .target = &resume_dir, .arg_name = "DIR", .help = "continue the run saved in DIR", .not_in_config = 1},
+    {0}};
+
+static const fc_args_spec train_spec = {
+    .command = "train",
+    .usage = "[options]",
+    .summary = "Train a facial-expression classifier: student + EMA teacher, dynamic class thresholds,\n"
+               "selective negative learning. With no --data it trains on built-in synthetic faces.",
+    .details = "The run folder gets config.txt (the effective options), labels.txt (the labelled images),\n"
+               "log.csv, last.safetensors (model + resume state), best.safetensors, curves.png and\n"
+               "confusion.png. Ctrl-C saves and stops; --resume DIR continues exactly.",
+    .options = train_options,
+    .global_options = fc_cli_global_options};
+
+static void set_defaults(void) {
+  fc_train_config_default(&cfg);
+  arch_choice = 1;
+  stem_choice = cfg.net.stem == FC_STEM_SMALL ? 1 : 0;
+  dta_choice = (int)cfg.dta;
+  snl_choice = cfg.snl_mode;
+  opt_choice = (int)cfg.optimizer;
+  sched_choice = (int)cfg.schedule;
+  no_lae = no_lae3 = no_lae4 = no_rfd = no_snl = no_nesterov = 0;
+  seed_opt = (int)cfg.seed;
+}
+
+static fc_status apply_choices(void) {
+  FC_TRY(fc_net_config_set_arch(&cfg.net, arch_names[arch_choice]));
+  cfg.net.stem = stem_choice == 1 ? FC_STEM_SMALL : FC_STEM_IMAGENET;
+  cfg.dta = (fc_dta_mode)dta_choice;
+  cfg.snl_mode = snl_choice;
+  cfg.optimizer = (fc_optimizer_kind)opt_choice;
+  cfg.schedule = (fc_schedule_kind)sched_choice;
+  cfg.net.lae3 = !(no_lae || no_lae3);
+  cfg.net.lae4 = !(no_lae || no_lae4);
+  cfg.net.rfd = !no_rfd;
+  cfg.snl = !no_snl;
+  cfg.nesterov = !no_nesterov;
+  cfg.seed = (uint64_t)seed_opt;
+  return FC_OK;
+}
+
+static fc_status parse_file(const char *path) {
+  char *text = NULL;
+  size_t size = 0;
+  FC_TRY(fc_file_read_all(path, 1u << 20, &text, &size));
+  /* String options point into the text: it lives until the process ends. */
+  return fc_args_parse_config(&train_spec, path, text);
+}
+
+static fc_status write_effective_config(const char *dir) {
+  char path[1200];
+  snprintf(path, sizeof path, "%s/config.txt", dir);
+  char *buf = NULL;
+  size_t size = 0;
+  FILE *mem = open_memstream(&buf, &size);
+  if (!mem) return fc_errorf(FC_ERR_NOMEM, "out of memory");
+  fprintf(mem, "# fer-cl %s train: effective options of this run (fer-cl train --config %s)\n", fc_version(), path);
+  fc_args_write_config(mem, train_options);
+  fclose(mem);
+  fc_status st = fc_file_write_atomic(path, buf, size);
+  free(buf);
+  return st;
+}
+
+static void format_duration(double s, char *out, size_t size) {
+  if (!(s >= 0) || s > 1e8) {
+    snprintf(out, size, "?");
+    return;
+  }
+  long t = (long)(s + 0.5);
+  if (t >= 3600) snprintf(out, size, "%ldh%02ldm", t / 3600, (t / 60) % 60);
+  else snprintf(out, size, "%ldm%02lds", t / 60, t % 60);
+}
+
+typedef struct progress_state {
+  int tty;
+  int log_every;
+  int line_open;
+} progress_state;
+
+static void on_progress(const fc_train_progress *p, void *user) {
+  progress_state *ps = user;
+  if (fc_cli.quiet) return;
+  char eta[32];
+  format_duration(p->eta_seconds, eta, sizeof eta);
+  char line[512];
+  if (p->loss_u != 0 || p->loss_n != 0 || p->mask_rate == p->mask_rate)
+    snprintf(line, sizeof line,
+             "step %lld/%lld  ep %.2f  loss %.4f (sup %.4f  pseudo %.4f  neg %.4f)  mask %.2f  lr %.4g  %.1f img/s  ETA %s",
+             (long long)p->step, (long long)p->total_steps, p->epoch, p->loss, p->loss_s, p->loss_u, p->loss_n,
+             p->mask_rate == p->mask_rate ? p->mask_rate : 0.0, p->lr, p->images_per_s, eta);
+  else
+    snprintf(line, sizeof line, "step %lld/%lld  ep %.2f  loss %.4f  lr %.4g  %.1f img/s  ETA %s", (long long)p->step,
+             (long long)p->total_steps, p->epoch, p->loss, p->lr, p->images_per_s, eta);
+  if (ps->tty) {
+    fprintf(stderr, "\r\033[K%s", line);
+    ps->line_open = 1;
+  } else if (p->step % ps->log_every == 0 || p->step == p->total_steps || p->evaluated) {
+    fprintf(stderr, "%s\n", line);
+  }
+  if (p->evaluated) {
+    if (ps->line_open) fprintf(stderr, "\n");
+    ps->line_open = 0;
+    fprintf(stderr, "eval @ step %lld: accuracy %.4f  mean class accuracy %.4f  macro-F1 %.4f%s\n", (long long)p->step,
+            p->val_acc, p->val_mca, p->val_f1, p->is_best ? "  (best so far)" : "");
+  }
+  fflush(stderr);
+}
+
+static void on_signal(int sig) {
+  (void)sig;
+  fc_train_request_stop();
+  signal(SIGINT, SIG_DFL); /* a second Ctrl-C stops at once */
+}
+
+static int was_given(int argc, char **argv, const char *name) {
+  size_t n = strlen(name);
+  for (int i = 1; i < argc; i++)
+    if (!strncmp(argv[i], "--", 2) && !strncmp(argv[i] + 2, name, n) && (argv[i][2 + n] == '\0' || argv[i][2 + n] == '='))
+      return 1;
+  return 0;
+}
+
+int fc_cmd_train(int argc, char **argv) {
+  set_defaults();
+  /* --config and --resume decide what the other options apply on top of. */
+  for (int i = 1; i + 1 < argc; i++) {
+    if (!strcmp(argv[i], "--config")) config_file = argv[i + 1];
+    if (!strcmp(argv[i], "--resume")) resume_dir = argv[i + 1];
+  }
+  for (int i = 1; i < argc; i++) {
+    if (!strncmp(argv[i], "--config=", 9)) config_file = argv[i] + 9;
+    if (!strncmp(argv[i], "--resume=", 9)) resume_dir = argv[i] + 9;
+  }
+  fc_status st = FC_OK;
+  char saved_config[1200];
+  if (resume_dir) {
+    snprintf(saved_config, sizeof saved_config, "%s/config.txt", resume_dir);
+    st = parse_file(saved_config);
+    if (st != FC_OK) return fc_cli_fail(fc_error_context(st, "--resume %s", resume_dir));
+    static const char *const allowed[] = {"steps", "epochs", "device", "verbose", "quiet", "help", "resume",
+                                          "eval-every", "save-every", "log-every", "threads", "eval-batch", NULL};
+    for (int i = 1; i < argc; i++) {
+      if (strncmp(argv[i], "--", 2) != 0) continue;
+      int ok = 0;
+      for (int k = 0; allowed[k] && !ok; k++) ok = was_given(2, (char *[]){argv[0], argv[i], NULL}, allowed[k]);
+      if (!ok) {
+        fprintf(stderr,
+                "fer-cl: error: %s cannot change when resuming: the run's options are in %s (only --steps, "
+                "--epochs and the logging/evaluation intervals may change)\n",
+                argv[i], saved_config);
+        return 2;
+      }
+    }
+  } else if (config_file) {
+    st = parse_file(config_file);
+    if (st != FC_OK) return fc_cli_fail(st);
+  }
+  char *positional[argc > 0 ? argc : 1];
+  int npos = 0;
+  int rc = fc_cli_parse(&train_spec, argc, argv, positional, &npos);
+  if (rc >= 0) return rc;
+  if (npos > 0) {
+    fprintf(stderr, "fer-cl: error: fer-cl train takes no arguments (got '%s'); see 'fer-cl train --help'\n",
+            positional[0]);
+    return 2;
+  }
+  st = apply_choices();
+  if (st == FC_OK) st = fc_train_config_check(&cfg);
+  if (st != FC_OK) return fc_cli_fail(st);
+
+  char default_out[64];
+  if (!resume_dir && !cfg.out) {
+    time_t now = time(NULL);
+    struct tm tm;
+    localtime_r(&now, &tm);
+    strftime(default_out, sizeof default_out, "runs/%Y%m%d-%H%M%S", &tm);
+    cfg.out = default_out;
+  }
+  const char *dir = resume_dir ? resume_dir : cfg.out;
+  if (!resume_dir) {
+    st = fc_mkdir_p(dir);
+    if (st == FC_OK) st = write_effective_config(dir);
+    if (st != FC_OK) return fc_cli_fail(st);
+  }
+
+  fc_device *dev = NULL;
+  st = fc_device_open_selected(fc_cli.device, 0, &dev);
+  if (st != FC_OK) return fc_cli_fail(st);
+  progress_state ps = {.tty = isatty(2), .log_every = cfg.log_every > 0 ? cfg.log_every : 10};
+  cfg.progress = on_progress;
+  cfg.progress_user = &ps;
+  fc_log(FC_LOG_INFO, "device: %s (%s); run folder: %s", fc_device_get_info(dev)->name,
+         fc_device_get_info(dev)->platform_name, dir);
+  signal(SIGINT, on_signal);
+  signal(SIGTERM, on_signal);
+  fc_train_result res;
+  st = fc_train_run(dev, &cfg, resume_dir, &res);
+  signal(SIGINT, SIG_DFL);
+  signal(SIGTERM, SIG_DFL);
+  if (ps.line_open) fprintf(stderr, "\n");
+  fc_device_close(dev);
+  if (st != FC_OK) return fc_cli_fail(st);
+  char took[32];
+  format_duration(res.seconds, took, sizeof took);
+  printf("done: %lld steps in %s (%.1f img/s)\n", (long long)res.steps_done, took, res.images_per_second);
+  if (res.best_accuracy >= 0)
+    printf("teacher on the validation split: accuracy %.4f, mean class accuracy %.4f, macro-F1 %.4f "
+           "(best accuracy %.4f at step %lld)\n",
+           res.final_accuracy, res.final_mean_class_accuracy, res.final_macro_f1, res.best_accuracy,
+           (long long)res.best_step);
+  printf("run folder: %s (last.safetensors, best.safetensors, log.csv, curves.png, confusion.png, labels.txt, "
+         "config.txt)\n",
+         dir);
+  return 0;
+}

@@ -1,0 +1,492 @@
+/* Checkpoints: the network's tensors under torchvision names in safetensors,
+ * with the config, classes and normalisation in the metadata. */
+#include "fercl/ckpt.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/json.h"
+#include "fercl/safetensors.h"
+#include "net/net_internal.h"
+
+void fc_input_norm_default(fc_input_norm *norm, int channels) {
+  for (int c = 0; c < 4; c++) {
+    norm->mean[c] = c < channels ? 0.5f : 0.0f;
+    norm->std[c] = c < channels ? 0.25f : 1.0f;
+  }
+}
+
+/* ---- metadata ---- */
+
+typedef struct kv_list {
+  const char *keys[64];
+  const char *values[64];
+  char storage[64][160];
+  int n;
+} kv_list;
+
+static void kv_add(kv_list *kv, const char *key, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+#include <stdarg.h>
+static void kv_add(kv_list *kv, const char *key, const char *fmt, ...) {
+  if (kv->n >= 64) return;
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(kv->storage[kv->n], sizeof kv->storage[kv->n], fmt, ap);
+  va_end(ap);
+  kv->keys[kv->n] = key;
+  kv->values[kv->n] = kv->storage[kv->n];
+  kv->n++;
+}
+
+static char *json_float_array(const float *v, int n) {
+  fc_json_buf b = {0};
+  fc_json_buf_raw(&b, "[", 1);
+  for (int i = 0; i < n; i++) {
+    if (i) fc_json_buf_raw(&b, ",", 1);
+    fc_json_buf_number(&b, v[i]);
+  }
+  fc_json_buf_raw(&b, "]", 1);
+  if (b.failed) {
+    fc_json_buf_free(&b);
+    return NULL;
+  }
+  return b.data;
+}
+
+static char *json_class_names(const fc_model_meta *meta) {
+  fc_json_buf b = {0};
+  fc_json_buf_raw(&b, "[", 1);
+  for (int i = 0; i < meta->config.num_classes; i++) {
+    if (i) fc_json_buf_raw(&b, ",", 1);
+    fc_json_buf_string(&b, meta->class_names[i], strlen(meta->class_names[i]));
+  }
+  fc_json_buf_raw(&b, "]", 1);
+  if (b.failed) {
+    fc_json_buf_free(&b);
+    return NULL;
+  }
+  return b.data;
+}
+
+static void config_to_kv(const fc_net_config *c, kv_list *kv) {
+  kv_add(kv, "fercl.format_version", "%s", FC_CKPT_FORMAT_VERSION);
+  kv_add(kv, "fercl.arch", "%s", c->arch);
+  kv_add(kv, "fercl.in_channels", "%d", c->in_channels);
+  kv_add(kv, "fercl.input_size", "%d", c->input_size);
+  kv_add(kv, "fercl.num_classes", "%d", c->num_classes);
+  kv_add(kv, "fercl.width", "%.17g", c->width);
+  kv_add(kv, "fercl.stem", "%s", fc_stem_name(c->stem));
+  kv_add(kv, "fercl.lae3", "%d", c->lae3);
+  kv_add(kv, "fercl.lae4", "%d", c->lae4);
+  kv_add(kv, "fercl.lae_kernel", "%d", c->lae_kernel);
+  kv_add(kv, "fercl.rfd", "%d", c->rfd);
+  kv_add(kv, "fercl.rfd_prob", "%.17g", c->rfd_prob);
+  kv_add(kv, "fercl.rfd_block", "%d", c->rfd_block);
+  kv_add(kv, "fercl.dropout", "%.17g", c->dropout);
+  kv_add(kv, "fercl.bn_momentum", "%.17g", c->bn_momentum);
+  kv_add(kv, "fercl.bn_eps", "%.17g", c->bn_eps);
+}
+
+fc_status fc_checkpoint_save(const char *path, fc_net *model, const fc_model_meta *meta,
+                             const fc_ckpt_blob *blobs, int n_blobs, const char *const *keys,
+                             const char *const *values, int n_kv) {
+  const fc_graph *g = &model->graph;
+  for (int i = 0; i < n_blobs; i++)
+    if (strncmp(blobs[i].name, "train.", 6) != 0)
+      return fc_errorf(FC_ERR_INVALID_ARG, "checkpoint blob '%s' must be named train.*", blobs[i].name);
+  const char *bn_names[512];
+  int n_bn = fc_graph_bn_names(g, bn_names, 512);
+  if (n_bn > 512) return fc_errorf(FC_ERR_LIMIT, "too many BN modules (%d)", n_bn);
+  size_t n_tensors = (size_t)g->n_tensors + (size_t)n_bn + (size_t)n_blobs;
+  float *params = malloc((g->n_params + 1) * sizeof(float));
+  float *stats = malloc((g->n_stats + 1) * sizeof(float));
+  fc_st_tensor *t = calloc(n_tensors, sizeof *t);
+  char (*bn_tensor_names)[80] = calloc((size_t)n_bn + 1, sizeof *bn_tensor_names);
+  char *classes = json_class_names(meta);
+  char *mean = json_float_array(meta->norm.mean, meta->config.in_channels);
+  char *std = json_float_array(meta->norm.std, meta->config.in_channels);
+  const char **all_keys = calloc((size_t)n_kv + 70, sizeof *all_keys);
+  const char **all_values = calloc((size_t)n_kv + 70, sizeof *all_values);
+  fc_status st = FC_OK;
+  if (!params || !stats || !t || !bn_tensor_names || !classes || !mean || !std || !all_keys || !all_values)
+    st = fc_errorf(FC_ERR_NOMEM, "out of memory saving %s", path);
+  if (st == FC_OK) st = fc_net_read_params(model, params, stats);
+  int64_t tracked = model->batches_tracked;
+  if (st == FC_OK) {
+    size_t k = 0;
+    for (int i = 0; i < g->n_tensors; i++, k++) {
+      const fc_tensor_info *ti = &g->tensors[i];
+      t[k].name = ti->name;
+      t[k].dtype = FC_ST_F32;
+      t[k].ndim = ti->ndim;
+      for (int d = 0; d < ti->ndim; d++) t[k].shape[d] = ti->shape[d];
+      t[k].data = (ti->store == FC_STORE_PARAM ? params : stats) + ti->offset;
+    }
+    for (int i = 0; i < n_bn; i++, k++) {
+      snprintf(bn_tensor_names[i], sizeof bn_tensor_names[i], "%s.num_batches_tracked", bn_names[i]);
+      t[k].name = bn_tensor_names[i];
+      t[k].dtype = FC_ST_I64;
+      t[k].ndim = 0;
+      t[k].data = &tracked;
+    }
+    for (int i = 0; i < n_blobs; i++, k++) {
+      t[k].name = blobs[i].name;
+      t[k].dtype = FC_ST_F32;
+      t[k].ndim = 1;
+      t[k].shape[0] = (int64_t)blobs[i].count;
+      t[k].data = blobs[i].data;
+    }
+    kv_list kv = {.n = 0};
+    config_to_kv(&meta->config, &kv);
+    int m = 0;
+    for (int i = 0; i < kv.n; i++, m++) {
+      all_keys[m] = kv.keys[i];
+      all_values[m] = kv.values[i];
+    }
+    all_keys[m] = "fercl.classes", all_values[m++] = classes;
+    all_keys[m] = "fercl.input_mean", all_values[m++] = mean;
+    all_keys[m] = "fercl.input_std", all_values[m++] = std;
+    for (int i = 0; i < n_kv; i++, m++) {
+      all_keys[m] = keys[i];
+      all_values[m] = values[i];
+    }
+    st = fc_safetensors_write(path, t, n_tensors, all_keys, all_values, (size_t)m);
+  }
+  free(params);
+  free(stats);
+  free(t);
+  free(bn_tensor_names);
+  free(classes);
+  free(mean);
+  free(std);
+  free(all_keys);
+  free(all_values);
+  return st;
+}
+
+/* ---- reading metadata ---- */
+
+static fc_status meta_string(const fc_safetensors *f, const char *key, const char **out) {
+  *out = fc_safetensors_metadata(f, key);
+  if (!*out)
+    return fc_errorf(FC_ERR_FORMAT, "%s: metadata key %s is missing", fc_safetensors_path(f), key);
+  return FC_OK;
+}
+
+static fc_status meta_int(const fc_safetensors *f, const char *key, int lo, int hi, int *out) {
+  const char *s = NULL;
+  FC_TRY(meta_string(f, key, &s));
+  char *end = NULL;
+  errno = 0;
+  long v = strtol(s, &end, 10);
+  if (errno || end == s || *end || v < lo || v > hi)
+    return fc_errorf(FC_ERR_FORMAT, "%s: metadata %s = '%s' is not a whole number in %d..%d",
+                     fc_safetensors_path(f), key, s, lo, hi);
+  *out = (int)v;
+  return FC_OK;
+}
+
+static fc_status meta_double(const fc_safetensors *f, const char *key, double *out) {
+  const char *s = NULL;
+  FC_TRY(meta_string(f, key, &s));
+  char *end = NULL;
+  errno = 0;
+  double v = strtod(s, &end);
+  if (errno || end == s || *end || !isfinite(v))
+    return fc_errorf(FC_ERR_FORMAT, "%s: metadata %s = '%s' is not a number", fc_safetensors_path(f), key, s);
+  *out = v;
+  return FC_OK;
+}
+
+static fc_status meta_float_array(const fc_safetensors *f, const char *key, int n, float *out) {
+  const char *s = NULL;
+  FC_TRY(meta_string(f, key, &s));
+  fc_json *doc = NULL;
+  fc_status st = fc_json_parse(s, strlen(s), NULL, &doc);
+  if (st != FC_OK) return fc_error_context(st, "%s: metadata %s", fc_safetensors_path(f), key);
+  if (doc->type != FC_JSON_ARRAY || (int)doc->count != n) {
+    fc_json_free(doc);
+    return fc_errorf(FC_ERR_FORMAT, "%s: metadata %s must be an array of %d numbers", fc_safetensors_path(f), key, n);
+  }
+  for (int i = 0; i < n; i++) {
+    const fc_json *v = &doc->items[i];
+    if (v->type != FC_JSON_NUMBER || !isfinite(v->number)) {
+      fc_json_free(doc);
+      return fc_errorf(FC_ERR_FORMAT, "%s: metadata %s[%d] is not a number", fc_safetensors_path(f), key, i);
+    }
+    out[i] = (float)v->number;
+  }
+  fc_json_free(doc);
+  return FC_OK;
+}
+
+static fc_status read_meta_from(const fc_safetensors *f, fc_model_meta *meta) {
+  memset(meta, 0, sizeof *meta);
+  const char *path = fc_safetensors_path(f);
+  const char *version = fc_safetensors_metadata(f, "fercl.format_version");
+  if (!version)
+    return fc_errorf(FC_ERR_FORMAT,
+                     "%s is not a fer-cl checkpoint (no fercl.* metadata); to start from torchvision "
+                     "weights, pass it to train --init",
+                     path);
+  if (strcmp(version, FC_CKPT_FORMAT_VERSION) != 0)
+    return fc_errorf(FC_ERR_UNSUPPORTED, "%s: checkpoint format %s; this fer-cl reads format %s", path, version,
+                     FC_CKPT_FORMAT_VERSION);
+  fc_net_config *c = &meta->config;
+  fc_net_config_default(c);
+  const char *s = NULL;
+  FC_TRY(meta_string(f, "fercl.arch", &s));
+  fc_status st = fc_net_config_set_arch(c, s);
+  if (st != FC_OK) return fc_error_context(st, "%s", path);
+  FC_TRY(meta_int(f, "fercl.in_channels", 1, 4, &c->in_channels));
+  FC_TRY(meta_int(f, "fercl.input_size", 1, 1 << 20, &c->input_size));
+  FC_TRY(meta_int(f, "fercl.num_classes", 1, FC_NET_MAX_CLASSES, &c->num_classes));
+  FC_TRY(meta_double(f, "fercl.width", &c->width));
+  FC_TRY(meta_string(f, "fercl.stem", &s));
+  st = fc_stem_parse(s, &c->stem);
+  if (st != FC_OK) return fc_error_context(st, "%s", path);
+  FC_TRY(meta_int(f, "fercl.lae3", 0, 1, &c->lae3));
+  FC_TRY(meta_int(f, "fercl.lae4", 0, 1, &c->lae4));
+  FC_TRY(meta_int(f, "fercl.lae_kernel", 0, 15, &c->lae_kernel));
+  FC_TRY(meta_int(f, "fercl.rfd", 0, 1, &c->rfd));
+  FC_TRY(meta_double(f, "fercl.rfd_prob", &c->rfd_prob));
+  FC_TRY(meta_int(f, "fercl.rfd_block", 0, 1 << 20, &c->rfd_block));
+  FC_TRY(meta_double(f, "fercl.dropout", &c->dropout));
+  FC_TRY(meta_double(f, "fercl.bn_momentum", &c->bn_momentum));
+  FC_TRY(meta_double(f, "fercl.bn_eps", &c->bn_eps));
+  st = fc_net_config_check(c);
+  if (st != FC_OK) return fc_error_context(st, "%s", path);
+
+  FC_TRY(meta_string(f, "fercl.classes", &s));
+  fc_json *doc = NULL;
+  st = fc_json_parse(s, strlen(s), NULL, &doc);
+  if (st != FC_OK) return fc_error_context(st, "%s: metadata fercl.classes", path);
+  if (doc->type != FC_JSON_ARRAY || (int)doc->count != c->num_classes) {
+    fc_json_free(doc);
+    return fc_errorf(FC_ERR_FORMAT, "%s: fercl.classes must list %d class names", path, c->num_classes);
+  }
+  for (int i = 0; i < c->num_classes; i++) {
+    const fc_json *v = &doc->items[i];
+    if (v->type != FC_JSON_STRING || v->length == 0 || v->length >= FC_CLASS_NAME_MAX ||
+        memchr(v->string, '\0', v->length)) {
+      fc_json_free(doc);
+      return fc_errorf(FC_ERR_FORMAT, "%s: class name %d is not a string of 1..%d bytes", path, i,
+                       FC_CLASS_NAME_MAX - 1);
+    }
+    memcpy(meta->class_names[i], v->string, v->length);
+  }
+  fc_json_free(doc);
+  fc_input_norm_default(&meta->norm, c->in_channels);
+  FC_TRY(meta_float_array(f, "fercl.input_mean", c->in_channels, meta->norm.mean));
+  FC_TRY(meta_float_array(f, "fercl.input_std", c->in_channels, meta->norm.std));
+  for (int i = 0; i < c->in_channels; i++)
+    if (!(meta->norm.std[i] > 0.0f))
+      return fc_errorf(FC_ERR_FORMAT, "%s: fercl.input_std[%d] must be positive", path, i);
+  return FC_OK;
+}
+
+fc_status fc_checkpoint_read_meta(const char *path, fc_model_meta *meta) {
+  fc_safetensors *f = NULL;
+  FC_TRY(fc_safetensors_open(path, &f));
+  fc_status st = read_meta_from(f, meta);
+  fc_safetensors_close(f);
+  return st;
+}
+
+/* ---- loading tensors ---- */
+
+typedef struct problems {
+  char text[3000];
+  size_t used;
+  int count;
+} problems;
+
+static void problem(problems *p, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+static void problem(problems *p, const char *fmt, ...) {
+  p->count++;
+  if (p->count > 12) return;
+  if (p->used + 4 >= sizeof p->text) return;
+  p->used += (size_t)snprintf(p->text + p->used, sizeof p->text - p->used, "%s", p->count > 1 ? "; " : "");
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(p->text + p->used, sizeof p->text - p->used, fmt, ap);
+  va_end(ap);
+  if (n > 0) p->used += (size_t)n;
+  if (p->used >= sizeof p->text) p->used = sizeof p->text - 1;
+}
+
+static void shape_text(const int64_t *shape, int ndim, char *out, size_t size) {
+  size_t used = (size_t)snprintf(out, size, "[");
+  for (int i = 0; i < ndim && used < size; i++)
+    used += (size_t)snprintf(out + used, size - used, "%s%lld", i ? "," : "", (long long)shape[i]);
+  if (used < size) snprintf(out + used, size - used, "]");
+}
+
+static int shape_matches(const fc_st_tensor *t, const fc_tensor_info *ti) {
+  if (t->ndim != ti->ndim) return 0;
+  for (int d = 0; d < ti->ndim; d++)
+    if (t->shape[d] != ti->shape[d]) return 0;
+  return 1;
+}
+
+static void expected_shape_text(const fc_tensor_info *ti, char *out, size_t size) {
+  int64_t s[4];
+  for (int d = 0; d < ti->ndim; d++) s[d] = ti->shape[d];
+  shape_text(s, ti->ndim, out, size);
+}
+
+static int is_bn_counter(const fc_graph *g, const char *name) {
+  const char *dot = strrchr(name, '.');
+  if (!dot || strcmp(dot, ".num_batches_tracked") != 0) return 0;
+  const char *names[512];
+  int n = fc_graph_bn_names(g, names, 512);
+  for (int i = 0; i < n && i < 512; i++)
+    if (strlen(names[i]) == (size_t)(dot - name) && strncmp(names[i], name, (size_t)(dot - name)) == 0) return 1;
+  return 0;
+}
+
+fc_status fc_checkpoint_load(const char *path, fc_net *model) {
+  const fc_graph *g = &model->graph;
+  fc_safetensors *f = NULL;
+  FC_TRY(fc_safetensors_open(path, &f));
+  problems p = {.used = 0};
+  size_t n = fc_safetensors_count(f);
+  char *used = calloc(n + 1, 1);
+  float *params = malloc((g->n_params + 1) * sizeof(float));
+  float *stats = malloc((g->n_stats + 1) * sizeof(float));
+  fc_status st = (used && params && stats) ? FC_OK : fc_errorf(FC_ERR_NOMEM, "out of memory loading %s", path);
+  char have[96], want[96];
+  for (int i = 0; i < g->n_tensors && st == FC_OK; i++) {
+    const fc_tensor_info *ti = &g->tensors[i];
+    size_t idx = 0;
+    if (fc_safetensors_find(f, ti->name, &idx) != FC_OK) {
+      problem(&p, "missing tensor %s", ti->name);
+      continue;
+    }
+    used[idx] = 1;
+    const fc_st_tensor *t = fc_safetensors_tensor(f, idx);
+    if (t->dtype != FC_ST_F32) {
+      problem(&p, "tensor %s is %s, expected F32", ti->name, fc_st_dtype_name(t->dtype));
+      continue;
+    }
+    if (!shape_matches(t, ti)) {
+      shape_text(t->shape, t->ndim, have, sizeof have);
+      expected_shape_text(ti, want, sizeof want);
+      problem(&p, "tensor %s has shape %s, the network needs %s", ti->name, have, want);
+      continue;
+    }
+    st = fc_safetensors_read_f32(f, idx, (ti->store == FC_STORE_PARAM ? params : stats) + ti->offset, ti->count);
+  }
+  int64_t tracked = -1;
+  for (size_t i = 0; i < n && st == FC_OK; i++) {
+    if (used[i]) continue;
+    const fc_st_tensor *t = fc_safetensors_tensor(f, i);
+    if (strncmp(t->name, "train.", 6) == 0) continue;
+    if (is_bn_counter(g, t->name)) {
+      if (t->dtype != FC_ST_I64 || t->ndim != 0) {
+        problem(&p, "tensor %s must be an I64 scalar", t->name);
+      } else if (tracked < 0) {
+        st = fc_safetensors_read(f, i, &tracked, sizeof tracked);
+      }
+      continue;
+    }
+    problem(&p, "unexpected tensor %s", t->name);
+  }
+  if (st == FC_OK && p.count > 0) {
+    st = fc_errorf(FC_ERR_MISMATCH, "%s does not match the network (%s, %d classes, %d×%d×%d input): %s%s", path,
+                   model->cfg.arch, model->cfg.num_classes, model->cfg.in_channels, model->cfg.input_size,
+                   model->cfg.input_size, p.text, p.count > 12 ? "; and more" : "");
+  }
+  if (st == FC_OK) st = fc_net_write_params(model, params, stats);
+  if (st == FC_OK) model->batches_tracked = tracked > 0 ? tracked : 0;
+  free(used);
+  free(params);
+  free(stats);
+  fc_safetensors_close(f);
+  return st;
+}
+
+fc_status fc_checkpoint_init_from(const char *path, fc_net *model, char *report, size_t report_size) {
+  const fc_graph *g = &model->graph;
+  fc_safetensors *f = NULL;
+  FC_TRY(fc_safetensors_open(path, &f));
+  float *params = malloc((g->n_params + 1) * sizeof(float));
+  float *stats = malloc((g->n_stats + 1) * sizeof(float));
+  fc_status st = (params && stats) ? fc_net_read_params(model, params, stats)
+                                   : fc_errorf(FC_ERR_NOMEM, "out of memory reading %s", path);
+  problems skipped = {.used = 0};
+  int loaded = 0;
+  char have[96], want[96];
+  for (int i = 0; i < g->n_tensors && st == FC_OK; i++) {
+    const fc_tensor_info *ti = &g->tensors[i];
+    float *dst = (ti->store == FC_STORE_PARAM ? params : stats) + ti->offset;
+    size_t idx = 0;
+    if (fc_safetensors_find(f, ti->name, &idx) != FC_OK) {
+      problem(&skipped, "%s (not in the file)", ti->name);
+      continue;
+    }
+    const fc_st_tensor *t = fc_safetensors_tensor(f, idx);
+    int is_float = t->dtype == FC_ST_F32 || t->dtype == FC_ST_F16 || t->dtype == FC_ST_BF16 || t->dtype == FC_ST_F64;
+    if (!is_float) {
+      problem(&skipped, "%s (dtype %s)", ti->name, fc_st_dtype_name(t->dtype));
+      continue;
+    }
+    if (shape_matches(t, ti)) {
+      st = fc_safetensors_read_f32(f, idx, dst, ti->count);
+      if (st == FC_OK) loaded++;
+      continue;
+    }
+    /* An RGB first convolution for a grayscale model: gray = sum of the RGB filters. */
+    if (strcmp(ti->name, "conv1.weight") == 0 && ti->shape[1] == 1 && t->ndim == 4 && t->shape[1] == 3 &&
+        t->shape[0] == ti->shape[0] && t->shape[2] == ti->shape[2] && t->shape[3] == ti->shape[3]) {
+      size_t rgb_count = ti->count * 3;
+      float *rgb = malloc(rgb_count * sizeof(float));
+      if (!rgb) {
+        st = fc_errorf(FC_ERR_NOMEM, "out of memory");
+        break;
+      }
+      st = fc_safetensors_read_f32(f, idx, rgb, rgb_count);
+      size_t plane = (size_t)ti->shape[2] * ti->shape[3];
+      for (int o = 0; st == FC_OK && o < ti->shape[0]; o++)
+        for (size_t k = 0; k < plane; k++)
+          dst[(size_t)o * plane + k] = rgb[((size_t)o * 3 + 0) * plane + k] + rgb[((size_t)o * 3 + 1) * plane + k] +
+                                       rgb[((size_t)o * 3 + 2) * plane + k];
+      free(rgb);
+      if (st == FC_OK) loaded++;
+      continue;
+    }
+    shape_text(t->shape, t->ndim, have, sizeof have);
+    expected_shape_text(ti, want, sizeof want);
+    if (strncmp(ti->name, "fc.", 3) == 0)
+      problem(&skipped, "%s (classifier: %s in the file, %s here; kept the fresh initialisation)", ti->name, have,
+              want);
+    else
+      problem(&skipped, "%s (shape %s in the file, %s here)", ti->name, have, want);
+  }
+  if (st == FC_OK && loaded == 0)
+    st = fc_errorf(FC_ERR_MISMATCH,
+                   "%s: no tensor matches the network by name and shape; --init expects a torchvision-named "
+                   "resnet state dict (tools/pth_to_safetensors.py converts a .pth)",
+                   path);
+  if (st == FC_OK) st = fc_net_write_params(model, params, stats);
+  if (st == FC_OK && report && report_size)
+    snprintf(report, report_size, "loaded %d of %d tensors from %s%s%s%s", loaded, g->n_tensors, path,
+             skipped.count ? "; not loaded: " : "", skipped.count ? skipped.text : "",
+             skipped.count > 12 ? "; and more" : "");
+  free(params);
+  free(stats);
+  fc_safetensors_close(f);
+  return st;
+}

@@ -1,0 +1,32 @@
+/* Running a network over a list of dataset images: predictions, confusion
+ * matrix. Used by training's evaluations and by `fer-cl eval`/`predict`. */
+#ifndef FERCL_SSL_EVALUATE_H
+#define FERCL_SSL_EVALUATE_H
+
+#include <CL/cl.h>
+#include <stdint.h>
+
+#include "fercl/data.h"
+#include "fercl/metrics.h"
+#include "fercl/net.h"
+
+typedef struct fc_evaluator {
+  fc_net *net;
+  fc_net_plan *plan; /* inference, batch = capacity */
+  int capacity;
+  size_t image_bytes;
+  uint8_t *staging;  /* capacity images */
+  float *logits;     /* capacity × classes */
+} fc_evaluator;
+
+fc_status fc_evaluator_create(fc_net *net, int batch, fc_evaluator *out);
+void fc_evaluator_free(fc_evaluator *ev);
+/* Probabilities (softmax of the logits) of n ≤ capacity images (uint8 CHW,
+ * one after the other) into probs [n][classes]. One blocking read. */
+fc_status fc_evaluator_run(fc_evaluator *ev, const uint8_t *images, int n, const fc_input_norm *norm, float *probs);
+/* Predicts every image of list and adds (label, prediction) to cm (images
+ * without a label are skipped). */
+fc_status fc_evaluate_list(fc_evaluator *ev, const fc_dataset *ds, const fc_index_list *list,
+                           const fc_input_norm *norm, fc_confusion *cm);
+
+#endif
