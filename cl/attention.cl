@@ -58,8 +58,8 @@ __kernel void attn_gate(__global const float *w, const uint w_off, __global cons
 
 /* One work-item per element, enumerated as (n, c, p): y = x·(1 + A). */
 __kernel void attn_apply(__global const float *x, const uint x_off, __global const float *saved,
-                         const uint s_off, const uint N, const uint C, const uint HW,
-                         const uint sn, const uint sc, __global float *y, const uint y_off) {
+                         const uint s_off, const uint N, const uint C, const uint HW, const uint sn,
+                         const uint sc, __global float *y, const uint y_off) {
   const uint i = get_global_id(0);
   if (i >= N * C * HW) return;
   const uint n = i / (C * HW), r = i - n * (C * HW), c = r / HW, p = r - c * HW;
@@ -71,8 +71,8 @@ __kernel void attn_apply(__global const float *x, const uint x_off, __global con
 /* Backward 1, per (n, p): ds = (Σ_c dy·x) · A(1 − A), the gradient at the gate's input. */
 __kernel void attn_bwd_gate(__global const float *x, const uint x_off, __global const float *dy,
                             const uint dy_off, __global const float *saved, const uint s_off,
-                            const uint N, const uint C, const uint HW, const uint sn,
-                            const uint sc, __global float *ws, const uint ds_off) {
+                            const uint N, const uint C, const uint HW, const uint sn, const uint sc,
+                            __global float *ws, const uint ds_off) {
   const uint i = get_global_id(0);
   if (i >= N * HW) return;
   const uint n = i / HW, p = i - n * HW;
@@ -130,10 +130,9 @@ __kernel void attn_bwd_input(__global const float *dy, const uint dy_off,
 
 /* Backward 4, per (tap j, chunk): partial sums of the weight/bias gradients over a
  * fixed chunk of the N·HW pixels. j < 2K²: tap (ci, ky, kx); j = 2K²: the bias. */
-__kernel void attn_bwd_wpart(__global const float *saved, const uint s_off,
-                             __global float *ws, const uint ds_off, const uint part_off,
-                             const uint N, const uint H, const uint W, const uint K,
-                             const uint chunk, const uint nchunks) {
+__kernel void attn_bwd_wpart(__global const float *saved, const uint s_off, __global float *ws,
+                             const uint ds_off, const uint part_off, const uint N, const uint H,
+                             const uint W, const uint K, const uint chunk, const uint nchunks) {
   const uint i = get_global_id(0);
   const uint taps = 2 * K * K, HW = H * W, total = N * HW;
   if (i >= (taps + 1) * nchunks) return;

@@ -6,9 +6,9 @@
 /* One work-item per sample: word 0 decides (integer compare against the host's
  * threshold = p·2^24), words 1 and 2 place the block. */
 __kernel void rfd_draw(const uint N, const uint H, const uint W, const uint bh, const uint bw,
-                       const uint threshold, const uint key0, const uint key1,
-                       const uint step_lo, const uint step_hi, const uint stream,
-                       __global int *params, const uint p_off) {
+                       const uint threshold, const uint key0, const uint key1, const uint step_lo,
+                       const uint step_hi, const uint stream, __global int *params,
+                       const uint p_off) {
   const uint n = get_global_id(0);
   if (n >= N) return;
   uint r[4];

@@ -46,10 +46,10 @@ __kernel void xent_rows(__global const float *z, const uint z_off, __global cons
 
 /* One work-item: out = Σ_b w_b·loss_b / b_norm over rows with a label (w = 1 when
  * has_w is 0). A NaN loss (bad label) is kept whatever its weight. */
-__kernel void xent_sum(__global const float *loss, const uint loss_off,
-                       __global const int *labels, const uint l_off, __global const float *w,
-                       const uint w_off, const uint has_w, const uint B, const float b_norm,
-                       __global float *out, const uint out_off) {
+__kernel void xent_sum(__global const float *loss, const uint loss_off, __global const int *labels,
+                       const uint l_off, __global const float *w, const uint w_off,
+                       const uint has_w, const uint B, const float b_norm, __global float *out,
+                       const uint out_off) {
   if (get_global_id(0) != 0) return;
   float acc = 0.0f;
   for (uint b = 0; b < B; b++) {
@@ -67,10 +67,9 @@ __kernel void xent_sum(__global const float *loss, const uint loss_off,
 
 /* One work-item per element: dz = lambda·w_b·(p − onehot(y_b)) / b_norm, written or
  * added (accumulate). Rows without a valid label give 0. */
-__kernel void xent_backward(__global const float *p, const uint p_off,
-                            __global const int *labels, const uint l_off,
-                            __global const float *w, const uint w_off, const uint has_w,
-                            const uint B, const uint C, const float scale,
+__kernel void xent_backward(__global const float *p, const uint p_off, __global const int *labels,
+                            const uint l_off, __global const float *w, const uint w_off,
+                            const uint has_w, const uint B, const uint C, const float scale,
                             __global float *dz, const uint dz_off, const uint accumulate) {
   const uint i = get_global_id(0);
   if (i >= B * C) return;
@@ -116,9 +115,9 @@ __kernel void nl_rows(__global const float *z, const uint z_off, __global const 
 }
 
 /* One work-item: out = Σ_b (1 − mask_b)·ℓ_b / b_norm (mask 0 when has_mask is 0). */
-__kernel void nl_sum(__global const float *loss, const uint loss_off,
-                     __global const float *mask, const uint m_off, const uint has_mask,
-                     const uint B, const float b_norm, __global float *out, const uint out_off) {
+__kernel void nl_sum(__global const float *loss, const uint loss_off, __global const float *mask,
+                     const uint m_off, const uint has_mask, const uint B, const float b_norm,
+                     __global float *out, const uint out_off) {
   if (get_global_id(0) != 0) return;
   float acc = 0.0f;
   for (uint b = 0; b < B; b++) {

@@ -7,8 +7,8 @@
  * g = g + μ·buf (nesterov) or buf; θ -= lr·g. With momentum 0 buf is untouched. */
 __kernel void sgd_step(__global float *p, const uint p_off, __global const float *g,
                        const uint g_off, __global float *buf, const uint b_off, const uint n,
-                       const float lr, const float wd, const float momentum,
-                       const float dampening, const uint nesterov, const uint first) {
+                       const float lr, const float wd, const float momentum, const float dampening,
+                       const uint nesterov, const uint first) {
   const uint i = get_global_id(0);
   if (i >= n) return;
   const float theta = p[p_off + i];
@@ -25,11 +25,10 @@ __kernel void sgd_step(__global float *p, const uint p_off, __global const float
 /* Adam / AdamW: decay_mul = 1 − lr·wd for AdamW (1 for Adam), wd_grad = wd for Adam
  * (0 for AdamW); step_size = lr / (1 − β1^t); inv_sqrt_bc2 = 1/√(1 − β2^t). */
 __kernel void adam_step(__global float *p, const uint p_off, __global const float *g,
-                        const uint g_off, __global float *m, const uint m_off,
-                        __global float *v, const uint v_off, const uint n,
-                        const float step_size, const float inv_sqrt_bc2, const float beta1,
-                        const float beta2, const float eps, const float wd_grad,
-                        const float decay_mul) {
+                        const uint g_off, __global float *m, const uint m_off, __global float *v,
+                        const uint v_off, const uint n, const float step_size,
+                        const float inv_sqrt_bc2, const float beta1, const float beta2,
+                        const float eps, const float wd_grad, const float decay_mul) {
   const uint i = get_global_id(0);
   if (i >= n) return;
   float theta = p[p_off + i];

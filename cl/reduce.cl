@@ -24,8 +24,8 @@ __kernel void sum_i32(__global const int *x, const uint x_off, const uint n, con
 __kernel void gather4(__global const uint *s0, const uint o0, const uint n0,
                       __global const uint *s1, const uint o1, const uint n1,
                       __global const uint *s2, const uint o2, const uint n2,
-                      __global const uint *s3, const uint o3, const uint n3,
-                      __global uint *dst, const uint d_off) {
+                      __global const uint *s3, const uint o3, const uint n3, __global uint *dst,
+                      const uint d_off) {
   if (get_global_id(0) != 0) return;
   uint d = d_off;
   for (uint i = 0; i < n0; i++) dst[d++] = s0[o0 + i];

@@ -4,9 +4,9 @@
  * the batch run in sample order, so every result is deterministic. */
 
 /* conf_b = max_c q_b(c), argmax_b = first maximal class. */
-__kernel void sel_confidence(__global const float *q, const uint q_off, const uint B,
-                             const uint C, __global float *conf, const uint conf_off,
-                             __global int *arg, const uint arg_off) {
+__kernel void sel_confidence(__global const float *q, const uint q_off, const uint B, const uint C,
+                             __global float *conf, const uint conf_off, __global int *arg,
+                             const uint arg_off) {
   const uint b = get_global_id(0);
   if (b >= B) return;
   __global const float *qr = q + q_off + b * C;
@@ -29,7 +29,8 @@ __kernel void sel_threshold_mask(__global const float *conf, const uint conf_off
   const uint b = get_global_id(0);
   if (b >= B) return;
   const int a = arg[arg_off + b];
-  mask[mask_off + b] = (a >= 0 && a < (int)C && conf[conf_off + b] >= tau[tau_off + a]) ? 1.0f : 0.0f;
+  mask[mask_off + b] =
+      (a >= 0 && a < (int)C && conf[conf_off + b] >= tau[tau_off + a]) ? 1.0f : 0.0f;
 }
 
 /* Rank of class c in row qr: how many classes come before it in the order
@@ -54,9 +55,8 @@ __kernel void sel_snl(__global const float *q, const uint q_off, __global const 
                       const uint m_off, const uint has_mask, __global const float *sp,
                       const uint sp_off, const uint B, const uint C, const int mode,
                       const float tau_n, const uint k, const float cap, const uint key0,
-                      const uint key1, const uint step_lo, const uint step_hi,
-                      const uint stream, __global int *neg, const uint n_off,
-                      __global int *count, const uint c_off) {
+                      const uint key1, const uint step_lo, const uint step_hi, const uint stream,
+                      __global int *neg, const uint n_off, __global int *count, const uint c_off) {
   const uint b = get_global_id(0);
   if (b >= B) return;
   __global const float *qr = q + q_off + b * C;
@@ -91,9 +91,9 @@ __kernel void sel_snl(__global const float *q, const uint q_off, __global const 
 }
 
 /* hits_b = 1 when the true label is among the negatives (label outside 0..C−1: 0). */
-__kernel void sel_snl_hits(__global const int *neg, const uint n_off,
-                           __global const int *labels, const uint l_off, const uint B,
-                           const uint C, __global int *hits, const uint h_off) {
+__kernel void sel_snl_hits(__global const int *neg, const uint n_off, __global const int *labels,
+                           const uint l_off, const uint B, const uint C, __global int *hits,
+                           const uint h_off) {
   const uint b = get_global_id(0);
   if (b >= B) return;
   const int y = labels[l_off + b];
@@ -101,9 +101,9 @@ __kernel void sel_snl_hits(__global const int *neg, const uint n_off,
 }
 
 /* One work-item per output j: stats[0] = mean_b conf_b, stats[1 + c] = mean_b q_b(c). */
-__kernel void sel_batch_stats(__global const float *q, const uint q_off,
-                              __global const float *conf, const uint conf_off, const uint B,
-                              const uint C, __global float *stats, const uint s_off) {
+__kernel void sel_batch_stats(__global const float *q, const uint q_off, __global const float *conf,
+                              const uint conf_off, const uint B, const uint C,
+                              __global float *stats, const uint s_off) {
   const uint j = get_global_id(0);
   if (j > C) return;
   float acc = 0.0f;
@@ -141,9 +141,8 @@ __kernel void sel_dta_update(__global const float *stats, const uint s_off, cons
 
 /* One work-item per class: hist[c] = #{b : conf_b ≥ tau, argmax_b = c}. */
 __kernel void sel_histogram(__global const float *conf, const uint conf_off,
-                            __global const int *arg, const uint arg_off, const uint B,
-                            const uint C, const float tau, __global int *hist,
-                            const uint h_off) {
+                            __global const int *arg, const uint arg_off, const uint B, const uint C,
+                            const float tau, __global int *hist, const uint h_off) {
   const uint c = get_global_id(0);
   if (c >= C) return;
   int n = 0;

@@ -36,24 +36,25 @@ fc_status fc_spatial_attention_forward(fc_device *dev, fc_shape4 s, int k, fc_vi
   FC_TRY(fc_ops_check_view(op, "y", y, fc_shape4_count(s)));
   FC_TRY(fc_ops_check_view(op, "saved", saved, fc_spatial_attention_saved_size(s)));
   const cl_uint N = (cl_uint)s.n, C = (cl_uint)s.c, H = (cl_uint)s.h, W = (cl_uint)s.w;
-  const cl_uint HW = H * W, sn = (cl_uint)fc_shape4_stride_n(s), sc = (cl_uint)fc_shape4_stride_c(s);
+  const cl_uint HW = H * W, sn = (cl_uint)fc_shape4_stride_n(s),
+                sc = (cl_uint)fc_shape4_stride_c(s);
   cl_kernel kp, kg, ka;
   FC_TRY(kernel(dev, "attn_pool", &kp));
   FC_TRY(kernel(dev, "attn_gate", &kg));
   FC_TRY(kernel(dev, "attn_apply", &ka));
 
-  const fc_kernel_arg pool[] = {FC_ARG_VIEW_MEM(x), FC_ARG_VIEW_OFF(x), FC_ARG_UINT(N),
-                                FC_ARG_UINT(C),     FC_ARG_UINT(HW),    FC_ARG_UINT(sn),
+  const fc_kernel_arg pool[] = {FC_ARG_VIEW_MEM(x), FC_ARG_VIEW_OFF(x),     FC_ARG_UINT(N),
+                                FC_ARG_UINT(C),     FC_ARG_UINT(HW),        FC_ARG_UINT(sn),
                                 FC_ARG_UINT(sc),    FC_ARG_VIEW_MEM(saved), FC_ARG_VIEW_OFF(saved)};
   FC_TRY(fc_launch_1d(dev, kp, "attn_pool", pixels(s), pool, FC_NARGS(pool)));
-  const fc_kernel_arg gate[] = {FC_ARG_VIEW_MEM(w), FC_ARG_VIEW_OFF(w), FC_ARG_VIEW_MEM(b),
-                                FC_ARG_VIEW_OFF(b), FC_ARG_UINT(N),     FC_ARG_UINT(H),
-                                FC_ARG_UINT(W),     FC_ARG_UINT(k),     FC_ARG_VIEW_MEM(saved),
+  const fc_kernel_arg gate[] = {FC_ARG_VIEW_MEM(w),    FC_ARG_VIEW_OFF(w), FC_ARG_VIEW_MEM(b),
+                                FC_ARG_VIEW_OFF(b),    FC_ARG_UINT(N),     FC_ARG_UINT(H),
+                                FC_ARG_UINT(W),        FC_ARG_UINT(k),     FC_ARG_VIEW_MEM(saved),
                                 FC_ARG_VIEW_OFF(saved)};
   FC_TRY(fc_launch_1d(dev, kg, "attn_gate", pixels(s), gate, FC_NARGS(gate)));
-  const fc_kernel_arg apply[] = {FC_ARG_VIEW_MEM(x),     FC_ARG_VIEW_OFF(x),     FC_ARG_VIEW_MEM(saved),
-                                 FC_ARG_VIEW_OFF(saved), FC_ARG_UINT(N),         FC_ARG_UINT(C),
-                                 FC_ARG_UINT(HW),        FC_ARG_UINT(sn),        FC_ARG_UINT(sc),
+  const fc_kernel_arg apply[] = {FC_ARG_VIEW_MEM(x),     FC_ARG_VIEW_OFF(x), FC_ARG_VIEW_MEM(saved),
+                                 FC_ARG_VIEW_OFF(saved), FC_ARG_UINT(N),     FC_ARG_UINT(C),
+                                 FC_ARG_UINT(HW),        FC_ARG_UINT(sn),    FC_ARG_UINT(sc),
                                  FC_ARG_VIEW_MEM(y),     FC_ARG_VIEW_OFF(y)};
   return fc_launch_1d(dev, ka, "attn_apply", fc_shape4_count(s), apply, FC_NARGS(apply));
 }
@@ -70,7 +71,8 @@ fc_status fc_spatial_attention_backward(fc_device *dev, fc_shape4 s, int k, fc_v
   FC_TRY(fc_ops_check_view(op, "db", db, 1));
   FC_TRY(fc_ops_check_view(op, "workspace", workspace, fc_spatial_attention_workspace_size(s, k)));
   const cl_uint N = (cl_uint)s.n, C = (cl_uint)s.c, H = (cl_uint)s.h, W = (cl_uint)s.w;
-  const cl_uint HW = H * W, sn = (cl_uint)fc_shape4_stride_n(s), sc = (cl_uint)fc_shape4_stride_c(s);
+  const cl_uint HW = H * W, sn = (cl_uint)fc_shape4_stride_n(s),
+                sc = (cl_uint)fc_shape4_stride_c(s);
   const cl_uint ds_off = (cl_uint)workspace.offset, dm_off = ds_off + (cl_uint)pixels(s),
                 part_off = dm_off + 2 * (cl_uint)pixels(s);
   const cl_uint nch = (cl_uint)chunks(s), taps = 2 * (cl_uint)k * (cl_uint)k;
@@ -82,30 +84,31 @@ fc_status fc_spatial_attention_backward(fc_device *dev, fc_shape4 s, int k, fc_v
   FC_TRY(kernel(dev, "attn_bwd_wsum", &ks));
   cl_mem wsm = workspace.mem;
 
-  const fc_kernel_arg gate[] = {FC_ARG_VIEW_MEM(x),     FC_ARG_VIEW_OFF(x),  FC_ARG_VIEW_MEM(dy),
-                                FC_ARG_VIEW_OFF(dy),    FC_ARG_VIEW_MEM(saved),
-                                FC_ARG_VIEW_OFF(saved), FC_ARG_UINT(N),      FC_ARG_UINT(C),
-                                FC_ARG_UINT(HW),        FC_ARG_UINT(sn),     FC_ARG_UINT(sc),
-                                FC_ARG_MEM(wsm),        FC_ARG_UINT(ds_off)};
+  const fc_kernel_arg gate[] = {FC_ARG_VIEW_MEM(x),  FC_ARG_VIEW_OFF(x),     FC_ARG_VIEW_MEM(dy),
+                                FC_ARG_VIEW_OFF(dy), FC_ARG_VIEW_MEM(saved), FC_ARG_VIEW_OFF(saved),
+                                FC_ARG_UINT(N),      FC_ARG_UINT(C),         FC_ARG_UINT(HW),
+                                FC_ARG_UINT(sn),     FC_ARG_UINT(sc),        FC_ARG_MEM(wsm),
+                                FC_ARG_UINT(ds_off)};
   FC_TRY(fc_launch_1d(dev, kg, "attn_bwd_gate", pixels(s), gate, FC_NARGS(gate)));
-  const fc_kernel_arg maps[] = {FC_ARG_VIEW_MEM(w), FC_ARG_VIEW_OFF(w), FC_ARG_UINT(N),
-                                FC_ARG_UINT(H),     FC_ARG_UINT(W),     FC_ARG_UINT(k),
+  const fc_kernel_arg maps[] = {FC_ARG_VIEW_MEM(w), FC_ARG_VIEW_OFF(w),  FC_ARG_UINT(N),
+                                FC_ARG_UINT(H),     FC_ARG_UINT(W),      FC_ARG_UINT(k),
                                 FC_ARG_MEM(wsm),    FC_ARG_UINT(ds_off), FC_ARG_UINT(dm_off)};
   FC_TRY(fc_launch_1d(dev, km, "attn_bwd_maps", pixels(s), maps, FC_NARGS(maps)));
-  const fc_kernel_arg part[] = {FC_ARG_VIEW_MEM(saved), FC_ARG_VIEW_OFF(saved), FC_ARG_MEM(wsm),
-                                FC_ARG_UINT(ds_off),    FC_ARG_UINT(part_off),  FC_ARG_UINT(N),
-                                FC_ARG_UINT(H),         FC_ARG_UINT(W),         FC_ARG_UINT(k),
+  const fc_kernel_arg part[] = {FC_ARG_VIEW_MEM(saved),  FC_ARG_VIEW_OFF(saved), FC_ARG_MEM(wsm),
+                                FC_ARG_UINT(ds_off),     FC_ARG_UINT(part_off),  FC_ARG_UINT(N),
+                                FC_ARG_UINT(H),          FC_ARG_UINT(W),         FC_ARG_UINT(k),
                                 FC_ARG_UINT(ATTN_CHUNK), FC_ARG_UINT(nch)};
   FC_TRY(fc_launch_1d(dev, kp, "attn_bwd_wpart", (size_t)(taps + 1) * nch, part, FC_NARGS(part)));
-  const fc_kernel_arg sum[] = {FC_ARG_MEM(wsm),     FC_ARG_UINT(part_off), FC_ARG_UINT(k),
-                               FC_ARG_UINT(nch),    FC_ARG_VIEW_MEM(dw),   FC_ARG_VIEW_OFF(dw),
-                               FC_ARG_VIEW_MEM(db), FC_ARG_VIEW_OFF(db),   FC_ARG_UINT(accumulate != 0)};
+  const fc_kernel_arg sum[] = {
+      FC_ARG_MEM(wsm),     FC_ARG_UINT(part_off), FC_ARG_UINT(k),
+      FC_ARG_UINT(nch),    FC_ARG_VIEW_MEM(dw),   FC_ARG_VIEW_OFF(dw),
+      FC_ARG_VIEW_MEM(db), FC_ARG_VIEW_OFF(db),   FC_ARG_UINT(accumulate != 0)};
   FC_TRY(fc_launch_1d(dev, ks, "attn_bwd_wsum", taps + 1, sum, FC_NARGS(sum)));
   /* Last: dx may alias dy, which the gate gradient above still had to read. */
-  const fc_kernel_arg input[] = {FC_ARG_VIEW_MEM(dy),    FC_ARG_VIEW_OFF(dy), FC_ARG_VIEW_MEM(saved),
-                                 FC_ARG_VIEW_OFF(saved), FC_ARG_MEM(wsm),     FC_ARG_UINT(dm_off),
-                                 FC_ARG_UINT(N),         FC_ARG_UINT(C),      FC_ARG_UINT(HW),
-                                 FC_ARG_UINT(sn),        FC_ARG_UINT(sc),     FC_ARG_VIEW_MEM(dx),
-                                 FC_ARG_VIEW_OFF(dx)};
+  const fc_kernel_arg input[] = {
+      FC_ARG_VIEW_MEM(dy), FC_ARG_VIEW_OFF(dy), FC_ARG_VIEW_MEM(saved), FC_ARG_VIEW_OFF(saved),
+      FC_ARG_MEM(wsm),     FC_ARG_UINT(dm_off), FC_ARG_UINT(N),         FC_ARG_UINT(C),
+      FC_ARG_UINT(HW),     FC_ARG_UINT(sn),     FC_ARG_UINT(sc),        FC_ARG_VIEW_MEM(dx),
+      FC_ARG_VIEW_OFF(dx)};
   return fc_launch_1d(dev, ki, "attn_bwd_input", fc_shape4_count(s), input, FC_NARGS(input));
 }

@@ -8,8 +8,7 @@ static fc_status kernel(fc_device *dev, const char *name, cl_kernel *k) {
 }
 
 /* Segments inside [0, n) and pairwise disjoint (an overlap would step twice). */
-static fc_status check_segments(const char *op, const fc_optim_segment *seg, int count,
-                                size_t n) {
+static fc_status check_segments(const char *op, const fc_optim_segment *seg, int count, size_t n) {
   if (count < 0 || (count > 0 && !seg))
     return fc_errorf(FC_ERR_INVALID_ARG, "%s: bad segment list (%d segments)", op, count);
   for (int i = 0; i < count; i++) {
@@ -41,8 +40,8 @@ static fc_status check_step(const char *op, float lr, uint64_t step) {
 }
 
 fc_status fc_sgd_step(fc_device *dev, const fc_sgd_config *cfg, const fc_optim_segment *segments,
-                      int n_segments, size_t n, fc_view params, fc_view grads,
-                      fc_view momentum_buf, float lr, uint64_t step) {
+                      int n_segments, size_t n, fc_view params, fc_view grads, fc_view momentum_buf,
+                      float lr, uint64_t step) {
   const char *op = "sgd_step";
   if (!cfg) return fc_errorf(FC_ERR_INVALID_ARG, "%s: no configuration given", op);
   FC_TRY(check_step(op, lr, step));
@@ -65,21 +64,27 @@ fc_status fc_sgd_step(fc_device *dev, const fc_sgd_config *cfg, const fc_optim_s
     const size_t o = segments[s].offset;
     const fc_view ps = fc_view_add(params, o), gs = fc_view_add(grads, o),
                   bs = fc_view_add(buf, cfg->momentum != 0.0f ? o : 0);
-    const fc_kernel_arg args[] = {
-        FC_ARG_VIEW_MEM(ps), FC_ARG_VIEW_OFF(ps), FC_ARG_VIEW_MEM(gs), FC_ARG_VIEW_OFF(gs),
-        FC_ARG_VIEW_MEM(bs), FC_ARG_VIEW_OFF(bs), FC_ARG_UINT(segments[s].count),
-        FC_ARG_FLOAT(lr),    FC_ARG_FLOAT(segments[s].decay ? cfg->weight_decay : 0.0f),
-        FC_ARG_FLOAT(cfg->momentum), FC_ARG_FLOAT(cfg->dampening),
-        FC_ARG_UINT(cfg->nesterov != 0), FC_ARG_UINT(step == 1)};
+    const fc_kernel_arg args[] = {FC_ARG_VIEW_MEM(ps),
+                                  FC_ARG_VIEW_OFF(ps),
+                                  FC_ARG_VIEW_MEM(gs),
+                                  FC_ARG_VIEW_OFF(gs),
+                                  FC_ARG_VIEW_MEM(bs),
+                                  FC_ARG_VIEW_OFF(bs),
+                                  FC_ARG_UINT(segments[s].count),
+                                  FC_ARG_FLOAT(lr),
+                                  FC_ARG_FLOAT(segments[s].decay ? cfg->weight_decay : 0.0f),
+                                  FC_ARG_FLOAT(cfg->momentum),
+                                  FC_ARG_FLOAT(cfg->dampening),
+                                  FC_ARG_UINT(cfg->nesterov != 0),
+                                  FC_ARG_UINT(step == 1)};
     FC_TRY(fc_launch_1d(dev, k, op, segments[s].count, args, FC_NARGS(args)));
   }
   return FC_OK;
 }
 
-fc_status fc_adam_step(fc_device *dev, const fc_adam_config *cfg,
-                       const fc_optim_segment *segments, int n_segments, size_t n,
-                       fc_view params, fc_view grads, fc_view m, fc_view v, float lr,
-                       uint64_t step) {
+fc_status fc_adam_step(fc_device *dev, const fc_adam_config *cfg, const fc_optim_segment *segments,
+                       int n_segments, size_t n, fc_view params, fc_view grads, fc_view m,
+                       fc_view v, float lr, uint64_t step) {
   const char *op = cfg && cfg->decoupled ? "adamw_step" : "adam_step";
   if (!cfg) return fc_errorf(FC_ERR_INVALID_ARG, "%s: no configuration given", op);
   FC_TRY(check_step(op, lr, step));
@@ -106,13 +111,22 @@ fc_status fc_adam_step(fc_device *dev, const fc_adam_config *cfg,
     const float wd = segments[s].decay ? cfg->weight_decay : 0.0f;
     const fc_view ps = fc_view_add(params, o), gs = fc_view_add(grads, o), ms = fc_view_add(m, o),
                   vs = fc_view_add(v, o);
-    const fc_kernel_arg args[] = {
-        FC_ARG_VIEW_MEM(ps), FC_ARG_VIEW_OFF(ps), FC_ARG_VIEW_MEM(gs), FC_ARG_VIEW_OFF(gs),
-        FC_ARG_VIEW_MEM(ms), FC_ARG_VIEW_OFF(ms), FC_ARG_VIEW_MEM(vs), FC_ARG_VIEW_OFF(vs),
-        FC_ARG_UINT(segments[s].count), FC_ARG_FLOAT(step_size), FC_ARG_FLOAT(inv_sqrt_bc2),
-        FC_ARG_FLOAT(cfg->beta1), FC_ARG_FLOAT(cfg->beta2), FC_ARG_FLOAT(cfg->eps),
-        FC_ARG_FLOAT(cfg->decoupled ? 0.0f : wd),
-        FC_ARG_FLOAT(cfg->decoupled ? 1.0f - lr * wd : 1.0f)};
+    const fc_kernel_arg args[] = {FC_ARG_VIEW_MEM(ps),
+                                  FC_ARG_VIEW_OFF(ps),
+                                  FC_ARG_VIEW_MEM(gs),
+                                  FC_ARG_VIEW_OFF(gs),
+                                  FC_ARG_VIEW_MEM(ms),
+                                  FC_ARG_VIEW_OFF(ms),
+                                  FC_ARG_VIEW_MEM(vs),
+                                  FC_ARG_VIEW_OFF(vs),
+                                  FC_ARG_UINT(segments[s].count),
+                                  FC_ARG_FLOAT(step_size),
+                                  FC_ARG_FLOAT(inv_sqrt_bc2),
+                                  FC_ARG_FLOAT(cfg->beta1),
+                                  FC_ARG_FLOAT(cfg->beta2),
+                                  FC_ARG_FLOAT(cfg->eps),
+                                  FC_ARG_FLOAT(cfg->decoupled ? 0.0f : wd),
+                                  FC_ARG_FLOAT(cfg->decoupled ? 1.0f - lr * wd : 1.0f)};
     FC_TRY(fc_launch_1d(dev, k, op, segments[s].count, args, FC_NARGS(args)));
   }
   return FC_OK;

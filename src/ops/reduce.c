@@ -3,20 +3,18 @@
 
 #include "ops/op_checks.h"
 
-fc_status fc_sum(fc_device *dev, fc_view x, size_t n, int x_is_int32, float scale,
-                 fc_view out) {
+fc_status fc_sum(fc_device *dev, fc_view x, size_t n, int x_is_int32, float scale, fc_view out) {
   const char *op = "sum";
   FC_TRY(fc_ops_check_view(op, "x", x, n));
   FC_TRY(fc_ops_check_view(op, "out", out, 1));
   cl_kernel k;
   FC_TRY(fc_device_kernel(dev, "reduce", "", x_is_int32 ? "sum_i32" : "sum_f32", &k));
-  const fc_kernel_arg args[] = {FC_ARG_VIEW_MEM(x),  FC_ARG_VIEW_OFF(x),    FC_ARG_UINT(n),
+  const fc_kernel_arg args[] = {FC_ARG_VIEW_MEM(x),  FC_ARG_VIEW_OFF(x),   FC_ARG_UINT(n),
                                 FC_ARG_FLOAT(scale), FC_ARG_VIEW_MEM(out), FC_ARG_VIEW_OFF(out)};
   return fc_launch_1d(dev, k, op, 1, args, FC_NARGS(args));
 }
 
-fc_status fc_gather_words(fc_device *dev, const fc_gather_item *items, int n_items,
-                          fc_view dst) {
+fc_status fc_gather_words(fc_device *dev, const fc_gather_item *items, int n_items, fc_view dst) {
   const char *op = "gather_words";
   if (n_items < 0 || (n_items > 0 && !items))
     return fc_errorf(FC_ERR_INVALID_ARG, "%s: bad item list (%d items)", op, n_items);

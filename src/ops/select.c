@@ -23,14 +23,15 @@ fc_status fc_confidence(fc_device *dev, int batch, int classes, fc_view q, fc_vi
   FC_TRY(fc_ops_check_view(op, "argmax", argmax, (size_t)batch));
   cl_kernel k;
   FC_TRY(kernel(dev, "sel_confidence", &k));
-  const fc_kernel_arg args[] = {FC_ARG_VIEW_MEM(q),    FC_ARG_VIEW_OFF(q),    FC_ARG_UINT(batch),
-                                FC_ARG_UINT(classes),  FC_ARG_VIEW_MEM(conf), FC_ARG_VIEW_OFF(conf),
+  const fc_kernel_arg args[] = {FC_ARG_VIEW_MEM(q),      FC_ARG_VIEW_OFF(q),
+                                FC_ARG_UINT(batch),      FC_ARG_UINT(classes),
+                                FC_ARG_VIEW_MEM(conf),   FC_ARG_VIEW_OFF(conf),
                                 FC_ARG_VIEW_MEM(argmax), FC_ARG_VIEW_OFF(argmax)};
   return fc_launch_1d(dev, k, op, (size_t)batch, args, FC_NARGS(args));
 }
 
-fc_status fc_threshold_mask(fc_device *dev, int batch, int classes, fc_view conf,
-                            fc_view argmax, fc_view tau, fc_view mask) {
+fc_status fc_threshold_mask(fc_device *dev, int batch, int classes, fc_view conf, fc_view argmax,
+                            fc_view tau, fc_view mask) {
   const char *op = "threshold_mask";
   FC_TRY(fc_ops_check_rows(op, batch, classes));
   FC_TRY(fc_ops_check_view(op, "conf", conf, (size_t)batch));
@@ -55,23 +56,23 @@ fc_status fc_snl_negatives(fc_device *dev, int batch, int classes, const fc_snl_
   const size_t bc = (size_t)batch * classes;
   if (!prm) return fc_errorf(FC_ERR_INVALID_ARG, "%s: no parameters given", op);
   switch (prm->mode) {
-  case FC_SNL_THRESH:
-  case FC_SNL_RANDOM:
-    if (!(prm->tau_n >= 0.0f && prm->tau_n <= 1.0f))
-      return fc_errorf(FC_ERR_INVALID_ARG, "%s: tau_n = %g must be in [0, 1]", op,
-                       (double)prm->tau_n);
-    break;
-  case FC_SNL_TOPK:
-    if (prm->k < 1 || prm->k > classes)
-      return fc_errorf(FC_ERR_INVALID_ARG, "%s: top-k with k = %d; k must be 1..%d", op, prm->k,
-                       classes);
-    if (prm->cap != prm->cap)
-      return fc_errorf(FC_ERR_INVALID_ARG, "%s: the student cap is NaN", op);
-    FC_TRY(fc_ops_check_view(op, "student_probs", student_probs, bc));
-    break;
-  default:
-    return fc_errorf(FC_ERR_INVALID_ARG, "%s: unknown mode %d (thresh, topk or random)", op,
-                     (int)prm->mode);
+    case FC_SNL_THRESH:
+    case FC_SNL_RANDOM:
+      if (!(prm->tau_n >= 0.0f && prm->tau_n <= 1.0f))
+        return fc_errorf(FC_ERR_INVALID_ARG, "%s: tau_n = %g must be in [0, 1]", op,
+                         (double)prm->tau_n);
+      break;
+    case FC_SNL_TOPK:
+      if (prm->k < 1 || prm->k > classes)
+        return fc_errorf(FC_ERR_INVALID_ARG, "%s: top-k with k = %d; k must be 1..%d", op, prm->k,
+                         classes);
+      if (prm->cap != prm->cap)
+        return fc_errorf(FC_ERR_INVALID_ARG, "%s: the student cap is NaN", op);
+      FC_TRY(fc_ops_check_view(op, "student_probs", student_probs, bc));
+      break;
+    default:
+      return fc_errorf(FC_ERR_INVALID_ARG, "%s: unknown mode %d (thresh, topk or random)", op,
+                       (int)prm->mode);
   }
   FC_TRY(fc_ops_check_view(op, "q", q, bc));
   FC_TRY(fc_ops_check_optional_view(op, "mask", mask, (size_t)batch));
@@ -80,19 +81,28 @@ fc_status fc_snl_negatives(fc_device *dev, int batch, int classes, const fc_snl_
   const fc_view sp = prm->mode == FC_SNL_TOPK ? student_probs : q; /* unread otherwise */
   cl_kernel k;
   FC_TRY(kernel(dev, "sel_snl", &k));
-  const fc_kernel_arg args[] = {
-      FC_ARG_VIEW_MEM(q),    FC_ARG_VIEW_OFF(q),
-      FC_ARG_MEM(mask.mem ? mask.mem : q.mem), FC_ARG_VIEW_OFF(mask),
-      FC_ARG_UINT(mask.mem != NULL),
-      FC_ARG_VIEW_MEM(sp),   FC_ARG_VIEW_OFF(sp),
-      FC_ARG_UINT(batch),    FC_ARG_UINT(classes),
-      FC_ARG_INT(prm->mode), FC_ARG_FLOAT(prm->tau_n),
-      FC_ARG_UINT(prm->mode == FC_SNL_TOPK ? prm->k : 0), FC_ARG_FLOAT(prm->cap),
-      FC_ARG_UINT((uint32_t)prm->seed), FC_ARG_UINT((uint32_t)(prm->seed >> 32)),
-      FC_ARG_UINT((uint32_t)prm->step), FC_ARG_UINT((uint32_t)(prm->step >> 32)),
-      FC_ARG_UINT(fc_rng_stream(FC_RNG_STREAM_SNL, 0)),
-      FC_ARG_VIEW_MEM(negatives), FC_ARG_VIEW_OFF(negatives),
-      FC_ARG_VIEW_MEM(counts),    FC_ARG_VIEW_OFF(counts)};
+  const fc_kernel_arg args[] = {FC_ARG_VIEW_MEM(q),
+                                FC_ARG_VIEW_OFF(q),
+                                FC_ARG_MEM(mask.mem ? mask.mem : q.mem),
+                                FC_ARG_VIEW_OFF(mask),
+                                FC_ARG_UINT(mask.mem != NULL),
+                                FC_ARG_VIEW_MEM(sp),
+                                FC_ARG_VIEW_OFF(sp),
+                                FC_ARG_UINT(batch),
+                                FC_ARG_UINT(classes),
+                                FC_ARG_INT(prm->mode),
+                                FC_ARG_FLOAT(prm->tau_n),
+                                FC_ARG_UINT(prm->mode == FC_SNL_TOPK ? prm->k : 0),
+                                FC_ARG_FLOAT(prm->cap),
+                                FC_ARG_UINT((uint32_t)prm->seed),
+                                FC_ARG_UINT((uint32_t)(prm->seed >> 32)),
+                                FC_ARG_UINT((uint32_t)prm->step),
+                                FC_ARG_UINT((uint32_t)(prm->step >> 32)),
+                                FC_ARG_UINT(fc_rng_stream(FC_RNG_STREAM_SNL, 0)),
+                                FC_ARG_VIEW_MEM(negatives),
+                                FC_ARG_VIEW_OFF(negatives),
+                                FC_ARG_VIEW_MEM(counts),
+                                FC_ARG_VIEW_OFF(counts)};
   return fc_launch_1d(dev, k, op, (size_t)batch, args, FC_NARGS(args));
 }
 
@@ -112,8 +122,8 @@ fc_status fc_snl_hits(fc_device *dev, int batch, int classes, fc_view negatives,
   return fc_launch_1d(dev, k, op, (size_t)batch, args, FC_NARGS(args));
 }
 
-fc_status fc_batch_confidence_stats(fc_device *dev, int batch, int classes, fc_view q,
-                                    fc_view conf, fc_view stats) {
+fc_status fc_batch_confidence_stats(fc_device *dev, int batch, int classes, fc_view q, fc_view conf,
+                                    fc_view stats) {
   const char *op = "batch_confidence_stats";
   FC_TRY(fc_ops_check_rows(op, batch, classes));
   FC_TRY(fc_ops_check_view(op, "q", q, (size_t)batch * classes));
@@ -121,9 +131,9 @@ fc_status fc_batch_confidence_stats(fc_device *dev, int batch, int classes, fc_v
   FC_TRY(fc_ops_check_view(op, "stats", stats, 1 + (size_t)classes));
   cl_kernel k;
   FC_TRY(kernel(dev, "sel_batch_stats", &k));
-  const fc_kernel_arg args[] = {FC_ARG_VIEW_MEM(q),    FC_ARG_VIEW_OFF(q),    FC_ARG_VIEW_MEM(conf),
-                                FC_ARG_VIEW_OFF(conf), FC_ARG_UINT(batch),    FC_ARG_UINT(classes),
-                                FC_ARG_VIEW_MEM(stats), FC_ARG_VIEW_OFF(stats)};
+  const fc_kernel_arg args[] = {
+      FC_ARG_VIEW_MEM(q), FC_ARG_VIEW_OFF(q),   FC_ARG_VIEW_MEM(conf),  FC_ARG_VIEW_OFF(conf),
+      FC_ARG_UINT(batch), FC_ARG_UINT(classes), FC_ARG_VIEW_MEM(stats), FC_ARG_VIEW_OFF(stats)};
   return fc_launch_1d(dev, k, op, 1 + (size_t)classes, args, FC_NARGS(args));
 }
 
@@ -137,9 +147,13 @@ static fc_status dta_launch(fc_device *dev, const char *op, int classes, fc_view
   FC_TRY(kernel(dev, "sel_dta_update", &k));
   const fc_kernel_arg args[] = {FC_ARG_MEM(init ? state.mem : stats.mem),
                                 FC_ARG_UINT(init ? 0 : stats.offset),
-                                FC_ARG_UINT(classes), FC_ARG_FLOAT(m), FC_ARG_FLOAT(tau_min),
-                                FC_ARG_FLOAT(tau_max), FC_ARG_UINT(init != 0),
-                                FC_ARG_VIEW_MEM(state), FC_ARG_VIEW_OFF(state)};
+                                FC_ARG_UINT(classes),
+                                FC_ARG_FLOAT(m),
+                                FC_ARG_FLOAT(tau_min),
+                                FC_ARG_FLOAT(tau_max),
+                                FC_ARG_UINT(init != 0),
+                                FC_ARG_VIEW_MEM(state),
+                                FC_ARG_VIEW_OFF(state)};
   return fc_launch_1d(dev, k, op, 1, args, FC_NARGS(args));
 }
 
@@ -166,10 +180,9 @@ fc_status fc_confident_histogram(fc_device *dev, int batch, int classes, fc_view
   FC_TRY(fc_ops_check_view(op, "hist", hist, (size_t)classes));
   cl_kernel k;
   FC_TRY(kernel(dev, "sel_histogram", &k));
-  const fc_kernel_arg args[] = {FC_ARG_VIEW_MEM(conf),   FC_ARG_VIEW_OFF(conf),
-                                FC_ARG_VIEW_MEM(argmax), FC_ARG_VIEW_OFF(argmax),
-                                FC_ARG_UINT(batch),      FC_ARG_UINT(classes),
-                                FC_ARG_FLOAT(tau_fixed), FC_ARG_VIEW_MEM(hist),
-                                FC_ARG_VIEW_OFF(hist)};
+  const fc_kernel_arg args[] = {
+      FC_ARG_VIEW_MEM(conf),   FC_ARG_VIEW_OFF(conf), FC_ARG_VIEW_MEM(argmax),
+      FC_ARG_VIEW_OFF(argmax), FC_ARG_UINT(batch),    FC_ARG_UINT(classes),
+      FC_ARG_FLOAT(tau_fixed), FC_ARG_VIEW_MEM(hist), FC_ARG_VIEW_OFF(hist)};
   return fc_launch_1d(dev, k, op, (size_t)classes, args, FC_NARGS(args));
 }

@@ -13,7 +13,7 @@ typedef struct attn_case {
 } attn_case;
 
 static const attn_case cases[] = {
-    {1, 1, 1, 1, 3}, {3, 5, 7, 7, 3},  {1, 63, 7, 7, 7}, {3, 5, 33, 33, 7},
+    {1, 1, 1, 1, 3},  {3, 5, 7, 7, 3},  {1, 63, 7, 7, 7}, {3, 5, 33, 33, 7},
     {2, 1, 33, 7, 3}, {3, 63, 1, 7, 7}, {1, 5, 7, 33, 3},
 };
 
@@ -23,12 +23,14 @@ static void run_case(fc_device *dev, attn_case tc, fc_layout layout, int quantiz
   fc_shape4 s = {tc.n, tc.c, tc.h, tc.w, layout};
   const int k = tc.k;
   const size_t n = fc_shape4_count(s), nw = 2 * (size_t)k * k;
-  const size_t ns = fc_spatial_attention_saved_size(s), nws = fc_spatial_attention_workspace_size(s, k);
+  const size_t ns = fc_spatial_attention_saved_size(s),
+               nws = fc_spatial_attention_workspace_size(s, k);
   float *x = fc_test_alloc_floats(n), *dy = fc_test_alloc_floats(n), *w = fc_test_alloc_floats(nw);
   float b[1], out = 0;
   size_t no = n > ns ? n : ns;
   float *o = fc_test_alloc_floats(no > nw ? no : nw);
-  double *xd = fc_test_alloc_doubles(n), *dyd = fc_test_alloc_doubles(n), *wd = fc_test_alloc_doubles(nw);
+  double *xd = fc_test_alloc_doubles(n), *dyd = fc_test_alloc_doubles(n),
+         *wd = fc_test_alloc_doubles(nw);
   double bd[1], *yd = fc_test_alloc_doubles(n), *sd = fc_test_alloc_doubles(ns);
   double *dxd = fc_test_alloc_doubles(n), *dwd = fc_test_alloc_doubles(nw), dbd[1];
   fc_test_fill_uniform(rng, x, xd, n, -1.0, 1.0);
@@ -163,10 +165,19 @@ void fc_test_spatial_attention_grad(fc_device *dev) {
       size_t sizes_in[] = {n, nw, 1};
       const char *names[] = {"F", "W", "b"};
       fc_fd_spec spec = {.what = layout ? "spatial_attention CNHW" : "spatial_attention NCHW",
-                         .ctx = &ctx, .forward = attn_fd_forward, .n_inputs = 3,
-                         .inputs = inputs, .input_sizes = sizes_in, .input_names = names,
-                         .grads = grads, .dout = dy, .n_out = n, .h = 1e-6, .tol = 1e-6,
-                         .max_probes = 120, .seed = 103 + (uint64_t)k};
+                         .ctx = &ctx,
+                         .forward = attn_fd_forward,
+                         .n_inputs = 3,
+                         .inputs = inputs,
+                         .input_sizes = sizes_in,
+                         .input_names = names,
+                         .grads = grads,
+                         .dout = dy,
+                         .n_out = n,
+                         .h = 1e-6,
+                         .tol = 1e-6,
+                         .max_probes = 120,
+                         .seed = 103 + (uint64_t)k};
       fc_test_fd_check(&spec);
       free(x), free(w), free(y), free(dy), free(dx), free(dw), free(ctx.saved);
     }

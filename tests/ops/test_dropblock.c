@@ -36,7 +36,7 @@ typedef struct rfd_case {
   int n, c, h, w;
 } rfd_case;
 
-static const rfd_case cases[] = {{1, 1, 1, 1}, {3, 5, 7, 7},   {33, 1, 33, 33},
+static const rfd_case cases[] = {{1, 1, 1, 1},   {3, 5, 7, 7}, {33, 1, 33, 33},
                                  {31, 63, 7, 7}, {3, 5, 1, 7}, {1, 63, 33, 7}};
 
 static void run_case(fc_device *dev, rfd_case tc, fc_layout layout, float p, uint64_t seed,
@@ -162,10 +162,20 @@ void fc_test_rfd_grad(fc_device *dev) {
     double *grads[] = {dx};
     size_t sizes_in[] = {n};
     const char *names[] = {"F"};
-    fc_fd_spec spec = {.what = "rfd (fixed mask)", .ctx = &ctx, .forward = rfd_fd_forward,
-                       .n_inputs = 1, .inputs = inputs, .input_sizes = sizes_in,
-                       .input_names = names, .grads = grads, .dout = dy, .n_out = n,
-                       .h = 1e-6, .tol = 1e-7, .max_probes = 200, .seed = 203};
+    fc_fd_spec spec = {.what = "rfd (fixed mask)",
+                       .ctx = &ctx,
+                       .forward = rfd_fd_forward,
+                       .n_inputs = 1,
+                       .inputs = inputs,
+                       .input_sizes = sizes_in,
+                       .input_names = names,
+                       .grads = grads,
+                       .dout = dy,
+                       .n_out = n,
+                       .h = 1e-6,
+                       .tol = 1e-7,
+                       .max_probes = 200,
+                       .seed = 203};
     fc_test_fd_check(&spec);
     free(x), free(dy), free(dx);
   }

@@ -51,10 +51,13 @@ void fc_test_softmax_xent(fc_device *dev) {
       for (int weighted = 0; weighted < 2; weighted++) {
         int B = batches[bi], C = classes[ci];
         size_t n = (size_t)B * C;
-        float *z = fc_test_alloc_floats(n), *o = fc_test_alloc_floats(n), *w = fc_test_alloc_floats(B);
+        float *z = fc_test_alloc_floats(n), *o = fc_test_alloc_floats(n),
+              *w = fc_test_alloc_floats(B);
         float *dz0 = fc_test_alloc_floats(n), loss = 0;
-        double *zd = fc_test_alloc_doubles(n), *pd = fc_test_alloc_doubles(n), *wd = fc_test_alloc_doubles(B);
-        double *ld = fc_test_alloc_doubles(B), *dzd = fc_test_alloc_doubles(n), *dz0d = fc_test_alloc_doubles(n);
+        double *zd = fc_test_alloc_doubles(n), *pd = fc_test_alloc_doubles(n),
+               *wd = fc_test_alloc_doubles(B);
+        double *ld = fc_test_alloc_doubles(B), *dzd = fc_test_alloc_doubles(n),
+               *dz0d = fc_test_alloc_doubles(n);
         double lossd = 0;
         int32_t *y = calloc((size_t)B, sizeof *y);
         ck_assert_ptr_nonnull(y);
@@ -66,9 +69,11 @@ void fc_test_softmax_xent(fc_device *dev) {
           wd[b] = w[b] = wv[fc_test_rng_u64(&rng) % 3];
         }
         const float b_norm = (float)B + 2.0f, lambda = 0.7f;
-        fc_gbuf gz = fc_gbuf_from_floats(dev, "logits", z, n), gw = fc_gbuf_from_floats(dev, "w", w, B);
+        fc_gbuf gz = fc_gbuf_from_floats(dev, "logits", z, n),
+                gw = fc_gbuf_from_floats(dev, "w", w, B);
         fc_gbuf gy = fc_gbuf_alloc(dev, "labels", B, 4), gp = fc_gbuf_alloc(dev, "probs", n, 4);
-        fc_gbuf gl = fc_gbuf_alloc(dev, "loss_per_sample", B, 4), gs = fc_gbuf_alloc(dev, "loss", 1, 4);
+        fc_gbuf gl = fc_gbuf_alloc(dev, "loss_per_sample", B, 4),
+                gs = fc_gbuf_alloc(dev, "loss", 1, 4);
         fc_gbuf gd = fc_gbuf_from_floats(dev, "dlogits", dz0, n);
         fc_gbuf_upload(dev, &gy, y);
         fc_view wview = weighted ? gw.view : fc_view_of(NULL, 0);
@@ -129,13 +134,13 @@ void fc_test_softmax_xent(fc_device *dev) {
   fc_gbuf_upload(dev, &gy, y);
   FC_CHECK_OK(fc_softmax_xent_forward(dev, B, C, gz.view, gy.view, fc_view_of(NULL, 0), 3.0f,
                                       gp.view, gl.view, gs.view));
-  FC_CHECK_OK(fc_softmax_xent_backward(dev, B, C, gp.view, gy.view, fc_view_of(NULL, 0), 3.0f,
-                                       1.0f, gd.view, 0));
+  FC_CHECK_OK(fc_softmax_xent_backward(dev, B, C, gp.view, gy.view, fc_view_of(NULL, 0), 3.0f, 1.0f,
+                                       gd.view, 0));
   fc_gbuf_download(dev, &gl, l), fc_gbuf_download(dev, &gs, &s), fc_gbuf_download(dev, &gd, o);
   ck_assert(isfinite(l[0]) && l[0] > 0.0f && isnan(l[1]) && l[2] == 0.0f && isnan(s));
   for (int c = 0; c < C; c++) ck_assert(o[C + c] == 0.0f && o[2 * C + c] == 0.0f);
-  ck_assert_int_eq(fc_softmax_xent_forward(dev, B, C, gz.view, gy.view, fc_view_of(NULL, 0),
-                                           0.0f, gp.view, gl.view, gs.view),
+  ck_assert_int_eq(fc_softmax_xent_forward(dev, B, C, gz.view, gy.view, fc_view_of(NULL, 0), 0.0f,
+                                           gp.view, gl.view, gs.view),
                    FC_ERR_INVALID_ARG);
   fc_gbuf_free(&gz), fc_gbuf_free(&gp), fc_gbuf_free(&gy), fc_gbuf_free(&gl), fc_gbuf_free(&gs);
   fc_gbuf_free(&gd);
@@ -169,10 +174,20 @@ void fc_test_softmax_xent_grad(fc_device *dev) {
   double *grads[] = {dz};
   size_t sizes_in[] = {35};
   const char *names[] = {"logits"};
-  fc_fd_spec spec = {.what = "softmax_xent", .ctx = &ctx, .forward = xent_fd_forward,
-                     .n_inputs = 1, .inputs = inputs, .input_sizes = sizes_in,
-                     .input_names = names, .grads = grads, .dout = &dout, .n_out = 1,
-                     .h = 1e-6, .tol = 1e-7, .max_probes = 35, .seed = 304};
+  fc_fd_spec spec = {.what = "softmax_xent",
+                     .ctx = &ctx,
+                     .forward = xent_fd_forward,
+                     .n_inputs = 1,
+                     .inputs = inputs,
+                     .input_sizes = sizes_in,
+                     .input_names = names,
+                     .grads = grads,
+                     .dout = &dout,
+                     .n_out = 1,
+                     .h = 1e-6,
+                     .tol = 1e-7,
+                     .max_probes = 35,
+                     .seed = 304};
   fc_test_fd_check(&spec);
 }
 
@@ -183,9 +198,11 @@ void fc_test_nl_loss(fc_device *dev) {
       for (int masked = 0; masked < 2; masked++) {
         int B = batches[bi], C = classes[ci];
         size_t n = (size_t)B * C;
-        float *z = fc_test_alloc_floats(n), *o = fc_test_alloc_floats(n), *m = fc_test_alloc_floats(B);
+        float *z = fc_test_alloc_floats(n), *o = fc_test_alloc_floats(n),
+              *m = fc_test_alloc_floats(B);
         float *dz0 = fc_test_alloc_floats(n), loss = 0;
-        double *zd = fc_test_alloc_doubles(n), *md = fc_test_alloc_doubles(B), *ld = fc_test_alloc_doubles(B);
+        double *zd = fc_test_alloc_doubles(n), *md = fc_test_alloc_doubles(B),
+               *ld = fc_test_alloc_doubles(B);
         double *dzd = fc_test_alloc_doubles(n), *dz0d = fc_test_alloc_doubles(n), lossd = 0;
         int32_t *neg = calloc(n, sizeof *neg);
         ck_assert_ptr_nonnull(neg);
@@ -202,14 +219,17 @@ void fc_test_nl_loss(fc_device *dev) {
           md[2] = m[2] = 0.0f;
         }
         const float eps = 1e-7f, b_norm = (float)B, lambda = 0.9f;
-        fc_gbuf gz = fc_gbuf_from_floats(dev, "logits", z, n), gm = fc_gbuf_from_floats(dev, "mask", m, B);
-        fc_gbuf gn = fc_gbuf_alloc(dev, "negatives", n, 4), gl = fc_gbuf_alloc(dev, "loss_per_sample", B, 4);
-        fc_gbuf gs = fc_gbuf_alloc(dev, "loss", 1, 4), gd = fc_gbuf_from_floats(dev, "dlogits", dz0, n);
+        fc_gbuf gz = fc_gbuf_from_floats(dev, "logits", z, n),
+                gm = fc_gbuf_from_floats(dev, "mask", m, B);
+        fc_gbuf gn = fc_gbuf_alloc(dev, "negatives", n, 4),
+                gl = fc_gbuf_alloc(dev, "loss_per_sample", B, 4);
+        fc_gbuf gs = fc_gbuf_alloc(dev, "loss", 1, 4),
+                gd = fc_gbuf_from_floats(dev, "dlogits", dz0, n);
         fc_gbuf_upload(dev, &gn, neg);
         fc_view mview = masked ? gm.view : fc_view_of(NULL, 0);
         const double *mref = masked ? md : NULL;
-        FC_CHECK_OK(fc_nl_loss_forward(dev, B, C, gz.view, gn.view, mview, eps, b_norm, gl.view,
-                                       gs.view));
+        FC_CHECK_OK(
+            fc_nl_loss_forward(dev, B, C, gz.view, gn.view, mview, eps, b_norm, gl.view, gs.view));
         fc_ref_nl_loss_forward(B, C, zd, neg, mref, eps, b_norm, ld, &lossd);
         char what[96], msg[160];
         snprintf(what, sizeof what, "nl_loss B=%d C=%d%s", B, C, masked ? " masked" : "");
@@ -268,9 +288,19 @@ void fc_test_nl_loss_grad(fc_device *dev) {
   double *grads[] = {dz};
   size_t sizes_in[] = {32};
   const char *names[] = {"logits"};
-  fc_fd_spec spec = {.what = "nl_loss", .ctx = &ctx, .forward = nl_fd_forward, .n_inputs = 1,
-                     .inputs = inputs, .input_sizes = sizes_in, .input_names = names,
-                     .grads = grads, .dout = &dout, .n_out = 1, .h = 1e-6, .tol = 1e-7,
-                     .max_probes = 32, .seed = 307};
+  fc_fd_spec spec = {.what = "nl_loss",
+                     .ctx = &ctx,
+                     .forward = nl_fd_forward,
+                     .n_inputs = 1,
+                     .inputs = inputs,
+                     .input_sizes = sizes_in,
+                     .input_names = names,
+                     .grads = grads,
+                     .dout = &dout,
+                     .n_out = 1,
+                     .h = 1e-6,
+                     .tol = 1e-7,
+                     .max_probes = 32,
+                     .seed = 307};
   fc_test_fd_check(&spec);
 }

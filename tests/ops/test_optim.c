@@ -54,8 +54,8 @@ static void run_optimizer(fc_device *dev, opt_kind kind, const fc_sgd_config *sg
         FC_CHECK_OK(fc_sgd_step(dev, sgd, nseg ? seg : NULL, nseg, n, gp.view, gg.view, gs1.view,
                                 lr, (uint64_t)t));
       else
-        FC_CHECK_OK(fc_adam_step(dev, adam, nseg ? seg : NULL, nseg, n, gp.view, gg.view,
-                                 gs1.view, gs2.view, lr, (uint64_t)t));
+        FC_CHECK_OK(fc_adam_step(dev, adam, nseg ? seg : NULL, nseg, n, gp.view, gg.view, gs1.view,
+                                 gs2.view, lr, (uint64_t)t));
       for (size_t i = 0; i < n; i++) {
         int decay = ref_decay_of(n, i);
         if (decay < 0) continue;
@@ -123,7 +123,8 @@ void fc_test_ema(fc_device *dev) {
     float *t = fc_test_alloc_floats(n), *s = fc_test_alloc_floats(n), *o = fc_test_alloc_floats(n);
     double *td = fc_test_alloc_doubles(n), *sd = fc_test_alloc_doubles(n);
     fc_test_fill_uniform(&rng, t, td, n, -1, 1);
-    fc_gbuf gt = fc_gbuf_from_floats(dev, "teacher", t, n), gs = fc_gbuf_alloc(dev, "student", n, 4);
+    fc_gbuf gt = fc_gbuf_from_floats(dev, "teacher", t, n),
+            gs = fc_gbuf_alloc(dev, "student", n, 4);
     const float ms[3] = {0.0f, 0.9f, 0.999f}; /* m = 0: the warm-up's first copy */
     for (int it = 0; it < 3; it++) {
       fc_test_fill_uniform(&rng, s, sd, n, -1, 1);

@@ -40,8 +40,10 @@ static void run_confidence(fc_device *dev, int B, int C, const float *q, const f
   snprintf(msg, sizeof msg, "%s: histogram", what);
   fc_test_expect_equal_i32(msg, hist, histd, C);
   for (int b = 0; b < B; b++) {
-    ck_assert_msg(conf[b] == (float)confd[b], "%s: conf[%d] %g vs %g", what, b, (double)conf[b], confd[b]);
-    ck_assert_msg(mask[b] == (float)maskd[b], "%s: mask[%d] %g vs %g", what, b, (double)mask[b], maskd[b]);
+    ck_assert_msg(conf[b] == (float)confd[b], "%s: conf[%d] %g vs %g", what, b, (double)conf[b],
+                  confd[b]);
+    ck_assert_msg(mask[b] == (float)maskd[b], "%s: mask[%d] %g vs %g", what, b, (double)mask[b],
+                  maskd[b]);
   }
   fc_gbuf_free(&gq), fc_gbuf_free(&gt), fc_gbuf_free(&gc), fc_gbuf_free(&ga), fc_gbuf_free(&gm);
   fc_gbuf_free(&gh);
@@ -94,7 +96,8 @@ void fc_test_confidence(fc_device *dev) {
       int B = batches[bi], C = classes[ci];
       float *qr = fc_test_alloc_floats((size_t)B * C), taur[8];
       random_probs(&rng, qr, B, C, 2.5);
-      for (int c = 0; c < C; c++) taur[c] = (float)(floor(fc_test_rng_uniform(&rng, 0.2, 0.6) * 64) / 64);
+      for (int c = 0; c < C; c++)
+        taur[c] = (float)(floor(fc_test_rng_uniform(&rng, 0.2, 0.6) * 64) / 64);
       char what[64];
       snprintf(what, sizeof what, "confidence B=%d C=%d", B, C);
       run_confidence(dev, B, C, qr, taur, 0.375f, what);
@@ -108,7 +111,8 @@ static void run_snl(fc_device *dev, int B, int C, const fc_snl_params *prm, cons
                     const float *mask, const float *sp, const int32_t *labels, const char *what,
                     int32_t *neg_out, int32_t *count_out) {
   size_t n = (size_t)B * C;
-  double *qd = fc_test_alloc_doubles(n), *spd = fc_test_alloc_doubles(n), *md = fc_test_alloc_doubles(B);
+  double *qd = fc_test_alloc_doubles(n), *spd = fc_test_alloc_doubles(n),
+         *md = fc_test_alloc_doubles(B);
   int32_t *neg = calloc(n, 4), *negd = calloc(n, 4), *cnt = calloc(B, 4), *cntd = calloc(B, 4);
   int32_t *hits = calloc(B, 4), *hitsd = calloc(B, 4);
   fc_test_to_double(q, qd, n);
@@ -125,7 +129,8 @@ static void run_snl(fc_device *dev, int B, int C, const fc_snl_params *prm, cons
   FC_CHECK_OK(fc_snl_hits(dev, B, C, gn.view, gl.view, gh.view));
   fc_ref_snl_negatives(B, C, prm, qd, mask ? md : NULL, spd, negd, cntd);
   fc_ref_snl_hits(B, C, negd, labels, hitsd);
-  fc_gbuf_download(dev, &gn, neg), fc_gbuf_download(dev, &gc, cnt), fc_gbuf_download(dev, &gh, hits);
+  fc_gbuf_download(dev, &gn, neg), fc_gbuf_download(dev, &gc, cnt),
+      fc_gbuf_download(dev, &gh, hits);
   char msg[160];
   snprintf(msg, sizeof msg, "%s: negatives", what);
   fc_test_expect_equal_i32(msg, neg, negd, n);
@@ -136,13 +141,15 @@ static void run_snl(fc_device *dev, int B, int C, const fc_snl_params *prm, cons
   for (int b = 0; b < B; b++) { /* counts agree with the rows */
     int sum = 0;
     for (int c = 0; c < C; c++) sum += neg[(size_t)b * C + c];
-    ck_assert_msg(sum == cnt[b], "%s: row %d holds %d negatives, count says %d", what, b, sum, cnt[b]);
+    ck_assert_msg(sum == cnt[b], "%s: row %d holds %d negatives, count says %d", what, b, sum,
+                  cnt[b]);
   }
   if (neg_out) memcpy(neg_out, neg, n * 4);
   if (count_out) memcpy(count_out, cnt, (size_t)B * 4);
   fc_gbuf_free(&gq), fc_gbuf_free(&gsp), fc_gbuf_free(&gm), fc_gbuf_free(&gn), fc_gbuf_free(&gc);
   fc_gbuf_free(&gl), fc_gbuf_free(&gh);
-  free(qd), free(spd), free(md), free(neg), free(negd), free(cnt), free(cntd), free(hits), free(hitsd);
+  free(qd), free(spd), free(md), free(neg), free(negd), free(cnt), free(cntd), free(hits),
+      free(hitsd);
 }
 
 void fc_test_snl_negatives(fc_device *dev) {
@@ -155,20 +162,18 @@ void fc_test_snl_negatives(fc_device *dev) {
       0.15f, 0.14f, 0.14f, 0.14f, 0.15f, 0.14f, 0.14f,  /* 3: near uniform: none */
       0.01f, 0.01f, 0.01f, 0.01f, 0.01f, 0.01f, 0.94f}; /* 4: all ties: top-2 {6, 0} */
   const float mask[B] = {0, 1, 0, 0, 0};
-  const float sp[B * C] = { /* student: class 3 of row 0 and class 4 of row 2 above the cap */
-      0.01f, 0.01f, 0.01f, 0.95f, 0.01f, 0.005f, 0.005f,
-      0.2f,  0.2f,  0.2f,  0.1f,  0.1f,  0.1f,   0.1f,
-      0.01f, 0.01f, 0.01f, 0.01f, 0.91f, 0.03f,  0.02f,
-      0.2f,  0.2f,  0.2f,  0.1f,  0.1f,  0.1f,   0.1f,
-      0.2f,  0.2f,  0.2f,  0.1f,  0.1f,  0.1f,   0.1f};
+  const float sp[B * C] = {/* student: class 3 of row 0 and class 4 of row 2 above the cap */
+                           0.01f, 0.01f, 0.01f, 0.95f, 0.01f, 0.005f, 0.005f, 0.2f,  0.2f,
+                           0.2f,  0.1f,  0.1f,  0.1f,  0.1f,  0.01f,  0.01f,  0.01f, 0.01f,
+                           0.91f, 0.03f, 0.02f, 0.2f,  0.2f,  0.2f,   0.1f,   0.1f,  0.1f,
+                           0.1f,  0.2f,  0.2f,  0.2f,  0.1f,  0.1f,   0.1f,   0.1f};
   const int32_t labels[B] = {2, 2, 2, -1, 6};
   int32_t neg[B * C], cnt[B];
 
   fc_snl_params thresh = {.mode = FC_SNL_THRESH, .tau_n = 0.05f};
   run_snl(dev, B, C, &thresh, q, mask, NULL, labels, "snl thresh hand-made", neg, cnt);
-  const int32_t want_neg[B * C] = {0, 0, 1, 1, 0, 1, 1,  0, 0, 0, 0, 0, 0, 0,
-                                   0, 1, 0, 1, 1, 1, 1,  0, 0, 0, 0, 0, 0, 0,
-                                   0, 1, 1, 1, 1, 1, 0};
+  const int32_t want_neg[B * C] = {0, 0, 1, 1, 0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 1,
+                                   1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 0};
   const int32_t want_cnt[B] = {4, 0, 5, 0, 5};
   fc_test_expect_equal_i32("snl thresh hand-made: expected negatives", neg, want_neg, B * C);
   fc_test_expect_equal_i32("snl thresh hand-made: expected counts", cnt, want_cnt, B);
@@ -179,9 +184,8 @@ void fc_test_snl_negatives(fc_device *dev) {
    * (student 0.91); row 3 top-3 {0,4,1}; row 4 top-3 {6,0,1}. */
   fc_snl_params topk = {.mode = FC_SNL_TOPK, .k = 3, .cap = 0.9025f};
   run_snl(dev, B, C, &topk, q, NULL, sp, labels, "snl topk hand-made", neg, cnt);
-  const int32_t want_topk[B * C] = {0, 0, 1, 0, 0, 1, 1,  0, 0, 1, 1, 0, 1, 1,
-                                    0, 0, 0, 1, 0, 1, 1,  0, 0, 1, 1, 0, 1, 1,
-                                    0, 0, 1, 1, 1, 1, 0};
+  const int32_t want_topk[B * C] = {0, 0, 1, 0, 0, 1, 1, 0, 0, 1, 1, 0, 1, 1, 0, 0, 0, 1,
+                                    0, 1, 1, 0, 0, 1, 1, 0, 1, 1, 0, 0, 1, 1, 1, 1, 0};
   const int32_t want_topk_cnt[B] = {3, 4, 3, 4, 4};
   fc_test_expect_equal_i32("snl topk hand-made: expected negatives", neg, want_topk, B * C);
   fc_test_expect_equal_i32("snl topk hand-made: expected counts", cnt, want_topk_cnt, B);
@@ -202,7 +206,8 @@ void fc_test_snl_negatives(fc_device *dev) {
     for (int ci = 0; ci < 2; ci++) {
       int nb = batches[bi], nc = classes[ci];
       size_t n = (size_t)nb * nc;
-      float *qr = fc_test_alloc_floats(n), *spr = fc_test_alloc_floats(n), *mr = fc_test_alloc_floats(nb);
+      float *qr = fc_test_alloc_floats(n), *spr = fc_test_alloc_floats(n),
+            *mr = fc_test_alloc_floats(nb);
       int32_t *lr = calloc(nb, 4);
       random_probs(&rng, qr, nb, nc, 3.0);
       random_probs(&rng, spr, nb, nc, 4.0);
@@ -212,9 +217,12 @@ void fc_test_snl_negatives(fc_device *dev) {
       }
       for (int mode = 0; mode < 3; mode++)
         for (int use_mask = 0; use_mask < 2; use_mask++) {
-          fc_snl_params prm = {.mode = (fc_snl_mode)mode, .tau_n = 0.0625f,
+          fc_snl_params prm = {.mode = (fc_snl_mode)mode,
+                               .tau_n = 0.0625f,
                                .k = 1 + (int)(fc_test_rng_u64(&rng) % (uint64_t)nc),
-                               .cap = 0.5f, .seed = 1000 + (uint64_t)bi, .step = 5 + (uint64_t)ci};
+                               .cap = 0.5f,
+                               .seed = 1000 + (uint64_t)bi,
+                               .step = 5 + (uint64_t)ci};
           char what[96];
           snprintf(what, sizeof what, "snl mode %d B=%d C=%d%s k=%d", mode, nb, nc,
                    use_mask ? " masked" : "", prm.k);
@@ -241,7 +249,8 @@ void fc_test_dta(fc_device *dev) {
     const float tmin = 0.5f, tmax = 0.95f;
     double *st = fc_test_alloc_doubles(ns);
     float *o = fc_test_alloc_floats(ns);
-    fc_gbuf gst = fc_gbuf_alloc(dev, "state", ns, 4), gstats = fc_gbuf_alloc(dev, "stats", 1 + C, 4);
+    fc_gbuf gst = fc_gbuf_alloc(dev, "state", ns, 4),
+            gstats = fc_gbuf_alloc(dev, "stats", 1 + C, 4);
     FC_CHECK_OK(fc_dta_freematch_init(dev, C, tmin, tmax, gst.view));
     fc_ref_dta_freematch_init(C, tmin, tmax, st);
     fc_gbuf_download(dev, &gst, o);

@@ -37,13 +37,15 @@ void fc_ref_spatial_attention_forward(fc_shape4 s, int k, const double *x, const
             for (int kx = 0; kx < k; kx++) {
               int sy = yy + ky - pad, sx = xx + kx - pad;
               if (sy < 0 || sy >= s.h || sx < 0 || sx >= s.w) continue;
-              acc += w[(ci * k + ky) * k + kx] * m[(2 * (size_t)n + ci) * HW + (size_t)sy * s.w + sx];
+              acc +=
+                  w[(ci * k + ky) * k + kx] * m[(2 * (size_t)n + ci) * HW + (size_t)sy * s.w + sx];
             }
         a[(size_t)n * HW + (size_t)yy * s.w + xx] = 1.0 / (1.0 + exp(-acc));
       }
     }
     for (int c = 0; c < s.c; c++)
-      for (size_t p = 0; p < HW; p++) y[at(s, n, c, p)] = x[at(s, n, c, p)] * (1.0 + a[(size_t)n * HW + p]);
+      for (size_t p = 0; p < HW; p++)
+        y[at(s, n, c, p)] = x[at(s, n, c, p)] * (1.0 + a[(size_t)n * HW + p]);
   }
 }
 

@@ -4,8 +4,8 @@
 
 static int clip(int block, int size) { return block < size ? block : size; }
 
-void fc_ref_rfd_draw(fc_shape4 s, int block, float p, uint64_t seed, uint64_t step,
-                     uint32_t layer, int32_t *params) {
+void fc_ref_rfd_draw(fc_shape4 s, int block, float p, uint64_t seed, uint64_t step, uint32_t layer,
+                     int32_t *params) {
   const uint32_t bh = (uint32_t)clip(block, s.h), bw = (uint32_t)clip(block, s.w);
   const uint32_t threshold = fc_rng_prob_threshold(p);
   for (int n = 0; n < s.n; n++) {

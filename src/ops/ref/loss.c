@@ -19,8 +19,8 @@ void fc_ref_softmax_forward(int B, int C, const double *z, double *p) {
 }
 
 void fc_ref_softmax_xent_forward(int B, int C, const double *z, const int32_t *labels,
-                                 const double *w, double b_norm, double *p,
-                                 double *loss_per_sample, double *loss) {
+                                 const double *w, double b_norm, double *p, double *loss_per_sample,
+                                 double *loss) {
   double acc = 0.0;
   for (int b = 0; b < B; b++) {
     const double *zr = z + (size_t)b * C;
@@ -71,9 +71,8 @@ void fc_ref_nl_loss_forward(int B, int C, const double *z, const int32_t *neg, c
   *loss = acc / b_norm;
 }
 
-void fc_ref_nl_loss_backward(int B, int C, const double *z, const int32_t *neg,
-                             const double *mask, double eps, double b_norm, double lambda,
-                             double *dz) {
+void fc_ref_nl_loss_backward(int B, int C, const double *z, const int32_t *neg, const double *mask,
+                             double eps, double b_norm, double lambda, double *dz) {
   double e[1024];
   for (int b = 0; b < B; b++) {
     const int32_t *nr = neg + (size_t)b * C;
