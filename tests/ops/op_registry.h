@@ -24,4 +24,23 @@ void fc_test_add_grad(fc_device *dev);
 void fc_test_gemm(fc_device *dev);
 void fc_test_gemm_grad(fc_device *dev);
 
+/* opsb: attention, RFD, losses, selection, optimizers, reductions */
+void fc_test_spatial_attention(fc_device *dev);
+void fc_test_spatial_attention_grad(fc_device *dev);
+void fc_test_rfd(fc_device *dev);
+void fc_test_rfd_grad(fc_device *dev);
+void fc_test_softmax(fc_device *dev);
+void fc_test_softmax_xent(fc_device *dev);
+void fc_test_softmax_xent_grad(fc_device *dev);
+void fc_test_nl_loss(fc_device *dev);
+void fc_test_nl_loss_grad(fc_device *dev);
+void fc_test_confidence(fc_device *dev);
+void fc_test_snl_negatives(fc_device *dev);
+void fc_test_dta(fc_device *dev);
+void fc_test_sgd(fc_device *dev);
+void fc_test_adam(fc_device *dev);
+void fc_test_ema(fc_device *dev);
+void fc_test_sum_gather(fc_device *dev);
+/* end opsb */
+
 #endif
