@@ -128,7 +128,9 @@ fc_status fc_col2im(fc_device *dev, const fc_conv2d_desc *d, fc_view col, size_t
 /* Workspace (floats) for the conv2d ops when they may process up to max_chunk_samples
  * samples per im2col (0 or ≥ n: the whole batch at once). Larger chunks mean fewer,
  * larger GEMMs. The ops accept any workspace of at least fc_conv2d_workspace_size(d, 1)
- * floats and choose the chunking from the size they are given. */
+ * floats and choose the chunking from the size they are given. 0 for a descriptor
+ * fc_conv2d_check rejects. Backward-weights with a bias also needs
+ * fc_channel_sum_workspace_size(output shape), which this size includes. */
 size_t fc_conv2d_workspace_size(const fc_conv2d_desc *d, int max_chunk_samples);
 /* y = conv(x, w) + b (b optional: mem == NULL). */
 fc_status fc_conv2d_forward(fc_device *dev, const fc_conv2d_desc *d, fc_view x, fc_view w,
