@@ -38,3 +38,16 @@ void fc_rng_philox(uint c0, uint c1, uint c2, uint c3, uint k0, uint k1, uint *o
 
 /* Uniform integer in [0, range): floor(word · range / 2^32). */
 uint fc_rng_below(uint word, uint range) { return mul_hi(word, range); }
+
+/* Dropout's draws: the first word of Philox for counter (index, stream, 0, 0)
+ * under the 64-bit seed (lo, hi); dropout mixes the step into its seed. */
+uint fc_rng_u32(uint seed_lo, uint seed_hi, uint index, uint stream) {
+  uint r[4];
+  fc_rng_philox(index, stream, 0u, 0u, seed_lo, seed_hi, r);
+  return r[0];
+}
+
+/* 24-bit uniform in [0, 1): exact in float and double, so host and device
+ * comparisons against a threshold agree. */
+float fc_rng_uniform24(uint r) { return (float)(r >> 8) * (1.0f / 16777216.0f); }
+/* ---- end of fc_rng ---- */

@@ -90,6 +90,163 @@ fc_status fc_gemm_strided_batched(fc_device *dev, int trans_a, int trans_b, size
                                   fc_view b, size_t ldb, size_t stride_b, float beta, fc_view c,
                                   size_t ldc, size_t stride_c, size_t batch);
 
+/* ==== backbone ops (opsa): im2col, conv2d, batchnorm, pooling, linear, dropout,
+ * input conversion. Workspace sizes are counted in floats (view elements). ==== */
+
+/* Element (n,c,h,w) of a 4-D activation with strides sn, sc (fc_shape4_stride_n/_c)
+ * is at n·sn + c·sc + h·W + w: the ops below take any of the two layouts. */
+
+/* ---- im2col / col2im (cl/im2col.cl) and conv2d (src/ops/conv2d.c) ---- */
+
+/* A 2-D convolution: groups 1, dilation 1, the same stride and padding on both axes.
+ * Weights are [c_out][c_in][kh][kw] (PyTorch's), bias [c_out]. x, y and their
+ * gradients are in `layout`; y is (n, c_out, OH, OW) with OH = (h + 2·pad − kh)/stride + 1. */
+typedef struct fc_conv2d_desc {
+  int n, c_in, h, w;
+  int c_out, kh, kw;
+  int stride, pad;
+  fc_layout layout;
+} fc_conv2d_desc;
+
+/* FC_ERR_INVALID_ARG naming the bad field when the descriptor cannot describe a convolution. */
+fc_status fc_conv2d_check(const fc_conv2d_desc *d);
+int fc_conv2d_out_h(const fc_conv2d_desc *d);
+int fc_conv2d_out_w(const fc_conv2d_desc *d);
+fc_shape4 fc_conv2d_in_shape(const fc_conv2d_desc *d);
+fc_shape4 fc_conv2d_out_shape(const fc_conv2d_desc *d);
+
+/* Column matrix of samples n0 .. n0+count−1: col[K][ld_col] with K = c_in·kh·kw rows
+ * (row (c·kh + i)·kw + j) and count·OH·OW columns ((n − n0)·OH·OW + oh·OW + ow).
+ * Padding reads as 0. ld_col ≥ count·OH·OW. */
+fc_status fc_im2col(fc_device *dev, const fc_conv2d_desc *d, fc_view x, int n0, int count,
+                    fc_view col, size_t ld_col);
+/* The adjoint: dx of samples n0 .. n0+count−1 (overwritten) = the sum of the column
+ * entries each pixel contributed to, gathered in a fixed order (deterministic). */
+fc_status fc_col2im(fc_device *dev, const fc_conv2d_desc *d, fc_view col, size_t ld_col, int n0,
+                    int count, fc_view dx);
+
+/* Workspace (floats) for the conv2d ops when they may process up to max_chunk_samples
+ * samples per im2col (0 or ≥ n: the whole batch at once). Larger chunks mean fewer,
+ * larger GEMMs. The ops accept any workspace of at least fc_conv2d_workspace_size(d, 1)
+ * floats and choose the chunking from the size they are given. 0 for a descriptor
+ * fc_conv2d_check rejects. Backward-weights with a bias also needs
+ * fc_channel_sum_workspace_size(output shape), which this size includes. */
+size_t fc_conv2d_workspace_size(const fc_conv2d_desc *d, int max_chunk_samples);
+/* y = conv(x, w) + b (b optional: mem == NULL). */
+fc_status fc_conv2d_forward(fc_device *dev, const fc_conv2d_desc *d, fc_view x, fc_view w,
+                            fc_view b, fc_view y, fc_view workspace, size_t workspace_size);
+/* dx = the gradient w.r.t. x (overwritten). */
+fc_status fc_conv2d_backward_data(fc_device *dev, const fc_conv2d_desc *d, fc_view dy, fc_view w,
+                                  fc_view dx, fc_view workspace, size_t workspace_size);
+/* dw (and db if present) = gradients w.r.t. w and b; added to their content when
+ * accumulate is nonzero, else overwritten. Sums over the batch in a fixed order. */
+fc_status fc_conv2d_backward_weights(fc_device *dev, const fc_conv2d_desc *d, fc_view x,
+                                     fc_view dy, fc_view dw, fc_view db, int accumulate,
+                                     fc_view workspace, size_t workspace_size);
+
+/* ---- batch normalisation over (N, H, W) per channel (cl/batchnorm.cl) ---- */
+
+/* What follows the normalisation in the same kernel:
+ *   FC_BN_PLAIN     y = bn(x)
+ *   FC_BN_RELU      y = max(bn(x), 0)
+ *   FC_BN_ADD_RELU  y = max(bn(x) + residual, 0)   (the end of a ResNet basic block) */
+typedef enum fc_bn_epilogue { FC_BN_PLAIN = 0, FC_BN_RELU = 1, FC_BN_ADD_RELU = 2 } fc_bn_epilogue;
+
+/* Parameters and running statistics, all [C]. running_* may be absent in training
+ * (then not updated). Defaults like PyTorch: momentum 0.1, eps 1e-5. */
+typedef struct fc_batchnorm_params {
+  fc_view gamma, beta;
+  fc_view running_mean, running_var;
+  float momentum, eps;
+} fc_batchnorm_params;
+
+/* Workspace (floats) for training forward and backward on this shape. */
+size_t fc_batchnorm_workspace_size(fc_shape4 s);
+/* Training: normalises with the batch statistics (biased variance), saves the batch
+ * mean and 1/sqrt(var + eps) ([C] each) for backward, and updates the running
+ * statistics: running = (1 − momentum)·running + momentum·batch, with the UNBIASED
+ * batch variance (PyTorch). Needs N·H·W ≥ 2. residual: FC_BN_ADD_RELU only (same
+ * shape as x). y may alias x only when no backward follows. */
+fc_status fc_batchnorm_forward_train(fc_device *dev, fc_shape4 s, fc_view x,
+                                     const fc_batchnorm_params *p, fc_view save_mean,
+                                     fc_view save_invstd, fc_bn_epilogue epilogue,
+                                     fc_view residual, fc_view y, fc_view workspace,
+                                     size_t workspace_size);
+/* Inference: normalises with the running statistics. y may alias x. */
+fc_status fc_batchnorm_forward_infer(fc_device *dev, fc_shape4 s, fc_view x,
+                                     const fc_batchnorm_params *p, fc_bn_epilogue epilogue,
+                                     fc_view residual, fc_view y);
+/* Backward of the training forward: x, the saved statistics, and for epilogues with a
+ * ReLU the forward output y (its mask). Writes dx (may alias dy, except with
+ * FC_BN_ADD_RELU), dgamma and dbeta ([C]; added to when accumulate is nonzero).
+ * FC_BN_ADD_RELU also writes d_residual, the gradient of the residual input (may alias
+ * dy; must not alias dx). */
+fc_status fc_batchnorm_backward(fc_device *dev, fc_shape4 s, fc_view x, fc_view dy,
+                                const fc_batchnorm_params *p, fc_view save_mean,
+                                fc_view save_invstd, fc_bn_epilogue epilogue, fc_view y,
+                                fc_view d_residual, fc_view dx, fc_view dgamma, fc_view dbeta,
+                                int accumulate, fc_view workspace, size_t workspace_size);
+
+/* out[c] (+)= sum of x over (N, H, W), deterministic two-pass (conv bias gradients). */
+size_t fc_channel_sum_workspace_size(fc_shape4 s);
+fc_status fc_channel_sum(fc_device *dev, fc_shape4 s, fc_view x, fc_view out, int accumulate,
+                         fc_view workspace, size_t workspace_size);
+
+/* ---- pooling (cl/pool.cl) ---- */
+
+/* Output shape of a k×k window with stride and padding (floor mode, like PyTorch's
+ * default); the layout is the input's. */
+fc_shape4 fc_pool2d_out_shape(fc_shape4 in, int k, int stride, int pad);
+/* Max-pool; padding never wins (needs pad ≤ k/2). argmax (int32, shaped like y) holds
+ * the winner's index h·W + w within its input plane; ties go to the first maximum in
+ * scan order and NaN propagates, like PyTorch. */
+fc_status fc_maxpool2d_forward(fc_device *dev, fc_shape4 in, int k, int stride, int pad,
+                               fc_view x, fc_view y, fc_view argmax);
+/* dx (overwritten) gathers, per input pixel, dy of the outputs that selected it, in a
+ * fixed order (windows may overlap). */
+fc_status fc_maxpool2d_backward(fc_device *dev, fc_shape4 in, int k, int stride, int pad,
+                                fc_view argmax, fc_view dy, fc_view dx);
+/* y[n][c] (row-major [N][C]) = mean over (H, W) of x. */
+fc_status fc_global_avgpool_forward(fc_device *dev, fc_shape4 in, fc_view x, fc_view y);
+fc_status fc_global_avgpool_backward(fc_device *dev, fc_shape4 in, fc_view dy, fc_view dx);
+
+/* ---- fully connected layer (cl/linear.cl + GEMM) ---- */
+
+/* y[n][out] = x[n][in] · wᵀ + b, w [out][in] (PyTorch's), b optional. */
+fc_status fc_linear_forward(fc_device *dev, int n, int in, int out, fc_view x, fc_view w,
+                            fc_view b, fc_view y);
+/* dx [n][in] (optional, overwritten), dw [out][in], db [out] (optional); dw and db are
+ * added to when accumulate is nonzero. db is a fixed-order column sum. */
+fc_status fc_linear_backward(fc_device *dev, int n, int in, int out, fc_view x, fc_view w,
+                             fc_view dy, fc_view dx, fc_view dw, fc_view db, int accumulate);
+
+/* ---- dropout (cl/dropout.cl) ---- */
+
+/* Training: inverted dropout, y = x / (1 − p_drop) where kept, else 0. Element i is kept
+ * when the 24-bit uniform from Philox(seed, counter (i, 0, 0, 0)) is below 1 − p_drop
+ * (see cl/prelude.cl; bit-exact C twin in src/ops/ref/rng.c), so masks are reproducible
+ * and backward recomputes the mask instead of storing it. Inference: y = x. y may
+ * alias x. p_drop in [0, 1]. */
+fc_status fc_dropout_forward(fc_device *dev, fc_view x, fc_view y, size_t n, float p_drop,
+                             uint64_t seed, int training);
+/* dx = dy · mask / (1 − p_drop), the mask of the training forward with the same seed. */
+fc_status fc_dropout_backward(fc_device *dev, fc_view dy, fc_view dx, size_t n, float p_drop,
+                              uint64_t seed);
+/* The integer threshold the kernels compare against (shared by the reference). */
+uint32_t fc_dropout_keep_threshold(double p_drop);
+
+/* ---- input conversion and layout transpose (cl/convert.cl) ---- */
+
+#define FC_INPUT_MAX_CHANNELS 4
+/* uint8 images [N][C][H][W] (src's offset counts bytes) → float
+ * y = (v/255 − mean[c]) / std[c], written in out's layout. C ≤ FC_INPUT_MAX_CHANNELS;
+ * mean and std are host arrays of C values. */
+fc_status fc_input_from_u8(fc_device *dev, fc_shape4 out, fc_view src, const float *mean,
+                           const float *std, fc_view y);
+/* y = x re-laid out from in.layout to out_layout (e.g. NCHW ↔ CNHW); y must not alias x. */
+fc_status fc_layout_convert(fc_device *dev, fc_shape4 in, fc_view x, fc_layout out_layout,
+                            fc_view y);
+/* ==== end of backbone ops (opsa) ==== */
 /* ======== opsb: attention, regularisation, losses, selection, optimizers ========
  * Conventions of this block: batch B and classes C are ints > 0; per-sample
  * vectors are [B], class matrices [B][C] row-major; float tensors are fc_views of

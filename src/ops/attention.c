@@ -16,7 +16,7 @@ size_t fc_spatial_attention_workspace_size(fc_shape4 shape, int k) {
 }
 
 static fc_status check_common(const char *op, fc_shape4 s, int k, fc_view x, fc_view w) {
-  FC_TRY(fc_ops_check_shape4(op, s));
+  FC_TRY(fc_ops_check_shape4(op, s, "shape"));
   if (k < 1 || k > 15 || k % 2 == 0)
     return fc_errorf(FC_ERR_INVALID_ARG, "%s: kernel size %d must be odd, 1..15", op, k);
   FC_TRY(fc_ops_check_u32(op, 4 * pixels(s), "saved size"));

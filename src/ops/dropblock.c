@@ -5,7 +5,7 @@
 int fc_rfd_default_block(int h) { return (h + 2) / 3; }
 
 static fc_status check(const char *op, fc_shape4 s, int block, fc_view params) {
-  FC_TRY(fc_ops_check_shape4(op, s));
+  FC_TRY(fc_ops_check_shape4(op, s, "shape"));
   if (block < 1)
     return fc_errorf(FC_ERR_INVALID_ARG, "%s: block size %d must be at least 1", op, block);
   return fc_ops_check_view(op, "params", params, 4 * (size_t)s.n);

@@ -1,3 +1,6 @@
+/* C twin of fc_rng in cl/prelude.cl: Philox-4x32-10 with integer arithmetic
+ * only, bit-identical to the device. */
+#include "ops/ref/ref.h"
 #include "ops/ref/rng.h"
 
 void fc_rng_philox(uint32_t c0, uint32_t c1, uint32_t c2, uint32_t c3, uint32_t k0, uint32_t k1,
@@ -32,4 +35,14 @@ uint32_t fc_rng_prob_threshold(float p) {
   if (!(p > 0.0f)) return 0; /* also NaN */
   if (p >= 1.0f) return 1u << 24;
   return (uint32_t)((double)p * 16777216.0);
+}
+
+void fc_ref_philox4x32_10(const uint32_t ctr[4], const uint32_t key[2], uint32_t out[4]) {
+  fc_rng_philox(ctr[0], ctr[1], ctr[2], ctr[3], key[0], key[1], out);
+}
+
+uint32_t fc_ref_rng_u32(uint64_t seed, uint32_t index, uint32_t stream) {
+  uint32_t out[4];
+  fc_rng_philox(index, stream, 0, 0, (uint32_t)seed, (uint32_t)(seed >> 32), out);
+  return out[0];
 }
