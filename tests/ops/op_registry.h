@@ -24,4 +24,42 @@ void fc_test_add_grad(fc_device *dev);
 void fc_test_gemm(fc_device *dev);
 void fc_test_gemm_grad(fc_device *dev);
 
+/* ---- backbone ops (opsa) ---- */
+void fc_test_im2col(fc_device *dev);
+void fc_test_im2col_grad(fc_device *dev);
+void fc_test_conv2d(fc_device *dev);
+void fc_test_conv2d_grad(fc_device *dev);
+void fc_test_batchnorm(fc_device *dev);
+void fc_test_batchnorm_grad(fc_device *dev);
+void fc_test_channel_sum(fc_device *dev);
+void fc_test_maxpool2d(fc_device *dev);
+void fc_test_maxpool2d_grad(fc_device *dev);
+void fc_test_global_avgpool(fc_device *dev);
+void fc_test_global_avgpool_grad(fc_device *dev);
+void fc_test_linear(fc_device *dev);
+void fc_test_linear_grad(fc_device *dev);
+void fc_test_dropout(fc_device *dev);
+void fc_test_dropout_grad(fc_device *dev);
+void fc_test_input_from_u8(fc_device *dev);
+void fc_test_layout_convert(fc_device *dev);
+/* ---- end of backbone ops (opsa) ---- */
+/* opsb: attention, RFD, losses, selection, optimizers, reductions */
+void fc_test_spatial_attention(fc_device *dev);
+void fc_test_spatial_attention_grad(fc_device *dev);
+void fc_test_rfd(fc_device *dev);
+void fc_test_rfd_grad(fc_device *dev);
+void fc_test_softmax(fc_device *dev);
+void fc_test_softmax_xent(fc_device *dev);
+void fc_test_softmax_xent_grad(fc_device *dev);
+void fc_test_nl_loss(fc_device *dev);
+void fc_test_nl_loss_grad(fc_device *dev);
+void fc_test_confidence(fc_device *dev);
+void fc_test_snl_negatives(fc_device *dev);
+void fc_test_dta(fc_device *dev);
+void fc_test_sgd(fc_device *dev);
+void fc_test_adam(fc_device *dev);
+void fc_test_ema(fc_device *dev);
+void fc_test_sum_gather(fc_device *dev);
+/* end opsb */
+
 #endif

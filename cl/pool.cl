@@ -1,0 +1,86 @@
+/* Max-pool with argmax, and global average pool. Activations are addressed
+ * through (sn, sc) strides, so NCHW and CNHW share the kernels. */
+
+/* One work-item per (n·OH·OW + output pixel, c). Padding never wins; ties
+ * keep the first maximum in scan order and NaN propagates (PyTorch's rule). */
+__kernel void maxpool_forward(__global const float *x, const uint x_off, const uint sn,
+                              const uint sc, const int h, const int w,
+                              __global float *y, const uint y_off, __global int *argmax,
+                              const uint a_off, const uint osn, const uint osc, const int oh,
+                              const int ow, const uint count, const uint channels, const int k,
+                              const int stride, const int pad) {
+  const uint q = get_global_id(0), c = get_global_id(1);
+  if (q >= count || c >= channels) return;
+  const uint plane = (uint)(oh * ow);
+  const uint n = q / plane, r = q - n * plane;
+  const int py = (int)(r / (uint)ow), px = (int)r - py * ow;
+  const int y0 = py * stride - pad, x0 = px * stride - pad;
+  const int ya = max(y0, 0), yb = min(y0 + k, h), xa = max(x0, 0), xb = min(x0 + k, w);
+  __global const float *src = x + x_off + n * sn + c * sc;
+  float best = src[ya * w + xa];
+  int best_i = ya * w + xa;
+  for (int yy = ya; yy < yb; yy++)
+    for (int xx = xa; xx < xb; xx++) {
+      const float v = src[yy * w + xx];
+      if (v > best || isnan(v)) {
+        best = v;
+        best_i = yy * w + xx;
+      }
+    }
+  const uint at = n * osn + c * osc + r;
+  y[y_off + at] = best;
+  argmax[a_off + at] = best_i;
+}
+
+/* One work-item per (n·H·W + input pixel, c): sums dy of every window that
+ * covers the pixel and chose it, in (oy, ox) order — deterministic even where
+ * windows overlap (3×3 stride 2). */
+__kernel void maxpool_backward(__global const int *argmax, const uint a_off,
+                               __global const float *dy, const uint dy_off, const uint osn,
+                               const uint osc, const int oh, const int ow,
+                               __global float *dx, const uint dx_off, const uint sn,
+                               const uint sc, const int h, const int w, const uint count,
+                               const uint channels, const int k, const int stride,
+                               const int pad) {
+  const uint q = get_global_id(0), c = get_global_id(1);
+  if (q >= count || c >= channels) return;
+  const uint plane = (uint)(h * w);
+  const uint n = q / plane, r = q - n * plane;
+  const int iy = (int)(r / (uint)w), ix = (int)r - iy * w;
+  /* Windows oy with oy·stride − pad ≤ iy ≤ oy·stride − pad + k − 1. */
+  const int ty = iy + pad - k + 1, tx = ix + pad - k + 1;
+  const int oy0 = ty <= 0 ? 0 : (ty + stride - 1) / stride;
+  const int ox0 = tx <= 0 ? 0 : (tx + stride - 1) / stride;
+  const int oy1 = min((iy + pad) / stride, oh - 1), ox1 = min((ix + pad) / stride, ow - 1);
+  const uint base = n * osn + c * osc;
+  float acc = 0.0f;
+  for (int oy = oy0; oy <= oy1; oy++)
+    for (int ox = ox0; ox <= ox1; ox++) {
+      const uint at = base + (uint)(oy * ow + ox);
+      if (argmax[a_off + at] == (int)r) acc += dy[dy_off + at];
+    }
+  dx[dx_off + n * sn + c * sc + r] = acc;
+}
+
+/* y[n][c] = mean of x(n, c, ·, ·); one work-item per (n, c). */
+__kernel void global_avgpool_forward(__global const float *x, const uint x_off, const uint sn,
+                                     const uint sc, const uint hw, const uint batch,
+                                     const uint channels, __global float *y, const uint y_off) {
+  const uint n = get_global_id(0), c = get_global_id(1);
+  if (n >= batch || c >= channels) return;
+  __global const float *src = x + x_off + n * sn + c * sc;
+  float acc = 0.0f;
+  for (uint p = 0; p < hw; p++) acc += src[p];
+  y[y_off + n * channels + c] = acc / (float)hw;
+}
+
+/* dx(n, c, ·, ·) = dy[n][c] / HW; one work-item per (n·HW + p, c). */
+__kernel void global_avgpool_backward(__global const float *dy, const uint dy_off,
+                                      __global float *dx, const uint dx_off, const uint sn,
+                                      const uint sc, const uint hw, const uint count,
+                                      const uint channels) {
+  const uint q = get_global_id(0), c = get_global_id(1);
+  if (q >= count || c >= channels) return;
+  const uint n = q / hw;
+  dx[dx_off + n * sn + c * sc + (q - n * hw)] = dy[dy_off + n * channels + c] / (float)hw;
+}

@@ -1,0 +1,284 @@
+/* Host side of cl/batchnorm.cl: batch normalisation and per-channel sums. */
+#include "ops/spatial.h"
+
+/* Elements per reduction slice; the slice count depends only on N·H·W, which
+ * keeps the summation order (and so the result) fixed for a given shape. */
+#define SLICE_ELEMENTS 1024
+
+static size_t per_channel(fc_shape4 s) { return (size_t)s.n * s.h * s.w; }
+static size_t slices(fc_shape4 s) { return (per_channel(s) + SLICE_ELEMENTS - 1) / SLICE_ELEMENTS; }
+
+size_t fc_channel_sum_workspace_size(fc_shape4 s) {
+  return slices(s) * (size_t)(s.c > 0 ? s.c : 0);
+}
+
+size_t fc_batchnorm_workspace_size(fc_shape4 s) {
+  size_t c = (size_t)(s.c > 0 ? s.c : 0);
+  return 2 * slices(s) * c + 2 * c;
+}
+
+static fc_status bn_kernel(fc_device *dev, const char *name, cl_kernel *k) {
+  return fc_device_kernel(dev, "batchnorm", "", name, k);
+}
+
+static fc_status check_workspace(const char *op, fc_view ws, size_t ws_size, size_t need) {
+  if (!ws.mem || ws_size < need)
+    return fc_errorf(FC_ERR_INVALID_ARG,
+                     "%s: the workspace holds %zu floats, %zu are needed; size it with the op's "
+                     "_workspace_size function",
+                     op, ws.mem ? ws_size : 0, need);
+  return fc_ops_check_view(op, "workspace", ws, need);
+}
+
+/* Pass 1 of a channel reduction: part[c·slices + j]. */
+static fc_status partial_sums(fc_device *dev, fc_shape4 s, fc_view x, fc_view mean, int centered,
+                              fc_view part) {
+  cl_kernel k = NULL;
+  FC_TRY(bn_kernel(dev, "bn_partial_sums", &k));
+  if (!centered) mean = part; /* unused; any valid buffer */
+  size_t parts = slices(s);
+  const fc_kernel_arg args[] = {FC_ARG_VIEW_MEM(x),
+                                FC_ARG_VIEW_OFF(x),
+                                FC_ARG_UINT(fc_shape4_stride_n(s)),
+                                FC_ARG_UINT(fc_shape4_stride_c(s)),
+                                FC_ARG_UINT((size_t)s.h * s.w),
+                                FC_ARG_UINT(per_channel(s)),
+                                FC_ARG_UINT(parts),
+                                FC_ARG_UINT(s.c),
+                                FC_ARG_VIEW_MEM(mean),
+                                FC_ARG_VIEW_OFF(mean),
+                                FC_ARG_INT(centered),
+                                FC_ARG_VIEW_MEM(part),
+                                FC_ARG_VIEW_OFF(part)};
+  return fc_ops_launch_2d(dev, k, "channel_partial_sums", parts, (size_t)s.c, args, FC_NARGS(args));
+}
+
+static fc_status finalize_sum(fc_device *dev, fc_shape4 s, fc_view part, float scale,
+                              int accumulate, fc_view out) {
+  cl_kernel k = NULL;
+  FC_TRY(bn_kernel(dev, "bn_finalize_sum", &k));
+  const fc_kernel_arg args[] = {FC_ARG_VIEW_MEM(part),  FC_ARG_VIEW_OFF(part),
+                                FC_ARG_UINT(slices(s)), FC_ARG_UINT(s.c),
+                                FC_ARG_FLOAT(scale),    FC_ARG_INT(accumulate != 0),
+                                FC_ARG_VIEW_MEM(out),   FC_ARG_VIEW_OFF(out)};
+  return fc_launch_1d(dev, k, "channel_finalize_sum", (size_t)s.c, args, FC_NARGS(args));
+}
+
+fc_status fc_channel_sum(fc_device *dev, fc_shape4 s, fc_view x, fc_view out, int accumulate,
+                         fc_view ws, size_t ws_size) {
+  const char *op = "channel_sum";
+  FC_TRY(fc_ops_check_shape4(op, s, "x"));
+  FC_TRY(fc_ops_check_view(op, "x", x, fc_shape4_count(s)));
+  FC_TRY(fc_ops_check_view(op, "out", out, (size_t)s.c));
+  FC_TRY(check_workspace(op, ws, ws_size, fc_channel_sum_workspace_size(s)));
+  FC_TRY(partial_sums(dev, s, x, ws, 0, ws));
+  return finalize_sum(dev, s, ws, 1.0f, accumulate, out);
+}
+
+static fc_status check_params(const char *op, fc_shape4 s, const fc_batchnorm_params *p,
+                              int running) {
+  if (!p) return fc_errorf(FC_ERR_INVALID_ARG, "%s: parameters are NULL", op);
+  size_t c = (size_t)s.c;
+  FC_TRY(fc_ops_check_view(op, "gamma", p->gamma, c));
+  FC_TRY(fc_ops_check_view(op, "beta", p->beta, c));
+  if (running) {
+    FC_TRY(fc_ops_check_view(op, "running_mean", p->running_mean, c));
+    FC_TRY(fc_ops_check_view(op, "running_var", p->running_var, c));
+  }
+  if (!(p->eps > 0.0f))
+    return fc_errorf(FC_ERR_INVALID_ARG, "%s: eps = %g must be positive (PyTorch uses 1e-5)", op,
+                     (double)p->eps);
+  return FC_OK;
+}
+
+static fc_status check_epilogue(const char *op, fc_bn_epilogue epi) {
+  if (epi != FC_BN_PLAIN && epi != FC_BN_RELU && epi != FC_BN_ADD_RELU)
+    return fc_errorf(FC_ERR_INVALID_ARG, "%s: unknown epilogue %d", op, (int)epi);
+  return FC_OK;
+}
+
+static fc_status apply(fc_device *dev, fc_shape4 s, fc_view x, fc_view mean, fc_view stat,
+                       int stat_is_var, const fc_batchnorm_params *p, fc_bn_epilogue epi,
+                       fc_view res, fc_view y) {
+  cl_kernel k = NULL;
+  FC_TRY(bn_kernel(dev, "bn_apply", &k));
+  if (epi != FC_BN_ADD_RELU) res = x; /* unused */
+  size_t hw = (size_t)s.h * s.w, count = (size_t)s.n * hw;
+  const fc_kernel_arg args[] = {FC_ARG_VIEW_MEM(x),
+                                FC_ARG_VIEW_OFF(x),
+                                FC_ARG_UINT(fc_shape4_stride_n(s)),
+                                FC_ARG_UINT(fc_shape4_stride_c(s)),
+                                FC_ARG_UINT(hw),
+                                FC_ARG_UINT(count),
+                                FC_ARG_UINT(s.c),
+                                FC_ARG_VIEW_MEM(mean),
+                                FC_ARG_VIEW_OFF(mean),
+                                FC_ARG_VIEW_MEM(stat),
+                                FC_ARG_VIEW_OFF(stat),
+                                FC_ARG_INT(stat_is_var),
+                                FC_ARG_FLOAT(p->eps),
+                                FC_ARG_VIEW_MEM(p->gamma),
+                                FC_ARG_VIEW_OFF(p->gamma),
+                                FC_ARG_VIEW_MEM(p->beta),
+                                FC_ARG_VIEW_OFF(p->beta),
+                                FC_ARG_INT(epi),
+                                FC_ARG_VIEW_MEM(res),
+                                FC_ARG_VIEW_OFF(res),
+                                FC_ARG_VIEW_MEM(y),
+                                FC_ARG_VIEW_OFF(y)};
+  return fc_ops_launch_2d(dev, k, "batchnorm_apply", count, (size_t)s.c, args, FC_NARGS(args));
+}
+
+fc_status fc_batchnorm_forward_train(fc_device *dev, fc_shape4 s, fc_view x,
+                                     const fc_batchnorm_params *p, fc_view save_mean,
+                                     fc_view save_invstd, fc_bn_epilogue epi, fc_view res,
+                                     fc_view y, fc_view ws, size_t ws_size) {
+  const char *op = "batchnorm_forward_train";
+  FC_TRY(fc_ops_check_shape4(op, s, "x"));
+  FC_TRY(check_epilogue(op, epi));
+  size_t m = per_channel(s), count = fc_shape4_count(s);
+  if (m < 2)
+    return fc_errorf(FC_ERR_INVALID_ARG,
+                     "%s: training needs at least 2 values per channel, but N·H·W = 1 "
+                     "(shape n=%d h=%d w=%d); use a larger batch or inference mode",
+                     op, s.n, s.h, s.w);
+  if (!p) return fc_errorf(FC_ERR_INVALID_ARG, "%s: parameters are NULL", op);
+  int running = fc_view_present(p->running_mean) || fc_view_present(p->running_var);
+  FC_TRY(check_params(op, s, p, running));
+  FC_TRY(fc_ops_check_view(op, "x", x, count));
+  FC_TRY(fc_ops_check_view(op, "y", y, count));
+  FC_TRY(fc_ops_check_view(op, "save_mean", save_mean, (size_t)s.c));
+  FC_TRY(fc_ops_check_view(op, "save_invstd", save_invstd, (size_t)s.c));
+  if (epi == FC_BN_ADD_RELU) FC_TRY(fc_ops_check_view(op, "residual", res, count));
+  FC_TRY(check_workspace(op, ws, ws_size, slices(s) * (size_t)s.c));
+
+  FC_TRY(partial_sums(dev, s, x, ws, 0, ws));
+  FC_TRY(finalize_sum(dev, s, ws, (float)(1.0 / (double)m), 0, save_mean));
+  FC_TRY(partial_sums(dev, s, x, save_mean, 1, ws));
+  cl_kernel k = NULL;
+  FC_TRY(bn_kernel(dev, "bn_finalize_var", &k));
+  fc_view rm = running ? p->running_mean : save_mean, rv = running ? p->running_var : save_invstd;
+  const fc_kernel_arg args[] = {FC_ARG_VIEW_MEM(ws),
+                                FC_ARG_VIEW_OFF(ws),
+                                FC_ARG_UINT(slices(s)),
+                                FC_ARG_UINT(s.c),
+                                FC_ARG_UINT(m),
+                                FC_ARG_FLOAT(p->eps),
+                                FC_ARG_FLOAT(p->momentum),
+                                FC_ARG_VIEW_MEM(save_mean),
+                                FC_ARG_VIEW_OFF(save_mean),
+                                FC_ARG_VIEW_MEM(save_invstd),
+                                FC_ARG_VIEW_OFF(save_invstd),
+                                FC_ARG_INT(running),
+                                FC_ARG_VIEW_MEM(rm),
+                                FC_ARG_VIEW_OFF(rm),
+                                FC_ARG_VIEW_MEM(rv),
+                                FC_ARG_VIEW_OFF(rv)};
+  FC_TRY(fc_launch_1d(dev, k, "batchnorm_stats", (size_t)s.c, args, FC_NARGS(args)));
+  return apply(dev, s, x, save_mean, save_invstd, 0, p, epi, res, y);
+}
+
+fc_status fc_batchnorm_forward_infer(fc_device *dev, fc_shape4 s, fc_view x,
+                                     const fc_batchnorm_params *p, fc_bn_epilogue epi, fc_view res,
+                                     fc_view y) {
+  const char *op = "batchnorm_forward_infer";
+  FC_TRY(fc_ops_check_shape4(op, s, "x"));
+  FC_TRY(check_epilogue(op, epi));
+  FC_TRY(check_params(op, s, p, 1));
+  size_t count = fc_shape4_count(s);
+  FC_TRY(fc_ops_check_view(op, "x", x, count));
+  FC_TRY(fc_ops_check_view(op, "y", y, count));
+  if (epi == FC_BN_ADD_RELU) FC_TRY(fc_ops_check_view(op, "residual", res, count));
+  return apply(dev, s, x, p->running_mean, p->running_var, 1, p, epi, res, y);
+}
+
+fc_status fc_batchnorm_backward(fc_device *dev, fc_shape4 s, fc_view x, fc_view dy,
+                                const fc_batchnorm_params *p, fc_view save_mean,
+                                fc_view save_invstd, fc_bn_epilogue epi, fc_view y, fc_view d_res,
+                                fc_view dx, fc_view dgamma, fc_view dbeta, int accumulate,
+                                fc_view ws, size_t ws_size) {
+  const char *op = "batchnorm_backward";
+  FC_TRY(fc_ops_check_shape4(op, s, "x"));
+  FC_TRY(check_epilogue(op, epi));
+  FC_TRY(check_params(op, s, p, 0));
+  size_t m = per_channel(s), count = fc_shape4_count(s), c = (size_t)s.c, parts = slices(s);
+  FC_TRY(fc_ops_check_view(op, "x", x, count));
+  FC_TRY(fc_ops_check_view(op, "dy", dy, count));
+  FC_TRY(fc_ops_check_view(op, "dx", dx, count));
+  FC_TRY(fc_ops_check_view(op, "save_mean", save_mean, c));
+  FC_TRY(fc_ops_check_view(op, "save_invstd", save_invstd, c));
+  FC_TRY(fc_ops_check_view(op, "dgamma", dgamma, c));
+  FC_TRY(fc_ops_check_view(op, "dbeta", dbeta, c));
+  if (epi != FC_BN_PLAIN) FC_TRY(fc_ops_check_view(op, "y (the forward output)", y, count));
+  FC_TRY(check_workspace(op, ws, ws_size, fc_batchnorm_workspace_size(s)));
+
+  /* BN → add → ReLU: the residual's gradient is the masked dy, and it is also
+   * what flows into the normalisation. */
+  int relu_mask = epi == FC_BN_RELU;
+  if (epi == FC_BN_ADD_RELU) {
+    FC_TRY(fc_ops_check_view(op, "d_residual", d_res, count));
+    if (d_res.mem == dx.mem && d_res.offset == dx.offset)
+      return fc_errorf(FC_ERR_INVALID_ARG, "%s: d_residual must not alias dx", op);
+    FC_TRY(fc_relu_backward(dev, y, dy, d_res, count));
+    dy = d_res;
+  }
+  if (!relu_mask) y = x; /* unused */
+
+  fc_view part = ws, sums = fc_view_add(ws, 2 * parts * c);
+  size_t hw = (size_t)s.h * s.w, sn = fc_shape4_stride_n(s), sc = fc_shape4_stride_c(s);
+  cl_kernel k = NULL;
+  FC_TRY(bn_kernel(dev, "bn_backward_partials", &k));
+  const fc_kernel_arg a1[] = {FC_ARG_VIEW_MEM(x),
+                              FC_ARG_VIEW_OFF(x),
+                              FC_ARG_VIEW_MEM(dy),
+                              FC_ARG_VIEW_OFF(dy),
+                              FC_ARG_VIEW_MEM(y),
+                              FC_ARG_VIEW_OFF(y),
+                              FC_ARG_UINT(sn),
+                              FC_ARG_UINT(sc),
+                              FC_ARG_UINT(hw),
+                              FC_ARG_UINT(m),
+                              FC_ARG_UINT(parts),
+                              FC_ARG_UINT(c),
+                              FC_ARG_VIEW_MEM(save_mean),
+                              FC_ARG_VIEW_OFF(save_mean),
+                              FC_ARG_VIEW_MEM(save_invstd),
+                              FC_ARG_VIEW_OFF(save_invstd),
+                              FC_ARG_INT(relu_mask),
+                              FC_ARG_VIEW_MEM(part),
+                              FC_ARG_VIEW_OFF(part)};
+  FC_TRY(fc_ops_launch_2d(dev, k, "batchnorm_backward_partials", parts, c, a1, FC_NARGS(a1)));
+
+  FC_TRY(bn_kernel(dev, "bn_backward_finalize", &k));
+  const fc_kernel_arg a2[] = {
+      FC_ARG_VIEW_MEM(part),   FC_ARG_VIEW_OFF(part),   FC_ARG_UINT(parts),
+      FC_ARG_UINT(c),          FC_ARG_UINT(m),          FC_ARG_INT(accumulate != 0),
+      FC_ARG_VIEW_MEM(dgamma), FC_ARG_VIEW_OFF(dgamma), FC_ARG_VIEW_MEM(dbeta),
+      FC_ARG_VIEW_OFF(dbeta),  FC_ARG_VIEW_MEM(sums),   FC_ARG_VIEW_OFF(sums)};
+  FC_TRY(fc_launch_1d(dev, k, "batchnorm_backward_finalize", c, a2, FC_NARGS(a2)));
+
+  FC_TRY(bn_kernel(dev, "bn_backward_dx", &k));
+  const fc_kernel_arg a3[] = {FC_ARG_VIEW_MEM(x),
+                              FC_ARG_VIEW_OFF(x),
+                              FC_ARG_VIEW_MEM(dy),
+                              FC_ARG_VIEW_OFF(dy),
+                              FC_ARG_VIEW_MEM(y),
+                              FC_ARG_VIEW_OFF(y),
+                              FC_ARG_UINT(sn),
+                              FC_ARG_UINT(sc),
+                              FC_ARG_UINT(hw),
+                              FC_ARG_UINT(m),
+                              FC_ARG_UINT(c),
+                              FC_ARG_VIEW_MEM(save_mean),
+                              FC_ARG_VIEW_OFF(save_mean),
+                              FC_ARG_VIEW_MEM(save_invstd),
+                              FC_ARG_VIEW_OFF(save_invstd),
+                              FC_ARG_VIEW_MEM(p->gamma),
+                              FC_ARG_VIEW_OFF(p->gamma),
+                              FC_ARG_VIEW_MEM(sums),
+                              FC_ARG_VIEW_OFF(sums),
+                              FC_ARG_INT(relu_mask),
+                              FC_ARG_VIEW_MEM(dx),
+                              FC_ARG_VIEW_OFF(dx)};
+  return fc_ops_launch_2d(dev, k, "batchnorm_backward_dx", m, c, a3, FC_NARGS(a3));
+}

@@ -1,0 +1,195 @@
+/* 2-D convolution as im2col + CLBlast GEMM.
+ *
+ * CNHW: x is [C_in][N·H·W] and y [C_out][N·OH·OW], so a chunk of samples is
+ *   Y[:, chunk] = W[C_out×K] · col[K × chunk·OH·OW]          one GEMM, ldc = N·OH·OW
+ *   dcol        = Wᵀ · dY[:, chunk]  then col2im              one GEMM
+ *   dW         += dY[:, chunk] · colᵀ                         one GEMM per chunk
+ * NCHW: the same per sample, as strided-batched GEMMs over the chunk; dW sums
+ * sample by sample. Chunks and samples are visited in a fixed order (beta = 1
+ * after the first), so results are deterministic. A 1×1 stride-1 unpadded
+ * convolution needs no im2col: x already is the column matrix. */
+#include <stdio.h>
+
+#include "ops/conv_internal.h"
+#include "ops/spatial.h"
+
+static int is_pointwise(const fc_conv2d_desc *d) {
+  return d->kh == 1 && d->kw == 1 && d->stride == 1 && d->pad == 0;
+}
+
+static size_t rows_k(const fc_conv2d_desc *d) { return (size_t)d->c_in * d->kh * d->kw; }
+static size_t plane_out(const fc_conv2d_desc *d) {
+  return (size_t)fc_conv2d_out_h(d) * fc_conv2d_out_w(d);
+}
+
+size_t fc_conv2d_workspace_size(const fc_conv2d_desc *d, int max_chunk_samples) {
+  if (fc_conv2d_check(d) != FC_OK) return 0;
+  size_t chunk =
+      max_chunk_samples <= 0 || max_chunk_samples > d->n ? (size_t)d->n : (size_t)max_chunk_samples;
+  size_t col = is_pointwise(d) ? 0 : rows_k(d) * plane_out(d) * chunk;
+  size_t bias = fc_channel_sum_workspace_size(fc_conv2d_out_shape(d));
+  return col > bias ? col : bias;
+}
+
+/* Samples per im2col for the workspace we were given. */
+static fc_status choose_chunk(const char *op, const fc_conv2d_desc *d, fc_view ws, size_t ws_size,
+                              int *chunk) {
+  if (is_pointwise(d)) {
+    *chunk = d->n;
+    return FC_OK;
+  }
+  size_t per_sample = rows_k(d) * plane_out(d);
+  if (ws_size < per_sample || !ws.mem)
+    return fc_errorf(FC_ERR_INVALID_ARG,
+                     "%s: the workspace holds %zu floats, less than one sample's column matrix "
+                     "(%zu floats for %dx%dx%d input, %dx%d kernel); size it with "
+                     "fc_conv2d_workspace_size",
+                     op, ws.mem ? ws_size : 0, per_sample, d->c_in, d->h, d->w, d->kh, d->kw);
+  size_t n = ws_size / per_sample;
+  size_t max_u32 = 0xffffffffu / per_sample; /* column matrix indices are uints */
+  if (n > max_u32) n = max_u32;
+  if (n > (size_t)d->n) n = (size_t)d->n;
+  if (n == 0)
+    return fc_errorf(FC_ERR_LIMIT,
+                     "%s: one sample's column matrix (%zu floats) exceeds 32-bit "
+                     "indices",
+                     op, per_sample);
+  *chunk = (int)n;
+  return FC_OK;
+}
+
+static fc_status check_common(const char *op, const fc_conv2d_desc *d, fc_view x, fc_view w,
+                              fc_view y) {
+  FC_TRY(fc_conv2d_check(d));
+  FC_TRY(fc_ops_check_view(op, "x (or dx)", x, fc_shape4_count(fc_conv2d_in_shape(d))));
+  FC_TRY(fc_ops_check_view(op, "weights (or their gradient)", w, fc_conv2d_weight_count(d)));
+  return fc_ops_check_view(op, "y (or dy)", y, fc_shape4_count(fc_conv2d_out_shape(d)));
+}
+
+/* The column matrix of a chunk: either the workspace filled by im2col, or x itself
+ * for pointwise convolutions. For NCHW, `sample_stride` is the distance between the
+ * samples' matrices (strided-batched B); for CNHW the chunk is one matrix. */
+typedef struct col_matrix {
+  fc_view view;
+  size_t ld, sample_stride;
+} col_matrix;
+
+static col_matrix chunk_columns(const fc_conv2d_desc *d, fc_view x, fc_view ws, int n0, int nc) {
+  col_matrix m;
+  size_t p = plane_out(d);
+  if (!is_pointwise(d)) {
+    m.view = ws;
+    m.ld = (size_t)nc * p;
+    m.sample_stride = p;
+  } else if (d->layout == FC_LAYOUT_CNHW) {
+    m.view = fc_view_add(x, (size_t)n0 * p);
+    m.ld = (size_t)d->n * p;
+    m.sample_stride = p;
+  } else {
+    m.view = fc_view_add(x, (size_t)n0 * d->c_in * p);
+    m.ld = p;
+    m.sample_stride = (size_t)d->c_in * p;
+  }
+  return m;
+}
+
+static fc_status bias_add(fc_device *dev, const fc_conv2d_desc *d, fc_view b, fc_view y) {
+  fc_shape4 s = fc_conv2d_out_shape(d);
+  FC_TRY(fc_ops_check_view("conv2d_forward", "bias", b, (size_t)d->c_out));
+  cl_kernel k = NULL;
+  FC_TRY(fc_conv2d_kernel(dev, "channel_bias_add", &k));
+  size_t hw = (size_t)s.h * s.w, count = (size_t)s.n * hw;
+  const fc_kernel_arg args[] = {FC_ARG_VIEW_MEM(y),
+                                FC_ARG_VIEW_OFF(y),
+                                FC_ARG_UINT(fc_shape4_stride_n(s)),
+                                FC_ARG_UINT(fc_shape4_stride_c(s)),
+                                FC_ARG_UINT(hw),
+                                FC_ARG_UINT(count),
+                                FC_ARG_UINT(s.c),
+                                FC_ARG_VIEW_MEM(b),
+                                FC_ARG_VIEW_OFF(b)};
+  return fc_ops_launch_2d(dev, k, "conv2d_bias", count, (size_t)s.c, args, FC_NARGS(args));
+}
+
+fc_status fc_conv2d_forward(fc_device *dev, const fc_conv2d_desc *d, fc_view x, fc_view w,
+                            fc_view b, fc_view y, fc_view ws, size_t ws_size) {
+  const char *op = "conv2d_forward";
+  FC_TRY(check_common(op, d, x, w, y));
+  int chunk = 0;
+  FC_TRY(choose_chunk(op, d, ws, ws_size, &chunk));
+  size_t k = rows_k(d), p = plane_out(d), co = (size_t)d->c_out;
+  for (int n0 = 0; n0 < d->n; n0 += chunk) {
+    int nc = d->n - n0 < chunk ? d->n - n0 : chunk;
+    if (!is_pointwise(d)) FC_TRY(fc_im2col(dev, d, x, n0, nc, ws, (size_t)nc * p));
+    col_matrix m = chunk_columns(d, x, ws, n0, nc);
+    if (d->layout == FC_LAYOUT_CNHW) {
+      FC_TRY(fc_gemm(dev, 0, 0, co, (size_t)nc * p, k, 1.0f, w, k, m.view, m.ld, 0.0f,
+                     fc_view_add(y, (size_t)n0 * p), (size_t)d->n * p));
+    } else {
+      FC_TRY(fc_gemm_strided_batched(dev, 0, 0, co, p, k, 1.0f, w, k, 0, m.view, m.ld,
+                                     m.sample_stride, 0.0f, fc_view_add(y, (size_t)n0 * co * p), p,
+                                     co * p, (size_t)nc));
+    }
+  }
+  if (fc_view_present(b)) FC_TRY(bias_add(dev, d, b, y));
+  return FC_OK;
+}
+
+fc_status fc_conv2d_backward_data(fc_device *dev, const fc_conv2d_desc *d, fc_view dy, fc_view w,
+                                  fc_view dx, fc_view ws, size_t ws_size) {
+  const char *op = "conv2d_backward_data";
+  FC_TRY(check_common(op, d, dx, w, dy));
+  int chunk = 0;
+  FC_TRY(choose_chunk(op, d, ws, ws_size, &chunk));
+  size_t k = rows_k(d), p = plane_out(d), co = (size_t)d->c_out;
+  for (int n0 = 0; n0 < d->n; n0 += chunk) {
+    int nc = d->n - n0 < chunk ? d->n - n0 : chunk;
+    /* dcol goes to the workspace, or straight to dx for pointwise convolutions. */
+    col_matrix m = chunk_columns(d, dx, ws, n0, nc);
+    if (d->layout == FC_LAYOUT_CNHW) {
+      FC_TRY(fc_gemm(dev, 1, 0, k, (size_t)nc * p, co, 1.0f, w, k, fc_view_add(dy, (size_t)n0 * p),
+                     (size_t)d->n * p, 0.0f, m.view, m.ld));
+    } else {
+      FC_TRY(fc_gemm_strided_batched(dev, 1, 0, k, p, co, 1.0f, w, k, 0,
+                                     fc_view_add(dy, (size_t)n0 * co * p), p, co * p, 0.0f, m.view,
+                                     m.ld, m.sample_stride, (size_t)nc));
+    }
+    if (!is_pointwise(d)) FC_TRY(fc_col2im(dev, d, ws, (size_t)nc * p, n0, nc, dx));
+  }
+  return FC_OK;
+}
+
+fc_status fc_conv2d_backward_weights(fc_device *dev, const fc_conv2d_desc *d, fc_view x, fc_view dy,
+                                     fc_view dw, fc_view db, int accumulate, fc_view ws,
+                                     size_t ws_size) {
+  const char *op = "conv2d_backward_weights";
+  FC_TRY(check_common(op, d, x, dw, dy));
+  int chunk = 0;
+  FC_TRY(choose_chunk(op, d, ws, ws_size, &chunk));
+  if (fc_view_present(db)) {
+    FC_TRY(fc_ops_check_view(op, "bias gradient", db, (size_t)d->c_out));
+    FC_TRY(fc_channel_sum(dev, fc_conv2d_out_shape(d), dy, db, accumulate, ws, ws_size));
+  }
+  size_t k = rows_k(d), p = plane_out(d), co = (size_t)d->c_out;
+  int first = 1;
+  for (int n0 = 0; n0 < d->n; n0 += chunk) {
+    int nc = d->n - n0 < chunk ? d->n - n0 : chunk;
+    if (!is_pointwise(d)) FC_TRY(fc_im2col(dev, d, x, n0, nc, ws, (size_t)nc * p));
+    col_matrix m = chunk_columns(d, x, ws, n0, nc);
+    if (d->layout == FC_LAYOUT_CNHW) {
+      float beta = first && !accumulate ? 0.0f : 1.0f;
+      FC_TRY(fc_gemm(dev, 0, 1, co, k, (size_t)nc * p, 1.0f, fc_view_add(dy, (size_t)n0 * p),
+                     (size_t)d->n * p, m.view, m.ld, beta, dw, k));
+      first = 0;
+    } else {
+      for (int i = 0; i < nc; i++) {
+        float beta = first && !accumulate ? 0.0f : 1.0f;
+        FC_TRY(fc_gemm(dev, 0, 1, co, k, p, 1.0f,
+                       fc_view_add(dy, ((size_t)n0 + (size_t)i) * co * p), p,
+                       fc_view_add(m.view, (size_t)i * m.sample_stride), m.ld, beta, dw, k));
+        first = 0;
+      }
+    }
+  }
+  return FC_OK;
+}

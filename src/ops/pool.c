@@ -1,0 +1,132 @@
+/* Host side of cl/pool.cl: max-pool and global average pool. */
+#include "ops/spatial.h"
+
+fc_shape4 fc_pool2d_out_shape(fc_shape4 in, int k, int stride, int pad) {
+  fc_shape4 out = in;
+  if (k < 1 || stride < 1) {
+    out.h = out.w = 0;
+    return out;
+  }
+  out.h = (in.h + 2 * pad - k) / stride + 1;
+  out.w = (in.w + 2 * pad - k) / stride + 1;
+  return out;
+}
+
+static fc_status check_pool(const char *op, fc_shape4 in, int k, int stride, int pad) {
+  FC_TRY(fc_ops_check_shape4(op, in, "x"));
+  if (k < 1 || stride < 1 || pad < 0 || pad > k / 2)
+    return fc_errorf(FC_ERR_INVALID_ARG,
+                     "%s: window %d stride %d pad %d; need k ≥ 1, stride ≥ 1 and 0 ≤ pad ≤ k/2 "
+                     "(so no window is padding only)",
+                     op, k, stride, pad);
+  if (in.h + 2 * pad < k || in.w + 2 * pad < k)
+    return fc_errorf(FC_ERR_INVALID_ARG,
+                     "%s: a %dx%d window does not fit a %dx%d input padded by %d", op, k, k, in.h,
+                     in.w, pad);
+  return FC_OK;
+}
+
+fc_status fc_maxpool2d_forward(fc_device *dev, fc_shape4 in, int k, int stride, int pad, fc_view x,
+                               fc_view y, fc_view argmax) {
+  const char *op = "maxpool2d_forward";
+  FC_TRY(check_pool(op, in, k, stride, pad));
+  fc_shape4 out = fc_pool2d_out_shape(in, k, stride, pad);
+  FC_TRY(fc_ops_check_view(op, "x", x, fc_shape4_count(in)));
+  FC_TRY(fc_ops_check_view(op, "y", y, fc_shape4_count(out)));
+  FC_TRY(fc_ops_check_view(op, "argmax", argmax, fc_shape4_count(out)));
+  cl_kernel kernel = NULL;
+  FC_TRY(fc_device_kernel(dev, "pool", "", "maxpool_forward", &kernel));
+  size_t count = (size_t)out.n * out.h * out.w;
+  const fc_kernel_arg args[] = {FC_ARG_VIEW_MEM(x),
+                                FC_ARG_VIEW_OFF(x),
+                                FC_ARG_UINT(fc_shape4_stride_n(in)),
+                                FC_ARG_UINT(fc_shape4_stride_c(in)),
+                                FC_ARG_INT(in.h),
+                                FC_ARG_INT(in.w),
+                                FC_ARG_VIEW_MEM(y),
+                                FC_ARG_VIEW_OFF(y),
+                                FC_ARG_VIEW_MEM(argmax),
+                                FC_ARG_VIEW_OFF(argmax),
+                                FC_ARG_UINT(fc_shape4_stride_n(out)),
+                                FC_ARG_UINT(fc_shape4_stride_c(out)),
+                                FC_ARG_INT(out.h),
+                                FC_ARG_INT(out.w),
+                                FC_ARG_UINT(count),
+                                FC_ARG_UINT(in.c),
+                                FC_ARG_INT(k),
+                                FC_ARG_INT(stride),
+                                FC_ARG_INT(pad)};
+  return fc_ops_launch_2d(dev, kernel, op, count, (size_t)in.c, args, FC_NARGS(args));
+}
+
+fc_status fc_maxpool2d_backward(fc_device *dev, fc_shape4 in, int k, int stride, int pad,
+                                fc_view argmax, fc_view dy, fc_view dx) {
+  const char *op = "maxpool2d_backward";
+  FC_TRY(check_pool(op, in, k, stride, pad));
+  fc_shape4 out = fc_pool2d_out_shape(in, k, stride, pad);
+  FC_TRY(fc_ops_check_view(op, "dx", dx, fc_shape4_count(in)));
+  FC_TRY(fc_ops_check_view(op, "dy", dy, fc_shape4_count(out)));
+  FC_TRY(fc_ops_check_view(op, "argmax", argmax, fc_shape4_count(out)));
+  cl_kernel kernel = NULL;
+  FC_TRY(fc_device_kernel(dev, "pool", "", "maxpool_backward", &kernel));
+  size_t count = (size_t)in.n * in.h * in.w;
+  const fc_kernel_arg args[] = {FC_ARG_VIEW_MEM(argmax),
+                                FC_ARG_VIEW_OFF(argmax),
+                                FC_ARG_VIEW_MEM(dy),
+                                FC_ARG_VIEW_OFF(dy),
+                                FC_ARG_UINT(fc_shape4_stride_n(out)),
+                                FC_ARG_UINT(fc_shape4_stride_c(out)),
+                                FC_ARG_INT(out.h),
+                                FC_ARG_INT(out.w),
+                                FC_ARG_VIEW_MEM(dx),
+                                FC_ARG_VIEW_OFF(dx),
+                                FC_ARG_UINT(fc_shape4_stride_n(in)),
+                                FC_ARG_UINT(fc_shape4_stride_c(in)),
+                                FC_ARG_INT(in.h),
+                                FC_ARG_INT(in.w),
+                                FC_ARG_UINT(count),
+                                FC_ARG_UINT(in.c),
+                                FC_ARG_INT(k),
+                                FC_ARG_INT(stride),
+                                FC_ARG_INT(pad)};
+  return fc_ops_launch_2d(dev, kernel, op, count, (size_t)in.c, args, FC_NARGS(args));
+}
+
+fc_status fc_global_avgpool_forward(fc_device *dev, fc_shape4 in, fc_view x, fc_view y) {
+  const char *op = "global_avgpool_forward";
+  FC_TRY(fc_ops_check_shape4(op, in, "x"));
+  FC_TRY(fc_ops_check_view(op, "x", x, fc_shape4_count(in)));
+  FC_TRY(fc_ops_check_view(op, "y", y, (size_t)in.n * in.c));
+  cl_kernel kernel = NULL;
+  FC_TRY(fc_device_kernel(dev, "pool", "", "global_avgpool_forward", &kernel));
+  const fc_kernel_arg args[] = {FC_ARG_VIEW_MEM(x),
+                                FC_ARG_VIEW_OFF(x),
+                                FC_ARG_UINT(fc_shape4_stride_n(in)),
+                                FC_ARG_UINT(fc_shape4_stride_c(in)),
+                                FC_ARG_UINT((size_t)in.h * in.w),
+                                FC_ARG_UINT(in.n),
+                                FC_ARG_UINT(in.c),
+                                FC_ARG_VIEW_MEM(y),
+                                FC_ARG_VIEW_OFF(y)};
+  return fc_ops_launch_2d(dev, kernel, op, (size_t)in.n, (size_t)in.c, args, FC_NARGS(args));
+}
+
+fc_status fc_global_avgpool_backward(fc_device *dev, fc_shape4 in, fc_view dy, fc_view dx) {
+  const char *op = "global_avgpool_backward";
+  FC_TRY(fc_ops_check_shape4(op, in, "x"));
+  FC_TRY(fc_ops_check_view(op, "dx", dx, fc_shape4_count(in)));
+  FC_TRY(fc_ops_check_view(op, "dy", dy, (size_t)in.n * in.c));
+  cl_kernel kernel = NULL;
+  FC_TRY(fc_device_kernel(dev, "pool", "", "global_avgpool_backward", &kernel));
+  size_t hw = (size_t)in.h * in.w, count = (size_t)in.n * hw;
+  const fc_kernel_arg args[] = {FC_ARG_VIEW_MEM(dy),
+                                FC_ARG_VIEW_OFF(dy),
+                                FC_ARG_VIEW_MEM(dx),
+                                FC_ARG_VIEW_OFF(dx),
+                                FC_ARG_UINT(fc_shape4_stride_n(in)),
+                                FC_ARG_UINT(fc_shape4_stride_c(in)),
+                                FC_ARG_UINT(hw),
+                                FC_ARG_UINT(count),
+                                FC_ARG_UINT(in.c)};
+  return fc_ops_launch_2d(dev, kernel, op, count, (size_t)in.c, args, FC_NARGS(args));
+}

@@ -1,0 +1,188 @@
+/* Host side of cl/select.cl: confidences, threshold masks, SNL negative sets, DTA. */
+#include "ops/op_checks.h"
+#include "ops/ref/rng.h"
+
+static fc_status kernel(fc_device *dev, const char *name, cl_kernel *k) {
+  return fc_device_kernel(dev, "select", "", name, k);
+}
+
+static fc_status check_tau_range(const char *op, float tau_min, float tau_max) {
+  if (!(tau_min >= 0.0f && tau_min <= tau_max && tau_max <= 1.0f))
+    return fc_errorf(FC_ERR_INVALID_ARG,
+                     "%s: thresholds need 0 <= tau_min (%g) <= tau_max (%g) <= 1", op,
+                     (double)tau_min, (double)tau_max);
+  return FC_OK;
+}
+
+fc_status fc_confidence(fc_device *dev, int batch, int classes, fc_view q, fc_view conf,
+                        fc_view argmax) {
+  const char *op = "confidence";
+  FC_TRY(fc_ops_check_rows(op, batch, classes));
+  FC_TRY(fc_ops_check_view(op, "q", q, (size_t)batch * classes));
+  FC_TRY(fc_ops_check_view(op, "conf", conf, (size_t)batch));
+  FC_TRY(fc_ops_check_view(op, "argmax", argmax, (size_t)batch));
+  cl_kernel k;
+  FC_TRY(kernel(dev, "sel_confidence", &k));
+  const fc_kernel_arg args[] = {FC_ARG_VIEW_MEM(q),      FC_ARG_VIEW_OFF(q),
+                                FC_ARG_UINT(batch),      FC_ARG_UINT(classes),
+                                FC_ARG_VIEW_MEM(conf),   FC_ARG_VIEW_OFF(conf),
+                                FC_ARG_VIEW_MEM(argmax), FC_ARG_VIEW_OFF(argmax)};
+  return fc_launch_1d(dev, k, op, (size_t)batch, args, FC_NARGS(args));
+}
+
+fc_status fc_threshold_mask(fc_device *dev, int batch, int classes, fc_view conf, fc_view argmax,
+                            fc_view tau, fc_view mask) {
+  const char *op = "threshold_mask";
+  FC_TRY(fc_ops_check_rows(op, batch, classes));
+  FC_TRY(fc_ops_check_view(op, "conf", conf, (size_t)batch));
+  FC_TRY(fc_ops_check_view(op, "argmax", argmax, (size_t)batch));
+  FC_TRY(fc_ops_check_view(op, "tau", tau, (size_t)classes));
+  FC_TRY(fc_ops_check_view(op, "mask", mask, (size_t)batch));
+  cl_kernel k;
+  FC_TRY(kernel(dev, "sel_threshold_mask", &k));
+  const fc_kernel_arg args[] = {FC_ARG_VIEW_MEM(conf),   FC_ARG_VIEW_OFF(conf),
+                                FC_ARG_VIEW_MEM(argmax), FC_ARG_VIEW_OFF(argmax),
+                                FC_ARG_VIEW_MEM(tau),    FC_ARG_VIEW_OFF(tau),
+                                FC_ARG_UINT(batch),      FC_ARG_UINT(classes),
+                                FC_ARG_VIEW_MEM(mask),   FC_ARG_VIEW_OFF(mask)};
+  return fc_launch_1d(dev, k, op, (size_t)batch, args, FC_NARGS(args));
+}
+
+fc_status fc_snl_negatives(fc_device *dev, int batch, int classes, const fc_snl_params *prm,
+                           fc_view q, fc_view mask, fc_view student_probs, fc_view negatives,
+                           fc_view counts) {
+  const char *op = "snl_negatives";
+  FC_TRY(fc_ops_check_rows(op, batch, classes));
+  const size_t bc = (size_t)batch * classes;
+  if (!prm) return fc_errorf(FC_ERR_INVALID_ARG, "%s: no parameters given", op);
+  switch (prm->mode) {
+    case FC_SNL_THRESH:
+    case FC_SNL_RANDOM:
+      if (!(prm->tau_n >= 0.0f && prm->tau_n <= 1.0f))
+        return fc_errorf(FC_ERR_INVALID_ARG, "%s: tau_n = %g must be in [0, 1]", op,
+                         (double)prm->tau_n);
+      break;
+    case FC_SNL_TOPK:
+      if (prm->k < 1 || prm->k > classes)
+        return fc_errorf(FC_ERR_INVALID_ARG, "%s: top-k with k = %d; k must be 1..%d", op, prm->k,
+                         classes);
+      if (prm->cap != prm->cap)
+        return fc_errorf(FC_ERR_INVALID_ARG, "%s: the student cap is NaN", op);
+      FC_TRY(fc_ops_check_view(op, "student_probs", student_probs, bc));
+      break;
+    default:
+      return fc_errorf(FC_ERR_INVALID_ARG, "%s: unknown mode %d (thresh, topk or random)", op,
+                       (int)prm->mode);
+  }
+  FC_TRY(fc_ops_check_view(op, "q", q, bc));
+  FC_TRY(fc_ops_check_optional_view(op, "mask", mask, (size_t)batch));
+  FC_TRY(fc_ops_check_view(op, "negatives", negatives, bc));
+  FC_TRY(fc_ops_check_view(op, "counts", counts, (size_t)batch));
+  const fc_view sp = prm->mode == FC_SNL_TOPK ? student_probs : q; /* unread otherwise */
+  cl_kernel k;
+  FC_TRY(kernel(dev, "sel_snl", &k));
+  const fc_kernel_arg args[] = {FC_ARG_VIEW_MEM(q),
+                                FC_ARG_VIEW_OFF(q),
+                                FC_ARG_MEM(mask.mem ? mask.mem : q.mem),
+                                FC_ARG_VIEW_OFF(mask),
+                                FC_ARG_UINT(mask.mem != NULL),
+                                FC_ARG_VIEW_MEM(sp),
+                                FC_ARG_VIEW_OFF(sp),
+                                FC_ARG_UINT(batch),
+                                FC_ARG_UINT(classes),
+                                FC_ARG_INT(prm->mode),
+                                FC_ARG_FLOAT(prm->tau_n),
+                                FC_ARG_UINT(prm->mode == FC_SNL_TOPK ? prm->k : 0),
+                                FC_ARG_FLOAT(prm->cap),
+                                FC_ARG_UINT((uint32_t)prm->seed),
+                                FC_ARG_UINT((uint32_t)(prm->seed >> 32)),
+                                FC_ARG_UINT((uint32_t)prm->step),
+                                FC_ARG_UINT((uint32_t)(prm->step >> 32)),
+                                FC_ARG_UINT(fc_rng_stream(FC_RNG_STREAM_SNL, 0)),
+                                FC_ARG_VIEW_MEM(negatives),
+                                FC_ARG_VIEW_OFF(negatives),
+                                FC_ARG_VIEW_MEM(counts),
+                                FC_ARG_VIEW_OFF(counts)};
+  return fc_launch_1d(dev, k, op, (size_t)batch, args, FC_NARGS(args));
+}
+
+fc_status fc_snl_hits(fc_device *dev, int batch, int classes, fc_view negatives, fc_view labels,
+                      fc_view hits) {
+  const char *op = "snl_hits";
+  FC_TRY(fc_ops_check_rows(op, batch, classes));
+  FC_TRY(fc_ops_check_view(op, "negatives", negatives, (size_t)batch * classes));
+  FC_TRY(fc_ops_check_view(op, "labels", labels, (size_t)batch));
+  FC_TRY(fc_ops_check_view(op, "hits", hits, (size_t)batch));
+  cl_kernel k;
+  FC_TRY(kernel(dev, "sel_snl_hits", &k));
+  const fc_kernel_arg args[] = {FC_ARG_VIEW_MEM(negatives), FC_ARG_VIEW_OFF(negatives),
+                                FC_ARG_VIEW_MEM(labels),    FC_ARG_VIEW_OFF(labels),
+                                FC_ARG_UINT(batch),         FC_ARG_UINT(classes),
+                                FC_ARG_VIEW_MEM(hits),      FC_ARG_VIEW_OFF(hits)};
+  return fc_launch_1d(dev, k, op, (size_t)batch, args, FC_NARGS(args));
+}
+
+fc_status fc_batch_confidence_stats(fc_device *dev, int batch, int classes, fc_view q, fc_view conf,
+                                    fc_view stats) {
+  const char *op = "batch_confidence_stats";
+  FC_TRY(fc_ops_check_rows(op, batch, classes));
+  FC_TRY(fc_ops_check_view(op, "q", q, (size_t)batch * classes));
+  FC_TRY(fc_ops_check_view(op, "conf", conf, (size_t)batch));
+  FC_TRY(fc_ops_check_view(op, "stats", stats, 1 + (size_t)classes));
+  cl_kernel k;
+  FC_TRY(kernel(dev, "sel_batch_stats", &k));
+  const fc_kernel_arg args[] = {
+      FC_ARG_VIEW_MEM(q), FC_ARG_VIEW_OFF(q),   FC_ARG_VIEW_MEM(conf),  FC_ARG_VIEW_OFF(conf),
+      FC_ARG_UINT(batch), FC_ARG_UINT(classes), FC_ARG_VIEW_MEM(stats), FC_ARG_VIEW_OFF(stats)};
+  return fc_launch_1d(dev, k, op, 1 + (size_t)classes, args, FC_NARGS(args));
+}
+
+static fc_status dta_launch(fc_device *dev, const char *op, int classes, fc_view stats, float m,
+                            float tau_min, float tau_max, int init, fc_view state) {
+  if (classes <= 0)
+    return fc_errorf(FC_ERR_INVALID_ARG, "%s: classes %d must be positive", op, classes);
+  FC_TRY(check_tau_range(op, tau_min, tau_max));
+  FC_TRY(fc_ops_check_view(op, "state", state, fc_dta_state_size(classes)));
+  cl_kernel k;
+  FC_TRY(kernel(dev, "sel_dta_update", &k));
+  const fc_kernel_arg args[] = {FC_ARG_MEM(init ? state.mem : stats.mem),
+                                FC_ARG_UINT(init ? 0 : stats.offset),
+                                FC_ARG_UINT(classes),
+                                FC_ARG_FLOAT(m),
+                                FC_ARG_FLOAT(tau_min),
+                                FC_ARG_FLOAT(tau_max),
+                                FC_ARG_UINT(init != 0),
+                                FC_ARG_VIEW_MEM(state),
+                                FC_ARG_VIEW_OFF(state)};
+  return fc_launch_1d(dev, k, op, 1, args, FC_NARGS(args));
+}
+
+fc_status fc_dta_freematch_init(fc_device *dev, int classes, float tau_min, float tau_max,
+                                fc_view state) {
+  return dta_launch(dev, "dta_freematch_init", classes, state, 0.0f, tau_min, tau_max, 1, state);
+}
+
+fc_status fc_dta_freematch_update(fc_device *dev, int classes, fc_view stats, float m,
+                                  float tau_min, float tau_max, fc_view state) {
+  const char *op = "dta_freematch_update";
+  if (!(m >= 0.0f && m <= 1.0f))
+    return fc_errorf(FC_ERR_INVALID_ARG, "%s: momentum m = %g must be in [0, 1]", op, (double)m);
+  if (classes > 0) FC_TRY(fc_ops_check_view(op, "stats", stats, 1 + (size_t)classes));
+  return dta_launch(dev, op, classes, stats, m, tau_min, tau_max, 0, state);
+}
+
+fc_status fc_confident_histogram(fc_device *dev, int batch, int classes, fc_view conf,
+                                 fc_view argmax, float tau_fixed, fc_view hist) {
+  const char *op = "confident_histogram";
+  FC_TRY(fc_ops_check_rows(op, batch, classes));
+  FC_TRY(fc_ops_check_view(op, "conf", conf, (size_t)batch));
+  FC_TRY(fc_ops_check_view(op, "argmax", argmax, (size_t)batch));
+  FC_TRY(fc_ops_check_view(op, "hist", hist, (size_t)classes));
+  cl_kernel k;
+  FC_TRY(kernel(dev, "sel_histogram", &k));
+  const fc_kernel_arg args[] = {
+      FC_ARG_VIEW_MEM(conf),   FC_ARG_VIEW_OFF(conf), FC_ARG_VIEW_MEM(argmax),
+      FC_ARG_VIEW_OFF(argmax), FC_ARG_UINT(batch),    FC_ARG_UINT(classes),
+      FC_ARG_FLOAT(tau_fixed), FC_ARG_VIEW_MEM(hist), FC_ARG_VIEW_OFF(hist)};
+  return fc_launch_1d(dev, k, op, (size_t)classes, args, FC_NARGS(args));
+}
