@@ -110,26 +110,43 @@ static int conv(builder *b, const char *module, int x, int c_out, int k, int str
   return y;
 }
 
-static int batchnorm(builder *b, const char *module, int x, fc_bn_epilogue epilogue, int residual) {
+typedef struct bn_tensors {
+  int gamma, beta, rmean, rvar;
+} bn_tensors;
+
+static bn_tensors bn_make_tensors(builder *b, const char *module, int channels) {
+  int shape[1] = {channels};
+  bn_tensors t;
+  t.gamma = add_tensor(b, FC_STORE_PARAM, 0, 1, shape, "%s.weight", module);
+  t.beta = add_tensor(b, FC_STORE_PARAM, 0, 1, shape, "%s.bias", module);
+  t.rmean = add_tensor(b, FC_STORE_STAT, 0, 1, shape, "%s.running_mean", module);
+  t.rvar = add_tensor(b, FC_STORE_STAT, 0, 1, shape, "%s.running_var", module);
+  return t;
+}
+
+/* A BN layer over tensors made earlier (so the parameter order can follow
+ * torchvision's state_dict while layers follow execution order). */
+static int bn_layer(builder *b, const char *module, int x, fc_bn_epilogue epilogue, int residual, bn_tensors t) {
   if (b->failed) return -1;
   const fc_slot in = b->g->slots[x];
-  int shape[1] = {in.c};
-  int gamma = add_tensor(b, FC_STORE_PARAM, 0, 1, shape, "%s.weight", module);
-  int beta = add_tensor(b, FC_STORE_PARAM, 0, 1, shape, "%s.bias", module);
-  int rmean = add_tensor(b, FC_STORE_STAT, 0, 1, shape, "%s.running_mean", module);
-  int rvar = add_tensor(b, FC_STORE_STAT, 0, 1, shape, "%s.running_var", module);
   int y = add_slot(b, in.c, in.h, in.w, 0);
   fc_layer *l = add_layer(b, FC_LAYER_BN, module, x);
   if (!l) return -1;
   l->y = y;
   l->epilogue = epilogue;
   l->residual = residual;
-  l->gamma = gamma;
-  l->beta = beta;
-  l->rmean = rmean;
-  l->rvar = rvar;
+  l->gamma = t.gamma;
+  l->beta = t.beta;
+  l->rmean = t.rmean;
+  l->rvar = t.rvar;
   b->g->n_bn++;
   return y;
+}
+
+static int batchnorm(builder *b, const char *module, int x, fc_bn_epilogue epilogue, int residual) {
+  if (b->failed) return -1;
+  bn_tensors t = bn_make_tensors(b, module, b->g->slots[x].c);
+  return bn_layer(b, module, x, epilogue, residual, t);
 }
 
 static int basic_block(builder *b, int stage, int index, int x, int planes, int stride) {
@@ -141,6 +158,9 @@ static int basic_block(builder *b, int stage, int index, int x, int planes, int 
   t = batchnorm(b, m, t, FC_BN_RELU, -1);
   snprintf(m, sizeof m, "layer%d.%d.conv2", stage + 1, index);
   t = conv(b, m, t, planes, 3, 1, 1);
+  /* torchvision's order: bn2 before downsample; execution needs the shortcut first. */
+  snprintf(m, sizeof m, "layer%d.%d.bn2", stage + 1, index);
+  bn_tensors bn2 = bn_make_tensors(b, m, planes);
   int shortcut = x;
   if (stride != 1 || in.c != planes) {
     snprintf(m2, sizeof m2, "layer%d.%d.downsample.0", stage + 1, index);
@@ -148,8 +168,7 @@ static int basic_block(builder *b, int stage, int index, int x, int planes, int 
     snprintf(m2, sizeof m2, "layer%d.%d.downsample.1", stage + 1, index);
     shortcut = batchnorm(b, m2, d, FC_BN_PLAIN, -1);
   }
-  snprintf(m, sizeof m, "layer%d.%d.bn2", stage + 1, index);
-  return batchnorm(b, m, t, FC_BN_ADD_RELU, shortcut);
+  return bn_layer(b, m, t, FC_BN_ADD_RELU, shortcut, bn2);
 }
 
 static int lae(builder *b, const char *module, int x, int k) {

@@ -256,8 +256,10 @@ static void compare_network(fc_stem stem, int batch) {
       e += d * d;
       nn += ref->grads[ti->offset + i] * ref->grads[ti->offset + i];
     }
-    /* float32 through a dozen layers of batch-norm backward: 1e-6 is the bound. */
-    ck_assert_msg(nn == 0 ? e < 1e-12 : e / nn < 1e-6, "gradient of %s: nmse %g (norm %g)", ti->name,
+    /* float32 through a dozen layers of batch-norm backward: nmse 1e-6, with an
+     * rms floor of 1e-5 for gradients that nearly cancel to 0 (a bias summed
+     * over the whole batch). */
+    ck_assert_msg(e <= 1e-6 * nn + 1e-10 * (double)ti->count, "gradient of %s: nmse %g (norm %g)", ti->name,
                   nn ? e / nn : e, nn);
   }
   fc_buffer_release(&dl);
