@@ -186,7 +186,7 @@ fc_status fc_dataset_load(const char *path, const fc_data_options *options, fc_d
   if (options->height < 0 || options->width < 0 || options->height > 4096 || options->width > 4096)
     return fc_errorf(FC_ERR_INVALID_ARG, "input size %dx%d is out of range (1..4096)", options->width, options->height);
   fc_data_format format = options->format;
-  if (format == FC_DATA_AUTO) FC_TRY(fc_error_context(fc_data_format_detect(path, &format), "dataset"));
+  if (format == FC_DATA_AUTO) FC_TRY(fc_data_format_detect(path, &format));
   struct timespec t0, t1;
   clock_gettime(CLOCK_MONOTONIC, &t0);
   fc_item_list items;
@@ -329,18 +329,21 @@ fc_status fc_dataset_write_folder(const fc_dataset *ds, const char *dir) {
     int split = ds->splits[i] < FC_SPLIT_COUNT ? ds->splits[i] : FC_SPLIT_UNLABELED;
     int label = ds->labels[i];
     int unlabeled = label < 0 || label >= ds->class_count;
-    char sub[512];
-    if (unlabeled)
-      snprintf(sub, sizeof sub, "%s/unlabeled", dir);
-    else
-      snprintf(sub, sizeof sub, "%s/%s/%s", dir, fc_split_name((fc_split)split), ds->class_names[label]);
+    char sub[3072];
+    int len = unlabeled ? snprintf(sub, sizeof sub, "%s/unlabeled", dir)
+                        : snprintf(sub, sizeof sub, "%s/%s/%s", dir, fc_split_name((fc_split)split),
+                                   ds->class_names[label]);
+    if (len < 0 || (size_t)len + 256 >= sizeof sub) {
+      st = fc_errorf(FC_ERR_LIMIT, "output folder name %s is too long", dir);
+      break;
+    }
     size_t mk = (size_t)split * (size_t)(ds->class_count + 1) + (size_t)(unlabeled ? ds->class_count : label);
     if (!made[mk]) {
       st = fc_mkdir_p(sub);
       if (st != FC_OK) break;
       made[mk] = 1;
     }
-    char stem[200], path[800];
+    char stem[200], path[sizeof sub + 220];
     stem_of(ds->sources[i], stem, sizeof stem);
     for (int attempt = 0;; attempt++) {
       if (attempt == 0)

@@ -12,6 +12,8 @@
 #include "core/fileio.h"
 #include "testutil.h"
 
+int fx_png_interlace = 0;
+
 void fx_write_png(const char *path, int width, int height, int color_type, int depth, const uint16_t *samples,
                   const uint8_t *palette, int n_palette) {
   FILE *fp = fopen(path, "wb");
@@ -21,7 +23,8 @@ void fx_write_png(const char *path, int width, int height, int color_type, int d
   ck_assert(png && info);
   if (setjmp(png_jmpbuf(png))) ck_abort_msg("libpng failed writing %s", path);
   png_init_io(png, fp);
-  png_set_IHDR(png, info, (png_uint_32)width, (png_uint_32)height, depth, color_type, PNG_INTERLACE_NONE,
+  png_set_IHDR(png, info, (png_uint_32)width, (png_uint_32)height, depth, color_type,
+               fx_png_interlace ? PNG_INTERLACE_ADAM7 : PNG_INTERLACE_NONE,
                PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
   if (color_type == FX_PALETTE) {
     png_color pal[256];
@@ -38,6 +41,8 @@ void fx_write_png(const char *path, int width, int height, int color_type, int d
                                                                                                : 4;
   int bytes = depth == 16 ? 2 : 1;
   uint8_t *row = malloc((size_t)width * ch * bytes);
+  int passes = png_set_interlace_handling(png);
+  for (int pass = 0; pass < passes; pass++)
   for (int y = 0; y < height; y++) {
     for (int i = 0; i < width * ch; i++) {
       uint16_t v = samples[(size_t)y * width * ch + i];

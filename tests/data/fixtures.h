@@ -12,6 +12,8 @@ enum { FX_GRAY = 0, FX_RGB = 2, FX_PALETTE = 3, FX_GRAY_ALPHA = 4, FX_RGBA = 6 }
 /* Writes a PNG. samples: interleaved, height*width*channels values, each
  * 8-bit or (depth 16) 16-bit big values given as uint16_t; for FX_PALETTE,
  * samples are palette indices and palette holds n_palette RGB triples. */
+/* Non-zero: fx_write_png writes Adam7-interlaced files. */
+extern int fx_png_interlace;
 void fx_write_png(const char *path, int width, int height, int color_type, int depth, const uint16_t *samples,
                   const uint8_t *palette, int n_palette);
 /* Writes a baseline JPEG (channels 1 or 3, interleaved 8-bit) at quality q. */

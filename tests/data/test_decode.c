@@ -93,6 +93,34 @@ START_TEST(png_rgba_and_gray_alpha_drop_alpha) {
 }
 END_TEST
 
+START_TEST(png_interlaced_16bit_rgba) {
+  /* Adam7, 16 bits, alpha: every transform at once. 257 k -> k. */
+  enum { W = 9, H = 7 };
+  uint16_t s[W * H * 4];
+  for (int i = 0; i < W * H; i++) {
+    s[4 * i] = (uint16_t)(257 * (i % 256));
+    s[4 * i + 1] = (uint16_t)(257 * ((3 * i) % 256));
+    s[4 * i + 2] = 65535;
+    s[4 * i + 3] = (uint16_t)(i * 1000);
+  }
+  fx_png_interlace = 1;
+  fx_write_png(tmp_path("i16.png"), W, H, FX_RGBA, 16, s, NULL, 0);
+  fx_png_interlace = 0;
+  fc_image im;
+  fc_image_info info;
+  FC_CHECK_OK(fc_image_load(tmp_path("i16.png"), NULL, &im, &info));
+  ck_assert_int_eq(info.bit_depth, 16);
+  ck_assert_int_eq(info.has_alpha, 1);
+  ck_assert_int_eq(im.channels, 3);
+  for (int i = 0; i < W * H; i++) {
+    ck_assert_int_eq(im.data[i], i % 256);
+    ck_assert_int_eq(im.data[W * H + i], (3 * i) % 256);
+    ck_assert_int_eq(im.data[2 * W * H + i], 255);
+  }
+  fc_image_free(&im);
+}
+END_TEST
+
 START_TEST(png_palette_expanded) {
   const uint8_t pal[9] = {255, 0, 0, 0, 0, 255, 40, 40, 40};
   uint16_t s[3] = {2, 0, 1};
@@ -396,6 +424,7 @@ int main(void) {
   tcase_add_test(tc, png_gray16_reduced);
   tcase_add_test(tc, png_rgb_to_gray_luma601);
   tcase_add_test(tc, png_rgba_and_gray_alpha_drop_alpha);
+  tcase_add_test(tc, png_interlaced_16bit_rgba);
   tcase_add_test(tc, png_palette_expanded);
   tcase_add_test(tc, gray_to_rgb_replicates);
   tcase_add_test(tc, jpeg_gray_and_rgb);

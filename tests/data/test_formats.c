@@ -22,6 +22,7 @@ static void capture(fc_log_level level, const char *message, void *user) {
 static void capture_logs(void) {
   logged[0] = '\0';
   warnings = 0;
+  fc_log_set_level(FC_LOG_INFO);
   fc_log_set_sink(capture, NULL);
 }
 
