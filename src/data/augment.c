@@ -2,6 +2,7 @@
  * definitions unless noted), the weak view (flip + reflect-padded shift) and
  * the strong view (RandAugment + Cutout). */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "data/internal.h"
@@ -16,19 +17,31 @@ const char *fc_aug_op_name(fc_aug_op op) {
 
 static inline size_t plane_size(const fc_image *im) { return (size_t)im->height * (size_t)im->width; }
 
-static inline uint8_t clamp_round(float v) {
-  if (v <= 0.0f) return 0;
-  if (v >= 255.0f) return 255;
-  return (uint8_t)(v + 0.5f);
-}
-
-/* v = round(d + f (v - d)) against a degenerate image d (scratch). */
+/* v = round(d + f (v - d)) against a degenerate image d (scratch). Written
+ * without branches so the compiler can vectorise it. */
 static void blend_with(fc_image *im, const uint8_t *degenerate, float f) {
   size_t n = plane_size(im) * (size_t)im->channels;
+  uint8_t *p = im->data;
   for (size_t i = 0; i < n; i++) {
     float d = degenerate[i];
-    im->data[i] = clamp_round(d + f * ((float)im->data[i] - d));
+    float v = d + f * ((float)p[i] - d);
+    v = v < 0.0f ? 0.0f : v; /* min/max instructions, unlike fminf's NaN rules */
+    v = v > 255.0f ? 255.0f : v;
+    p[i] = (uint8_t)(v + 0.5f);
   }
+}
+
+/* The same blend against a constant degenerate value, as a table. */
+static void blend_constant(fc_image *im, float d, float f) {
+  uint8_t lut[256];
+  for (int v = 0; v < 256; v++) {
+    float x = d + f * ((float)v - d);
+    x = x < 0.0f ? 0.0f : x;
+    x = x > 255.0f ? 255.0f : x;
+    lut[v] = (uint8_t)(x + 0.5f);
+  }
+  size_t n = plane_size(im) * (size_t)im->channels;
+  for (size_t i = 0; i < n; i++) im->data[i] = lut[im->data[i]];
 }
 
 static void apply_lut(uint8_t *p, size_t n, const uint8_t *lut) {
@@ -107,8 +120,7 @@ static void contrast(fc_image *im, float f, uint8_t *scratch) {
   uint64_t sum = 0;
   for (size_t i = 0; i < n; i++) sum += scratch[i];
   int mean = (int)((double)sum / (double)n + 0.5);
-  memset(scratch, mean, n * (size_t)im->channels);
-  blend_with(im, scratch, f);
+  blend_constant(im, (float)mean, f);
 }
 
 static void sharpness(fc_image *im, float f, uint8_t *scratch) {
@@ -132,23 +144,23 @@ static void sharpness(fc_image *im, float f, uint8_t *scratch) {
  * source = (a x + b y + c, d x + e y + f) with x, y relative to the centre. */
 static void affine_nearest(fc_image *im, double a, double b, double c, double d, double e, double f, uint8_t fill,
                            uint8_t *scratch) {
-  const int H = im->height, W = im->width;
+  const int H = im->height, W = im->width, C = im->channels;
   size_t n = plane_size(im);
-  memcpy(scratch, im->data, n * (size_t)im->channels);
+  memcpy(scratch, im->data, n * (size_t)C);
   const double cx = W * 0.5, cy = H * 0.5;
+  /* A tiny epsilon keeps exact pixel centres (x.5 +- 1e-16) stable. */
+  const double eps = 1e-9;
   for (int y = 0; y < H; y++) {
-    double py = y + 0.5 - cy;
-    for (int x = 0; x < W; x++) {
-      double px = x + 0.5 - cx;
-      double sx = a * px + b * py + c + cx, sy = d * px + e * py + f + cy;
-      /* A tiny epsilon keeps exact pixel centres (x.5 +- 1e-16) stable. */
-      int ix = (int)floor(sx + 1e-9), iy = (int)floor(sy + 1e-9);
+    double py = y + 0.5 - cy, px0 = 0.5 - cx;
+    /* Walk the row incrementally: source moves by (a, d) per pixel. */
+    double sx = a * px0 + b * py + c + cx + eps, sy = d * px0 + e * py + f + cy + eps;
+    for (int x = 0; x < W; x++, sx += a, sy += d) {
       size_t o = (size_t)y * W + x;
-      if (ix < 0 || iy < 0 || ix >= W || iy >= H) {
-        for (int ch = 0; ch < im->channels; ch++) im->data[(size_t)ch * n + o] = fill;
+      if (sx < 0 || sy < 0 || sx >= W || sy >= H) {
+        for (int ch = 0; ch < C; ch++) im->data[(size_t)ch * n + o] = fill;
       } else {
-        size_t s = (size_t)iy * W + ix;
-        for (int ch = 0; ch < im->channels; ch++) im->data[(size_t)ch * n + o] = scratch[(size_t)ch * n + s];
+        size_t s = (size_t)(int)sy * W + (size_t)(int)sx;
+        for (int ch = 0; ch < C; ch++) im->data[(size_t)ch * n + o] = scratch[(size_t)ch * n + s];
       }
     }
   }
@@ -158,23 +170,30 @@ static void translate(fc_image *im, int dx, int dy, uint8_t fill, uint8_t *scrat
   const int H = im->height, W = im->width;
   size_t n = plane_size(im);
   memcpy(scratch, im->data, n * (size_t)im->channels);
+  /* Destination columns [x0, x1) come from source columns shifted by dx. */
+  int x0 = dx > 0 ? dx : 0, x1 = dx < 0 ? W + dx : W;
+  if (x0 > W) x0 = W;
+  if (x1 < 0) x1 = 0;
   for (int ch = 0; ch < im->channels; ch++)
-    for (int y = 0; y < H; y++)
-      for (int x = 0; x < W; x++) {
-        int sx = x - dx, sy = y - dy;
-        im->data[(size_t)ch * n + (size_t)y * W + x] =
-            (sx < 0 || sy < 0 || sx >= W || sy >= H) ? fill : scratch[(size_t)ch * n + (size_t)sy * W + sx];
+    for (int y = 0; y < H; y++) {
+      uint8_t *dst = im->data + (size_t)ch * n + (size_t)y * W;
+      int sy = y - dy;
+      if (sy < 0 || sy >= H || x1 <= x0) {
+        memset(dst, fill, (size_t)W);
+        continue;
       }
+      const uint8_t *src = scratch + (size_t)ch * n + (size_t)sy * W;
+      memset(dst, fill, (size_t)x0);
+      memcpy(dst + x0, src + x0 - dx, (size_t)(x1 - x0));
+      memset(dst + x1, fill, (size_t)(W - x1));
+    }
 }
 
 void fc_augment_apply_op(fc_image *im, fc_aug_op op, double param, uint8_t fill, uint8_t *scratch) {
   size_t n = plane_size(im) * (size_t)im->channels;
   switch (op) {
   case FC_AUG_AUTOCONTRAST: autocontrast(im); break;
-  case FC_AUG_BRIGHTNESS:
-    memset(scratch, 0, n);
-    blend_with(im, scratch, (float)param);
-    break;
+  case FC_AUG_BRIGHTNESS: blend_constant(im, 0.0f, (float)param); break;
   case FC_AUG_COLOR: color(im, (float)param, scratch); break;
   case FC_AUG_CONTRAST: contrast(im, (float)param, scratch); break;
   case FC_AUG_EQUALIZE: equalize(im); break;
@@ -198,8 +217,9 @@ void fc_augment_apply_op(fc_image *im, fc_aug_op op, double param, uint8_t fill,
   case FC_AUG_SHEAR_Y: affine_nearest(im, 1, 0, 0, param, 1, 0, fill, scratch); break;
   case FC_AUG_SOLARIZE: {
     int t = (int)param;
-    for (size_t i = 0; i < n; i++)
-      if (im->data[i] >= t) im->data[i] = (uint8_t)(255 - im->data[i]);
+    uint8_t lut[256];
+    for (int v = 0; v < 256; v++) lut[v] = (uint8_t)(v >= t ? 255 - v : v);
+    apply_lut(im->data, n, lut);
     break;
   }
   case FC_AUG_TRANSLATE_X: translate(im, (int)lround(param), 0, fill, scratch); break;
@@ -232,12 +252,20 @@ void fc_augment_shift_reflect(fc_image *im, int dx, int dy, uint8_t *scratch) {
   const int H = im->height, W = im->width;
   size_t n = plane_size(im);
   memcpy(scratch, im->data, n * (size_t)im->channels);
+  int map_stack[512];
+  int *map = W <= 512 ? map_stack : malloc(sizeof(int) * (size_t)W);
+  if (!map) return; /* out of memory: leave the image unshifted */
+  for (int x = 0; x < W; x++) map[x] = reflect(x - dx, W);
   for (int ch = 0; ch < im->channels; ch++)
     for (int y = 0; y < H; y++) {
       const uint8_t *src = scratch + (size_t)ch * n + (size_t)reflect(y - dy, H) * W;
       uint8_t *dst = im->data + (size_t)ch * n + (size_t)y * W;
-      for (int x = 0; x < W; x++) dst[x] = src[reflect(x - dx, W)];
+      if (dx == 0)
+        memcpy(dst, src, (size_t)W);
+      else
+        for (int x = 0; x < W; x++) dst[x] = src[map[x]];
     }
+  if (map != map_stack) free(map);
 }
 
 void fc_augment_cutout(fc_image *im, int x0, int y0, int size, uint8_t fill) {
