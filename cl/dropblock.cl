@@ -12,12 +12,12 @@ __kernel void rfd_draw(const uint N, const uint H, const uint W, const uint bh, 
   const uint n = get_global_id(0);
   if (n >= N) return;
   uint r[4];
-  fc_rng_philox(n, step_lo, step_hi, stream, key0, key1, r);
+  fc_philox(n, step_lo, step_hi, stream, key0, key1, r);
   const int drop = (r[0] >> 8) < threshold && bh * bw < H * W;
   __global int *prm = params + p_off + 4 * n;
   prm[0] = drop;
-  prm[1] = (int)fc_rng_below(r[1], H - bh + 1);
-  prm[2] = (int)fc_rng_below(r[2], W - bw + 1);
+  prm[1] = (int)fc_philox_below(r[1], H - bh + 1);
+  prm[2] = (int)fc_philox_below(r[2], W - bw + 1);
   prm[3] = 0;
 }
 

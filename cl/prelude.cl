@@ -16,7 +16,7 @@
 #define FC_RNG_STREAM_RFD 1u /* random feature-map dropout; instance = layer */
 #define FC_RNG_STREAM_SNL 2u /* SNL `random` negatives */
 
-void fc_rng_philox(uint c0, uint c1, uint c2, uint c3, uint k0, uint k1, uint *out) {
+void fc_philox(uint c0, uint c1, uint c2, uint c3, uint k0, uint k1, uint *out) {
   for (int round = 0; round < 10; round++) {
     if (round > 0) {
       k0 += 0x9E3779B9u; /* key schedule: Weyl sequence */
@@ -37,13 +37,13 @@ void fc_rng_philox(uint c0, uint c1, uint c2, uint c3, uint k0, uint k1, uint *o
 }
 
 /* Uniform integer in [0, range): floor(word · range / 2^32). */
-uint fc_rng_below(uint word, uint range) { return mul_hi(word, range); }
+uint fc_philox_below(uint word, uint range) { return mul_hi(word, range); }
 
 /* Dropout's draws: the first word of Philox for counter (index, stream, 0, 0)
  * under the 64-bit seed (lo, hi); dropout mixes the step into its seed. */
 uint fc_rng_u32(uint seed_lo, uint seed_hi, uint index, uint stream) {
   uint r[4];
-  fc_rng_philox(index, stream, 0u, 0u, seed_lo, seed_hi, r);
+  fc_philox(index, stream, 0u, 0u, seed_lo, seed_hi, r);
   return r[0];
 }
 

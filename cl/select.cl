@@ -77,8 +77,8 @@ __kernel void sel_snl(__global const float *q, const uint q_off, __global const 
   }
   if (mode == SNL_RANDOM && total > 0) {
     uint r[4];
-    fc_rng_philox(b, step_lo, step_hi, stream, key0, key1, r);
-    const uint pick = fc_rng_below(r[0], total);
+    fc_philox(b, step_lo, step_hi, stream, key0, key1, r);
+    const uint pick = fc_philox_below(r[0], total);
     uint seen = 0;
     for (uint c = 0; c < C; c++) {
       if (!nr[c]) continue;

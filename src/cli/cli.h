@@ -29,5 +29,7 @@ void fc_cli_apply_log_level(void);
 
 /* Subcommands: each returns the process exit code. */
 int fc_cmd_devices(int argc, char **argv);
+int fc_cmd_data(int argc, char **argv);
+int fc_cmd_synth(int argc, char **argv);
 
 #endif

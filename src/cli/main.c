@@ -30,6 +30,8 @@ typedef struct command {
 
 static const command commands[] = {
     {"devices", fc_cmd_devices, "list OpenCL platforms and devices"},
+    {"data", fc_cmd_data, "dataset statistics, loader benchmark, labelled split"},
+    {"synth", fc_cmd_synth, "write the synthetic face set as a PNG folder dataset"},
 };
 static const int command_count = (int)(sizeof commands / sizeof commands[0]);
 

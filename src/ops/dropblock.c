@@ -56,12 +56,12 @@ fc_status fc_rfd_forward(fc_device *dev, fc_shape4 s, int block, float p, uint64
                                 FC_ARG_UINT(s.w),
                                 FC_ARG_UINT(bh),
                                 FC_ARG_UINT(bw),
-                                FC_ARG_UINT(fc_rng_prob_threshold(p)),
+                                FC_ARG_UINT(fc_philox_prob_threshold(p)),
                                 FC_ARG_UINT((uint32_t)seed),
                                 FC_ARG_UINT((uint32_t)(seed >> 32)),
                                 FC_ARG_UINT((uint32_t)step),
                                 FC_ARG_UINT((uint32_t)(step >> 32)),
-                                FC_ARG_UINT(fc_rng_stream(FC_RNG_STREAM_RFD, layer)),
+                                FC_ARG_UINT(fc_philox_stream(FC_RNG_STREAM_RFD, layer)),
                                 FC_ARG_VIEW_MEM(params),
                                 FC_ARG_VIEW_OFF(params)};
   FC_TRY(fc_launch_1d(dev, k, "rfd_draw", (size_t)s.n, draw, FC_NARGS(draw)));

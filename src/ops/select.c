@@ -98,7 +98,7 @@ fc_status fc_snl_negatives(fc_device *dev, int batch, int classes, const fc_snl_
                                 FC_ARG_UINT((uint32_t)(prm->seed >> 32)),
                                 FC_ARG_UINT((uint32_t)prm->step),
                                 FC_ARG_UINT((uint32_t)(prm->step >> 32)),
-                                FC_ARG_UINT(fc_rng_stream(FC_RNG_STREAM_SNL, 0)),
+                                FC_ARG_UINT(fc_philox_stream(FC_RNG_STREAM_SNL, 0)),
                                 FC_ARG_VIEW_MEM(negatives),
                                 FC_ARG_VIEW_OFF(negatives),
                                 FC_ARG_VIEW_MEM(counts),

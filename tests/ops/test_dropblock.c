@@ -20,16 +20,16 @@ static void check_philox_known_answers(void) {
        0x94fdcceb, 0x5001e420, 0x24126ea1}};
   for (int i = 0; i < 3; i++) {
     uint32_t out[4];
-    fc_rng_philox(kat[i][0], kat[i][1], kat[i][2], kat[i][3], kat[i][4], kat[i][5], out);
+    fc_philox(kat[i][0], kat[i][1], kat[i][2], kat[i][3], kat[i][4], kat[i][5], out);
     for (int j = 0; j < 4; j++)
       ck_assert_msg(out[j] == kat[i][6 + j], "philox KAT %d word %d: %08x, expected %08x", i, j,
                     out[j], kat[i][6 + j]);
   }
-  ck_assert_uint_eq(fc_rng_prob_threshold(0.0f), 0);
-  ck_assert_uint_eq(fc_rng_prob_threshold(1.0f), 1u << 24);
-  ck_assert_uint_eq(fc_rng_prob_threshold(0.5f), 1u << 23);
-  ck_assert_uint_eq(fc_rng_below(0xffffffffu, 7), 6);
-  ck_assert_uint_eq(fc_rng_below(0, 7), 0);
+  ck_assert_uint_eq(fc_philox_prob_threshold(0.0f), 0);
+  ck_assert_uint_eq(fc_philox_prob_threshold(1.0f), 1u << 24);
+  ck_assert_uint_eq(fc_philox_prob_threshold(0.5f), 1u << 23);
+  ck_assert_uint_eq(fc_philox_below(0xffffffffu, 7), 6);
+  ck_assert_uint_eq(fc_philox_below(0, 7), 0);
 }
 
 typedef struct rfd_case {

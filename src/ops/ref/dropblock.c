@@ -7,15 +7,15 @@ static int clip(int block, int size) { return block < size ? block : size; }
 void fc_ref_rfd_draw(fc_shape4 s, int block, float p, uint64_t seed, uint64_t step, uint32_t layer,
                      int32_t *params) {
   const uint32_t bh = (uint32_t)clip(block, s.h), bw = (uint32_t)clip(block, s.w);
-  const uint32_t threshold = fc_rng_prob_threshold(p);
+  const uint32_t threshold = fc_philox_prob_threshold(p);
   for (int n = 0; n < s.n; n++) {
     uint32_t r[4];
-    fc_rng_philox((uint32_t)n, (uint32_t)step, (uint32_t)(step >> 32),
-                  fc_rng_stream(FC_RNG_STREAM_RFD, layer), (uint32_t)seed, (uint32_t)(seed >> 32),
+    fc_philox((uint32_t)n, (uint32_t)step, (uint32_t)(step >> 32),
+                  fc_philox_stream(FC_RNG_STREAM_RFD, layer), (uint32_t)seed, (uint32_t)(seed >> 32),
                   r);
     params[4 * n] = (r[0] >> 8) < threshold && bh * bw < (uint32_t)(s.h * s.w);
-    params[4 * n + 1] = (int32_t)fc_rng_below(r[1], (uint32_t)s.h - bh + 1);
-    params[4 * n + 2] = (int32_t)fc_rng_below(r[2], (uint32_t)s.w - bw + 1);
+    params[4 * n + 1] = (int32_t)fc_philox_below(r[1], (uint32_t)s.h - bh + 1);
+    params[4 * n + 2] = (int32_t)fc_philox_below(r[2], (uint32_t)s.w - bw + 1);
     params[4 * n + 3] = 0;
   }
 }
