@@ -31,5 +31,8 @@ void fc_cli_apply_log_level(void);
 int fc_cmd_devices(int argc, char **argv);
 int fc_cmd_data(int argc, char **argv);
 int fc_cmd_synth(int argc, char **argv);
+int fc_cmd_train(int argc, char **argv);
+int fc_cmd_eval(int argc, char **argv);
+int fc_cmd_predict(int argc, char **argv);
 
 #endif

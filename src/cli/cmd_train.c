@@ -9,6 +9,7 @@
 #include "cli/cli.h"
 #include "core/fileio.h"
 #include "fercl/device.h"
+#include "fercl/fercl.h"
 #include "fercl/log.h"
 #include "fercl/train.h"
 

@@ -30,6 +30,9 @@ typedef struct command {
 
 static const command commands[] = {
     {"devices", fc_cmd_devices, "list OpenCL platforms and devices"},
+    {"train", fc_cmd_train, "train a model (semi-supervised; built-in synthetic faces by default)"},
+    {"eval", fc_cmd_eval, "accuracy, per-class metrics and confusion matrix of a saved model"},
+    {"predict", fc_cmd_predict, "most likely expressions of images"},
     {"data", fc_cmd_data, "dataset statistics, loader benchmark, labelled split"},
     {"synth", fc_cmd_synth, "write the synthetic face set as a PNG folder dataset"},
 };

@@ -234,3 +234,12 @@ fc_status fc_device_kernel(fc_device *dev, const char *name, const char *options
 }
 
 void fc_device_lock_compiles(fc_device *dev, int locked) { dev->compile_locked = locked; }
+
+fc_status fc_device_build_all(fc_device *dev) {
+  for (size_t i = 0; i < fc_kernel_source_count; i++) {
+    if (strcmp(fc_kernel_sources[i].name, "prelude") == 0) continue;
+    cl_program p = NULL;
+    FC_TRY(fc_device_program(dev, fc_kernel_sources[i].name, "", &p));
+  }
+  return FC_OK;
+}

@@ -84,6 +84,10 @@ fc_status fc_device_program(fc_device *device, const char *source_name, const ch
 fc_status fc_device_kernel(fc_device *device, const char *source_name, const char *options,
                            const char *kernel_name, cl_kernel *out);
 
+/* Builds every program of cl/ with default options (what the ops use), so
+ * nothing compiles later; reports the first failure. */
+fc_status fc_device_build_all(fc_device *device);
+
 /* Raw source of cl/<name>.cl (embedded, or from FERCL_KERNEL_DIR). *text is
  * malloc'd; free() it. */
 fc_status fc_kernel_source_text(const fc_device *device, const char *source_name, char **text);

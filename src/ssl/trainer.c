@@ -308,6 +308,7 @@ fc_status fc_trainer_create(fc_device *dev, const fc_train_config *cfg, const ch
     lc.threads = cfg->threads > 0 ? cfg->threads : 2;
     st = fc_loader_create(&lc, &t->loader);
   }
+  if (st == FC_OK) st = fc_device_build_all(dev);
   if (st == FC_OK) st = fc_net_create(dev, &t->cfg.net, FC_NET_TRAINABLE, &t->student);
   if (st == FC_OK) st = fc_net_create(dev, &t->cfg.net, 0, &t->teacher);
   if (st == FC_OK) st = fc_net_init_params(t->student, cfg->seed);
