@@ -34,6 +34,236 @@ __kernel void im2col(__global const float *x, const uint x_off, const uint sn, c
   }
 }
 
+/* im2col straight into GEMM B panels of width `width` (src/ops/gemm_internal.h):
+ * entry (row r, column q) at ((q/width)·K + r)·width + q%width with K = C·KH·KW,
+ * so fer-cl's packed GEMM reads it without a packing copy. Columns from `columns`
+ * up to `columns_padded` (a multiple of width) are written as zeros. */
+__kernel void im2col_panels(__global const float *x, const uint x_off, const uint sn,
+                            const uint sc, const int h, const int w, const int oh, const int ow,
+                            const uint columns, const uint columns_padded, const uint channels,
+                            const int kh, const int kw, const int stride, const int pad,
+                            __global float *col, const uint col_off, const uint width) {
+  const uint q = get_global_id(0), c = get_global_id(1);
+  if (q >= columns_padded || c >= channels) return;
+  const uint khw = (uint)(kh * kw), rows = channels * khw;
+  const uint t = q / width;
+  uint out = col_off + (t * rows + c * khw) * width + (q - t * width);
+  if (q >= columns) {
+    for (uint r = 0; r < khw; r++, out += width) col[out] = 0.0f;
+    return;
+  }
+  const uint plane = (uint)(oh * ow);
+  const uint n = q / plane, rem = q - n * plane;
+  const int y = (int)(rem / (uint)ow), xo = (int)rem - y * ow;
+  const int iy0 = y * stride - pad, ix0 = xo * stride - pad;
+  __global const float *src = x + x_off + n * sn + c * sc;
+  for (int i = 0; i < kh; i++) {
+    const int iy = iy0 + i;
+    const int row_ok = iy >= 0 && iy < h;
+    for (int j = 0; j < kw; j++) {
+      const int ix = ix0 + j;
+      col[out] = (row_ok && ix >= 0 && ix < w) ? src[iy * w + ix] : 0.0f;
+      out += width;
+    }
+  }
+}
+
+/* The transposed column matrix as GEMM B panels, for the weight gradient
+ * dW = dY · colᵀ: logical B[k = column q][n = row r], entry at
+ * ((r/width)·columns + q)·width + r%width. Rows from K up to the next multiple of
+ * width are zeros: work-items with c = channels write them. */
+__kernel void im2col_panels_t(__global const float *x, const uint x_off, const uint sn,
+                              const uint sc, const int h, const int w, const int oh, const int ow,
+                              const uint columns, const uint channels, const int kh, const int kw,
+                              const int stride, const int pad, __global float *col,
+                              const uint col_off, const uint width) {
+  const uint q = get_global_id(0), c = get_global_id(1);
+  if (q >= columns || c > channels) return;
+  const uint khw = (uint)(kh * kw), rows = channels * khw;
+  if (c == channels) {
+    const uint padded = (rows + width - 1) / width * width;
+    for (uint r = rows; r < padded; r++) {
+      const uint t = r / width;
+      col[col_off + (t * columns + q) * width + (r - t * width)] = 0.0f;
+    }
+    return;
+  }
+  const uint plane = (uint)(oh * ow);
+  const uint n = q / plane, rem = q - n * plane;
+  const int y = (int)(rem / (uint)ow), xo = (int)rem - y * ow;
+  const int iy0 = y * stride - pad, ix0 = xo * stride - pad;
+  __global const float *src = x + x_off + n * sn + c * sc;
+  uint r = c * khw;
+  for (int i = 0; i < kh; i++) {
+    const int iy = iy0 + i;
+    const int row_ok = iy >= 0 && iy < h;
+    for (int j = 0; j < kw; j++, r++) {
+      const int ix = ix0 + j;
+      const uint t = r / width;
+      col[col_off + (t * columns + q) * width + (r - t * width)] =
+          (row_ok && ix >= 0 && ix < w) ? src[iy * w + ix] : 0.0f;
+    }
+  }
+}
+
+/* ---- stride-1 "same" convolutions on channel-contiguous activations (perf) ----
+ * When stride = 1, OH = H, OW = W and each channel's samples are contiguous
+ * (CNHW: sn = H·W), column row (c, i, j) is channel c shifted by
+ * s = (i − pad)·W + (j − pad) with zeros where the shift leaves the image:
+ *   col[(c,i,j)][q] = x[c][q + s]  if 0 ≤ oy(q)+i−pad < H and 0 ≤ ox(q)+j−pad < W.
+ * So 16 consecutive columns are unaligned vector loads and a select with a mask
+ * from the columns' (oy, ox): no per-element index arithmetic. Reads stay
+ * inside [lo, hi) (the tensor's part of channel c around the chunk); a shifted
+ * run that would leave it takes the scalar path. */
+
+/* 16 columns are handled as two halves of 8 (float8/int8: AVX2's width; 16-wide
+ * vectors would be split anyway and trip ABI warnings in PoCL). */
+int8 im2col_iota8(void) { return (int8)(0, 1, 2, 3, 4, 5, 6, 7); }
+
+/* 8 values of row[at ..], masked; a run leaving [lo, hi) is read lane by lane. */
+float8 im2col_shift_load8(__global const float *row, const int at, const int lo, const int hi,
+                          const int8 ok) {
+  float8 v;
+  if (at >= lo && at + 8 <= hi) {
+    v = vload8(0, row + at);
+  } else {
+    float t[8];
+    for (int l = 0; l < 8; l++) t[l] = (at + l >= lo && at + l < hi) ? row[at + l] : 0.0f;
+    v = vload8(0, t);
+  }
+  return select((float8)(0.0f), v, ok);
+}
+
+/* (oy, ox) of the 8 columns q0 .. q0+7 of a chunk with planes of h × w. */
+void im2col_coords8(const int q0, const int h, const int w, int8 *oy, int8 *ox) {
+  const int8 q = (int8)(q0) + im2col_iota8();
+  const int8 r = q % (int8)(h * w);
+  *oy = r / (int8)(w);
+  *ox = r - *oy * (int8)(w);
+}
+
+/* Mask of the 8 columns whose shifted source (dy, dx) lies in the image. */
+int8 im2col_ok8(const int q0, const int columns, const int8 oy, const int8 ox, const int dy,
+                const int dx, const int h, const int w) {
+  const int8 q = (int8)(q0) + im2col_iota8();
+  const int8 yy = oy + (int8)(dy), xx = ox + (int8)(dx);
+  return (q < (int8)(columns)) & (yy >= (int8)(0)) & (yy < (int8)(h)) & (xx >= (int8)(0)) &
+         (xx < (int8)(w));
+}
+
+/* Work-item (panel t, channel c): panel rows (c, i, j) of 16 columns. Panel
+ * width 16 (fc_gemm_nr = 16) only. lo/hi: readable element range of channel c
+ * relative to x_off (−n0·HW, (N−n0)·HW). */
+__kernel void im2col_panels_s1(__global const float *x, const uint x_off, const uint sc,
+                               const int h, const int w, const uint columns,
+                               const uint columns_padded, const uint channels, const int kh,
+                               const int kw, const int pad, const int lo, const int hi,
+                               __global float *col, const uint col_off) {
+  const uint t = get_global_id(0), c = get_global_id(1);
+  if (t * 16u >= columns_padded || c >= channels) return;
+  const uint khw = (uint)(kh * kw), rows = channels * khw;
+  const int q0 = (int)(t * 16u);
+  int8 oy0, ox0, oy1, ox1;
+  im2col_coords8(q0, h, w, &oy0, &ox0);
+  im2col_coords8(q0 + 8, h, w, &oy1, &ox1);
+  __global const float *row = x + x_off + c * sc;
+  __global float *out = col + col_off + (t * rows + c * khw) * 16u;
+  for (int i = 0; i < kh; i++) {
+    for (int j = 0; j < kw; j++) {
+      const int dy = i - pad, dx = j - pad, shift = dy * w + dx;
+      const int8 ok0 = im2col_ok8(q0, (int)columns, oy0, ox0, dy, dx, h, w);
+      const int8 ok1 = im2col_ok8(q0 + 8, (int)columns, oy1, ox1, dy, dx, h, w);
+      vstore8(im2col_shift_load8(row, q0 + shift, lo, hi, ok0), 0, out);
+      vstore8(im2col_shift_load8(row, q0 + 8 + shift, lo, hi, ok1), 0, out + 8);
+      out += 16;
+    }
+  }
+}
+
+/* The transposed panels (dW = dY · colᵀ), width 16 over the K rows: work-item
+ * (16-column block b, row panel rt) builds the 16 rows × 16 columns block in
+ * private memory, then writes each column's 16 row values contiguously. */
+__kernel void im2col_panels_t_s1(__global const float *x, const uint x_off, const uint sc,
+                                 const int h, const int w, const uint columns,
+                                 const uint channels, const int kh, const int kw, const int pad,
+                                 const int lo, const int hi, __global float *col,
+                                 const uint col_off) {
+  const uint b = get_global_id(0), rt = get_global_id(1);
+  const uint khw = (uint)(kh * kw), rows = channels * khw;
+  if (b * 16u >= columns || rt * 16u >= rows) return;
+  const int q0 = (int)(b * 16u);
+  int8 oy0, ox0, oy1, ox1;
+  im2col_coords8(q0, h, w, &oy0, &ox0);
+  im2col_coords8(q0 + 8, h, w, &oy1, &ox1);
+  float tile[16][16]; /* [row in panel][column] */
+  for (uint jr = 0; jr < 16u; jr++) {
+    const uint rr = rt * 16u + jr;
+    if (rr >= rows) {
+      vstore8((float8)(0.0f), 0, tile[jr]);
+      vstore8((float8)(0.0f), 1, tile[jr]);
+      continue;
+    }
+    const uint c = rr / khw, ij = rr - c * khw;
+    const int i = (int)(ij / (uint)kw), j = (int)ij - i * kw;
+    const int dy = i - pad, dx = j - pad, shift = dy * w + dx;
+    __global const float *row = x + x_off + c * sc;
+    const int8 ok0 = im2col_ok8(q0, (int)columns, oy0, ox0, dy, dx, h, w);
+    const int8 ok1 = im2col_ok8(q0 + 8, (int)columns, oy1, ox1, dy, dx, h, w);
+    vstore8(im2col_shift_load8(row, q0 + shift, lo, hi, ok0), 0, tile[jr]);
+    vstore8(im2col_shift_load8(row, q0 + 8 + shift, lo, hi, ok1), 1, tile[jr]);
+  }
+  const uint nq = min(16u, columns - (uint)q0);
+  __global float *out = col + col_off + (rt * columns + (uint)q0) * 16u;
+  for (uint l = 0; l < nq; l++) {
+    const float8 v0 = (float8)(tile[0][l], tile[1][l], tile[2][l], tile[3][l], tile[4][l],
+                               tile[5][l], tile[6][l], tile[7][l]);
+    const float8 v1 = (float8)(tile[8][l], tile[9][l], tile[10][l], tile[11][l], tile[12][l],
+                               tile[13][l], tile[14][l], tile[15][l]);
+    vstore8(v0, 0, out + l * 16u);
+    vstore8(v1, 1, out + l * 16u);
+  }
+}
+
+/* col2im for the same geometry: dx[c][p] = Σ_(i,j) dcol[(c,i,j)][p − s(i,j)] over
+ * the (i, j) whose source column lies inside the image, in (i, j) order like
+ * col2im (adding 0 for the others leaves the sum unchanged). Work-item
+ * (16-pixel block, channel c); dcol row-major with row stride ld. */
+__kernel void col2im_s1(__global const float *col, const uint col_off, const uint ld,
+                        const int h, const int w, const uint pixels, const uint channels,
+                        const int kh, const int kw, const int pad, __global float *dx,
+                        const uint dx_off, const uint sc) {
+  const uint t = get_global_id(0), c = get_global_id(1);
+  if (t * 16u >= pixels || c >= channels) return;
+  const int q0 = (int)(t * 16u);
+  int8 ry0, rx0, ry1, rx1;
+  im2col_coords8(q0, h, w, &ry0, &rx0);
+  im2col_coords8(q0 + 8, h, w, &ry1, &rx1);
+  float8 acc0 = 0.0f, acc1 = 0.0f;
+  __global const float *rows = col + col_off + c * (uint)(kh * kw) * ld;
+  for (int i = 0; i < kh; i++) {
+    for (int j = 0; j < kw; j++) {
+      /* Source column q = p − shift, at (ry − dy, rx − dx). */
+      const int dy = i - pad, dx = j - pad, shift = dy * w + dx;
+      const int8 ok0 = im2col_ok8(q0, (int)pixels, ry0, rx0, -dy, -dx, h, w);
+      const int8 ok1 = im2col_ok8(q0 + 8, (int)pixels, ry1, rx1, -dy, -dx, h, w);
+      acc0 += im2col_shift_load8(rows, q0 - shift, 0, (int)pixels, ok0);
+      acc1 += im2col_shift_load8(rows, q0 + 8 - shift, 0, (int)pixels, ok1);
+      rows += ld;
+    }
+  }
+  __global float *out = dx + dx_off + c * sc + (uint)q0;
+  const uint nq = min(16u, pixels - (uint)q0);
+  if (nq == 16u) {
+    vstore8(acc0, 0, out);
+    vstore8(acc1, 1, out);
+  } else {
+    float t16[16];
+    vstore8(acc0, 0, t16);
+    vstore8(acc1, 1, t16);
+    for (uint l = 0; l < nq; l++) out[l] = t16[l];
+  }
+}
+
 /* One work-item per (input pixel q of the chunk, channel c): gathers every
  * column entry the pixel was copied to, in (i, j) order — deterministic, no
  * atomics. dx_off already points at sample n0. */

@@ -35,6 +35,8 @@ static const command commands[] = {
     {"predict", fc_cmd_predict, "most likely expressions of images"},
     {"data", fc_cmd_data, "dataset statistics, loader benchmark, labelled split"},
     {"synth", fc_cmd_synth, "write the synthetic face set as a PNG folder dataset"},
+    {"bench", fc_cmd_bench, "device peaks, GEMM/conv/op speed, training images/s (--train)"},
+    {"tune", fc_cmd_tune, "tune GEMM parameters for this device (stored in the user cache)"},
 };
 static const int command_count = (int)(sizeof commands / sizeof commands[0]);
 

@@ -44,6 +44,7 @@ fc_status fc_device_open(const fc_device_registry *registry, int index, unsigned
     fc_log(FC_LOG_DEBUG, "loading OpenCL sources from %s (FERCL_KERNEL_DIR)", kdir);
   }
   fc_device_set_binary_cache(dev, FC_BINARY_CACHE_AUTO, NULL);
+  fc_tuning_load_at_open(dev);
   *out = dev;
   return FC_OK;
 }
@@ -76,6 +77,7 @@ void fc_device_close(fc_device *dev) {
     free(e->options);
   }
   free(dev->programs);
+  if (dev->gemm_scratch) clReleaseMemObject(dev->gemm_scratch);
   if (dev->queue) clReleaseCommandQueue(dev->queue);
   if (dev->context) clReleaseContext(dev->context);
   free(dev->kernel_dir);

@@ -6,7 +6,8 @@
 #include "device/runtime.h"
 
 static fc_status record_launch(fc_device *dev, const char *tag, cl_kernel kernel, cl_event event,
-                               cl_uint dims, const size_t *global, const size_t *local) {
+                               cl_uint dims, const size_t *global, const size_t *local,
+                               const char *shape) {
   if (dev->launch_count == dev->launch_capacity) {
     size_t cap = dev->launch_capacity ? dev->launch_capacity * 2 : 1024;
     fc_launch_record *r = realloc(dev->launches, cap * sizeof *r);
@@ -23,11 +24,24 @@ static fc_status record_launch(fc_device *dev, const char *tag, cl_kernel kernel
   rec->kernel = kernel;
   rec->event = event;
   rec->dims = dims;
+  rec->layer = dev->prof_layer;
+  rec->backward = dev->prof_backward;
+  snprintf(rec->shape, sizeof rec->shape, "%s", shape ? shape : dev->prof_shape);
   for (cl_uint d = 0; d < dims; d++) {
     rec->global[d] = global[d];
     rec->local[d] = local ? local[d] : 0;
   }
   return FC_OK;
+}
+
+fc_status fc_device_record_event(fc_device *dev, const char *tag, cl_event event,
+                                 const char *shape) {
+  if (!event) return FC_OK;
+  if (!fc_device_profiling(dev)) {
+    clReleaseEvent(event);
+    return FC_OK;
+  }
+  return record_launch(dev, tag, NULL, event, 0, NULL, NULL, shape);
 }
 
 void fc_device_clear_launches(fc_device *dev) {
@@ -62,7 +76,7 @@ fc_status fc_launch(fc_device *dev, cl_kernel kernel, const char *tag, cl_uint d
     snprintf(what, sizeof what, "launching kernel %s", tag);
     return fc_cl_error(dev, err, what);
   }
-  if (profiling) return record_launch(dev, tag, kernel, event, dims, rounded, local);
+  if (profiling) return record_launch(dev, tag, kernel, event, dims, rounded, local, NULL);
   return FC_OK;
 }
 

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "fercl/device.h"
+#include "device/tuning.h"
 
 /* ---- registry internals (registry.c) ---- */
 
@@ -47,10 +48,13 @@ typedef struct fc_runtime_stats {
 /* A recorded kernel launch, kept when the queue has profiling enabled. */
 typedef struct fc_launch_record {
   const char *tag; /* op name given by the caller, static string */
-  cl_kernel kernel;
+  cl_kernel kernel; /* NULL for launches made by a library (CLBlast) */
   cl_event event;
   size_t global[3], local[3];
   cl_uint dims;
+  const char *layer; /* the network layer being run (fc_device_set_layer), or NULL */
+  int backward;      /* recorded during that layer's backward pass */
+  char shape[40];    /* e.g. GEMM "m=64 n=3136 k=576", or "" */
 } fc_launch_record;
 
 struct fc_device {
@@ -74,7 +78,23 @@ struct fc_device {
   /* Profiling (FC_DEVICE_OPEN_PROFILING). */
   fc_launch_record *launches;
   size_t launch_count, launch_capacity;
+  const char *prof_layer; /* attribution of the next launches (fc_device_set_layer) */
+  int prof_backward;
+  char prof_shape[40]; /* shape note for the next launches (GEMM sizes), or "" */
+
+  /* Performance parameters (src/device/tuning.c) and fc_gemm's packing scratch
+   * (grown on first use by a shape, so steady-state steps never allocate). */
+  fc_tuning tuning;
+  cl_mem gemm_scratch;
+  size_t gemm_scratch_bytes;
 };
+
+/* Names the layer (static storage, e.g. fc_layer.name) that the following
+ * launches belong to, for per-layer profiles; NULL clears it. */
+static inline void fc_device_set_layer(fc_device *device, const char *layer, int backward) {
+  device->prof_layer = layer;
+  device->prof_backward = backward;
+}
 
 /* Builds (or finds) the program for cl/<source_name>.cl with extra options
  * such as "-DKH=3 -DKW=3". The device adds -cl-std=CL1.2 and FC_DEVICE_CPU. */
@@ -123,6 +143,16 @@ fc_status fc_launch(fc_device *device, cl_kernel kernel, const char *tag, cl_uin
 /* 1-D launch over n items with the device's standard work-group size. */
 fc_status fc_launch_1d(fc_device *device, cl_kernel kernel, const char *tag, size_t n,
                        const fc_kernel_arg *args, int nargs);
+
+/* Records a command a library enqueued with an event (CLBlast's GEMMs) when the
+ * queue profiles; takes ownership of event (released when launches are cleared).
+ * shape may be NULL. Without profiling it just releases the event. */
+fc_status fc_device_record_event(fc_device *device, const char *tag, cl_event event,
+                                 const char *shape);
+/* Whether launches are being recorded. */
+static inline int fc_device_profiling(const fc_device *device) {
+  return (device->flags & FC_DEVICE_OPEN_PROFILING) != 0;
+}
 
 /* Drops recorded launches (profiling) after releasing their events. */
 void fc_device_clear_launches(fc_device *device);

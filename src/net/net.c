@@ -325,9 +325,12 @@ fc_status fc_net_forward(fc_net_plan *p, fc_view images, const fc_input_norm *no
                          uint64_t step) {
   const fc_graph *g = &p->net->graph;
   for (int i = 0; i < g->n_layers; i++) {
+    fc_device_set_layer(p->net->dev, g->layers[i].name, 0); /* profile attribution */
     fc_status st = forward_layer(p, &g->layers[i], images, norm, seed, step, i);
+    if (st != FC_OK) fc_device_set_layer(p->net->dev, NULL, 0);
     if (st != FC_OK) return fc_error_context(st, "forward of %s", g->layers[i].name);
   }
+  fc_device_set_layer(p->net->dev, NULL, 0);
   if (p->mode == FC_NET_TRAINING) p->net->batches_tracked++;
   p->forward_done = 1;
   p->seed = seed;
@@ -423,9 +426,12 @@ fc_status fc_net_backward(fc_net_plan *p, fc_view dlogits) {
   memset(p->grad_written, 0, (size_t)g->n_slots * sizeof *p->grad_written);
   p->dlogits = dlogits;
   for (int i = g->n_layers - 1; i >= 0; i--) {
+    fc_device_set_layer(p->net->dev, g->layers[i].name, 1); /* profile attribution */
     fc_status st = backward_layer(p, &g->layers[i], i);
+    if (st != FC_OK) fc_device_set_layer(p->net->dev, NULL, 0);
     if (st != FC_OK) return fc_error_context(st, "backward of %s", g->layers[i].name);
   }
+  fc_device_set_layer(p->net->dev, NULL, 0);
   p->forward_done = 0;
   return FC_OK;
 }

@@ -21,6 +21,9 @@ static fc_status bn_kernel(fc_device *dev, const char *name, cl_kernel *k) {
   return fc_device_kernel(dev, "batchnorm", "", name, k);
 }
 
+/* CPUs get the contiguous-slice variants (cl/batchnorm.cl, "CPU variants"). */
+static int use_cpu_variant(const fc_device *dev) { return dev->info.type == FC_DEVICE_TYPE_CPU; }
+
 static fc_status check_workspace(const char *op, fc_view ws, size_t ws_size, size_t need) {
   if (!ws.mem || ws_size < need)
     return fc_errorf(FC_ERR_INVALID_ARG,
@@ -34,7 +37,8 @@ static fc_status check_workspace(const char *op, fc_view ws, size_t ws_size, siz
 static fc_status partial_sums(fc_device *dev, fc_shape4 s, fc_view x, fc_view mean, int centered,
                               fc_view part) {
   cl_kernel k = NULL;
-  FC_TRY(bn_kernel(dev, "bn_partial_sums", &k));
+  int cpu = use_cpu_variant(dev);
+  FC_TRY(bn_kernel(dev, cpu ? "bn_partial_sums_cpu" : "bn_partial_sums", &k));
   if (!centered) mean = part; /* unused; any valid buffer */
   size_t parts = slices(s);
   const fc_kernel_arg args[] = {FC_ARG_VIEW_MEM(x),
@@ -49,8 +53,10 @@ static fc_status partial_sums(fc_device *dev, fc_shape4 s, fc_view x, fc_view me
                                 FC_ARG_VIEW_OFF(mean),
                                 FC_ARG_INT(centered),
                                 FC_ARG_VIEW_MEM(part),
-                                FC_ARG_VIEW_OFF(part)};
-  return fc_ops_launch_2d(dev, k, "channel_partial_sums", parts, (size_t)s.c, args, FC_NARGS(args));
+                                FC_ARG_VIEW_OFF(part),
+                                FC_ARG_UINT(SLICE_ELEMENTS)};
+  return fc_ops_launch_2d(dev, k, "channel_partial_sums", parts, (size_t)s.c, args,
+                          FC_NARGS(args) - (cpu ? 0 : 1));
 }
 
 static fc_status finalize_sum(fc_device *dev, fc_shape4 s, fc_view part, float scale,
@@ -101,9 +107,38 @@ static fc_status apply(fc_device *dev, fc_shape4 s, fc_view x, fc_view mean, fc_
                        int stat_is_var, const fc_batchnorm_params *p, fc_bn_epilogue epi,
                        fc_view res, fc_view y) {
   cl_kernel k = NULL;
-  FC_TRY(bn_kernel(dev, "bn_apply", &k));
+  int cpu = use_cpu_variant(dev);
+  FC_TRY(bn_kernel(dev, cpu ? "bn_apply_cpu" : "bn_apply", &k));
   if (epi != FC_BN_ADD_RELU) res = x; /* unused */
   size_t hw = (size_t)s.h * s.w, count = (size_t)s.n * hw;
+  if (cpu) {
+    const fc_kernel_arg args[] = {FC_ARG_VIEW_MEM(x),
+                                  FC_ARG_VIEW_OFF(x),
+                                  FC_ARG_UINT(fc_shape4_stride_n(s)),
+                                  FC_ARG_UINT(fc_shape4_stride_c(s)),
+                                  FC_ARG_UINT(hw),
+                                  FC_ARG_UINT(count),
+                                  FC_ARG_UINT(slices(s)),
+                                  FC_ARG_UINT(s.c),
+                                  FC_ARG_VIEW_MEM(mean),
+                                  FC_ARG_VIEW_OFF(mean),
+                                  FC_ARG_VIEW_MEM(stat),
+                                  FC_ARG_VIEW_OFF(stat),
+                                  FC_ARG_INT(stat_is_var),
+                                  FC_ARG_FLOAT(p->eps),
+                                  FC_ARG_VIEW_MEM(p->gamma),
+                                  FC_ARG_VIEW_OFF(p->gamma),
+                                  FC_ARG_VIEW_MEM(p->beta),
+                                  FC_ARG_VIEW_OFF(p->beta),
+                                  FC_ARG_INT(epi),
+                                  FC_ARG_VIEW_MEM(res),
+                                  FC_ARG_VIEW_OFF(res),
+                                  FC_ARG_VIEW_MEM(y),
+                                  FC_ARG_VIEW_OFF(y),
+                                  FC_ARG_UINT(SLICE_ELEMENTS)};
+    return fc_ops_launch_2d(dev, k, "batchnorm_apply", slices(s), (size_t)s.c, args,
+                            FC_NARGS(args));
+  }
   const fc_kernel_arg args[] = {FC_ARG_VIEW_MEM(x),
                                 FC_ARG_VIEW_OFF(x),
                                 FC_ARG_UINT(fc_shape4_stride_n(s)),
@@ -227,7 +262,8 @@ fc_status fc_batchnorm_backward(fc_device *dev, fc_shape4 s, fc_view x, fc_view 
   fc_view part = ws, sums = fc_view_add(ws, 2 * parts * c);
   size_t hw = (size_t)s.h * s.w, sn = fc_shape4_stride_n(s), sc = fc_shape4_stride_c(s);
   cl_kernel k = NULL;
-  FC_TRY(bn_kernel(dev, "bn_backward_partials", &k));
+  int cpu = use_cpu_variant(dev);
+  FC_TRY(bn_kernel(dev, cpu ? "bn_backward_partials_cpu" : "bn_backward_partials", &k));
   const fc_kernel_arg a1[] = {FC_ARG_VIEW_MEM(x),
                               FC_ARG_VIEW_OFF(x),
                               FC_ARG_VIEW_MEM(dy),
@@ -246,8 +282,10 @@ fc_status fc_batchnorm_backward(fc_device *dev, fc_shape4 s, fc_view x, fc_view 
                               FC_ARG_VIEW_OFF(save_invstd),
                               FC_ARG_INT(relu_mask),
                               FC_ARG_VIEW_MEM(part),
-                              FC_ARG_VIEW_OFF(part)};
-  FC_TRY(fc_ops_launch_2d(dev, k, "batchnorm_backward_partials", parts, c, a1, FC_NARGS(a1)));
+                              FC_ARG_VIEW_OFF(part),
+                              FC_ARG_UINT(SLICE_ELEMENTS)};
+  FC_TRY(fc_ops_launch_2d(dev, k, "batchnorm_backward_partials", parts, c, a1,
+                          FC_NARGS(a1) - (cpu ? 0 : 1)));
 
   FC_TRY(bn_kernel(dev, "bn_backward_finalize", &k));
   const fc_kernel_arg a2[] = {
@@ -257,7 +295,34 @@ fc_status fc_batchnorm_backward(fc_device *dev, fc_shape4 s, fc_view x, fc_view 
       FC_ARG_VIEW_OFF(dbeta),  FC_ARG_VIEW_MEM(sums),   FC_ARG_VIEW_OFF(sums)};
   FC_TRY(fc_launch_1d(dev, k, "batchnorm_backward_finalize", c, a2, FC_NARGS(a2)));
 
-  FC_TRY(bn_kernel(dev, "bn_backward_dx", &k));
+  FC_TRY(bn_kernel(dev, cpu ? "bn_backward_dx_cpu" : "bn_backward_dx", &k));
+  if (cpu) {
+    const fc_kernel_arg a4[] = {FC_ARG_VIEW_MEM(x),
+                                FC_ARG_VIEW_OFF(x),
+                                FC_ARG_VIEW_MEM(dy),
+                                FC_ARG_VIEW_OFF(dy),
+                                FC_ARG_VIEW_MEM(y),
+                                FC_ARG_VIEW_OFF(y),
+                                FC_ARG_UINT(sn),
+                                FC_ARG_UINT(sc),
+                                FC_ARG_UINT(hw),
+                                FC_ARG_UINT(m),
+                                FC_ARG_UINT(parts),
+                                FC_ARG_UINT(c),
+                                FC_ARG_VIEW_MEM(save_mean),
+                                FC_ARG_VIEW_OFF(save_mean),
+                                FC_ARG_VIEW_MEM(save_invstd),
+                                FC_ARG_VIEW_OFF(save_invstd),
+                                FC_ARG_VIEW_MEM(p->gamma),
+                                FC_ARG_VIEW_OFF(p->gamma),
+                                FC_ARG_VIEW_MEM(sums),
+                                FC_ARG_VIEW_OFF(sums),
+                                FC_ARG_INT(relu_mask),
+                                FC_ARG_VIEW_MEM(dx),
+                                FC_ARG_VIEW_OFF(dx),
+                                FC_ARG_UINT(SLICE_ELEMENTS)};
+    return fc_ops_launch_2d(dev, k, "batchnorm_backward_dx", parts, c, a4, FC_NARGS(a4));
+  }
   const fc_kernel_arg a3[] = {FC_ARG_VIEW_MEM(x),
                               FC_ARG_VIEW_OFF(x),
                               FC_ARG_VIEW_MEM(dy),

@@ -1,4 +1,13 @@
-/* 2-D convolution as im2col + CLBlast GEMM.
+/* 2-D convolution as im2col + GEMM.
+ *
+ * Two engines (src/device/tuning.h). With fer-cl's packed GEMM (CPU devices),
+ * CNHW convolutions write the column matrix straight into GEMM panels
+ * (im2col_panels / im2col_panels_t in cl/im2col.cl) and pack only the small
+ * operands (weights, dY), so no pass copies the big column matrix:
+ *   forward      Y[:, chunk] = pack(W) · panels(col)
+ *   backward-x   dcol = pack(Wᵀ) · pack(dY[:, chunk]), then col2im
+ *   backward-w   dW += pack(dY[:, chunk]) · panelsᵀ(col)
+ * Otherwise (CLBlast, or NCHW) as follows.
  *
  * CNHW: x is [C_in][N·H·W] and y [C_out][N·OH·OW], so a chunk of samples is
  *   Y[:, chunk] = W[C_out×K] · col[K × chunk·OH·OW]          one GEMM, ldc = N·OH·OW
@@ -11,6 +20,7 @@
 #include <stdio.h>
 
 #include "ops/conv_internal.h"
+#include "ops/gemm_internal.h"
 #include "ops/spatial.h"
 
 static int is_pointwise(const fc_conv2d_desc *d) {
@@ -22,30 +32,68 @@ static size_t plane_out(const fc_conv2d_desc *d) {
   return (size_t)fc_conv2d_out_h(d) * fc_conv2d_out_w(d);
 }
 
+/* Packed-GEMM workspace of a chunk (floats), each part rounded to `aw` / `bw`
+ * panel widths: forward [W panels | col panels], backward-x [Wᵀ panels | dY panels |
+ * dcol], backward-w [dY panels | colᵀ panels]. */
+typedef struct packed_parts {
+  size_t fwd_a, fwd_b, bx_a, bx_b, bx_col, bw_a, bw_b;
+} packed_parts;
+
+static packed_parts packed_layout(const fc_conv2d_desc *d, size_t chunk, int aw, int bw) {
+  size_t k = rows_k(d), co = (size_t)d->c_out, cols = chunk * plane_out(d);
+  packed_parts p;
+  p.fwd_a = fc_gemm_panel_floats(co, k, aw);
+  p.fwd_b = fc_gemm_panel_floats(cols, k, bw);
+  p.bx_a = fc_gemm_panel_floats(k, co, aw);
+  p.bx_b = fc_gemm_panel_floats(cols, co, bw);
+  p.bx_col = is_pointwise(d) ? 0 : k * cols;
+  p.bw_a = fc_gemm_panel_floats(co, cols, aw);
+  p.bw_b = fc_gemm_panel_floats(k, cols, bw);
+  return p;
+}
+
+static size_t packed_floats(const fc_conv2d_desc *d, size_t chunk) {
+  packed_parts p = packed_layout(d, chunk, FC_GEMM_MAX_WIDTH, FC_GEMM_MAX_WIDTH);
+  size_t need = p.fwd_a + p.fwd_b;
+  if (p.bx_a + p.bx_b + p.bx_col > need) need = p.bx_a + p.bx_b + p.bx_col;
+  if (p.bw_a + p.bw_b > need) need = p.bw_a + p.bw_b;
+  return need;
+}
+
 size_t fc_conv2d_workspace_size(const fc_conv2d_desc *d, int max_chunk_samples) {
   if (fc_conv2d_check(d) != FC_OK) return 0;
   size_t chunk =
       max_chunk_samples <= 0 || max_chunk_samples > d->n ? (size_t)d->n : (size_t)max_chunk_samples;
+  /* Enough for either GEMM engine, so callers need not know the device's. */
   size_t col = is_pointwise(d) ? 0 : rows_k(d) * plane_out(d) * chunk;
+  size_t packed = packed_floats(d, chunk);
+  if (packed > col) col = packed;
   size_t bias = fc_channel_sum_workspace_size(fc_conv2d_out_shape(d));
   return col > bias ? col : bias;
 }
 
-/* Samples per im2col for the workspace we were given. */
+/* Samples per im2col for the workspace we were given: the largest chunk whose
+ * fc_conv2d_workspace_size fits. */
 static fc_status choose_chunk(const char *op, const fc_conv2d_desc *d, fc_view ws, size_t ws_size,
                               int *chunk) {
-  if (is_pointwise(d)) {
+  if (ws.mem && ws_size >= fc_conv2d_workspace_size(d, d->n)) {
     *chunk = d->n;
     return FC_OK;
   }
+  size_t one = fc_conv2d_workspace_size(d, 1);
   size_t per_sample = rows_k(d) * plane_out(d);
-  if (ws_size < per_sample || !ws.mem)
+  if (ws_size < one || !ws.mem)
     return fc_errorf(FC_ERR_INVALID_ARG,
-                     "%s: the workspace holds %zu floats, less than one sample's column matrix "
+                     "%s: the workspace holds %zu floats, less than one sample needs "
                      "(%zu floats for %dx%dx%d input, %dx%d kernel); size it with "
                      "fc_conv2d_workspace_size",
-                     op, ws.mem ? ws_size : 0, per_sample, d->c_in, d->h, d->w, d->kh, d->kw);
-  size_t n = ws_size / per_sample;
+                     op, ws.mem ? ws_size : 0, one, d->c_in, d->h, d->w, d->kh, d->kw);
+  /* Sizes grow linearly with the chunk: estimate, then step down to a fit. */
+  size_t n = ws_size / (one > 0 ? one : 1);
+  size_t lo = n > 0 ? n : 1;
+  while (lo + 1 < (size_t)d->n && fc_conv2d_workspace_size(d, (int)(lo + 1)) <= ws_size) lo++;
+  while (lo > 1 && fc_conv2d_workspace_size(d, (int)lo) > ws_size) lo--;
+  n = lo;
   size_t max_u32 = 0xffffffffu / per_sample; /* column matrix indices are uints */
   if (n > max_u32) n = max_u32;
   if (n > (size_t)d->n) n = (size_t)d->n;
@@ -111,12 +159,175 @@ static fc_status bias_add(fc_device *dev, const fc_conv2d_desc *d, fc_view b, fc
   return fc_ops_launch_2d(dev, k, "conv2d_bias", count, (size_t)s.c, args, FC_NARGS(args));
 }
 
+/* ---- packed-GEMM paths (CNHW on fer-cl's GEMM engine) ---- */
+
+static int use_packed(const fc_device *dev, const fc_conv2d_desc *d) {
+  return fc_gemm_packed_active(dev) && d->layout == FC_LAYOUT_CNHW;
+}
+
+/* GEMM B panels of the chunk's column matrix (logical [K × cols]). */
+static fc_status panels_of_columns(fc_device *dev, const fc_conv2d_desc *d, fc_view x, int n0,
+                                   int nc, fc_view out) {
+  const int nr = fc_gemm_nr(dev);
+  size_t p = plane_out(d), cols = (size_t)nc * p, k = rows_k(d);
+  if (is_pointwise(d)) /* x[c][n0·p + q] is the column matrix */
+    return fc_gemm_pack(dev, fc_view_add(x, (size_t)n0 * p), 1, (size_t)d->n * p, cols, k, nr, out,
+                        1, 0, 0);
+  fc_shape4 s = fc_conv2d_in_shape(d);
+  size_t padded = (cols + (size_t)nr - 1) / (size_t)nr * (size_t)nr;
+  FC_TRY(fc_ops_check_u32("im2col", out.offset + padded * k, "panel extent"));
+  cl_kernel kernel = NULL;
+  fc_view xs = fc_view_add(x, (size_t)n0 * fc_shape4_stride_n(s));
+  if (nr == 16 && fc_conv2d_shift_eligible(d)) {
+    FC_TRY(fc_conv2d_kernel(dev, "im2col_panels_s1", &kernel));
+    int before = n0 * d->h * d->w, after = (d->n - n0) * d->h * d->w;
+    const fc_kernel_arg args[] = {FC_ARG_VIEW_MEM(xs),     FC_ARG_VIEW_OFF(xs),
+                                  FC_ARG_UINT(fc_shape4_stride_c(s)), FC_ARG_INT(d->h),
+                                  FC_ARG_INT(d->w),        FC_ARG_UINT(cols),
+                                  FC_ARG_UINT(padded),     FC_ARG_UINT(d->c_in),
+                                  FC_ARG_INT(d->kh),       FC_ARG_INT(d->kw),
+                                  FC_ARG_INT(d->pad),      FC_ARG_INT(-before),
+                                  FC_ARG_INT(after),       FC_ARG_VIEW_MEM(out),
+                                  FC_ARG_VIEW_OFF(out)};
+    return fc_ops_launch_2d(dev, kernel, "im2col", padded / 16, (size_t)d->c_in, args,
+                            FC_NARGS(args));
+  }
+  FC_TRY(fc_conv2d_kernel(dev, "im2col_panels", &kernel));
+  const fc_kernel_arg args[] = {FC_ARG_VIEW_MEM(xs),
+                                FC_ARG_VIEW_OFF(xs),
+                                FC_ARG_UINT(fc_shape4_stride_n(s)),
+                                FC_ARG_UINT(fc_shape4_stride_c(s)),
+                                FC_ARG_INT(d->h),
+                                FC_ARG_INT(d->w),
+                                FC_ARG_INT(fc_conv2d_out_h(d)),
+                                FC_ARG_INT(fc_conv2d_out_w(d)),
+                                FC_ARG_UINT(cols),
+                                FC_ARG_UINT(padded),
+                                FC_ARG_UINT(d->c_in),
+                                FC_ARG_INT(d->kh),
+                                FC_ARG_INT(d->kw),
+                                FC_ARG_INT(d->stride),
+                                FC_ARG_INT(d->pad),
+                                FC_ARG_VIEW_MEM(out),
+                                FC_ARG_VIEW_OFF(out),
+                                FC_ARG_UINT(nr)};
+  return fc_ops_launch_2d(dev, kernel, "im2col", padded, (size_t)d->c_in, args, FC_NARGS(args));
+}
+
+/* GEMM B panels of the chunk's transposed column matrix (logical [cols × K]). */
+static fc_status panels_of_columns_t(fc_device *dev, const fc_conv2d_desc *d, fc_view x, int n0,
+                                     int nc, fc_view out) {
+  const int nr = fc_gemm_nr(dev);
+  size_t p = plane_out(d), cols = (size_t)nc * p, k = rows_k(d);
+  if (is_pointwise(d)) /* row kk of the column matrix is x[kk][n0·p ..] */
+    return fc_gemm_pack(dev, fc_view_add(x, (size_t)n0 * p), (size_t)d->n * p, 1, k, cols, nr, out,
+                        1, 0, 0);
+  fc_shape4 s = fc_conv2d_in_shape(d);
+  FC_TRY(fc_ops_check_u32("im2col", out.offset + fc_gemm_panel_floats(k, cols, nr), "panel extent"));
+  cl_kernel kernel = NULL;
+  fc_view xs = fc_view_add(x, (size_t)n0 * fc_shape4_stride_n(s));
+  if (nr == 16 && fc_conv2d_shift_eligible(d)) {
+    FC_TRY(fc_conv2d_kernel(dev, "im2col_panels_t_s1", &kernel));
+    int before = n0 * d->h * d->w, after = (d->n - n0) * d->h * d->w;
+    const fc_kernel_arg args[] = {FC_ARG_VIEW_MEM(xs),     FC_ARG_VIEW_OFF(xs),
+                                  FC_ARG_UINT(fc_shape4_stride_c(s)), FC_ARG_INT(d->h),
+                                  FC_ARG_INT(d->w),        FC_ARG_UINT(cols),
+                                  FC_ARG_UINT(d->c_in),    FC_ARG_INT(d->kh),
+                                  FC_ARG_INT(d->kw),       FC_ARG_INT(d->pad),
+                                  FC_ARG_INT(-before),     FC_ARG_INT(after),
+                                  FC_ARG_VIEW_MEM(out),    FC_ARG_VIEW_OFF(out)};
+    return fc_ops_launch_2d(dev, kernel, "im2col_t", (cols + 15) / 16, (k + 15) / 16, args,
+                            FC_NARGS(args));
+  }
+  FC_TRY(fc_conv2d_kernel(dev, "im2col_panels_t", &kernel));
+  const fc_kernel_arg args[] = {FC_ARG_VIEW_MEM(xs),
+                                FC_ARG_VIEW_OFF(xs),
+                                FC_ARG_UINT(fc_shape4_stride_n(s)),
+                                FC_ARG_UINT(fc_shape4_stride_c(s)),
+                                FC_ARG_INT(d->h),
+                                FC_ARG_INT(d->w),
+                                FC_ARG_INT(fc_conv2d_out_h(d)),
+                                FC_ARG_INT(fc_conv2d_out_w(d)),
+                                FC_ARG_UINT(cols),
+                                FC_ARG_UINT(d->c_in),
+                                FC_ARG_INT(d->kh),
+                                FC_ARG_INT(d->kw),
+                                FC_ARG_INT(d->stride),
+                                FC_ARG_INT(d->pad),
+                                FC_ARG_VIEW_MEM(out),
+                                FC_ARG_VIEW_OFF(out),
+                                FC_ARG_UINT(nr)};
+  return fc_ops_launch_2d(dev, kernel, "im2col_t", cols, (size_t)d->c_in + 1, args,
+                          FC_NARGS(args));
+}
+
+static fc_status packed_forward(fc_device *dev, const fc_conv2d_desc *d, fc_view x, fc_view w,
+                                fc_view y, fc_view ws, int chunk) {
+  const int mr = fc_gemm_mr(dev), nr = fc_gemm_nr(dev);
+  size_t k = rows_k(d), p = plane_out(d), co = (size_t)d->c_out;
+  packed_parts parts = packed_layout(d, (size_t)chunk, mr, nr);
+  fc_view wp = ws, colp = fc_view_add(ws, parts.fwd_a);
+  FC_TRY(fc_gemm_pack(dev, w, k, 1, co, k, mr, wp, 1, 0, 0));
+  for (int n0 = 0; n0 < d->n; n0 += chunk) {
+    int nc = d->n - n0 < chunk ? d->n - n0 : chunk;
+    FC_TRY(panels_of_columns(dev, d, x, n0, nc, colp));
+    FC_TRY(fc_gemm_packed(dev, co, (size_t)nc * p, k, 1.0f, wp, colp, 0.0f,
+                          fc_view_add(y, (size_t)n0 * p), (size_t)d->n * p, 1, 0, 0, 0));
+  }
+  return FC_OK;
+}
+
+static fc_status packed_backward_data(fc_device *dev, const fc_conv2d_desc *d, fc_view dy,
+                                      fc_view w, fc_view dx, fc_view ws, int chunk) {
+  const int mr = fc_gemm_mr(dev), nr = fc_gemm_nr(dev);
+  size_t k = rows_k(d), p = plane_out(d), co = (size_t)d->c_out, ld = (size_t)d->n * p;
+  packed_parts parts = packed_layout(d, (size_t)chunk, mr, nr);
+  fc_view wtp = ws, dyp = fc_view_add(ws, parts.bx_a), dcol = fc_view_add(dyp, parts.bx_b);
+  FC_TRY(fc_gemm_pack(dev, w, 1, k, k, co, mr, wtp, 1, 0, 0)); /* Wᵀ: (kk, o) at o·K + kk */
+  for (int n0 = 0; n0 < d->n; n0 += chunk) {
+    int nc = d->n - n0 < chunk ? d->n - n0 : chunk;
+    size_t cols = (size_t)nc * p;
+    FC_TRY(fc_gemm_pack(dev, fc_view_add(dy, (size_t)n0 * p), 1, ld, cols, co, nr, dyp, 1, 0, 0));
+    if (is_pointwise(d)) {
+      FC_TRY(fc_gemm_packed(dev, k, cols, co, 1.0f, wtp, dyp, 0.0f,
+                            fc_view_add(dx, (size_t)n0 * p), ld, 1, 0, 0, 0));
+    } else {
+      FC_TRY(fc_gemm_packed(dev, k, cols, co, 1.0f, wtp, dyp, 0.0f, dcol, cols, 1, 0, 0, 0));
+      FC_TRY(fc_col2im(dev, d, dcol, cols, n0, nc, dx));
+    }
+  }
+  return FC_OK;
+}
+
+static fc_status packed_backward_weights(fc_device *dev, const fc_conv2d_desc *d, fc_view x,
+                                         fc_view dy, fc_view dw, int accumulate, fc_view ws,
+                                         int chunk) {
+  const int mr = fc_gemm_mr(dev), nr = fc_gemm_nr(dev);
+  size_t k = rows_k(d), p = plane_out(d), co = (size_t)d->c_out, ld = (size_t)d->n * p;
+  packed_parts parts = packed_layout(d, (size_t)chunk, mr, nr);
+  fc_view dyp = ws, colp = fc_view_add(ws, parts.bw_a);
+  for (int n0 = 0; n0 < d->n; n0 += chunk) {
+    int nc = d->n - n0 < chunk ? d->n - n0 : chunk;
+    size_t cols = (size_t)nc * p;
+    FC_TRY(fc_gemm_pack(dev, fc_view_add(dy, (size_t)n0 * p), ld, 1, co, cols, mr, dyp, 1, 0, 0));
+    FC_TRY(panels_of_columns_t(dev, d, x, n0, nc, colp));
+    float beta = n0 == 0 && !accumulate ? 0.0f : 1.0f;
+    FC_TRY(fc_gemm_packed(dev, co, k, cols, 1.0f, dyp, colp, beta, dw, k, 1, 0, 0, 0));
+  }
+  return FC_OK;
+}
+
 fc_status fc_conv2d_forward(fc_device *dev, const fc_conv2d_desc *d, fc_view x, fc_view w,
                             fc_view b, fc_view y, fc_view ws, size_t ws_size) {
   const char *op = "conv2d_forward";
   FC_TRY(check_common(op, d, x, w, y));
   int chunk = 0;
   FC_TRY(choose_chunk(op, d, ws, ws_size, &chunk));
+  if (use_packed(dev, d)) {
+    FC_TRY(packed_forward(dev, d, x, w, y, ws, chunk));
+    if (fc_view_present(b)) FC_TRY(bias_add(dev, d, b, y));
+    return FC_OK;
+  }
   size_t k = rows_k(d), p = plane_out(d), co = (size_t)d->c_out;
   for (int n0 = 0; n0 < d->n; n0 += chunk) {
     int nc = d->n - n0 < chunk ? d->n - n0 : chunk;
@@ -141,6 +352,7 @@ fc_status fc_conv2d_backward_data(fc_device *dev, const fc_conv2d_desc *d, fc_vi
   FC_TRY(check_common(op, d, dx, w, dy));
   int chunk = 0;
   FC_TRY(choose_chunk(op, d, ws, ws_size, &chunk));
+  if (use_packed(dev, d)) return packed_backward_data(dev, d, dy, w, dx, ws, chunk);
   size_t k = rows_k(d), p = plane_out(d), co = (size_t)d->c_out;
   for (int n0 = 0; n0 < d->n; n0 += chunk) {
     int nc = d->n - n0 < chunk ? d->n - n0 : chunk;
@@ -170,6 +382,7 @@ fc_status fc_conv2d_backward_weights(fc_device *dev, const fc_conv2d_desc *d, fc
     FC_TRY(fc_ops_check_view(op, "bias gradient", db, (size_t)d->c_out));
     FC_TRY(fc_channel_sum(dev, fc_conv2d_out_shape(d), dy, db, accumulate, ws, ws_size));
   }
+  if (use_packed(dev, d)) return packed_backward_weights(dev, d, x, dy, dw, accumulate, ws, chunk);
   size_t k = rows_k(d), p = plane_out(d), co = (size_t)d->c_out;
   int first = 1;
   for (int n0 = 0; n0 < d->n; n0 += chunk) {

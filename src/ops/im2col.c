@@ -90,6 +90,12 @@ fc_status fc_im2col(fc_device *dev, const fc_conv2d_desc *d, fc_view x, int n0, 
   return fc_ops_launch_2d(dev, kernel, "im2col", columns, (size_t)d->c_in, args, FC_NARGS(args));
 }
 
+int fc_conv2d_shift_eligible(const fc_conv2d_desc *d) {
+  return d->stride == 1 && fc_conv2d_out_h(d) == d->h && fc_conv2d_out_w(d) == d->w &&
+         (d->layout == FC_LAYOUT_CNHW || d->n == 1) &&
+         (size_t)d->n * d->h * d->w < 0x7fffff00u;
+}
+
 fc_status fc_col2im(fc_device *dev, const fc_conv2d_desc *d, fc_view col, size_t ld_col, int n0,
                     int count, fc_view dx) {
   size_t columns = 0;
@@ -99,9 +105,21 @@ fc_status fc_col2im(fc_device *dev, const fc_conv2d_desc *d, fc_view col, size_t
   FC_TRY(fc_ops_check_view("col2im", "dx", dx, fc_shape4_count(s)));
   FC_TRY(fc_ops_check_view("col2im", "col", col, (k - 1) * ld_col + columns));
   cl_kernel kernel = NULL;
-  FC_TRY(fc_conv2d_kernel(dev, "col2im", &kernel));
   fc_view dxs = fc_view_add(dx, (size_t)n0 * fc_shape4_stride_n(s));
   size_t pixels = (size_t)count * d->h * d->w;
+  if (fc_conv2d_shift_eligible(d)) {
+    FC_TRY(fc_conv2d_kernel(dev, "col2im_s1", &kernel));
+    const fc_kernel_arg args[] = {FC_ARG_VIEW_MEM(col), FC_ARG_VIEW_OFF(col),
+                                  FC_ARG_UINT(ld_col),  FC_ARG_INT(d->h),
+                                  FC_ARG_INT(d->w),     FC_ARG_UINT(pixels),
+                                  FC_ARG_UINT(d->c_in), FC_ARG_INT(d->kh),
+                                  FC_ARG_INT(d->kw),    FC_ARG_INT(d->pad),
+                                  FC_ARG_VIEW_MEM(dxs), FC_ARG_VIEW_OFF(dxs),
+                                  FC_ARG_UINT(fc_shape4_stride_c(s))};
+    return fc_ops_launch_2d(dev, kernel, "col2im", (pixels + 15) / 16, (size_t)d->c_in, args,
+                            FC_NARGS(args));
+  }
+  FC_TRY(fc_conv2d_kernel(dev, "col2im", &kernel));
   const fc_kernel_arg args[] = {FC_ARG_VIEW_MEM(col),
                                 FC_ARG_VIEW_OFF(col),
                                 FC_ARG_UINT(ld_col),

@@ -1,0 +1,202 @@
+/* fer-cl's own SGEMM for CPU devices (PoCL): packed panels + a register-tiled
+ * micro-kernel.
+ *
+ * C[M×N] = alpha · op(A)[M×K] · op(B)[K×N] + beta · C, in three kinds of launch:
+ *   gemm_pack_p / gemm_pack_k  copy A (or B) into panels: the logical matrix X
+ *       [P×K] (P = M for A, N for B) becomes ceil(P/W) panels of [K][W] floats,
+ *       out[((p/W)·kp + k)·W + p%W], zero-padded beyond P. Reading through two
+ *       strides (sp, sk) covers both transposes; _p walks p fastest (use when
+ *       sp = 1), _k walks k fastest (when sk = 1), so consecutive work-items read
+ *       consecutive memory and PoCL vectorizes the copy.
+ *   gemm_panel  one work-item computes GEMM_MR × (8·GEMM_NV) tiles of C from A
+ *       panels and a B panel: per k, GEMM_NV float8 loads of B, GEMM_MR
+ *       broadcasts of A and GEMM_MR·GEMM_NV fused multiply-adds into float8
+ *       accumulators that stay in registers (6 × 16 is the classic AVX2 shape:
+ *       12 accumulators + 2 B vectors + 1 broadcast = 15 of 16 ymm registers).
+ *       Packed panels are contiguous, so the loop is streaming loads and FMAs
+ *       with no strides, TLB misses or bounds checks; edges are zero-padded in
+ *       the panels and masked only when storing.
+ * Explicit float8 (not PoCL's work-item vectorization) because the tile must
+ * stay in registers across the k loop, which a per-work-item scalar tile would
+ * not. Each output is one fixed-order sum: deterministic.
+ * The im2col kernels (cl/im2col.cl) write convolution column matrices straight
+ * into the B-panel layout. */
+
+#ifndef GEMM_MR
+#define GEMM_MR 6
+#endif
+#ifndef GEMM_NV
+#define GEMM_NV 2
+#endif
+#define GEMM_NR (8 * GEMM_NV)
+
+/* ---- packing ----
+ * Work-item (t, k) — or (k block, t) — writes panel t's row k: `width`
+ * consecutive floats. _p reads them as a run of consecutive p (sp = 1);
+ * _k reads 8 consecutive k of each of the panel's `width` rows (sk = 1) and
+ * writes 8 panel rows. Both accept any strides; the unit stride is the fast
+ * one. */
+
+__kernel void gemm_pack_p(__global const float *x, const uint x_off, const uint sp,
+                          const uint sk, const uint p_count, const uint k_count,
+                          const uint p_padded, const uint width, __global float *out,
+                          const uint out_off, const uint kp) {
+  const uint t = get_global_id(0), k = get_global_id(1); /* consecutive reads along p */
+  if (k >= k_count || t * width >= p_padded) return;
+  const uint p0 = t * width;
+  const uint valid = p_count > p0 ? min(width, p_count - p0) : 0u;
+  __global const float *src = x + x_off + p0 * sp + k * sk;
+  __global float *dst = out + out_off + (t * kp + k) * width;
+  uint j = 0;
+  if (sp == 1u)
+    for (; j < valid; j++) dst[j] = src[j];
+  else
+    for (; j < valid; j++) dst[j] = src[j * sp];
+  for (; j < width; j++) dst[j] = 0.0f;
+}
+
+__kernel void gemm_pack_k(__global const float *x, const uint x_off, const uint sp,
+                          const uint sk, const uint p_count, const uint k_count,
+                          const uint p_padded, const uint width, __global float *out,
+                          const uint out_off, const uint kp) {
+  const uint kb = get_global_id(0), t = get_global_id(1);
+  const uint k0 = kb * 8u;
+  if (k0 >= k_count || t * width >= p_padded) return;
+  const uint p0 = t * width;
+  const uint valid = p_count > p0 ? min(width, p_count - p0) : 0u;
+  const uint kn = min(8u, k_count - k0);
+  __global float *dst = out + out_off + (t * kp + k0) * width;
+  for (uint j = 0; j < width; j++) {
+    float v[8] = {0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f};
+    if (j < valid) {
+      __global const float *src = x + x_off + (p0 + j) * sp + k0 * sk;
+      if (kn == 8u && sk == 1u) {
+        vstore8(vload8(0, src), 0, v);
+      } else {
+        for (uint kk = 0; kk < kn; kk++) v[kk] = src[kk * sk];
+      }
+    }
+    for (uint kk = 0; kk < kn; kk++) dst[kk * width + j] = v[kk];
+  }
+}
+
+/* ---- the micro-kernel ---- */
+
+#if GEMM_MR == 4
+#define GEMM_ROWS(X) X(0) X(1) X(2) X(3)
+#elif GEMM_MR == 5
+#define GEMM_ROWS(X) X(0) X(1) X(2) X(3) X(4)
+#elif GEMM_MR == 6
+#define GEMM_ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5)
+#elif GEMM_MR == 8
+#define GEMM_ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7)
+#else
+#error "GEMM_MR must be 4, 5, 6 or 8"
+#endif
+
+#if GEMM_NV == 1
+#define GEMM_DECL(i) float8 c##i##_0 = 0.0f;
+#define GEMM_LOADB const float8 b0 = vload8(0, bp);
+#define GEMM_FMA(i)                     \
+  {                                     \
+    const float8 a_ = (float8)(ap[i]); \
+    c##i##_0 = fma(a_, b0, c##i##_0);   \
+  }
+#define GEMM_STORE(i) gemm_store8(c, i, n0, M, N, ldc, alpha, beta, m0, c##i##_0, 0);
+#elif GEMM_NV == 2
+#define GEMM_DECL(i) float8 c##i##_0 = 0.0f, c##i##_1 = 0.0f;
+#define GEMM_LOADB const float8 b0 = vload8(0, bp), b1 = vload8(1, bp);
+#define GEMM_FMA(i)                     \
+  {                                     \
+    const float8 a_ = (float8)(ap[i]); \
+    c##i##_0 = fma(a_, b0, c##i##_0);   \
+    c##i##_1 = fma(a_, b1, c##i##_1);   \
+  }
+#define GEMM_STORE(i)                                                    \
+  gemm_store8(c, i, n0, M, N, ldc, alpha, beta, m0, c##i##_0, 0); \
+  gemm_store8(c, i, n0, M, N, ldc, alpha, beta, m0, c##i##_1, 8);
+#elif GEMM_NV == 3
+#define GEMM_DECL(i) float8 c##i##_0 = 0.0f, c##i##_1 = 0.0f, c##i##_2 = 0.0f;
+#define GEMM_LOADB const float8 b0 = vload8(0, bp), b1 = vload8(1, bp), b2 = vload8(2, bp);
+#define GEMM_FMA(i)                     \
+  {                                     \
+    const float8 a_ = (float8)(ap[i]); \
+    c##i##_0 = fma(a_, b0, c##i##_0);   \
+    c##i##_1 = fma(a_, b1, c##i##_1);   \
+    c##i##_2 = fma(a_, b2, c##i##_2);   \
+  }
+#define GEMM_STORE(i)                                                     \
+  gemm_store8(c, i, n0, M, N, ldc, alpha, beta, m0, c##i##_0, 0);  \
+  gemm_store8(c, i, n0, M, N, ldc, alpha, beta, m0, c##i##_1, 8);  \
+  gemm_store8(c, i, n0, M, N, ldc, alpha, beta, m0, c##i##_2, 16);
+#else
+#error "GEMM_NV must be 1, 2 or 3"
+#endif
+
+/* Row i of the tile, columns n0+j0 .. n0+j0+7 (those inside C):
+ * C = alpha·v + beta·C, with beta = 0 never reading C (it may hold NaN). */
+void gemm_store8(__global float *c, const int i, const int n0, const int M, const int N,
+                 const uint ldc, const float alpha, const float beta, const int m0, const float8 v,
+                 const int j0) {
+  if (m0 + i >= M) return;
+  const int valid = N - (n0 + j0);
+  if (valid <= 0) return;
+  __global float *row = c + (uint)(m0 + i) * ldc + (uint)(n0 + j0);
+  if (valid >= 8) {
+    float8 r = alpha * v;
+    if (beta != 0.0f) r = fma((float8)beta, vload8(0, row), r);
+    vstore8(r, 0, row);
+  } else {
+    float t[8];
+    vstore8(alpha * v, 0, t);
+    for (int j = 0; j < valid; j++) row[j] = beta != 0.0f ? fma(beta, row[j], t[j]) : t[j];
+  }
+}
+
+/* Work-item (tn, g, batch) owns column panel tn of C (GEMM_NR columns) for the
+ * tile rows of group g: tiles tm_begin .. tm_end−1 (m_per_group tiles each).
+ * It walks k in blocks of kc; inside a block it runs every tile of its rows, so
+ * the block's B slice (kc × GEMM_NR floats) is read from memory once and then
+ * from L1, and each tile's accumulators live in registers for the whole block.
+ * Blocks after the first add to C (beta = 1): C = ((alpha·acc₀ + beta·C) +
+ * alpha·acc₁) + …, a fixed order. One launch per GEMM. Panels: A tile tm at
+ * a_off + batch·a_batch + tm·a_panel, B tile tn at b_off + batch·b_batch +
+ * tn·b_panel; k advances GEMM_MR (resp. GEMM_NR) floats. */
+__kernel void gemm_panel(const int M, const int N, const int K, const int kc, const float alpha,
+                         __global const float *a, const uint a_off, const uint a_panel,
+                         const uint a_batch, __global const float *b, const uint b_off,
+                         const uint b_panel, const uint b_batch, const float beta,
+                         __global float *cmat, const uint c_off, const uint ldc,
+                         const uint c_batch, const int m_per_group) {
+  const int tn = get_global_id(0), g = get_global_id(1);
+  const uint batch = get_global_id(2);
+  const int n0 = tn * GEMM_NR;
+  const int m_tiles = (M + GEMM_MR - 1) / GEMM_MR;
+  const int tm_begin = g * m_per_group, tm_end = min(m_tiles, tm_begin + m_per_group);
+  if (n0 >= N || tm_begin >= tm_end) return;
+  __global const float *abase = a + a_off + batch * a_batch;
+  __global const float *bbase = b + b_off + batch * b_batch + (uint)tn * b_panel;
+  __global float *c = cmat + c_off + batch * c_batch;
+  int k0 = 0;
+  do {
+    const int kb = min(kc, K - k0);
+    const float beta_k = k0 == 0 ? beta : 1.0f;
+    for (int tm = tm_begin; tm < tm_end; tm++) {
+      const int m0 = tm * GEMM_MR;
+      __global const float *ap = abase + (uint)tm * a_panel + (uint)k0 * GEMM_MR;
+      __global const float *bp = bbase + (uint)k0 * GEMM_NR;
+      GEMM_ROWS(GEMM_DECL)
+      for (int k = 0; k < kb; k++) {
+        GEMM_LOADB
+        GEMM_ROWS(GEMM_FMA)
+        ap += GEMM_MR;
+        bp += GEMM_NR;
+      }
+      {
+        const float beta = beta_k; /* GEMM_STORE uses `beta` */
+        GEMM_ROWS(GEMM_STORE)
+      }
+    }
+    k0 += kb;
+  } while (k0 < K);
+}
