@@ -264,6 +264,100 @@ __kernel void col2im_s1(__global const float *col, const uint col_off, const uin
   }
 }
 
+/* ---- any geometry, 16 columns per work-item (perf) ----
+ * The same panels as im2col_panels / _t, but a work-item computes the 16
+ * columns' (n, oy, ox) once with vector arithmetic instead of per element;
+ * loads are per lane (strided sources). */
+
+/* Sample offset and top-left input corner of the 8 columns q0 .. q0+7. */
+void im2col_corner8(const int q0, const int oh, const int ow, const int stride, const int pad,
+                    const uint sn, int8 *base, int8 *iy0, int8 *ix0) {
+  const int8 q = (int8)(q0) + im2col_iota8();
+  const int8 n = q / (int8)(oh * ow), r = q - n * (int8)(oh * ow);
+  const int8 y = r / (int8)(ow), xo = r - y * (int8)(ow);
+  *base = n * (int8)((int)sn);
+  *iy0 = y * (int8)(stride) - (int8)(pad);
+  *ix0 = xo * (int8)(stride) - (int8)(pad);
+}
+
+/* The 8 values x[base + iy·w + ix] (0 outside the image or past `columns`). */
+float8 im2col_gather8(__global const float *src, const int q0, const int columns,
+                      const int8 base, const int8 iy, const int8 ix, const int h, const int w) {
+  const int8 q = (int8)(q0) + im2col_iota8();
+  const int8 ok = (q < (int8)(columns)) & (iy >= (int8)(0)) & (iy < (int8)(h)) &
+                  (ix >= (int8)(0)) & (ix < (int8)(w));
+  const int8 at = select((int8)(0), base + iy * (int8)(w) + ix, ok);
+  float8 v = (float8)(src[at.s0], src[at.s1], src[at.s2], src[at.s3], src[at.s4], src[at.s5],
+                      src[at.s6], src[at.s7]);
+  return select((float8)(0.0f), v, ok);
+}
+
+/* Work-item (panel t, channel c) of im2col_panels (width 16). */
+__kernel void im2col_panels_g(__global const float *x, const uint x_off, const uint sn,
+                              const uint sc, const int h, const int w, const int oh, const int ow,
+                              const uint columns, const uint columns_padded, const uint channels,
+                              const int kh, const int kw, const int stride, const int pad,
+                              __global float *col, const uint col_off) {
+  const uint t = get_global_id(0), c = get_global_id(1);
+  if (t * 16u >= columns_padded || c >= channels) return;
+  const uint khw = (uint)(kh * kw), rows = channels * khw;
+  const int q0 = (int)(t * 16u);
+  int8 b0, y0, x0, b1, y1, x1;
+  im2col_corner8(q0, oh, ow, stride, pad, sn, &b0, &y0, &x0);
+  im2col_corner8(q0 + 8, oh, ow, stride, pad, sn, &b1, &y1, &x1);
+  __global const float *src = x + x_off + c * sc;
+  __global float *out = col + col_off + (t * rows + c * khw) * 16u;
+  for (int i = 0; i < kh; i++)
+    for (int j = 0; j < kw; j++) {
+      vstore8(im2col_gather8(src, q0, (int)columns, b0, y0 + (int8)(i), x0 + (int8)(j), h, w), 0,
+              out);
+      vstore8(im2col_gather8(src, q0 + 8, (int)columns, b1, y1 + (int8)(i), x1 + (int8)(j), h, w),
+              1, out);
+      out += 16;
+    }
+}
+
+/* Work-item (16-column block b, row panel rt) of im2col_panels_t (width 16). */
+__kernel void im2col_panels_t_g(__global const float *x, const uint x_off, const uint sn,
+                                const uint sc, const int h, const int w, const int oh,
+                                const int ow, const uint columns, const uint channels,
+                                const int kh, const int kw, const int stride, const int pad,
+                                __global float *col, const uint col_off) {
+  const uint b = get_global_id(0), rt = get_global_id(1);
+  const uint khw = (uint)(kh * kw), rows = channels * khw;
+  if (b * 16u >= columns || rt * 16u >= rows) return;
+  const int q0 = (int)(b * 16u);
+  int8 b0, y0, x0, b1, y1, x1;
+  im2col_corner8(q0, oh, ow, stride, pad, sn, &b0, &y0, &x0);
+  im2col_corner8(q0 + 8, oh, ow, stride, pad, sn, &b1, &y1, &x1);
+  float tile[16][16];
+  for (uint jr = 0; jr < 16u; jr++) {
+    const uint rr = rt * 16u + jr;
+    if (rr >= rows) {
+      vstore8((float8)(0.0f), 0, tile[jr]);
+      vstore8((float8)(0.0f), 1, tile[jr]);
+      continue;
+    }
+    const uint c = rr / khw, ij = rr - c * khw;
+    const int i = (int)(ij / (uint)kw), j = (int)ij - i * kw;
+    __global const float *src = x + x_off + c * sc;
+    vstore8(im2col_gather8(src, q0, (int)columns, b0, y0 + (int8)(i), x0 + (int8)(j), h, w), 0,
+            tile[jr]);
+    vstore8(im2col_gather8(src, q0 + 8, (int)columns, b1, y1 + (int8)(i), x1 + (int8)(j), h, w),
+            1, tile[jr]);
+  }
+  const uint nq = min(16u, columns - (uint)q0);
+  __global float *out = col + col_off + (rt * columns + (uint)q0) * 16u;
+  for (uint l = 0; l < nq; l++) {
+    const float8 v0 = (float8)(tile[0][l], tile[1][l], tile[2][l], tile[3][l], tile[4][l],
+                               tile[5][l], tile[6][l], tile[7][l]);
+    const float8 v1 = (float8)(tile[8][l], tile[9][l], tile[10][l], tile[11][l], tile[12][l],
+                               tile[13][l], tile[14][l], tile[15][l]);
+    vstore8(v0, 0, out + l * 16u);
+    vstore8(v1, 1, out + l * 16u);
+  }
+}
+
 /* One work-item per (input pixel q of the chunk, channel c): gathers every
  * column entry the pixel was copied to, in (i, j) order — deterministic, no
  * atomics. dx_off already points at sample n0. */

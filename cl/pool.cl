@@ -84,3 +84,60 @@ __kernel void global_avgpool_backward(__global const float *dy, const uint dy_of
   const uint n = q / hw;
   dx[dx_off + n * sn + c * sc + (q - n * hw)] = dy[dy_off + n * channels + c] / (float)hw;
 }
+
+/* ---- CPU variants (perf): same arguments, coarser work-items ----
+ * Forward: one work-item per output row (n·OH + oy, c), no index divisions in
+ * the pixel loop. Backward: one work-item per plane (n, c) that zeroes dx and
+ * then adds each output's dy to its argmax in output order — for every input
+ * pixel the same terms in the same order as maxpool_backward's gather, so the
+ * result is bit-identical, at a fraction of the reads. */
+__kernel void maxpool_forward_cpu(__global const float *x, const uint x_off, const uint sn,
+                                  const uint sc, const int h, const int w,
+                                  __global float *y, const uint y_off, __global int *argmax,
+                                  const uint a_off, const uint osn, const uint osc, const int oh,
+                                  const int ow, const uint count, const uint channels,
+                                  const int k, const int stride, const int pad) {
+  const uint row = get_global_id(0), c = get_global_id(1);
+  if (row >= count / (uint)ow || c >= channels) return;
+  const uint n = row / (uint)oh;
+  const int py = (int)(row - n * (uint)oh);
+  const int y0 = py * stride - pad;
+  const int ya = max(y0, 0), yb = min(y0 + k, h);
+  __global const float *src = x + x_off + n * sn + c * sc;
+  const uint at0 = n * osn + c * osc + (uint)(py * ow);
+  for (int px = 0; px < ow; px++) {
+    const int x0 = px * stride - pad;
+    const int xa = max(x0, 0), xb = min(x0 + k, w);
+    float best = src[ya * w + xa];
+    int best_i = ya * w + xa;
+    for (int yy = ya; yy < yb; yy++)
+      for (int xx = xa; xx < xb; xx++) {
+        const float v = src[yy * w + xx];
+        if (v > best || isnan(v)) {
+          best = v;
+          best_i = yy * w + xx;
+        }
+      }
+    y[y_off + at0 + (uint)px] = best;
+    argmax[a_off + at0 + (uint)px] = best_i;
+  }
+}
+
+__kernel void maxpool_backward_cpu(__global const int *argmax, const uint a_off,
+                                   __global const float *dy, const uint dy_off, const uint osn,
+                                   const uint osc, const int oh, const int ow,
+                                   __global float *dx, const uint dx_off, const uint sn,
+                                   const uint sc, const int h, const int w, const uint count,
+                                   const uint channels, const int k, const int stride,
+                                   const int pad) {
+  const uint n = get_global_id(0), c = get_global_id(1);
+  if (n >= count / (uint)(h * w) || c >= channels) return;
+  (void)k, (void)stride, (void)pad;
+  __global float *plane = dx + dx_off + n * sn + c * sc;
+  const uint hw = (uint)(h * w);
+  uint i = 0;
+  for (; i + 8 <= hw; i += 8) vstore8((float8)(0.0f), 0, plane + i);
+  for (; i < hw; i++) plane[i] = 0.0f;
+  const uint base = n * osn + c * osc, ohw = (uint)(oh * ow);
+  for (uint o = 0; o < ohw; o++) plane[argmax[a_off + base + o]] += dy[dy_off + base + o];
+}

@@ -42,6 +42,9 @@ fc_status fc_profile_write(const fc_profile *profile, const char *csv_path,
                            const char *trace_path);
 /* Per-layer and per-kernel times (ms per step) as text. */
 void fc_profile_print_summary(const fc_profile *profile, FILE *out);
+/* For a run folder: writes DIR/profile.csv and DIR/profile.trace.json, then the
+ * summary and the two paths to `summary` (may be NULL). */
+fc_status fc_profile_save_run(const fc_profile *profile, const char *dir, FILE *summary);
 
 #ifdef __cplusplus
 }

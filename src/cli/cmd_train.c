@@ -11,6 +11,7 @@
 #include "fercl/device.h"
 #include "fercl/fercl.h"
 #include "fercl/log.h"
+#include "fercl/profile.h"
 #include "fercl/train.h"
 
 static fc_train_config cfg;
@@ -94,6 +95,7 @@ static fc_option train_options[] = {
     OPT_INT("log-every", &cfg.log_every, "N", "progress line every N steps when not on a terminal", 1, 1e9),
     OPT_INT("eval-batch", &cfg.eval_batch, "B", "evaluation batch size", 1, 4096),
     OPT_FLAG("skip-nonfinite", &cfg.skip_nonfinite, "skip a step whose loss is NaN/Inf instead of stopping"),
+    OPT_FLAG("profile", &cfg.profile, "per-kernel profile: profile.csv, profile.trace.json, per-layer summary"),
     {.name = "config", .type = FC_OPT_STRING, .target = &config_file, .arg_name = "FILE", .help = "read options from FILE (name = value lines)", .not_in_config = 1},
     {.name = "resume", .type = FC_OPT_STRING, .target = &resume_dir, .arg_name = "DIR", .help = "continue the run saved in DIR", .not_in_config = 1},
     {0}};
@@ -176,8 +178,13 @@ typedef struct progress_state {
   int line_open;
 } progress_state;
 
+static fc_profile *run_profile; /* --profile */
+
 static void on_progress(const fc_train_progress *p, void *user) {
   progress_state *ps = user;
+  /* Step 1 carries the plans' warm-up launches: left out. */
+  if (run_profile && fc_profile_collect(run_profile, p->step > 1 ? p->step : -1) != FC_OK)
+    fc_log(FC_LOG_WARN, "profile: %s", fc_last_error());
   if (fc_cli.quiet) return;
   char eta[32];
   format_duration(p->eta_seconds, eta, sizeof eta);
@@ -283,7 +290,8 @@ int fc_cmd_train(int argc, char **argv) {
   }
 
   fc_device *dev = NULL;
-  st = fc_device_open_selected(fc_cli.device, 0, &dev);
+  st = fc_device_open_selected(fc_cli.device, cfg.profile ? FC_DEVICE_OPEN_PROFILING : 0, &dev);
+  if (st == FC_OK && cfg.profile) st = fc_profile_create(dev, &run_profile);
   if (st != FC_OK) return fc_cli_fail(st);
   progress_state ps = {.tty = isatty(2), .log_every = cfg.log_every > 0 ? cfg.log_every : 10};
   cfg.progress = on_progress;
@@ -297,6 +305,9 @@ int fc_cmd_train(int argc, char **argv) {
   signal(SIGINT, SIG_DFL);
   signal(SIGTERM, SIG_DFL);
   if (ps.line_open) fprintf(stderr, "\n");
+  if (run_profile && fc_profile_save_run(run_profile, dir, stderr) != FC_OK)
+    fc_log(FC_LOG_WARN, "profile: %s", fc_last_error());
+  fc_profile_free(run_profile);
   fc_device_close(dev);
   if (st != FC_OK) return fc_cli_fail(st);
   char took[32];

@@ -1,3 +1,537 @@
-/* fer-cl tune (placeholder while bench is built). */
+/* fer-cl tune: measures GEMM and kernel parameters on this device and stores
+ * the winners in the user's cache folder (src/device/tuning.h), where every
+ * later device open finds them.
+ *
+ * What is timed is what training runs: every convolution of the model
+ * (forward, backward-data, backward-weights; unique shapes weighted by how
+ * often they occur) at a small batch, so the GEMM shapes, the column-matrix
+ * kernels and the packing are all in the score. Stages, each starting from the
+ * best so far:
+ *   1. fer-cl's GEMM tile rows (mr), 2. its k block (kc), 3. its work-group;
+ *   4. CLBlast's Xgemm parameters (a fixed list of valid sets, at 1024³);
+ *   5. the engine: fer-cl's GEMM or CLBlast (tuned) on the convolutions;
+ *   6. the work-group size of the element-wise kernels.
+ * Every measurement is appended to <tuning file>.partial (rewritten atomically)
+ * so an interrupted run resumes where it stopped; --restart forgets it. */
+#include <clblast_c.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
 #include "cli/cli.h"
-int fc_cmd_tune(int argc, char **argv) { (void)argc; (void)argv; return 0; }
+#include "core/fileio.h"
+#include "device/runtime.h"
+#include "device/tuning.h"
+#include "fercl/log.h"
+#include "fercl/net.h"
+#include "fercl/ops.h"
+#include "net/graph.h"
+
+static int quick, restart, no_clblast, tune_batch = 16;
+static int arch_choice = 1, stem_choice = 0, channels = 3, input_size = 112;
+static const char *const arch_names[] = {"resnet10", "resnet18", "resnet34", NULL};
+static const char *const stem_names[] = {"imagenet", "small", NULL};
+
+static const fc_option tune_options[] = {
+    {.name = "quick", .type = FC_OPT_FLAG, .target = &quick, .flag_value = 1,
+     .help = "fewer candidates (about a minute on PoCL)"},
+    {.name = "restart", .type = FC_OPT_FLAG, .target = &restart, .flag_value = 1,
+     .help = "ignore the measurements of an interrupted earlier run"},
+    {.name = "no-clblast", .type = FC_OPT_FLAG, .target = &no_clblast, .flag_value = 1,
+     .help = "do not try CLBlast (keeps fer-cl's GEMM)"},
+    {.name = "arch", .type = FC_OPT_CHOICE, .target = &arch_choice, .choices = arch_names,
+     .help = "model whose convolutions are timed (default resnet18)"},
+    {.name = "stem", .type = FC_OPT_CHOICE, .target = &stem_choice, .choices = stem_names,
+     .help = "imagenet (default) or small"},
+    {.name = "channels", .type = FC_OPT_INT, .target = &channels, .arg_name = "C",
+     .help = "input channels (default 3)", .min = 1, .max = 3},
+    {.name = "input", .type = FC_OPT_INT, .target = &input_size, .arg_name = "S",
+     .help = "input side (default 112)", .min = 32, .max = 1024},
+    {.name = "batch", .type = FC_OPT_INT, .target = &tune_batch, .arg_name = "B",
+     .help = "batch of the timed convolutions (default 16)", .min = 1, .max = 1024},
+    {0}};
+
+static const fc_args_spec tune_spec = {
+    .command = "tune",
+    .usage = "[--device N] [--quick] [--restart]",
+    .summary = "Tune GEMM and kernel parameters for this device; the result is stored in the user's\n"
+               "cache folder and used automatically by train, eval, predict and bench.",
+    .details = "The score is the time of every convolution of the model (forward and both backward\n"
+               "passes) at a small batch. Progress is saved after each measurement: an interrupted\n"
+               "run continues where it stopped (--restart starts over). Delete the printed file to\n"
+               "return to the defaults; FERCL_GEMM=clblast|fercl overrides the engine.",
+    .options = tune_options,
+    .global_options = fc_cli_global_options};
+
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* ---- measurements, saved as they come ---- */
+
+#define MAX_DONE 512
+typedef struct done_entry {
+  char key[96];
+  double ms;
+} done_entry;
+static done_entry done[MAX_DONE];
+static int n_done;
+static char partial_path[1100];
+static int step_no, step_total;
+
+static void load_partial(void) {
+  char *text = NULL;
+  size_t size = 0;
+  if (fc_file_read_all(partial_path, 1u << 20, &text, &size) != FC_OK) return;
+  char *save = NULL;
+  for (char *line = strtok_r(text, "\n", &save); line && n_done < MAX_DONE;
+       line = strtok_r(NULL, "\n", &save)) {
+    char key[96];
+    double ms = 0;
+    if (line[0] == '#' || sscanf(line, "%95s %lf", key, &ms) != 2 || !(ms > 0)) continue;
+    snprintf(done[n_done].key, sizeof done[n_done].key, "%s", key);
+    done[n_done++].ms = ms;
+  }
+  free(text);
+}
+
+static fc_status save_partial(void) {
+  size_t cap = 64 + (size_t)n_done * 128;
+  char *text = malloc(cap);
+  if (!text) return fc_errorf(FC_ERR_NOMEM, "out of memory");
+  size_t n = (size_t)snprintf(text, cap, "# fer-cl tune progress (key, ms); deleted when done\n");
+  for (int i = 0; i < n_done && n < cap; i++)
+    n += (size_t)snprintf(text + n, cap - n, "%s %.4f\n", done[i].key, done[i].ms);
+  fc_status st = fc_file_write_atomic(partial_path, text, n < cap ? n : cap - 1);
+  free(text);
+  return st;
+}
+
+static const done_entry *find_done(const char *key) {
+  for (int i = 0; i < n_done; i++)
+    if (strcmp(done[i].key, key) == 0) return &done[i];
+  return NULL;
+}
+
+typedef fc_status (*workload_fn)(fc_device *dev, void *ctx);
+
+/* Time of `fn` (min of reps after a warm-up that builds kernels), or the saved
+ * value. A failing candidate (e.g. parameters a driver rejects) scores +inf. */
+static double measure(fc_device *dev, const char *key, const char *label, workload_fn fn, void *ctx,
+                      int reps) {
+  step_no++;
+  const done_entry *d = find_done(key);
+  if (d) {
+    fprintf(stderr, "[%2d/%d] %-44s %10.2f ms  (earlier run)\n", step_no, step_total, label, d->ms);
+    return d->ms;
+  }
+  fprintf(stderr, "[%2d/%d] %-44s ", step_no, step_total, label);
+  fflush(stderr);
+  double best = INFINITY;
+  fc_status st = fn(dev, ctx);
+  if (st == FC_OK) st = fc_device_finish(dev);
+  for (int r = 0; r < reps && st == FC_OK; r++) {
+    double t0 = now_s();
+    st = fn(dev, ctx);
+    if (st == FC_OK) st = fc_device_finish(dev);
+    double dt = (now_s() - t0) * 1e3;
+    if (st == FC_OK && dt < best) best = dt;
+  }
+  if (st != FC_OK) {
+    fprintf(stderr, "failed: %s\n", fc_last_error());
+    best = INFINITY;
+  } else {
+    fprintf(stderr, "%10.2f ms\n", best);
+  }
+  if (n_done < MAX_DONE && isfinite(best)) {
+    snprintf(done[n_done].key, sizeof done[n_done].key, "%s", key);
+    done[n_done++].ms = best;
+    if (save_partial() != FC_OK) fc_log(FC_LOG_WARN, "could not save progress: %s", fc_last_error());
+  }
+  return best;
+}
+
+/* ---- the convolution workload ---- */
+
+typedef struct conv_job {
+  fc_conv2d_desc d;
+  int count, need_dx;
+} conv_job;
+
+typedef struct conv_work {
+  conv_job jobs[64];
+  int n_jobs;
+  cl_mem x, y, w, ws;
+  size_t ws_floats;
+} conv_work;
+
+static fc_status conv_work_run(fc_device *dev, void *p) {
+  conv_work *c = p;
+  fc_view none = {0};
+  fc_view x = fc_view_of(c->x, 0), y = fc_view_of(c->y, 0), w = fc_view_of(c->w, 0);
+  fc_view ws = fc_view_of(c->ws, 0);
+  for (int i = 0; i < c->n_jobs; i++) {
+    const conv_job *j = &c->jobs[i];
+    for (int r = 0; r < j->count; r++) {
+      FC_TRY(fc_conv2d_forward(dev, &j->d, x, w, none, y, ws, c->ws_floats));
+      if (j->need_dx) FC_TRY(fc_conv2d_backward_data(dev, &j->d, y, w, x, ws, c->ws_floats));
+      FC_TRY(fc_conv2d_backward_weights(dev, &j->d, x, y, w, none, 0, ws, c->ws_floats));
+    }
+  }
+  return FC_OK;
+}
+
+#define WS_CAP ((size_t)32 << 20)
+
+static fc_status conv_work_create(fc_device *dev, conv_work *c) {
+  memset(c, 0, sizeof *c);
+  fc_net_config cfg;
+  fc_net_config_default(&cfg);
+  FC_TRY(fc_net_config_set_arch(&cfg, arch_names[arch_choice]));
+  cfg.in_channels = channels;
+  cfg.input_size = input_size;
+  cfg.stem = stem_choice ? FC_STEM_SMALL : FC_STEM_IMAGENET;
+  FC_TRY(fc_net_config_check(&cfg));
+  fc_graph g;
+  FC_TRY(fc_graph_build(&cfg, &g));
+  size_t max_x = 1, max_y = 1, max_w = 1, max_ws = 1;
+  for (int i = 0; i < g.n_layers; i++) {
+    const fc_layer *l = &g.layers[i];
+    if (l->kind != FC_LAYER_CONV) continue;
+    const fc_slot *xs = &g.slots[l->x], *ys = &g.slots[l->y];
+    fc_conv2d_desc d = {tune_batch, xs->c, xs->h, xs->w, ys->c, l->k, l->k, l->stride, l->pad,
+                        FC_LAYOUT_CNHW};
+    int found = -1;
+    for (int j = 0; j < c->n_jobs && found < 0; j++)
+      if (memcmp(&c->jobs[j].d, &d, sizeof d) == 0 && c->jobs[j].need_dx == (l->x > 0)) found = j;
+    if (found >= 0) {
+      c->jobs[found].count++;
+      continue;
+    }
+    if (c->n_jobs == 64) break;
+    c->jobs[c->n_jobs++] = (conv_job){d, 1, l->x > 0};
+    size_t nx = fc_shape4_count(fc_conv2d_in_shape(&d)), ny = fc_shape4_count(fc_conv2d_out_shape(&d));
+    size_t nw = (size_t)d.c_out * d.c_in * d.kh * d.kw;
+    size_t full = fc_conv2d_workspace_size(&d, 0), one = fc_conv2d_workspace_size(&d, 1);
+    size_t ws = full < WS_CAP ? full : (one > WS_CAP ? one : WS_CAP);
+    if (nx > max_x) max_x = nx;
+    if (ny > max_y) max_y = ny;
+    if (nw > max_w) max_w = nw;
+    if (ws > max_ws) max_ws = ws;
+  }
+  fc_graph_free(&g);
+  c->ws_floats = max_ws;
+  FC_TRY(fc_buffer_alloc(dev, max_x * 4, "tuning x", &c->x));
+  FC_TRY(fc_buffer_alloc(dev, max_y * 4, "tuning y", &c->y));
+  FC_TRY(fc_buffer_alloc(dev, max_w * 4, "tuning w", &c->w));
+  FC_TRY(fc_buffer_alloc(dev, max_ws * 4, "tuning workspace", &c->ws));
+  FC_TRY(fc_buffer_fill_zero(dev, c->x, 0, max_x * 4));
+  FC_TRY(fc_buffer_fill_zero(dev, c->y, 0, max_y * 4));
+  return fc_buffer_fill_zero(dev, c->w, 0, max_w * 4);
+}
+
+static void conv_work_free(conv_work *c) {
+  fc_buffer_release(&c->x), fc_buffer_release(&c->y), fc_buffer_release(&c->w);
+  fc_buffer_release(&c->ws);
+}
+
+/* ---- CLBlast Xgemm candidates ---- */
+
+static const char *const xgemm_names[] = {"GEMMK", "KREG",  "KWG",  "KWI",  "MDIMA", "MDIMC",
+                                          "MWG",   "NDIMB", "NDIMC", "NWG", "SA",    "SB",
+                                          "STRM",  "STRN",  "VWM",  "VWN"};
+#define XGEMM_N 16
+/* MWG, NWG, KWG, MDIMC, NDIMC, VWM, VWN: sets that satisfy Xgemm's constraints
+ * (MDIMA = MDIMC, NDIMB = NDIMC, no local memory: CPU-friendly first). */
+static const int xgemm_sets[][7] = {
+    {128, 128, 32, 8, 16, 8, 8}, {64, 64, 32, 8, 8, 8, 8},    {128, 64, 32, 16, 8, 8, 8},
+    {64, 128, 32, 8, 16, 8, 8},  {128, 128, 32, 16, 8, 8, 8}, {128, 128, 16, 8, 8, 8, 8},
+    {64, 64, 16, 8, 8, 4, 4},    {128, 128, 32, 16, 16, 8, 8}, {32, 32, 32, 8, 8, 4, 4}};
+#define XGEMM_SETS ((int)(sizeof xgemm_sets / sizeof xgemm_sets[0]))
+
+static void xgemm_fill(fc_tuning *t, const int *s) {
+  size_t v[XGEMM_N] = {0, 1, (size_t)s[2], 2, (size_t)s[3], (size_t)s[3], (size_t)s[0],
+                       (size_t)s[4], (size_t)s[4], (size_t)s[1], 0, 0, 0, 0, (size_t)s[5],
+                       (size_t)s[6]};
+  t->clblast_count = XGEMM_N;
+  for (int i = 0; i < XGEMM_N; i++) {
+    snprintf(t->clblast_names[i], sizeof t->clblast_names[i], "%s", xgemm_names[i]);
+    t->clblast_values[i] = v[i];
+  }
+}
+
+typedef struct sgemm_work {
+  size_t n;
+  cl_mem a, b, c;
+} sgemm_work;
+
+static fc_status sgemm_run(fc_device *dev, void *p) {
+  sgemm_work *g = p;
+  return fc_gemm(dev, 0, 0, g->n, g->n, g->n, 1.0f, fc_view_of(g->a, 0), g->n, fc_view_of(g->b, 0),
+                 g->n, 0.0f, fc_view_of(g->c, 0), g->n);
+}
+
+/* ---- element-wise workload ---- */
+
+typedef struct ops_work {
+  fc_shape4 s;
+  cl_mem x, y, dy, small, ws;
+  size_t ws_floats;
+} ops_work;
+
+static fc_status ops_run(fc_device *dev, void *p) {
+  ops_work *o = p;
+  fc_view none = {0}, sm = fc_view_of(o->small, 0);
+  size_t C = (size_t)o->s.c, n = fc_shape4_count(o->s);
+  fc_batchnorm_params bp = {sm, fc_view_add(sm, C), fc_view_add(sm, 2 * C), fc_view_add(sm, 3 * C),
+                            0.1f, 1e-5f};
+  fc_view x = fc_view_of(o->x, 0), y = fc_view_of(o->y, 0), dy = fc_view_of(o->dy, 0);
+  fc_view ws = fc_view_of(o->ws, 0);
+  FC_TRY(fc_batchnorm_forward_train(dev, o->s, x, &bp, fc_view_add(sm, 4 * C),
+                                    fc_view_add(sm, 5 * C), FC_BN_RELU, none, y, ws, o->ws_floats));
+  FC_TRY(fc_batchnorm_backward(dev, o->s, x, dy, &bp, fc_view_add(sm, 4 * C), fc_view_add(sm, 5 * C),
+                               FC_BN_RELU, y, none, dy, fc_view_add(sm, 6 * C),
+                               fc_view_add(sm, 7 * C), 0, ws, o->ws_floats));
+  FC_TRY(fc_relu_backward(dev, y, dy, dy, n));
+  return fc_add_forward(dev, x, dy, y, n);
+}
+
+/* ---- the command ---- */
+
+static void gemm_key(const fc_tuning *t, char *key, size_t size) {
+  snprintf(key, size, "conv:fercl:mr%d:nv%d:wg%d:kc%d", t->gemm.mr, t->gemm.nv, t->gemm.wg,
+           t->gemm.kc);
+}
+
+int fc_cmd_tune(int argc, char **argv) {
+  char *positional[argc > 0 ? argc : 1];
+  int npos = 0;
+  int rc = fc_cli_parse(&tune_spec, argc, argv, positional, &npos);
+  if (rc >= 0) return rc;
+  if (npos > 0) {
+    fprintf(stderr, "fer-cl: error: fer-cl tune takes no arguments (got '%s')\n", positional[0]);
+    return 2;
+  }
+  fc_device *dev = NULL;
+  fc_status st = fc_device_open_selected(fc_cli.device, 0, &dev);
+  if (st != FC_OK) return fc_cli_fail(st);
+  char path[1024];
+  fc_tuning_path(dev, path, sizeof path);
+  if (!path[0]) {
+    fc_device_close(dev);
+    return fc_cli_fail(fc_errorf(FC_ERR_IO,
+                                 "no cache folder to store tuning results: set HOME, "
+                                 "XDG_CACHE_HOME or FERCL_CACHE_DIR"));
+  }
+  snprintf(partial_path, sizeof partial_path, "%s.partial", path);
+  {
+    char dir[1024];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash) *slash = '\0';
+    st = fc_mkdir_p(dir);
+    if (st != FC_OK) {
+      fc_device_close(dev);
+      return fc_cli_fail(st);
+    }
+  }
+  n_done = 0;
+  if (restart)
+    unlink(partial_path);
+  else
+    load_partial();
+  const fc_device_info *info = fc_device_get_info(dev);
+  fprintf(stderr, "tuning %s (%s)\nresults: %s\n", info->name, info->driver_version, path);
+  if (n_done > 0)
+    fprintf(stderr, "resuming: %d measurements from an interrupted run (--restart to redo them)\n",
+            n_done);
+
+  /* Start from the defaults (not a previous tuning file: it is being redone). */
+  fc_tuning base;
+  fc_tuning_defaults(dev, &base);
+  base.ops_wg = 0;
+  static const int mrs[] = {6, 4, 5};
+  static const int kcs_full[] = {128, 256, 512, 1024, 0};
+  static const int kcs_quick[] = {128, 256, 512};
+  static const int wgs[] = {1, 2, 4};
+  static const int ops_wgs[] = {64, 128, 256};
+  const int *kcs = quick ? kcs_quick : kcs_full;
+  int n_kc = quick ? 3 : 5, n_wg = quick ? 1 : 3, n_sets = no_clblast ? 0 : (quick ? 4 : XGEMM_SETS);
+  int reps = quick ? 2 : 3;
+  step_no = 0;
+  step_total = 3 + (n_kc - 1) + (n_wg - 1) + (no_clblast ? 0 : n_sets + 3) + 3;
+
+  conv_work cw;
+  st = conv_work_create(dev, &cw);
+  fc_tuning best = base;
+  double best_ms = INFINITY;
+  char key[96], label[128];
+  /* 1-3: fer-cl's GEMM on the convolutions. */
+  for (int stage = 0; stage < 3 && st == FC_OK; stage++) {
+    int n = stage == 0 ? 3 : stage == 1 ? n_kc : n_wg;
+    fc_tuning start = best;
+    for (int i = 0; i < n; i++) {
+      fc_tuning t = start;
+      t.gemm.engine = FC_GEMM_ENGINE_FERCL;
+      if (stage == 0) t.gemm.mr = mrs[i];
+      if (stage == 1) t.gemm.kc = kcs[i];
+      if (stage == 2) t.gemm.wg = wgs[i];
+      if (stage > 0 && memcmp(&t.gemm, &start.gemm, sizeof t.gemm) == 0) continue; /* measured */
+      gemm_key(&t, key, sizeof key);
+      char desc[64];
+      fc_gemm_params_describe(&t.gemm, desc, sizeof desc);
+      snprintf(label, sizeof label, "convolutions, %s", desc);
+      st = fc_tuning_apply(dev, &t);
+      if (st != FC_OK) break;
+      double ms = measure(dev, key, label, conv_work_run, &cw, reps);
+      if (ms < best_ms) {
+        best_ms = ms;
+        best = t;
+      }
+    }
+  }
+  double fercl_ms = best_ms;
+
+  /* 4-5: CLBlast's Xgemm parameters at 1024³, then CLBlast on the convolutions. */
+  if (st == FC_OK && n_sets > 0) {
+    sgemm_work g = {1024, NULL, NULL, NULL};
+    size_t bytes = g.n * g.n * 4;
+    st = fc_buffer_alloc(dev, bytes, "tuning A", &g.a);
+    if (st == FC_OK) st = fc_buffer_alloc(dev, bytes, "tuning B", &g.b);
+    if (st == FC_OK) st = fc_buffer_alloc(dev, bytes, "tuning C", &g.c);
+    if (st == FC_OK) st = fc_buffer_fill_zero(dev, g.a, 0, bytes);
+    if (st == FC_OK) st = fc_buffer_fill_zero(dev, g.b, 0, bytes);
+    fc_tuning cl_best = base;
+    double cl_ms = INFINITY;
+    /* fer-cl's best at 1024³, the yardstick for CLBlast. */
+    double ours_1024 = INFINITY;
+    if (st == FC_OK) st = fc_tuning_apply(dev, &best);
+    if (st == FC_OK) {
+      char desc[64];
+      fc_gemm_params_describe(&best.gemm, desc, sizeof desc);
+      snprintf(key, sizeof key, "sgemm1024:fercl:mr%d:nv%d:wg%d:kc%d", best.gemm.mr, best.gemm.nv,
+               best.gemm.wg, best.gemm.kc);
+      snprintf(label, sizeof label, "SGEMM 1024^3, %s", desc);
+      ours_1024 = measure(dev, key, label, sgemm_run, &g, reps);
+    }
+    /* CLBlast as shipped first: overrides cannot be taken back in this process. */
+    fc_tuning t = base;
+    t.gemm.engine = FC_GEMM_ENGINE_CLBLAST;
+    t.clblast_count = 0;
+    if (st == FC_OK) st = fc_tuning_apply(dev, &t);
+    if (st == FC_OK && !dev->tuning.clblast_applied) {
+      double ms = measure(dev, "sgemm1024:clblast:default", "SGEMM 1024^3, CLBlast as shipped",
+                          sgemm_run, &g, reps);
+      if (ms < cl_ms) cl_ms = ms, cl_best = t;
+    }
+    for (int i = 0; i < n_sets && st == FC_OK; i++) {
+      const int *s = xgemm_sets[i];
+      xgemm_fill(&t, s);
+      snprintf(key, sizeof key, "sgemm1024:clblast:%d:%d:%d:%d:%d:%d:%d", s[0], s[1], s[2], s[3],
+               s[4], s[5], s[6]);
+      snprintf(label, sizeof label, "SGEMM 1024^3, CLBlast MWG%d NWG%d KWG%d DIM%dx%d VW%d", s[0],
+               s[1], s[2], s[3], s[4], s[5]);
+      if (find_done(key)) {
+        double ms = measure(dev, key, label, sgemm_run, &g, reps);
+        if (ms < cl_ms) cl_ms = ms, cl_best = t;
+        continue;
+      }
+      st = fc_tuning_apply(dev, &t);
+      if (st == FC_OK) st = fc_tuning_apply_clblast(dev);
+      if (st != FC_OK) { /* CLBlast refused the set: skip it */
+        fprintf(stderr, "       CLBlast refused %s: %s\n", label, fc_last_error());
+        st = FC_OK;
+        continue;
+      }
+      double ms = measure(dev, key, label, sgemm_run, &g, reps);
+      if (ms < cl_ms) cl_ms = ms, cl_best = t;
+    }
+    fc_buffer_release(&g.a), fc_buffer_release(&g.b), fc_buffer_release(&g.c);
+    if (st == FC_OK && isfinite(cl_ms) && cl_ms > 1.5 * ours_1024) {
+      /* Far behind on the plain GEMM: the convolutions would only take minutes to say so. */
+      step_no++;
+      fprintf(stderr, "[%2d/%d] %-44s skipped: CLBlast's best SGEMM is %.1fx slower\n", step_no,
+              step_total, "convolutions, CLBlast", cl_ms / ours_1024);
+      best.clblast_count = cl_best.clblast_count;
+      memcpy(best.clblast_names, cl_best.clblast_names, sizeof best.clblast_names);
+      memcpy(best.clblast_values, cl_best.clblast_values, sizeof best.clblast_values);
+    } else if (st == FC_OK && isfinite(cl_ms)) {
+      /* The engine: CLBlast with its best parameters on the convolutions. */
+      fc_tuning t2 = best;
+      t2.gemm.engine = FC_GEMM_ENGINE_CLBLAST;
+      t2.clblast_count = cl_best.clblast_count;
+      memcpy(t2.clblast_names, cl_best.clblast_names, sizeof t2.clblast_names);
+      memcpy(t2.clblast_values, cl_best.clblast_values, sizeof t2.clblast_values);
+      st = fc_tuning_apply(dev, &t2);
+      if (st == FC_OK) st = fc_tuning_apply_clblast(dev);
+      if (st == FC_OK) {
+        snprintf(key, sizeof key, "conv:clblast:%s", cl_best.clblast_count ? "tuned" : "default");
+        double ms = measure(dev, key, "convolutions, CLBlast (best parameters)", conv_work_run, &cw,
+                            reps);
+        /* Keep the CLBlast parameters either way: bench's "CLBlast tuned" uses them. */
+        best.clblast_count = t2.clblast_count;
+        memcpy(best.clblast_names, t2.clblast_names, sizeof best.clblast_names);
+        memcpy(best.clblast_values, t2.clblast_values, sizeof best.clblast_values);
+        if (ms < best_ms) {
+          best_ms = ms;
+          best.gemm.engine = FC_GEMM_ENGINE_CLBLAST;
+        }
+      }
+    }
+  }
+
+  /* 6: element-wise work-group size. */
+  if (st == FC_OK) {
+    ops_work o;
+    memset(&o, 0, sizeof o);
+    o.s = (fc_shape4){tune_batch, 64, input_size / 2, input_size / 2, FC_LAYOUT_CNHW};
+    size_t n = fc_shape4_count(o.s);
+    o.ws_floats = fc_batchnorm_workspace_size(o.s);
+    st = fc_buffer_alloc(dev, n * 4, "tuning x", &o.x);
+    if (st == FC_OK) st = fc_buffer_alloc(dev, n * 4, "tuning y", &o.y);
+    if (st == FC_OK) st = fc_buffer_alloc(dev, n * 4, "tuning dy", &o.dy);
+    if (st == FC_OK) st = fc_buffer_alloc(dev, 8 * 64 * 4, "tuning params", &o.small);
+    if (st == FC_OK) st = fc_buffer_alloc(dev, o.ws_floats * 4, "tuning workspace", &o.ws);
+    if (st == FC_OK) st = fc_buffer_fill_zero(dev, o.x, 0, n * 4);
+    if (st == FC_OK) st = fc_buffer_fill_zero(dev, o.dy, 0, n * 4);
+    if (st == FC_OK) st = fc_buffer_fill_zero(dev, o.small, 0, 8 * 64 * 4);
+    double ops_best = INFINITY;
+    for (int i = 0; i < 3 && st == FC_OK; i++) {
+      fc_tuning t = best;
+      t.ops_wg = ops_wgs[i];
+      if ((size_t)t.ops_wg > info->max_work_group_size) continue;
+      st = fc_tuning_apply(dev, &t);
+      snprintf(key, sizeof key, "ops:wg%d", ops_wgs[i]);
+      snprintf(label, sizeof label, "batchnorm/relu/add, work-groups of %d", ops_wgs[i]);
+      double ms = st == FC_OK ? measure(dev, key, label, ops_run, &o, reps) : INFINITY;
+      if (ms < ops_best) {
+        ops_best = ms;
+        best.ops_wg = ops_wgs[i];
+      }
+    }
+    fc_buffer_release(&o.x), fc_buffer_release(&o.y), fc_buffer_release(&o.dy);
+    fc_buffer_release(&o.small), fc_buffer_release(&o.ws);
+  }
+  conv_work_free(&cw);
+
+  if (st == FC_OK && !isfinite(best_ms))
+    st = fc_errorf(FC_ERR_OPENCL, "every GEMM candidate failed on %s; keeping the defaults",
+                   info->name);
+  if (st == FC_OK) st = fc_tuning_save(dev, &best, path);
+  if (st == FC_OK) unlink(partial_path);
+  fc_device_close(dev);
+  if (st != FC_OK) return fc_cli_fail(st);
+  char desc[64];
+  fc_gemm_params_describe(&best.gemm, desc, sizeof desc);
+  printf("tuned %s: GEMM %s, element-wise work-groups of %d\n", info->name, desc, best.ops_wg);
+  printf("convolutions at batch %d: %.1f ms with the best of fer-cl's GEMM%s\n", tune_batch,
+         fercl_ms, best.gemm.engine == FC_GEMM_ENGINE_CLBLAST ? " (CLBlast was faster)" : "");
+  printf("saved to %s (used automatically from now on; delete it to return to the defaults)\n",
+         path);
+  return 0;
+}

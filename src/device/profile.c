@@ -275,3 +275,16 @@ void fc_profile_print_summary(const fc_profile *p, FILE *out) {
               (double)sorted[i].calls / steps);
   }
 }
+
+fc_status fc_profile_save_run(const fc_profile *p, const char *dir, FILE *summary) {
+  char csv[1100], trace[1100];
+  snprintf(csv, sizeof csv, "%s/profile.csv", dir);
+  snprintf(trace, sizeof trace, "%s/profile.trace.json", dir);
+  FC_TRY(fc_profile_write(p, csv, trace));
+  if (summary) {
+    fc_profile_print_summary(p, summary);
+    fprintf(summary, "profile: %s, %s (open the trace in ui.perfetto.dev or chrome://tracing)\n",
+            csv, trace);
+  }
+  return FC_OK;
+}

@@ -60,6 +60,7 @@ void fc_gemm_params_describe(const fc_gemm_params *p, char *out, size_t size) {
 }
 
 static int valid_params(const fc_gemm_params *p) {
+  /* (mr, nv) pairs cl/gemm.cl accepts */
   return (p->mr == 4 || p->mr == 5 || p->mr == 6 || p->mr == 8) && p->nv >= 1 && p->nv <= 3 &&
          p->wg >= 1 && p->wg <= 256 && p->kc >= 0 && p->kc <= (1 << 20);
 }
@@ -124,6 +125,8 @@ fc_status fc_tuning_parse(const fc_device *dev, const char *text, fc_tuning *t) 
       ok = parse_int(val, 1, 4096, &out.gemm.wg);
     } else if (strcmp(key, "gemm.kc") == 0) {
       ok = parse_int(val, 0, 1 << 20, &out.gemm.kc);
+    } else if (strcmp(key, "ops.wg") == 0) {
+      ok = parse_int(val, 0, 4096, &out.ops_wg);
     } else if (strcmp(key, "clblast.xgemm") == 0) {
       /* NAME=VALUE pairs separated by spaces */
       char *save2 = NULL;
@@ -169,11 +172,11 @@ fc_status fc_tuning_save(const fc_device *dev, const fc_tuning *t, const char *p
   int n = snprintf(text, sizeof text,
                    "%s\n# written by fer-cl tune; delete this file to return to the defaults\n"
                    "platform %s\ndevice %s\ndriver %s\n"
-                   "gemm.engine %s\ngemm.mr %d\ngemm.nv %d\ngemm.wg %d\ngemm.kc %d\n",
+                   "gemm.engine %s\ngemm.mr %d\ngemm.nv %d\ngemm.wg %d\ngemm.kc %d\nops.wg %d\n",
                    TUNING_MAGIC, dev->info.platform_name, dev->info.name,
                    dev->info.driver_version,
                    t->gemm.engine == FC_GEMM_ENGINE_CLBLAST ? "clblast" : "fercl", t->gemm.mr,
-                   t->gemm.nv, t->gemm.wg, t->gemm.kc);
+                   t->gemm.nv, t->gemm.wg, t->gemm.kc, t->ops_wg);
   if (t->clblast_count > 0 && n > 0 && (size_t)n < sizeof text) {
     n += snprintf(text + n, sizeof text - (size_t)n, "clblast.xgemm");
     for (int i = 0; i < t->clblast_count && (size_t)n < sizeof text; i++)
@@ -186,12 +189,22 @@ fc_status fc_tuning_save(const fc_device *dev, const fc_tuning *t, const char *p
   return fc_error_context(fc_file_write_atomic(path, text, (size_t)n), "saving tuning results");
 }
 
+/* Element-wise work-group size: the tuned one, within the device's limit. */
+static void apply_ops_wg(fc_device *dev) {
+  size_t wg = dev->tuning.ops_wg > 0 ? (size_t)dev->tuning.ops_wg
+                                     : (dev->info.type == FC_DEVICE_TYPE_CPU ? 64 : 256);
+  if (wg > dev->info.max_work_group_size && dev->info.max_work_group_size > 0)
+    wg = dev->info.max_work_group_size;
+  dev->wg_1d = wg;
+}
+
 fc_status fc_tuning_apply(fc_device *dev, const fc_tuning *t) {
   if (!valid_params(&t->gemm))
     return fc_errorf(FC_ERR_INVALID_ARG, "GEMM parameters out of range (mr %d, nv %d, wg %d, kc %d)",
                      t->gemm.mr, t->gemm.nv, t->gemm.wg, t->gemm.kc);
   int applied = dev->tuning.clblast_applied;
   dev->tuning = *t;
+  apply_ops_wg(dev);
   /* New overrides need handing over; none over applied ones cannot undo them. */
   dev->tuning.clblast_applied = t->clblast_count > 0 ? 0 : applied;
   return FC_OK;
@@ -236,4 +249,5 @@ void fc_tuning_load_at_open(fc_device *dev) {
   if (engine && strcmp(engine, "clblast") == 0) t.gemm.engine = FC_GEMM_ENGINE_CLBLAST;
   if (engine && strcmp(engine, "fercl") == 0) t.gemm.engine = FC_GEMM_ENGINE_FERCL;
   dev->tuning = t; /* valid: defaults, or checked by the parser */
+  apply_ops_wg(dev);
 }

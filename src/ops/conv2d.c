@@ -192,7 +192,8 @@ static fc_status panels_of_columns(fc_device *dev, const fc_conv2d_desc *d, fc_v
     return fc_ops_launch_2d(dev, kernel, "im2col", padded / 16, (size_t)d->c_in, args,
                             FC_NARGS(args));
   }
-  FC_TRY(fc_conv2d_kernel(dev, "im2col_panels", &kernel));
+  int wide = nr == 16; /* 16-column work-items */
+  FC_TRY(fc_conv2d_kernel(dev, wide ? "im2col_panels_g" : "im2col_panels", &kernel));
   const fc_kernel_arg args[] = {FC_ARG_VIEW_MEM(xs),
                                 FC_ARG_VIEW_OFF(xs),
                                 FC_ARG_UINT(fc_shape4_stride_n(s)),
@@ -211,6 +212,9 @@ static fc_status panels_of_columns(fc_device *dev, const fc_conv2d_desc *d, fc_v
                                 FC_ARG_VIEW_MEM(out),
                                 FC_ARG_VIEW_OFF(out),
                                 FC_ARG_UINT(nr)};
+  if (wide)
+    return fc_ops_launch_2d(dev, kernel, "im2col", padded / 16, (size_t)d->c_in, args,
+                            FC_NARGS(args) - 1);
   return fc_ops_launch_2d(dev, kernel, "im2col", padded, (size_t)d->c_in, args, FC_NARGS(args));
 }
 
@@ -239,7 +243,8 @@ static fc_status panels_of_columns_t(fc_device *dev, const fc_conv2d_desc *d, fc
     return fc_ops_launch_2d(dev, kernel, "im2col_t", (cols + 15) / 16, (k + 15) / 16, args,
                             FC_NARGS(args));
   }
-  FC_TRY(fc_conv2d_kernel(dev, "im2col_panels_t", &kernel));
+  int wide = nr == 16; /* 16-column work-items */
+  FC_TRY(fc_conv2d_kernel(dev, wide ? "im2col_panels_t_g" : "im2col_panels_t", &kernel));
   const fc_kernel_arg args[] = {FC_ARG_VIEW_MEM(xs),
                                 FC_ARG_VIEW_OFF(xs),
                                 FC_ARG_UINT(fc_shape4_stride_n(s)),
@@ -257,6 +262,9 @@ static fc_status panels_of_columns_t(fc_device *dev, const fc_conv2d_desc *d, fc
                                 FC_ARG_VIEW_MEM(out),
                                 FC_ARG_VIEW_OFF(out),
                                 FC_ARG_UINT(nr)};
+  if (wide)
+    return fc_ops_launch_2d(dev, kernel, "im2col_t", (cols + 15) / 16, (k + 15) / 16, args,
+                            FC_NARGS(args) - 1);
   return fc_ops_launch_2d(dev, kernel, "im2col_t", cols, (size_t)d->c_in + 1, args,
                           FC_NARGS(args));
 }

@@ -35,7 +35,9 @@ fc_status fc_maxpool2d_forward(fc_device *dev, fc_shape4 in, int k, int stride, 
   FC_TRY(fc_ops_check_view(op, "y", y, fc_shape4_count(out)));
   FC_TRY(fc_ops_check_view(op, "argmax", argmax, fc_shape4_count(out)));
   cl_kernel kernel = NULL;
-  FC_TRY(fc_device_kernel(dev, "pool", "", "maxpool_forward", &kernel));
+  int cpu = dev->info.type == FC_DEVICE_TYPE_CPU; /* row variant (cl/pool.cl) */
+  FC_TRY(fc_device_kernel(dev, "pool", "", cpu ? "maxpool_forward_cpu" : "maxpool_forward",
+                          &kernel));
   size_t count = (size_t)out.n * out.h * out.w;
   const fc_kernel_arg args[] = {FC_ARG_VIEW_MEM(x),
                                 FC_ARG_VIEW_OFF(x),
@@ -68,7 +70,9 @@ fc_status fc_maxpool2d_backward(fc_device *dev, fc_shape4 in, int k, int stride,
   FC_TRY(fc_ops_check_view(op, "dy", dy, fc_shape4_count(out)));
   FC_TRY(fc_ops_check_view(op, "argmax", argmax, fc_shape4_count(out)));
   cl_kernel kernel = NULL;
-  FC_TRY(fc_device_kernel(dev, "pool", "", "maxpool_backward", &kernel));
+  int cpu = dev->info.type == FC_DEVICE_TYPE_CPU; /* plane variant (cl/pool.cl) */
+  FC_TRY(fc_device_kernel(dev, "pool", "", cpu ? "maxpool_backward_cpu" : "maxpool_backward",
+                          &kernel));
   size_t count = (size_t)in.n * in.h * in.w;
   const fc_kernel_arg args[] = {FC_ARG_VIEW_MEM(argmax),
                                 FC_ARG_VIEW_OFF(argmax),
@@ -89,7 +93,8 @@ fc_status fc_maxpool2d_backward(fc_device *dev, fc_shape4 in, int k, int stride,
                                 FC_ARG_INT(k),
                                 FC_ARG_INT(stride),
                                 FC_ARG_INT(pad)};
-  return fc_ops_launch_2d(dev, kernel, op, count, (size_t)in.c, args, FC_NARGS(args));
+  return fc_ops_launch_2d(dev, kernel, op, cpu ? (size_t)in.n : count, (size_t)in.c, args,
+                          FC_NARGS(args));
 }
 
 fc_status fc_global_avgpool_forward(fc_device *dev, fc_shape4 in, fc_view x, fc_view y) {
