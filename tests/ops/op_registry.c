@@ -9,6 +9,9 @@ const fc_op_test fc_op_tests[] = {
     /* ---- backbone ops (opsa) ---- */
     {"im2col", fc_test_im2col, fc_test_im2col_grad},
     {"conv2d", fc_test_conv2d, fc_test_conv2d_grad},
+    /* perf */
+    {"gemm_variants", fc_test_gemm_variants, NULL},
+    {"conv2d_engines", fc_test_conv2d_engines, NULL},
     {"batchnorm", fc_test_batchnorm, fc_test_batchnorm_grad},
     {"channel_sum", fc_test_channel_sum, NULL},
     {"maxpool2d", fc_test_maxpool2d, fc_test_maxpool2d_grad},

@@ -23,6 +23,9 @@ void fc_test_add(fc_device *dev);
 void fc_test_add_grad(fc_device *dev);
 void fc_test_gemm(fc_device *dev);
 void fc_test_gemm_grad(fc_device *dev);
+/* perf: GEMM engines and kernel variants (tests/ops/test_gemm_variants.c) */
+void fc_test_gemm_variants(fc_device *dev);
+void fc_test_conv2d_engines(fc_device *dev);
 
 /* ---- backbone ops (opsa) ---- */
 void fc_test_im2col(fc_device *dev);
