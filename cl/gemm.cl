@@ -200,3 +200,219 @@ __kernel void gemm_panel(const int M, const int N, const int K, const int kc, co
     k0 += kb;
   } while (k0 < K);
 }
+
+/* ---- implicit GEMM for stride-1 "same" convolutions (CNHW) ----
+ * The B operand is the column matrix of a source tensor src [C][N·H·W], never
+ * stored: for k row r = (c, i, j) and column q, B[r][q] = src[c][q + σ·s(i,j)]
+ * with s(i,j) = (i − pad)·W + (j − pad), zero where the shifted pixel leaves
+ * the image (the same masks as cl/im2col.cl's shifted copies).
+ *   forward (σ = +1):  Y = W · cols(x)            src = x
+ *   backward-data (σ = −1): dX = W̃ · cols₋(dY)     src = dY, W̃[c][(o,i,j)] = W[o][c][i][j]
+ * (the transposed convolution of a stride-1 same convolution is a convolution
+ * with the shifts negated). A work-item builds the kc × 16 slice of its column
+ * panel in private memory — the im2col of 16 columns, in L1 — and runs every
+ * row tile of its group over it, so no column matrix goes through memory. */
+#ifndef GEMM_KC_MAX
+#define GEMM_KC_MAX 256
+#endif
+
+int8 gemm_iota8(void) { return (int8)(0, 1, 2, 3, 4, 5, 6, 7); }
+
+#if GEMM_NV == 2 /* 16-column panels only */
+__kernel void conv_panel_s1(const int M, const int N, const int K, const int kc,
+                            __global const float *a, const uint a_off, const uint a_panel,
+                            __global const float *src, const uint src_off, const uint sc,
+                            const int h, const int w, const int kh, const int kw, const int pad,
+                            const int sigma, const float beta, __global float *cmat,
+                            const uint c_off, const uint ldc, const int m_per_group) {
+  const int tn = get_global_id(0), g = get_global_id(1);
+  const int n0 = tn * 16;
+  const int m_tiles = (M + GEMM_MR - 1) / GEMM_MR;
+  const int tm_begin = g * m_per_group, tm_end = min(m_tiles, tm_begin + m_per_group);
+  if (n0 >= N || tm_begin >= tm_end) return;
+  /* (oy, ox) of the panel's 16 columns, and which exist. */
+  int8 oy[2], ox[2], live[2];
+  for (int hf = 0; hf < 2; hf++) {
+    const int8 q = (int8)(n0 + 8 * hf) + gemm_iota8();
+    const int8 r = q % (int8)(h * w);
+    oy[hf] = r / (int8)(w);
+    ox[hf] = r - oy[hf] * (int8)(w);
+    live[hf] = q < (int8)(N);
+  }
+  const float alpha = 1.0f;
+  const int khw = kh * kw;
+  float bs[GEMM_KC_MAX * 16];
+  int k0 = 0;
+  do {
+    const int kb = min(kc, K - k0);
+    /* Build the slice: rows k0 .. k0+kb−1 of the 16 columns. */
+    int c = k0 / khw, ij = k0 - c * khw;
+    int i = ij / kw, j = ij - i * kw;
+    for (int rr = 0; rr < kb; rr++) {
+      const int dy = sigma * (i - pad), dx = sigma * (j - pad);
+      const int at0 = n0 + dy * w + dx;
+      __global const float *row = src + src_off + (uint)c * sc;
+      for (int hf = 0; hf < 2; hf++) {
+        const int at = at0 + 8 * hf;
+        const int8 yy = oy[hf] + (int8)(dy), xx = ox[hf] + (int8)(dx);
+        const int8 ok = live[hf] & (yy >= (int8)(0)) & (yy < (int8)(h)) & (xx >= (int8)(0)) &
+                        (xx < (int8)(w));
+        float8 v;
+        if (at >= 0 && at + 8 <= N) {
+          v = vload8(0, row + at);
+        } else {
+          float t[8];
+          for (int l = 0; l < 8; l++) t[l] = (at + l >= 0 && at + l < N) ? row[at + l] : 0.0f;
+          v = vload8(0, t);
+        }
+        vstore8(select((float8)(0.0f), v, ok), 0, bs + rr * 16 + 8 * hf);
+      }
+      if (++j == kw) {
+        j = 0;
+        if (++i == kh) {
+          i = 0;
+          c++;
+        }
+      }
+    }
+    const float beta_k = k0 == 0 ? beta : 1.0f;
+    for (int tm = tm_begin; tm < tm_end; tm++) {
+      const int m0 = tm * GEMM_MR;
+      __global const float *ap = a + a_off + (uint)tm * a_panel + (uint)k0 * GEMM_MR;
+      const float *bp = bs;
+      GEMM_ROWS(GEMM_DECL)
+      for (int k = 0; k < kb; k++) {
+        GEMM_LOADB
+        GEMM_ROWS(GEMM_FMA)
+        ap += GEMM_MR;
+        bp += GEMM_NR;
+      }
+      {
+        __global float *c = cmat + c_off;
+        const float beta = beta_k;
+        GEMM_ROWS(GEMM_STORE)
+      }
+    }
+    k0 += kb;
+  } while (k0 < K);
+}
+
+/* Weight gradient of a stride-1 same convolution, dW = dY · colsᵀ, with the
+ * source channel-last: xt[q][c] = x[c][q] (gemm_transpose_cl), so the 16 B
+ * values of a k step (one pixel q, rows r' = ij·C + c0 .. c0+15, i.e. 16
+ * channels at one kernel offset ij) are 16 consecutive floats of xt, or a
+ * zero block where the shifted pixel leaves the image: two vector loads and
+ * no index arithmetic in the inner loop (the row offsets of a k block are
+ * computed once per block). C must be a multiple of 16. The result dW' is in
+ * [c_out][ij·C + c] order (contiguous stores); wgrad_permute reorders it into
+ * dW. One launch covers
+ * columns q_begin .. q_begin+kq−1; A panels (dY, packed) start at that column. */
+__kernel void conv_wgrad_s1(const int M, const int channels, const int kq, const int kc,
+                            __global const float *a, const uint a_off, const uint a_panel,
+                            __global const float *xt, const uint xt_off, const int h, const int w,
+                            const int kh, const int kw, const int pad, const int q_begin,
+                            const uint zero_at, const float beta, __global float *dw,
+                            const uint dw_off, const int m_per_group) {
+  const int tn = get_global_id(0), g = get_global_id(1);
+  const int khw = kh * kw;
+  const int r0 = tn * 16;
+  const int m_tiles = (M + GEMM_MR - 1) / GEMM_MR;
+  const int tm_begin = g * m_per_group, tm_end = min(m_tiles, tm_begin + m_per_group);
+  if (r0 >= channels * khw || tm_begin >= tm_end) return;
+  const int ij = r0 / channels, c0 = r0 - ij * channels;
+  const int i = ij / kw, j = ij - i * kw;
+  const int dy = i - pad, dx = j - pad, shift = dy * w + dx;
+  /* The k block's B slice, copied into private memory: consecutive pixels are
+   * C floats apart in xt (a power-of-two stride that would keep few of them in
+   * L1's sets), contiguous here. */
+  float bs[GEMM_KC_MAX * 16];
+  int k0 = 0;
+  do {
+    const int kb = min(kc, kq - k0);
+    int q = q_begin + k0;
+    const int plane = h * w;
+    int rem = q % plane;
+    int oy = rem / w, ox = rem - oy * w;
+    for (int kk = 0; kk < kb; kk++) {
+      const int yy = oy + dy, xx = ox + dx;
+      const int ok = yy >= 0 && yy < h && xx >= 0 && xx < w;
+      __global const float *src = xt + xt_off + (ok ? (uint)(q + shift) * (uint)channels + (uint)c0 : zero_at);
+      vstore8(vload8(0, src), 0, bs + kk * 16);
+      vstore8(vload8(1, src), 0, bs + kk * 16 + 8);
+      q++;
+      if (++ox == w) {
+        ox = 0;
+        if (++oy == h) oy = 0;
+      }
+    }
+    const float beta_k = k0 == 0 ? beta : 1.0f;
+    for (int tm = tm_begin; tm < tm_end; tm++) {
+      const int m0 = tm * GEMM_MR;
+      __global const float *ap = a + a_off + (uint)tm * a_panel + (uint)k0 * GEMM_MR;
+      GEMM_ROWS(GEMM_DECL)
+      const float *bp = bs;
+      for (int k = 0; k < kb; k++) {
+        GEMM_LOADB
+        GEMM_ROWS(GEMM_FMA)
+        ap += GEMM_MR;
+        bp += 16;
+      }
+      {
+        /* Rows of dW' [c_out][ij·C + c] (permuted to dW by wgrad_permute). */
+        __global float *c = dw + dw_off;
+        const float beta = beta_k;
+        const int n0 = r0, N = channels * khw;
+        const uint ldc = (uint)N;
+        const float alpha = 1.0f;
+        GEMM_ROWS(GEMM_STORE)
+      }
+    }
+    k0 += kb;
+  } while (k0 < kq);
+}
+
+/* dW[o][c·KHW + ij] = (accumulate ? dW : 0) + dW'[o][ij·C + c]. */
+__kernel void wgrad_permute(__global const float *dwp, const uint dwp_off, __global float *dw,
+                            const uint dw_off, const uint channels, const uint khw,
+                            const uint c_out, const int accumulate) {
+  const uint e = get_global_id(0), o = get_global_id(1);
+  const uint k = channels * khw;
+  if (e >= k || o >= c_out) return;
+  const uint c = e / khw, ij = e - c * khw;
+  const float v = dwp[dwp_off + o * k + ij * channels + c];
+  const uint at = dw_off + o * k + e;
+  dw[at] = accumulate ? dw[at] + v : v;
+}
+
+/* xt[q][c] = x[c][q] (q < cols), and 16 zeros at xt[cols·C ..] (the zero block
+ * conv_wgrad_s1 points to). Work-item (q, 16-channel block). */
+__kernel void gemm_transpose_cl(__global const float *x, const uint x_off, const uint cols,
+                                const uint channels, __global float *xt, const uint xt_off) {
+  const uint q = get_global_id(0), cb = get_global_id(1);
+  if (q == 0 && cb == 0) {
+    vstore8((float8)(0.0f), 0, xt + xt_off + cols * channels);
+    vstore8((float8)(0.0f), 1, xt + xt_off + cols * channels);
+  }
+  if (q >= cols || cb * 16u >= channels) return;
+  float t[16];
+  for (int l = 0; l < 16; l++) t[l] = x[x_off + (cb * 16u + (uint)l) * cols + q];
+  vstore8(vload8(0, t), 0, xt + xt_off + q * channels + cb * 16u);
+  vstore8(vload8(1, t), 0, xt + xt_off + q * channels + cb * 16u + 8u);
+}
+#endif
+
+/* A panels of W̃[c][(o,i,j)] = W[o][c][i][j] (backward-data's weights): logical
+ * [C_in × C_out·KH·KW]; work-item (k = (o, ij), panel t). */
+__kernel void gemm_pack_wflip(__global const float *wt, const uint w_off, const uint c_in,
+                              const uint c_out, const uint khw, const uint width,
+                              __global float *out, const uint out_off) {
+  const uint k = get_global_id(0), t = get_global_id(1);
+  const uint kdim = c_out * khw;
+  if (k >= kdim || t * width >= c_in + width - 1u) return;
+  const uint o = k / khw, ij = k - o * khw;
+  __global float *dst = out + out_off + (t * kdim + k) * width;
+  for (uint l = 0; l < width; l++) {
+    const uint c = t * width + l;
+    dst[l] = c < c_in ? wt[w_off + (o * c_in + c) * khw + ij] : 0.0f;
+  }
+}

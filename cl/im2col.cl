@@ -358,6 +358,59 @@ __kernel void im2col_panels_t_g(__global const float *x, const uint x_off, const
   }
 }
 
+/* col2im for any geometry, 16 pixels per work-item (perf): for each (i, j) in
+ * order, the lanes whose pixel a window (i, j) covers add that column entry —
+ * the same terms in the same order as col2im, with the index arithmetic done
+ * once per 8 lanes. */
+__kernel void col2im_g(__global const float *col, const uint col_off, const uint ld,
+                       const int h, const int w, const int oh, const int ow, const uint pixels,
+                       const uint channels, const int kh, const int kw, const int stride,
+                       const int pad, __global float *dx, const uint dx_off, const uint sn,
+                       const uint sc) {
+  const uint t = get_global_id(0), c = get_global_id(1);
+  if (t * 16u >= pixels || c >= channels) return;
+  const int q0 = (int)(t * 16u);
+  float8 acc[2];
+  int8 n8[2], ty[2], tx[2], live[2];
+  for (int hf = 0; hf < 2; hf++) {
+    const int8 q = (int8)(q0 + 8 * hf) + im2col_iota8();
+    n8[hf] = q / (int8)(h * w);
+    const int8 r = q - n8[hf] * (int8)(h * w);
+    const int8 iy = r / (int8)(w);
+    ty[hf] = iy + (int8)(pad);
+    tx[hf] = r - iy * (int8)(w) + (int8)(pad);
+    live[hf] = q < (int8)((int)pixels);
+    acc[hf] = 0.0f;
+  }
+  __global const float *rows = col + col_off + c * (uint)(kh * kw) * ld;
+  for (int i = 0; i < kh; i++)
+    for (int j = 0; j < kw; j++) {
+      for (int hf = 0; hf < 2; hf++) {
+        /* Output (y, x) with y·stride + i = iy + pad. */
+        const int8 yn = ty[hf] - (int8)(i), xn = tx[hf] - (int8)(j);
+        const int8 y = yn / (int8)(stride), xo = xn / (int8)(stride);
+        const int8 ok = live[hf] & (yn >= (int8)(0)) & (xn >= (int8)(0)) &
+                        (y * (int8)(stride) == yn) & (xo * (int8)(stride) == xn) &
+                        (y < (int8)(oh)) & (xo < (int8)(ow));
+        const int8 at = select((int8)(0), n8[hf] * (int8)(oh * ow) + y * (int8)(ow) + xo, ok);
+        const float8 v = (float8)(rows[at.s0], rows[at.s1], rows[at.s2], rows[at.s3], rows[at.s4],
+                                  rows[at.s5], rows[at.s6], rows[at.s7]);
+        acc[hf] += select((float8)(0.0f), v, ok);
+      }
+      rows += ld;
+    }
+  for (int hf = 0; hf < 2; hf++) {
+    float tmp[8];
+    vstore8(acc[hf], 0, tmp);
+    for (int l = 0; l < 8; l++) {
+      const uint q = (uint)(q0 + 8 * hf + l);
+      if (q >= pixels) break;
+      const uint n = q / (uint)(h * w), r = q - n * (uint)(h * w);
+      dx[dx_off + n * sn + c * sc + r] = tmp[l];
+    }
+  }
+}
+
 /* One work-item per (input pixel q of the chunk, channel c): gathers every
  * column entry the pixel was copied to, in (i, j) order — deterministic, no
  * atomics. dx_off already points at sample n0. */

@@ -37,6 +37,7 @@ static int as_json, train_mode, quick, profile_opt, no_clblast, no_ssl;
 static int arch_choice = 1, stem_choice = 0, channels = 3, input_size = 112, batch = 64, steps = 5;
 static double width = 1.0, budget_ms = 300;
 static const char *out_dir = ".";
+static const char *only; /* comma-separated section names, NULL = all */
 
 static const char *const arch_names[] = {"resnet10", "resnet18", "resnet34", NULL};
 static const char *const stem_names[] = {"imagenet", "small", NULL};
@@ -65,6 +66,8 @@ static const fc_option bench_options[] = {
      .help = "--train: skip the semi-supervised step"},
     {.name = "budget-ms", .type = FC_OPT_DOUBLE, .target = &budget_ms, .arg_name = "MS",
      .help = "time spent repeating each measurement (default 300)", .min = 1, .max = 60000},
+    {.name = "only", .type = FC_OPT_STRING, .target = &only, .arg_name = "LIST",
+     .help = "sections to run: peak,latency,gemm,conv,ops (default all; peak includes bandwidth)"},
     {.name = "quick", .type = FC_OPT_FLAG, .target = &quick, .flag_value = 1,
      .help = "fewer sizes and a smaller time budget"},
     {.name = "no-clblast", .type = FC_OPT_FLAG, .target = &no_clblast, .flag_value = 1,
@@ -184,7 +187,7 @@ static fc_status run_one(fc_device *dev, const char *sec, const char *name, benc
   if (st != FC_OK) return fc_error_context(st, "benchmark %s", name);
   r.unit = unit;
   r.rate = r.min_ms > 0 ? work / (r.min_ms * 1e-3) * 1e-9 : 0;
-  r.pct_peak = peak > 0 ? 100.0 * r.rate / peak : -1;
+  r.pct_peak = peak > 0 ? 100.0 * r.rate / peak : -1; /* -1: peak not measured (--only) */
   add_result(&r);
   return FC_OK;
 }
@@ -584,10 +587,12 @@ static fc_status bench_convs(fc_device *dev, const fc_net_config *cfg) {
     fc_buffer_release(&c.x), fc_buffer_release(&c.y), fc_buffer_release(&c.w);
     fc_buffer_release(&c.ws);
   }
-  if (st == FC_OK && total_ms > 0)
-    fprintf(human, "  all convolutions of one training step: %.1f ms, %.1f GFLOP/s (%.0f%% of peak)\n",
-            total_ms, total_flops / (total_ms * 1e-3) * 1e-9,
-            peak_vector > 0 ? 100.0 * total_flops / (total_ms * 1e-3) * 1e-9 / peak_vector : 0.0);
+  if (st == FC_OK && total_ms > 0) {
+    double rate = total_flops / (total_ms * 1e-3) * 1e-9;
+    fprintf(human, "  all convolutions of one training step: %.1f ms, %.1f GFLOP/s", total_ms, rate);
+    if (peak_vector > 0) fprintf(human, " (%.0f%% of peak)", 100.0 * rate / peak_vector);
+    fprintf(human, "\n");
+  }
   fc_graph_free(&g);
   return st;
 }
@@ -942,6 +947,19 @@ static void print_json(const fc_device *dev) {
   fprintf(o, "]}\n");
 }
 
+static int want(const char *sec) {
+  if (!only || !*only) return 1;
+  size_t n = strlen(sec);
+  for (const char *p = only; *p;) {
+    const char *e = strchr(p, ',');
+    size_t len = e ? (size_t)(e - p) : strlen(p);
+    if (len == n && strncmp(p, sec, n) == 0) return 1;
+    if (!e) break;
+    p = e + 1;
+  }
+  return 0;
+}
+
 int fc_cmd_bench(int argc, char **argv) {
   char *positional[argc > 0 ? argc : 1];
   int npos = 0;
@@ -970,12 +988,25 @@ int fc_cmd_bench(int argc, char **argv) {
   if (st == FC_OK && train_mode) {
     st = bench_train(dev);
   } else if (st == FC_OK) {
-    st = bench_peak(dev);
-    if (st == FC_OK) st = bench_bandwidth(dev);
-    if (st == FC_OK) st = bench_latency(dev);
-    if (st == FC_OK) st = bench_gemm(dev);
-    if (st == FC_OK) st = bench_convs(dev, &cfg);
-    if (st == FC_OK) st = bench_ops(dev, &cfg);
+    static const char *const sections[] = {"peak", "latency", "gemm", "conv", "ops", NULL};
+    for (const char *p = only; p && *p;) { /* refuse unknown section names */
+      const char *e = strchr(p, ',');
+      size_t len = e ? (size_t)(e - p) : strlen(p);
+      int ok = 0;
+      for (int i = 0; sections[i] && !ok; i++) ok = strlen(sections[i]) == len && !strncmp(sections[i], p, len);
+      if (!ok) {
+        st = fc_errorf(FC_ERR_USAGE, "--only: unknown section '%.*s' (use peak, latency, gemm, conv, ops)",
+                       (int)len, p);
+        break;
+      }
+      p = e ? e + 1 : p + len;
+    }
+    if (st == FC_OK && want("peak")) st = bench_peak(dev);
+    if (st == FC_OK && want("peak")) st = bench_bandwidth(dev);
+    if (st == FC_OK && want("latency")) st = bench_latency(dev);
+    if (st == FC_OK && want("gemm")) st = bench_gemm(dev);
+    if (st == FC_OK && want("conv")) st = bench_convs(dev, &cfg);
+    if (st == FC_OK && want("ops")) st = bench_ops(dev, &cfg);
     if (st == FC_OK) st = profile_collect(0);
   }
   if (st == FC_OK && profile) {

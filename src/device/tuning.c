@@ -27,6 +27,7 @@ void fc_tuning_defaults(const fc_device *dev, fc_tuning *t) {
   t->gemm.nv = 2;
   t->gemm.wg = 1;
   t->gemm.kc = 256;
+  t->conv_implicit = 1;
 }
 
 void fc_tuning_path(const fc_device *dev, char *path, size_t size) {
@@ -127,6 +128,8 @@ fc_status fc_tuning_parse(const fc_device *dev, const char *text, fc_tuning *t) 
       ok = parse_int(val, 0, 1 << 20, &out.gemm.kc);
     } else if (strcmp(key, "ops.wg") == 0) {
       ok = parse_int(val, 0, 4096, &out.ops_wg);
+    } else if (strcmp(key, "conv.implicit") == 0) {
+      ok = parse_int(val, 0, 1, &out.conv_implicit);
     } else if (strcmp(key, "clblast.xgemm") == 0) {
       /* NAME=VALUE pairs separated by spaces */
       char *save2 = NULL;
@@ -172,11 +175,12 @@ fc_status fc_tuning_save(const fc_device *dev, const fc_tuning *t, const char *p
   int n = snprintf(text, sizeof text,
                    "%s\n# written by fer-cl tune; delete this file to return to the defaults\n"
                    "platform %s\ndevice %s\ndriver %s\n"
-                   "gemm.engine %s\ngemm.mr %d\ngemm.nv %d\ngemm.wg %d\ngemm.kc %d\nops.wg %d\n",
+                   "gemm.engine %s\ngemm.mr %d\ngemm.nv %d\ngemm.wg %d\ngemm.kc %d\nops.wg %d\n"
+                   "conv.implicit %d\n",
                    TUNING_MAGIC, dev->info.platform_name, dev->info.name,
                    dev->info.driver_version,
                    t->gemm.engine == FC_GEMM_ENGINE_CLBLAST ? "clblast" : "fercl", t->gemm.mr,
-                   t->gemm.nv, t->gemm.wg, t->gemm.kc, t->ops_wg);
+                   t->gemm.nv, t->gemm.wg, t->gemm.kc, t->ops_wg, t->conv_implicit);
   if (t->clblast_count > 0 && n > 0 && (size_t)n < sizeof text) {
     n += snprintf(text + n, sizeof text - (size_t)n, "clblast.xgemm");
     for (int i = 0; i < t->clblast_count && (size_t)n < sizeof text; i++)

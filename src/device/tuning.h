@@ -34,6 +34,7 @@ typedef struct fc_gemm_params {
 typedef struct fc_tuning {
   fc_gemm_params gemm;
   int ops_wg; /* work-group size of element-wise launches (0: the device default) */
+  int conv_implicit; /* stride-1 convolutions through the implicit-GEMM kernels (fer-cl engine) */
   int tuned;    /* loaded from a tuning file */
   char source[1024]; /* the file it came from, or "" */
   /* CLBlast Xgemm parameter overrides (CLBlastOverrideParameters), as name=value. */

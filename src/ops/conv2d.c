@@ -7,6 +7,10 @@
  *   forward      Y[:, chunk] = pack(W) · panels(col)
  *   backward-x   dcol = pack(Wᵀ) · pack(dY[:, chunk]), then col2im
  *   backward-w   dW += pack(dY[:, chunk]) · panelsᵀ(col)
+ * Stride-1 "same" convolutions skip the column matrix altogether in forward and
+ * backward-data: conv_panel_s1 (cl/gemm.cl) builds each column panel's slice
+ * in private memory (implicit GEMM), and backward-data is the convolution of dY
+ * with the flipped, transposed weights (no col2im).
  * Otherwise (CLBlast, or NCHW) as follows.
  *
  * CNHW: x is [C_in][N·H·W] and y [C_out][N·OH·OW], so a chunk of samples is
@@ -37,6 +41,7 @@ static size_t plane_out(const fc_conv2d_desc *d) {
  * dcol], backward-w [dY panels | colᵀ panels]. */
 typedef struct packed_parts {
   size_t fwd_a, fwd_b, bx_a, bx_b, bx_col, bw_a, bw_b;
+  size_t bx_flip; /* implicit backward-data: panels of W̃ [c_in × c_out·kh·kw] */
 } packed_parts;
 
 static packed_parts packed_layout(const fc_conv2d_desc *d, size_t chunk, int aw, int bw) {
@@ -49,6 +54,7 @@ static packed_parts packed_layout(const fc_conv2d_desc *d, size_t chunk, int aw,
   p.bx_col = is_pointwise(d) ? 0 : k * cols;
   p.bw_a = fc_gemm_panel_floats(co, cols, aw);
   p.bw_b = fc_gemm_panel_floats(k, cols, bw);
+  p.bx_flip = fc_gemm_panel_floats((size_t)d->c_in, (size_t)d->c_out * d->kh * d->kw, aw);
   return p;
 }
 
@@ -57,6 +63,7 @@ static size_t packed_floats(const fc_conv2d_desc *d, size_t chunk) {
   size_t need = p.fwd_a + p.fwd_b;
   if (p.bx_a + p.bx_b + p.bx_col > need) need = p.bx_a + p.bx_b + p.bx_col;
   if (p.bw_a + p.bw_b > need) need = p.bw_a + p.bw_b;
+  if (p.bx_flip > need) need = p.bx_flip;
   return need;
 }
 
@@ -269,6 +276,147 @@ static fc_status panels_of_columns_t(fc_device *dev, const fc_conv2d_desc *d, fc
                           FC_NARGS(args));
 }
 
+/* ---- implicit GEMM (conv_panel_s1 in cl/gemm.cl): stride-1 same convolutions ---- */
+
+static int use_implicit(const fc_device *dev, const fc_conv2d_desc *d) {
+  return dev->tuning.conv_implicit && use_packed(dev, d) && fc_gemm_nr(dev) == 16 &&
+         fc_conv2d_shift_eligible(d);
+}
+
+/* C[m × cols] (ldc = N·H·W) = A panels · cols_σ(src), src [k/(kh·kw) channels][N·H·W]. */
+static fc_status implicit_gemm(fc_device *dev, const fc_conv2d_desc *d, size_t m, size_t k,
+                               fc_view ap, fc_view src, int sigma, fc_view c) {
+  const int mr = fc_gemm_mr(dev);
+  size_t cols = (size_t)d->n * d->h * d->w;
+  size_t m_tiles = (m + (size_t)mr - 1) / (size_t)mr, n_tiles = (cols + 15) / 16;
+  size_t groups = 1, per_group = 1;
+  fc_gemm_groups(dev, m_tiles, n_tiles, 1, &groups, &per_group);
+  int kc = dev->tuning.gemm.kc;
+  if (kc <= 0 || kc > 256) kc = 256; /* GEMM_KC_MAX: the slice lives in private memory */
+  FC_TRY(fc_ops_check_u32("conv2d", ap.offset + m_tiles * (size_t)mr * k, "A panel extent"));
+  cl_kernel kernel = NULL;
+  FC_TRY(fc_gemm_kernel(dev, "conv_panel_s1", &kernel));
+  if (fc_device_profiling(dev))
+    snprintf(dev->prof_shape, sizeof dev->prof_shape, "m=%zu n=%zu k=%zu implicit", m, cols, k);
+  const fc_kernel_arg args[] = {FC_ARG_INT(m),
+                                FC_ARG_INT(cols),
+                                FC_ARG_INT(k),
+                                FC_ARG_INT(kc),
+                                FC_ARG_VIEW_MEM(ap),
+                                FC_ARG_VIEW_OFF(ap),
+                                FC_ARG_UINT(k * (size_t)mr),
+                                FC_ARG_VIEW_MEM(src),
+                                FC_ARG_VIEW_OFF(src),
+                                FC_ARG_UINT(cols),
+                                FC_ARG_INT(d->h),
+                                FC_ARG_INT(d->w),
+                                FC_ARG_INT(d->kh),
+                                FC_ARG_INT(d->kw),
+                                FC_ARG_INT(d->pad),
+                                FC_ARG_INT(sigma),
+                                FC_ARG_FLOAT(0.0f),
+                                FC_ARG_VIEW_MEM(c),
+                                FC_ARG_VIEW_OFF(c),
+                                FC_ARG_UINT(cols),
+                                FC_ARG_INT(per_group)};
+  size_t global[2] = {n_tiles, groups}, local[2] = {(size_t)dev->tuning.gemm.wg, 1};
+  fc_status st = fc_launch(dev, kernel, "conv_gemm", 2, global, local, args, FC_NARGS(args));
+  dev->prof_shape[0] = '\0';
+  return st;
+}
+
+static fc_status implicit_forward(fc_device *dev, const fc_conv2d_desc *d, fc_view x, fc_view w,
+                                  fc_view y, fc_view ws) {
+  const int mr = fc_gemm_mr(dev);
+  size_t k = rows_k(d), co = (size_t)d->c_out;
+  FC_TRY(fc_gemm_pack(dev, w, k, 1, co, k, mr, ws, 1, 0, 0));
+  return implicit_gemm(dev, d, co, k, ws, x, 1, y);
+}
+
+static fc_status implicit_backward_data(fc_device *dev, const fc_conv2d_desc *d, fc_view dy,
+                                        fc_view w, fc_view dx, fc_view ws) {
+  const int mr = fc_gemm_mr(dev);
+  size_t khw = (size_t)d->kh * d->kw, ci = (size_t)d->c_in, k = (size_t)d->c_out * khw;
+  size_t panels = (ci + (size_t)mr - 1) / (size_t)mr;
+  FC_TRY(fc_ops_check_u32("conv2d", ws.offset + panels * (size_t)mr * k, "A panel extent"));
+  cl_kernel kernel = NULL;
+  FC_TRY(fc_gemm_kernel(dev, "gemm_pack_wflip", &kernel));
+  const fc_kernel_arg args[] = {FC_ARG_VIEW_MEM(w),  FC_ARG_VIEW_OFF(w), FC_ARG_UINT(ci),
+                                FC_ARG_UINT(d->c_out), FC_ARG_UINT(khw),  FC_ARG_UINT(mr),
+                                FC_ARG_VIEW_MEM(ws), FC_ARG_VIEW_OFF(ws)};
+  size_t global[2] = {k, panels}, local[2] = {dev->wg_1d, 1};
+  FC_TRY(fc_launch(dev, kernel, "gemm_pack", 2, global, local, args, FC_NARGS(args)));
+  return implicit_gemm(dev, d, ci, k, ws, dy, -1, dx);
+}
+
+/* Weight gradient through conv_wgrad_s1: the whole batch at once, so the
+ * workspace must hold dY's A panels and x channel-last (+ a zero block). */
+static size_t wgrad_floats(const fc_conv2d_desc *d, int mr) {
+  size_t cols = (size_t)d->n * d->h * d->w;
+  return fc_gemm_panel_floats((size_t)d->c_out, cols, mr) + cols * (size_t)d->c_in + 16 +
+         (size_t)d->c_out * d->c_in * d->kh * d->kw;
+}
+
+static int use_implicit_wgrad(const fc_device *dev, const fc_conv2d_desc *d, size_t ws_size) {
+  return use_implicit(dev, d) && d->c_in % 16 == 0 &&
+         ws_size >= wgrad_floats(d, fc_gemm_mr(dev));
+}
+
+static fc_status implicit_backward_weights(fc_device *dev, const fc_conv2d_desc *d, fc_view x,
+                                           fc_view dy, fc_view dw, int accumulate, fc_view ws) {
+  const int mr = fc_gemm_mr(dev);
+  size_t cols = (size_t)d->n * d->h * d->w, co = (size_t)d->c_out, ci = (size_t)d->c_in;
+  size_t khw = (size_t)d->kh * d->kw;
+  size_t a_floats = fc_gemm_panel_floats(co, cols, mr);
+  fc_view ap = ws, xt = fc_view_add(ws, a_floats), dwp = fc_view_add(xt, cols * ci + 16);
+  FC_TRY(fc_ops_check_u32("conv2d", dwp.offset + co * ci * khw, "workspace extent"));
+  FC_TRY(fc_gemm_pack(dev, dy, cols, 1, co, cols, mr, ap, 1, 0, 0));
+  cl_kernel kernel = NULL;
+  FC_TRY(fc_gemm_kernel(dev, "gemm_transpose_cl", &kernel));
+  {
+    const fc_kernel_arg args[] = {FC_ARG_VIEW_MEM(x),  FC_ARG_VIEW_OFF(x), FC_ARG_UINT(cols),
+                                  FC_ARG_UINT(ci),     FC_ARG_VIEW_MEM(xt), FC_ARG_VIEW_OFF(xt)};
+    FC_TRY(fc_ops_launch_2d(dev, kernel, "transpose", cols, ci / 16, args, FC_NARGS(args)));
+  }
+  FC_TRY(fc_gemm_kernel(dev, "conv_wgrad_s1", &kernel));
+  size_t m_tiles = (co + (size_t)mr - 1) / (size_t)mr, n_tiles = ci * khw / 16;
+  size_t groups = 1, per_group = 1;
+  fc_gemm_groups(dev, m_tiles, n_tiles, 1, &groups, &per_group);
+  size_t kc = dev->tuning.gemm.kc > 0 && dev->tuning.gemm.kc <= 256 ? (size_t)dev->tuning.gemm.kc : 256;
+  /* Launches of ko pixels: the work-items of a launch share that block of A. */
+  size_t ko = (size_t)65536 / (m_tiles * (size_t)mr);
+  ko = ko < kc ? kc : (ko + kc - 1) / kc * kc;
+  if (fc_device_profiling(dev))
+    snprintf(dev->prof_shape, sizeof dev->prof_shape, "m=%zu n=%zu k=%zu implicit", co, ci * khw, cols);
+  fc_status st = FC_OK;
+  for (size_t q0 = 0; q0 < cols && st == FC_OK; q0 += ko) {
+    size_t kq = cols - q0 < ko ? cols - q0 : ko;
+    fc_view a0 = fc_view_add(ap, q0 * (size_t)mr);
+    float beta = q0 == 0 ? 0.0f : 1.0f;
+    const fc_kernel_arg args[] = {FC_ARG_INT(co),         FC_ARG_INT(ci),
+                                  FC_ARG_INT(kq),         FC_ARG_INT(kc),
+                                  FC_ARG_VIEW_MEM(a0),    FC_ARG_VIEW_OFF(a0),
+                                  FC_ARG_UINT(cols * (size_t)mr), FC_ARG_VIEW_MEM(xt),
+                                  FC_ARG_VIEW_OFF(xt),    FC_ARG_INT(d->h),
+                                  FC_ARG_INT(d->w),       FC_ARG_INT(d->kh),
+                                  FC_ARG_INT(d->kw),      FC_ARG_INT(d->pad),
+                                  FC_ARG_INT(q0),         FC_ARG_UINT(cols * ci),
+                                  FC_ARG_FLOAT(beta),     FC_ARG_VIEW_MEM(dwp),
+                                  FC_ARG_VIEW_OFF(dwp),   FC_ARG_INT(per_group)};
+    size_t global[2] = {n_tiles, groups}, local[2] = {(size_t)dev->tuning.gemm.wg, 1};
+    st = fc_launch(dev, kernel, "conv_wgrad", 2, global, local, args, FC_NARGS(args));
+  }
+  dev->prof_shape[0] = '\0';
+  if (st == FC_OK) st = fc_gemm_kernel(dev, "wgrad_permute", &kernel);
+  if (st == FC_OK) {
+    const fc_kernel_arg args[] = {FC_ARG_VIEW_MEM(dwp), FC_ARG_VIEW_OFF(dwp), FC_ARG_VIEW_MEM(dw),
+                                  FC_ARG_VIEW_OFF(dw),  FC_ARG_UINT(ci),      FC_ARG_UINT(khw),
+                                  FC_ARG_UINT(co),      FC_ARG_INT(accumulate != 0)};
+    st = fc_ops_launch_2d(dev, kernel, "wgrad_permute", ci * khw, co, args, FC_NARGS(args));
+  }
+  return st;
+}
+
 static fc_status packed_forward(fc_device *dev, const fc_conv2d_desc *d, fc_view x, fc_view w,
                                 fc_view y, fc_view ws, int chunk) {
   const int mr = fc_gemm_mr(dev), nr = fc_gemm_nr(dev);
@@ -331,6 +479,11 @@ fc_status fc_conv2d_forward(fc_device *dev, const fc_conv2d_desc *d, fc_view x, 
   FC_TRY(check_common(op, d, x, w, y));
   int chunk = 0;
   FC_TRY(choose_chunk(op, d, ws, ws_size, &chunk));
+  if (use_implicit(dev, d)) {
+    FC_TRY(implicit_forward(dev, d, x, w, y, ws));
+    if (fc_view_present(b)) FC_TRY(bias_add(dev, d, b, y));
+    return FC_OK;
+  }
   if (use_packed(dev, d)) {
     FC_TRY(packed_forward(dev, d, x, w, y, ws, chunk));
     if (fc_view_present(b)) FC_TRY(bias_add(dev, d, b, y));
@@ -360,6 +513,7 @@ fc_status fc_conv2d_backward_data(fc_device *dev, const fc_conv2d_desc *d, fc_vi
   FC_TRY(check_common(op, d, dx, w, dy));
   int chunk = 0;
   FC_TRY(choose_chunk(op, d, ws, ws_size, &chunk));
+  if (use_implicit(dev, d)) return implicit_backward_data(dev, d, dy, w, dx, ws);
   if (use_packed(dev, d)) return packed_backward_data(dev, d, dy, w, dx, ws, chunk);
   size_t k = rows_k(d), p = plane_out(d), co = (size_t)d->c_out;
   for (int n0 = 0; n0 < d->n; n0 += chunk) {
@@ -390,6 +544,8 @@ fc_status fc_conv2d_backward_weights(fc_device *dev, const fc_conv2d_desc *d, fc
     FC_TRY(fc_ops_check_view(op, "bias gradient", db, (size_t)d->c_out));
     FC_TRY(fc_channel_sum(dev, fc_conv2d_out_shape(d), dy, db, accumulate, ws, ws_size));
   }
+  if (use_implicit_wgrad(dev, d, ws_size))
+    return implicit_backward_weights(dev, d, x, dy, dw, accumulate, ws);
   if (use_packed(dev, d)) return packed_backward_weights(dev, d, x, dy, dw, accumulate, ws, chunk);
   size_t k = rows_k(d), p = plane_out(d), co = (size_t)d->c_out;
   int first = 1;

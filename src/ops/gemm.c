@@ -38,7 +38,7 @@ void fc_gemm_program_options(const fc_device *dev, char *out, size_t size) {
     snprintf(out, size, "-DGEMM_MR=%d -DGEMM_NV=%d", dev->tuning.gemm.mr, dev->tuning.gemm.nv);
 }
 
-static fc_status gemm_kernel(fc_device *dev, const char *name, cl_kernel *k) {
+fc_status fc_gemm_kernel(fc_device *dev, const char *name, cl_kernel *k) {
   char opts[64];
   fc_gemm_program_options(dev, opts, sizeof opts);
   return fc_device_kernel(dev, "gemm", opts, name, k);
@@ -52,6 +52,18 @@ static void set_shape(fc_device *dev, size_t m, size_t n, size_t k, size_t batch
     snprintf(dev->prof_shape, sizeof dev->prof_shape, "m=%zu n=%zu k=%zu", m, n, k);
 }
 
+void fc_gemm_groups(const fc_device *dev, size_t m_tiles, size_t n_tiles, size_t batch,
+                    size_t *groups, size_t *per_group) {
+  /* Work-items own column panels; when there are few, rows are split into groups
+   * too, so every compute unit gets several work-items. */
+  size_t want = 8 * (size_t)(dev->info.compute_units ? dev->info.compute_units : 1);
+  size_t g = 1;
+  while (n_tiles * batch * g < want && g < m_tiles) g++;
+  size_t per = m_tiles ? (m_tiles + g - 1) / g : 1;
+  *per_group = per;
+  *groups = m_tiles ? (m_tiles + per - 1) / per : 1;
+}
+
 fc_status fc_gemm_pack(fc_device *dev, fc_view x, size_t sp, size_t sk, size_t p, size_t k, int w,
                        fc_view out, size_t batch, size_t x_batch, size_t out_batch) {
   if (p == 0 || k == 0 || batch == 0) return FC_OK;
@@ -63,7 +75,7 @@ fc_status fc_gemm_pack(fc_device *dev, fc_view x, size_t sp, size_t sk, size_t p
   /* Walk the unit-stride index fastest. */
   int by_p = sp == 1 && sk != 1;
   cl_kernel kernel = NULL;
-  FC_TRY(gemm_kernel(dev, by_p ? "gemm_pack_p" : "gemm_pack_k", &kernel));
+  FC_TRY(fc_gemm_kernel(dev, by_p ? "gemm_pack_p" : "gemm_pack_k", &kernel));
   for (size_t b = 0; b < batch; b++) {
     fc_view xb = fc_view_add(x, b * x_batch), ob = fc_view_add(out, b * out_batch);
     const fc_kernel_arg args[] = {FC_ARG_VIEW_MEM(xb), FC_ARG_VIEW_OFF(xb), FC_ARG_UINT(sp),
@@ -94,28 +106,37 @@ fc_status fc_gemm_packed(fc_device *dev, size_t m, size_t n, size_t k, float alp
   if (m > 0x7fffffff || n > 0x7fffffff || k > 0x7fffffff)
     return fc_errorf(FC_ERR_LIMIT, "gemm: m=%zu n=%zu k=%zu exceed 32-bit sizes", m, n, k);
   cl_kernel kernel = NULL;
-  FC_TRY(gemm_kernel(dev, "gemm_panel", &kernel));
+  FC_TRY(fc_gemm_kernel(dev, "gemm_panel", &kernel));
   set_shape(dev, m, n, k, batch);
-  /* Work-items own column panels; when there are few, rows are split into groups
-   * too, so every compute unit gets several work-items. */
-  size_t want = 8 * (size_t)(dev->info.compute_units ? dev->info.compute_units : 1);
-  size_t groups = 1;
-  while (n_tiles * batch * groups < want && groups < m_tiles) groups++;
-  size_t per_group = (m_tiles + groups - 1) / groups;
-  groups = (m_tiles + per_group - 1) / per_group;
+  size_t groups = 1, per_group = 1;
+  fc_gemm_groups(dev, m_tiles, n_tiles, batch, &groups, &per_group);
   size_t kc = g->kc > 0 && (size_t)g->kc < k ? (size_t)g->kc : (k > 0 ? k : 1);
-  const fc_kernel_arg args[] = {FC_ARG_INT(m),          FC_ARG_INT(n),
-                                FC_ARG_INT(k),          FC_ARG_INT(kc),
-                                FC_ARG_FLOAT(alpha),    FC_ARG_VIEW_MEM(ap),
-                                FC_ARG_VIEW_OFF(ap),    FC_ARG_UINT(k * mr),
-                                FC_ARG_UINT(a_batch),   FC_ARG_VIEW_MEM(bp),
-                                FC_ARG_VIEW_OFF(bp),    FC_ARG_UINT(k * nr),
-                                FC_ARG_UINT(b_batch),   FC_ARG_FLOAT(beta),
-                                FC_ARG_VIEW_MEM(c),     FC_ARG_VIEW_OFF(c),
-                                FC_ARG_UINT(ldc),       FC_ARG_UINT(c_batch),
-                                FC_ARG_INT(per_group)};
-  size_t global[3] = {n_tiles, groups, batch}, local[3] = {(size_t)g->wg, 1, 1};
-  fc_status st = fc_launch(dev, kernel, "gemm", 3, global, local, args, FC_NARGS(args));
+  /* A long k (weight gradients: k = batch pixels) goes in launches of ko rows,
+   * so every work-item of a launch works on the same A block (about 256 KiB,
+   * shared in cache) instead of each streaming all of A once per column panel. */
+  size_t ko = k;
+  size_t a_block = (size_t)65536 / (m_tiles * mr); /* rows of A per 256 KiB */
+  if (a_block < kc) a_block = kc;
+  a_block = (a_block + kc - 1) / kc * kc;
+  if (k > 2 * a_block && n_tiles > 1) ko = a_block;
+  fc_status st = FC_OK;
+  for (size_t k0 = 0; st == FC_OK && (k0 < k || k0 == 0); k0 += ko) {
+    size_t kn = k - k0 < ko ? k - k0 : ko;
+    fc_view a0 = fc_view_add(ap, k0 * mr), b0 = fc_view_add(bp, k0 * nr);
+    const fc_kernel_arg args[] = {FC_ARG_INT(m),          FC_ARG_INT(n),
+                                  FC_ARG_INT(kn),         FC_ARG_INT(kc),
+                                  FC_ARG_FLOAT(alpha),    FC_ARG_VIEW_MEM(a0),
+                                  FC_ARG_VIEW_OFF(a0),    FC_ARG_UINT(k * mr),
+                                  FC_ARG_UINT(a_batch),   FC_ARG_VIEW_MEM(b0),
+                                  FC_ARG_VIEW_OFF(b0),    FC_ARG_UINT(k * nr),
+                                  FC_ARG_UINT(b_batch),   FC_ARG_FLOAT(k0 == 0 ? beta : 1.0f),
+                                  FC_ARG_VIEW_MEM(c),     FC_ARG_VIEW_OFF(c),
+                                  FC_ARG_UINT(ldc),       FC_ARG_UINT(c_batch),
+                                  FC_ARG_INT(per_group)};
+    size_t global[3] = {n_tiles, groups, batch}, local[3] = {(size_t)g->wg, 1, 1};
+    st = fc_launch(dev, kernel, "gemm", 3, global, local, args, FC_NARGS(args));
+    if (kn == 0) break;
+  }
   dev->prof_shape[0] = '\0';
   return st;
 }

@@ -38,6 +38,13 @@ fc_status fc_gemm_packed(fc_device *dev, size_t m, size_t n, size_t k, float alp
                          fc_view bp, float beta, fc_view c, size_t ldc, size_t batch,
                          size_t a_batch, size_t b_batch, size_t c_batch);
 
+/* Column groups of the packed kernels: split m-tiles so the device gets enough
+ * work-items when there are few column panels. */
+void fc_gemm_groups(const fc_device *dev, size_t m_tiles, size_t n_tiles, size_t batch,
+                    size_t *groups, size_t *per_group);
+/* cl/gemm.cl's kernel `name` for the device's variant. */
+fc_status fc_gemm_kernel(fc_device *dev, const char *name, cl_kernel *k);
+
 /* The kernel program options of the device's variant ("-DGEMM_MR=6 -DGEMM_NV=2"). */
 void fc_gemm_program_options(const fc_device *dev, char *out, size_t size);
 

@@ -14,15 +14,16 @@
 typedef struct variant {
   fc_gemm_engine engine;
   int mr, nv, wg, kc;
+  int explicit_conv; /* conv_implicit off: column matrices through memory */
 } variant;
 
 /* Tile shapes of each register budget, k blocks that split k unevenly, CLBlast. */
 static const variant variants[] = {
-    {FC_GEMM_ENGINE_FERCL, 6, 2, 1, 256}, /* the defaults */
-    {FC_GEMM_ENGINE_FERCL, 4, 3, 3, 7},   /* 24-wide panels, k blocks of 7 */
-    {FC_GEMM_ENGINE_FERCL, 8, 1, 2, 0},   /* 8-wide panels, all of k at once */
-    {FC_GEMM_ENGINE_FERCL, 5, 2, 1, 33},  /* odd tile rows */
-    {FC_GEMM_ENGINE_CLBLAST, 6, 2, 1, 256},
+    {FC_GEMM_ENGINE_FERCL, 6, 2, 1, 256, 0}, /* the defaults */
+    {FC_GEMM_ENGINE_FERCL, 4, 3, 3, 7, 0},   /* 24-wide panels, k blocks of 7 */
+    {FC_GEMM_ENGINE_FERCL, 8, 1, 2, 0, 0},   /* 8-wide panels, all of k at once */
+    {FC_GEMM_ENGINE_FERCL, 5, 2, 1, 33, 0},  /* odd tile rows */
+    {FC_GEMM_ENGINE_CLBLAST, 6, 2, 1, 256, 0},
 };
 #define N_VARIANTS (sizeof variants / sizeof variants[0])
 
@@ -33,20 +34,24 @@ static void set_variant(fc_device *dev, const variant *v) {
   t.gemm.nv = v->nv;
   t.gemm.wg = v->wg;
   t.gemm.kc = v->kc;
+  t.conv_implicit = !v->explicit_conv;
   FC_CHECK_OK(fc_tuning_apply(dev, &t));
 }
 
 static void describe(char *out, size_t size, const variant *v) {
   fc_gemm_params p = {v->engine, v->mr, v->nv, v->wg, v->kc};
   fc_gemm_params_describe(&p, out, size);
+  if (v->explicit_conv) snprintf(out + strlen(out), size - strlen(out), " explicit");
 }
 
 typedef struct gshape {
   size_t m, n, k;
 } gshape;
 
-/* Edges of every tile shape (1, 7, 17, 25 columns...), k = 0 (C = beta·C), k above kc. */
-static const gshape shapes[] = {{1, 1, 1}, {7, 31, 33}, {13, 17, 0}, {33, 65, 129}, {9, 25, 300}};
+/* Edges of every tile shape (1, 7, 17, 25 columns...), k = 0 (C = beta·C), k above kc,
+ * and a long k for a tall A (several launches of k rows, src/ops/gemm.c). */
+static const gshape shapes[] = {{1, 1, 1},     {7, 31, 33},  {13, 17, 0},
+                                {33, 65, 129}, {9, 25, 300}, {300, 20, 600}};
 
 void fc_test_gemm_variants(fc_device *dev) {
   fc_tuning saved = dev->tuning;
@@ -109,9 +114,10 @@ void fc_test_gemm_variants(fc_device *dev) {
   FC_CHECK_OK(fc_tuning_apply(dev, &saved));
 }
 
-/* Convolutions through each engine and panel width (16-wide panels take the
- * stride-1 shifted-copy and 16-column im2col kernels, others the per-element
- * ones), in chunks of 2 samples so chunk offsets are exercised. */
+/* Convolutions through each engine and kernel path: implicit GEMM (stride-1
+ * same convolutions), explicit column matrices with 16-wide panels (shifted
+ * copies, 16-column im2col) or other widths (per-element im2col), CLBlast; in
+ * chunks of 2 samples so chunk offsets are exercised. */
 static const int conv_cases[][9] = {
     /* n, c_in, h, w, c_out, kh, kw, stride, pad */
     {3, 5, 9, 7, 7, 3, 3, 1, 1},  /* stride-1 same: shifted copies, 9x7 planes */
@@ -119,14 +125,19 @@ static const int conv_cases[][9] = {
     {3, 4, 6, 6, 5, 1, 1, 2, 0},  /* strided 1x1 shortcut */
     {2, 2, 13, 13, 3, 7, 7, 2, 3}, /* stem-like */
     {3, 6, 5, 5, 9, 1, 1, 1, 0},  /* pointwise */
+    {2, 16, 9, 7, 7, 3, 3, 1, 1}, /* channels a multiple of 16: channel-last weight gradient */
+    {4, 16, 32, 32, 13, 3, 3, 1, 1}, /* ... over several launches of pixels */
+    {3, 32, 5, 5, 13, 1, 1, 1, 0}, /* ... pointwise */
 };
 
 void fc_test_conv2d_engines(fc_device *dev) {
   fc_tuning saved = dev->tuning;
   fc_test_rng rng = fc_test_rng_make(702);
   static const variant conv_variants[] = {
-      {FC_GEMM_ENGINE_FERCL, 6, 2, 1, 16}, {FC_GEMM_ENGINE_FERCL, 4, 3, 2, 0},
-      {FC_GEMM_ENGINE_CLBLAST, 6, 2, 1, 256}};
+      {FC_GEMM_ENGINE_FERCL, 6, 2, 1, 16, 0},   /* implicit GEMM */
+      {FC_GEMM_ENGINE_FERCL, 5, 2, 1, 64, 1},   /* shifted-copy and 16-column im2col kernels */
+      {FC_GEMM_ENGINE_FERCL, 4, 3, 2, 0, 0},    /* 24-wide panels: per-element im2col kernels */
+      {FC_GEMM_ENGINE_CLBLAST, 6, 2, 1, 256, 0}};
   for (size_t vi = 0; vi < sizeof conv_variants / sizeof conv_variants[0]; vi++) {
     set_variant(dev, &conv_variants[vi]);
     char vname[64];
@@ -139,7 +150,8 @@ void fc_test_conv2d_engines(fc_device *dev) {
       fc_shape4 is = fc_conv2d_in_shape(&d), os = fc_conv2d_out_shape(&d);
       size_t nx = fc_shape4_count(is), ny = fc_shape4_count(os);
       size_t nw = (size_t)d.c_out * d.c_in * d.kh * d.kw;
-      size_t ws = fc_conv2d_workspace_size(&d, 2);
+      /* Chunks of 2, except the whole batch where the channel-last weight gradient applies. */
+      size_t ws = fc_conv2d_workspace_size(&d, d.c_in % 16 == 0 ? 0 : 2);
       float *x = fc_test_alloc_floats(nx), *w = fc_test_alloc_floats(nw), *dy = fc_test_alloc_floats(ny);
       size_t nout = nx > ny ? nx : ny;
       if (nw > nout) nout = nw;
@@ -170,6 +182,12 @@ void fc_test_conv2d_engines(fc_device *dev) {
       fc_ref_conv2d_backward_weights(&d, xd, dyd, dwd, NULL);
       fc_gbuf_download(dev, &gdw, out);
       snprintf(what, sizeof what, "conv2d_backward_weights [%s] case %zu", vname, ci);
+      fc_test_expect_close(what, out, dwd, nw, FC_NMSE_FORWARD);
+      /* accumulate = 1 adds a second copy. */
+      FC_CHECK_OK(fc_conv2d_backward_weights(dev, &d, gx.view, gdy.view, gdw.view, none, 1, gws.view, ws));
+      for (size_t e = 0; e < nw; e++) dwd[e] *= 2.0;
+      fc_gbuf_download(dev, &gdw, out);
+      snprintf(what, sizeof what, "conv2d_backward_weights accumulate [%s] case %zu", vname, ci);
       fc_test_expect_close(what, out, dwd, nw, FC_NMSE_FORWARD);
       fc_gbuf_download(dev, &gws, out); /* guard bands of the workspace */
       fc_gbuf_free(&gx), fc_gbuf_free(&gw), fc_gbuf_free(&gdy), fc_gbuf_free(&gy);
