@@ -411,6 +411,41 @@ __kernel void col2im_g(__global const float *col, const uint col_off, const uint
   }
 }
 
+/* col2im by planes (CPU, any stride): work-item (sample n, channel c) zeroes
+ * its dx plane, then adds every column entry of the plane to its pixel, with
+ * (i, j) outermost — each pixel receives its terms in (i, j) order, as col2im
+ * sums them, so the result is the same bit for bit; reads are contiguous runs
+ * of dcol and the plane stays in L1. */
+__kernel void col2im_plane(__global const float *col, const uint col_off, const uint ld,
+                           const int h, const int w, const int oh, const int ow,
+                           const uint pixels, const uint channels, const int kh, const int kw,
+                           const int stride, const int pad, __global float *dx,
+                           const uint dx_off, const uint sn, const uint sc) {
+  const uint n = get_global_id(0), c = get_global_id(1);
+  if (n >= pixels / (uint)(h * w) || c >= channels) return;
+  __global float *plane = dx + dx_off + n * sn + c * sc;
+  const int hw = h * w;
+  int e = 0;
+  for (; e + 8 <= hw; e += 8) vstore8((float8)(0.0f), 0, plane + e);
+  for (; e < hw; e++) plane[e] = 0.0f;
+  __global const float *rows = col + col_off + c * (uint)(kh * kw) * ld + n * (uint)(oh * ow);
+  for (int i = 0; i < kh; i++)
+    for (int j = 0; j < kw; j++) {
+      /* Outputs whose window puts (i, j) inside the image. */
+      /* (Negative bounds clamp before dividing: C division truncates.) */
+      const int ya = max(0, pad - i) == 0 ? 0 : (pad - i + stride - 1) / stride;
+      const int yb = h - 1 + pad - i < 0 ? 0 : min(oh, (h - 1 + pad - i) / stride + 1);
+      const int xa = max(0, pad - j) == 0 ? 0 : (pad - j + stride - 1) / stride;
+      const int xb = w - 1 + pad - j < 0 ? 0 : min(ow, (w - 1 + pad - j) / stride + 1);
+      for (int y = ya; y < yb; y++) {
+        __global float *drow = plane + (y * stride - pad + i) * w - pad + j;
+        __global const float *srow = rows + y * ow;
+        for (int x = xa; x < xb; x++) drow[x * stride] += srow[x];
+      }
+      rows += ld;
+    }
+}
+
 /* One work-item per (input pixel q of the chunk, channel c): gathers every
  * column entry the pixel was copied to, in (i, j) order — deterministic, no
  * atomics. dx_off already points at sample n0. */

@@ -141,3 +141,71 @@ __kernel void maxpool_backward_cpu(__global const int *argmax, const uint a_off,
   const uint base = n * osn + c * osc, ohw = (uint)(oh * ow);
   for (uint o = 0; o < ohw; o++) plane[argmax[a_off + base + o]] += dy[dy_off + base + o];
 }
+
+/* The ResNet stem's 3×3 stride-2 pad-1 max-pool on CPUs, 8 outputs at a time:
+ * a window row is in[2x−1], in[2x], in[2x+1], i.e. the odd lane before, the
+ * even lane and the odd lane of 16 consecutive floats. Scan order, tie and NaN
+ * rules as maxpool_forward (padding never wins: masked out). Same arguments;
+ * work-item per output row as maxpool_forward_cpu. */
+__kernel void maxpool3s2_forward_cpu(__global const float *x, const uint x_off, const uint sn,
+                                     const uint sc, const int h, const int w,
+                                     __global float *y, const uint y_off, __global int *argmax,
+                                     const uint a_off, const uint osn, const uint osc,
+                                     const int oh, const int ow, const uint count,
+                                     const uint channels, const int k, const int stride,
+                                     const int pad) {
+  const uint row = get_global_id(0), c = get_global_id(1);
+  if (row >= count / (uint)ow || c >= channels) return;
+  (void)k, (void)stride, (void)pad;
+  const uint n = row / (uint)oh;
+  const int py = (int)(row - n * (uint)oh);
+  const int y0 = py * 2 - 1;
+  const int ya = max(y0, 0), yb = min(y0 + 3, h);
+  __global const float *src = x + x_off + n * sn + c * sc;
+  const uint at0 = n * osn + c * osc + (uint)(py * ow);
+  const int8 lane = (int8)(0, 1, 2, 3, 4, 5, 6, 7);
+  int px = 0;
+  for (; px + 8 <= ow && 2 * px + 16 <= w; px += 8) {
+    const int8 xs = (int8)(2 * px) + lane * (int8)(2); /* window centres */
+    const int8 left_ok = xs >= (int8)(1);
+    float8 best = (float8)(-INFINITY);
+    int8 bi = (int8)(ya * w) + max(xs - (int8)(1), (int8)(0)); /* first element of the window */
+    for (int r = ya; r < yb; r++) {
+      __global const float *p = src + r * w + 2 * px;
+      const float8 v0 = vload8(0, p), v1 = vload8(1, p);
+      const float8 ctr = shuffle2(v0, v1, (uint8)(0, 2, 4, 6, 8, 10, 12, 14));
+      const float8 rgt = shuffle2(v0, v1, (uint8)(1, 3, 5, 7, 9, 11, 13, 15));
+      const float first = 2 * px >= 1 ? p[-1] : 0.0f;
+      const float8 lft = (float8)(first, rgt.s0, rgt.s1, rgt.s2, rgt.s3, rgt.s4, rgt.s5, rgt.s6);
+      const int8 base = (int8)(r * w) + xs;
+#define MP_TAKE(val, idx, ok)                                          \
+  {                                                                    \
+    const int8 take_ = (isgreater(val, best) | isnan(val)) & (ok);     \
+    best = select(best, val, take_);                                   \
+    bi = select(bi, idx, take_);                                       \
+  }
+      MP_TAKE(lft, base - (int8)(1), left_ok)
+      MP_TAKE(ctr, base, (int8)(-1))
+      MP_TAKE(rgt, base + (int8)(1), (int8)(-1))
+#undef MP_TAKE
+    }
+    vstore8(best, 0, y + y_off + at0 + (uint)px);
+    vstore8(bi, 0, argmax + a_off + at0 + (uint)px);
+  }
+  for (; px < ow; px++) {
+    const int x0 = px * 2 - 1;
+    const int xa = max(x0, 0), xb = min(x0 + 3, w);
+    float best = src[ya * w + xa];
+    int best_i = ya * w + xa;
+    for (int yy = ya; yy < yb; yy++)
+      for (int xx = xa; xx < xb; xx++) {
+        const float v = src[yy * w + xx];
+        if (v > best || isnan(v)) {
+          best = v;
+          best_i = yy * w + xx;
+        }
+      }
+    y[y_off + at0 + (uint)px] = best;
+    argmax[a_off + at0 + (uint)px] = best_i;
+  }
+}

@@ -119,9 +119,9 @@ fc_status fc_col2im(fc_device *dev, const fc_conv2d_desc *d, fc_view col, size_t
     return fc_ops_launch_2d(dev, kernel, "col2im", (pixels + 15) / 16, (size_t)d->c_in, args,
                             FC_NARGS(args));
   }
-  /* 16 pixels per work-item on CPUs (cl/im2col.cl col2im_g). */
-  int wide = dev->info.type == FC_DEVICE_TYPE_CPU;
-  FC_TRY(fc_conv2d_kernel(dev, wide ? "col2im_g" : "col2im", &kernel));
+  /* By planes on CPUs (cl/im2col.cl col2im_plane). */
+  int cpu = dev->info.type == FC_DEVICE_TYPE_CPU;
+  FC_TRY(fc_conv2d_kernel(dev, cpu ? "col2im_plane" : "col2im", &kernel));
   const fc_kernel_arg args[] = {FC_ARG_VIEW_MEM(col),
                                 FC_ARG_VIEW_OFF(col),
                                 FC_ARG_UINT(ld_col),
@@ -139,6 +139,6 @@ fc_status fc_col2im(fc_device *dev, const fc_conv2d_desc *d, fc_view col, size_t
                                 FC_ARG_VIEW_OFF(dxs),
                                 FC_ARG_UINT(fc_shape4_stride_n(s)),
                                 FC_ARG_UINT(fc_shape4_stride_c(s))};
-  return fc_ops_launch_2d(dev, kernel, "col2im", wide ? (pixels + 15) / 16 : pixels,
-                          (size_t)d->c_in, args, FC_NARGS(args));
+  return fc_ops_launch_2d(dev, kernel, "col2im", cpu ? (size_t)count : pixels, (size_t)d->c_in,
+                          args, FC_NARGS(args));
 }

@@ -36,8 +36,10 @@ fc_status fc_maxpool2d_forward(fc_device *dev, fc_shape4 in, int k, int stride, 
   FC_TRY(fc_ops_check_view(op, "argmax", argmax, fc_shape4_count(out)));
   cl_kernel kernel = NULL;
   int cpu = dev->info.type == FC_DEVICE_TYPE_CPU; /* row variant (cl/pool.cl) */
-  FC_TRY(fc_device_kernel(dev, "pool", "", cpu ? "maxpool_forward_cpu" : "maxpool_forward",
-                          &kernel));
+  const char *name = !cpu ? "maxpool_forward"
+                     : k == 3 && stride == 2 && pad == 1 ? "maxpool3s2_forward_cpu"
+                                                          : "maxpool_forward_cpu";
+  FC_TRY(fc_device_kernel(dev, "pool", "", name, &kernel));
   size_t count = (size_t)out.n * out.h * out.w;
   const fc_kernel_arg args[] = {FC_ARG_VIEW_MEM(x),
                                 FC_ARG_VIEW_OFF(x),

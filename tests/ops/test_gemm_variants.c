@@ -128,6 +128,8 @@ static const int conv_cases[][9] = {
     {2, 16, 9, 7, 7, 3, 3, 1, 1}, /* channels a multiple of 16: channel-last weight gradient */
     {4, 16, 32, 32, 13, 3, 3, 1, 1}, /* ... over several launches of pixels */
     {3, 32, 5, 5, 13, 1, 1, 1, 0}, /* ... pointwise */
+    {2, 3, 1, 2, 4, 3, 3, 2, 1},  /* windows reaching past a 1x2 image (col2im bounds) */
+    {2, 3, 4, 3, 2, 5, 5, 3, 2},  /* stride 3 */
 };
 
 void fc_test_conv2d_engines(fc_device *dev) {
