@@ -241,6 +241,18 @@ __kernel void conv_panel_s1(const int M, const int N, const int K, const int kc,
   }
   const float alpha = 1.0f;
   const int khw = kh * kw;
+  /* Masks of the kernel offsets (i, j) for the 16 columns, computed once: up to
+   * 7×7 offsets in private memory; larger kernels compute them per row. */
+  int8 okm[49][2];
+  const int cached = khw <= 49;
+  for (int ij = 0; ij < khw && cached; ij++) {
+    const int dy = sigma * (ij / kw - pad), dx = sigma * (ij % kw - pad);
+    for (int hf = 0; hf < 2; hf++) {
+      const int8 yy = oy[hf] + (int8)(dy), xx = ox[hf] + (int8)(dx);
+      okm[ij][hf] = live[hf] & (yy >= (int8)(0)) & (yy < (int8)(h)) & (xx >= (int8)(0)) &
+                    (xx < (int8)(w));
+    }
+  }
   float bs[GEMM_KC_MAX * 16];
   int k0 = 0;
   do {
@@ -254,9 +266,14 @@ __kernel void conv_panel_s1(const int M, const int N, const int K, const int kc,
       __global const float *row = src + src_off + (uint)c * sc;
       for (int hf = 0; hf < 2; hf++) {
         const int at = at0 + 8 * hf;
-        const int8 yy = oy[hf] + (int8)(dy), xx = ox[hf] + (int8)(dx);
-        const int8 ok = live[hf] & (yy >= (int8)(0)) & (yy < (int8)(h)) & (xx >= (int8)(0)) &
-                        (xx < (int8)(w));
+        int8 ok;
+        if (cached) {
+          ok = okm[ij][hf];
+        } else {
+          const int8 yy = oy[hf] + (int8)(dy), xx = ox[hf] + (int8)(dx);
+          ok = live[hf] & (yy >= (int8)(0)) & (yy < (int8)(h)) & (xx >= (int8)(0)) &
+               (xx < (int8)(w));
+        }
         float8 v;
         if (at >= 0 && at + 8 <= N) {
           v = vload8(0, row + at);
@@ -267,10 +284,12 @@ __kernel void conv_panel_s1(const int M, const int N, const int K, const int kc,
         }
         vstore8(select((float8)(0.0f), v, ok), 0, bs + rr * 16 + 8 * hf);
       }
+      ij++;
       if (++j == kw) {
         j = 0;
         if (++i == kh) {
           i = 0;
+          ij = 0;
           c++;
         }
       }

@@ -6,6 +6,7 @@
 
 #include "device/runtime.h"
 #include "device/tuning.h"
+#include "fercl/log.h"
 #include "fercl/ops.h"
 #include "fercl/profile.h"
 #include "testutil.h"
@@ -65,6 +66,12 @@ START_TEST(parse_good_and_bad) {
 }
 END_TEST
 
+static int warned;
+static void count_warnings(fc_log_level level, const char *message, void *user) {
+  (void)user;
+  if (level == FC_LOG_WARN && strstr(message, "banana")) warned++;
+}
+
 START_TEST(save_then_open_loads) {
   fc_device *dev = fc_test_device();
   char dir[1024];
@@ -88,13 +95,17 @@ START_TEST(save_then_open_loads) {
   ck_assert_int_eq(again->tuning.gemm.kc, 96);
   ck_assert_int_eq((int)again->wg_1d, 32);
   fc_device_close(again);
-  /* A corrupt file means the defaults (and a warning), never a failed open. */
+  /* A corrupt file means the defaults and a warning naming it, never a failed open. */
   FILE *f = fopen(path, "w");
   ck_assert_ptr_nonnull(f);
   fputs("fer-cl tuning 1\ngemm.mr banana\n", f);
   fclose(f);
+  warned = 0;
+  fc_log_set_sink(count_warnings, NULL);
   FC_CHECK_OK(fc_device_open_selected(getenv("FERCL_TEST_DEVICE"), 0, &again));
+  fc_log_set_sink(NULL, NULL);
   ck_assert_int_eq(again->tuning.tuned, 0);
+  ck_assert_int_eq(warned, 1);
   fc_device_close(again);
   /* FERCL_GEMM overrides the engine. */
   remove(path);
