@@ -347,6 +347,7 @@ int fc_cmd_tune(int argc, char **argv) {
   else
     load_partial();
   const fc_device_info *info = fc_device_get_info(dev);
+  double started = now_s();
   fprintf(stderr, "tuning %s (%s)\nresults: %s\n", info->name, info->driver_version, path);
   if (n_done > 0)
     fprintf(stderr, "resuming: %d measurements from an interrupted run (--restart to redo them)\n",
@@ -538,5 +539,6 @@ int fc_cmd_tune(int argc, char **argv) {
          fercl_ms, best.gemm.engine == FC_GEMM_ENGINE_CLBLAST ? " (CLBlast was faster)" : "");
   printf("saved to %s (used automatically from now on; delete it to return to the defaults)\n",
          path);
+  printf("tuning took %.0f s\n", now_s() - started);
   return 0;
 }
