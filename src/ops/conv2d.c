@@ -10,7 +10,7 @@
  * Stride-1 "same" convolutions skip the column matrix altogether in forward and
  * backward-data: conv_panel_s1 (cl/gemm.cl) builds each column panel's slice
  * in private memory (implicit GEMM), and backward-data is the convolution of dY
- * with the flipped, transposed weights (no col2im).
+ * with the transposed weights rotated by 180° (no col2im).
  * Otherwise (CLBlast, or NCHW) as follows.
  *
  * CNHW: x is [C_in][N·H·W] and y [C_out][N·OH·OW], so a chunk of samples is
@@ -283,9 +283,9 @@ static int use_implicit(const fc_device *dev, const fc_conv2d_desc *d) {
          fc_conv2d_shift_eligible(d);
 }
 
-/* C[m × cols] (ldc = N·H·W) = A panels · cols_σ(src), src [k/(kh·kw) channels][N·H·W]. */
+/* C[m × cols] (ldc = N·H·W) = A panels · cols(src), src [k/(kh·kw) channels][N·H·W]. */
 static fc_status implicit_gemm(fc_device *dev, const fc_conv2d_desc *d, size_t m, size_t k,
-                               fc_view ap, fc_view src, int sigma, fc_view c) {
+                               fc_view ap, fc_view src, fc_view c) {
   const int mr = fc_gemm_mr(dev);
   size_t cols = (size_t)d->n * d->h * d->w;
   size_t m_tiles = (m + (size_t)mr - 1) / (size_t)mr, n_tiles = (cols + 15) / 16;
@@ -313,7 +313,6 @@ static fc_status implicit_gemm(fc_device *dev, const fc_conv2d_desc *d, size_t m
                                 FC_ARG_INT(d->kh),
                                 FC_ARG_INT(d->kw),
                                 FC_ARG_INT(d->pad),
-                                FC_ARG_INT(sigma),
                                 FC_ARG_FLOAT(0.0f),
                                 FC_ARG_VIEW_MEM(c),
                                 FC_ARG_VIEW_OFF(c),
@@ -330,7 +329,7 @@ static fc_status implicit_forward(fc_device *dev, const fc_conv2d_desc *d, fc_vi
   const int mr = fc_gemm_mr(dev);
   size_t k = rows_k(d), co = (size_t)d->c_out;
   FC_TRY(fc_gemm_pack(dev, w, k, 1, co, k, mr, ws, 1, 0, 0));
-  return implicit_gemm(dev, d, co, k, ws, x, 1, y);
+  return implicit_gemm(dev, d, co, k, ws, x, y);
 }
 
 static fc_status implicit_backward_data(fc_device *dev, const fc_conv2d_desc *d, fc_view dy,
@@ -346,7 +345,9 @@ static fc_status implicit_backward_data(fc_device *dev, const fc_conv2d_desc *d,
                                 FC_ARG_VIEW_MEM(ws), FC_ARG_VIEW_OFF(ws)};
   size_t global[2] = {k, panels}, local[2] = {dev->wg_1d, 1};
   FC_TRY(fc_launch(dev, kernel, "gemm_pack", 2, global, local, args, FC_NARGS(args)));
-  return implicit_gemm(dev, d, ci, k, ws, dy, -1, dx);
+  /* Rotated weights with same padding (2·pad = K − 1, implied by OH = H, OW = W):
+   * a forward convolution of dY. */
+  return implicit_gemm(dev, d, ci, k, ws, dy, dx);
 }
 
 /* Weight gradient through conv_wgrad_s1: the whole batch at once, so the
