@@ -8,7 +8,8 @@
  * kernels and the packing are all in the score. Stages, each starting from the
  * best so far:
  *   1. fer-cl's GEMM tile rows (mr), 2. its k block (kc), 3. its work-group,
- *   3b. the implicit-GEMM convolution kernels on or off;
+ *   3b. its A block per work-item group, 3c. the implicit-GEMM convolution
+ *   kernels on or off;
  *   4. CLBlast's Xgemm parameters (a fixed list of valid sets, at 1024³);
  *   5. the engine: fer-cl's GEMM or CLBlast (tuned) on the convolutions;
  *   6. the work-group size of the element-wise kernels.
@@ -305,8 +306,8 @@ static fc_status ops_run(fc_device *dev, void *p) {
 /* ---- the command ---- */
 
 static void gemm_key(const fc_tuning *t, char *key, size_t size) {
-  snprintf(key, size, "conv:fercl:mr%d:nv%d:wg%d:kc%d:imp%d", t->gemm.mr, t->gemm.nv, t->gemm.wg,
-           t->gemm.kc, t->conv_implicit);
+  snprintf(key, size, "conv:fercl:mr%d:nv%d:wg%d:kc%d:ab%d:imp%d", t->gemm.mr, t->gemm.nv,
+           t->gemm.wg, t->gemm.kc, t->gemm.ablock, t->conv_implicit);
 }
 
 int fc_cmd_tune(int argc, char **argv) {
@@ -366,16 +367,18 @@ int fc_cmd_tune(int argc, char **argv) {
   int n_kc = quick ? 3 : 5, n_wg = quick ? 1 : 3, n_sets = no_clblast ? 0 : (quick ? 4 : XGEMM_SETS);
   int reps = quick ? 2 : 3;
   step_no = 0;
-  step_total = 3 + (n_kc - 1) + (n_wg - 1) + 1 + (no_clblast ? 0 : n_sets + 3) + 3;
+  step_total = 3 + (n_kc - 1) + (n_wg - 1) + (quick ? 0 : 2) + 1 + (no_clblast ? 0 : n_sets + 3) + 3;
 
   conv_work cw;
   st = conv_work_create(dev, &cw);
   fc_tuning best = base;
   double best_ms = INFINITY;
   char key[96], label[128];
-  /* 1-3: fer-cl's GEMM on the convolutions; 4: without the implicit-GEMM kernels. */
-  for (int stage = 0; stage < 4 && st == FC_OK; stage++) {
-    int n = stage == 0 ? 3 : stage == 1 ? n_kc : stage == 2 ? n_wg : 2;
+  /* 1-3: fer-cl's GEMM on the convolutions; 4: its A blocks; 5: without the
+   * implicit-GEMM kernels. */
+  static const int ablocks[] = {8192, 0, 32768};
+  for (int stage = 0; stage < 5 && st == FC_OK; stage++) {
+    int n = stage == 0 ? 3 : stage == 1 ? n_kc : stage == 2 ? n_wg : stage == 3 ? (quick ? 1 : 3) : 2;
     fc_tuning start = best;
     for (int i = 0; i < n; i++) {
       fc_tuning t = start;
@@ -383,7 +386,8 @@ int fc_cmd_tune(int argc, char **argv) {
       if (stage == 0) t.gemm.mr = mrs[i];
       if (stage == 1) t.gemm.kc = kcs[i];
       if (stage == 2) t.gemm.wg = wgs[i];
-      if (stage == 3) t.conv_implicit = i == 0 ? 0 : 1;
+      if (stage == 3) t.gemm.ablock = ablocks[i];
+      if (stage == 4) t.conv_implicit = i == 0 ? 0 : 1;
       if (stage > 0 && memcmp(&t.gemm, &start.gemm, sizeof t.gemm) == 0 &&
           t.conv_implicit == start.conv_implicit)
         continue; /* measured */
@@ -420,8 +424,8 @@ int fc_cmd_tune(int argc, char **argv) {
     if (st == FC_OK) {
       char desc[64];
       fc_gemm_params_describe(&best.gemm, desc, sizeof desc);
-      snprintf(key, sizeof key, "sgemm1024:fercl:mr%d:nv%d:wg%d:kc%d", best.gemm.mr, best.gemm.nv,
-               best.gemm.wg, best.gemm.kc);
+      snprintf(key, sizeof key, "sgemm1024:fercl:mr%d:nv%d:wg%d:kc%d:ab%d", best.gemm.mr,
+               best.gemm.nv, best.gemm.wg, best.gemm.kc, best.gemm.ablock);
       snprintf(label, sizeof label, "SGEMM 1024^3, %s", desc);
       ours_1024 = measure(dev, key, label, sgemm_run, &g, reps);
     }

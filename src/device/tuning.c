@@ -27,6 +27,7 @@ void fc_tuning_defaults(const fc_device *dev, fc_tuning *t) {
   t->gemm.nv = 2;
   t->gemm.wg = 1;
   t->gemm.kc = 256;
+  t->gemm.ablock = 8192;
   t->conv_implicit = 1;
 }
 
@@ -57,13 +58,13 @@ void fc_gemm_params_describe(const fc_gemm_params *p, char *out, size_t size) {
   if (p->engine == FC_GEMM_ENGINE_CLBLAST)
     snprintf(out, size, "clblast");
   else
-    snprintf(out, size, "fercl %dx%d wg%d kc%d", p->mr, 8 * p->nv, p->wg, p->kc);
+    snprintf(out, size, "fercl %dx%d wg%d kc%d ab%d", p->mr, 8 * p->nv, p->wg, p->kc, p->ablock);
 }
 
 static int valid_params(const fc_gemm_params *p) {
   /* (mr, nv) pairs cl/gemm.cl accepts */
   return (p->mr == 4 || p->mr == 5 || p->mr == 6 || p->mr == 8) && p->nv >= 1 && p->nv <= 3 &&
-         p->wg >= 1 && p->wg <= 256 && p->kc >= 0 && p->kc <= (1 << 20);
+         p->wg >= 1 && p->wg <= 256 && p->kc >= 0 && p->kc <= (1 << 20) && p->ablock >= 0;
 }
 
 static char *trim(char *s) {
@@ -126,6 +127,8 @@ fc_status fc_tuning_parse(const fc_device *dev, const char *text, fc_tuning *t) 
       ok = parse_int(val, 1, 4096, &out.gemm.wg);
     } else if (strcmp(key, "gemm.kc") == 0) {
       ok = parse_int(val, 0, 1 << 20, &out.gemm.kc);
+    } else if (strcmp(key, "gemm.ablock") == 0) {
+      ok = parse_int(val, 0, 1 << 24, &out.gemm.ablock);
     } else if (strcmp(key, "ops.wg") == 0) {
       ok = parse_int(val, 0, 4096, &out.ops_wg);
     } else if (strcmp(key, "conv.implicit") == 0) {
@@ -175,12 +178,13 @@ fc_status fc_tuning_save(const fc_device *dev, const fc_tuning *t, const char *p
   int n = snprintf(text, sizeof text,
                    "%s\n# written by fer-cl tune; delete this file to return to the defaults\n"
                    "platform %s\ndevice %s\ndriver %s\n"
-                   "gemm.engine %s\ngemm.mr %d\ngemm.nv %d\ngemm.wg %d\ngemm.kc %d\nops.wg %d\n"
-                   "conv.implicit %d\n",
+                   "gemm.engine %s\ngemm.mr %d\ngemm.nv %d\ngemm.wg %d\ngemm.kc %d\n"
+                   "gemm.ablock %d\nops.wg %d\nconv.implicit %d\n",
                    TUNING_MAGIC, dev->info.platform_name, dev->info.name,
                    dev->info.driver_version,
                    t->gemm.engine == FC_GEMM_ENGINE_CLBLAST ? "clblast" : "fercl", t->gemm.mr,
-                   t->gemm.nv, t->gemm.wg, t->gemm.kc, t->ops_wg, t->conv_implicit);
+                   t->gemm.nv, t->gemm.wg, t->gemm.kc, t->gemm.ablock, t->ops_wg,
+                   t->conv_implicit);
   if (t->clblast_count > 0 && n > 0 && (size_t)n < sizeof text) {
     n += snprintf(text + n, sizeof text - (size_t)n, "clblast.xgemm");
     for (int i = 0; i < t->clblast_count && (size_t)n < sizeof text; i++)

@@ -29,6 +29,7 @@ typedef struct fc_gemm_params {
   int nv; /* tile columns = 8·nv, nv 1..3 */
   int wg; /* work-items (column panels) per work-group */
   int kc; /* k block: a B panel slice of kc rows is reused by all row tiles (0: all of K) */
+  int ablock; /* floats of A panels per work-item group in fc_gemm (0: no limit) */
 } fc_gemm_params;
 
 typedef struct fc_tuning {

@@ -110,6 +110,18 @@ fc_status fc_gemm_packed(fc_device *dev, size_t m, size_t n, size_t k, float alp
   set_shape(dev, m, n, k, batch);
   size_t groups = 1, per_group = 1;
   fc_gemm_groups(dev, m_tiles, n_tiles, batch, &groups, &per_group);
+  /* Keep a group's A panels (per_group · mr · k floats) within gemm.ablock floats,
+   * so they stay in cache while consecutive work-items (column panels) reuse
+   * them; B panels are then re-read once per group, from a cheaper level.
+   * Measured on PoCL (1024³): 32 KiB blocks 0.82-0.88x OpenBLAS, no cap 0.63-0.68x. */
+  if (g->ablock > 0) {
+    size_t cap = (size_t)g->ablock / (mr * (k > 0 ? k : 1));
+    if (cap < 1) cap = 1;
+    if (per_group > cap) {
+      per_group = cap;
+      groups = (m_tiles + per_group - 1) / per_group;
+    }
+  }
   size_t kc = g->kc > 0 && (size_t)g->kc < k ? (size_t)g->kc : (k > 0 ? k : 1);
   /* A long k (weight gradients: k = batch pixels) goes in launches of ko rows,
    * so every work-item of a launch works on the same A block (about 256 KiB,

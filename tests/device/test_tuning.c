@@ -28,13 +28,14 @@ START_TEST(parse_good_and_bad) {
   ck_assert_int_eq(t.gemm.engine, FC_GEMM_ENGINE_FERCL);
   const char *good =
       "fer-cl tuning 1\n# comment\ndevice test CPU\ngemm.engine clblast\ngemm.mr 4\ngemm.nv 3\n"
-      "gemm.wg 2\ngemm.kc 128\nops.wg 128\nconv.implicit 0\nclblast.xgemm KWG=32 MWG=128 VWM=8\n";
+      "gemm.wg 2\ngemm.kc 128\ngemm.ablock 4096\nops.wg 128\nconv.implicit 0\nclblast.xgemm KWG=32 MWG=128 VWM=8\n";
   FC_CHECK_OK(fc_tuning_parse(&d, good, &t));
   ck_assert_int_eq(t.gemm.engine, FC_GEMM_ENGINE_CLBLAST);
   ck_assert_int_eq(t.gemm.mr, 4);
   ck_assert_int_eq(t.gemm.nv, 3);
   ck_assert_int_eq(t.gemm.wg, 2);
   ck_assert_int_eq(t.gemm.kc, 128);
+  ck_assert_int_eq(t.gemm.ablock, 4096);
   ck_assert_int_eq(t.ops_wg, 128);
   ck_assert_int_eq(t.conv_implicit, 0);
   ck_assert_int_eq(t.clblast_count, 3);

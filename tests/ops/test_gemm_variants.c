@@ -15,15 +15,16 @@ typedef struct variant {
   fc_gemm_engine engine;
   int mr, nv, wg, kc;
   int explicit_conv; /* conv_implicit off: column matrices through memory */
+  int ablock;        /* gemm.ablock */
 } variant;
 
 /* Tile shapes of each register budget, k blocks that split k unevenly, CLBlast. */
 static const variant variants[] = {
-    {FC_GEMM_ENGINE_FERCL, 6, 2, 1, 256, 0}, /* the defaults */
-    {FC_GEMM_ENGINE_FERCL, 4, 3, 3, 7, 0},   /* 24-wide panels, k blocks of 7 */
-    {FC_GEMM_ENGINE_FERCL, 8, 1, 2, 0, 0},   /* 8-wide panels, all of k at once */
-    {FC_GEMM_ENGINE_FERCL, 5, 2, 1, 33, 0},  /* odd tile rows */
-    {FC_GEMM_ENGINE_CLBLAST, 6, 2, 1, 256, 0},
+    {FC_GEMM_ENGINE_FERCL, 6, 2, 1, 256, 0, 8192}, /* the defaults */
+    {FC_GEMM_ENGINE_FERCL, 4, 3, 3, 7, 0, 0},      /* 24-wide panels, k blocks of 7, one group */
+    {FC_GEMM_ENGINE_FERCL, 8, 1, 2, 0, 0, 100},    /* 8-wide panels, all of k, a group per tile */
+    {FC_GEMM_ENGINE_FERCL, 5, 2, 1, 33, 0, 8192},  /* odd tile rows */
+    {FC_GEMM_ENGINE_CLBLAST, 6, 2, 1, 256, 0, 0},
 };
 #define N_VARIANTS (sizeof variants / sizeof variants[0])
 
@@ -34,12 +35,13 @@ static void set_variant(fc_device *dev, const variant *v) {
   t.gemm.nv = v->nv;
   t.gemm.wg = v->wg;
   t.gemm.kc = v->kc;
+  t.gemm.ablock = v->ablock;
   t.conv_implicit = !v->explicit_conv;
   FC_CHECK_OK(fc_tuning_apply(dev, &t));
 }
 
 static void describe(char *out, size_t size, const variant *v) {
-  fc_gemm_params p = {v->engine, v->mr, v->nv, v->wg, v->kc};
+  fc_gemm_params p = {v->engine, v->mr, v->nv, v->wg, v->kc, v->ablock};
   fc_gemm_params_describe(&p, out, size);
   if (v->explicit_conv) snprintf(out + strlen(out), size - strlen(out), " explicit");
 }
@@ -136,10 +138,10 @@ void fc_test_conv2d_engines(fc_device *dev) {
   fc_tuning saved = dev->tuning;
   fc_test_rng rng = fc_test_rng_make(702);
   static const variant conv_variants[] = {
-      {FC_GEMM_ENGINE_FERCL, 6, 2, 1, 16, 0},   /* implicit GEMM */
-      {FC_GEMM_ENGINE_FERCL, 5, 2, 1, 64, 1},   /* shifted-copy and 16-column im2col kernels */
-      {FC_GEMM_ENGINE_FERCL, 4, 3, 2, 0, 0},    /* 24-wide panels: per-element im2col kernels */
-      {FC_GEMM_ENGINE_CLBLAST, 6, 2, 1, 256, 0}};
+      {FC_GEMM_ENGINE_FERCL, 6, 2, 1, 16, 0, 8192},  /* implicit GEMM */
+      {FC_GEMM_ENGINE_FERCL, 5, 2, 1, 64, 1, 50},    /* shifted-copy and 16-column im2col kernels */
+      {FC_GEMM_ENGINE_FERCL, 4, 3, 2, 0, 0, 0},      /* 24-wide panels: per-element im2col kernels */
+      {FC_GEMM_ENGINE_CLBLAST, 6, 2, 1, 256, 0, 0}};
   for (size_t vi = 0; vi < sizeof conv_variants / sizeof conv_variants[0]; vi++) {
     set_variant(dev, &conv_variants[vi]);
     char vname[64];
