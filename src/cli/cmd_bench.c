@@ -6,6 +6,7 @@
  * a time budget (at least 3 and at most 50 repetitions), each repetition
  * waited for on its own; min and median are reported — the minimum is the
  * most stable number on a shared machine, the median says how noisy it was. */
+#include <dirent.h>
 #include <dlfcn.h>
 #include <math.h>
 #include <stdio.h>
@@ -818,6 +819,22 @@ static fc_status bench_supervised(fc_device *dev, const fc_net_config *base) {
   return st;
 }
 
+/* Removes the temporary run folder bench_ssl made (the trainer writes labels.txt). */
+static void remove_temp_dir(const char *dir) {
+  DIR *d = opendir(dir);
+  if (d) {
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+      if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
+      char path[1200];
+      snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+      unlink(path);
+    }
+    closedir(d);
+  }
+  rmdir(dir);
+}
+
 static fc_status bench_ssl(fc_device *dev, const fc_net_config *base) {
   fc_train_config cfg;
   fc_train_config_default(&cfg);
@@ -862,7 +879,7 @@ static fc_status bench_ssl(fc_device *dev, const fc_net_config *base) {
     report_train(r);
   }
   fc_trainer_free(tr);
-  rmdir(dir); /* empty unless the trainer saved something */
+  remove_temp_dir(dir);
   return st;
 }
 
