@@ -6,6 +6,7 @@
  * a time budget (at least 3 and at most 50 repetitions), each repetition
  * waited for on its own; min and median are reported — the minimum is the
  * most stable number on a shared machine, the median says how noisy it was. */
+#include <clblast_c.h>
 #include <dirent.h>
 #include <dlfcn.h>
 #include <math.h>
@@ -14,8 +15,6 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-
-#include <clblast_c.h>
 
 #include "cli/cli.h"
 #include "core/fileio.h"
@@ -44,52 +43,113 @@ static const char *const arch_names[] = {"resnet10", "resnet18", "resnet34", NUL
 static const char *const stem_names[] = {"imagenet", "small", NULL};
 
 static const fc_option bench_options[] = {
-    {.name = "json", .type = FC_OPT_FLAG, .target = &as_json, .flag_value = 1,
+    {.name = "json",
+     .type = FC_OPT_FLAG,
+     .target = &as_json,
+     .flag_value = 1,
      .help = "print the results as JSON on stdout (progress goes to stderr)"},
-    {.name = "train", .type = FC_OPT_FLAG, .target = &train_mode, .flag_value = 1,
+    {.name = "train",
+     .type = FC_OPT_FLAG,
+     .target = &train_mode,
+     .flag_value = 1,
      .help = "benchmark training steps (images/s) instead of the device and op sections"},
-    {.name = "arch", .type = FC_OPT_CHOICE, .target = &arch_choice, .choices = arch_names,
+    {.name = "arch",
+     .type = FC_OPT_CHOICE,
+     .target = &arch_choice,
+     .choices = arch_names,
      .help = "model for the conv shapes and --train (default resnet18)"},
-    {.name = "stem", .type = FC_OPT_CHOICE, .target = &stem_choice, .choices = stem_names,
+    {.name = "stem",
+     .type = FC_OPT_CHOICE,
+     .target = &stem_choice,
+     .choices = stem_names,
      .help = "imagenet (torchvision's 7x7/2 + max-pool, the default here) or small (3x3/1)"},
-    {.name = "channels", .type = FC_OPT_INT, .target = &channels, .arg_name = "C",
-     .help = "input channels (default 3)", .min = 1, .max = 3},
-    {.name = "input", .type = FC_OPT_INT, .target = &input_size, .arg_name = "S",
-     .help = "input side (default 112)", .min = 32, .max = 1024},
-    {.name = "width", .type = FC_OPT_DOUBLE, .target = &width, .arg_name = "W",
-     .help = "channel multiplier (default 1)", .min = 1.0 / 64, .max = 8},
-    {.name = "batch", .type = FC_OPT_INT, .target = &batch, .arg_name = "B",
-     .help = "batch of the conv shapes and the supervised step (default 64)", .min = 1,
+    {.name = "channels",
+     .type = FC_OPT_INT,
+     .target = &channels,
+     .arg_name = "C",
+     .help = "input channels (default 3)",
+     .min = 1,
+     .max = 3},
+    {.name = "input",
+     .type = FC_OPT_INT,
+     .target = &input_size,
+     .arg_name = "S",
+     .help = "input side (default 112)",
+     .min = 32,
+     .max = 1024},
+    {.name = "width",
+     .type = FC_OPT_DOUBLE,
+     .target = &width,
+     .arg_name = "W",
+     .help = "channel multiplier (default 1)",
+     .min = 1.0 / 64,
+     .max = 8},
+    {.name = "batch",
+     .type = FC_OPT_INT,
+     .target = &batch,
+     .arg_name = "B",
+     .help = "batch of the conv shapes and the supervised step (default 64)",
+     .min = 1,
      .max = 4096},
-    {.name = "steps", .type = FC_OPT_INT, .target = &steps, .arg_name = "N",
-     .help = "timed training steps after one warm-up step (default 5)", .min = 1, .max = 10000},
-    {.name = "no-ssl", .type = FC_OPT_FLAG, .target = &no_ssl, .flag_value = 1,
+    {.name = "steps",
+     .type = FC_OPT_INT,
+     .target = &steps,
+     .arg_name = "N",
+     .help = "timed training steps after one warm-up step (default 5)",
+     .min = 1,
+     .max = 10000},
+    {.name = "no-ssl",
+     .type = FC_OPT_FLAG,
+     .target = &no_ssl,
+     .flag_value = 1,
      .help = "--train: skip the semi-supervised step"},
-    {.name = "budget-ms", .type = FC_OPT_DOUBLE, .target = &budget_ms, .arg_name = "MS",
-     .help = "time spent repeating each measurement (default 300)", .min = 1, .max = 60000},
-    {.name = "only", .type = FC_OPT_STRING, .target = &only, .arg_name = "LIST",
+    {.name = "budget-ms",
+     .type = FC_OPT_DOUBLE,
+     .target = &budget_ms,
+     .arg_name = "MS",
+     .help = "time spent repeating each measurement (default 300)",
+     .min = 1,
+     .max = 60000},
+    {.name = "only",
+     .type = FC_OPT_STRING,
+     .target = &only,
+     .arg_name = "LIST",
      .help = "sections to run: peak,latency,gemm,conv,ops (default all; peak includes bandwidth)"},
-    {.name = "quick", .type = FC_OPT_FLAG, .target = &quick, .flag_value = 1,
+    {.name = "quick",
+     .type = FC_OPT_FLAG,
+     .target = &quick,
+     .flag_value = 1,
      .help = "fewer sizes and a smaller time budget"},
-    {.name = "no-clblast", .type = FC_OPT_FLAG, .target = &no_clblast, .flag_value = 1,
+    {.name = "no-clblast",
+     .type = FC_OPT_FLAG,
+     .target = &no_clblast,
+     .flag_value = 1,
      .help = "skip CLBlast's GEMMs (its kernels take a while to build on PoCL)"},
-    {.name = "profile", .type = FC_OPT_FLAG, .target = &profile_opt, .flag_value = 1,
+    {.name = "profile",
+     .type = FC_OPT_FLAG,
+     .target = &profile_opt,
+     .flag_value = 1,
      .help = "per-kernel profile of the timed runs: CSV, Chrome trace, per-layer summary"},
-    {.name = "out", .type = FC_OPT_STRING, .target = &out_dir, .arg_name = "DIR",
+    {.name = "out",
+     .type = FC_OPT_STRING,
+     .target = &out_dir,
+     .arg_name = "DIR",
      .help = "folder for --profile's bench-profile.csv and bench-profile.trace.json (default .)"},
     {0}};
 
 static const fc_args_spec bench_spec = {
     .command = "bench",
     .usage = "[--device N] [--json] [--train --arch A --channels C --input S --batch B]",
-    .summary = "Measure the device (peak FLOP/s, bandwidth, launch latency, transfers) and fer-cl's\n"
-               "GEMM, convolutions and memory-bound ops on it; with --train, training images/s.",
-    .details = "Numbers are min and median of repeated runs. The GEMM section compares fer-cl's own\n"
-               "kernel, CLBlast as shipped, CLBlast with `fer-cl tune`'s parameters (if tuned) and,\n"
-               "when the host has one, the host BLAS (OpenBLAS via dlopen) for reference.\n"
-               "--train times a plain supervised step (forward, cross-entropy, backward, SGD) of the\n"
-               "model without attention or feature dropout (torchvision's ResNet with --stem imagenet),\n"
-               "then a full semi-supervised step of the default recipe on synthetic faces.",
+    .summary =
+        "Measure the device (peak FLOP/s, bandwidth, launch latency, transfers) and fer-cl's\n"
+        "GEMM, convolutions and memory-bound ops on it; with --train, training images/s.",
+    .details =
+        "Numbers are min and median of repeated runs. The GEMM section compares fer-cl's own\n"
+        "kernel, CLBlast as shipped, CLBlast with `fer-cl tune`'s parameters (if tuned) and,\n"
+        "when the host has one, the host BLAS (OpenBLAS via dlopen) for reference.\n"
+        "--train times a plain supervised step (forward, cross-entropy, backward, SGD) of the\n"
+        "model without attention or feature dropout (torchvision's ResNet with --stem imagenet),\n"
+        "then a full semi-supervised step of the default recipe on synthetic faces.",
     .options = bench_options,
     .global_options = fc_cli_global_options};
 
@@ -147,8 +207,8 @@ static int cmp_double(const void *a, const void *b) {
 typedef fc_status (*bench_fn)(fc_device *dev, void *ctx);
 
 /* Warm-up run, then repetitions for the time budget; min and median (ms). */
-static fc_status measure(fc_device *dev, bench_fn fn, void *ctx, double *min_ms,
-                         double *median_ms, int *reps_out) {
+static fc_status measure(fc_device *dev, bench_fn fn, void *ctx, double *min_ms, double *median_ms,
+                         int *reps_out) {
   FC_TRY(fn(dev, ctx)); /* warm-up: builds kernels */
   FC_TRY(fc_device_finish(dev));
   /* Time a second run to choose the repetition count. */
@@ -242,8 +302,8 @@ static fc_status bench_peak(fc_device *dev) {
     char name[96];
     snprintf(name, sizeof name, "FMA %s (%s)", v ? "float8 vectors" : "scalar floats",
              v ? "peak" : "no vectors");
-    st = run_one(dev, "peak", name, run_kernel, &c, flops_per_iter[v] * (double)iters * (double)global,
-                 "GFLOP/s", -1);
+    st = run_one(dev, "peak", name, run_kernel, &c,
+                 flops_per_iter[v] * (double)iters * (double)global, "GFLOP/s", -1);
     if (st == FC_OK) *(v ? &peak_vector : &peak_scalar) = results[n_results - 1].rate;
   }
   fc_buffer_release(&out);
@@ -325,8 +385,8 @@ static fc_status bench_latency(fc_device *dev) {
     result r;
     memset(&r, 0, sizeof r);
     snprintf(r.section, sizeof r.section, "latency");
-    snprintf(r.name, sizeof r.name, "%s", mode == 0 ? "kernel launch, enqueue only"
-                                                    : "kernel launch, enqueue + wait");
+    snprintf(r.name, sizeof r.name, "%s",
+             mode == 0 ? "kernel launch, enqueue only" : "kernel launch, enqueue + wait");
     r.min_ms = best * 1e3;
     r.median_ms = samples[2] * 1e3;
     r.unit = "us";
@@ -394,9 +454,9 @@ static fc_status run_gemm(fc_device *dev, void *p) {
   }
   if (g->engine == 1) {
     /* Straight to CLBlast, so "as shipped" is not affected by pending overrides. */
-    CLBlastStatusCode code =
-        CLBlastSgemm(CLBlastLayoutRowMajor, CLBlastTransposeNo, CLBlastTransposeNo, g->m, g->n,
-                     g->k, 1.0f, g->a, 0, g->k, g->b, 0, g->n, 0.0f, g->c, 0, g->n, &dev->queue, NULL);
+    CLBlastStatusCode code = CLBlastSgemm(CLBlastLayoutRowMajor, CLBlastTransposeNo,
+                                          CLBlastTransposeNo, g->m, g->n, g->k, 1.0f, g->a, 0, g->k,
+                                          g->b, 0, g->n, 0.0f, g->c, 0, g->n, &dev->queue, NULL);
     if (code != CLBlastSuccess)
       return fc_errorf(FC_ERR_OPENCL, "CLBlast SGEMM %zux%zux%zu failed with status %d", g->m, g->n,
                        g->k, (int)code);
@@ -479,7 +539,8 @@ static fc_status bench_gemm(fc_device *dev) {
                          : pass == 2 ? "CLBlast tuned"
                                      : host_lib;
       snprintf(name, sizeof name, "%zu^3 %s%s", n, what, pass == 3 ? " (host CPU)" : "");
-      st = run_one(dev, "gemm", name, run_gemm, &g, 2.0 * (double)n * n * n, "GFLOP/s", peak_vector);
+      st =
+          run_one(dev, "gemm", name, run_gemm, &g, 2.0 * (double)n * n * n, "GFLOP/s", peak_vector);
     }
   }
   if (st == FC_OK && !has_tuned_clblast && !no_clblast)
@@ -541,8 +602,8 @@ static fc_status bench_convs(fc_device *dev, const fc_net_config *cfg) {
     const fc_layer *l = &g.layers[i];
     if (l->kind != FC_LAYER_CONV) continue;
     const fc_slot *xs = &g.slots[l->x], *ys = &g.slots[l->y];
-    fc_conv2d_desc d = {batch, xs->c, xs->h, xs->w, ys->c, l->k, l->k, l->stride, l->pad,
-                        FC_LAYOUT_CNHW};
+    fc_conv2d_desc d = {batch, xs->c, xs->h,     xs->w,  ys->c,
+                        l->k,  l->k,  l->stride, l->pad, FC_LAYOUT_CNHW};
     /* Same shape as an earlier layer: count it, measure once. */
     int count = 0, first = 1;
     for (int j = 0; j < g.n_layers; j++) {
@@ -555,7 +616,8 @@ static fc_status bench_convs(fc_device *dev, const fc_net_config *cfg) {
       count += same;
     }
     if (!first) continue;
-    size_t nx = fc_shape4_count(fc_conv2d_in_shape(&d)), ny = fc_shape4_count(fc_conv2d_out_shape(&d));
+    size_t nx = fc_shape4_count(fc_conv2d_in_shape(&d)),
+           ny = fc_shape4_count(fc_conv2d_out_shape(&d));
     size_t nw = (size_t)d.c_out * d.c_in * d.kh * d.kw;
     size_t full = fc_conv2d_workspace_size(&d, 0), one = fc_conv2d_workspace_size(&d, 1);
     size_t wsf = full < CONV_WS_CAP ? full : (one > CONV_WS_CAP ? one : CONV_WS_CAP);
@@ -587,7 +649,8 @@ static fc_status bench_convs(fc_device *dev, const fc_net_config *cfg) {
   }
   if (st == FC_OK && total_ms > 0) {
     double rate = total_flops / (total_ms * 1e-3) * 1e-9;
-    fprintf(human, "  all convolutions of one training step: %.1f ms, %.1f GFLOP/s", total_ms, rate);
+    fprintf(human, "  all convolutions of one training step: %.1f ms, %.1f GFLOP/s", total_ms,
+            rate);
     if (peak_vector > 0) fprintf(human, " (%.0f%% of peak)", 100.0 * rate / peak_vector);
     fprintf(human, "\n");
   }
@@ -609,29 +672,33 @@ static fc_status run_op(fc_device *dev, void *p) {
   fc_view x = fc_view_of(c->x, 0), y = fc_view_of(c->y, 0), dy = fc_view_of(c->dy, 0);
   fc_view dx = fc_view_of(c->dx, 0), ws = fc_view_of(c->ws, 0), sm = fc_view_of(c->small, 0);
   size_t C = (size_t)c->s.c, n = fc_shape4_count(c->s);
-  fc_batchnorm_params bp = {sm, fc_view_add(sm, C), fc_view_add(sm, 2 * C), fc_view_add(sm, 3 * C),
-                            0.1f, 1e-5f};
+  fc_batchnorm_params bp = {
+      sm, fc_view_add(sm, C), fc_view_add(sm, 2 * C), fc_view_add(sm, 3 * C), 0.1f, 1e-5f};
   switch (c->which) {
-  case 0:
-    return fc_batchnorm_forward_train(dev, c->s, x, &bp, fc_view_add(sm, 4 * C),
-                                      fc_view_add(sm, 5 * C), FC_BN_RELU, none, y, ws, c->ws_floats);
-  case 1:
-    return fc_batchnorm_backward(dev, c->s, x, dy, &bp, fc_view_add(sm, 4 * C),
-                                 fc_view_add(sm, 5 * C), FC_BN_RELU, y, none, dx,
-                                 fc_view_add(sm, 6 * C), fc_view_add(sm, 7 * C), 0, ws,
-                                 c->ws_floats);
-  case 2: return fc_relu_forward(dev, x, y, n);
-  case 3: return fc_add_forward(dev, x, dy, y, n);
-  case 4: return fc_maxpool2d_forward(dev, c->s, 3, 2, 1, x, y, fc_view_of(c->idx, 0));
-  case 5: return fc_maxpool2d_backward(dev, c->s, 3, 2, 1, fc_view_of(c->idx, 0), dy, dx);
-  case 6: {
-    size_t cols = (size_t)c->d.n * fc_conv2d_out_h(&c->d) * fc_conv2d_out_w(&c->d);
-    return fc_im2col(dev, &c->d, x, 0, c->d.n, ws, cols);
-  }
-  case 7: {
-    size_t cols = (size_t)c->d.n * fc_conv2d_out_h(&c->d) * fc_conv2d_out_w(&c->d);
-    return fc_col2im(dev, &c->d, ws, cols, 0, c->d.n, dx);
-  }
+    case 0:
+      return fc_batchnorm_forward_train(dev, c->s, x, &bp, fc_view_add(sm, 4 * C),
+                                        fc_view_add(sm, 5 * C), FC_BN_RELU, none, y, ws,
+                                        c->ws_floats);
+    case 1:
+      return fc_batchnorm_backward(
+          dev, c->s, x, dy, &bp, fc_view_add(sm, 4 * C), fc_view_add(sm, 5 * C), FC_BN_RELU, y,
+          none, dx, fc_view_add(sm, 6 * C), fc_view_add(sm, 7 * C), 0, ws, c->ws_floats);
+    case 2:
+      return fc_relu_forward(dev, x, y, n);
+    case 3:
+      return fc_add_forward(dev, x, dy, y, n);
+    case 4:
+      return fc_maxpool2d_forward(dev, c->s, 3, 2, 1, x, y, fc_view_of(c->idx, 0));
+    case 5:
+      return fc_maxpool2d_backward(dev, c->s, 3, 2, 1, fc_view_of(c->idx, 0), dy, dx);
+    case 6: {
+      size_t cols = (size_t)c->d.n * fc_conv2d_out_h(&c->d) * fc_conv2d_out_w(&c->d);
+      return fc_im2col(dev, &c->d, x, 0, c->d.n, ws, cols);
+    }
+    case 7: {
+      size_t cols = (size_t)c->d.n * fc_conv2d_out_h(&c->d) * fc_conv2d_out_w(&c->d);
+      return fc_col2im(dev, &c->d, ws, cols, 0, c->d.n, dx);
+    }
   }
   return FC_OK;
 }
@@ -655,8 +722,8 @@ static fc_status bench_ops(fc_device *dev, const fc_net_config *cfg) {
   }
   fc_shape4 s = fc_slot_shape(bn_slot, batch);
   const fc_slot *cx = &g.slots[conv->x], *cy = &g.slots[conv->y];
-  fc_conv2d_desc d = {batch, cx->c, cx->h, cx->w, cy->c, 3, 3, conv->stride, conv->pad,
-                      FC_LAYOUT_CNHW};
+  fc_conv2d_desc d = {batch, cx->c, cx->h,        cx->w,     cy->c,
+                      3,     3,     conv->stride, conv->pad, FC_LAYOUT_CNHW};
   char title[160];
   snprintf(title, sizeof title,
            "memory-bound ops (activation %dx%dx%d, batch %d; GB/s count each tensor read or "
@@ -884,7 +951,8 @@ static fc_status bench_train(fc_device *dev) {
   fc_net_config cfg;
   FC_TRY(model_config(&cfg));
   char title[200];
-  snprintf(title, sizeof title, "training %s, %dx%dx%d input, %s stem, width %g (images/s = images "
+  snprintf(title, sizeof title,
+           "training %s, %dx%dx%d input, %s stem, width %g (images/s = images "
            "through the student per second)",
            cfg.arch, cfg.in_channels, cfg.input_size, cfg.input_size, fc_stem_name(cfg.stem),
            cfg.width);
@@ -944,7 +1012,8 @@ static void print_json(const fc_device *dev) {
     const train_result *r = &train_results[i];
     fprintf(o, "%s\n {\"what\":", i ? "," : "");
     fc_json_write_string(o, r->what);
-    fprintf(o, ",\"arch\":\"%s\",\"channels\":%d,\"input\":%d,\"stem\":\"%s\",\"images_per_step\":%d",
+    fprintf(o,
+            ",\"arch\":\"%s\",\"channels\":%d,\"input\":%d,\"stem\":\"%s\",\"images_per_step\":%d",
             arch_names[arch_choice], channels, input_size, stem_names[stem_choice], r->images);
     fprintf(o, ",\"min_s\":");
     fc_json_write_number(o, r->min_s);
@@ -980,14 +1049,17 @@ int fc_cmd_bench(int argc, char **argv) {
   int rc = fc_cli_parse(&bench_spec, argc, argv, positional, &npos);
   if (rc >= 0) return rc;
   if (npos > 0) {
-    fprintf(stderr, "fer-cl: error: fer-cl bench takes no arguments (got '%s'); see 'fer-cl bench --help'\n",
-            positional[0]);
+    fprintf(
+        stderr,
+        "fer-cl: error: fer-cl bench takes no arguments (got '%s'); see 'fer-cl bench --help'\n",
+        positional[0]);
     return 2;
   }
   if (steps > 10000) steps = 10000;
   human = as_json ? stderr : stdout;
   fc_device *dev = NULL;
-  fc_status st = fc_device_open_selected(fc_cli.device, profile_opt ? FC_DEVICE_OPEN_PROFILING : 0, &dev);
+  fc_status st =
+      fc_device_open_selected(fc_cli.device, profile_opt ? FC_DEVICE_OPEN_PROFILING : 0, &dev);
   if (st != FC_OK) return fc_cli_fail(st);
   const fc_device_info *info = fc_device_get_info(dev);
   char params[64];
@@ -1007,9 +1079,11 @@ int fc_cmd_bench(int argc, char **argv) {
       const char *e = strchr(p, ',');
       size_t len = e ? (size_t)(e - p) : strlen(p);
       int ok = 0;
-      for (int i = 0; sections[i] && !ok; i++) ok = strlen(sections[i]) == len && !strncmp(sections[i], p, len);
+      for (int i = 0; sections[i] && !ok; i++)
+        ok = strlen(sections[i]) == len && !strncmp(sections[i], p, len);
       if (!ok) {
-        st = fc_errorf(FC_ERR_USAGE, "--only: unknown section '%.*s' (use peak, latency, gemm, conv, ops)",
+        st = fc_errorf(FC_ERR_USAGE,
+                       "--only: unknown section '%.*s' (use peak, latency, gemm, conv, ops)",
                        (int)len, p);
         break;
       }
@@ -1032,7 +1106,8 @@ int fc_cmd_bench(int argc, char **argv) {
     if (st == FC_OK) {
       fprintf(human, "\n");
       fc_profile_print_summary(profile, human);
-      fprintf(human, "\nprofile written to %s and %s (open the trace in ui.perfetto.dev)\n", csv, trace);
+      fprintf(human, "\nprofile written to %s and %s (open the trace in ui.perfetto.dev)\n", csv,
+              trace);
     }
   }
   if (st == FC_OK && as_json) print_json(dev);

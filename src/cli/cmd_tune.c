@@ -38,33 +38,65 @@ static const char *const arch_names[] = {"resnet10", "resnet18", "resnet34", NUL
 static const char *const stem_names[] = {"imagenet", "small", NULL};
 
 static const fc_option tune_options[] = {
-    {.name = "quick", .type = FC_OPT_FLAG, .target = &quick, .flag_value = 1,
+    {.name = "quick",
+     .type = FC_OPT_FLAG,
+     .target = &quick,
+     .flag_value = 1,
      .help = "fewer candidates (about a minute on PoCL)"},
-    {.name = "restart", .type = FC_OPT_FLAG, .target = &restart, .flag_value = 1,
+    {.name = "restart",
+     .type = FC_OPT_FLAG,
+     .target = &restart,
+     .flag_value = 1,
      .help = "ignore the measurements of an interrupted earlier run"},
-    {.name = "no-clblast", .type = FC_OPT_FLAG, .target = &no_clblast, .flag_value = 1,
+    {.name = "no-clblast",
+     .type = FC_OPT_FLAG,
+     .target = &no_clblast,
+     .flag_value = 1,
      .help = "do not try CLBlast (keeps fer-cl's GEMM)"},
-    {.name = "arch", .type = FC_OPT_CHOICE, .target = &arch_choice, .choices = arch_names,
+    {.name = "arch",
+     .type = FC_OPT_CHOICE,
+     .target = &arch_choice,
+     .choices = arch_names,
      .help = "model whose convolutions are timed (default resnet18)"},
-    {.name = "stem", .type = FC_OPT_CHOICE, .target = &stem_choice, .choices = stem_names,
+    {.name = "stem",
+     .type = FC_OPT_CHOICE,
+     .target = &stem_choice,
+     .choices = stem_names,
      .help = "imagenet (default) or small"},
-    {.name = "channels", .type = FC_OPT_INT, .target = &channels, .arg_name = "C",
-     .help = "input channels (default 3)", .min = 1, .max = 3},
-    {.name = "input", .type = FC_OPT_INT, .target = &input_size, .arg_name = "S",
-     .help = "input side (default 112)", .min = 32, .max = 1024},
-    {.name = "batch", .type = FC_OPT_INT, .target = &tune_batch, .arg_name = "B",
-     .help = "batch of the timed convolutions (default 16)", .min = 1, .max = 1024},
+    {.name = "channels",
+     .type = FC_OPT_INT,
+     .target = &channels,
+     .arg_name = "C",
+     .help = "input channels (default 3)",
+     .min = 1,
+     .max = 3},
+    {.name = "input",
+     .type = FC_OPT_INT,
+     .target = &input_size,
+     .arg_name = "S",
+     .help = "input side (default 112)",
+     .min = 32,
+     .max = 1024},
+    {.name = "batch",
+     .type = FC_OPT_INT,
+     .target = &tune_batch,
+     .arg_name = "B",
+     .help = "batch of the timed convolutions (default 16)",
+     .min = 1,
+     .max = 1024},
     {0}};
 
 static const fc_args_spec tune_spec = {
     .command = "tune",
     .usage = "[--device N] [--quick] [--restart]",
-    .summary = "Tune GEMM and kernel parameters for this device; the result is stored in the user's\n"
-               "cache folder and used automatically by train, eval, predict and bench.",
-    .details = "The score is the time of every convolution of the model (forward and both backward\n"
-               "passes) at a small batch. Progress is saved after each measurement: an interrupted\n"
-               "run continues where it stopped (--restart starts over). Delete the printed file to\n"
-               "return to the defaults; FERCL_GEMM=clblast|fercl overrides the engine.",
+    .summary =
+        "Tune GEMM and kernel parameters for this device; the result is stored in the user's\n"
+        "cache folder and used automatically by train, eval, predict and bench.",
+    .details =
+        "The score is the time of every convolution of the model (forward and both backward\n"
+        "passes) at a small batch. Progress is saved after each measurement: an interrupted\n"
+        "run continues where it stopped (--restart starts over). Delete the printed file to\n"
+        "return to the defaults; FERCL_GEMM=clblast|fercl overrides the engine.",
     .options = tune_options,
     .global_options = fc_cli_global_options};
 
@@ -153,7 +185,8 @@ static double measure(fc_device *dev, const char *key, const char *label, worklo
   if (n_done < MAX_DONE && isfinite(best)) {
     snprintf(done[n_done].key, sizeof done[n_done].key, "%s", key);
     done[n_done++].ms = best;
-    if (save_partial() != FC_OK) fc_log(FC_LOG_WARN, "could not save progress: %s", fc_last_error());
+    if (save_partial() != FC_OK)
+      fc_log(FC_LOG_WARN, "could not save progress: %s", fc_last_error());
   }
   return best;
 }
@@ -206,8 +239,8 @@ static fc_status conv_work_create(fc_device *dev, conv_work *c) {
     const fc_layer *l = &g.layers[i];
     if (l->kind != FC_LAYER_CONV) continue;
     const fc_slot *xs = &g.slots[l->x], *ys = &g.slots[l->y];
-    fc_conv2d_desc d = {tune_batch, xs->c, xs->h, xs->w, ys->c, l->k, l->k, l->stride, l->pad,
-                        FC_LAYOUT_CNHW};
+    fc_conv2d_desc d = {tune_batch, xs->c, xs->h,     xs->w,  ys->c,
+                        l->k,       l->k,  l->stride, l->pad, FC_LAYOUT_CNHW};
     int found = -1;
     for (int j = 0; j < c->n_jobs && found < 0; j++)
       if (memcmp(&c->jobs[j].d, &d, sizeof d) == 0 && c->jobs[j].need_dx == (l->x > 0)) found = j;
@@ -217,7 +250,8 @@ static fc_status conv_work_create(fc_device *dev, conv_work *c) {
     }
     if (c->n_jobs == 64) break;
     c->jobs[c->n_jobs++] = (conv_job){d, 1, l->x > 0};
-    size_t nx = fc_shape4_count(fc_conv2d_in_shape(&d)), ny = fc_shape4_count(fc_conv2d_out_shape(&d));
+    size_t nx = fc_shape4_count(fc_conv2d_in_shape(&d)),
+           ny = fc_shape4_count(fc_conv2d_out_shape(&d));
     size_t nw = (size_t)d.c_out * d.c_in * d.kh * d.kw;
     size_t full = fc_conv2d_workspace_size(&d, 0), one = fc_conv2d_workspace_size(&d, 1);
     size_t ws = full < WS_CAP ? full : (one > WS_CAP ? one : WS_CAP);
@@ -244,21 +278,34 @@ static void conv_work_free(conv_work *c) {
 
 /* ---- CLBlast Xgemm candidates ---- */
 
-static const char *const xgemm_names[] = {"GEMMK", "KREG",  "KWG",  "KWI",  "MDIMA", "MDIMC",
+static const char *const xgemm_names[] = {"GEMMK", "KREG",  "KWG",   "KWI", "MDIMA", "MDIMC",
                                           "MWG",   "NDIMB", "NDIMC", "NWG", "SA",    "SB",
-                                          "STRM",  "STRN",  "VWM",  "VWN"};
+                                          "STRM",  "STRN",  "VWM",   "VWN"};
 #define XGEMM_N 16
 /* MWG, NWG, KWG, MDIMC, NDIMC, VWM, VWN: sets that satisfy Xgemm's constraints
  * (MDIMA = MDIMC, NDIMB = NDIMC, no local memory: CPU-friendly first). */
 static const int xgemm_sets[][7] = {
-    {128, 128, 32, 8, 16, 8, 8}, {64, 64, 32, 8, 8, 8, 8},    {128, 64, 32, 16, 8, 8, 8},
-    {64, 128, 32, 8, 16, 8, 8},  {128, 128, 32, 16, 8, 8, 8}, {128, 128, 16, 8, 8, 8, 8},
+    {128, 128, 32, 8, 16, 8, 8}, {64, 64, 32, 8, 8, 8, 8},     {128, 64, 32, 16, 8, 8, 8},
+    {64, 128, 32, 8, 16, 8, 8},  {128, 128, 32, 16, 8, 8, 8},  {128, 128, 16, 8, 8, 8, 8},
     {64, 64, 16, 8, 8, 4, 4},    {128, 128, 32, 16, 16, 8, 8}, {32, 32, 32, 8, 8, 4, 4}};
 #define XGEMM_SETS ((int)(sizeof xgemm_sets / sizeof xgemm_sets[0]))
 
 static void xgemm_fill(fc_tuning *t, const int *s) {
-  size_t v[XGEMM_N] = {0, 1, (size_t)s[2], 2, (size_t)s[3], (size_t)s[3], (size_t)s[0],
-                       (size_t)s[4], (size_t)s[4], (size_t)s[1], 0, 0, 0, 0, (size_t)s[5],
+  size_t v[XGEMM_N] = {0,
+                       1,
+                       (size_t)s[2],
+                       2,
+                       (size_t)s[3],
+                       (size_t)s[3],
+                       (size_t)s[0],
+                       (size_t)s[4],
+                       (size_t)s[4],
+                       (size_t)s[1],
+                       0,
+                       0,
+                       0,
+                       0,
+                       (size_t)s[5],
                        (size_t)s[6]};
   t->clblast_count = XGEMM_N;
   for (int i = 0; i < XGEMM_N; i++) {
@@ -290,15 +337,15 @@ static fc_status ops_run(fc_device *dev, void *p) {
   ops_work *o = p;
   fc_view none = {0}, sm = fc_view_of(o->small, 0);
   size_t C = (size_t)o->s.c, n = fc_shape4_count(o->s);
-  fc_batchnorm_params bp = {sm, fc_view_add(sm, C), fc_view_add(sm, 2 * C), fc_view_add(sm, 3 * C),
-                            0.1f, 1e-5f};
+  fc_batchnorm_params bp = {
+      sm, fc_view_add(sm, C), fc_view_add(sm, 2 * C), fc_view_add(sm, 3 * C), 0.1f, 1e-5f};
   fc_view x = fc_view_of(o->x, 0), y = fc_view_of(o->y, 0), dy = fc_view_of(o->dy, 0);
   fc_view ws = fc_view_of(o->ws, 0);
   FC_TRY(fc_batchnorm_forward_train(dev, o->s, x, &bp, fc_view_add(sm, 4 * C),
                                     fc_view_add(sm, 5 * C), FC_BN_RELU, none, y, ws, o->ws_floats));
-  FC_TRY(fc_batchnorm_backward(dev, o->s, x, dy, &bp, fc_view_add(sm, 4 * C), fc_view_add(sm, 5 * C),
-                               FC_BN_RELU, y, none, dy, fc_view_add(sm, 6 * C),
-                               fc_view_add(sm, 7 * C), 0, ws, o->ws_floats));
+  FC_TRY(fc_batchnorm_backward(
+      dev, o->s, x, dy, &bp, fc_view_add(sm, 4 * C), fc_view_add(sm, 5 * C), FC_BN_RELU, y, none,
+      dy, fc_view_add(sm, 6 * C), fc_view_add(sm, 7 * C), 0, ws, o->ws_floats));
   FC_TRY(fc_relu_backward(dev, y, dy, dy, n));
   return fc_add_forward(dev, x, dy, y, n);
 }
@@ -364,10 +411,12 @@ int fc_cmd_tune(int argc, char **argv) {
   static const int wgs[] = {1, 2, 4};
   static const int ops_wgs[] = {64, 128, 256};
   const int *kcs = quick ? kcs_quick : kcs_full;
-  int n_kc = quick ? 3 : 5, n_wg = quick ? 1 : 3, n_sets = no_clblast ? 0 : (quick ? 4 : XGEMM_SETS);
+  int n_kc = quick ? 3 : 5, n_wg = quick ? 1 : 3,
+      n_sets = no_clblast ? 0 : (quick ? 4 : XGEMM_SETS);
   int reps = quick ? 2 : 3;
   step_no = 0;
-  step_total = 3 + (n_kc - 1) + (n_wg - 1) + (quick ? 0 : 2) + 1 + (no_clblast ? 0 : n_sets + 3) + 3;
+  step_total =
+      3 + (n_kc - 1) + (n_wg - 1) + (quick ? 0 : 2) + 1 + (no_clblast ? 0 : n_sets + 3) + 3;
 
   conv_work cw;
   st = conv_work_create(dev, &cw);
@@ -378,7 +427,11 @@ int fc_cmd_tune(int argc, char **argv) {
    * implicit-GEMM kernels. */
   static const int ablocks[] = {8192, 0, 32768};
   for (int stage = 0; stage < 5 && st == FC_OK; stage++) {
-    int n = stage == 0 ? 3 : stage == 1 ? n_kc : stage == 2 ? n_wg : stage == 3 ? (quick ? 1 : 3) : 2;
+    int n = stage == 0   ? 3
+            : stage == 1 ? n_kc
+            : stage == 2 ? n_wg
+            : stage == 3 ? (quick ? 1 : 3)
+                         : 2;
     fc_tuning start = best;
     for (int i = 0; i < n; i++) {
       fc_tuning t = start;
@@ -481,8 +534,8 @@ int fc_cmd_tune(int argc, char **argv) {
       if (st == FC_OK) st = fc_tuning_apply_clblast(dev);
       if (st == FC_OK) {
         snprintf(key, sizeof key, "conv:clblast:%s", cl_best.clblast_count ? "tuned" : "default");
-        double ms = measure(dev, key, "convolutions, CLBlast (best parameters)", conv_work_run, &cw,
-                            reps);
+        double ms =
+            measure(dev, key, "convolutions, CLBlast (best parameters)", conv_work_run, &cw, reps);
         /* Keep the CLBlast parameters either way: bench's "CLBlast tuned" uses them. */
         best.clblast_count = t2.clblast_count;
         memcpy(best.clblast_names, t2.clblast_names, sizeof best.clblast_names);

@@ -1,4 +1,6 @@
 /* Kernel profiles: launch records → CSV, Chrome trace and a text summary. */
+#include "fercl/profile.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -6,7 +8,6 @@
 #include "core/fileio.h"
 #include "core/json.h"
 #include "device/runtime.h"
-#include "fercl/profile.h"
 
 typedef struct prof_row {
   int64_t step;
@@ -83,8 +84,7 @@ static const char *kernel_name(fc_profile *p, cl_kernel k) {
   return intern(p, name);
 }
 
-static void add_sum(prof_sum *sums, int *n, const char *a, const char *b, int backward,
-                    double us) {
+static void add_sum(prof_sum *sums, int *n, const char *a, const char *b, int backward, double us) {
   for (int i = 0; i < *n; i++) {
     if (sums[i].a == a && sums[i].b == b && sums[i].backward == backward) {
       sums[i].us += us;
@@ -206,7 +206,8 @@ static fc_status write_trace(const fc_profile *p, const char *path) {
     fc_json_write_string(f.fp, r->kernel);
     fprintf(f.fp, ",\"cat\":");
     fc_json_write_string(f.fp, r->tag);
-    fprintf(f.fp, ",\"ph\":\"X\",\"pid\":1,\"tid\":1,\"ts\":%.3f,\"dur\":%.3f,\"args\":{\"step\":%lld",
+    fprintf(f.fp,
+            ",\"ph\":\"X\",\"pid\":1,\"tid\":1,\"ts\":%.3f,\"dur\":%.3f,\"args\":{\"step\":%lld",
             r->start_us, r->dur_us, (long long)r->step);
     if (r->layer) {
       fprintf(f.fp, ",\"layer\":");
@@ -238,9 +239,8 @@ static int by_us_desc(const void *a, const void *b) {
 void fc_profile_print_summary(const fc_profile *p, FILE *out) {
   double steps = p->steps > 0 ? (double)p->steps : 1.0;
   double total_ms = p->total_us * 1e-3 / steps;
-  fprintf(out, "profile: %lld step(s), %.1f ms of kernel time per step%s\n",
-          (long long)p->steps, total_ms,
-          p->dropped_rows ? " (some launches only in the totals: CSV row cap)" : "");
+  fprintf(out, "profile: %lld step(s), %.1f ms of kernel time per step%s\n", (long long)p->steps,
+          total_ms, p->dropped_rows ? " (some launches only in the totals: CSV row cap)" : "");
   /* Layers in the order they first ran; forward and backward side by side. */
   if (p->n_by_layer > 0) {
     fprintf(out, "\n  %-28s %12s %12s %12s\n", "layer (ms/step)", "forward", "backward", "total");
@@ -268,10 +268,12 @@ void fc_profile_print_summary(const fc_profile *p, FILE *out) {
     prof_sum sorted[MAX_SUMS];
     memcpy(sorted, p->by_kernel, (size_t)p->n_by_kernel * sizeof sorted[0]);
     qsort(sorted, (size_t)p->n_by_kernel, sizeof sorted[0], by_us_desc);
-    fprintf(out, "\n  %-24s %-28s %10s %7s %10s\n", "op", "kernel", "ms/step", "share", "calls/step");
+    fprintf(out, "\n  %-24s %-28s %10s %7s %10s\n", "op", "kernel", "ms/step", "share",
+            "calls/step");
     for (int i = 0; i < p->n_by_kernel; i++)
       fprintf(out, "  %-24s %-28s %10.2f %6.1f%% %10.1f\n", sorted[i].a, sorted[i].b,
-              sorted[i].us * 1e-3 / steps, p->total_us > 0 ? 100.0 * sorted[i].us / p->total_us : 0.0,
+              sorted[i].us * 1e-3 / steps,
+              p->total_us > 0 ? 100.0 * sorted[i].us / p->total_us : 0.0,
               (double)sorted[i].calls / steps);
   }
 }

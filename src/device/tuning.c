@@ -1,4 +1,6 @@
 /* Per-device performance parameters: defaults, the tuning file, overrides. */
+#include "device/tuning.h"
+
 #include <clblast_c.h>
 #include <ctype.h>
 #include <errno.h>
@@ -9,7 +11,6 @@
 #include "core/fileio.h"
 #include "core/hash.h"
 #include "device/runtime.h"
-#include "device/tuning.h"
 #include "fercl/log.h"
 
 #define TUNING_MAGIC "fer-cl tuning 1"
@@ -180,11 +181,9 @@ fc_status fc_tuning_save(const fc_device *dev, const fc_tuning *t, const char *p
                    "platform %s\ndevice %s\ndriver %s\n"
                    "gemm.engine %s\ngemm.mr %d\ngemm.nv %d\ngemm.wg %d\ngemm.kc %d\n"
                    "gemm.ablock %d\nops.wg %d\nconv.implicit %d\n",
-                   TUNING_MAGIC, dev->info.platform_name, dev->info.name,
-                   dev->info.driver_version,
+                   TUNING_MAGIC, dev->info.platform_name, dev->info.name, dev->info.driver_version,
                    t->gemm.engine == FC_GEMM_ENGINE_CLBLAST ? "clblast" : "fercl", t->gemm.mr,
-                   t->gemm.nv, t->gemm.wg, t->gemm.kc, t->gemm.ablock, t->ops_wg,
-                   t->conv_implicit);
+                   t->gemm.nv, t->gemm.wg, t->gemm.kc, t->gemm.ablock, t->ops_wg, t->conv_implicit);
   if (t->clblast_count > 0 && n > 0 && (size_t)n < sizeof text) {
     n += snprintf(text + n, sizeof text - (size_t)n, "clblast.xgemm");
     for (int i = 0; i < t->clblast_count && (size_t)n < sizeof text; i++)
@@ -208,8 +207,9 @@ static void apply_ops_wg(fc_device *dev) {
 
 fc_status fc_tuning_apply(fc_device *dev, const fc_tuning *t) {
   if (!valid_params(&t->gemm))
-    return fc_errorf(FC_ERR_INVALID_ARG, "GEMM parameters out of range (mr %d, nv %d, wg %d, kc %d)",
-                     t->gemm.mr, t->gemm.nv, t->gemm.wg, t->gemm.kc);
+    return fc_errorf(FC_ERR_INVALID_ARG,
+                     "GEMM parameters out of range (mr %d, nv %d, wg %d, kc %d)", t->gemm.mr,
+                     t->gemm.nv, t->gemm.wg, t->gemm.kc);
   int applied = dev->tuning.clblast_applied;
   dev->tuning = *t;
   apply_ops_wg(dev);

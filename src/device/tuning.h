@@ -25,18 +25,18 @@ typedef enum fc_gemm_engine {
 
 typedef struct fc_gemm_params {
   fc_gemm_engine engine;
-  int mr; /* tile rows: 4, 5, 6 or 8 */
-  int nv; /* tile columns = 8·nv, nv 1..3 */
-  int wg; /* work-items (column panels) per work-group */
-  int kc; /* k block: a B panel slice of kc rows is reused by all row tiles (0: all of K) */
+  int mr;     /* tile rows: 4, 5, 6 or 8 */
+  int nv;     /* tile columns = 8·nv, nv 1..3 */
+  int wg;     /* work-items (column panels) per work-group */
+  int kc;     /* k block: a B panel slice of kc rows is reused by all row tiles (0: all of K) */
   int ablock; /* floats of A panels per work-item group in fc_gemm (0: no limit) */
 } fc_gemm_params;
 
 typedef struct fc_tuning {
   fc_gemm_params gemm;
-  int ops_wg; /* work-group size of element-wise launches (0: the device default) */
+  int ops_wg;        /* work-group size of element-wise launches (0: the device default) */
   int conv_implicit; /* stride-1 convolutions through the implicit-GEMM kernels (fer-cl engine) */
-  int tuned;    /* loaded from a tuning file */
+  int tuned;         /* loaded from a tuning file */
   char source[1024]; /* the file it came from, or "" */
   /* CLBlast Xgemm parameter overrides (CLBlastOverrideParameters), as name=value. */
   int clblast_count;

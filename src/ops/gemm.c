@@ -12,8 +12,8 @@
 #include "fercl/log.h"
 #include "ops/gemm_internal.h"
 
-static fc_status clblast_error(fc_device *dev, CLBlastStatusCode code, const char *what,
-                               size_t m, size_t n, size_t k) {
+static fc_status clblast_error(fc_device *dev, CLBlastStatusCode code, const char *what, size_t m,
+                               size_t n, size_t k) {
   if (code == CLBlastSuccess) return FC_OK;
   if (code < 0 && code > -1000) {
     char ctx[256];
@@ -101,8 +101,8 @@ fc_status fc_gemm_packed(fc_device *dev, size_t m, size_t n, size_t k, float alp
                           "packed A extent"));
   FC_TRY(fc_ops_check_u32("gemm", n_tiles * nr * k + (batch - 1) * b_batch + bp.offset,
                           "packed B extent"));
-  FC_TRY(fc_ops_check_u32("gemm", (m - 1) * ldc + n + (batch - 1) * c_batch + c.offset,
-                          "C extent"));
+  FC_TRY(
+      fc_ops_check_u32("gemm", (m - 1) * ldc + n + (batch - 1) * c_batch + c.offset, "C extent"));
   if (m > 0x7fffffff || n > 0x7fffffff || k > 0x7fffffff)
     return fc_errorf(FC_ERR_LIMIT, "gemm: m=%zu n=%zu k=%zu exceed 32-bit sizes", m, n, k);
   cl_kernel kernel = NULL;
@@ -135,15 +135,15 @@ fc_status fc_gemm_packed(fc_device *dev, size_t m, size_t n, size_t k, float alp
   for (size_t k0 = 0; st == FC_OK && (k0 < k || k0 == 0); k0 += ko) {
     size_t kn = k - k0 < ko ? k - k0 : ko;
     fc_view a0 = fc_view_add(ap, k0 * mr), b0 = fc_view_add(bp, k0 * nr);
-    const fc_kernel_arg args[] = {FC_ARG_INT(m),          FC_ARG_INT(n),
-                                  FC_ARG_INT(kn),         FC_ARG_INT(kc),
-                                  FC_ARG_FLOAT(alpha),    FC_ARG_VIEW_MEM(a0),
-                                  FC_ARG_VIEW_OFF(a0),    FC_ARG_UINT(k * mr),
-                                  FC_ARG_UINT(a_batch),   FC_ARG_VIEW_MEM(b0),
-                                  FC_ARG_VIEW_OFF(b0),    FC_ARG_UINT(k * nr),
-                                  FC_ARG_UINT(b_batch),   FC_ARG_FLOAT(k0 == 0 ? beta : 1.0f),
-                                  FC_ARG_VIEW_MEM(c),     FC_ARG_VIEW_OFF(c),
-                                  FC_ARG_UINT(ldc),       FC_ARG_UINT(c_batch),
+    const fc_kernel_arg args[] = {FC_ARG_INT(m),        FC_ARG_INT(n),
+                                  FC_ARG_INT(kn),       FC_ARG_INT(kc),
+                                  FC_ARG_FLOAT(alpha),  FC_ARG_VIEW_MEM(a0),
+                                  FC_ARG_VIEW_OFF(a0),  FC_ARG_UINT(k * mr),
+                                  FC_ARG_UINT(a_batch), FC_ARG_VIEW_MEM(b0),
+                                  FC_ARG_VIEW_OFF(b0),  FC_ARG_UINT(k * nr),
+                                  FC_ARG_UINT(b_batch), FC_ARG_FLOAT(k0 == 0 ? beta : 1.0f),
+                                  FC_ARG_VIEW_MEM(c),   FC_ARG_VIEW_OFF(c),
+                                  FC_ARG_UINT(ldc),     FC_ARG_UINT(c_batch),
                                   FC_ARG_INT(per_group)};
     size_t global[3] = {n_tiles, groups, batch}, local[3] = {(size_t)g->wg, 1, 1};
     st = fc_launch(dev, kernel, "gemm", 3, global, local, args, FC_NARGS(args));
@@ -171,10 +171,10 @@ static fc_status scratch(fc_device *dev, size_t floats, cl_mem *out) {
 
 /* Packs op(A) and op(B) of `batch` products into the scratch buffer and runs
  * the packed kernel. */
-static fc_status packed_gemm(fc_device *dev, int trans_a, int trans_b, size_t m, size_t n,
-                             size_t k, float alpha, fc_view a, size_t lda, size_t stride_a,
-                             fc_view b, size_t ldb, size_t stride_b, float beta, fc_view c,
-                             size_t ldc, size_t stride_c, size_t batch) {
+static fc_status packed_gemm(fc_device *dev, int trans_a, int trans_b, size_t m, size_t n, size_t k,
+                             float alpha, fc_view a, size_t lda, size_t stride_a, fc_view b,
+                             size_t ldb, size_t stride_b, float beta, fc_view c, size_t ldc,
+                             size_t stride_c, size_t batch) {
   const int mr = fc_gemm_mr(dev), nr = fc_gemm_nr(dev);
   /* A batch stride of 0 (shared matrix) is packed once. */
   size_t a_batches = stride_a ? batch : 1, b_batches = stride_b ? batch : 1;
@@ -189,8 +189,8 @@ static fc_status packed_gemm(fc_device *dev, int trans_a, int trans_b, size_t m,
     FC_TRY(fc_gemm_pack(dev, b, trans_b ? ldb : 1, trans_b ? 1 : ldb, n, k, nr, bp, b_batches,
                         stride_b, b_floats));
   }
-  return fc_gemm_packed(dev, m, n, k, alpha, ap, bp, beta, c, ldc, batch,
-                        stride_a ? a_floats : 0, stride_b ? b_floats : 0, stride_c);
+  return fc_gemm_packed(dev, m, n, k, alpha, ap, bp, beta, c, ldc, batch, stride_a ? a_floats : 0,
+                        stride_b ? b_floats : 0, stride_c);
 }
 
 /* CLBlast with an event for profiles. */
@@ -212,15 +212,15 @@ fc_status fc_gemm(fc_device *dev, int trans_a, int trans_b, size_t m, size_t n, 
                   size_t ldc) {
   if (m == 0 || n == 0) return FC_OK;
   if (fc_gemm_packed_active(dev))
-    return packed_gemm(dev, trans_a, trans_b, m, n, k, alpha, a, lda, 0, b, ldb, 0, beta, c, ldc,
-                       0, 1);
+    return packed_gemm(dev, trans_a, trans_b, m, n, k, alpha, a, lda, 0, b, ldb, 0, beta, c, ldc, 0,
+                       1);
   FC_TRY(fc_tuning_apply_clblast(dev));
   cl_event event = NULL;
-  CLBlastStatusCode code = CLBlastSgemm(
-      CLBlastLayoutRowMajor, trans_a ? CLBlastTransposeYes : CLBlastTransposeNo,
-      trans_b ? CLBlastTransposeYes : CLBlastTransposeNo, m, n, k, alpha, a.mem, a.offset, lda,
-      b.mem, b.offset, ldb, beta, c.mem, c.offset, ldc, &dev->queue,
-      fc_device_profiling(dev) ? &event : NULL);
+  CLBlastStatusCode code =
+      CLBlastSgemm(CLBlastLayoutRowMajor, trans_a ? CLBlastTransposeYes : CLBlastTransposeNo,
+                   trans_b ? CLBlastTransposeYes : CLBlastTransposeNo, m, n, k, alpha, a.mem,
+                   a.offset, lda, b.mem, b.offset, ldb, beta, c.mem, c.offset, ldc, &dev->queue,
+                   fc_device_profiling(dev) ? &event : NULL);
   return clblast_done(dev, code, event, "SGEMM", m, n, k, 1);
 }
 

@@ -29,8 +29,8 @@ static inline size_t fc_gemm_panel_floats_max(size_t p, size_t k) {
 
 /* Packs X[P×K] (element (p, k) at x + p·sp + k·sk) into panels of width w at
  * out; `batch` matrices, x_batch / out_batch floats apart. */
-fc_status fc_gemm_pack(fc_device *dev, fc_view x, size_t sp, size_t sk, size_t p, size_t k,
-                       int w, fc_view out, size_t batch, size_t x_batch, size_t out_batch);
+fc_status fc_gemm_pack(fc_device *dev, fc_view x, size_t sp, size_t sk, size_t p, size_t k, int w,
+                       fc_view out, size_t batch, size_t x_batch, size_t out_batch);
 
 /* C[m×n] = alpha·A·B + beta·C from packed A (width fc_gemm_mr, K = k) and packed B
  * (width fc_gemm_nr, K = k); `batch` products with the given strides (floats). */

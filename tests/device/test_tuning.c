@@ -28,7 +28,8 @@ START_TEST(parse_good_and_bad) {
   ck_assert_int_eq(t.gemm.engine, FC_GEMM_ENGINE_FERCL);
   const char *good =
       "fer-cl tuning 1\n# comment\ndevice test CPU\ngemm.engine clblast\ngemm.mr 4\ngemm.nv 3\n"
-      "gemm.wg 2\ngemm.kc 128\ngemm.ablock 4096\nops.wg 128\nconv.implicit 0\nclblast.xgemm KWG=32 MWG=128 VWM=8\n";
+      "gemm.wg 2\ngemm.kc 128\ngemm.ablock 4096\nops.wg 128\nconv.implicit 0\nclblast.xgemm KWG=32 "
+      "MWG=128 VWM=8\n";
   FC_CHECK_OK(fc_tuning_parse(&d, good, &t));
   ck_assert_int_eq(t.gemm.engine, FC_GEMM_ENGINE_CLBLAST);
   ck_assert_int_eq(t.gemm.mr, 4);
@@ -130,13 +131,13 @@ START_TEST(profile_records_launches) {
   fc_device_set_layer(dev, "layer.x", 1);
   FC_CHECK_OK(fc_relu_forward(dev, fc_view_of(buf, 0), fc_view_of(buf, 0), 1000));
   fc_device_set_layer(dev, NULL, 0);
-  FC_CHECK_OK(fc_gemm(dev, 0, 0, 64, 64, 64, 1.0f, fc_view_of(buf, 0), 64, fc_view_of(buf, 4096), 64,
-                      0.0f, fc_view_of(buf, 8192), 64));
+  FC_CHECK_OK(fc_gemm(dev, 0, 0, 64, 64, 64, 1.0f, fc_view_of(buf, 0), 64, fc_view_of(buf, 4096),
+                      64, 0.0f, fc_view_of(buf, 8192), 64));
   FC_CHECK_OK(fc_profile_collect(p, -1)); /* dropped: warm-up */
   ck_assert_int_eq((int)fc_profile_steps(p), 0);
   FC_CHECK_OK(fc_relu_forward(dev, fc_view_of(buf, 0), fc_view_of(buf, 0), 1000));
-  FC_CHECK_OK(fc_gemm(dev, 0, 0, 64, 64, 64, 1.0f, fc_view_of(buf, 0), 64, fc_view_of(buf, 4096), 64,
-                      0.0f, fc_view_of(buf, 8192), 64));
+  FC_CHECK_OK(fc_gemm(dev, 0, 0, 64, 64, 64, 1.0f, fc_view_of(buf, 0), 64, fc_view_of(buf, 4096),
+                      64, 0.0f, fc_view_of(buf, 8192), 64));
   FC_CHECK_OK(fc_profile_collect(p, 1));
   ck_assert_int_eq((int)fc_profile_steps(p), 1);
   char csv[1100], trace[1100];
