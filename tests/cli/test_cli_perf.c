@@ -1,0 +1,110 @@
+/* perf: `fer-cl bench` and `fer-cl tune` end to end on tiny workloads —
+ * exit codes, JSON output, profile files, a tuning file written and reused. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "clirun.h"
+#include "testutil.h"
+
+#define EXPECT_IN(haystack, needle) \
+  ck_assert_msg(strstr((haystack), (needle)) != NULL, "expected '%s' in:\n%s", (needle), (haystack))
+
+static int no_platform(const fc_cli_result *r) {
+  return r->exit_code == 2 && strstr(r->err, "no OpenCL platform") != NULL;
+}
+
+static int file_exists(const char *path) {
+  struct stat st;
+  return stat(path, &st) == 0 && st.st_size > 0;
+}
+
+START_TEST(help_and_usage_errors) {
+  fc_cli_result r = fc_cli_run((const char *[]){"bench", "--help", NULL}, NULL);
+  ck_assert_int_eq(r.exit_code, 0);
+  EXPECT_IN(r.out, "usage: fer-cl bench");
+  fc_cli_result_free(&r);
+  r = fc_cli_run((const char *[]){"tune", "--help", NULL}, NULL);
+  ck_assert_int_eq(r.exit_code, 0);
+  EXPECT_IN(r.out, "usage: fer-cl tune");
+  fc_cli_result_free(&r);
+  r = fc_cli_run((const char *[]){"bench", "--only", "bogus", NULL}, NULL);
+  if (!no_platform(&r)) {
+    ck_assert_msg(r.exit_code == 2, "exit %d: %s", r.exit_code, r.err);
+    EXPECT_IN(r.err, "unknown section 'bogus'");
+  }
+  fc_cli_result_free(&r);
+  r = fc_cli_run((const char *[]){"tune", "extra", NULL}, NULL);
+  ck_assert_int_eq(r.exit_code, 2);
+  fc_cli_result_free(&r);
+}
+END_TEST
+
+START_TEST(bench_json_and_profile) {
+  fc_cli_result r =
+      fc_cli_run((const char *[]){"bench", "--only", "latency", "--quick", "--json", NULL}, NULL);
+  if (no_platform(&r)) {
+    fc_cli_result_free(&r);
+    return;
+  }
+  ck_assert_msg(r.exit_code == 0, "exit %d: %s", r.exit_code, r.err);
+  EXPECT_IN(r.out, "\"results\":[");
+  EXPECT_IN(r.out, "kernel launch, enqueue + wait");
+  EXPECT_IN(r.err, "launch latency"); /* human output goes to stderr with --json */
+  fc_cli_result_free(&r);
+
+  char dir[1024];
+  snprintf(dir, sizeof dir, "%s/prof", fc_test_temp_dir());
+  r = fc_cli_run((const char *[]){"bench", "--train", "--arch", "resnet10", "--width", "0.125",
+                                  "--input", "32", "--channels", "1", "--batch", "2", "--steps",
+                                  "1", "--no-ssl", "--profile", "--out", dir, NULL},
+                 NULL);
+  ck_assert_msg(r.exit_code == 0, "exit %d: %s", r.exit_code, r.err);
+  EXPECT_IN(r.out, "supervised step");
+  EXPECT_IN(r.out, "img/s");
+  EXPECT_IN(r.out, "forward     backward"); /* the per-layer summary */
+  EXPECT_IN(r.out, "layer1.0.conv1");
+  fc_cli_result_free(&r);
+  char path[1100];
+  snprintf(path, sizeof path, "%s/bench-profile.csv", dir);
+  ck_assert_msg(file_exists(path), "%s missing", path);
+  snprintf(path, sizeof path, "%s/bench-profile.trace.json", dir);
+  ck_assert_msg(file_exists(path), "%s missing", path);
+}
+END_TEST
+
+START_TEST(tune_writes_a_file_that_bench_uses) {
+  char cache[1024], env[1100];
+  snprintf(cache, sizeof cache, "%s/cache", fc_test_temp_dir());
+  snprintf(env, sizeof env, "FERCL_CACHE_DIR=%s", cache);
+  const char *const envs[] = {env, NULL};
+  fc_cli_result r =
+      fc_cli_run((const char *[]){"tune", "--quick", "--no-clblast", "--arch", "resnet10",
+                                  "--input", "32", "--channels", "1", "--batch", "1", NULL},
+                 envs);
+  if (no_platform(&r)) {
+    fc_cli_result_free(&r);
+    return;
+  }
+  ck_assert_msg(r.exit_code == 0, "exit %d: %s", r.exit_code, r.err);
+  EXPECT_IN(r.out, "saved to ");
+  EXPECT_IN(r.err, "convolutions, fercl");
+  fc_cli_result_free(&r);
+  r = fc_cli_run((const char *[]){"bench", "--only", "latency", "--quick", NULL}, envs);
+  ck_assert_msg(r.exit_code == 0, "exit %d: %s", r.exit_code, r.err);
+  EXPECT_IN(r.out, "/tuning/"); /* "gemm: ..., <tuning file>" */
+  fc_cli_result_free(&r);
+}
+END_TEST
+
+int main(void) {
+  Suite *s = suite_create("cli-perf");
+  TCase *tc = tcase_create("cli-perf");
+  tcase_set_timeout(tc, 600);
+  tcase_add_test(tc, help_and_usage_errors);
+  tcase_add_test(tc, bench_json_and_profile);
+  tcase_add_test(tc, tune_writes_a_file_that_bench_uses);
+  suite_add_tcase(s, tc);
+  return fc_test_run_suite(s, 0);
+}
