@@ -697,7 +697,7 @@ static fc_status resume_state(fc_trainer *t, const char *path) {
   FC_TRY(fc_safetensors_open(path, &f));
   fc_net *s = t->student;
   size_t np = fc_net_param_count(s), ns = fc_net_stat_count(s), dsz = fc_dta_state_size(t->C);
-  size_t host_n = 128 + 4 + FC_SNL_WINDOW - 1;
+  size_t host_n = 128 + 4 + FC_SNL_WINDOW; /* as fc_trainer_save writes it */
   float *buf = malloc((4 * np + ns + dsz + host_n + 8) * sizeof(float));
   fc_status st = buf ? FC_OK : fc_errorf(FC_ERR_NOMEM, "out of memory resuming");
   float *sp = buf, *ss = sp + np, *o0 = ss + ns, *o1 = o0 + np, *dta = o1 + np, *host = dta + dsz;
@@ -706,7 +706,7 @@ static fc_status resume_state(fc_trainer *t, const char *path) {
   if (st == FC_OK) st = read_blob(f, "train.optimizer.0", o0, np);
   if (st == FC_OK) st = read_blob(f, "train.optimizer.1", o1, np);
   if (st == FC_OK) st = read_blob(f, "train.dta_state", dta, dsz);
-  if (st == FC_OK) st = read_blob(f, "train.host_state", host, 128 + 4 + FC_SNL_WINDOW - 1);
+  if (st == FC_OK) st = read_blob(f, "train.host_state", host, host_n);
   if (st == FC_OK) st = read_blob(f, "train.host_tau", t->host_tau, (size_t)t->C);
   if (st == FC_OK && t->flex.selected) {
     float *flex = malloc((size_t)t->flex.pool * sizeof(float) + 4);
