@@ -242,6 +242,19 @@ static fc_status init_thresholds(fc_trainer *t) {
 
 static fc_status resume_state(fc_trainer *t, const char *path);
 
+void fc_trainer_loader_config(const fc_trainer *t, int threads, fc_loader_config *lc) {
+  fc_loader_config_default(lc);
+  lc->dataset = t->ds;
+  lc->labeled = t->labeled.index;
+  lc->labeled_count = t->labeled.count;
+  lc->unlabeled = t->unlabeled.index;
+  lc->unlabeled_count = t->unlabeled.count;
+  lc->batch_labeled = t->B_l;
+  lc->batch_unlabeled = t->B_u;
+  lc->seed = t->cfg.seed;
+  lc->threads = threads;
+}
+
 fc_status fc_trainer_create(fc_device *dev, const fc_train_config *cfg, const char *resume_dir, fc_trainer **out) {
   *out = NULL;
   FC_TRY(fc_train_config_check(cfg));
@@ -296,16 +309,7 @@ fc_status fc_trainer_create(fc_device *dev, const fc_train_config *cfg, const ch
   }
   if (st == FC_OK) {
     fc_loader_config lc;
-    fc_loader_config_default(&lc);
-    lc.dataset = t->ds;
-    lc.labeled = t->labeled.index;
-    lc.labeled_count = t->labeled.count;
-    lc.unlabeled = t->unlabeled.index;
-    lc.unlabeled_count = t->unlabeled.count;
-    lc.batch_labeled = t->B_l;
-    lc.batch_unlabeled = t->B_u;
-    lc.seed = cfg->seed;
-    lc.threads = cfg->threads > 0 ? cfg->threads : 2;
+    fc_trainer_loader_config(t, cfg->threads > 0 ? cfg->threads : 2, &lc);
     st = fc_loader_create(&lc, &t->loader);
   }
   if (st == FC_OK) st = fc_device_build_all(dev);

@@ -70,6 +70,8 @@ typedef struct fc_trainer {
 
 fc_status fc_trainer_create(fc_device *dev, const fc_train_config *cfg, const char *resume_dir, fc_trainer **out);
 void fc_trainer_free(fc_trainer *t);
+/* The loader settings of this run (what fc_trainer_create uses); threads as given. */
+void fc_trainer_loader_config(const fc_trainer *t, int threads, fc_loader_config *lc);
 /* One optimizer step; fills row with what it measured (its loss parts). */
 fc_status fc_trainer_step(fc_trainer *t, fc_log_row *row);
 /* Teacher on the validation list. */

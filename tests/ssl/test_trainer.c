@@ -151,10 +151,6 @@ typedef struct ref_state {
   double dta_state[1 + 2 * 64];
 } ref_state;
 
-static void to_double(const float *f, double *d, size_t n) {
-  for (size_t i = 0; i < n; i++) d[i] = f[i];
-}
-
 /* One step of METHOD §3 in double precision: returns the loss parts. */
 static void reference_step(fc_trainer *t, ref_state *r, const fc_batch *b, int64_t step, double lr, double out[3]) {
   const fc_train_config *c = &t->cfg;
@@ -226,16 +222,7 @@ START_TEST(first_steps_match_the_reference) {
 
   /* A second loader with the trainer's settings hands us the same batches. */
   fc_loader_config lc;
-  fc_loader_config_default(&lc);
-  lc.dataset = t->ds;
-  lc.labeled = t->labeled.index;
-  lc.labeled_count = t->labeled.count;
-  lc.unlabeled = t->unlabeled.index;
-  lc.unlabeled_count = t->unlabeled.count;
-  lc.batch_labeled = t->B_l;
-  lc.batch_unlabeled = t->B_u;
-  lc.seed = t->cfg.seed;
-  lc.threads = 0;
+  fc_trainer_loader_config(t, 0, &lc);
   fc_loader *loader = NULL;
   FC_CHECK_OK(fc_loader_create(&lc, &loader));
 
@@ -272,7 +259,6 @@ START_TEST(first_steps_match_the_reference) {
   fc_ref_net_free(r.student);
   fc_ref_net_free(r.teacher);
   fc_trainer_free(t);
-  (void)to_double;
 }
 END_TEST
 
