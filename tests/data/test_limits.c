@@ -43,8 +43,8 @@ static uint8_t *small_png(size_t *size) {
 
 /* png with a chunk inserted at offset `at` (declared length `length`, with
  * `n` bytes of data actually present, and a valid CRC when they are all there). */
-static uint8_t *with_chunk(const uint8_t *png, size_t size, size_t at, const char *type, uint32_t length,
-                           const uint8_t *data, size_t n, size_t *out_size) {
+static uint8_t *with_chunk(const uint8_t *png, size_t size, size_t at, const char *type,
+                           uint32_t length, const uint8_t *data, size_t n, size_t *out_size) {
   uint8_t *out = malloc(size + 12 + n);
   memcpy(out, png, at);
   uint8_t *c = out + at;
@@ -69,7 +69,8 @@ START_TEST(png_chunk_claiming_gigabytes_is_not_allocated) {
     uint8_t *bad = with_chunk(png, size, positions[i], "tEXt", 0x70000000u, text, sizeof text, &n);
     fc_image im;
     fc_status st = fc_image_decode(bad, n, "bomb.png", NULL, &im, NULL);
-    ck_assert_msg(st == FC_ERR_FORMAT, "position %d: %s: %s", i, fc_status_name(st), fc_last_error());
+    ck_assert_msg(st == FC_ERR_FORMAT, "position %d: %s: %s", i, fc_status_name(st),
+                  fc_last_error());
     ck_assert_ptr_nonnull(strstr(fc_last_error(), "bomb.png: corrupt PNG"));
     ck_assert_ptr_null(im.data);
     free(bad);
@@ -93,14 +94,16 @@ START_TEST(png_ancillary_chunks_are_skipped_not_decoded) {
     const char *type;
     const uint8_t *data;
     size_t n;
-  } chunks[] = {{"zTXt", ztxt, sizeof ztxt - 1}, {"iCCP", iccp, sizeof iccp - 1}, {"gAMA", gama, 4},
+  } chunks[] = {{"zTXt", ztxt, sizeof ztxt - 1},
+                {"iCCP", iccp, sizeof iccp - 1},
+                {"gAMA", gama, 4},
                 {"pHYs", phys, 9}};
   uint8_t *cur = png;
   size_t cur_size = size;
   for (size_t i = 0; i < sizeof chunks / sizeof chunks[0]; i++) {
     size_t n = 0;
-    uint8_t *next = with_chunk(cur, cur_size, 8 + 25, chunks[i].type, (uint32_t)chunks[i].n, chunks[i].data,
-                               chunks[i].n, &n);
+    uint8_t *next = with_chunk(cur, cur_size, 8 + 25, chunks[i].type, (uint32_t)chunks[i].n,
+                               chunks[i].data, chunks[i].n, &n);
     if (cur != png) free(cur);
     cur = next;
     cur_size = n;
@@ -139,7 +142,8 @@ START_TEST(fer2013_rows_cannot_claim_more_pixels) {
   FC_CHECK_OK(fc_dataset_load(path, &o, &ds));
   ck_assert_int_eq(ds->count, 1);
   ck_assert_int_eq(ds->problem_count, 1);
-  ck_assert_ptr_nonnull(strstr(ds->problems[0].message, "line 3: 200000 pixel values, expected 2304"));
+  ck_assert_ptr_nonnull(
+      strstr(ds->problems[0].message, "line 3: 200000 pixel values, expected 2304"));
   fc_dataset_free(ds);
   /* A line past the 1 MiB cap is not read into memory at all. */
   fp = fopen(path, "w");
@@ -147,7 +151,8 @@ START_TEST(fer2013_rows_cannot_claim_more_pixels) {
   fer_row(fp, 1, 400000);
   fclose(fp);
   ck_assert_int_eq(fc_dataset_load(path, &o, &ds), FC_ERR_FORMAT);
-  ck_assert_msg(strstr(fc_last_error(), "line 2: longer than 1048576 bytes") != NULL, "%s", fc_last_error());
+  ck_assert_msg(strstr(fc_last_error(), "line 2: longer than 1048576 bytes") != NULL, "%s",
+                fc_last_error());
 }
 END_TEST
 
@@ -182,7 +187,8 @@ START_TEST(rafdb_list_cannot_name_files_elsewhere) {
   fc_data_options_default(&o);
   o.format = FC_DATA_RAFDB;
   ck_assert_int_eq(fc_dataset_load(root, &o, &ds), FC_ERR_FORMAT);
-  ck_assert_msg(strstr(fc_last_error(), "line 2: 'train/../../../../etc/passwd' is not a plain file name") != NULL,
+  ck_assert_msg(strstr(fc_last_error(),
+                       "line 2: 'train/../../../../etc/passwd' is not a plain file name") != NULL,
                 "%s", fc_last_error());
 }
 END_TEST

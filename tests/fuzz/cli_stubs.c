@@ -7,7 +7,8 @@
 fc_cli_globals fc_cli;
 const fc_option fc_cli_global_options[] = {{0}};
 
-int fc_cli_parse(const fc_args_spec *spec, int argc, char **argv, char **positional, int *positional_count) {
+int fc_cli_parse(const fc_args_spec *spec, int argc, char **argv, char **positional,
+                 int *positional_count) {
   (void)spec, (void)argc, (void)argv, (void)positional, (void)positional_count;
   return 2;
 }

@@ -37,8 +37,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (fc_dataset_load(dir, &o, &ds) != FC_OK) return 0;
   FC_FUZZ_CHECK(ds->count > 0, "empty dataset loaded");
   for (int64_t i = 0; i < ds->count; i++) {
-    FC_FUZZ_CHECK(ds->labels[i] >= 0 && ds->labels[i] < o.affectnet_classes, "label %d", ds->labels[i]);
-    FC_FUZZ_CHECK(strstr(ds->sources[i], "..") == NULL, "source %s leaves the dataset folder", ds->sources[i]);
+    FC_FUZZ_CHECK(ds->labels[i] >= 0 && ds->labels[i] < o.affectnet_classes, "label %d",
+                  ds->labels[i]);
+    FC_FUZZ_CHECK(strstr(ds->sources[i], "..") == NULL, "source %s leaves the dataset folder",
+                  ds->sources[i]);
   }
   fc_dataset_free(ds);
   return 0;

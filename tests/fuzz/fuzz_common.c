@@ -39,9 +39,10 @@ static void remove_scratch(void) {
 const char *fc_fuzz_dir(void) {
   if (!scratch[0]) {
     struct stat sb;
-    const char *base = stat("/dev/shm", &sb) == 0 && S_ISDIR(sb.st_mode) && access("/dev/shm", W_OK) == 0
-                           ? "/dev/shm"
-                           : (getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    const char *base =
+        stat("/dev/shm", &sb) == 0 && S_ISDIR(sb.st_mode) && access("/dev/shm", W_OK) == 0
+            ? "/dev/shm"
+            : (getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
     snprintf(scratch, sizeof scratch, "%s/fercl-fuzz-%ld-XXXXXX", base, (long)getpid());
     if (!mkdtemp(scratch)) {
       perror("fc_fuzz_dir: mkdtemp");
@@ -52,7 +53,8 @@ const char *fc_fuzz_dir(void) {
   return scratch;
 }
 
-const char *fc_fuzz_write(const char *name, const void *data, size_t size, char *buf, size_t buf_size) {
+const char *fc_fuzz_write(const char *name, const void *data, size_t size, char *buf,
+                          size_t buf_size) {
   snprintf(buf, buf_size, "%s/%s", fc_fuzz_dir(), name);
   char *slash = strrchr(buf, '/');
   *slash = '\0';

@@ -23,17 +23,18 @@ const char *fc_fuzz_dir(void);
 /* Writes data to fc_fuzz_dir()/name (creating parent folders) and returns the
  * full path (in buf). Aborts when the file cannot be written: that is the
  * harness failing, not the code under test. */
-const char *fc_fuzz_write(const char *name, const void *data, size_t size, char *buf, size_t buf_size);
+const char *fc_fuzz_write(const char *name, const void *data, size_t size, char *buf,
+                          size_t buf_size);
 
 /* A property the code under test must keep: a failed one is a finding. */
-#define FC_FUZZ_CHECK(cond, ...)                                          \
-  do {                                                                    \
-    if (!(cond)) {                                                        \
+#define FC_FUZZ_CHECK(cond, ...)                                                      \
+  do {                                                                                \
+    if (!(cond)) {                                                                    \
       fprintf(stderr, "fuzz check failed at %s:%d: %s: ", __FILE__, __LINE__, #cond); \
-      fprintf(stderr, __VA_ARGS__);                                       \
-      fputc('\n', stderr);                                                \
-      abort();                                                            \
-    }                                                                     \
+      fprintf(stderr, __VA_ARGS__);                                                   \
+      fputc('\n', stderr);                                                            \
+      abort();                                                                        \
+    }                                                                                 \
   } while (0)
 
 #endif

@@ -16,10 +16,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     FC_FUZZ_CHECK(ds == NULL, "dataset left behind after a failure");
     return 0;
   }
-  FC_FUZZ_CHECK(ds->count > 0 && ds->class_count == 7, "%lld images, %d classes", (long long)ds->count,
-                ds->class_count);
-  FC_FUZZ_CHECK(ds->height == 48 && ds->width == 48 && ds->channels == 1, "size %dx%dx%d", ds->channels, ds->height,
-                ds->width);
+  FC_FUZZ_CHECK(ds->count > 0 && ds->class_count == 7, "%lld images, %d classes",
+                (long long)ds->count, ds->class_count);
+  FC_FUZZ_CHECK(ds->height == 48 && ds->width == 48 && ds->channels == 1, "size %dx%dx%d",
+                ds->channels, ds->height, ds->width);
   for (int64_t i = 0; i < ds->count; i++) {
     FC_FUZZ_CHECK(ds->labels[i] >= -1 && ds->labels[i] < 7, "label %d", ds->labels[i]);
     FC_FUZZ_CHECK(ds->splits[i] < FC_SPLIT_COUNT, "split %d", ds->splits[i]);

@@ -23,21 +23,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   }
   fc_image img;
   fc_image_info info;
-  fc_status st = fc_image_decode(data + FC_FUZZ_IMAGE_HEADER, size - FC_FUZZ_IMAGE_HEADER, "fuzz", &rq, &img, &info);
+  fc_status st = fc_image_decode(data + FC_FUZZ_IMAGE_HEADER, size - FC_FUZZ_IMAGE_HEADER, "fuzz",
+                                 &rq, &img, &info);
   if (st != FC_OK) {
     FC_FUZZ_CHECK(img.data == NULL, "a failed decode left pixels behind");
-    FC_FUZZ_CHECK(fc_last_error()[0] != '\0', "a failed decode without a message (%s)", fc_status_name(st));
+    FC_FUZZ_CHECK(fc_last_error()[0] != '\0', "a failed decode without a message (%s)",
+                  fc_status_name(st));
     return 0;
   }
   FC_FUZZ_CHECK(img.data != NULL, "no pixels");
-  FC_FUZZ_CHECK(img.channels == (rq.channels ? rq.channels : info.channels), "channels %d", img.channels);
+  FC_FUZZ_CHECK(img.channels == (rq.channels ? rq.channels : info.channels), "channels %d",
+                img.channels);
   FC_FUZZ_CHECK(info.channels == 1 || info.channels == 3, "file channels %d", info.channels);
   FC_FUZZ_CHECK(info.width >= 1 && info.height >= 1 && info.width <= FC_IMAGE_MAX_SIDE &&
                     info.height <= FC_IMAGE_MAX_SIDE,
                 "file size %dx%d", info.width, info.height);
-  if (rq.height) FC_FUZZ_CHECK(img.height == rq.height, "height %d, asked %d", img.height, rq.height);
+  if (rq.height)
+    FC_FUZZ_CHECK(img.height == rq.height, "height %d, asked %d", img.height, rq.height);
   if (rq.width) FC_FUZZ_CHECK(img.width == rq.width, "width %d, asked %d", img.width, rq.width);
-  FC_FUZZ_CHECK(img.height >= 1 && img.width >= 1 && img.height <= info.height + 99 && img.width <= info.width + 99,
+  FC_FUZZ_CHECK(img.height >= 1 && img.width >= 1 && img.height <= info.height + 99 &&
+                    img.width <= info.width + 99,
                 "output %dx%d from %dx%d", img.width, img.height, info.width, info.height);
   /* Touch every pixel (AddressSanitizer checks the size), then resize again. */
   size_t n = (size_t)img.channels * (size_t)img.height * (size_t)img.width;

@@ -7,7 +7,9 @@
 #include "fercl/safetensors.h"
 #include "fuzz_common.h"
 
-static int is_float(fc_st_dtype d) { return d == FC_ST_F32 || d == FC_ST_F64 || d == FC_ST_F16 || d == FC_ST_BF16; }
+static int is_float(fc_st_dtype d) {
+  return d == FC_ST_F32 || d == FC_ST_F64 || d == FC_ST_F16 || d == FC_ST_BF16;
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   fc_fuzz_init();
@@ -28,16 +30,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     const fc_st_tensor *ti = fc_safetensors_tensor(f, i);
     uint64_t nbytes = fc_safetensors_nbytes(f, i);
     total += nbytes;
-    FC_FUZZ_CHECK(total <= size, "tensors claim %llu bytes of a %zu-byte file", (unsigned long long)total, size);
-    FC_FUZZ_CHECK(nbytes == fc_safetensors_numel(f, i) * fc_st_dtype_size(ti->dtype), "size of %s", ti->name);
+    FC_FUZZ_CHECK(total <= size, "tensors claim %llu bytes of a %zu-byte file",
+                  (unsigned long long)total, size);
+    FC_FUZZ_CHECK(nbytes == fc_safetensors_numel(f, i) * fc_st_dtype_size(ti->dtype), "size of %s",
+                  ti->name);
     buf[i] = malloc(nbytes ? nbytes : 1);
     FC_FUZZ_CHECK(buf[i] != NULL, "out of memory");
-    FC_FUZZ_CHECK(fc_safetensors_read(f, i, buf[i], nbytes) == FC_OK, "read %s: %s", ti->name, fc_last_error());
+    FC_FUZZ_CHECK(fc_safetensors_read(f, i, buf[i], nbytes) == FC_OK, "read %s: %s", ti->name,
+                  fc_last_error());
     if (is_float(ti->dtype)) {
       uint64_t numel = fc_safetensors_numel(f, i);
       float *fl = malloc(numel ? numel * sizeof(float) : 1);
       FC_FUZZ_CHECK(fl != NULL, "out of memory");
-      FC_FUZZ_CHECK(fc_safetensors_read_f32(f, i, fl, numel) == FC_OK, "read_f32 %s: %s", ti->name, fc_last_error());
+      FC_FUZZ_CHECK(fc_safetensors_read_f32(f, i, fl, numel) == FC_OK, "read_f32 %s: %s", ti->name,
+                    fc_last_error());
       free(fl);
     }
     t[i] = *ti;
@@ -47,7 +53,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   const char **keys = calloc(m ? m : 1, sizeof *keys), **values = calloc(m ? m : 1, sizeof *values);
   FC_FUZZ_CHECK(keys && values, "out of memory");
   for (size_t i = 0; i < m; i++)
-    FC_FUZZ_CHECK(fc_safetensors_metadata_at(f, i, &keys[i], &values[i]) == FC_OK, "metadata %zu", i);
+    FC_FUZZ_CHECK(fc_safetensors_metadata_at(f, i, &keys[i], &values[i]) == FC_OK, "metadata %zu",
+                  i);
 
   /* What was accepted must write back and read back identically. */
   fc_status st = fc_safetensors_write(copy_path, t, n, keys, values, m);
@@ -55,17 +62,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   fc_safetensors *g = NULL;
   st = fc_safetensors_open(copy_path, &g);
   FC_FUZZ_CHECK(st == FC_OK, "the written copy does not read back: %s", fc_last_error());
-  FC_FUZZ_CHECK(fc_safetensors_count(g) == n && fc_safetensors_metadata_count(g) == m, "counts differ");
+  FC_FUZZ_CHECK(fc_safetensors_count(g) == n && fc_safetensors_metadata_count(g) == m,
+                "counts differ");
   for (size_t i = 0; i < n; i++) {
     size_t j = 0;
-    FC_FUZZ_CHECK(fc_safetensors_find(g, t[i].name, &j) == FC_OK, "%s missing in the copy", t[i].name);
+    FC_FUZZ_CHECK(fc_safetensors_find(g, t[i].name, &j) == FC_OK, "%s missing in the copy",
+                  t[i].name);
     const fc_st_tensor *u = fc_safetensors_tensor(g, j);
     FC_FUZZ_CHECK(u->dtype == t[i].dtype && u->ndim == t[i].ndim &&
                       !memcmp(u->shape, t[i].shape, sizeof(int64_t) * (size_t)t[i].ndim),
                   "%s changed dtype or shape", t[i].name);
     uint64_t nbytes = fc_safetensors_nbytes(g, j);
     void *back = malloc(nbytes ? nbytes : 1);
-    FC_FUZZ_CHECK(back && fc_safetensors_read(g, j, back, nbytes) == FC_OK, "read back %s", t[i].name);
+    FC_FUZZ_CHECK(back && fc_safetensors_read(g, j, back, nbytes) == FC_OK, "read back %s",
+                  t[i].name);
     FC_FUZZ_CHECK(!memcmp(back, buf[i], nbytes), "%s changed bytes", t[i].name);
     free(back);
   }

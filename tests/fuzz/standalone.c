@@ -67,7 +67,9 @@ static int add_file(input_list *l, const char *path) {
   return 1;
 }
 
-static int by_name(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+static int by_name(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
 
 static int add_path(input_list *l, const char *path) {
   struct stat sb;
@@ -112,10 +114,36 @@ static uint64_t next(uint64_t *s) {
 static size_t below(uint64_t *s, size_t n) { return n ? (size_t)(next(s) % n) : 0; }
 
 /* Text that tends to break parsers: boundaries, huge counts, separators. */
-static const char *const tokens[] = {"0",  "-1", "255", "256", "65535", "4294967296", "9223372036854775807",
-                                     "99999999999999999999", "1e308", "-0", "nan", "inf", ",", "\n", "\"", "\\",
-                                     "\t", " ", "#", "=", "[", "]", "{", "}", ":", "\\u0000", "\xff", "..",
-                                     "/", "\r\n"};
+static const char *const tokens[] = {"0",
+                                     "-1",
+                                     "255",
+                                     "256",
+                                     "65535",
+                                     "4294967296",
+                                     "9223372036854775807",
+                                     "99999999999999999999",
+                                     "1e308",
+                                     "-0",
+                                     "nan",
+                                     "inf",
+                                     ",",
+                                     "\n",
+                                     "\"",
+                                     "\\",
+                                     "\t",
+                                     " ",
+                                     "#",
+                                     "=",
+                                     "[",
+                                     "]",
+                                     "{",
+                                     "}",
+                                     ":",
+                                     "\\u0000",
+                                     "\xff",
+                                     "..",
+                                     "/",
+                                     "\r\n"};
 
 static size_t mutate(const uint8_t *src, size_t size, uint8_t *dst, size_t cap, uint64_t *rng) {
   size_t n = size < cap ? size : cap;
@@ -123,49 +151,49 @@ static size_t mutate(const uint8_t *src, size_t size, uint8_t *dst, size_t cap, 
   int ops = 1 + (int)below(rng, 4);
   for (int k = 0; k < ops; k++) {
     switch (below(rng, 7)) {
-    case 0: /* flip a bit */
-      if (n) dst[below(rng, n)] ^= (uint8_t)(1u << below(rng, 8));
-      break;
-    case 1: { /* an interesting byte */
-      static const uint8_t v[] = {0, 1, 0x7f, 0x80, 0xff, '0', '9', ',', '\n', '"', ' '};
-      if (n) dst[below(rng, n)] = v[below(rng, sizeof v)];
-      break;
-    }
-    case 2: /* cut the end */
-      n = below(rng, n + 1);
-      break;
-    case 3: { /* delete a range */
-      if (!n) break;
-      size_t a = below(rng, n), len = 1 + below(rng, n - a < 64 ? n - a : 64);
-      memmove(dst + a, dst + a + len, n - a - len);
-      n -= len;
-      break;
-    }
-    case 4: { /* repeat a range */
-      if (!n) break;
-      size_t a = below(rng, n), len = 1 + below(rng, n - a < 256 ? n - a : 256);
-      if (n + len > cap) break;
-      memmove(dst + a + len, dst + a, n - a);
-      n += len;
-      break;
-    }
-    case 5: { /* insert a token */
-      const char *t = tokens[below(rng, sizeof tokens / sizeof tokens[0])];
-      size_t len = strlen(t), at = below(rng, n + 1);
-      if (n + len > cap) break;
-      memmove(dst + at + len, dst + at, n - at);
-      memcpy(dst + at, t, len);
-      n += len;
-      break;
-    }
-    case 6: /* overwrite 8 bytes with a random word (binary headers, lengths) */
-      if (n >= 8) {
-        uint64_t w = next(rng);
-        size_t at = below(rng, n - 7);
-        if (below(rng, 2)) w >>= 8 * below(rng, 8); /* small values too */
-        memcpy(dst + at, &w, 8);
+      case 0: /* flip a bit */
+        if (n) dst[below(rng, n)] ^= (uint8_t)(1u << below(rng, 8));
+        break;
+      case 1: { /* an interesting byte */
+        static const uint8_t v[] = {0, 1, 0x7f, 0x80, 0xff, '0', '9', ',', '\n', '"', ' '};
+        if (n) dst[below(rng, n)] = v[below(rng, sizeof v)];
+        break;
       }
-      break;
+      case 2: /* cut the end */
+        n = below(rng, n + 1);
+        break;
+      case 3: { /* delete a range */
+        if (!n) break;
+        size_t a = below(rng, n), len = 1 + below(rng, n - a < 64 ? n - a : 64);
+        memmove(dst + a, dst + a + len, n - a - len);
+        n -= len;
+        break;
+      }
+      case 4: { /* repeat a range */
+        if (!n) break;
+        size_t a = below(rng, n), len = 1 + below(rng, n - a < 256 ? n - a : 256);
+        if (n + len > cap) break;
+        memmove(dst + a + len, dst + a, n - a);
+        n += len;
+        break;
+      }
+      case 5: { /* insert a token */
+        const char *t = tokens[below(rng, sizeof tokens / sizeof tokens[0])];
+        size_t len = strlen(t), at = below(rng, n + 1);
+        if (n + len > cap) break;
+        memmove(dst + at + len, dst + at, n - at);
+        memcpy(dst + at, t, len);
+        n += len;
+        break;
+      }
+      case 6: /* overwrite 8 bytes with a random word (binary headers, lengths) */
+        if (n >= 8) {
+          uint64_t w = next(rng);
+          size_t at = below(rng, n - 7);
+          if (below(rng, 2)) w >>= 8 * below(rng, 8); /* small values too */
+          memcpy(dst + at, &w, 8);
+        }
+        break;
     }
   }
   return n;
@@ -218,8 +246,8 @@ int main(int argc, char **argv) {
     }
     free(buf);
   }
-  printf("fuzz_%s: %ld inputs (%zu given, %ld mutations each), no findings\n", FUZZ_TARGET, runs, inputs.count,
-         mutations);
+  printf("fuzz_%s: %ld inputs (%zu given, %ld mutations each), no findings\n", FUZZ_TARGET, runs,
+         inputs.count, mutations);
   for (size_t i = 0; i < inputs.count; i++) {
     free(inputs.items[i].name);
     free(inputs.items[i].data);

@@ -36,7 +36,7 @@ typedef struct run {
   char err_path[1100];
   int exit_code; /* -1 when killed by a signal */
   int signal;
-  char *err;     /* stderr, after finish() */
+  char *err; /* stderr, after finish() */
 } run;
 
 static const char *binary(void) {
@@ -47,7 +47,8 @@ static const char *binary(void) {
 
 /* args: after "train"; NULL-terminated. fault: FERCL_TEST_FAULT or NULL.
  * fsize: RLIMIT_FSIZE in bytes (0: none). */
-static void start(run *r, const char *const *args, const char *fault, long fsize, const char *kernel_dir) {
+static void start(run *r, const char *const *args, const char *fault, long fsize,
+                  const char *kernel_dir) {
   static int counter = 0;
   memset(r, 0, sizeof *r);
   snprintf(r->err_path, sizeof r->err_path, "%s/stderr-%d.txt", fc_test_temp_dir(), ++counter);
@@ -65,7 +66,8 @@ static void start(run *r, const char *const *args, const char *fault, long fsize
   pid_t pid = fork();
   ck_assert_msg(pid >= 0, "fork: %s", strerror(errno));
   if (pid == 0) {
-    int out = open("/dev/null", O_WRONLY), err = open(r->err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int out = open("/dev/null", O_WRONLY),
+        err = open(r->err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (out < 0 || err < 0) _exit(126);
     dup2(out, 1);
     dup2(err, 2);
@@ -108,15 +110,25 @@ static void run_free(run *r) {
   r->err = NULL;
 }
 
-/* The one run config of this file, plus extra arguments (NULL-terminated). */
+/* The one run config of this file, plus extra arguments (NULL-terminated),
+ * into args (room for 48). */
+static void config_args(const char **args, const char *out, const char *const *extra) {
+  static const char *const config[] = {
+      "--width",      "0.125", "--synth-train", "210", "--synth-val", "70", "--stem",  "imagenet",
+      "--batch",      "8",     "--mu",          "1",   "--threads",   "1",  "--steps", "20",
+      "--save-every", "5",     "--eval-every",  "10",  NULL};
+  int n = 0;
+  for (int i = 0; config[i]; i++) args[n++] = config[i];
+  args[n++] = "--out";
+  args[n++] = out;
+  for (int i = 0; extra && extra[i] && n < 47; i++) args[n++] = extra[i];
+  args[n] = NULL;
+}
+
 static void train(run *r, const char *out, const char *const *extra, const char *fault, long fsize,
                   const char *kernel_dir) {
-  const char *args[48] = {"--width", "0.125", "--stem", "imagenet", "--synth-train", "210", "--synth-val", "70",
-                          "--batch", "8", "--mu", "1", "--threads", "1", "--steps", "20", "--save-every", "5",
-                          "--eval-every", "10", "--out", out};
-  int n = 22;
-  for (int i = 0; extra && extra[i]; i++) args[n++] = extra[i];
-  args[n] = NULL;
+  const char *args[48];
+  config_args(args, out, extra);
   start(r, args, fault, fsize, kernel_dir);
   finish(r);
 }
@@ -127,10 +139,11 @@ static void resume(run *r, const char *dir, const char *fault, long fsize, const
   finish(r);
 }
 
-#define CHECK_EXIT(r, code)                                                                                  \
-  ck_assert_msg((r).exit_code == (code), "exit %d (signal %d), expected %d; stderr:\n%s", (r).exit_code, \
-                (r).signal, (code), (r).err)
-#define CHECK_SAYS(r, text) ck_assert_msg(strstr((r).err, (text)) != NULL, "stderr lacks '%s':\n%s", (text), (r).err)
+#define CHECK_EXIT(r, code)                                                               \
+  ck_assert_msg((r).exit_code == (code), "exit %d (signal %d), expected %d; stderr:\n%s", \
+                (r).exit_code, (r).signal, (code), (r).err)
+#define CHECK_SAYS(r, text) \
+  ck_assert_msg(strstr((r).err, (text)) != NULL, "stderr lacks '%s':\n%s", (text), (r).err)
 
 /* ---- looking at run folders ---- */
 
@@ -174,7 +187,8 @@ static void check_checkpoint_sound(const char *dir) {
     size_t n = (size_t)fc_safetensors_numel(f, i);
     float *v = malloc(n * sizeof(float) + 4);
     FC_CHECK_OK(fc_safetensors_read_f32(f, i, v, n));
-    for (size_t j = 0; j < n; j++) ck_assert_msg(isfinite(v[j]), "%s: %s[%zu] = %g", path, t->name, j, v[j]);
+    for (size_t j = 0; j < n; j++)
+      ck_assert_msg(isfinite(v[j]), "%s: %s[%zu] = %g", path, t->name, j, v[j]);
     free(v);
   }
   fc_safetensors_close(f);
@@ -190,7 +204,8 @@ static int64_t log_rows(const char *dir) {
   while (line && line[1]) {
     line++;
     long long step = strtoll(line, NULL, 10);
-    ck_assert_msg(step == rows + 1, "%s/log.csv: row %lld is step %lld", dir, (long long)rows + 1, step);
+    ck_assert_msg(step == rows + 1, "%s/log.csv: row %lld is step %lld", dir, (long long)rows + 1,
+                  step);
     rows++;
     line = strchr(line, '\n');
   }
@@ -278,9 +293,8 @@ static char *copy_of_base(const char *name) {
 
 START_TEST(test_kill9_during_save_then_resume) {
   char *dir = temp_path("kill9");
-  const char *args[] = {"--width", "0.125", "--stem", "imagenet", "--synth-train", "210", "--synth-val", "70",
-                        "--batch", "8", "--mu", "1", "--threads", "1", "--steps", "20", "--save-every", "5",
-                        "--eval-every", "10", "--out", dir, "--quiet", NULL};
+  const char *args[48], *extra[] = {"--quiet", NULL};
+  config_args(args, dir, extra);
   run r;
   /* Saves take 300 ms between writing the temp file and renaming it. */
   start(&r, args, "step-delay-ms@10,commit-delay-ms@300", 0, NULL);
@@ -288,8 +302,10 @@ START_TEST(test_kill9_during_save_then_resume) {
   snprintf(temp, sizeof temp, "%s/last.safetensors.tmp.%ld", dir, (long)r.pid);
   int caught = 0;
   for (int ms = 0; ms < 120000 && !caught; ms++) {
-    if (access(temp, F_OK) == 0 && checkpoint_step(dir) >= 10) caught = 1;
-    else nanosleep(&(struct timespec){0, 1000000}, NULL);
+    if (access(temp, F_OK) == 0 && checkpoint_step(dir) >= 10)
+      caught = 1;
+    else
+      nanosleep(&(struct timespec){0, 1000000}, NULL);
   }
   kill(r.pid, SIGKILL);
   finish(&r);
@@ -297,7 +313,8 @@ START_TEST(test_kill9_during_save_then_resume) {
   ck_assert_int_eq(r.signal, SIGKILL);
   /* The save that was cut short left its temp file; the real one is whole. */
   int64_t saved = checkpoint_step(dir);
-  ck_assert_msg(saved >= 10 && saved % 5 == 0 && saved < TOTAL_STEPS, "checkpoint at step %lld", (long long)saved);
+  ck_assert_msg(saved >= 10 && saved % 5 == 0 && saved < TOTAL_STEPS, "checkpoint at step %lld",
+                (long long)saved);
   check_checkpoint_sound(dir);
   ck_assert_int_ge(temp_files(dir), 1);
   run_free(&r);
@@ -315,9 +332,8 @@ END_TEST
 
 START_TEST(test_sigint_saves_and_resumes) {
   char *dir = temp_path("sigint");
-  const char *args[] = {"--width", "0.125", "--stem", "imagenet", "--synth-train", "210", "--synth-val", "70",
-                        "--batch", "8", "--mu", "1", "--threads", "1", "--steps", "20", "--save-every", "5",
-                        "--eval-every", "10", "--out", dir, "--log-every", "1", NULL};
+  const char *args[48], *extra[] = {"--log-every", "1", NULL};
+  config_args(args, dir, extra);
   run r;
   start(&r, args, "step-delay-ms@30", 0, NULL);
   /* Interrupt between checkpoints (after step 11's progress line). */
@@ -325,7 +341,8 @@ START_TEST(test_sigint_saves_and_resumes) {
   for (int ms = 0; ms < 120000 && !seen; ms += 2) {
     size_t size = 0;
     char *err = NULL;
-    if (fc_file_read_all(r.err_path, 1u << 24, &err, &size) == FC_OK) seen = strstr(err, "step 11/20") != NULL;
+    if (fc_file_read_all(r.err_path, 1u << 24, &err, &size) == FC_OK)
+      seen = strstr(err, "step 11/20") != NULL;
     free(err);
     if (!seen) nanosleep(&(struct timespec){0, 2000000}, NULL);
   }
@@ -334,7 +351,8 @@ START_TEST(test_sigint_saves_and_resumes) {
   ck_assert_msg(seen, "the run never reached step 11:\n%s", r.err);
   CHECK_EXIT(r, 130);
   CHECK_SAYS(r, "interrupted after step ");
-  long long stopped = strtoll(strstr(r.err, "interrupted after step ") + strlen("interrupted after step "), NULL, 10);
+  long long stopped = strtoll(
+      strstr(r.err, "interrupted after step ") + strlen("interrupted after step "), NULL, 10);
   ck_assert_msg(stopped >= 11 && stopped < TOTAL_STEPS, "stopped at %lld", stopped);
   ck_assert_int_eq(checkpoint_step(dir), stopped);
   ck_assert_int_eq(log_rows(dir), stopped);
@@ -446,7 +464,10 @@ START_TEST(test_kernel_build_failure) {
   size_t size = 0;
   char *text = file_bytes(pool, &size);
   char *broken = NULL;
-  ck_assert_int_ge(asprintf(&broken, "%s\nkernel void broken(global float *x) { x[0] = undefined_thing; }\n", text), 0);
+  ck_assert_int_ge(
+      asprintf(&broken, "%s\nkernel void broken(global float *x) { x[0] = undefined_thing; }\n",
+               text),
+      0);
   FC_CHECK_OK(fc_file_write_atomic(pool, broken, strlen(broken)));
   free(text);
   free(broken);
@@ -537,8 +558,9 @@ START_TEST(test_plan_size_estimate) {
       FC_CHECK_OK(fc_net_plan_device_bytes(&cfg, batch, (fc_net_mode)mode, &estimate));
       fc_net_plan *plan = NULL;
       FC_CHECK_OK(fc_net_plan_create(net, batch, (fc_net_mode)mode, &plan));
-      ck_assert_msg(fc_net_plan_bytes(plan) == estimate, "mode %d batch %d: plan %zu bytes, estimate %zu", mode,
-                    batch, fc_net_plan_bytes(plan), estimate);
+      ck_assert_msg(fc_net_plan_bytes(plan) == estimate,
+                    "mode %d batch %d: plan %zu bytes, estimate %zu", mode, batch,
+                    fc_net_plan_bytes(plan), estimate);
       fc_net_plan_free(plan);
     }
   }
@@ -577,10 +599,33 @@ START_TEST(test_corrupt_resume_state_refused) {
   CHECK_SAYS(r, "the training state is corrupt");
   size_t after_size = 0;
   char *after = file_bytes(path, &after_size);
-  ck_assert_msg(after_size == size && !memcmp(after, bytes, size), "the refused checkpoint was changed");
+  ck_assert_msg(after_size == size && !memcmp(after, bytes, size),
+                "the refused checkpoint was changed");
   free(after);
   free(bytes);
   run_free(&r);
+  free(dir);
+}
+END_TEST
+
+/* Only temp files of writers that are gone are removed on resume. */
+START_TEST(test_stale_temp_files) {
+  char *dir = temp_path("stale");
+  FC_CHECK_OK(fc_mkdir_p(dir));
+  pid_t dead = fork();
+  if (dead == 0) _exit(0);
+  waitpid(dead, NULL, 0);
+  char live_name[64], dead_name[64], other[64];
+  snprintf(live_name, sizeof live_name, "last.safetensors.tmp.%ld", (long)getppid());
+  snprintf(dead_name, sizeof dead_name, "log.csv.tmp.%ld", (long)dead);
+  snprintf(other, sizeof other, "notes.tmp.txt");
+  FC_CHECK_OK(fc_file_write_atomic(path_in(dir, live_name), "a", 1));
+  FC_CHECK_OK(fc_file_write_atomic(path_in(dir, dead_name), "b", 1));
+  FC_CHECK_OK(fc_file_write_atomic(path_in(dir, other), "c", 1));
+  ck_assert_int_eq(fc_atomic_file_remove_stale(dir), 1);
+  ck_assert_int_eq(access(path_in(dir, dead_name), F_OK), -1);
+  ck_assert_int_eq(access(path_in(dir, live_name), F_OK), 0);
+  ck_assert_int_eq(access(path_in(dir, other), F_OK), 0);
   free(dir);
 }
 END_TEST
@@ -590,6 +635,7 @@ int main(void) {
   Suite *s = suite_create("faults");
   TCase *tc = tcase_create("training");
   tcase_set_timeout(tc, 900);
+  tcase_add_test(tc, test_stale_temp_files);
   tcase_add_test(tc, test_plan_size_estimate);
   tcase_add_test(tc, test_batch_too_large_for_device);
   tcase_add_test(tc, test_device_lost_stops_and_resumes);

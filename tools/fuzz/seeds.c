@@ -9,15 +9,16 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <jpeglib.h>
+#include <jpeglib.h> /* after stdio.h, which it needs */
 #include <png.h>
 
 #include "core/fileio.h"
 #include "fercl/safetensors.h"
 #include "ssl/runlog.h"
 
-const char *const fc_fuzz_targets[] = {"image", "fer2013",     "rafdb", "affectnet", "safetensors", "ckpt_meta",
-                                       "json",  "config",      "runlog", "split",    NULL};
+const char *const fc_fuzz_targets[] = {"image",       "fer2013",   "rafdb", "affectnet",
+                                       "safetensors", "ckpt_meta", "json",  "config",
+                                       "runlog",      "split",     NULL};
 
 /* ---- a growable byte buffer ---- */
 
@@ -61,11 +62,15 @@ static void emit_text(fc_seed_fn emit, void *user, const char *name, const char 
 }
 
 /* A pattern pixel value, so decoded images are not flat. */
-static uint8_t pattern(int x, int y, int c) { return (uint8_t)(x * 37 + y * 71 + c * 101 + ((x ^ y) & 3) * 13); }
+static uint8_t pattern(int x, int y, int c) {
+  return (uint8_t)(x * 37 + y * 71 + c * 101 + ((x ^ y) & 3) * 13);
+}
 
 /* ---- PNG in memory ---- */
 
-static void png_put(png_structp png, png_bytep data, size_t n) { put(png_get_io_ptr(png), data, n); }
+static void png_put(png_structp png, png_bytep data, size_t n) {
+  put(png_get_io_ptr(png), data, n);
+}
 static void png_flush_none(png_structp png) { (void)png; }
 
 /* color: PNG_COLOR_TYPE_*; depth 1..16. */
@@ -78,12 +83,13 @@ static void make_png(bytes *out, int w, int h, int color, int depth, int interla
                interlace ? PNG_INTERLACE_ADAM7 : PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT,
                PNG_FILTER_TYPE_DEFAULT);
   int channels = color == PNG_COLOR_TYPE_GRAY || color == PNG_COLOR_TYPE_PALETTE ? 1
-                 : color == PNG_COLOR_TYPE_GRAY_ALPHA                           ? 2
-                 : color == PNG_COLOR_TYPE_RGB                                  ? 3
-                                                                                : 4;
+                 : color == PNG_COLOR_TYPE_GRAY_ALPHA                            ? 2
+                 : color == PNG_COLOR_TYPE_RGB                                   ? 3
+                                                                                 : 4;
   if (color == PNG_COLOR_TYPE_PALETTE) {
     png_color palette[16];
-    for (int i = 0; i < 16; i++) palette[i] = (png_color){(png_byte)(i * 16), (png_byte)(255 - i * 16), (png_byte)(i * 7)};
+    for (int i = 0; i < 16; i++)
+      palette[i] = (png_color){(png_byte)(i * 16), (png_byte)(255 - i * 16), (png_byte)(i * 7)};
     png_set_PLTE(png, info, palette, 1 << (depth < 4 ? depth : 4));
     if (trns) {
       png_byte alpha[2] = {0, 128};
@@ -94,7 +100,8 @@ static void make_png(bytes *out, int w, int h, int color, int depth, int interla
     t.gray = 1;
     png_set_tRNS(png, info, NULL, 0, &t);
   }
-  png_text text = {.compression = PNG_TEXT_COMPRESSION_NONE, .key = "Comment", .text = "fer-cl fuzz seed"};
+  png_text text = {
+      .compression = PNG_TEXT_COMPRESSION_NONE, .key = "Comment", .text = "fer-cl fuzz seed"};
   png_set_text(png, info, &text, 1);
   png_write_info(png, info);
   if (depth == 16) png_set_swap(png); /* rows below are little-endian words */
@@ -202,7 +209,8 @@ static fc_status image_seeds(fc_seed_fn emit, void *user) {
   for (size_t i = 0; i < sizeof pngs / sizeof pngs[0]; i++) {
     const uint8_t *hdr = headers[i % (sizeof headers / sizeof headers[0])];
     put(&b, hdr, FC_FUZZ_IMAGE_HEADER);
-    make_png(&b, pngs[i].w, pngs[i].h, pngs[i].color, pngs[i].depth, pngs[i].interlace, pngs[i].trns);
+    make_png(&b, pngs[i].w, pngs[i].h, pngs[i].color, pngs[i].depth, pngs[i].interlace,
+             pngs[i].trns);
     snprintf(name, sizeof name, "%s", pngs[i].name);
     emit_bytes(emit, user, name, &b);
   }
@@ -252,38 +260,47 @@ static fc_status rafdb_seeds(fc_seed_fn emit, void *user) {
 
 static fc_status affectnet_seeds(fc_seed_fn emit, void *user) {
   emit_text(emit, user, "affectnet-header",
-            "subDirectory_filePath,face_x,face_y,face_width,face_height,facial_landmarks,expression,valence,arousal\n"
+            "subDirectory_filePath,face_x,face_y,face_width,face_height,facial_landmarks,"
+            "expression,valence,arousal\n"
             "1/a.jpg,2,3,10,9,\"1.0;2.0;3.0\",1,0.5,-0.2\n"
             "1/b.png,0,0,4,4,,7,0,0\n"
             "1/a.jpg,-5,-5,100,100,,0,0,0\n"
             "2/missing.jpg,0,0,1,1,,9,0,0\n");
-  emit_text(emit, user, "affectnet-noheader", "1/a.jpg,1,1,5,5,,3,0.1,0.1\n1/b.png,0,0,2.0,2.0,,6,0,0\n");
-  emit_text(emit, user, "affectnet-reordered",
-            "expression,subDirectory_filePath,face_height,face_width,face_y,face_x\n4,1/a.jpg,6,6,1,1\n");
+  emit_text(emit, user, "affectnet-noheader",
+            "1/a.jpg,1,1,5,5,,3,0.1,0.1\n1/b.png,0,0,2.0,2.0,,6,0,0\n");
+  emit_text(
+      emit, user, "affectnet-reordered",
+      "expression,subDirectory_filePath,face_height,face_width,face_y,face_x\n4,1/a.jpg,6,6,1,1\n");
   return FC_OK;
 }
 
 static fc_status json_seeds(fc_seed_fn emit, void *user) {
-  emit_text(emit, user, "json-object",
-            "{\"a\": [1, -2.5e3, 0.1, 1E+2, 9007199254740993, -9223372036854775808], \"b\": {\"c\": null, "
-            "\"d\": true, \"e\": false}, \"s\": \"tab\\t quote\\\" \\u00e9 \\ud83d\\ude00 \\u0000\"}");
+  emit_text(
+      emit, user, "json-object",
+      "{\"a\": [1, -2.5e3, 0.1, 1E+2, 9007199254740993, -9223372036854775808], \"b\": {\"c\": "
+      "null, "
+      "\"d\": true, \"e\": false}, \"s\": \"tab\\t quote\\\" \\u00e9 \\ud83d\\ude00 \\u0000\"}");
   emit_text(emit, user, "json-safetensors-header",
-            "{\"__metadata__\":{\"format\":\"pt\"},\"w\":{\"dtype\":\"F32\",\"shape\":[2,3],\"data_offsets\":[0,24]}}");
-  emit_text(emit, user, "json-scalars", "  [\"\", 0, -0, 1e-400, 1.7976931348623157e308, \"\\/\"]  ");
+            "{\"__metadata__\":{\"format\":\"pt\"},\"w\":{\"dtype\":\"F32\",\"shape\":[2,3],\"data_"
+            "offsets\":[0,24]}}");
+  emit_text(emit, user, "json-scalars",
+            "  [\"\", 0, -0, 1e-400, 1.7976931348623157e308, \"\\/\"]  ");
   emit_text(emit, user, "json-deep", "[[[[[[[[[[{\"k\":[[[]]]}]]]]]]]]]]");
   return FC_OK;
 }
 
 static fc_status config_seeds(fc_seed_fn emit, void *user) {
-  emit_text(emit, user, "config-effective",
-            "# fer-cl train: effective options of this run\n"
-            "labels-per-class = 50\nsynth-train = 7000\nsynth-val = 1400\nstrict-data = false\n"
-            "arch = resnet18\nstem = small\nwidth = 0.125\ninput = 48\nchannels = 1\nno-lae = false\n"
-            "rfd-prob = 0.5\nbatch = 8\nmu = 3\nlr = 0.03\nschedule = cosine\ndta = freematch-fer\n"
-            "snl = thresh\ntau-n = 0.05\nseed = 1\nout = \"runs/a b\"\nskip-nonfinite = true\n");
-  emit_text(emit, user, "config-hand",
-            "  --data = \"/data/fer2013.csv\"   # the CSV\n\n\tformat=fer2013-csv\nno-snl\nlr=1e-3\n"
-            "optimizer = adamw\nsplit = labels.txt\nunlabeled = \"\"\n");
+  emit_text(
+      emit, user, "config-effective",
+      "# fer-cl train: effective options of this run\n"
+      "labels-per-class = 50\nsynth-train = 7000\nsynth-val = 1400\nstrict-data = false\n"
+      "arch = resnet18\nstem = small\nwidth = 0.125\ninput = 48\nchannels = 1\nno-lae = false\n"
+      "rfd-prob = 0.5\nbatch = 8\nmu = 3\nlr = 0.03\nschedule = cosine\ndta = freematch-fer\n"
+      "snl = thresh\ntau-n = 0.05\nseed = 1\nout = \"runs/a b\"\nskip-nonfinite = true\n");
+  emit_text(
+      emit, user, "config-hand",
+      "  --data = \"/data/fer2013.csv\"   # the CSV\n\n\tformat=fer2013-csv\nno-snl\nlr=1e-3\n"
+      "optimizer = adamw\nsplit = labels.txt\nunlabeled = \"\"\n");
   return FC_OK;
 }
 
@@ -340,17 +357,52 @@ static fc_status safetensors_seeds(fc_seed_fn emit, void *user) {
 static fc_status ckpt_meta_seeds(fc_seed_fn emit, void *user) {
   char path[512];
   scratch_path("ckpt.safetensors", path, sizeof path);
-  const char *keys[] = {"fercl.format_version", "fercl.arch",      "fercl.in_channels", "fercl.input_size",
-                        "fercl.num_classes",    "fercl.width",     "fercl.stem",        "fercl.lae3",
-                        "fercl.lae4",           "fercl.lae_kernel", "fercl.rfd",        "fercl.rfd_prob",
-                        "fercl.rfd_block",      "fercl.dropout",   "fercl.bn_momentum", "fercl.bn_eps",
-                        "fercl.classes",        "fercl.input_mean", "fercl.input_std",  "fercl.train.step"};
-  const char *gray[] = {"1", "resnet18", "1", "48", "7", "0.125", "small", "1", "1", "7", "1", "0.5", "0", "0",
-                        "0.10000000000000001", "1.0000000000000001e-05",
-                        "[\"angry\",\"disgust\",\"fear\",\"happy\",\"sad\",\"surprise\",\"neutral\"]", "[0.5]",
-                        "[0.25]", "120"};
-  const char *rgb[] = {"1", "resnet34", "3", "112", "3", "1", "imagenet", "0", "1", "3", "0", "0", "5", "0.5",
-                       "0.01", "0.001", "[\"a\",\"b\",\"\xc3\xa9\"]", "[0.485,0.456,0.406]", "[0.229,0.224,0.225]",
+  const char *keys[] = {
+      "fercl.format_version", "fercl.arch",       "fercl.in_channels", "fercl.input_size",
+      "fercl.num_classes",    "fercl.width",      "fercl.stem",        "fercl.lae3",
+      "fercl.lae4",           "fercl.lae_kernel", "fercl.rfd",         "fercl.rfd_prob",
+      "fercl.rfd_block",      "fercl.dropout",    "fercl.bn_momentum", "fercl.bn_eps",
+      "fercl.classes",        "fercl.input_mean", "fercl.input_std",   "fercl.train.step"};
+  const char *gray[] = {
+      "1",
+      "resnet18",
+      "1",
+      "48",
+      "7",
+      "0.125",
+      "small",
+      "1",
+      "1",
+      "7",
+      "1",
+      "0.5",
+      "0",
+      "0",
+      "0.10000000000000001",
+      "1.0000000000000001e-05",
+      "[\"angry\",\"disgust\",\"fear\",\"happy\",\"sad\",\"surprise\",\"neutral\"]",
+      "[0.5]",
+      "[0.25]",
+      "120"};
+  const char *rgb[] = {"1",
+                       "resnet34",
+                       "3",
+                       "112",
+                       "3",
+                       "1",
+                       "imagenet",
+                       "0",
+                       "1",
+                       "3",
+                       "0",
+                       "0",
+                       "5",
+                       "0.5",
+                       "0.01",
+                       "0.001",
+                       "[\"a\",\"b\",\"\xc3\xa9\"]",
+                       "[0.485,0.456,0.406]",
+                       "[0.229,0.224,0.225]",
                        "0"};
   float bias[7] = {0};
   fc_st_tensor t = {.name = "fc.bias", .dtype = FC_ST_F32, .ndim = 1, .shape = {7}, .data = bias};
@@ -419,17 +471,28 @@ static fc_status split_seeds(fc_seed_fn emit, void *user) {
 
 fc_status fc_fuzz_seeds(const char *target, fc_seed_fn emit, void *user) {
   fc_status st;
-  if (!strcmp(target, "image")) st = image_seeds(emit, user);
-  else if (!strcmp(target, "fer2013")) st = fer2013_seeds(emit, user);
-  else if (!strcmp(target, "rafdb")) st = rafdb_seeds(emit, user);
-  else if (!strcmp(target, "affectnet")) st = affectnet_seeds(emit, user);
-  else if (!strcmp(target, "safetensors")) st = safetensors_seeds(emit, user);
-  else if (!strcmp(target, "ckpt_meta")) st = ckpt_meta_seeds(emit, user);
-  else if (!strcmp(target, "json")) st = json_seeds(emit, user);
-  else if (!strcmp(target, "config")) st = config_seeds(emit, user);
-  else if (!strcmp(target, "runlog")) st = runlog_seeds(emit, user);
-  else if (!strcmp(target, "split")) st = split_seeds(emit, user);
-  else return fc_errorf(FC_ERR_NOT_FOUND, "no fuzz target named '%s'", target);
+  if (!strcmp(target, "image"))
+    st = image_seeds(emit, user);
+  else if (!strcmp(target, "fer2013"))
+    st = fer2013_seeds(emit, user);
+  else if (!strcmp(target, "rafdb"))
+    st = rafdb_seeds(emit, user);
+  else if (!strcmp(target, "affectnet"))
+    st = affectnet_seeds(emit, user);
+  else if (!strcmp(target, "safetensors"))
+    st = safetensors_seeds(emit, user);
+  else if (!strcmp(target, "ckpt_meta"))
+    st = ckpt_meta_seeds(emit, user);
+  else if (!strcmp(target, "json"))
+    st = json_seeds(emit, user);
+  else if (!strcmp(target, "config"))
+    st = config_seeds(emit, user);
+  else if (!strcmp(target, "runlog"))
+    st = runlog_seeds(emit, user);
+  else if (!strcmp(target, "split"))
+    st = split_seeds(emit, user);
+  else
+    return fc_errorf(FC_ERR_NOT_FOUND, "no fuzz target named '%s'", target);
   if (scratch_dir[0]) {
     rmdir(scratch_dir);
     scratch_dir[0] = '\0';
