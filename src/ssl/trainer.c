@@ -827,7 +827,7 @@ static fc_status resume_state(fc_trainer *t, const char *path) {
   FC_TRY(fc_safetensors_open(path, &f));
   fc_net *s = t->student;
   size_t np = fc_net_param_count(s), ns = fc_net_stat_count(s), dsz = fc_dta_state_size(t->C);
-  size_t host_n = HOST_STATE_WORDS;
+  size_t host_n = HOST_STATE_WORDS; /* as fc_trainer_save writes it */
   float *buf = malloc((4 * np + ns + dsz + host_n + 8) * sizeof(float));
   fc_status st = buf ? FC_OK : fc_errorf(FC_ERR_NOMEM, "out of memory resuming");
   float *sp = buf, *ss = sp + np, *o0 = ss + ns, *o1 = o0 + np, *dta = o1 + np, *host = dta + dsz;
