@@ -302,10 +302,16 @@ START_TEST(test_kill9_during_save_then_resume) {
   snprintf(temp, sizeof temp, "%s/last.safetensors.tmp.%ld", dir, (long)r.pid);
   int caught = 0;
   for (int ms = 0; ms < 120000 && !caught; ms++) {
-    if (access(temp, F_OK) == 0 && checkpoint_step(dir) >= 10)
-      caught = 1;
-    else
-      nanosleep(&(struct timespec){0, 1000000}, NULL);
+    if (checkpoint_step(dir) >= 10 && access(temp, F_OK) == 0) {
+      /* Freeze it, then make sure the save is still unfinished: the kill
+       * must land between the temp write and the rename. */
+      kill(r.pid, SIGSTOP);
+      int status = 0;
+      waitpid(r.pid, &status, WUNTRACED); /* returns once it has stopped */
+      caught = WIFSTOPPED(status) && access(temp, F_OK) == 0;
+      if (!caught) kill(r.pid, SIGCONT);
+    }
+    if (!caught) nanosleep(&(struct timespec){0, 1000000}, NULL);
   }
   kill(r.pid, SIGKILL);
   finish(&r);
