@@ -341,7 +341,7 @@ START_TEST(test_sigint_saves_and_resumes) {
   const char *args[48], *extra[] = {"--log-every", "1", NULL};
   config_args(args, dir, extra);
   run r;
-  start(&r, args, "step-delay-ms@30", 0, NULL);
+  start(&r, args, "step-delay-ms@100", 0, NULL);
   /* Interrupt between checkpoints (after step 11's progress line). */
   int seen = 0;
   for (int ms = 0; ms < 120000 && !seen; ms += 2) {
