@@ -35,4 +35,7 @@ int fc_cmd_train(int argc, char **argv);
 int fc_cmd_eval(int argc, char **argv);
 int fc_cmd_predict(int argc, char **argv);
 
+/* The train option table with every option at its default (config fuzzing). */
+const fc_args_spec *fc_cmd_train_args(void);
+
 #endif

@@ -32,6 +32,7 @@ typedef struct fc_trainer {
   int B_l, B_u, C;
   int64_t total_steps, steps_per_epoch;
   int64_t step; /* steps done */
+  int64_t saved_step; /* step of DIR/last.safetensors; -1 before the first save */
   size_t image_bytes;
 
   /* One upload per step: [x_l | u_s | u_w] images, then int32 labels of x_l and hidden labels of u. */
