@@ -1,9 +1,27 @@
 #!/usr/bin/env bash
 # Runs the whole fer-cl test suite: configures build/ if needed, builds, runs
 # every check suite through meson, and prints each suite's check summary.
+#
+# Then the sanitizer stage: the same suites built with AddressSanitizer (leak
+# checking included) and UndefinedBehaviorSanitizer in build-asan/, where any
+# report fails its test and no single allocation may exceed 1 GiB (a file
+# claiming a huge size must be refused, never allocated). PoCL runs clean
+# under both, so the OpenCL suites run there too; only the PyTorch interop
+# check (suite 'torch', a Python process) is left out. FERCL_SANITIZE=0
+# skips the stage.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+summaries() {
+  echo
+  echo "== check summaries ($1) =="
+  # Each check program prints "NN%: Checks: N, Failures: F, Errors: E"; meson keeps them in its log.
+  awk '/^=+ [0-9]+\/[0-9]+ =+$/ {getline; name=$0}
+       /^[0-9]+%: Checks: / {print "  " name ": " $0}
+       /^fuzz_[a-z0-9_]+: [0-9]+ inputs/ {print "  " name ": " $0}' "$1/meson-logs/testlog.txt" | sed 's/test: *//'
+}
+
+jobs=${FERCL_TEST_JOBS:-2}
 build=${FERCL_BUILD_DIR:-build}
 if [ ! -f "$build/build.ninja" ]; then
   meson setup "$build"
@@ -11,11 +29,20 @@ fi
 meson compile -C "$build"
 
 status=0
-meson test -C "$build" --print-errorlogs --num-processes "${FERCL_TEST_JOBS:-2}" || status=$?
+meson test -C "$build" --print-errorlogs --num-processes "$jobs" || status=$?
+summaries "$build"
 
-echo
-echo "== check summaries ($build) =="
-# Each check program prints "NN%: Checks: N, Failures: F, Errors: E"; meson keeps them in its log.
-awk '/^==================================== [0-9]+\/[0-9]+ =+$/ {getline; name=$0}
-     /^[0-9]+%: Checks: / {print "  " name ": " $0}' "$build/meson-logs/testlog.txt" | sed 's/test: *//'
+if [ "${FERCL_SANITIZE:-1}" != 0 ]; then
+  asan=${FERCL_ASAN_BUILD_DIR:-build-asan}
+  echo
+  echo "== sanitizer stage: AddressSanitizer + UndefinedBehaviorSanitizer ($asan) =="
+  if [ ! -f "$asan/build.ninja" ]; then
+    meson setup "$asan" -Db_sanitize=address,undefined -Dc_args=-fno-sanitize-recover=all
+  fi
+  meson compile -C "$asan"
+  ASAN_OPTIONS=detect_leaks=1:max_allocation_size_mb=1024:allocator_may_return_null=0 \
+  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    meson test -C "$asan" --print-errorlogs --num-processes "$jobs" --no-suite torch || status=$?
+  summaries "$asan"
+fi
 exit $status

@@ -3,9 +3,16 @@
 #ifndef FERCL_FERCL_H
 #define FERCL_FERCL_H
 
+#include "fercl/ckpt.h"
+#include "fercl/data.h"
 #include "fercl/device.h"
 #include "fercl/log.h"
+#include "fercl/metrics.h"
+#include "fercl/net.h"
+#include "fercl/ops.h"
+#include "fercl/safetensors.h"
 #include "fercl/status.h"
+#include "fercl/train.h"
 
 #ifdef __cplusplus
 extern "C" {

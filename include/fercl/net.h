@@ -147,6 +147,14 @@ int fc_net_plan_batch(const fc_net_plan *plan);
 /* Device bytes the plan holds (activations, gradients, workspace). */
 size_t fc_net_plan_bytes(const fc_net_plan *plan);
 
+/* What a plan / a network would take on a device, computed without one (to
+ * refuse a batch the device cannot hold before allocating anything). The
+ * plan's equals fc_net_plan_bytes of the plan fc_net_plan_create makes, which
+ * refuses plans larger than the device's global memory. */
+fc_status fc_net_plan_device_bytes(const fc_net_config *cfg, int batch, fc_net_mode mode, size_t *bytes);
+/* Parameters and statistics, plus gradients and optimizer state with FC_NET_TRAINABLE. */
+fc_status fc_net_device_bytes(const fc_net_config *cfg, unsigned flags, size_t *bytes);
+
 /* Input normalisation: x = (v/255 − mean[c]) / std[c]. */
 typedef struct fc_input_norm {
   float mean[4], std[4];

@@ -16,6 +16,10 @@
 #ifndef FERCL_OPS_H
 #define FERCL_OPS_H
 
+/* OpenCL 1.2 API: what every vendor's loader and driver provide. */
+#ifndef CL_TARGET_OPENCL_VERSION
+#define CL_TARGET_OPENCL_VERSION 120
+#endif
 #include <CL/cl.h>
 #include <stddef.h>
 #include <stdint.h>

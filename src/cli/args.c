@@ -225,6 +225,23 @@ static char *trim(char *s) {
   return s;
 }
 
+/* A "quoted value": \" and \\ are escapes (what fc_args_write_config writes),
+ * other backslashes stay as they are. Unquotes in place; after it only
+ * spaces and a '#' comment may follow. NULL when the quote is not closed or
+ * text follows it. */
+static char *unquote(char *q) {
+  char *w = q, *r = q + 1;
+  while (*r && *r != '"') {
+    if (*r == '\\' && (r[1] == '"' || r[1] == '\\')) r++;
+    *w++ = *r++;
+  }
+  if (*r != '"') return NULL;
+  r++;
+  *w = '\0';
+  while (isspace((unsigned char)*r)) r++;
+  return *r == '\0' || *r == '#' ? q : NULL;
+}
+
 fc_status fc_args_parse_config(const fc_args_spec *spec, const char *path, char *text) {
   int line_no = 0;
   char *line = text;
@@ -232,22 +249,27 @@ fc_status fc_args_parse_config(const fc_args_spec *spec, const char *path, char 
     char *next = strchr(line, '\n');
     if (next) *next++ = '\0';
     line_no++;
-    char *hash = strchr(line, '#');
-    if (hash) *hash = '\0';
-    char *s = trim(line);
-    if (*s) {
-      char *eq = strchr(s, '=');
-      char *key = s, *value = NULL;
-      if (eq) {
-        *eq = '\0';
-        key = trim(s);
-        value = trim(eq + 1);
-        size_t vl = strlen(value);
-        if (vl >= 2 && value[0] == '"' && value[vl - 1] == '"') {
-          value[vl - 1] = '\0';
-          value++;
-        }
+    /* name [= value]; '#' starts a comment, except inside a "quoted value"
+     * (config.txt quotes every path, and paths may hold '#'). */
+    char *eq = line + strcspn(line, "=#");
+    char *value = NULL;
+    if (*eq == '=') {
+      *eq = '\0';
+      value = eq + 1;
+      while (isspace((unsigned char)*value)) value++;
+      if (*value == '"') {
+        if (!unquote(value))
+          return fc_errorf(FC_ERR_USAGE, "%s:%d: a quoted value must end with '\"' (write \\\" for a quote inside)",
+                           path, line_no);
+      } else {
+        value[strcspn(value, "#")] = '\0';
+        value = trim(value);
       }
+    } else {
+      *eq = '\0';
+    }
+    char *key = trim(line);
+    if (*key || value) {
       if (key[0] == '-' && key[1] == '-') key += 2;
       const fc_option *o = find_long(spec->options, key, strlen(key));
       if (!o || o->not_in_config)
@@ -271,10 +293,27 @@ void fc_args_write_config(FILE *out, const fc_option *opts) {
               *(int *)opts->target == opts->flag_value ? "true" : "false");
       break;
     case FC_OPT_INT: fprintf(out, "%s = %d\n", opts->name, *(int *)opts->target); break;
-    case FC_OPT_DOUBLE: fprintf(out, "%s = %.9g\n", opts->name, *(double *)opts->target); break;
+    case FC_OPT_DOUBLE: {
+      /* The shortest text that reads back as the same double, so a resumed
+       * run uses exactly the values it started with. */
+      double v = *(double *)opts->target;
+      char text[40];
+      for (int precision = 9; precision <= 17; precision++) {
+        snprintf(text, sizeof text, "%.*g", precision, v);
+        if (strtod(text, NULL) == v) break;
+      }
+      fprintf(out, "%s = %s\n", opts->name, text);
+      break;
+    }
     case FC_OPT_STRING: {
       const char *v = *(const char **)opts->target;
-      if (v) fprintf(out, "%s = \"%s\"\n", opts->name, v);
+      if (!v) break;
+      fprintf(out, "%s = \"", opts->name);
+      for (; *v; v++) {
+        if (*v == '"' || *v == '\\') fputc('\\', out);
+        fputc(*v, out);
+      }
+      fprintf(out, "\"\n");
       break;
     }
     case FC_OPT_CHOICE:

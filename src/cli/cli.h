@@ -37,4 +37,7 @@ int fc_cmd_predict(int argc, char **argv);
 int fc_cmd_bench(int argc, char **argv);
 int fc_cmd_tune(int argc, char **argv);
 
+/* The train option table with every option at its default (config fuzzing). */
+const fc_args_spec *fc_cmd_train_args(void);
+
 #endif

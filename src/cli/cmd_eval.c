@@ -167,12 +167,13 @@ int fc_cmd_eval(int argc, char **argv) {
 /* ---- predict ---- */
 
 static const char *predict_model;
-static int predict_json, predict_top = 3;
+static int predict_json, predict_top = 3, predict_logits;
 
 static const fc_option predict_options[] = {
     {.name = "model", .type = FC_OPT_STRING, .target = &predict_model, .arg_name = "FILE", .help = "checkpoint written by fer-cl train"},
     {.name = "top", .type = FC_OPT_INT, .target = &predict_top, .arg_name = "K", .help = "classes to show per image", .min = 1, .max = FC_NET_MAX_CLASSES},
     {.name = "json", .type = FC_OPT_FLAG, .target = &predict_json, .flag_value = 1, .help = "print JSON"},
+    {.name = "logits", .type = FC_OPT_FLAG, .target = &predict_logits, .flag_value = 1, .help = "with --json: also every class's raw logit"},
     {0}};
 
 static const fc_args_spec predict_spec = {
@@ -224,6 +225,11 @@ int fc_cmd_predict(int argc, char **argv) {
     if (predict_json) {
       printf("%s\n  {\"image\": ", printed++ ? "," : "");
       fc_json_write_string(stdout, positional[i]);
+      if (predict_logits) {
+        printf(", \"logits\": [");
+        for (int c = 0; c < C; c++) printf("%s%.9g", c ? ", " : "", m.ev.logits[c]);
+        printf("]");
+      }
       printf(", \"top\": [");
       for (int k = 0; k < predict_top; k++) {
         printf("%s{\"class\": ", k ? ", " : "");

@@ -123,6 +123,11 @@ static void set_defaults(void) {
   seed_opt = (int)cfg.seed;
 }
 
+const fc_args_spec *fc_cmd_train_args(void) {
+  set_defaults();
+  return &train_spec;
+}
+
 static fc_status apply_choices(void) {
   FC_TRY(fc_net_config_set_arch(&cfg.net, arch_names[arch_choice]));
   cfg.net.stem = stem_choice == 1 ? FC_STEM_SMALL : FC_STEM_IMAGENET;

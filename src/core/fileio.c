@@ -2,12 +2,17 @@
 #define _POSIX_C_SOURCE 200809L
 #include "core/fileio.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
+
+#include "core/fault.h"
 
 static char *dup_string(const char *s) {
   size_t n = strlen(s) + 1;
@@ -74,6 +79,8 @@ fc_status fc_atomic_file_commit(fc_atomic_file *file) {
   if (!err && fsync(fileno(file->fp)) != 0) err = errno;
   if (fclose(file->fp) != 0 && !err) err = errno;
   file->fp = NULL;
+  int64_t delay_ms = fc_fault_value("commit-delay-ms"); /* test-only: widen the window a kill can hit */
+  if (delay_ms > 0) nanosleep(&(struct timespec){delay_ms / 1000, (long)(delay_ms % 1000) * 1000000L}, NULL);
   if (!err && rename(file->temp_path, file->path) != 0) err = errno;
   if (err) {
     fc_status st = fc_errorf(FC_ERR_IO, "cannot write %s: %s; the previous version, if any, is unchanged",
@@ -94,6 +101,26 @@ void fc_atomic_file_abort(fc_atomic_file *file) {
   free(file->path);
   free(file->temp_path);
   memset(file, 0, sizeof *file);
+}
+
+int fc_atomic_file_remove_stale(const char *dir) {
+  DIR *d = opendir(dir);
+  if (!d) return 0;
+  int removed = 0;
+  for (struct dirent *e; (e = readdir(d));) {
+    const char *tmp = strstr(e->d_name, ".tmp.");
+    if (!tmp || tmp == e->d_name) continue;
+    const char *digits = tmp + 5;
+    if (!*digits || digits[strspn(digits, "0123456789")] != '\0' || strlen(digits) > 9) continue;
+    pid_t pid = (pid_t)atol(digits);
+    if (pid <= 0 || pid == getpid() || kill(pid, 0) == 0 || errno != ESRCH) continue;
+    char path[4096];
+    struct stat sb;
+    if (snprintf(path, sizeof path, "%s/%s", dir, e->d_name) >= (int)sizeof path) continue;
+    if (lstat(path, &sb) == 0 && S_ISREG(sb.st_mode) && unlink(path) == 0) removed++;
+  }
+  closedir(d);
+  return removed;
 }
 
 fc_status fc_file_write_atomic(const char *path, const void *data, size_t size) {

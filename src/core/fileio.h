@@ -29,6 +29,11 @@ fc_status fc_atomic_file_commit(fc_atomic_file *file);
 /* Drops the temp file; safe to call after a failed or successful commit. */
 void fc_atomic_file_abort(fc_atomic_file *file);
 
+/* Removes the "<name>.tmp.<pid>" files in dir whose writer no longer runs
+ * (a kill -9 during a save leaves one; the real file is intact). Files of
+ * live processes are kept. Returns how many were removed. */
+int fc_atomic_file_remove_stale(const char *dir);
+
 /* One-shot atomic write of a memory block. */
 fc_status fc_file_write_atomic(const char *path, const void *data, size_t size);
 

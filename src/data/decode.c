@@ -87,6 +87,13 @@ static fc_status decode_png(const uint8_t *bytes, size_t size, const char *name,
     return fc_errorf(FC_ERR_FORMAT, "%s: corrupt PNG: %s", name, ctx.message[0] ? ctx.message : "decoder error");
   }
   png_set_read_fn(png, &ctx, png_read_memory);
+  /* Chunks the decode does not use are skipped unread, and no chunk may make
+   * libpng allocate more than the file could hold (a 100-byte file claiming a
+   * 2 GB tEXt chunk made it try). */
+  static const png_byte ignored[] = "tEXt\0zTXt\0iTXt\0iCCP\0sPLT\0eXIf\0pCAL\0sCAL\0hIST\0tIME\0pHYs\0oFFs\0"
+                                    "sBIT\0sRGB\0cHRM\0gAMA\0bKGD\0";
+  png_set_keep_unknown_chunks(png, PNG_HANDLE_CHUNK_NEVER, ignored, (int)(sizeof ignored / 5));
+  png_set_chunk_malloc_max(png, size + 4096 < ((size_t)8 << 20) ? size + 4096 : ((size_t)8 << 20));
   png_read_info(png, pinfo);
   png_uint_32 w = png_get_image_width(png, pinfo), h = png_get_image_height(png, pinfo);
   st = check_dimensions(name, "PNG", (long long)w, (long long)h);

@@ -70,6 +70,11 @@ fc_status fc_format_rafdb(const char *path, fc_item_list *items) {
                      label);
       break;
     }
+    if (strchr(name, '/')) { /* a downloaded list must not reach outside Image/aligned/ */
+      st = fc_errorf(FC_ERR_FORMAT, "%s line %lld: '%s' is not a plain file name (RAF-DB lists files of Image/aligned/)",
+                     list, r.number, name);
+      break;
+    }
     int split;
     if (!strncmp(name, "train", 5)) split = FC_SPLIT_TRAIN;
     else if (!strncmp(name, "test", 4)) split = FC_SPLIT_TEST;

@@ -182,10 +182,10 @@ fc_status fc_line_reader_next(fc_line_reader *r, size_t max_length, char **line)
   while ((c = getc_unlocked(fp)) != EOF) {
     any = 1;
     if (c == '\n') break;
+    if (n >= max_length) /* checked per byte: growing by doubling would overshoot the cap */
+      return fc_errorf(FC_ERR_FORMAT, "%s line %lld: longer than %zu bytes; is this the right file?", r->path,
+                       r->number + 1, max_length);
     if (n + 2 > r->capacity) {
-      if (n >= max_length)
-        return fc_errorf(FC_ERR_FORMAT, "%s line %lld: longer than %zu bytes; is this the right file?", r->path,
-                         r->number + 1, max_length);
       size_t cap = r->capacity ? r->capacity * 2 : 4096;
       char *b = realloc(r->line, cap);
       if (!b) return fc_errorf(FC_ERR_NOMEM, "out of memory reading %s", r->path);

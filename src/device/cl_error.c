@@ -80,6 +80,8 @@ fc_status fc_cl_error(const fc_device *dev, cl_int err, const char *what) {
     advice = "; the device ran out of memory or resources: try a smaller --batch";
   } else if (err == CL_OUT_OF_HOST_MEMORY) {
     st = FC_ERR_NOMEM;
+  } else if (err == CL_DEVICE_NOT_AVAILABLE || err == CL_INVALID_COMMAND_QUEUE) {
+    advice = "; the device stopped responding (driver reset, device removed or hung): see the driver's log";
   }
   return fc_errorf(st, "%s failed on %s: %s (%d)%s", what, dev ? dev->info.name : "the device",
                    fc_cl_error_name(err), (int)err, advice);

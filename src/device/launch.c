@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/fault.h"
 #include "device/runtime.h"
 
 static fc_status record_launch(fc_device *dev, const char *tag, cl_kernel kernel, cl_event event,
@@ -53,6 +54,11 @@ void fc_device_clear_launches(fc_device *dev) {
 fc_status fc_launch(fc_device *dev, cl_kernel kernel, const char *tag, cl_uint dims,
                     const size_t *global, const size_t *local, const fc_kernel_arg *args,
                     int nargs) {
+  if (fc_fault_device_lost) { /* test-only (core/fault.h): a device that went away */
+    char what[256];
+    snprintf(what, sizeof what, "launching kernel %s", tag);
+    return fc_cl_error(dev, CL_DEVICE_NOT_AVAILABLE, what);
+  }
   for (int i = 0; i < nargs; i++) {
     cl_int err = clSetKernelArg(kernel, (cl_uint)i, args[i].size, args[i].value);
     if (err != CL_SUCCESS) {

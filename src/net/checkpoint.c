@@ -3,6 +3,7 @@
 #include "fercl/ckpt.h"
 
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -119,6 +120,19 @@ fc_status fc_checkpoint_save(const char *path, fc_net *model, const fc_model_met
   if (!params || !stats || !t || !bn_tensor_names || !classes || !mean || !std || !all_keys || !all_values)
     st = fc_errorf(FC_ERR_NOMEM, "out of memory saving %s", path);
   if (st == FC_OK) st = fc_net_read_params(model, params, stats);
+  /* A diverged model is worth nothing: refuse it, so the previous file stays. */
+  for (int i = 0; st == FC_OK && i < g->n_tensors; i++) {
+    const fc_tensor_info *ti = &g->tensors[i];
+    const float *v = (ti->store == FC_STORE_PARAM ? params : stats) + ti->offset;
+    for (size_t j = 0; j < ti->count; j++)
+      if (!isfinite(v[j])) {
+        st = fc_errorf(FC_ERR_NUMERIC,
+                       "not writing %s: tensor %s holds NaN or Inf (training diverged); the file keeps its "
+                       "previous version, if any",
+                       path, ti->name);
+        break;
+      }
+  }
   int64_t tracked = model->batches_tracked;
   if (st == FC_OK) {
     size_t k = 0;
@@ -218,7 +232,7 @@ static fc_status meta_float_array(const fc_safetensors *f, const char *key, int 
   }
   for (int i = 0; i < n; i++) {
     const fc_json *v = &doc->items[i];
-    if (v->type != FC_JSON_NUMBER || !isfinite(v->number)) {
+    if (v->type != FC_JSON_NUMBER || !(fabs(v->number) <= FLT_MAX)) { /* finite as a float too */
       fc_json_free(doc);
       return fc_errorf(FC_ERR_FORMAT, "%s: metadata %s[%d] is not a number", fc_safetensors_path(f), key, i);
     }

@@ -165,6 +165,46 @@ void fc_net_plan_free(fc_net_plan *p) {
   free(p);
 }
 
+/* What fc_net_plan_create allocates, summed the same way (p->bytes), so that
+ * a batch too large for the device is refused before anything is allocated. */
+static size_t plan_bytes(const fc_graph *g, int batch, fc_net_mode mode) {
+  size_t total = 0, max_slot = 0;
+  for (int s = 0; s < g->n_slots; s++) {
+    size_t bytes = fc_slot_count(&g->slots[s], batch) * sizeof(float);
+    if (bytes > max_slot) max_slot = bytes;
+    int aliased = 0; /* identity layers in inference share their input's buffer */
+    for (int i = 0; i < g->n_layers && mode == FC_NET_INFERENCE; i++)
+      if (g->layers[i].y == s && (g->layers[i].kind == FC_LAYER_RFD || g->layers[i].kind == FC_LAYER_DROPOUT))
+        aliased = 1;
+    if (!aliased) total += bytes;
+    if (mode == FC_NET_TRAINING && s > 0) total += bytes;
+  }
+  for (int i = 0; i < g->n_layers; i++) total += aux_words(g, &g->layers[i], batch, mode) * 4;
+  total += workspace_floats(g, batch, mode) * sizeof(float);
+  if (mode == FC_NET_TRAINING) total += max_slot;
+  total += fc_slot_count(&g->slots[0], batch);
+  return total;
+}
+
+fc_status fc_net_plan_device_bytes(const fc_net_config *cfg, int batch, fc_net_mode mode, size_t *bytes) {
+  *bytes = 0;
+  if (batch < 1) return fc_errorf(FC_ERR_INVALID_ARG, "batch size must be at least 1, not %d", batch);
+  fc_graph g;
+  FC_TRY(fc_graph_build(cfg, &g));
+  *bytes = plan_bytes(&g, batch, mode);
+  fc_graph_free(&g);
+  return FC_OK;
+}
+
+fc_status fc_net_device_bytes(const fc_net_config *cfg, unsigned flags, size_t *bytes) {
+  *bytes = 0;
+  fc_graph g;
+  FC_TRY(fc_graph_build(cfg, &g));
+  *bytes = (g.n_params * ((flags & FC_NET_TRAINABLE) ? 4 : 1) + g.n_stats) * sizeof(float);
+  fc_graph_free(&g);
+  return FC_OK;
+}
+
 static fc_status plan_alloc(fc_net_plan *p, size_t bytes, const char *what, cl_mem *out) {
   fc_status st = fc_buffer_alloc(p->net->dev, bytes, what, out);
   if (st == FC_OK) p->bytes += bytes;
@@ -177,6 +217,13 @@ fc_status fc_net_plan_create(fc_net *net, int batch, fc_net_mode mode, fc_net_pl
   if (mode == FC_NET_TRAINING && !(net->flags & FC_NET_TRAINABLE))
     return fc_errorf(FC_ERR_INVALID_ARG, "a training plan needs a network created with FC_NET_TRAINABLE");
   const fc_graph *g = &net->graph;
+  const fc_device_info *info = fc_device_get_info(net->dev);
+  size_t need = plan_bytes(g, batch, mode);
+  if (info->global_mem_bytes && need > info->global_mem_bytes)
+    return fc_errorf(FC_ERR_DEVICE_MEMORY,
+                     "%s a batch of %d needs %.1f MiB of device memory, but %s has %.1f MiB; use a smaller batch",
+                     mode == FC_NET_TRAINING ? "training" : "inference on", batch, (double)need / (1 << 20),
+                     info->name, (double)info->global_mem_bytes / (1 << 20));
   fc_net_plan *p = calloc(1, sizeof *p);
   if (!p) return fc_errorf(FC_ERR_NOMEM, "out of memory");
   p->net = net;

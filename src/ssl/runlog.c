@@ -107,7 +107,8 @@ fc_status fc_runlog_read_csv(fc_runlog *log, const char *path, int64_t up_to_ste
     memset(&r, 0, sizeof r);
     char *p = line;
     double step = field(&p);
-    if (isfinite(step) && step >= 1 && (int64_t)step <= up_to_step) {
+    /* Compared as doubles: a corrupt step (1e300) must not reach the int64 cast. */
+    if (step >= 1 && step <= (double)up_to_step) {
       r.step = (int64_t)step;
       r.epoch = field(&p);
       r.lr = field(&p);
@@ -121,7 +122,7 @@ fc_status fc_runlog_read_csv(fc_runlog *log, const char *path, int64_t up_to_ste
       r.neg_per_sample = field(&p);
       r.neg_precision = field(&p);
       double k = field(&p);
-      r.snl_k = isfinite(k) ? (int)k : 0;
+      r.snl_k = k >= 0 && k <= FC_RUNLOG_MAX_CLASSES ? (int)k : 0;
       r.images_per_s = field(&p);
       r.val_acc = field(&p);
       r.val_mca = field(&p);

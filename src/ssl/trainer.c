@@ -2,6 +2,7 @@
  * forward on the weak view, thresholds and masks, student forward on the
  * labelled and strong views, three losses, backward, optimizer, EMA, and one
  * read of the step's scalars. */
+#include <errno.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -9,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/fault.h"
 #include "core/fileio.h"
 #include "device/runtime.h"
 #include "fercl/log.h"
@@ -242,6 +244,75 @@ static fc_status init_thresholds(fc_trainer *t) {
 
 static fc_status resume_state(fc_trainer *t, const char *path);
 
+void fc_trainer_loader_config(const fc_trainer *t, int threads, fc_loader_config *lc) {
+  fc_loader_config_default(lc);
+  lc->dataset = t->ds;
+  lc->labeled = t->labeled.index;
+  lc->labeled_count = t->labeled.count;
+  lc->unlabeled = t->unlabeled.index;
+  lc->unlabeled_count = t->unlabeled.count;
+  lc->batch_labeled = t->B_l;
+  lc->batch_unlabeled = t->B_u;
+  lc->seed = t->cfg.seed;
+  lc->threads = threads;
+}
+
+/* Device bytes a run at labelled batch b takes (what check_device_memory adds up). */
+typedef struct memory_need {
+  size_t student, teacher, eval, weights, other, total;
+} memory_need;
+
+static fc_status memory_at(const fc_trainer *t, int b, memory_need *m) {
+  const fc_train_config *c = &t->cfg;
+  int bu = t->ssl ? b * c->mu : 0;
+  memset(m, 0, sizeof *m);
+  size_t student_net = 0, teacher_net = 0;
+  FC_TRY(fc_net_device_bytes(&c->net, FC_NET_TRAINABLE, &student_net));
+  FC_TRY(fc_net_device_bytes(&c->net, 0, &teacher_net));
+  m->weights = student_net + teacher_net;
+  if (c->skip_nonfinite) m->weights += student_net + teacher_net; /* the step backup */
+  FC_TRY(fc_net_plan_device_bytes(&c->net, b + bu, FC_NET_TRAINING, &m->student));
+  if (bu > 0) FC_TRY(fc_net_plan_device_bytes(&c->net, bu, FC_NET_INFERENCE, &m->teacher));
+  if (t->val.count > 0) {
+    int eb = c->eval_batch < t->val.count ? c->eval_batch : (int)t->val.count;
+    FC_TRY(fc_net_plan_device_bytes(&c->net, eb, FC_NET_INFERENCE, &m->eval));
+  }
+  /* The batch upload and the per-step tensors (probabilities, masks, gradients of the logits). */
+  m->other = (size_t)(b + 2 * bu) * (t->image_bytes + 8) + (size_t)(b + bu) * (size_t)t->C * 4 * 12 + (1u << 20);
+  m->total = m->student + m->teacher + m->eval + m->weights + m->other;
+  return FC_OK;
+}
+
+/* Refuses a batch the device cannot hold, before the loader, the networks and
+ * the plans allocate anything, with the sizes and a batch that would fit. */
+static fc_status check_device_memory(const fc_trainer *t) {
+  const fc_device_info *info = fc_device_get_info(t->dev);
+  uint64_t have = info->global_mem_bytes;
+  memory_need m;
+  FC_TRY(memory_at(t, t->B_l, &m));
+  if (!have || m.total <= have) return FC_OK;
+  int lo = 0, hi = t->B_l; /* the largest batch that fits: lo fits (0 = none), hi does not */
+  while (hi - lo > 1) {
+    int mid = lo + (hi - lo) / 2;
+    memory_need mm;
+    FC_TRY(memory_at(t, mid, &mm));
+    if (mm.total <= have) lo = mid; else hi = mid;
+  }
+  const double gib = 1024.0 * 1024.0 * 1024.0;
+  char advice[160];
+  if (lo > 0)
+    snprintf(advice, sizeof advice, "the largest --batch that fits is about %d (or lower --mu, --width or --input)", lo);
+  else
+    snprintf(advice, sizeof advice, "even --batch 1 does not fit: lower --width, --input or --eval-batch");
+  return fc_errorf(FC_ERR_DEVICE_MEMORY,
+                   "training at --batch %d --mu %d needs about %.2f GiB of device memory (student forward and backward "
+                   "of %d images %.2f GiB, teacher on %d images %.2f GiB, evaluation %.2f GiB, weights and "
+                   "optimizer state %.2f GiB, batch and step buffers %.2f GiB), but %s has %.2f GiB; %s",
+                   t->B_l, t->cfg.mu, (double)m.total / gib, t->B_l + t->B_u, (double)m.student / gib, t->B_u,
+                   (double)m.teacher / gib, (double)m.eval / gib, (double)m.weights / gib, (double)m.other / gib,
+                   info->name, (double)have / gib, advice);
+}
+
 fc_status fc_trainer_create(fc_device *dev, const fc_train_config *cfg, const char *resume_dir, fc_trainer **out) {
   *out = NULL;
   FC_TRY(fc_train_config_check(cfg));
@@ -250,9 +321,16 @@ fc_status fc_trainer_create(fc_device *dev, const fc_train_config *cfg, const ch
   t->dev = dev;
   t->cfg = *cfg;
   t->best_acc = -1;
+  t->saved_step = -1;
   const char *dir = resume_dir ? resume_dir : cfg->out;
   snprintf(t->dir, sizeof t->dir, "%s", dir ? dir : "runs/fer-cl");
   fc_status st = fc_mkdir_p(t->dir);
+  if (st == FC_OK && resume_dir) {
+    int stale = fc_atomic_file_remove_stale(t->dir);
+    if (stale > 0)
+      fc_log(FC_LOG_INFO, "removed %d unfinished file%s left in %s by a run that was killed while saving", stale,
+             stale == 1 ? "" : "s", t->dir);
+  }
   if (st == FC_OK) st = load_data(t);
   if (st == FC_OK) {
     t->C = t->ds->class_count;
@@ -288,24 +366,16 @@ fc_status fc_trainer_create(fc_device *dev, const fc_train_config *cfg, const ch
     fc_index_list_free(&train_list);
     if (st == FC_OK) {
       fc_input_norm_default(&t->meta.norm, t->cfg.net.in_channels);
-      for (int k = 0; k < dn.channels && k < 4; k++) {
+      for (int k = 0; k < dn.channels && k < 3; k++) {
         t->meta.norm.mean[k] = dn.mean[k];
         t->meta.norm.std[k] = dn.std[k] > 1e-3f ? dn.std[k] : 1e-3f;
       }
     }
   }
+  if (st == FC_OK) st = check_device_memory(t);
   if (st == FC_OK) {
     fc_loader_config lc;
-    fc_loader_config_default(&lc);
-    lc.dataset = t->ds;
-    lc.labeled = t->labeled.index;
-    lc.labeled_count = t->labeled.count;
-    lc.unlabeled = t->unlabeled.index;
-    lc.unlabeled_count = t->unlabeled.count;
-    lc.batch_labeled = t->B_l;
-    lc.batch_unlabeled = t->B_u;
-    lc.seed = cfg->seed;
-    lc.threads = cfg->threads > 0 ? cfg->threads : 2;
+    fc_trainer_loader_config(t, cfg->threads > 0 ? cfg->threads : 2, &lc);
     st = fc_loader_create(&lc, &t->loader);
   }
   if (st == FC_OK) st = fc_device_build_all(dev);
@@ -567,6 +637,26 @@ static void digest_step(fc_trainer *t, fc_log_row *row) {
   }
 }
 
+static int all_finite(const float *v, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (!isfinite(v[i])) return 0;
+  return 1;
+}
+
+static fc_status check_student_finite(fc_trainer *t, int64_t step) {
+  size_t np = fc_net_param_count(t->student), ns = fc_net_stat_count(t->student);
+  float *v = malloc((np + ns + 1) * sizeof(float));
+  if (!v) return fc_errorf(FC_ERR_NOMEM, "out of memory");
+  fc_status st = fc_net_read_params(t->student, v, v + np);
+  if (st == FC_OK && !all_finite(v, np + ns))
+    st = fc_errorf(FC_ERR_NUMERIC,
+                   "step %lld: the loss is not finite, and the model before the step is not either (an earlier "
+                   "update diverged), so skipping the step cannot help; training stopped. Try a lower --lr",
+                   (long long)step);
+  free(v);
+  return st;
+}
+
 fc_status fc_trainer_step(fc_trainer *t, fc_log_row *row) {
   memset(row, 0, sizeof *row);
   row->val_acc = row->val_mca = row->val_f1 = NAN;
@@ -575,6 +665,11 @@ fc_status fc_trainer_step(fc_trainer *t, fc_log_row *row) {
   double t0 = now_seconds();
   FC_TRY(stage_batch(t, step));
   if (t->backup) FC_TRY(backup_state(t, 0));
+  if (fc_fault_at("nan", step + 1)) /* test-only (core/fault.h): this step blows up */
+    FC_TRY(fc_fill(t->dev, fc_net_params(t->student), NAN, fc_net_param_count(t->student)));
+  if (fc_fault_at("device-lost", step + 1)) fc_fault_device_lost = 1;
+  int64_t delay_ms = fc_fault_value("step-delay-ms");
+  if (delay_ms > 0) nanosleep(&(struct timespec){delay_ms / 1000, (long)(delay_ms % 1000) * 1000000L}, NULL);
   fc_device_lock_compiles(t->dev, 1);
   fc_status st = enqueue_step(t, step, lr);
   if (st == FC_OK) st = fc_buffer_read(t->dev, t->gather.mem, t->gather.offset * 4, t->gather_words * 4, t->gather_host, 1);
@@ -590,14 +685,17 @@ fc_status fc_trainer_step(fc_trainer *t, fc_log_row *row) {
   if (!isfinite(row->loss_s) || !isfinite(row->loss_u) || !isfinite(row->loss_n)) {
     if (t->backup) {
       FC_TRY(backup_state(t, 1));
+      /* Skipping helps only if the state before the step is sound: an earlier
+       * update may have diverged while its own loss was still finite. */
+      FC_TRY(check_student_finite(t, step + 1));
       fc_log(FC_LOG_WARN, "step %lld: non-finite loss (supervised %g, pseudo-label %g, negative %g); step skipped",
              (long long)step + 1, row->loss_s, row->loss_u, row->loss_n);
     } else {
       return fc_errorf(FC_ERR_NUMERIC,
                        "step %lld: the loss is not finite (supervised %g, pseudo-label %g, negative %g); training "
-                       "stopped so it does not continue on garbage. The last checkpoint in %s is intact; try a "
-                       "lower --lr, or --skip-nonfinite to skip such steps",
-                       (long long)step + 1, row->loss_s, row->loss_u, row->loss_n, t->dir);
+                       "stopped so it does not continue on garbage. Try a lower --lr, or --skip-nonfinite to skip "
+                       "such steps",
+                       (long long)step + 1, row->loss_s, row->loss_u, row->loss_n);
     }
   }
   t->step = step + 1;
@@ -620,6 +718,10 @@ fc_status fc_trainer_evaluate(fc_trainer *t, fc_metrics *metrics, fc_confusion *
   return st;
 }
 
+/* train.host_state: adacm sums and counts (64 + 64), adacm epoch, SNL window
+ * fill, next and k, then the window's ranks. */
+#define HOST_STATE_WORDS (128 + 4 + FC_SNL_WINDOW)
+
 fc_status fc_trainer_save(fc_trainer *t, const char *path, int model_only) {
   t->meta.config = t->cfg.net;
   if (model_only) return fc_checkpoint_save(path, t->teacher, &t->meta, NULL, 0, NULL, NULL, 0);
@@ -627,7 +729,7 @@ fc_status fc_trainer_save(fc_trainer *t, const char *path, int model_only) {
   size_t np = fc_net_param_count(s), ns = fc_net_stat_count(s);
   size_t dsz = fc_dta_state_size(t->C);
   float *buf = malloc((4 * np + ns + dsz + 1) * sizeof(float));
-  float *host = malloc((128 + FC_SNL_WINDOW + 4) * sizeof(float));
+  float *host = malloc(HOST_STATE_WORDS * sizeof(float));
   float *flex = NULL;
   if (!buf || !host) {
     free(buf);
@@ -639,6 +741,12 @@ fc_status fc_trainer_save(fc_trainer *t, const char *path, int model_only) {
   if (st == FC_OK) st = fc_buffer_read(t->dev, s->opt[0], 0, np * 4, o0, 1);
   if (st == FC_OK) st = fc_buffer_read(t->dev, s->opt[1], 0, np * 4, o1, 1);
   if (st == FC_OK) st = fc_buffer_read(t->dev, t->small, t->dta_state.offset * 4, dsz * 4, dta, 1);
+  /* Never replace a good checkpoint with a diverged one. */
+  if (st == FC_OK && !all_finite(buf, 4 * np + ns + dsz))
+    st = fc_errorf(FC_ERR_NUMERIC,
+                   "not saving %s at step %lld: the student's parameters or optimizer state hold NaN or Inf "
+                   "(training diverged); the file keeps its previous version",
+                   path, (long long)t->step);
   /* Host-side method state: adacm sums/counts/thresholds/epoch, SNL window. */
   size_t h = 0;
   for (int k = 0; k < 64; k++) host[h++] = (float)t->adacm.sum[k];
@@ -688,6 +796,32 @@ static fc_status read_blob(fc_safetensors *f, const char *name, float *dst, size
   return fc_safetensors_read_f32(f, idx, dst, count);
 }
 
+static int whole(double v, double lo, double hi) { return v >= lo && v <= hi && v == floor(v); }
+
+/* The resume state indexes arrays (SNL window, FlexMatch classes): a corrupt
+ * or foreign checkpoint must be refused, not trusted. */
+static int host_state_ok(const float *host, int C) {
+  for (int k = 0; k < 64; k++)
+    if (!(isfinite(host[k]) && whole(host[64 + k], 0, 1e15))) return 0;
+  size_t h = 128;
+  if (!whole(host[h++], 0, 1e9)) return 0;                 /* adacm epoch */
+  if (!whole(host[h++], 0, FC_SNL_WINDOW)) return 0;       /* window fill */
+  if (!whole(host[h++], 0, FC_SNL_WINDOW - 1)) return 0;   /* next slot */
+  if (!whole(host[h++], 1, C)) return 0;                   /* SNL k */
+  for (int k = 0; k < FC_SNL_WINDOW; k++)
+    if (!whole(host[h++], 0, C)) return 0;                 /* ranks */
+  return 1;
+}
+
+static int parse_count(const char *s, int64_t *out) {
+  char *end = NULL;
+  errno = 0;
+  long long v = s ? strtoll(s, &end, 10) : -1;
+  if (!s || errno || end == s || *end || v < 0) return 0;
+  *out = v;
+  return 1;
+}
+
 static fc_status resume_state(fc_trainer *t, const char *path) {
   fc_model_meta meta;
   FC_TRY(fc_checkpoint_read_meta(path, &meta));
@@ -697,7 +831,7 @@ static fc_status resume_state(fc_trainer *t, const char *path) {
   FC_TRY(fc_safetensors_open(path, &f));
   fc_net *s = t->student;
   size_t np = fc_net_param_count(s), ns = fc_net_stat_count(s), dsz = fc_dta_state_size(t->C);
-  size_t host_n = 128 + 4 + FC_SNL_WINDOW - 1;
+  size_t host_n = HOST_STATE_WORDS; /* as fc_trainer_save writes it */
   float *buf = malloc((4 * np + ns + dsz + host_n + 8) * sizeof(float));
   fc_status st = buf ? FC_OK : fc_errorf(FC_ERR_NOMEM, "out of memory resuming");
   float *sp = buf, *ss = sp + np, *o0 = ss + ns, *o1 = o0 + np, *dta = o1 + np, *host = dta + dsz;
@@ -706,11 +840,15 @@ static fc_status resume_state(fc_trainer *t, const char *path) {
   if (st == FC_OK) st = read_blob(f, "train.optimizer.0", o0, np);
   if (st == FC_OK) st = read_blob(f, "train.optimizer.1", o1, np);
   if (st == FC_OK) st = read_blob(f, "train.dta_state", dta, dsz);
-  if (st == FC_OK) st = read_blob(f, "train.host_state", host, 128 + 4 + FC_SNL_WINDOW - 1);
+  if (st == FC_OK) st = read_blob(f, "train.host_state", host, host_n);
   if (st == FC_OK) st = read_blob(f, "train.host_tau", t->host_tau, (size_t)t->C);
   if (st == FC_OK && t->flex.selected) {
     float *flex = malloc((size_t)t->flex.pool * sizeof(float) + 4);
     st = flex ? read_blob(f, "train.flexmatch", flex, (size_t)t->flex.pool) : fc_errorf(FC_ERR_NOMEM, "out of memory");
+    for (int64_t i = 0; st == FC_OK && i < t->flex.pool; i++)
+      if (!whole(flex[i], -1, t->C - 1))
+        st = fc_errorf(FC_ERR_FORMAT, "%s: train.flexmatch[%lld] = %g is not a class of this run", path, (long long)i,
+                       flex[i]);
     if (st == FC_OK) {
       memset(t->flex.counts, 0, sizeof t->flex.counts);
       t->flex.unused = t->unlabeled.count;
@@ -730,12 +868,22 @@ static fc_status resume_state(fc_trainer *t, const char *path) {
   const char *best_step_s = fc_safetensors_metadata(f, "fercl.train.best_step");
   if (st == FC_OK && (!step_s || !batches_s || !best_s || !best_step_s))
     st = fc_errorf(FC_ERR_FORMAT, "%s has no training state (was it saved as best.safetensors?)", path);
+  int64_t step = 0, batches = 0, best_step = 0;
+  char *best_end = NULL;
+  double best = st == FC_OK ? strtod(best_s, &best_end) : 0;
+  if (st == FC_OK && (!parse_count(step_s, &step) || !parse_count(batches_s, &batches) ||
+                      !parse_count(best_step_s, &best_step) || best_end == best_s || *best_end || !isfinite(best)))
+    st = fc_errorf(FC_ERR_FORMAT, "%s: the fercl.train.* step counts are not valid numbers", path);
+  if (st == FC_OK && (!all_finite(buf, 4 * np + ns + dsz) || !all_finite(t->host_tau, (size_t)t->C) ||
+                      !host_state_ok(host, t->C)))
+    st = fc_errorf(FC_ERR_FORMAT, "%s: the training state is corrupt (NaN or Inf, or values out of range)", path);
   if (st == FC_OK) {
-    t->step = strtoll(step_s, NULL, 10);
-    t->best_acc = strtod(best_s, NULL);
-    t->best_step = strtoll(best_step_s, NULL, 10);
+    t->step = step;
+    t->saved_step = step;
+    t->best_acc = best;
+    t->best_step = best_step;
     st = fc_net_write_params(s, sp, ss);
-    fc_net_set_batches_tracked(s, strtoll(batches_s, NULL, 10));
+    fc_net_set_batches_tracked(s, batches);
   }
   if (st == FC_OK) st = fc_buffer_write(t->dev, s->opt[0], 0, np * 4, o0, 1);
   if (st == FC_OK) st = fc_buffer_write(t->dev, s->opt[1], 0, np * 4, o1, 1);
@@ -772,10 +920,32 @@ static fc_status resume_state(fc_trainer *t, const char *path) {
 
 static fc_status save_run(fc_trainer *t) {
   char path[1200];
+  /* The log first: should the checkpoint then fail or be killed, the log is
+   * ahead of the checkpoint and a resume drops the extra rows; the other way
+   * round, the resumed log would miss the rows in between. */
+  snprintf(path, sizeof path, "%s/log.csv", t->dir);
+  FC_TRY(fc_runlog_write_csv(&t->log, path));
   snprintf(path, sizeof path, "%s/last.safetensors", t->dir);
   FC_TRY(fc_trainer_save(t, path, 0));
+  t->saved_step = t->step;
+  return FC_OK;
+}
+
+/* A step, an evaluation or a save failed. The model on the device may be half
+ * updated, so the last checkpoint stays as it is; keep the log (rows past the
+ * checkpoint are dropped on resume) and say where the run can continue. */
+static fc_status stop_after_failure(fc_trainer *t, fc_status st) {
+  char message[3000];
+  snprintf(message, sizeof message, "%s", fc_last_error());
+  char path[1200];
   snprintf(path, sizeof path, "%s/log.csv", t->dir);
-  return fc_runlog_write_csv(&t->log, path);
+  int log_ok = fc_runlog_write_csv(&t->log, path) == FC_OK;
+  if (t->saved_step < 0)
+    return fc_errorf(st, "%s. No checkpoint was saved before this%s", message,
+                     log_ok ? "" : " (and log.csv could not be written)");
+  return fc_errorf(st, "%s. %s/last.safetensors (step %lld) is intact: continue with fer-cl train --resume %s%s",
+                   message, t->dir, (long long)t->saved_step, t->dir,
+                   log_ok ? "" : " (log.csv could not be written)");
 }
 
 static fc_status finish_outputs(fc_trainer *t) {
@@ -860,6 +1030,7 @@ fc_status fc_train_run(fc_device *dev, const fc_train_config *cfg, const char *r
     }
   }
   double seconds = now_seconds() - start;
+  if (st != FC_OK && st != FC_ERR_INTERRUPTED) st = stop_after_failure(t, st);
   if (st == FC_OK) st = finish_outputs(t);
   result->steps_done = t->step;
   result->seconds = seconds;

@@ -32,6 +32,7 @@ typedef struct fc_trainer {
   int B_l, B_u, C;
   int64_t total_steps, steps_per_epoch;
   int64_t step; /* steps done */
+  int64_t saved_step; /* step of DIR/last.safetensors; -1 before the first save */
   size_t image_bytes;
 
   /* One upload per step: [x_l | u_s | u_w] images, then int32 labels of x_l and hidden labels of u. */
@@ -70,6 +71,8 @@ typedef struct fc_trainer {
 
 fc_status fc_trainer_create(fc_device *dev, const fc_train_config *cfg, const char *resume_dir, fc_trainer **out);
 void fc_trainer_free(fc_trainer *t);
+/* The loader settings of this run (what fc_trainer_create uses); threads as given. */
+void fc_trainer_loader_config(const fc_trainer *t, int threads, fc_loader_config *lc);
 /* One optimizer step; fills row with what it measured (its loss parts). */
 fc_status fc_trainer_step(fc_trainer *t, fc_log_row *row);
 /* Teacher on the validation list. */
