@@ -587,11 +587,13 @@ int fc_cmd_tune(int argc, char **argv) {
                    info->name);
   if (st == FC_OK) st = fc_tuning_save(dev, &best, path);
   if (st == FC_OK) unlink(partial_path);
-  fc_device_close(dev);
+  char device_name[256];
+  snprintf(device_name, sizeof device_name, "%s", info->name);
+  fc_device_close(dev); /* info pointed into dev */
   if (st != FC_OK) return fc_cli_fail(st);
   char desc[64];
   fc_gemm_params_describe(&best.gemm, desc, sizeof desc);
-  printf("tuned %s: GEMM %s, element-wise work-groups of %d\n", info->name, desc, best.ops_wg);
+  printf("tuned %s: GEMM %s, element-wise work-groups of %d\n", device_name, desc, best.ops_wg);
   printf("convolutions at batch %d: %.1f ms with the best of fer-cl's GEMM%s\n", tune_batch,
          fercl_ms, best.gemm.engine == FC_GEMM_ENGINE_CLBLAST ? " (CLBlast was faster)" : "");
   printf("saved to %s (used automatically from now on; delete it to return to the defaults)\n",
