@@ -26,13 +26,19 @@ void fc_train_request_stop(void) { stop_requested = 1; }
 void fc_train_config_default(fc_train_config *c) {
   memset(c, 0, sizeof *c);
   fc_net_config_default(&c->net);
+  /* The default recipe (README, "Results"): ResNet-18 at half width with
+   * torchvision's stem, attention k = 3 on the small late maps — it trains
+   * FER2013-sized faces at ~340 images/s on a 2-core CPU. */
+  c->net.width = 0.5;
+  c->net.stem = FC_STEM_IMAGENET;
+  c->net.lae_kernel = 3;
   c->labels_per_class = 50;
   c->synth_train = 7000;
   c->synth_val = 1400;
   c->batch = 32;
   c->mu = 3;
   c->steps = 0;
-  c->epochs = 0;
+  c->epochs = 10;
   c->optimizer = FC_OPT_SGD;
   c->lr = 0.03;
   c->momentum = 0.9;
