@@ -77,14 +77,15 @@ __kernel void bn_finalize_var(__global const float *part, const uint part_off, c
 
 /* y = epilogue(gamma·(x − mean)·invstd + beta), one work-item per (n·HW + p, c).
  * stat_is_var: `stat` holds the running variance (inference) instead of invstd. */
+/* parts and slice: unused, for the same arguments as bn_apply_cpu. */
 __kernel void bn_apply(__global const float *x, const uint x_off, const uint sn, const uint sc,
-                       const uint hw, const uint count, const uint channels,
+                       const uint hw, const uint count, const uint parts, const uint channels,
                        __global const float *mean, const uint mean_off,
                        __global const float *stat, const uint stat_off, const int stat_is_var,
                        const float eps, __global const float *gamma, const uint gamma_off,
                        __global const float *beta, const uint beta_off, const int epilogue,
                        __global const float *res, const uint res_off, __global float *y,
-                       const uint y_off) {
+                       const uint y_off, const uint slice) {
   const uint q = get_global_id(0), c = get_global_id(1);
   if (q >= count || c >= channels) return;
   const uint n = q / hw, at = n * sn + c * sc + (q - n * hw);
@@ -153,15 +154,16 @@ __kernel void bn_backward_finalize(__global const float *part, const uint part_o
 }
 
 /* Backward pass 3: dx = gamma·invstd·(g − mean(g) − xhat·mean(g·xhat)). */
+/* parts and slice: unused, for the same arguments as bn_backward_dx_cpu. */
 __kernel void bn_backward_dx(__global const float *x, const uint x_off, __global const float *dy,
                              const uint dy_off, __global const float *y, const uint y_off,
                              const uint sn, const uint sc, const uint hw, const uint count,
-                             const uint channels, __global const float *mean,
+                             const uint parts, const uint channels, __global const float *mean,
                              const uint mean_off, __global const float *invstd,
                              const uint invstd_off, __global const float *gamma,
                              const uint gamma_off, __global const float *sums,
                              const uint sums_off, const int relu_mask, __global float *dx,
-                             const uint dx_off) {
+                             const uint dx_off, const uint slice) {
   const uint q = get_global_id(0), c = get_global_id(1);
   if (q >= count || c >= channels) return;
   const uint n = q / hw, at = n * sn + c * sc + (q - n * hw);

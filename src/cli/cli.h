@@ -15,6 +15,13 @@ typedef struct fc_cli_globals {
 extern fc_cli_globals fc_cli;
 extern const fc_option fc_cli_global_options[];
 
+/* Choices of --arch and --stem (train, bench, tune); index = option value. */
+extern const char *const fc_cli_arch_names[];
+extern const char *const fc_cli_stem_names[];
+
+/* Monotonic clock in seconds, for progress and timings. */
+double fc_cli_now_s(void);
+
 /* Parses a subcommand's arguments (argv[0] is the subcommand's name).
  * Returns -1 to go on, or the exit code to return now: 0 after --help,
  * 2 after a usage error (message printed). */

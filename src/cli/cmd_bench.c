@@ -39,102 +39,24 @@ static double width = 1.0, budget_ms = 300;
 static const char *out_dir = ".";
 static const char *only; /* comma-separated section names, NULL = all */
 
-static const char *const arch_names[] = {"resnet10", "resnet18", "resnet34", NULL};
-static const char *const stem_names[] = {"imagenet", "small", NULL};
 
 static const fc_option bench_options[] = {
-    {.name = "json",
-     .type = FC_OPT_FLAG,
-     .target = &as_json,
-     .flag_value = 1,
-     .help = "print the results as JSON on stdout (progress goes to stderr)"},
-    {.name = "train",
-     .type = FC_OPT_FLAG,
-     .target = &train_mode,
-     .flag_value = 1,
-     .help = "benchmark training steps (images/s) instead of the device and op sections"},
-    {.name = "arch",
-     .type = FC_OPT_CHOICE,
-     .target = &arch_choice,
-     .choices = arch_names,
-     .help = "model for the conv shapes and --train"},
-    {.name = "stem",
-     .type = FC_OPT_CHOICE,
-     .target = &stem_choice,
-     .choices = stem_names,
-     .help = "imagenet (torchvision's 7x7/2 + max-pool) or small (3x3/1)"},
-    {.name = "channels",
-     .type = FC_OPT_INT,
-     .target = &channels,
-     .arg_name = "C",
-     .help = "input channels",
-     .min = 1,
-     .max = 3},
-    {.name = "input",
-     .type = FC_OPT_INT,
-     .target = &input_size,
-     .arg_name = "S",
-     .help = "input side",
-     .min = 32,
-     .max = 1024},
-    {.name = "width",
-     .type = FC_OPT_DOUBLE,
-     .target = &width,
-     .arg_name = "W",
-     .help = "channel multiplier",
-     .min = 1.0 / 64,
-     .max = 8},
-    {.name = "batch",
-     .type = FC_OPT_INT,
-     .target = &batch,
-     .arg_name = "B",
-     .help = "batch of the conv shapes and the supervised step",
-     .min = 1,
-     .max = 4096},
-    {.name = "steps",
-     .type = FC_OPT_INT,
-     .target = &steps,
-     .arg_name = "N",
-     .help = "timed training steps after one warm-up step",
-     .min = 1,
-     .max = 10000},
-    {.name = "no-ssl",
-     .type = FC_OPT_FLAG,
-     .target = &no_ssl,
-     .flag_value = 1,
-     .help = "--train: skip the semi-supervised step"},
-    {.name = "budget-ms",
-     .type = FC_OPT_DOUBLE,
-     .target = &budget_ms,
-     .arg_name = "MS",
-     .help = "time spent repeating each measurement",
-     .min = 1,
-     .max = 60000},
-    {.name = "only",
-     .type = FC_OPT_STRING,
-     .target = &only,
-     .arg_name = "LIST",
-     .help = "sections to run, comma-separated: peak (with bandwidth), latency, gemm, conv, ops"},
-    {.name = "quick",
-     .type = FC_OPT_FLAG,
-     .target = &quick,
-     .flag_value = 1,
-     .help = "fewer sizes and a smaller time budget"},
-    {.name = "no-clblast",
-     .type = FC_OPT_FLAG,
-     .target = &no_clblast,
-     .flag_value = 1,
-     .help = "skip CLBlast's GEMMs (its kernels take a while to build on PoCL)"},
-    {.name = "profile",
-     .type = FC_OPT_FLAG,
-     .target = &profile_opt,
-     .flag_value = 1,
-     .help = "per-kernel profile of the timed runs: CSV, Chrome trace, per-layer summary"},
-    {.name = "out",
-     .type = FC_OPT_STRING,
-     .target = &out_dir,
-     .arg_name = "DIR",
-     .help = "folder for --profile's bench-profile.csv and bench-profile.trace.json"},
+    FC_OPTION_FLAG("json", &as_json, "print the results as JSON on stdout (progress goes to stderr)"),
+    FC_OPTION_FLAG("train", &train_mode, "benchmark training steps (images/s) instead of the device and op sections"),
+    FC_OPTION_CHOICE("arch", &arch_choice, fc_cli_arch_names, "model for the conv shapes and --train"),
+    FC_OPTION_CHOICE("stem", &stem_choice, fc_cli_stem_names, "imagenet (torchvision's 7x7/2 + max-pool) or small (3x3/1)"),
+    FC_OPTION_INT("channels", &channels, "C", "input channels", 1, 3),
+    FC_OPTION_INT("input", &input_size, "S", "input side", 32, 1024),
+    FC_OPTION_DOUBLE("width", &width, "W", "channel multiplier", 1.0 / 64, 8),
+    FC_OPTION_INT("batch", &batch, "B", "batch of the conv shapes and the supervised step", 1, 4096),
+    FC_OPTION_INT("steps", &steps, "N", "timed training steps after one warm-up step", 1, 10000),
+    FC_OPTION_FLAG("no-ssl", &no_ssl, "--train: skip the semi-supervised step"),
+    FC_OPTION_DOUBLE("budget-ms", &budget_ms, "MS", "time spent repeating each measurement", 1, 60000),
+    FC_OPTION_STRING("only", &only, "LIST", "sections to run, comma-separated: peak (with bandwidth), latency, gemm, conv, ops"),
+    FC_OPTION_FLAG("quick", &quick, "fewer sizes and a smaller time budget"),
+    FC_OPTION_FLAG("no-clblast", &no_clblast, "skip CLBlast's GEMMs (its kernels take a while to build on PoCL)"),
+    FC_OPTION_FLAG("profile", &profile_opt, "per-kernel profile of the timed runs: CSV, Chrome trace, per-layer summary"),
+    FC_OPTION_STRING("out", &out_dir, "DIR", "folder for --profile's bench-profile.csv and bench-profile.trace.json"),
     {0}};
 
 static const fc_args_spec bench_spec = {
@@ -193,12 +115,6 @@ static void add_result(const result *r) {
 
 static void section(const char *title) { fprintf(human, "\n%s\n", title); }
 
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 static int cmp_double(const void *a, const void *b) {
   double x = *(const double *)a, y = *(const double *)b;
   return (x > y) - (x < y);
@@ -212,20 +128,20 @@ static fc_status measure(fc_device *dev, bench_fn fn, void *ctx, double *min_ms,
   FC_TRY(fn(dev, ctx)); /* warm-up: builds kernels */
   FC_TRY(fc_device_finish(dev));
   /* Time a second run to choose the repetition count. */
-  double t0 = now_s();
+  double t0 = fc_cli_now_s();
   FC_TRY(fn(dev, ctx));
   FC_TRY(fc_device_finish(dev));
-  double one = now_s() - t0;
+  double one = fc_cli_now_s() - t0;
   double budget = (quick ? 0.4 : 1.0) * budget_ms * 1e-3;
   int reps = one > 0 ? (int)(budget / one) : 50;
   if (reps < 3) reps = 3;
   if (reps > 50) reps = 50;
   double t[50];
   for (int r = 0; r < reps; r++) {
-    t0 = now_s();
+    t0 = fc_cli_now_s();
     FC_TRY(fn(dev, ctx));
     FC_TRY(fc_device_finish(dev));
-    t[r] = (now_s() - t0) * 1e3;
+    t[r] = (fc_cli_now_s() - t0) * 1e3;
   }
   qsort(t, (size_t)reps, sizeof t[0], cmp_double);
   *min_ms = t[0];
@@ -288,10 +204,10 @@ static fc_status bench_peak(fc_device *dev) {
       const fc_kernel_arg args[] = {FC_ARG_MEM(out), FC_ARG_INT(iters), FC_ARG_FLOAT(0.999f),
                                     FC_ARG_FLOAT(0.001f)};
       kernel_ctx c = {k, global, local, args, FC_NARGS(args)};
-      double t0 = now_s();
+      double t0 = fc_cli_now_s();
       st = run_kernel(dev, &c);
       if (st == FC_OK) st = fc_device_finish(dev);
-      double dt = now_s() - t0;
+      double dt = fc_cli_now_s() - t0;
       if (dt > 0.1 * budget_ms * 1e-3 || iters >= (1 << 22)) break;
       iters *= dt > 0 ? (int)fmin(16.0, fmax(2.0, 0.1 * budget_ms * 1e-3 / dt)) : 16;
     }
@@ -370,12 +286,12 @@ static fc_status bench_latency(fc_device *dev) {
     double best = 1e30, samples[5];
     for (int rep = 0; rep < 5 && st == FC_OK; rep++) {
       st = fc_device_finish(dev);
-      double t0 = now_s(), enq = 0;
+      double t0 = fc_cli_now_s(), enq = 0;
       for (int i = 0; i < n && st == FC_OK; i++) {
         st = fc_launch(dev, k, "bench", 1, &g, &l, args, 1);
         if (mode == 1 && st == FC_OK) st = fc_device_finish(dev);
       }
-      enq = now_s() - t0;
+      enq = fc_cli_now_s() - t0;
       if (st == FC_OK && mode == 0) st = fc_device_finish(dev);
       samples[rep] = enq / n;
       if (samples[rep] < best) best = samples[rep];
@@ -407,10 +323,10 @@ static fc_status bench_latency(fc_device *dev) {
   for (int dir = 0; dir < 2 && st == FC_OK; dir++) {
     double t[5];
     for (int rep = 0; rep < 5 && st == FC_OK; rep++) {
-      double t0 = now_s();
+      double t0 = fc_cli_now_s();
       st = dir == 0 ? fc_buffer_write(dev, dbuf, 0, bytes, host, 1)
                     : fc_buffer_read(dev, dbuf, 0, bytes, host, 1);
-      t[rep] = (now_s() - t0) * 1e3;
+      t[rep] = (fc_cli_now_s() - t0) * 1e3;
     }
     if (st != FC_OK) break;
     qsort(t, 5, sizeof t[0], cmp_double);
@@ -558,7 +474,7 @@ static fc_status bench_gemm(fc_device *dev) {
 
 static fc_status model_config(fc_net_config *cfg) {
   fc_net_config_default(cfg);
-  FC_TRY(fc_net_config_set_arch(cfg, arch_names[arch_choice]));
+  FC_TRY(fc_net_config_set_arch(cfg, fc_cli_arch_names[arch_choice]));
   cfg->in_channels = channels;
   cfg->input_size = input_size;
   cfg->width = width;
@@ -814,7 +730,7 @@ static fc_status bench_supervised(fc_device *dev, const fc_net_config *base) {
   fc_net *net = NULL;
   fc_net_plan *plan = NULL;
   cl_mem small = NULL;
-  double t0 = now_s();
+  double t0 = fc_cli_now_s();
   fc_status st = fc_net_create(dev, &cfg, FC_NET_TRAINABLE, &net);
   if (st == FC_OK) st = fc_net_init_params(net, 1);
   if (st == FC_OK) st = fc_net_plan_create(net, B, FC_NET_TRAINING, &plan);
@@ -843,11 +759,11 @@ static fc_status bench_supervised(fc_device *dev, const fc_net_config *base) {
   const fc_optim_segment *segs = NULL;
   int nseg = st == FC_OK ? fc_net_decay_segments(net, &segs) : 0;
   fc_sgd_config sgd = {0.9f, 0.0f, 5e-4f, 0};
-  double plan_s = now_s() - t0;
+  double plan_s = fc_cli_now_s() - t0;
   double t[10000 + 1];
   int total = steps + 1;
   for (int i = 0; i < total && st == FC_OK; i++) {
-    double s0 = now_s();
+    double s0 = fc_cli_now_s();
     size_t np = fc_net_param_count(net);
     st = fc_net_forward(plan, fc_net_plan_input(plan), &norm, 1, (uint64_t)i);
     if (st == FC_OK)
@@ -862,7 +778,7 @@ static fc_status bench_supervised(fc_device *dev, const fc_net_config *base) {
                        fc_net_opt_state(net, 0), 0.01f, (uint64_t)i + 1);
     float host_loss = 0;
     if (st == FC_OK) st = fc_buffer_read(dev, small, loss.offset * 4, 4, &host_loss, 1);
-    t[i] = now_s() - s0;
+    t[i] = fc_cli_now_s() - s0;
     if (st == FC_OK) st = profile_collect(i == 0 ? -1 : i);
   }
   if (st == FC_OK) {
@@ -918,15 +834,15 @@ static fc_status bench_ssl(fc_device *dev, const fc_net_config *base) {
   if (!mkdtemp(dir)) return fc_errorf(FC_ERR_IO, "cannot create a temporary folder in /tmp");
   cfg.out = dir;
   fc_trainer *tr = NULL;
-  double t0 = now_s();
+  double t0 = fc_cli_now_s();
   fc_status st = fc_trainer_create(dev, &cfg, NULL, &tr);
-  double plan_s = now_s() - t0;
+  double plan_s = fc_cli_now_s() - t0;
   double t[10000 + 1];
   for (int i = 0; i <= steps && st == FC_OK; i++) {
     fc_log_row row;
-    double s0 = now_s();
+    double s0 = fc_cli_now_s();
     st = fc_trainer_step(tr, &row);
-    t[i] = now_s() - s0;
+    t[i] = fc_cli_now_s() - s0;
     if (st == FC_OK) st = profile_collect(i == 0 ? -1 : 100000 + i);
   }
   if (st == FC_OK) {
@@ -1014,7 +930,7 @@ static void print_json(const fc_device *dev) {
     fc_json_write_string(o, r->what);
     fprintf(o,
             ",\"arch\":\"%s\",\"channels\":%d,\"input\":%d,\"stem\":\"%s\",\"images_per_step\":%d",
-            arch_names[arch_choice], channels, input_size, stem_names[stem_choice], r->images);
+            fc_cli_arch_names[arch_choice], channels, input_size, fc_cli_stem_names[stem_choice], r->images);
     fprintf(o, ",\"min_s\":");
     fc_json_write_number(o, r->min_s);
     fprintf(o, ",\"median_s\":");

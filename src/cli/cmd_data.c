@@ -32,37 +32,22 @@ static const char *const format_choices[] = {"auto", "folder", "fer2013-csv", "r
                                              "synth", NULL};
 
 static const fc_option data_options[] = {
-    {.name = "data", .type = FC_OPT_STRING, .target = &data_path, .arg_name = "PATH",
-     .help = "dataset folder or file (bench and split default to synthetic faces)"},
-    {.name = "format", .type = FC_OPT_CHOICE, .target = &format_choice, .choices = format_choices,
-     .help = "dataset layout"},
-    {.name = "unlabeled", .type = FC_OPT_STRING, .target = &unlabeled_path, .arg_name = "DIR",
-     .help = "extra unlabelled images (any layout, recursive)"},
-    {.name = "size", .type = FC_OPT_INT, .target = &size, .arg_name = "N", .min = 0, .max = 4096,
-     .help = "resize to N x N at load (0 = the first image's size)"},
-    {.name = "channels", .type = FC_OPT_INT, .target = &channels, .arg_name = "C", .min = 0, .max = 3,
-     .help = "1 (gray) or 3 (RGB); 0 = the first image's"},
-    {.name = "threads", .type = FC_OPT_INT, .target = &threads, .arg_name = "N", .min = 0, .max = 256,
-     .help = "decode threads (0 = all CPUs)"},
-    {.name = "strict", .type = FC_OPT_FLAG, .target = &strict, .flag_value = 1,
-     .help = "an unreadable or corrupt image is an error instead of a skip"},
-    {.name = "affectnet-classes", .type = FC_OPT_INT, .target = &affectnet_classes, .arg_name = "N", .min = 7,
-     .max = 8, .help = "AffectNet: 7 (drop contempt) or 8"},
-    {.name = "json", .type = FC_OPT_FLAG, .target = &as_json, .flag_value = 1, .help = "stats: print JSON"},
-    {.name = "steps", .type = FC_OPT_INT, .target = &steps, .arg_name = "N", .min = 1, .max = 1000000,
-     .help = "bench: steps timed per setting"},
-    {.name = "batch-labeled", .type = FC_OPT_INT, .target = &batch_labeled, .arg_name = "N", .min = 0,
-     .max = 65536, .help = "bench: labelled batch B_l"},
-    {.name = "batch-unlabeled", .type = FC_OPT_INT, .target = &batch_unlabeled, .arg_name = "N", .min = 0,
-     .max = 65536, .help = "bench: unlabelled batch B_u"},
-    {.name = "loader-threads", .type = FC_OPT_STRING, .target = &loader_threads, .arg_name = "LIST",
-     .help = "bench: producer thread counts to time (0 = built in fc_loader_get)"},
-    {.name = "seed", .type = FC_OPT_INT, .target = &seed, .arg_name = "N", .min = 0, .max = 2147483647.0,
-     .help = "split/bench: random seed"},
-    {.name = "labels", .type = FC_OPT_INT, .target = &labels, .arg_name = "N", .min = 0, .max = 2147483647.0,
-     .help = "split: N labelled images, class-balanced"},
-    {.name = "labels-per-class", .type = FC_OPT_INT, .target = &labels_per_class, .arg_name = "K", .min = 0,
-     .max = 2147483647.0, .help = "split: K labelled images per class"},
+    FC_OPTION_STRING("data", &data_path, "PATH", "dataset folder or file (bench and split default to synthetic faces)"),
+    FC_OPTION_CHOICE("format", &format_choice, format_choices, "dataset layout"),
+    FC_OPTION_STRING("unlabeled", &unlabeled_path, "DIR", "extra unlabelled images (any layout, recursive)"),
+    FC_OPTION_INT("size", &size, "N", "resize to N x N at load (0 = the first image's size)", 0, 4096),
+    FC_OPTION_INT("channels", &channels, "C", "1 (gray) or 3 (RGB); 0 = the first image's", 0, 3),
+    FC_OPTION_INT("threads", &threads, "N", "decode threads (0 = all CPUs)", 0, 256),
+    FC_OPTION_FLAG("strict", &strict, "an unreadable or corrupt image is an error instead of a skip"),
+    FC_OPTION_INT("affectnet-classes", &affectnet_classes, "N", "AffectNet: 7 (drop contempt) or 8", 7, 8),
+    FC_OPTION_FLAG("json", &as_json, "stats: print JSON"),
+    FC_OPTION_INT("steps", &steps, "N", "bench: steps timed per setting", 1, 1000000),
+    FC_OPTION_INT("batch-labeled", &batch_labeled, "N", "bench: labelled batch B_l", 0, 65536),
+    FC_OPTION_INT("batch-unlabeled", &batch_unlabeled, "N", "bench: unlabelled batch B_u", 0, 65536),
+    FC_OPTION_STRING("loader-threads", &loader_threads, "LIST", "bench: producer thread counts to time (0 = built in fc_loader_get)"),
+    FC_OPTION_INT("seed", &seed, "N", "split/bench: random seed", 0, 2147483647.0),
+    FC_OPTION_INT("labels", &labels, "N", "split: N labelled images, class-balanced", 0, 2147483647.0),
+    FC_OPTION_INT("labels-per-class", &labels_per_class, "K", "split: K labelled images per class", 0, 2147483647.0),
     {.name = "out", .short_name = 'o', .type = FC_OPT_STRING, .target = &out_path, .arg_name = "FILE",
      .help = "split: where to write the labelled list"},
     {0}};
@@ -78,12 +63,6 @@ static const fc_args_spec data_spec = {
                "RAF-DB (EmoLabel/list_patition_label.txt), AffectNet (training.csv, validation.csv).",
     .options = data_options,
     .global_options = fc_cli_global_options};
-
-static double now_s(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
 
 static fc_status load(fc_dataset **ds, int allow_synth) {
   if (!data_path || (format_choice == FC_DATA_SYNTH)) {
@@ -132,10 +111,10 @@ static int by_count(const void *a, const void *b) {
 
 static int stats(void) {
   fc_dataset *ds = NULL;
-  double t0 = now_s();
+  double t0 = fc_cli_now_s();
   fc_status st = load(&ds, 0);
   if (st != FC_OK) return fc_cli_fail(st);
-  double load_s = now_s() - t0;
+  double load_s = fc_cli_now_s() - t0;
   const int C = ds->class_count;
   int64_t per[FC_SPLIT_COUNT][C + 1], total[FC_SPLIT_COUNT];
   memset(per, 0, sizeof per);
@@ -308,14 +287,14 @@ static int bench(void) {
       /* Warm-up step (first touches of the buffers), then the timed run. */
       st = fc_loader_get(loader, 0, &b);
       if (st == FC_OK) fc_loader_release(loader, b);
-      double t0 = now_s();
+      double t0 = fc_cli_now_s();
       for (int64_t s = 1; s <= steps && st == FC_OK; s++) {
         st = fc_loader_get(loader, s, &b);
         if (st != FC_OK) break;
         checksum += b->data[(size_t)s % b->bytes];
         fc_loader_release(loader, b);
       }
-      double dt = now_s() - t0;
+      double dt = fc_cli_now_s() - t0;
       fc_loader_free(loader);
       if (st != FC_OK) {
         rc = fc_cli_fail(st);

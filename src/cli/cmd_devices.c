@@ -11,10 +11,8 @@ static int as_json = 0;
 static int skip_probe = 0;
 
 static const fc_option devices_options[] = {
-    {.name = "json", .type = FC_OPT_FLAG, .target = &as_json, .flag_value = 1,
-     .help = "print the same facts as JSON"},
-    {.name = "no-probe", .type = FC_OPT_FLAG, .target = &skip_probe, .flag_value = 1,
-     .help = "do not open devices (skips the preferred work-group multiple)"},
+    FC_OPTION_FLAG("json", &as_json, "print the same facts as JSON"),
+    FC_OPTION_FLAG("no-probe", &skip_probe, "do not open devices (skips the preferred work-group multiple)"),
     {0}};
 
 static const fc_args_spec devices_spec = {

@@ -48,13 +48,13 @@ static int eval_json, eval_batch = 128, eval_split = 0;
 static const char *const split_names[] = {"auto", "val", "test", "train", "all", NULL};
 
 static const fc_option eval_options[] = {
-    {.name = "model", .type = FC_OPT_STRING, .target = &eval_model, .arg_name = "FILE", .help = "checkpoint (best.safetensors, last.safetensors)"},
-    {.name = "data", .type = FC_OPT_STRING, .target = &eval_data, .arg_name = "PATH", .help = "dataset to evaluate on"},
-    {.name = "format", .type = FC_OPT_STRING, .target = &eval_format, .arg_name = "NAME", .help = "dataset format (default: detected)"},
-    {.name = "split", .type = FC_OPT_CHOICE, .target = &eval_split, .choices = split_names, .help = "which images (auto: val, else test, else all)"},
-    {.name = "json", .type = FC_OPT_FLAG, .target = &eval_json, .flag_value = 1, .help = "print the metrics as JSON"},
-    {.name = "png", .type = FC_OPT_STRING, .target = &eval_png, .arg_name = "FILE", .help = "also draw the confusion matrix"},
-    {.name = "batch", .type = FC_OPT_INT, .target = &eval_batch, .arg_name = "B", .help = "images per forward pass", .min = 1, .max = 4096},
+    FC_OPTION_STRING("model", &eval_model, "FILE", "checkpoint (best.safetensors, last.safetensors)"),
+    FC_OPTION_STRING("data", &eval_data, "PATH", "dataset to evaluate on"),
+    FC_OPTION_STRING("format", &eval_format, "NAME", "dataset format (default: detected)"),
+    FC_OPTION_CHOICE("split", &eval_split, split_names, "which images (auto: val, else test, else all)"),
+    FC_OPTION_FLAG("json", &eval_json, "print the metrics as JSON"),
+    FC_OPTION_STRING("png", &eval_png, "FILE", "also draw the confusion matrix"),
+    FC_OPTION_INT("batch", &eval_batch, "B", "images per forward pass", 1, 4096),
     {0}};
 
 static const fc_args_spec eval_spec = {
@@ -170,10 +170,10 @@ static const char *predict_model;
 static int predict_json, predict_top = 3, predict_logits;
 
 static const fc_option predict_options[] = {
-    {.name = "model", .type = FC_OPT_STRING, .target = &predict_model, .arg_name = "FILE", .help = "checkpoint written by fer-cl train"},
-    {.name = "top", .type = FC_OPT_INT, .target = &predict_top, .arg_name = "K", .help = "classes to show per image", .min = 1, .max = FC_NET_MAX_CLASSES},
-    {.name = "json", .type = FC_OPT_FLAG, .target = &predict_json, .flag_value = 1, .help = "print JSON"},
-    {.name = "logits", .type = FC_OPT_FLAG, .target = &predict_logits, .flag_value = 1, .help = "with --json: also every class's raw logit"},
+    FC_OPTION_STRING("model", &predict_model, "FILE", "checkpoint written by fer-cl train"),
+    FC_OPTION_INT("top", &predict_top, "K", "classes to show per image", 1, FC_NET_MAX_CLASSES),
+    FC_OPTION_FLAG("json", &predict_json, "print JSON"),
+    FC_OPTION_FLAG("logits", &predict_logits, "with --json: also every class's raw logit"),
     {0}};
 
 static const fc_args_spec predict_spec = {

@@ -17,18 +17,12 @@ static int threads = 0;
 static const fc_option synth_options[] = {
     {.name = "out", .short_name = 'o', .type = FC_OPT_STRING, .target = &out_dir, .arg_name = "DIR",
      .help = "output folder (DIR/train/<class>/*.png, DIR/val/<class>/*.png)"},
-    {.name = "count", .type = FC_OPT_INT, .target = &count, .arg_name = "N", .min = 7, .max = 5000000,
-     .help = "training images (spread evenly over the 7 classes)"},
-    {.name = "val-count", .type = FC_OPT_INT, .target = &val_count, .arg_name = "N", .min = -1, .max = 5000000,
-     .help = "validation images (-1 = count / 5)"},
-    {.name = "size", .type = FC_OPT_INT, .target = &size, .arg_name = "S", .min = 8, .max = 1024,
-     .help = "image side in pixels"},
-    {.name = "channels", .type = FC_OPT_INT, .target = &channels, .arg_name = "C", .min = 1, .max = 3,
-     .help = "1 (gray) or 3 (RGB)"},
-    {.name = "seed", .type = FC_OPT_INT, .target = &seed, .arg_name = "N", .min = 0, .max = 2147483647.0,
-     .help = "random seed; the same seed gives the same images"},
-    {.name = "threads", .type = FC_OPT_INT, .target = &threads, .arg_name = "N", .min = 0, .max = 256,
-     .help = "drawing threads (0 = all CPUs)"},
+    FC_OPTION_INT("count", &count, "N", "training images (spread evenly over the 7 classes)", 7, 5000000),
+    FC_OPTION_INT("val-count", &val_count, "N", "validation images (-1 = count / 5)", -1, 5000000),
+    FC_OPTION_INT("size", &size, "S", "image side in pixels", 8, 1024),
+    FC_OPTION_INT("channels", &channels, "C", "1 (gray) or 3 (RGB)", 1, 3),
+    FC_OPTION_INT("seed", &seed, "N", "random seed; the same seed gives the same images", 0, 2147483647.0),
+    FC_OPTION_INT("threads", &threads, "N", "drawing threads (0 = all CPUs)", 0, 256),
     {0}};
 
 static const fc_args_spec synth_spec = {

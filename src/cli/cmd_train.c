@@ -20,82 +20,74 @@ static int no_lae, no_lae3, no_lae4, no_rfd, no_snl, no_nesterov;
 static const char *config_file, *resume_dir;
 static int seed_opt;
 
-static const char *const arch_names[] = {"resnet10", "resnet18", "resnet34", NULL};
-static const char *const stem_names[] = {"imagenet", "small", NULL};
 static const char *const dta_names[] = {"freematch-fer", "fixed", "flexmatch", "adacm", NULL};
 static const char *const snl_names[] = {"thresh", "topk", "random", NULL};
 static const char *const opt_names[] = {"sgd", "adam", "adamw", NULL};
 static const char *const sched_names[] = {"cosine", "constant", NULL};
 
-#define OPT_INT(n, t, a, h, lo, hi) {.name = n, .type = FC_OPT_INT, .target = t, .arg_name = a, .help = h, .min = lo, .max = hi}
-#define OPT_DBL(n, t, a, h, lo, hi) {.name = n, .type = FC_OPT_DOUBLE, .target = t, .arg_name = a, .help = h, .min = lo, .max = hi}
-#define OPT_STR(n, t, a, h) {.name = n, .type = FC_OPT_STRING, .target = t, .arg_name = a, .help = h}
-#define OPT_FLAG(n, t, h) {.name = n, .type = FC_OPT_FLAG, .target = t, .flag_value = 1, .help = h}
-#define OPT_CHOICE(n, t, c, h) {.name = n, .type = FC_OPT_CHOICE, .target = t, .choices = c, .help = h}
-
 static fc_option train_options[] = {
     /* data */
-    OPT_STR("data", &cfg.data, "PATH", "dataset folder or file (default: built-in synthetic faces)"),
-    OPT_STR("format", &cfg.format, "NAME", "auto, folder, fer2013-csv, rafdb, affectnet"),
-    OPT_STR("unlabeled", &cfg.unlabeled, "DIR", "extra unlabelled images (any folder, recursive)"),
-    OPT_INT("labels", &cfg.labels, "N", "labelled images in all, class-balanced (0: use --labels-per-class)", 0, 1e9),
-    OPT_INT("labels-per-class", &cfg.labels_per_class, "K", "labelled images per class (0 with --labels 0: all)", 0, 1e9),
-    OPT_STR("split", &cfg.split_file, "FILE", "reuse a labels.txt from an earlier run"),
-    OPT_INT("synth-train", &cfg.synth_train, "N", "synthetic training images", 7, 1e7),
-    OPT_INT("synth-val", &cfg.synth_val, "N", "synthetic validation images", 0, 1e7),
-    OPT_FLAG("strict-data", &cfg.strict_data, "a corrupt image is an error instead of a skipped file"),
-    OPT_INT("threads", &cfg.threads, "N", "data loader threads (0: 2)", 0, 256),
+    FC_OPTION_STRING("data", &cfg.data, "PATH", "dataset folder or file (default: built-in synthetic faces)"),
+    FC_OPTION_STRING("format", &cfg.format, "NAME", "auto, folder, fer2013-csv, rafdb, affectnet"),
+    FC_OPTION_STRING("unlabeled", &cfg.unlabeled, "DIR", "extra unlabelled images (any folder, recursive)"),
+    FC_OPTION_INT("labels", &cfg.labels, "N", "labelled images in all, class-balanced (0: use --labels-per-class)", 0, 1e9),
+    FC_OPTION_INT("labels-per-class", &cfg.labels_per_class, "K", "labelled images per class (0 with --labels 0: all)", 0, 1e9),
+    FC_OPTION_STRING("split", &cfg.split_file, "FILE", "reuse a labels.txt from an earlier run"),
+    FC_OPTION_INT("synth-train", &cfg.synth_train, "N", "synthetic training images", 7, 1e7),
+    FC_OPTION_INT("synth-val", &cfg.synth_val, "N", "synthetic validation images", 0, 1e7),
+    FC_OPTION_FLAG("strict-data", &cfg.strict_data, "a corrupt image is an error instead of a skipped file"),
+    FC_OPTION_INT("threads", &cfg.threads, "N", "data loader threads (0: 2)", 0, 256),
     /* model */
-    OPT_CHOICE("arch", &arch_choice, arch_names, "backbone"),
-    OPT_CHOICE("stem", &stem_choice, stem_names, "imagenet: 7x7/2 conv + max-pool; small: 3x3/1 conv"),
-    OPT_DBL("width", &cfg.net.width, "W", "channel multiplier (64·W, 128·W, 256·W, 512·W)", 1.0 / 64, 8),
-    OPT_INT("input", &cfg.net.input_size, "S", "input side in pixels (images are resized once, at load)", 32, 1024),
-    OPT_INT("channels", &cfg.net.in_channels, "C", "input channels, 1 (gray) or 3", 1, 3),
-    OPT_FLAG("no-lae", &no_lae, "no local attention enhancement"),
-    OPT_FLAG("no-lae3", &no_lae3, "no attention after stage 3"),
-    OPT_FLAG("no-lae4", &no_lae4, "no attention after stage 4"),
-    OPT_INT("lae-kernel", &cfg.net.lae_kernel, "K", "attention convolution size (3 or 7)", 3, 7),
-    OPT_FLAG("no-rfd", &no_rfd, "no random feature-map dropout"),
-    OPT_DBL("rfd-prob", &cfg.net.rfd_prob, "P", "per-sample probability of dropping a block", 0, 1),
-    OPT_INT("rfd-block", &cfg.net.rfd_block, "S", "dropped block side (0: a third of the map)", 0, 1024),
-    OPT_DBL("dropout", &cfg.net.dropout, "P", "dropout before the classifier", 0, 0.99),
-    OPT_STR("init", &cfg.init, "FILE", "start from torchvision-named weights (safetensors)"),
+    FC_OPTION_CHOICE("arch", &arch_choice, fc_cli_arch_names, "backbone"),
+    FC_OPTION_CHOICE("stem", &stem_choice, fc_cli_stem_names, "imagenet: 7x7/2 conv + max-pool; small: 3x3/1 conv"),
+    FC_OPTION_DOUBLE("width", &cfg.net.width, "W", "channel multiplier (64·W, 128·W, 256·W, 512·W)", 1.0 / 64, 8),
+    FC_OPTION_INT("input", &cfg.net.input_size, "S", "input side in pixels (images are resized once, at load)", 32, 1024),
+    FC_OPTION_INT("channels", &cfg.net.in_channels, "C", "input channels, 1 (gray) or 3", 1, 3),
+    FC_OPTION_FLAG("no-lae", &no_lae, "no local attention enhancement"),
+    FC_OPTION_FLAG("no-lae3", &no_lae3, "no attention after stage 3"),
+    FC_OPTION_FLAG("no-lae4", &no_lae4, "no attention after stage 4"),
+    FC_OPTION_INT("lae-kernel", &cfg.net.lae_kernel, "K", "attention convolution size (3 or 7)", 3, 7),
+    FC_OPTION_FLAG("no-rfd", &no_rfd, "no random feature-map dropout"),
+    FC_OPTION_DOUBLE("rfd-prob", &cfg.net.rfd_prob, "P", "per-sample probability of dropping a block", 0, 1),
+    FC_OPTION_INT("rfd-block", &cfg.net.rfd_block, "S", "dropped block side (0: a third of the map)", 0, 1024),
+    FC_OPTION_DOUBLE("dropout", &cfg.net.dropout, "P", "dropout before the classifier", 0, 0.99),
+    FC_OPTION_STRING("init", &cfg.init, "FILE", "start from torchvision-named weights (safetensors)"),
     /* optimisation */
-    OPT_INT("batch", &cfg.batch, "B", "labelled batch size", 1, 4096),
-    OPT_INT("mu", &cfg.mu, "M", "unlabelled batch = M x labelled batch", 1, 64),
-    OPT_INT("steps", &cfg.steps, "N", "optimizer steps (0: from --epochs)", 0, 1e9),
-    OPT_DBL("epochs", &cfg.epochs, "E", "passes over the unlabelled pool (labelled set when supervised)", 0, 1e6),
-    OPT_CHOICE("optimizer", &opt_choice, opt_names, "optimizer"),
-    OPT_DBL("lr", &cfg.lr, "LR", "learning rate", 1e-9, 100),
-    OPT_DBL("momentum", &cfg.momentum, "M", "SGD momentum", 0, 0.9999),
-    OPT_FLAG("no-nesterov", &no_nesterov, "plain momentum instead of Nesterov's"),
-    OPT_DBL("wd", &cfg.weight_decay, "WD", "weight decay (conv and linear weights only)", 0, 1),
-    OPT_CHOICE("schedule", &sched_choice, sched_names, "learning-rate schedule"),
-    OPT_INT("warmup", &cfg.warmup, "N", "linear learning-rate warm-up steps", 0, 1e9),
-    OPT_DBL("ema", &cfg.ema, "M", "teacher EMA momentum", 0, 0.999999),
+    FC_OPTION_INT("batch", &cfg.batch, "B", "labelled batch size", 1, 4096),
+    FC_OPTION_INT("mu", &cfg.mu, "M", "unlabelled batch = M x labelled batch", 1, 64),
+    FC_OPTION_INT("steps", &cfg.steps, "N", "optimizer steps (0: from --epochs)", 0, 1e9),
+    FC_OPTION_DOUBLE("epochs", &cfg.epochs, "E", "passes over the unlabelled pool (labelled set when supervised)", 0, 1e6),
+    FC_OPTION_CHOICE("optimizer", &opt_choice, opt_names, "optimizer"),
+    FC_OPTION_DOUBLE("lr", &cfg.lr, "LR", "learning rate", 1e-9, 100),
+    FC_OPTION_DOUBLE("momentum", &cfg.momentum, "M", "SGD momentum", 0, 0.9999),
+    FC_OPTION_FLAG("no-nesterov", &no_nesterov, "plain momentum instead of Nesterov's"),
+    FC_OPTION_DOUBLE("wd", &cfg.weight_decay, "WD", "weight decay (conv and linear weights only)", 0, 1),
+    FC_OPTION_CHOICE("schedule", &sched_choice, sched_names, "learning-rate schedule"),
+    FC_OPTION_INT("warmup", &cfg.warmup, "N", "linear learning-rate warm-up steps", 0, 1e9),
+    FC_OPTION_DOUBLE("ema", &cfg.ema, "M", "teacher EMA momentum", 0, 0.999999),
     /* method */
-    OPT_FLAG("supervised-only", &cfg.supervised_only, "labelled data only (the baseline)"),
-    OPT_CHOICE("dta", &dta_choice, dta_names, "pseudo-label thresholds"),
-    OPT_DBL("tau", &cfg.tau, "T", "fixed threshold (--dta fixed; flexmatch's base)", 0.01, 1),
-    OPT_DBL("tau-min", &cfg.tau_min, "T", "lowest class threshold (freematch-fer)", 0, 1),
-    OPT_DBL("tau-max", &cfg.tau_max, "T", "highest class threshold (freematch-fer)", 0, 1),
-    OPT_DBL("dta-momentum", &cfg.dta_momentum, "M", "momentum of the threshold statistics", 0, 0.999999),
-    OPT_CHOICE("snl", &snl_choice, snl_names, "how negative classes are chosen"),
-    OPT_FLAG("no-snl", &no_snl, "no selective negative learning"),
-    OPT_DBL("tau-n", &cfg.tau_n, "T", "a class below this teacher probability can be a negative", 0, 1),
-    OPT_INT("snl-warmup", &cfg.snl_warmup, "N", "steps before negative learning starts", 0, 1e9),
-    OPT_DBL("lambda-s", &cfg.lambda_s, "W", "weight of the supervised loss", 0, 100),
-    OPT_DBL("lambda-u", &cfg.lambda_u, "W", "weight of the pseudo-label loss", 0, 100),
-    OPT_DBL("lambda-n", &cfg.lambda_n, "W", "weight of the negative-learning loss", 0, 100),
+    FC_OPTION_FLAG("supervised-only", &cfg.supervised_only, "labelled data only (the baseline)"),
+    FC_OPTION_CHOICE("dta", &dta_choice, dta_names, "pseudo-label thresholds"),
+    FC_OPTION_DOUBLE("tau", &cfg.tau, "T", "fixed threshold (--dta fixed; flexmatch's base)", 0.01, 1),
+    FC_OPTION_DOUBLE("tau-min", &cfg.tau_min, "T", "lowest class threshold (freematch-fer)", 0, 1),
+    FC_OPTION_DOUBLE("tau-max", &cfg.tau_max, "T", "highest class threshold (freematch-fer)", 0, 1),
+    FC_OPTION_DOUBLE("dta-momentum", &cfg.dta_momentum, "M", "momentum of the threshold statistics", 0, 0.999999),
+    FC_OPTION_CHOICE("snl", &snl_choice, snl_names, "how negative classes are chosen"),
+    FC_OPTION_FLAG("no-snl", &no_snl, "no selective negative learning"),
+    FC_OPTION_DOUBLE("tau-n", &cfg.tau_n, "T", "a class below this teacher probability can be a negative", 0, 1),
+    FC_OPTION_INT("snl-warmup", &cfg.snl_warmup, "N", "steps before negative learning starts", 0, 1e9),
+    FC_OPTION_DOUBLE("lambda-s", &cfg.lambda_s, "W", "weight of the supervised loss", 0, 100),
+    FC_OPTION_DOUBLE("lambda-u", &cfg.lambda_u, "W", "weight of the pseudo-label loss", 0, 100),
+    FC_OPTION_DOUBLE("lambda-n", &cfg.lambda_n, "W", "weight of the negative-learning loss", 0, 100),
     /* run */
     {.name = "seed", .type = FC_OPT_INT, .target = &seed_opt, .arg_name = "S", .help = "seed of the split, init, batches", .min = 0, .max = 2147483647},
-    OPT_STR("out", &cfg.out, "DIR", "run folder (default runs/<date-time>)"),
-    OPT_INT("eval-every", &cfg.eval_every, "N", "evaluate the teacher every N steps (0: at the end)", 0, 1e9),
-    OPT_INT("save-every", &cfg.save_every, "N", "write last.safetensors every N steps (0: at the end)", 0, 1e9),
-    OPT_INT("log-every", &cfg.log_every, "N", "progress line every N steps when not on a terminal", 1, 1e9),
-    OPT_INT("eval-batch", &cfg.eval_batch, "B", "evaluation batch size", 1, 4096),
-    OPT_FLAG("skip-nonfinite", &cfg.skip_nonfinite, "skip a step whose loss is NaN/Inf instead of stopping"),
-    OPT_FLAG("profile", &cfg.profile, "per-kernel profile: profile.csv, profile.trace.json, per-layer summary"),
+    FC_OPTION_STRING("out", &cfg.out, "DIR", "run folder (default runs/<date-time>)"),
+    FC_OPTION_INT("eval-every", &cfg.eval_every, "N", "evaluate the teacher every N steps (0: at the end)", 0, 1e9),
+    FC_OPTION_INT("save-every", &cfg.save_every, "N", "write last.safetensors every N steps (0: at the end)", 0, 1e9),
+    FC_OPTION_INT("log-every", &cfg.log_every, "N", "progress line every N steps when not on a terminal", 1, 1e9),
+    FC_OPTION_INT("eval-batch", &cfg.eval_batch, "B", "evaluation batch size", 1, 4096),
+    FC_OPTION_FLAG("skip-nonfinite", &cfg.skip_nonfinite, "skip a step whose loss is NaN/Inf instead of stopping"),
+    FC_OPTION_FLAG("profile", &cfg.profile, "per-kernel profile: profile.csv, profile.trace.json, per-layer summary"),
     {.name = "config", .type = FC_OPT_STRING, .target = &config_file, .arg_name = "FILE", .help = "read options from FILE (name = value lines)", .not_in_config = 1},
     {.name = "resume", .type = FC_OPT_STRING, .target = &resume_dir, .arg_name = "DIR", .help = "continue the run saved in DIR", .not_in_config = 1},
     {0}};
@@ -129,7 +121,7 @@ const fc_args_spec *fc_cmd_train_args(void) {
 }
 
 static fc_status apply_choices(void) {
-  FC_TRY(fc_net_config_set_arch(&cfg.net, arch_names[arch_choice]));
+  FC_TRY(fc_net_config_set_arch(&cfg.net, fc_cli_arch_names[arch_choice]));
   cfg.net.stem = stem_choice == 1 ? FC_STEM_SMALL : FC_STEM_IMAGENET;
   cfg.dta = (fc_dta_mode)dta_choice;
   cfg.snl_mode = snl_choice;

@@ -34,56 +34,16 @@
 
 static int quick, restart, no_clblast, tune_batch = 16;
 static int arch_choice = 1, stem_choice = 0, channels = 3, input_size = 112;
-static const char *const arch_names[] = {"resnet10", "resnet18", "resnet34", NULL};
-static const char *const stem_names[] = {"imagenet", "small", NULL};
 
 static const fc_option tune_options[] = {
-    {.name = "quick",
-     .type = FC_OPT_FLAG,
-     .target = &quick,
-     .flag_value = 1,
-     .help = "fewer candidates (about a minute on PoCL)"},
-    {.name = "restart",
-     .type = FC_OPT_FLAG,
-     .target = &restart,
-     .flag_value = 1,
-     .help = "ignore the measurements of an interrupted earlier run"},
-    {.name = "no-clblast",
-     .type = FC_OPT_FLAG,
-     .target = &no_clblast,
-     .flag_value = 1,
-     .help = "do not try CLBlast (keeps fer-cl's GEMM)"},
-    {.name = "arch",
-     .type = FC_OPT_CHOICE,
-     .target = &arch_choice,
-     .choices = arch_names,
-     .help = "model whose convolutions are timed"},
-    {.name = "stem",
-     .type = FC_OPT_CHOICE,
-     .target = &stem_choice,
-     .choices = stem_names,
-     .help = "imagenet or small"},
-    {.name = "channels",
-     .type = FC_OPT_INT,
-     .target = &channels,
-     .arg_name = "C",
-     .help = "input channels",
-     .min = 1,
-     .max = 3},
-    {.name = "input",
-     .type = FC_OPT_INT,
-     .target = &input_size,
-     .arg_name = "S",
-     .help = "input side",
-     .min = 32,
-     .max = 1024},
-    {.name = "batch",
-     .type = FC_OPT_INT,
-     .target = &tune_batch,
-     .arg_name = "B",
-     .help = "batch of the timed convolutions",
-     .min = 1,
-     .max = 1024},
+    FC_OPTION_FLAG("quick", &quick, "fewer candidates (about a minute on PoCL)"),
+    FC_OPTION_FLAG("restart", &restart, "ignore the measurements of an interrupted earlier run"),
+    FC_OPTION_FLAG("no-clblast", &no_clblast, "do not try CLBlast (keeps fer-cl's GEMM)"),
+    FC_OPTION_CHOICE("arch", &arch_choice, fc_cli_arch_names, "model whose convolutions are timed"),
+    FC_OPTION_CHOICE("stem", &stem_choice, fc_cli_stem_names, "imagenet or small"),
+    FC_OPTION_INT("channels", &channels, "C", "input channels", 1, 3),
+    FC_OPTION_INT("input", &input_size, "S", "input side", 32, 1024),
+    FC_OPTION_INT("batch", &tune_batch, "B", "batch of the timed convolutions", 1, 1024),
     {0}};
 
 static const fc_args_spec tune_spec = {
@@ -99,12 +59,6 @@ static const fc_args_spec tune_spec = {
         "return to the defaults; FERCL_GEMM=clblast|fercl overrides the engine.",
     .options = tune_options,
     .global_options = fc_cli_global_options};
-
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 /* ---- measurements, saved as they come ---- */
 
@@ -170,10 +124,10 @@ static double measure(fc_device *dev, const char *key, const char *label, worklo
   fc_status st = fn(dev, ctx);
   if (st == FC_OK) st = fc_device_finish(dev);
   for (int r = 0; r < reps && st == FC_OK; r++) {
-    double t0 = now_s();
+    double t0 = fc_cli_now_s();
     st = fn(dev, ctx);
     if (st == FC_OK) st = fc_device_finish(dev);
-    double dt = (now_s() - t0) * 1e3;
+    double dt = (fc_cli_now_s() - t0) * 1e3;
     if (st == FC_OK && dt < best) best = dt;
   }
   if (st != FC_OK) {
@@ -227,7 +181,7 @@ static fc_status conv_work_create(fc_device *dev, conv_work *c) {
   memset(c, 0, sizeof *c);
   fc_net_config cfg;
   fc_net_config_default(&cfg);
-  FC_TRY(fc_net_config_set_arch(&cfg, arch_names[arch_choice]));
+  FC_TRY(fc_net_config_set_arch(&cfg, fc_cli_arch_names[arch_choice]));
   cfg.in_channels = channels;
   cfg.input_size = input_size;
   cfg.stem = stem_choice ? FC_STEM_SMALL : FC_STEM_IMAGENET;
@@ -395,7 +349,7 @@ int fc_cmd_tune(int argc, char **argv) {
   else
     load_partial();
   const fc_device_info *info = fc_device_get_info(dev);
-  double started = now_s();
+  double started = fc_cli_now_s();
   fprintf(stderr, "tuning %s (%s)\nresults: %s\n", info->name, info->driver_version, path);
   if (n_done > 0)
     fprintf(stderr, "resuming: %d measurements from an interrupted run (--restart to redo them)\n",
@@ -598,6 +552,6 @@ int fc_cmd_tune(int argc, char **argv) {
          fercl_ms, best.gemm.engine == FC_GEMM_ENGINE_CLBLAST ? " (CLBlast was faster)" : "");
   printf("saved to %s (used automatically from now on; delete it to return to the defaults)\n",
          path);
-  printf("tuning took %.0f s\n", now_s() - started);
+  printf("tuning took %.0f s\n", fc_cli_now_s() - started);
   return 0;
 }

@@ -10,8 +10,20 @@ fc_status fc_device_open(const fc_device_registry *registry, int index, unsigned
   *out = NULL;
   const fc_device_info *info = fc_device_registry_info(registry, index);
   if (!info) return fc_device_registry_select(registry, "-1", &index); /* lists devices */
+  /* Kernel variants: CPU ones (no __local, one loop per work-item) on CPU
+   * devices, GPU ones elsewhere; FERCL_KERNELS=gpu|cpu overrides, so the GPU
+   * variants are tested on PoCL too. */
+  int cpu_kernels = info->type == FC_DEVICE_TYPE_CPU;
+  const char *variant = getenv("FERCL_KERNELS");
+  if (variant && *variant) {
+    if (strcmp(variant, "cpu") != 0 && strcmp(variant, "gpu") != 0)
+      return fc_errorf(FC_ERR_INVALID_ARG, "FERCL_KERNELS is '%s'; use cpu, gpu, or unset it",
+                       variant);
+    cpu_kernels = strcmp(variant, "cpu") == 0;
+  }
   fc_device *dev = calloc(1, sizeof *dev);
   if (!dev) return fc_errorf(FC_ERR_NOMEM, "out of memory");
+  dev->cpu_kernels = cpu_kernels;
   dev->info = *info;
   dev->platform = fc_device_registry_platform(registry, index);
   dev->id = fc_device_registry_id(registry, index);

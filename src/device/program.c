@@ -76,7 +76,7 @@ static fc_status assemble_source(const fc_device *dev, const char *name, char **
 
 static void full_options(const fc_device *dev, const char *options, char *out, size_t size) {
   snprintf(out, size, "-cl-std=CL1.2 -DFC_DEVICE_CPU=%d %s",
-           dev->info.type == FC_DEVICE_TYPE_CPU ? 1 : 0, options ? options : "");
+           dev->cpu_kernels ? 1 : 0, options ? options : "");
 }
 
 static fc_status build_log_error(fc_device *dev, cl_program program, const char *name,

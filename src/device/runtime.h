@@ -73,7 +73,8 @@ struct fc_device {
   int compile_locked;   /* set during training steps: a build is then a bug */
   fc_runtime_stats stats;
 
-  size_t wg_1d; /* work-group size for 1-D element-wise launches */
+  size_t wg_1d;    /* work-group size for 1-D element-wise launches */
+  int cpu_kernels; /* use the CPU kernel variants (FC_DEVICE_CPU=1 in the sources) */
 
   /* Profiling (FC_DEVICE_OPEN_PROFILING). */
   fc_launch_record *launches;
@@ -97,7 +98,8 @@ static inline void fc_device_set_layer(fc_device *device, const char *layer, int
 }
 
 /* Builds (or finds) the program for cl/<source_name>.cl with extra options
- * such as "-DKH=3 -DKW=3". The device adds -cl-std=CL1.2 and FC_DEVICE_CPU. */
+ * such as "-DKH=3 -DKW=3". The device adds -cl-std=CL1.2 and FC_DEVICE_CPU
+ * (= cpu_kernels). */
 fc_status fc_device_program(fc_device *device, const char *source_name, const char *options,
                             cl_program *out);
 /* The kernel `kernel_name` of that program; created once, then cached. */

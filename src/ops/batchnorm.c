@@ -22,7 +22,7 @@ static fc_status bn_kernel(fc_device *dev, const char *name, cl_kernel *k) {
 }
 
 /* CPUs get the contiguous-slice variants (cl/batchnorm.cl, "CPU variants"). */
-static int use_cpu_variant(const fc_device *dev) { return dev->info.type == FC_DEVICE_TYPE_CPU; }
+static int use_cpu_variant(const fc_device *dev) { return dev->cpu_kernels; }
 
 static fc_status check_workspace(const char *op, fc_view ws, size_t ws_size, size_t need) {
   if (!ws.mem || ws_size < need)
@@ -111,40 +111,15 @@ static fc_status apply(fc_device *dev, fc_shape4 s, fc_view x, fc_view mean, fc_
   FC_TRY(bn_kernel(dev, cpu ? "bn_apply_cpu" : "bn_apply", &k));
   if (epi != FC_BN_ADD_RELU) res = x; /* unused */
   size_t hw = (size_t)s.h * s.w, count = (size_t)s.n * hw;
-  if (cpu) {
-    const fc_kernel_arg args[] = {FC_ARG_VIEW_MEM(x),
-                                  FC_ARG_VIEW_OFF(x),
-                                  FC_ARG_UINT(fc_shape4_stride_n(s)),
-                                  FC_ARG_UINT(fc_shape4_stride_c(s)),
-                                  FC_ARG_UINT(hw),
-                                  FC_ARG_UINT(count),
-                                  FC_ARG_UINT(slices(s)),
-                                  FC_ARG_UINT(s.c),
-                                  FC_ARG_VIEW_MEM(mean),
-                                  FC_ARG_VIEW_OFF(mean),
-                                  FC_ARG_VIEW_MEM(stat),
-                                  FC_ARG_VIEW_OFF(stat),
-                                  FC_ARG_INT(stat_is_var),
-                                  FC_ARG_FLOAT(p->eps),
-                                  FC_ARG_VIEW_MEM(p->gamma),
-                                  FC_ARG_VIEW_OFF(p->gamma),
-                                  FC_ARG_VIEW_MEM(p->beta),
-                                  FC_ARG_VIEW_OFF(p->beta),
-                                  FC_ARG_INT(epi),
-                                  FC_ARG_VIEW_MEM(res),
-                                  FC_ARG_VIEW_OFF(res),
-                                  FC_ARG_VIEW_MEM(y),
-                                  FC_ARG_VIEW_OFF(y),
-                                  FC_ARG_UINT(SLICE_ELEMENTS)};
-    return fc_ops_launch_2d(dev, k, "batchnorm_apply", slices(s), (size_t)s.c, args,
-                            FC_NARGS(args));
-  }
+  /* Both variants take the same arguments; the CPU one runs a work-item per
+   * slice of SLICE_ELEMENTS values, the GPU one a work-item per value. */
   const fc_kernel_arg args[] = {FC_ARG_VIEW_MEM(x),
                                 FC_ARG_VIEW_OFF(x),
                                 FC_ARG_UINT(fc_shape4_stride_n(s)),
                                 FC_ARG_UINT(fc_shape4_stride_c(s)),
                                 FC_ARG_UINT(hw),
                                 FC_ARG_UINT(count),
+                                FC_ARG_UINT(slices(s)),
                                 FC_ARG_UINT(s.c),
                                 FC_ARG_VIEW_MEM(mean),
                                 FC_ARG_VIEW_OFF(mean),
@@ -160,8 +135,10 @@ static fc_status apply(fc_device *dev, fc_shape4 s, fc_view x, fc_view mean, fc_
                                 FC_ARG_VIEW_MEM(res),
                                 FC_ARG_VIEW_OFF(res),
                                 FC_ARG_VIEW_MEM(y),
-                                FC_ARG_VIEW_OFF(y)};
-  return fc_ops_launch_2d(dev, k, "batchnorm_apply", count, (size_t)s.c, args, FC_NARGS(args));
+                                FC_ARG_VIEW_OFF(y),
+                                FC_ARG_UINT(SLICE_ELEMENTS)};
+  return fc_ops_launch_2d(dev, k, "batchnorm_apply", cpu ? slices(s) : count, (size_t)s.c, args,
+                          FC_NARGS(args));
 }
 
 fc_status fc_batchnorm_forward_train(fc_device *dev, fc_shape4 s, fc_view x,
@@ -296,33 +273,6 @@ fc_status fc_batchnorm_backward(fc_device *dev, fc_shape4 s, fc_view x, fc_view 
   FC_TRY(fc_launch_1d(dev, k, "batchnorm_backward_finalize", c, a2, FC_NARGS(a2)));
 
   FC_TRY(bn_kernel(dev, cpu ? "bn_backward_dx_cpu" : "bn_backward_dx", &k));
-  if (cpu) {
-    const fc_kernel_arg a4[] = {FC_ARG_VIEW_MEM(x),
-                                FC_ARG_VIEW_OFF(x),
-                                FC_ARG_VIEW_MEM(dy),
-                                FC_ARG_VIEW_OFF(dy),
-                                FC_ARG_VIEW_MEM(y),
-                                FC_ARG_VIEW_OFF(y),
-                                FC_ARG_UINT(sn),
-                                FC_ARG_UINT(sc),
-                                FC_ARG_UINT(hw),
-                                FC_ARG_UINT(m),
-                                FC_ARG_UINT(parts),
-                                FC_ARG_UINT(c),
-                                FC_ARG_VIEW_MEM(save_mean),
-                                FC_ARG_VIEW_OFF(save_mean),
-                                FC_ARG_VIEW_MEM(save_invstd),
-                                FC_ARG_VIEW_OFF(save_invstd),
-                                FC_ARG_VIEW_MEM(p->gamma),
-                                FC_ARG_VIEW_OFF(p->gamma),
-                                FC_ARG_VIEW_MEM(sums),
-                                FC_ARG_VIEW_OFF(sums),
-                                FC_ARG_INT(relu_mask),
-                                FC_ARG_VIEW_MEM(dx),
-                                FC_ARG_VIEW_OFF(dx),
-                                FC_ARG_UINT(SLICE_ELEMENTS)};
-    return fc_ops_launch_2d(dev, k, "batchnorm_backward_dx", parts, c, a4, FC_NARGS(a4));
-  }
   const fc_kernel_arg a3[] = {FC_ARG_VIEW_MEM(x),
                               FC_ARG_VIEW_OFF(x),
                               FC_ARG_VIEW_MEM(dy),
@@ -333,6 +283,7 @@ fc_status fc_batchnorm_backward(fc_device *dev, fc_shape4 s, fc_view x, fc_view 
                               FC_ARG_UINT(sc),
                               FC_ARG_UINT(hw),
                               FC_ARG_UINT(m),
+                              FC_ARG_UINT(parts),
                               FC_ARG_UINT(c),
                               FC_ARG_VIEW_MEM(save_mean),
                               FC_ARG_VIEW_OFF(save_mean),
@@ -344,6 +295,7 @@ fc_status fc_batchnorm_backward(fc_device *dev, fc_shape4 s, fc_view x, fc_view 
                               FC_ARG_VIEW_OFF(sums),
                               FC_ARG_INT(relu_mask),
                               FC_ARG_VIEW_MEM(dx),
-                              FC_ARG_VIEW_OFF(dx)};
-  return fc_ops_launch_2d(dev, k, "batchnorm_backward_dx", m, c, a3, FC_NARGS(a3));
+                              FC_ARG_VIEW_OFF(dx),
+                              FC_ARG_UINT(SLICE_ELEMENTS)};
+  return fc_ops_launch_2d(dev, k, "batchnorm_backward_dx", cpu ? parts : m, c, a3, FC_NARGS(a3));
 }

@@ -108,7 +108,7 @@ fc_status fc_col2im(fc_device *dev, const fc_conv2d_desc *d, fc_view col, size_t
   fc_view dxs = fc_view_add(dx, (size_t)n0 * fc_shape4_stride_n(s));
   size_t pixels = (size_t)count * d->h * d->w;
   /* CPUs: the shifted-copy or plane variants (GPUs keep the per-pixel gather). */
-  if (fc_conv2d_shift_eligible(d) && dev->info.type == FC_DEVICE_TYPE_CPU) {
+  if (fc_conv2d_shift_eligible(d) && dev->cpu_kernels) {
     FC_TRY(fc_conv2d_kernel(dev, "col2im_s1", &kernel));
     const fc_kernel_arg args[] = {FC_ARG_VIEW_MEM(col), FC_ARG_VIEW_OFF(col),
                                   FC_ARG_UINT(ld_col),  FC_ARG_INT(d->h),
@@ -121,7 +121,7 @@ fc_status fc_col2im(fc_device *dev, const fc_conv2d_desc *d, fc_view col, size_t
                             FC_NARGS(args));
   }
   /* By planes on CPUs (cl/im2col.cl col2im_plane). */
-  int cpu = dev->info.type == FC_DEVICE_TYPE_CPU;
+  int cpu = dev->cpu_kernels;
   FC_TRY(fc_conv2d_kernel(dev, cpu ? "col2im_plane" : "col2im", &kernel));
   const fc_kernel_arg args[] = {FC_ARG_VIEW_MEM(col),
                                 FC_ARG_VIEW_OFF(col),

@@ -35,7 +35,7 @@ fc_status fc_maxpool2d_forward(fc_device *dev, fc_shape4 in, int k, int stride, 
   FC_TRY(fc_ops_check_view(op, "y", y, fc_shape4_count(out)));
   FC_TRY(fc_ops_check_view(op, "argmax", argmax, fc_shape4_count(out)));
   cl_kernel kernel = NULL;
-  int cpu = dev->info.type == FC_DEVICE_TYPE_CPU; /* row variant (cl/pool.cl) */
+  int cpu = dev->cpu_kernels; /* row variant (cl/pool.cl) */
   const char *name = !cpu ? "maxpool_forward"
                      : k == 3 && stride == 2 && pad == 1 ? "maxpool3s2_forward_cpu"
                                                           : "maxpool_forward_cpu";
@@ -72,7 +72,7 @@ fc_status fc_maxpool2d_backward(fc_device *dev, fc_shape4 in, int k, int stride,
   FC_TRY(fc_ops_check_view(op, "dy", dy, fc_shape4_count(out)));
   FC_TRY(fc_ops_check_view(op, "argmax", argmax, fc_shape4_count(out)));
   cl_kernel kernel = NULL;
-  int cpu = dev->info.type == FC_DEVICE_TYPE_CPU; /* plane variant (cl/pool.cl) */
+  int cpu = dev->cpu_kernels; /* plane variant (cl/pool.cl) */
   FC_TRY(fc_device_kernel(dev, "pool", "", cpu ? "maxpool_backward_cpu" : "maxpool_backward",
                           &kernel));
   size_t count = (size_t)in.n * in.h * in.w;

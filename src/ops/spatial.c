@@ -7,6 +7,6 @@ fc_status fc_ops_launch_2d(fc_device *dev, cl_kernel k, const char *tag, size_t 
   /* Small planes: no mostly-idle groups on GPUs. CPUs keep one work-group size
    * (idle work-items cost next to nothing there, while every new size is one
    * more PoCL compilation at start-up). */
-  if (g0 < local[0] && dev->info.type != FC_DEVICE_TYPE_CPU) local[0] = g0 ? g0 : 1;
+  if (g0 < local[0] && !dev->cpu_kernels) local[0] = g0 ? g0 : 1;
   return fc_launch(dev, k, tag, 2, global, local, args, nargs);
 }

@@ -104,6 +104,30 @@ START_TEST(environment_supplies_the_default) {
 }
 END_TEST
 
+/* FERCL_KERNELS picks the kernel variants whatever the device type; a typo is
+ * refused with its name rather than silently ignored. */
+START_TEST(kernel_variant_follows_the_environment) {
+  fc_device_registry *reg = registry();
+  fc_device *dev = NULL;
+  setenv("FERCL_KERNELS", "gpu", 1);
+  FC_CHECK_OK(fc_device_open(reg, 0, 0, &dev));
+  ck_assert_int_eq(dev->cpu_kernels, 0);
+  fc_device_close(dev);
+  setenv("FERCL_KERNELS", "cpu", 1);
+  FC_CHECK_OK(fc_device_open(reg, 0, 0, &dev));
+  ck_assert_int_eq(dev->cpu_kernels, 1);
+  fc_device_close(dev);
+  setenv("FERCL_KERNELS", "gpus", 1);
+  ck_assert_int_eq(fc_device_open(reg, 0, 0, &dev), FC_ERR_INVALID_ARG);
+  ck_assert_ptr_null(dev);
+  ck_assert_msg(strstr(fc_last_error(), "FERCL_KERNELS is 'gpus'") != NULL, "%s", fc_last_error());
+  unsetenv("FERCL_KERNELS");
+  FC_CHECK_OK(fc_device_open(reg, 0, 0, &dev));
+  ck_assert_int_eq(dev->cpu_kernels, dev->info.type == FC_DEVICE_TYPE_CPU);
+  fc_device_close(dev);
+}
+END_TEST
+
 /* Every file of cl/ is embedded, and every embedded source builds on the device. */
 START_TEST(every_kernel_source_compiles) {
   const char *root = getenv("FERCL_SOURCE_ROOT");
@@ -324,6 +348,7 @@ int main(void) {
   tcase_add_test(tc, selects_by_index_pair_and_name);
   tcase_add_test(tc, rejects_bad_selectors_with_the_device_list);
   tcase_add_test(tc, environment_supplies_the_default);
+  tcase_add_test(tc, kernel_variant_follows_the_environment);
   tcase_add_test(tc, every_kernel_source_compiles);
   tcase_add_test(tc, kernel_round_trip_with_specialisation);
   tcase_add_test(tc, programs_are_built_once_per_options);
