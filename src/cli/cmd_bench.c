@@ -39,14 +39,11 @@ static double width = 1.0, budget_ms = 300;
 static const char *out_dir = ".";
 static const char *only; /* comma-separated section names, NULL = all */
 
-
 static const fc_option bench_options[] = {
     FC_OPTION_FLAG("json", &as_json, "print the results as JSON on stdout (progress goes to stderr)"),
     FC_OPTION_FLAG("train", &train_mode, "benchmark training steps (images/s) instead of the device and op sections"),
-    FC_OPTION_CHOICE("arch", &arch_choice, fc_cli_arch_names, "model for the conv shapes and --train"),
-    FC_OPTION_CHOICE("stem", &stem_choice, fc_cli_stem_names, "imagenet (torchvision's 7x7/2 + max-pool) or small (3x3/1)"),
-    FC_OPTION_INT("channels", &channels, "C", "input channels", 1, 3),
-    FC_OPTION_INT("input", &input_size, "S", "input side", 32, 1024),
+    FC_CLI_MODEL_SHAPE_OPTIONS(&arch_choice, &stem_choice, &channels, &input_size,
+                               "model for the conv shapes and --train"),
     FC_OPTION_DOUBLE("width", &width, "W", "channel multiplier", 1.0 / 64, 8),
     FC_OPTION_INT("batch", &batch, "B", "batch of the conv shapes and the supervised step", 1, 4096),
     FC_OPTION_INT("steps", &steps, "N", "timed training steps after one warm-up step", 1, 10000),

@@ -39,10 +39,8 @@ static const fc_option tune_options[] = {
     FC_OPTION_FLAG("quick", &quick, "fewer candidates (about a minute on PoCL)"),
     FC_OPTION_FLAG("restart", &restart, "ignore the measurements of an interrupted earlier run"),
     FC_OPTION_FLAG("no-clblast", &no_clblast, "do not try CLBlast (keeps fer-cl's GEMM)"),
-    FC_OPTION_CHOICE("arch", &arch_choice, fc_cli_arch_names, "model whose convolutions are timed"),
-    FC_OPTION_CHOICE("stem", &stem_choice, fc_cli_stem_names, "imagenet or small"),
-    FC_OPTION_INT("channels", &channels, "C", "input channels", 1, 3),
-    FC_OPTION_INT("input", &input_size, "S", "input side", 32, 1024),
+    FC_CLI_MODEL_SHAPE_OPTIONS(&arch_choice, &stem_choice, &channels, &input_size,
+                               "model whose convolutions are timed"),
     FC_OPTION_INT("batch", &tune_batch, "B", "batch of the timed convolutions", 1, 1024),
     {0}};
 
