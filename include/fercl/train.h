@@ -93,6 +93,7 @@ fc_status fc_train_config_check(const fc_train_config *cfg);
 /* What a run reports at the end. */
 typedef struct fc_train_result {
   int64_t steps_done;
+  int64_t first_step; /* steps already done when this process started (resume), else 0 */
   double final_accuracy, final_mean_class_accuracy, final_macro_f1; /* teacher, validation */
   double best_accuracy;
   int64_t best_step;

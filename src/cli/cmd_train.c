@@ -309,7 +309,13 @@ int fc_cmd_train(int argc, char **argv) {
   if (st != FC_OK) return fc_cli_fail(st);
   char took[32];
   format_duration(res.seconds, took, sizeof took);
-  printf("done: %lld steps in %s (%.1f img/s)\n", (long long)res.steps_done, took, res.images_per_second);
+  if (res.first_step > 0) /* the time is this process's: say which steps it covers */
+    printf("done: steps %lld-%lld (resumed after step %lld) in %s (%.1f img/s)\n",
+           (long long)res.first_step + 1, (long long)res.steps_done, (long long)res.first_step, took,
+           res.images_per_second);
+  else
+    printf("done: %lld steps in %s (%.1f img/s)\n", (long long)res.steps_done, took,
+           res.images_per_second);
   if (res.best_accuracy >= 0)
     printf("teacher on the validation split: accuracy %.4f, mean class accuracy %.4f, macro-F1 %.4f "
            "(best accuracy %.4f at step %lld)\n",

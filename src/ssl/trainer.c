@@ -1039,6 +1039,7 @@ fc_status fc_train_run(fc_device *dev, const fc_train_config *cfg, const char *r
   if (st != FC_OK && st != FC_ERR_INTERRUPTED) st = stop_after_failure(t, st);
   if (st == FC_OK) st = finish_outputs(t);
   result->steps_done = t->step;
+  result->first_step = first_step;
   result->seconds = seconds;
   result->images_per_second = seconds > 0 ? (double)(t->step - first_step) * (t->B_l + t->B_u) / seconds : 0;
   result->best_accuracy = t->best_acc;
