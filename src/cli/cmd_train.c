@@ -18,6 +18,7 @@ static fc_train_config cfg;
 static int arch_choice, stem_choice, dta_choice, snl_choice, opt_choice, sched_choice;
 static int no_lae, no_lae3, no_lae4, no_rfd, no_snl, no_nesterov;
 static const char *config_file, *resume_dir;
+static int overwrite;
 static int seed_opt;
 
 static const char *const dta_names[] = {"freematch-fer", "fixed", "flexmatch", "adacm", NULL};
@@ -90,6 +91,7 @@ static fc_option train_options[] = {
     FC_OPTION_FLAG("profile", &cfg.profile, "per-kernel profile: profile.csv, profile.trace.json, per-layer summary"),
     {.name = "config", .type = FC_OPT_STRING, .target = &config_file, .arg_name = "FILE", .help = "read options from FILE (name = value lines)", .not_in_config = 1},
     {.name = "resume", .type = FC_OPT_STRING, .target = &resume_dir, .arg_name = "DIR", .help = "continue the run saved in DIR", .not_in_config = 1},
+    {.name = "overwrite", .type = FC_OPT_FLAG, .target = &overwrite, .flag_value = 1, .help = "replace the run already saved in --out DIR", .not_in_config = 1},
     {0}};
 
 static const fc_args_spec train_spec = {
@@ -223,6 +225,30 @@ static int was_given(int argc, char **argv, const char *name) {
   return 0;
 }
 
+/* What marks a folder as holding a run (a checkpoint or a log worth keeping). */
+static const char *const run_outputs[] = {"last.safetensors", "best.safetensors", "log.csv", NULL};
+
+static const char *existing_run_output(const char *dir) {
+  char path[1200];
+  for (int i = 0; run_outputs[i]; i++) {
+    snprintf(path, sizeof path, "%s/%s", dir, run_outputs[i]);
+    if (access(path, F_OK) == 0) return run_outputs[i];
+  }
+  return NULL;
+}
+
+/* A run that failed before it logged a step leaves nothing behind: its
+ * config.txt and labels.txt go, and the folder too when this run made it. */
+static void discard_unstarted_run(const char *dir, int made_dir) {
+  if (existing_run_output(dir)) return;
+  char path[1200];
+  snprintf(path, sizeof path, "%s/config.txt", dir);
+  remove(path);
+  snprintf(path, sizeof path, "%s/labels.txt", dir);
+  remove(path);
+  if (made_dir) rmdir(dir); /* fails, harmlessly, if anything else is in it */
+}
+
 int fc_cmd_train(int argc, char **argv) {
   set_defaults();
   /* --config and --resume decide what the other options apply on top of. */
@@ -271,25 +297,48 @@ int fc_cmd_train(int argc, char **argv) {
   if (st == FC_OK) st = fc_train_config_check(&cfg);
   if (st != FC_OK) return fc_cli_fail(st);
 
-  char default_out[64];
+  char default_out[80];
   if (!resume_dir && !cfg.out) {
+    /* runs/<time>, or runs/<time>-2, ...: two runs started in one second get
+     * folders of their own. */
     time_t now = time(NULL);
     struct tm tm;
     localtime_r(&now, &tm);
-    strftime(default_out, sizeof default_out, "runs/%Y%m%d-%H%M%S", &tm);
+    char stamp[32];
+    strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
+    snprintf(default_out, sizeof default_out, "runs/%s", stamp);
+    for (int k = 2; access(default_out, F_OK) == 0 && k < 1000; k++)
+      snprintf(default_out, sizeof default_out, "runs/%s-%d", stamp, k);
     cfg.out = default_out;
   }
   const char *dir = resume_dir ? resume_dir : cfg.out;
+  int made_dir = 0;
   if (!resume_dir) {
+    const char *found = existing_run_output(dir);
+    if (found && !overwrite) {
+      fprintf(stderr,
+              "fer-cl: error: %s already holds a run (%s/%s); continue it with 'fer-cl train --resume %s', "
+              "choose another --out, or add --overwrite to replace it\n",
+              dir, dir, found, dir);
+      return 2;
+    }
+    made_dir = access(dir, F_OK) != 0;
     st = fc_mkdir_p(dir);
     if (st == FC_OK) st = write_effective_config(dir);
-    if (st != FC_OK) return fc_cli_fail(st);
+    if (st != FC_OK) {
+      discard_unstarted_run(dir, made_dir);
+      return fc_cli_fail(st);
+    }
   }
 
   fc_device *dev = NULL;
   st = fc_device_open_selected(fc_cli.device, cfg.profile ? FC_DEVICE_OPEN_PROFILING : 0, &dev);
   if (st == FC_OK && cfg.profile) st = fc_profile_create(dev, &run_profile);
-  if (st != FC_OK) return fc_cli_fail(st);
+  if (st != FC_OK) {
+    fc_device_close(dev);
+    if (!resume_dir) discard_unstarted_run(dir, made_dir);
+    return fc_cli_fail(st);
+  }
   progress_state ps = {.tty = isatty(2), .log_every = cfg.log_every > 0 ? cfg.log_every : 10};
   cfg.progress = on_progress;
   cfg.progress_user = &ps;
@@ -306,7 +355,10 @@ int fc_cmd_train(int argc, char **argv) {
     fc_log(FC_LOG_WARN, "profile: %s", fc_last_error());
   fc_profile_free(run_profile);
   fc_device_close(dev);
-  if (st != FC_OK) return fc_cli_fail(st);
+  if (st != FC_OK) {
+    if (!resume_dir) discard_unstarted_run(dir, made_dir);
+    return fc_cli_fail(st);
+  }
   char took[32];
   format_duration(res.seconds, took, sizeof took);
   if (res.first_step > 0) /* the time is this process's: say which steps it covers */

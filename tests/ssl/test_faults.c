@@ -640,6 +640,38 @@ START_TEST(test_stale_temp_files) {
 }
 END_TEST
 
+/* A new run never replaces a saved one by accident, --overwrite does it on
+ * purpose, and a run that cannot start leaves no folder behind. */
+START_TEST(test_existing_run_is_kept) {
+  char *dir = copy_of_base("existing");
+  run r;
+  train(&r, dir, NULL, NULL, 0, NULL);
+  CHECK_EXIT(r, 2);
+  CHECK_SAYS(r, "already holds a run");
+  CHECK_SAYS(r, "--resume");
+  check_same_file(path_in(dir, "last.safetensors"), path_in(base_dir(), "last.safetensors"));
+  check_same_file(path_in(dir, "config.txt"), path_in(base_dir(), "config.txt"));
+  run_free(&r);
+
+  const char *overwrite[] = {"--overwrite", NULL};
+  train(&r, dir, overwrite, NULL, 0, NULL);
+  CHECK_EXIT(r, 0);
+  ck_assert_int_eq(log_rows(dir), TOTAL_STEPS);
+  check_same_file(path_in(dir, "last.safetensors"), path_in(reference_dir(), "last.safetensors"));
+  run_free(&r);
+
+  char *fresh = temp_path("cannot-start");
+  const char *bad_data[] = {"--data", "/nonexistent/faces", NULL};
+  train(&r, fresh, bad_data, NULL, 0, NULL);
+  CHECK_EXIT(r, 1);
+  CHECK_SAYS(r, "/nonexistent/faces");
+  ck_assert_msg(access(fresh, F_OK) != 0, "a run that never started left %s behind", fresh);
+  run_free(&r);
+  free(fresh);
+  free(dir);
+}
+END_TEST
+
 int main(void) {
   fc_test_device(); /* exits 77 (skip) without OpenCL */
   Suite *s = suite_create("faults");
@@ -657,6 +689,7 @@ int main(void) {
   tcase_add_test(tc, test_nan_loss_stops);
   tcase_add_test(tc, test_nan_loss_skipped);
   tcase_add_test(tc, test_corrupt_resume_state_refused);
+  tcase_add_test(tc, test_existing_run_is_kept);
   suite_add_tcase(s, tc);
   return fc_test_run_suite(s, 1);
 }
