@@ -272,6 +272,13 @@ static const char *reference_dir(void) {
 /* The same run stopped by a lost device at step 12: a checkpoint at step 10,
  * what a fault usually leaves. Tests resume copies of it. */
 static run base_run;
+/* A run that ended (resumed or not) has the uninterrupted run's log length and
+ * final checkpoint, byte for byte. */
+static void check_like_reference(const char *dir) {
+  ck_assert_int_eq(log_rows(dir), TOTAL_STEPS);
+  check_same_file(path_in(dir, "last.safetensors"), path_in(reference_dir(), "last.safetensors"));
+}
+
 static const char *base_dir(void) {
   static char *dir = NULL;
   if (!dir) {
@@ -328,8 +335,7 @@ START_TEST(test_kill9_during_save_then_resume) {
   CHECK_EXIT(r, 0);
   CHECK_SAYS(r, "removed 1 unfinished file");
   ck_assert_int_eq(temp_files(dir), 0);
-  ck_assert_int_eq(log_rows(dir), TOTAL_STEPS);
-  check_same_file(path_in(dir, "last.safetensors"), path_in(reference_dir(), "last.safetensors"));
+  check_like_reference(dir);
   run_free(&r);
   free(dir);
 }
@@ -366,8 +372,7 @@ START_TEST(test_sigint_saves_and_resumes) {
 
   resume(&r, dir, NULL, 0, NULL);
   CHECK_EXIT(r, 0);
-  ck_assert_int_eq(log_rows(dir), TOTAL_STEPS);
-  check_same_file(path_in(dir, "last.safetensors"), path_in(reference_dir(), "last.safetensors"));
+  check_like_reference(dir);
   /* The summary's time is the resumed process's, so it names the steps it ran. */
   char done[96];
   snprintf(done, sizeof done, "done: steps %lld-%d (resumed after step %lld)", stopped + 1,
@@ -393,8 +398,7 @@ START_TEST(test_disk_full_keeps_checkpoint) {
 
   resume(&r, dir, NULL, 0, NULL); /* space again */
   CHECK_EXIT(r, 0);
-  ck_assert_int_eq(log_rows(dir), TOTAL_STEPS);
-  check_same_file(path_in(dir, "last.safetensors"), path_in(reference_dir(), "last.safetensors"));
+  check_like_reference(dir);
   run_free(&r);
   free(dir);
 }
@@ -453,8 +457,7 @@ START_TEST(test_device_lost_stops_and_resumes) {
   run again;
   resume(&again, dir, NULL, 0, NULL);
   CHECK_EXIT(again, 0);
-  ck_assert_int_eq(log_rows(dir), TOTAL_STEPS);
-  check_same_file(path_in(dir, "last.safetensors"), path_in(reference_dir(), "last.safetensors"));
+  check_like_reference(dir);
   run_free(&again);
   free(dir);
 }
@@ -656,8 +659,7 @@ START_TEST(test_existing_run_is_kept) {
   const char *overwrite[] = {"--overwrite", NULL};
   train(&r, dir, overwrite, NULL, 0, NULL);
   CHECK_EXIT(r, 0);
-  ck_assert_int_eq(log_rows(dir), TOTAL_STEPS);
-  check_same_file(path_in(dir, "last.safetensors"), path_in(reference_dir(), "last.safetensors"));
+  check_like_reference(dir);
   run_free(&r);
 
   char *fresh = temp_path("cannot-start");
