@@ -19,6 +19,7 @@ import zlib
 
 FERCL, TOOLS = sys.argv[1], sys.argv[2]
 sys.path.insert(0, TOOLS)
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 import compare_runs  # noqa: E402
 
 CLASSES = ["angry", "calm", "happy"]
