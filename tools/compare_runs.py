@@ -87,7 +87,7 @@ def mcnemar_exact(only_a, only_b):
     n, k = only_a + only_b, min(only_a, only_b)
     if n == 0:
         return 1.0
-    tail = sum(math.comb(n, j) for j in range(k + 1)) / 2.0 ** n
+    tail = sum(math.comb(n, j) for j in range(k + 1)) / 2 ** n  # int / int: no overflow past n = 1023
     return min(1.0, 2.0 * tail)
 
 

@@ -68,6 +68,9 @@ def main():
     check(abs(compare_runs.mcnemar_exact(1, 5) - 2 * 7 / 64) < 1e-12, "McNemar p(1, 5) = 14/64")
     check(compare_runs.mcnemar_exact(4, 4) == 1.0 and compare_runs.mcnemar_exact(0, 0) == 1.0,
           "McNemar p = 1 for equal counts")
+    # Large validation sets: more than 1,023 discordant images once overflowed 2.0 ** n.
+    check(compare_runs.mcnemar_exact(1500, 1500) == 1.0 and 0.0 <= compare_runs.mcnemar_exact(900, 1300) < 1e-10,
+          "McNemar p for 3,000 and 2,200 discordant images")
 
     if subprocess.run([FERCL, "--quiet", "devices"], capture_output=True).returncode != 0:
         print("no OpenCL device: skipped")
