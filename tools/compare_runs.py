@@ -73,13 +73,9 @@ def predict(fercl, device, model, paths, chunk=2000):
     return out
 
 
-def mean_class_accuracy(correct, labels, idx, classes):
-    per = []
-    for c in classes:
-        members = [i for i in idx if labels[i] == c]
-        if members:
-            per.append(sum(correct[i] for i in members) / len(members))
-    return sum(per) / len(per)
+def mean_class_accuracy(correct, groups):
+    """Mean over classes of the share of correct images; groups: each class's image indices."""
+    return sum(sum(correct[i] for i in g) / len(g) for g in groups) / len(groups)
 
 
 def mcnemar_exact(only_a, only_b):
@@ -114,11 +110,11 @@ def main():
     ok_a = [int(p == y) for p, y in zip(pred_a, labels)]
     ok_b = [int(p == y) for p, y in zip(pred_b, labels)]
     n = len(labels)
-    every = range(n)
+    by_class = [[i for i in range(n) if labels[i] == c] for c in classes]
 
     acc_a, acc_b = sum(ok_a) / n, sum(ok_b) / n
-    mca_a = mean_class_accuracy(ok_a, labels, every, classes)
-    mca_b = mean_class_accuracy(ok_b, labels, every, classes)
+    mca_a = mean_class_accuracy(ok_a, by_class)
+    mca_b = mean_class_accuracy(ok_b, by_class)
     only_a = sum(1 for x, y in zip(ok_a, ok_b) if x and not y)
     only_b = sum(1 for x, y in zip(ok_a, ok_b) if y and not x)
     p = mcnemar_exact(only_a, only_b)
@@ -126,13 +122,11 @@ def main():
     # Stratified bootstrap: resample images within each class, so every resample keeps the
     # class sizes (and mean class accuracy stays defined).
     rng = random.Random(1)
-    by_class = {c: [i for i in every if labels[i] == c] for c in classes}
     d_acc, d_mca = [], []
     for _ in range(a.bootstrap):
-        idx = [rng.choice(members) for members in by_class.values() for _ in members]
-        d_acc.append(sum(ok_b[i] - ok_a[i] for i in idx) / n)
-        d_mca.append(mean_class_accuracy(ok_b, labels, idx, classes) -
-                     mean_class_accuracy(ok_a, labels, idx, classes))
+        groups = [[rng.choice(members) for _ in members] for members in by_class]
+        d_acc.append(sum(ok_b[i] - ok_a[i] for g in groups for i in g) / n)
+        d_mca.append(mean_class_accuracy(ok_b, groups) - mean_class_accuracy(ok_a, groups))
 
     def interval(v):
         v = sorted(v)
