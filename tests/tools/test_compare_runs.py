@@ -62,6 +62,12 @@ def run(args):
     return r.stdout
 
 
+def compare(*args):
+    """Run tools/compare_runs.py against the fer-cl under test."""
+    return subprocess.run([sys.executable, os.path.join(TOOLS, "compare_runs.py"), "--fercl", FERCL] + list(args),
+                          capture_output=True, text=True)
+
+
 def main():
     # McNemar's exact test by hand: 0 vs 6 discordant is 2 * (1/2)^6; equal counts give 1.
     check(abs(compare_runs.mcnemar_exact(0, 6) - 2 / 64) < 1e-12, "McNemar p(0, 6) = 1/32")
@@ -89,9 +95,7 @@ def main():
             models.append(os.path.join(out, "last.safetensors"))
 
         report = os.path.join(tmp, "cmp.json")
-        r = subprocess.run([sys.executable, os.path.join(TOOLS, "compare_runs.py"), "--fercl", FERCL,
-                            "--data", data, "--bootstrap", "200", "--json", report] + models,
-                           capture_output=True, text=True)
+        r = compare("--data", data, "--bootstrap", "200", "--json", report, *models)
         print(r.stdout, r.stderr)
         check(r.returncode == 0, "compare_runs exits 0")
         with open(report) as f:
@@ -111,18 +115,14 @@ def main():
         lo, hi = doc["accuracy_diff_ci95"]
         check(lo <= diff + 1e-9 and diff - 1e-9 <= hi, f"interval [{lo:+.3f}, {hi:+.3f}] holds {diff:+.3f}")
 
-        r = subprocess.run([sys.executable, os.path.join(TOOLS, "compare_runs.py"), "--fercl", FERCL,
-                            "--data", data, "--bootstrap", "50", "--json", report, models[0], models[0]],
-                           capture_output=True, text=True)
+        r = compare("--data", data, "--bootstrap", "50", "--json", report, models[0], models[0])
         with open(report) as f:
             doc = json.load(f)
         check(r.returncode == 0 and doc["right_only_a"] == 0 and doc["right_only_b"] == 0
               and doc["mcnemar_p"] == 1.0 and doc["accuracy_diff_ci95"] == [0.0, 0.0],
               "a model against itself: no discordant image, p = 1, interval [0, 0]")
 
-        r = subprocess.run([sys.executable, os.path.join(TOOLS, "compare_runs.py"), "--fercl", FERCL,
-                            "--data", data, models[0], os.path.join(tmp, "missing.safetensors")],
-                           capture_output=True, text=True)
+        r = compare("--data", data, models[0], os.path.join(tmp, "missing.safetensors"))
         check(r.returncode == 2 and "missing.safetensors" in r.stderr, "a missing model: exit 2 naming it")
 
     if failures:
