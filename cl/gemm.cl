@@ -90,8 +90,10 @@ __kernel void gemm_pack_k(__global const float *x, const uint x_off, const uint 
 #define GEMM_ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5)
 #elif GEMM_MR == 8
 #define GEMM_ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7)
+#elif GEMM_MR == 12
+#define GEMM_ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11)
 #else
-#error "GEMM_MR must be 4, 5, 6 or 8"
+#error "GEMM_MR must be 4, 5, 6, 8 or 12"
 #endif
 
 #if GEMM_NV == 1
@@ -318,11 +320,99 @@ __kernel void conv_panel_s1(const int M, const int N, const int K, const int kc,
   } while (k0 < K);
 }
 
+/* Implicit GEMM for stride-1 same convolutions on small planes, with batch
+ * panels: a work-item's 16 columns are 16 samples at one output pixel p, so a
+ * kernel tap lies inside the image for all of them or for none, and the taps
+ * that fall in the padding are skipped instead of multiplied by zeros (on a
+ * 2×2 plane 5 of a 3×3 kernel's 9 taps, on 3×3 planes 32 of 81). k runs over
+ * the valid taps and, inside each, the channels: A holds the weights tap-major,
+ * A[m][ij·C + c] (gemm_pack_wtap), so a tap's rows are contiguous and a skipped
+ * tap is a jump. C columns are q = n·H·W + p (stores strided by H·W). Same
+ * operands as conv_panel_s1 (forward: src = x; backward-data: src = dY with
+ * the rotated, transposed weights). Work-item (p + H·W·sample block, group). */
+__kernel void conv_tap_s1(const int M, const int n_batch, const int channels, const int kc,
+                          __global const float *a, const uint a_off, const uint a_panel,
+                          __global const float *src, const uint src_off, const uint sc,
+                          const int h, const int w, const int kh, const int kw, const int pad,
+                          __global float *cmat, const uint c_off, const uint ldc,
+                          const int m_per_group) {
+  const int id = get_global_id(0), g = get_global_id(1);
+  const int plane = h * w;
+  const int p = id % plane, n0 = (id / plane) * 16;
+  const int m_tiles = (M + GEMM_MR - 1) / GEMM_MR;
+  const int tm_begin = g * m_per_group, tm_end = min(m_tiles, tm_begin + m_per_group);
+  if (n0 >= n_batch || tm_begin >= tm_end) return;
+  const int nl = min(16, n_batch - n0);
+  const int y = p / w, x = p - y * w;
+  /* The taps inside the image at p (kernels up to 7×7; the host checks). */
+  int tap[49], shift[49], taps = 0;
+  for (int ij = 0; ij < kh * kw && ij < 49; ij++) {
+    const int dy = ij / kw - pad, dx = ij % kw - pad;
+    if (y + dy >= 0 && y + dy < h && x + dx >= 0 && x + dx < w) {
+      tap[taps] = ij;
+      shift[taps++] = dy * w + dx;
+    }
+  }
+  const int K = taps * channels;
+  __global const float *col0 = src + src_off + (uint)(n0 * plane + p);
+  float bs[GEMM_KC_MAX * 16];
+  for (int k0 = 0; k0 < K; k0 += kc) {
+    const int kb = min(kc, K - k0);
+    /* The slice: rows (t, c) from k0, 16 samples each (zero past the batch). */
+    int t = k0 / channels, c = k0 - t * channels;
+    for (int rr = 0; rr < kb; rr++) {
+      __global const float *row = col0 + (uint)c * sc + shift[t];
+      for (int l = 0; l < 16; l++) bs[rr * 16 + l] = l < nl ? row[l * plane] : 0.0f;
+      if (++c == channels) {
+        c = 0;
+        t++;
+      }
+    }
+    for (int tm = tm_begin; tm < tm_end; tm++) {
+      GEMM_ROWS(GEMM_DECL)
+      /* Segments of the slice within one tap: contiguous A rows. */
+      int rr = 0;
+      t = k0 / channels;
+      c = k0 - t * channels;
+      while (rr < kb) {
+        const int seg = min(kb - rr, channels - c);
+        __global const float *ap =
+            a + a_off + (uint)tm * a_panel + (uint)(tap[t] * channels + c) * GEMM_MR;
+        const float *bp = bs + rr * 16;
+        for (int k = 0; k < seg; k++) {
+          GEMM_LOADB
+          GEMM_ROWS(GEMM_FMA)
+          ap += GEMM_MR;
+          bp += 16;
+        }
+        rr += seg;
+        c = 0;
+        t++;
+      }
+      const int m0 = tm * GEMM_MR;
+      __global float *cq = cmat + c_off + (uint)(n0 * plane + p);
+#define GEMM_STORE_T(i)                                                            \
+  if (m0 + i < M) {                                                                \
+    float v_[16];                                                                  \
+    vstore8(c##i##_0, 0, v_);                                                      \
+    vstore8(c##i##_1, 1, v_);                                                      \
+    __global float *r_ = cq + (uint)(m0 + i) * ldc;                                \
+    for (int l = 0; l < nl; l++) r_[l * plane] = k0 == 0 ? v_[l] : r_[l * plane] + v_[l]; \
+  }
+      GEMM_ROWS(GEMM_STORE_T)
+#undef GEMM_STORE_T
+    }
+  }
+  if (K == 0) /* no tap reaches the image (kernel larger than the plane): zeros */
+    for (int m = tm_begin * GEMM_MR; m < min(M, tm_end * GEMM_MR); m++)
+      for (int l = 0; l < nl; l++) cmat[c_off + (uint)m * ldc + (uint)((n0 + l) * plane + p)] = 0.0f;
+}
+
 /* Weight gradient of a stride-1 same convolution, dW = dY · colsᵀ, with the
  * source channel-last: xt[q][c] = x[c][q] (gemm_transpose_cl), so the 16 B
  * values of a k step (one pixel q, rows r' = ij·C + c0 .. c0+15, i.e. 16
- * channels at one kernel offset ij) are 16 consecutive floats of xt, or a
- * zero block where the shifted pixel leaves the image: two vector loads and
+ * channels at one kernel offset ij) are 16 consecutive floats of xt (pixels
+ * whose shifted source leaves the image are skipped): two vector loads and
  * no index arithmetic in the inner loop (the row offsets of a k block are
  * computed once per block). C must be a multiple of 16. The result dW' is in
  * [c_out][ij·C + c] order (contiguous stores); wgrad_permute reorders it into
@@ -332,7 +422,7 @@ __kernel void conv_wgrad_s1(const int M, const int channels, const int kq, const
                             __global const float *a, const uint a_off, const uint a_panel,
                             __global const float *xt, const uint xt_off, const int h, const int w,
                             const int kh, const int kw, const int pad, const int q_begin,
-                            const uint zero_at, const float beta, __global float *dw,
+                            const float beta, __global float *dw,
                             const uint dw_off, const int m_per_group) {
   const int tn = get_global_id(0), g = get_global_id(1);
   const int khw = kh * kw;
@@ -347,6 +437,10 @@ __kernel void conv_wgrad_s1(const int M, const int channels, const int kq, const
    * C floats apart in xt (a power-of-two stride that would keep few of them in
    * L1's sets), contiguous here. */
   float bs[GEMM_KC_MAX * 16];
+  /* Pixels whose shifted source lies in the padding add exact zeros: they are
+   * left out of the slice (kept: `live` of them, at block rows qrow[]), so on
+   * small planes the work follows the taps that reach the image. */
+  int qrow[GEMM_KC_MAX];
   int k0 = 0;
   do {
     const int kb = min(kc, kq - k0);
@@ -354,12 +448,15 @@ __kernel void conv_wgrad_s1(const int M, const int channels, const int kq, const
     const int plane = h * w;
     int rem = q % plane;
     int oy = rem / w, ox = rem - oy * w;
+    int live = 0;
     for (int kk = 0; kk < kb; kk++) {
       const int yy = oy + dy, xx = ox + dx;
-      const int ok = yy >= 0 && yy < h && xx >= 0 && xx < w;
-      __global const float *src = xt + xt_off + (ok ? (uint)(q + shift) * (uint)channels + (uint)c0 : zero_at);
-      vstore8(vload8(0, src), 0, bs + kk * 16);
-      vstore8(vload8(1, src), 0, bs + kk * 16 + 8);
+      if (yy >= 0 && yy < h && xx >= 0 && xx < w) {
+        __global const float *src = xt + xt_off + (uint)(q + shift) * (uint)channels + (uint)c0;
+        vstore8(vload8(0, src), 0, bs + live * 16);
+        vstore8(vload8(1, src), 0, bs + live * 16 + 8);
+        qrow[live++] = kk;
+      }
       q++;
       if (++ox == w) {
         ox = 0;
@@ -372,11 +469,21 @@ __kernel void conv_wgrad_s1(const int M, const int channels, const int kq, const
       __global const float *ap = a + a_off + (uint)tm * a_panel + (uint)k0 * GEMM_MR;
       GEMM_ROWS(GEMM_DECL)
       const float *bp = bs;
-      for (int k = 0; k < kb; k++) {
-        GEMM_LOADB
-        GEMM_ROWS(GEMM_FMA)
-        ap += GEMM_MR;
-        bp += 16;
+      if (live == kb) {
+        for (int k = 0; k < kb; k++) {
+          GEMM_LOADB
+          GEMM_ROWS(GEMM_FMA)
+          ap += GEMM_MR;
+          bp += 16;
+        }
+      } else {
+        __global const float *ap0 = ap;
+        for (int k = 0; k < live; k++) {
+          ap = ap0 + qrow[k] * GEMM_MR;
+          GEMM_LOADB
+          GEMM_ROWS(GEMM_FMA)
+          bp += 16;
+        }
       }
       {
         /* Rows of dW' [c_out][ij·C + c] (permuted to dW by wgrad_permute). */
@@ -405,15 +512,10 @@ __kernel void wgrad_permute(__global const float *dwp, const uint dwp_off, __glo
   dw[at] = accumulate ? dw[at] + v : v;
 }
 
-/* xt[q][c] = x[c][q] (q < cols), and 16 zeros at xt[cols·C ..] (the zero block
- * conv_wgrad_s1 points to). Work-item (q, 16-channel block). */
+/* xt[q][c] = x[c][q] (q < cols). Work-item (q, 16-channel block). */
 __kernel void gemm_transpose_cl(__global const float *x, const uint x_off, const uint cols,
                                 const uint channels, __global float *xt, const uint xt_off) {
   const uint q = get_global_id(0), cb = get_global_id(1);
-  if (q == 0 && cb == 0) {
-    vstore8((float8)(0.0f), 0, xt + xt_off + cols * channels);
-    vstore8((float8)(0.0f), 1, xt + xt_off + cols * channels);
-  }
   if (q >= cols || cb * 16u >= channels) return;
   float t[16];
   for (int l = 0; l < 16; l++) t[l] = x[x_off + (cb * 16u + (uint)l) * cols + q];
@@ -438,5 +540,25 @@ __kernel void gemm_pack_wflip(__global const float *wt, const uint w_off, const 
   for (uint l = 0; l < width; l++) {
     const uint c = t * width + l;
     dst[l] = c < c_in ? wt[w_off + (o * c_in + c) * khw + flipped] : 0.0f;
+  }
+}
+
+/* A panels of the weights with k tap-major (conv_tap_s1): forward
+ * A[o][ij·C_in + c] = W[o][c][ij]; backward-data (flip) A[c][ij·C_out + o] =
+ * W[o][c][KH·KW−1−ij], the transposed weights rotated by 180°. Work-item
+ * (k, panel t). */
+__kernel void gemm_pack_wtap(__global const float *wt, const uint w_off, const uint c_in,
+                             const uint c_out, const uint khw, const int flip, const uint width,
+                             __global float *out, const uint out_off) {
+  const uint k = get_global_id(0), t = get_global_id(1);
+  const uint rows = flip ? c_in : c_out, inner = flip ? c_out : c_in;
+  const uint kdim = inner * khw;
+  if (k >= kdim || t * width >= rows + width - 1u) return;
+  const uint ij = k / inner, cc = k - ij * inner;
+  __global float *dst = out + out_off + (t * kdim + k) * width;
+  for (uint l = 0; l < width; l++) {
+    const uint r = t * width + l;
+    const uint at = flip ? (cc * c_in + r) * khw + (khw - 1u - ij) : (r * c_in + cc) * khw + ij;
+    dst[l] = r < rows ? wt[w_off + at] : 0.0f;
   }
 }

@@ -64,7 +64,7 @@ void fc_gemm_params_describe(const fc_gemm_params *p, char *out, size_t size) {
 
 static int valid_params(const fc_gemm_params *p) {
   /* tile shapes cl/gemm.cl compiles, sane sizes */
-  return (p->mr == 4 || p->mr == 5 || p->mr == 6 || p->mr == 8) && p->nv >= 1 && p->nv <= 3 &&
+  return (p->mr == 4 || p->mr == 5 || p->mr == 6 || p->mr == 8 || p->mr == 12) && p->nv >= 1 && p->nv <= 3 &&
          p->wg >= 1 && p->wg <= 256 && p->kc >= 0 && p->kc <= (1 << 20) && p->ablock >= 0;
 }
 

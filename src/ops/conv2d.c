@@ -324,10 +324,83 @@ static fc_status implicit_gemm(fc_device *dev, const fc_conv2d_desc *d, size_t m
   return st;
 }
 
+/* Batch panels (conv_tap_s1) pay on small planes, where many taps fall in the
+ * padding: its work is the taps that reach the image, over the batch rounded
+ * up to 16; conv_panel_s1's is every tap over N·H·W columns rounded up to 16.
+ * The 0.9 leaves room for its strided loads and stores. */
+static int use_tap_panels(const fc_conv2d_desc *d) {
+  if (d->kh * d->kw > 49) return 0;
+  size_t valid = 0;
+  for (int y = 0; y < d->h; y++)
+    for (int x = 0; x < d->w; x++)
+      for (int i = 0; i < d->kh; i++)
+        for (int j = 0; j < d->kw; j++) {
+          int yy = y + i - d->pad, xx = x + j - d->pad;
+          valid += yy >= 0 && yy < d->h && xx >= 0 && xx < d->w;
+        }
+  size_t cols = (size_t)d->n * d->h * d->w;
+  double tap_work = (double)((d->n + 15) / 16 * 16) * (double)valid;
+  double panel_work = (double)((cols + 15) / 16 * 16) * d->kh * d->kw;
+  return tap_work < 0.9 * panel_work;
+}
+
+/* C[m × N·H·W] = tap-major A panels · cols(src) over the taps that reach the image. */
+static fc_status tap_gemm(fc_device *dev, const fc_conv2d_desc *d, size_t m, size_t channels,
+                          fc_view ap, fc_view src, fc_view c) {
+  const int mr = fc_gemm_mr(dev);
+  size_t plane = (size_t)d->h * d->w, cols = (size_t)d->n * plane, k = channels * d->kh * d->kw;
+  size_t m_tiles = (m + (size_t)mr - 1) / (size_t)mr, n_tiles = plane * (((size_t)d->n + 15) / 16);
+  size_t groups = 1, per_group = 1;
+  fc_gemm_groups(dev, m_tiles, n_tiles, 1, &groups, &per_group);
+  int kc = dev->tuning.gemm.kc;
+  if (kc <= 0 || kc > 256) kc = 256; /* GEMM_KC_MAX: the slice lives in private memory */
+  FC_TRY(fc_ops_check_u32("conv2d", ap.offset + m_tiles * (size_t)mr * k, "A panel extent"));
+  cl_kernel kernel = NULL;
+  FC_TRY(fc_gemm_kernel(dev, "conv_tap_s1", &kernel));
+  if (fc_device_profiling(dev))
+    snprintf(dev->prof_shape, sizeof dev->prof_shape, "m=%zu n=%zu k=%zu taps", m, cols, k);
+  const fc_kernel_arg args[] = {FC_ARG_INT(m),          FC_ARG_INT(d->n),
+                                FC_ARG_INT(channels),   FC_ARG_INT(kc),
+                                FC_ARG_VIEW_MEM(ap),    FC_ARG_VIEW_OFF(ap),
+                                FC_ARG_UINT(k * (size_t)mr), FC_ARG_VIEW_MEM(src),
+                                FC_ARG_VIEW_OFF(src),   FC_ARG_UINT(cols),
+                                FC_ARG_INT(d->h),       FC_ARG_INT(d->w),
+                                FC_ARG_INT(d->kh),      FC_ARG_INT(d->kw),
+                                FC_ARG_INT(d->pad),     FC_ARG_VIEW_MEM(c),
+                                FC_ARG_VIEW_OFF(c),     FC_ARG_UINT(cols),
+                                FC_ARG_INT(per_group)};
+  size_t global[2] = {n_tiles, groups}, local[2] = {1, 1};
+  fc_status st = fc_launch(dev, kernel, "conv_gemm", 2, global, local, args, FC_NARGS(args));
+  dev->prof_shape[0] = '\0';
+  return st;
+}
+
+/* Tap-major weight panels (gemm_pack_wtap): forward, or backward-data's
+ * rotated transpose (flip). */
+static fc_status pack_weights_tap_major(fc_device *dev, const fc_conv2d_desc *d, fc_view w,
+                                        int flip, fc_view ws) {
+  const int mr = fc_gemm_mr(dev);
+  size_t khw = (size_t)d->kh * d->kw, rows = flip ? (size_t)d->c_in : (size_t)d->c_out;
+  size_t k = (flip ? (size_t)d->c_out : (size_t)d->c_in) * khw;
+  size_t panels = (rows + (size_t)mr - 1) / (size_t)mr;
+  FC_TRY(fc_ops_check_u32("conv2d", ws.offset + panels * (size_t)mr * k, "A panel extent"));
+  cl_kernel kernel = NULL;
+  FC_TRY(fc_gemm_kernel(dev, "gemm_pack_wtap", &kernel));
+  const fc_kernel_arg args[] = {FC_ARG_VIEW_MEM(w),    FC_ARG_VIEW_OFF(w), FC_ARG_UINT(d->c_in),
+                                FC_ARG_UINT(d->c_out), FC_ARG_UINT(khw),   FC_ARG_INT(flip),
+                                FC_ARG_UINT(mr),       FC_ARG_VIEW_MEM(ws), FC_ARG_VIEW_OFF(ws)};
+  size_t global[2] = {k, panels}, local[2] = {dev->wg_1d, 1};
+  return fc_launch(dev, kernel, "gemm_pack", 2, global, local, args, FC_NARGS(args));
+}
+
 static fc_status implicit_forward(fc_device *dev, const fc_conv2d_desc *d, fc_view x, fc_view w,
                                   fc_view y, fc_view ws) {
   const int mr = fc_gemm_mr(dev);
   size_t k = rows_k(d), co = (size_t)d->c_out;
+  if (use_tap_panels(d)) {
+    FC_TRY(pack_weights_tap_major(dev, d, w, 0, ws));
+    return tap_gemm(dev, d, co, (size_t)d->c_in, ws, x, y);
+  }
   FC_TRY(fc_gemm_pack(dev, w, k, 1, co, k, mr, ws, 1, 0, 0));
   return implicit_gemm(dev, d, co, k, ws, x, y);
 }
@@ -336,6 +409,10 @@ static fc_status implicit_backward_data(fc_device *dev, const fc_conv2d_desc *d,
                                         fc_view w, fc_view dx, fc_view ws) {
   const int mr = fc_gemm_mr(dev);
   size_t khw = (size_t)d->kh * d->kw, ci = (size_t)d->c_in, k = (size_t)d->c_out * khw;
+  if (use_tap_panels(d)) { /* rotated weights, same padding: see below */
+    FC_TRY(pack_weights_tap_major(dev, d, w, 1, ws));
+    return tap_gemm(dev, d, ci, (size_t)d->c_out, ws, dy, dx);
+  }
   size_t panels = (ci + (size_t)mr - 1) / (size_t)mr;
   FC_TRY(fc_ops_check_u32("conv2d", ws.offset + panels * (size_t)mr * k, "A panel extent"));
   cl_kernel kernel = NULL;
@@ -351,10 +428,10 @@ static fc_status implicit_backward_data(fc_device *dev, const fc_conv2d_desc *d,
 }
 
 /* Weight gradient through conv_wgrad_s1: the whole batch at once, so the
- * workspace must hold dY's A panels and x channel-last (+ a zero block). */
+ * workspace must hold dY's A panels and x channel-last. */
 static size_t wgrad_floats(const fc_conv2d_desc *d, int mr) {
   size_t cols = (size_t)d->n * d->h * d->w;
-  return fc_gemm_panel_floats((size_t)d->c_out, cols, mr) + cols * (size_t)d->c_in + 16 +
+  return fc_gemm_panel_floats((size_t)d->c_out, cols, mr) + cols * (size_t)d->c_in +
          (size_t)d->c_out * d->c_in * d->kh * d->kw;
 }
 
@@ -369,7 +446,7 @@ static fc_status implicit_backward_weights(fc_device *dev, const fc_conv2d_desc 
   size_t cols = (size_t)d->n * d->h * d->w, co = (size_t)d->c_out, ci = (size_t)d->c_in;
   size_t khw = (size_t)d->kh * d->kw;
   size_t a_floats = fc_gemm_panel_floats(co, cols, mr);
-  fc_view ap = ws, xt = fc_view_add(ws, a_floats), dwp = fc_view_add(xt, cols * ci + 16);
+  fc_view ap = ws, xt = fc_view_add(ws, a_floats), dwp = fc_view_add(xt, cols * ci);
   FC_TRY(fc_ops_check_u32("conv2d", dwp.offset + co * ci * khw, "workspace extent"));
   FC_TRY(fc_gemm_pack(dev, dy, cols, 1, co, cols, mr, ap, 1, 0, 0));
   cl_kernel kernel = NULL;
@@ -401,8 +478,7 @@ static fc_status implicit_backward_weights(fc_device *dev, const fc_conv2d_desc 
                                   FC_ARG_VIEW_OFF(xt),    FC_ARG_INT(d->h),
                                   FC_ARG_INT(d->w),       FC_ARG_INT(d->kh),
                                   FC_ARG_INT(d->kw),      FC_ARG_INT(d->pad),
-                                  FC_ARG_INT(q0),         FC_ARG_UINT(cols * ci),
-                                  FC_ARG_FLOAT(beta),     FC_ARG_VIEW_MEM(dwp),
+                                  FC_ARG_INT(q0),         FC_ARG_FLOAT(beta),     FC_ARG_VIEW_MEM(dwp),
                                   FC_ARG_VIEW_OFF(dwp),   FC_ARG_INT(per_group)};
     size_t global[2] = {n_tiles, groups}, local[2] = {(size_t)dev->tuning.gemm.wg, 1};
     st = fc_launch(dev, kernel, "conv_wgrad", 2, global, local, args, FC_NARGS(args));

@@ -24,6 +24,12 @@ static const int cases[][9] = {
     {3, 5, 7, 7, 3, 3, 3, 1, 0},   /* padding 0, stride 1 (generic) */
     {3, 3, 1, 1, 4, 3, 3, 1, 1},   /* spatial 1 under a padded 3×3 */
     {3, 2, 31, 31, 3, 5, 5, 3, 2}, /* odd geometry (generic) */
+    /* Small planes with a batch of 16 or more: batch panels that skip the taps
+     * in the padding (conv_tap_s1), a partial last block of samples. */
+    {33, 16, 2, 2, 13, 3, 3, 1, 1},
+    {32, 32, 3, 3, 7, 3, 3, 1, 1},
+    {17, 16, 4, 3, 5, 5, 5, 1, 2},
+    {20, 16, 1, 1, 6, 3, 3, 1, 1},
 };
 #define N_CASES (sizeof cases / sizeof cases[0])
 
