@@ -92,8 +92,11 @@ __kernel void gemm_pack_k(__global const float *x, const uint x_off, const uint 
 #define GEMM_ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7)
 #elif GEMM_MR == 12
 #define GEMM_ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11)
+#elif GEMM_MR == 16
+#define GEMM_ROWS(X) \
+  X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11) X(12) X(13) X(14) X(15)
 #else
-#error "GEMM_MR must be 4, 5, 6, 8 or 12"
+#error "GEMM_MR must be 4, 5, 6, 8, 12 or 16"
 #endif
 
 #if GEMM_NV == 1
@@ -105,7 +108,18 @@ __kernel void gemm_pack_k(__global const float *x, const uint x_off, const uint 
     c##i##_0 = fma(a_, b0, c##i##_0);   \
   }
 #define GEMM_STORE(i) gemm_store8(c, i, n0, M, N, ldc, alpha, beta, m0, c##i##_0, 0);
+#elif GEMM_NV == 2 && defined(GEMM_V16)
+/* 16 columns as one float16: one 512-bit register per tile row where the
+ * device has them (half the instructions of two float8). */
+#define GEMM_DECL(i) float16 c##i = 0.0f;
+#define GEMM_LOADB const float16 b0 = vload16(0, bp);
+#define GEMM_FMA(i) c##i = fma((float16)(ap[i]), b0, c##i);
+#define GEMM_STORE(i)                                                 \
+  gemm_store8(c, i, n0, M, N, ldc, alpha, beta, m0, c##i.lo, 0); \
+  gemm_store8(c, i, n0, M, N, ldc, alpha, beta, m0, c##i.hi, 8);
+#define GEMM_ROW16(i, v) vstore16(c##i, 0, v);
 #elif GEMM_NV == 2
+#define GEMM_ROW16(i, v) vstore8(c##i##_0, 0, v); vstore8(c##i##_1, 1, v);
 #define GEMM_DECL(i) float8 c##i##_0 = 0.0f, c##i##_1 = 0.0f;
 #define GEMM_LOADB const float8 b0 = vload8(0, bp), b1 = vload8(1, bp);
 #define GEMM_FMA(i)                     \
@@ -394,8 +408,7 @@ __kernel void conv_tap_s1(const int M, const int n_batch, const int channels, co
 #define GEMM_STORE_T(i)                                                            \
   if (m0 + i < M) {                                                                \
     float v_[16];                                                                  \
-    vstore8(c##i##_0, 0, v_);                                                      \
-    vstore8(c##i##_1, 1, v_);                                                      \
+    GEMM_ROW16(i, v_)                                                              \
     __global float *r_ = cq + (uint)(m0 + i) * ldc;                                \
     for (int l = 0; l < nl; l++) r_[l * plane] = k0 == 0 ? v_[l] : r_[l * plane] + v_[l]; \
   }

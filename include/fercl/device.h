@@ -42,6 +42,7 @@ typedef struct fc_device_info {
   uint64_t local_mem_bytes;
   uint64_t max_alloc_bytes;
   size_t max_work_group_size;
+  unsigned native_float_width; /* floats per native vector: 16 with AVX-512, 8 with AVX2 */
   int has_fp16;
   int has_fp64;
   int is_pocl; /* Portable Computing Language platform */

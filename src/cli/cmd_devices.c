@@ -84,6 +84,7 @@ static void print_text(const fc_device_registry *reg, const long long *multiples
     printf("%s     global memory    %s (max allocation %s)\n", rail, global, alloc);
     printf("%s     local memory     %s\n", rail, local);
     printf("%s     fp16 / fp64      %s / %s\n", rail, d->has_fp16 ? "yes" : "no", d->has_fp64 ? "yes" : "no");
+    printf("%s     float vector     %u (native width)\n", rail, d->native_float_width);
     if (multiples[i] > 0)
       printf("%s     work-group       max %zu, preferred multiple %lld\n", rail,
              d->max_work_group_size, multiples[i]);
@@ -121,9 +122,10 @@ static void print_json(const fc_device_registry *reg, const long long *multiples
            "\"local_mem_bytes\": %llu, \"max_alloc_bytes\": %llu,\n",
            d->compute_units, d->max_clock_mhz, (unsigned long long)d->global_mem_bytes,
            (unsigned long long)d->local_mem_bytes, (unsigned long long)d->max_alloc_bytes);
-    printf("     \"fp16\": %s, \"fp64\": %s, \"max_work_group_size\": %zu, "
+    printf("     \"fp16\": %s, \"fp64\": %s, \"native_float_width\": %u, \"max_work_group_size\": %zu, "
            "\"preferred_work_group_multiple\": ",
-           d->has_fp16 ? "true" : "false", d->has_fp64 ? "true" : "false", d->max_work_group_size);
+           d->has_fp16 ? "true" : "false", d->has_fp64 ? "true" : "false", d->native_float_width,
+           d->max_work_group_size);
     if (multiples[i] > 0)
       printf("%lld}", multiples[i]);
     else

@@ -305,8 +305,8 @@ static fc_status ops_run(fc_device *dev, void *p) {
 /* ---- the command ---- */
 
 static void gemm_key(const fc_tuning *t, char *key, size_t size) {
-  snprintf(key, size, "conv:fercl:mr%d:nv%d:wg%d:kc%d:ab%d:imp%d", t->gemm.mr, t->gemm.nv,
-           t->gemm.wg, t->gemm.kc, t->gemm.ablock, t->conv_implicit);
+  snprintf(key, size, "conv:fercl:mr%d:nv%d:v%d:wg%d:kc%d:ab%d:imp%d", t->gemm.mr, t->gemm.nv,
+           t->gemm.vec, t->gemm.wg, t->gemm.kc, t->gemm.ablock, t->conv_implicit);
 }
 
 int fc_cmd_tune(int argc, char **argv) {
@@ -357,7 +357,10 @@ int fc_cmd_tune(int argc, char **argv) {
   fc_tuning base;
   fc_tuning_defaults(dev, &base);
   base.ops_wg = 0;
-  static const int mrs[] = {6, 4, 5};
+  /* Tile rows × row vector: float8 rows (16 registers, AVX2), float16 rows where
+   * the device's native vectors are 512-bit (32 registers). */
+  static const int mrs[][2] = {{6, 8}, {4, 8}, {5, 8}, {16, 16}, {12, 16}, {8, 16}};
+  const int n_mrs = dev->info.native_float_width >= 16 ? 6 : 3;
   static const int kcs_full[] = {128, 256, 512, 1024, 0};
   static const int kcs_quick[] = {128, 256, 512};
   static const int wgs[] = {1, 2, 4};
@@ -368,7 +371,7 @@ int fc_cmd_tune(int argc, char **argv) {
   int reps = quick ? 2 : 3;
   step_no = 0;
   step_total =
-      3 + (n_kc - 1) + (n_wg - 1) + (quick ? 0 : 2) + 1 + (no_clblast ? 0 : n_sets + 3) + 3;
+      n_mrs + (n_kc - 1) + (n_wg - 1) + (quick ? 0 : 2) + 1 + (no_clblast ? 0 : n_sets + 3) + 3;
 
   conv_work cw;
   st = conv_work_create(dev, &cw);
@@ -379,7 +382,7 @@ int fc_cmd_tune(int argc, char **argv) {
    * implicit-GEMM kernels. */
   static const int ablocks[] = {8192, 0, 32768};
   for (int stage = 0; stage < 5 && st == FC_OK; stage++) {
-    int n = stage == 0   ? 3
+    int n = stage == 0   ? n_mrs
             : stage == 1 ? n_kc
             : stage == 2 ? n_wg
             : stage == 3 ? (quick ? 1 : 3)
@@ -388,7 +391,7 @@ int fc_cmd_tune(int argc, char **argv) {
     for (int i = 0; i < n; i++) {
       fc_tuning t = start;
       t.gemm.engine = FC_GEMM_ENGINE_FERCL;
-      if (stage == 0) t.gemm.mr = mrs[i];
+      if (stage == 0) t.gemm.mr = mrs[i][0], t.gemm.vec = mrs[i][1];
       if (stage == 1) t.gemm.kc = kcs[i];
       if (stage == 2) t.gemm.wg = wgs[i];
       if (stage == 3) t.gemm.ablock = ablocks[i];
@@ -429,8 +432,8 @@ int fc_cmd_tune(int argc, char **argv) {
     if (st == FC_OK) {
       char desc[64];
       fc_gemm_params_describe(&best.gemm, desc, sizeof desc);
-      snprintf(key, sizeof key, "sgemm1024:fercl:mr%d:nv%d:wg%d:kc%d:ab%d", best.gemm.mr,
-               best.gemm.nv, best.gemm.wg, best.gemm.kc, best.gemm.ablock);
+      snprintf(key, sizeof key, "sgemm1024:fercl:mr%d:nv%d:v%d:wg%d:kc%d:ab%d", best.gemm.mr,
+               best.gemm.nv, best.gemm.vec, best.gemm.wg, best.gemm.kc, best.gemm.ablock);
       snprintf(label, sizeof label, "SGEMM 1024^3, %s", desc);
       ours_1024 = measure(dev, key, label, sgemm_run, &g, reps);
     }

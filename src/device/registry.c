@@ -72,6 +72,9 @@ static void fill_info(fc_device_info *info, cl_platform_id platform, cl_device_i
   ul = 0;
   clGetDeviceInfo(id, CL_DEVICE_MAX_MEM_ALLOC_SIZE, sizeof ul, &ul, NULL);
   info->max_alloc_bytes = ul;
+  u = 0;
+  clGetDeviceInfo(id, CL_DEVICE_NATIVE_VECTOR_WIDTH_FLOAT, sizeof u, &u, NULL);
+  info->native_float_width = u;
   size_t wg = 0;
   clGetDeviceInfo(id, CL_DEVICE_MAX_WORK_GROUP_SIZE, sizeof wg, &wg, NULL);
   info->max_work_group_size = wg;

@@ -25,11 +25,12 @@ typedef enum fc_gemm_engine {
 
 typedef struct fc_gemm_params {
   fc_gemm_engine engine;
-  int mr;     /* tile rows: 4, 5, 6 or 8 */
+  int mr;     /* tile rows: 4, 5, 6, 8, 12 or 16 */
   int nv;     /* tile columns = 8·nv, nv 1..3 */
   int wg;     /* work-items (column panels) per work-group */
   int kc;     /* k block: a B panel slice of kc rows is reused by all row tiles (0: all of K) */
   int ablock; /* floats of A panels per work-item group in fc_gemm (0: no limit) */
+  int vec;    /* 16: with nv 2, a tile row is one float16 (devices with 512-bit vectors); else 8 */
 } fc_gemm_params;
 
 typedef struct fc_tuning {

@@ -26,6 +26,17 @@ START_TEST(parse_good_and_bad) {
   fc_tuning t;
   fc_tuning_defaults(&d, &t);
   ck_assert_int_eq(t.gemm.engine, FC_GEMM_ENGINE_FERCL);
+  ck_assert_int_eq(t.gemm.vec, 8); /* no 512-bit vectors: float8 rows, 6 x 16 */
+  ck_assert_int_eq(t.gemm.mr, 6);
+  fc_device wide = fake_cpu();
+  wide.info.native_float_width = 16;
+  fc_tuning_defaults(&wide, &t);
+  ck_assert_int_eq(t.gemm.vec, 16);
+  ck_assert_int_eq(t.gemm.mr, 16);
+  FC_CHECK_OK(fc_tuning_parse(&wide, "fer-cl tuning 1\ngemm.mr 12\ngemm.vec 16\n", &t));
+  ck_assert_int_eq(t.gemm.mr, 12);
+  ck_assert_int_eq(t.gemm.vec, 16);
+  fc_tuning_defaults(&d, &t);
   const char *good =
       "fer-cl tuning 1\n# comment\ndevice test CPU\ngemm.engine clblast\ngemm.mr 4\ngemm.nv 3\n"
       "gemm.wg 2\ngemm.kc 128\ngemm.ablock 4096\nops.wg 128\nconv.implicit 0\nclblast.xgemm KWG=32 "
@@ -39,6 +50,7 @@ START_TEST(parse_good_and_bad) {
   ck_assert_int_eq(t.gemm.ablock, 4096);
   ck_assert_int_eq(t.ops_wg, 128);
   ck_assert_int_eq(t.conv_implicit, 0);
+  ck_assert_int_eq(t.gemm.vec, 8); /* a file without gemm.vec: float8 rows */
   ck_assert_int_eq(t.clblast_count, 3);
   ck_assert_str_eq(t.clblast_names[1], "MWG");
   ck_assert_int_eq((int)t.clblast_values[1], 128);
@@ -50,6 +62,8 @@ START_TEST(parse_good_and_bad) {
       "fer-cl tuning 1\ngemm.mr seven\n",
       "fer-cl tuning 1\ngemm.mr 7\n", /* no such tile */
       "fer-cl tuning 1\ngemm.nv 4\n",
+      "fer-cl tuning 1\ngemm.vec 12\n",                       /* 8 or 16 only */
+      "fer-cl tuning 1\ngemm.mr 4\ngemm.nv 3\ngemm.vec 16\n", /* float16 rows need nv 2 */
       "fer-cl tuning 1\ngemm.engine magic\n",
       "fer-cl tuning 1\nunknown.key 1\n",
       "fer-cl tuning 1\nclblast.xgemm KWG\n",
@@ -86,14 +100,17 @@ START_TEST(save_then_open_loads) {
   fc_tuning t;
   fc_tuning_defaults(dev, &t);
   t.gemm.engine = FC_GEMM_ENGINE_FERCL;
-  t.gemm.mr = 5;
+  t.gemm.mr = 12;
+  t.gemm.nv = 2;
+  t.gemm.vec = 16;
   t.gemm.kc = 96;
   t.ops_wg = 32;
   FC_CHECK_OK(fc_tuning_save(dev, &t, path));
   fc_device *again = NULL;
   FC_CHECK_OK(fc_device_open_selected(getenv("FERCL_TEST_DEVICE"), 0, &again));
   ck_assert_int_eq(again->tuning.tuned, 1);
-  ck_assert_int_eq(again->tuning.gemm.mr, 5);
+  ck_assert_int_eq(again->tuning.gemm.mr, 12);
+  ck_assert_int_eq(again->tuning.gemm.vec, 16);
   ck_assert_int_eq(again->tuning.gemm.kc, 96);
   ck_assert_int_eq((int)again->wg_1d, 32);
   fc_device_close(again);

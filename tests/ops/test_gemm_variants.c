@@ -16,15 +16,18 @@ typedef struct variant {
   int mr, nv, wg, kc;
   int explicit_conv; /* conv_implicit off: column matrices through memory */
   int ablock;        /* gemm.ablock */
+  int vec;           /* gemm.vec: 8, or 16 = float16 tile rows */
 } variant;
 
 /* Tile shapes of each register budget, k blocks that split k unevenly, CLBlast. */
 static const variant variants[] = {
-    {FC_GEMM_ENGINE_FERCL, 6, 2, 1, 256, 0, 8192}, /* the defaults */
-    {FC_GEMM_ENGINE_FERCL, 4, 3, 3, 7, 0, 0},      /* 24-wide panels, k blocks of 7, one group */
-    {FC_GEMM_ENGINE_FERCL, 8, 1, 2, 0, 0, 100},    /* 8-wide panels, all of k, a group per tile */
-    {FC_GEMM_ENGINE_FERCL, 5, 2, 1, 33, 0, 8192},  /* odd tile rows */
-    {FC_GEMM_ENGINE_CLBLAST, 6, 2, 1, 256, 0, 0},
+    {FC_GEMM_ENGINE_FERCL, 6, 2, 1, 256, 0, 8192, 8}, /* the defaults */
+    {FC_GEMM_ENGINE_FERCL, 4, 3, 3, 7, 0, 0, 8},      /* 24-wide panels, k blocks of 7, one group */
+    {FC_GEMM_ENGINE_FERCL, 8, 1, 2, 0, 0, 100, 8},    /* 8-wide panels, all of k, a group per tile */
+    {FC_GEMM_ENGINE_FERCL, 5, 2, 1, 33, 0, 8192, 8},  /* odd tile rows */
+    {FC_GEMM_ENGINE_FERCL, 16, 2, 1, 256, 0, 8192, 16}, /* float16 rows (512-bit devices) */
+    {FC_GEMM_ENGINE_FERCL, 12, 2, 1, 100, 0, 0, 16},    /* float16 rows, uneven k blocks */
+    {FC_GEMM_ENGINE_CLBLAST, 6, 2, 1, 256, 0, 0, 8},
 };
 #define N_VARIANTS (sizeof variants / sizeof variants[0])
 
@@ -36,12 +39,13 @@ static void set_variant(fc_device *dev, const variant *v) {
   t.gemm.wg = v->wg;
   t.gemm.kc = v->kc;
   t.gemm.ablock = v->ablock;
+  t.gemm.vec = v->vec;
   t.conv_implicit = !v->explicit_conv;
   FC_CHECK_OK(fc_tuning_apply(dev, &t));
 }
 
 static void describe(char *out, size_t size, const variant *v) {
-  fc_gemm_params p = {v->engine, v->mr, v->nv, v->wg, v->kc, v->ablock};
+  fc_gemm_params p = {v->engine, v->mr, v->nv, v->wg, v->kc, v->ablock, v->vec};
   fc_gemm_params_describe(&p, out, size);
   if (v->explicit_conv) snprintf(out + strlen(out), size - strlen(out), " explicit");
 }
@@ -136,16 +140,19 @@ static const int conv_cases[][9] = {
     {3, 32, 5, 5, 13, 1, 1, 1, 0},   /* ... pointwise */
     {2, 3, 1, 2, 4, 3, 3, 2, 1},     /* windows reaching past a 1x2 image (col2im bounds) */
     {2, 3, 4, 3, 2, 5, 5, 3, 2},     /* stride 3 */
+    {33, 16, 2, 2, 13, 3, 3, 1, 1},  /* small plane, batch panels that skip padded taps */
 };
 
 void fc_test_conv2d_engines(fc_device *dev) {
   fc_tuning saved = dev->tuning;
   fc_test_rng rng = fc_test_rng_make(702);
   static const variant conv_variants[] = {
-      {FC_GEMM_ENGINE_FERCL, 6, 2, 1, 16, 0, 8192}, /* implicit GEMM */
-      {FC_GEMM_ENGINE_FERCL, 5, 2, 1, 64, 1, 50},   /* shifted-copy and 16-column im2col kernels */
-      {FC_GEMM_ENGINE_FERCL, 4, 3, 2, 0, 0, 0},     /* 24-wide panels: per-element im2col kernels */
-      {FC_GEMM_ENGINE_CLBLAST, 6, 2, 1, 256, 0, 0}};
+      {FC_GEMM_ENGINE_FERCL, 6, 2, 1, 16, 0, 8192, 8}, /* implicit GEMM */
+      {FC_GEMM_ENGINE_FERCL, 5, 2, 1, 64, 1, 50, 8},   /* shifted-copy and 16-column im2col kernels */
+      {FC_GEMM_ENGINE_FERCL, 4, 3, 2, 0, 0, 0, 8},     /* 24-wide panels: per-element im2col kernels */
+      {FC_GEMM_ENGINE_FERCL, 16, 2, 1, 256, 0, 8192, 16}, /* float16 tile rows */
+      {FC_GEMM_ENGINE_FERCL, 12, 2, 1, 40, 0, 0, 16},     /* float16 rows, short k blocks */
+      {FC_GEMM_ENGINE_CLBLAST, 6, 2, 1, 256, 0, 0, 8}};
   for (size_t vi = 0; vi < sizeof conv_variants / sizeof conv_variants[0]; vi++) {
     set_variant(dev, &conv_variants[vi]);
     char vname[64];
