@@ -69,6 +69,22 @@ START_TEST(bench_json_and_profile) {
   char path[1100];
   snprintf(path, sizeof path, "%s/bench-profile.csv", dir);
   ck_assert_msg(file_exists(path), "%s missing", path);
+  /* A convolution's backward is split into its halves (tools/profile_step.py reads them); the
+   * stem convolution has no data gradient (its input is the image). */
+  FILE *f = fopen(path, "r");
+  ck_assert_ptr_nonnull(f);
+  char line[512];
+  int data = 0, weights = 0, stem_data = 0, plain = 0;
+  while (fgets(line, sizeof line, f)) {
+    data += strstr(line, ",layer1.0.conv1,backward-data,") != NULL;
+    weights += strstr(line, ",layer1.0.conv1,backward-weights,") != NULL;
+    stem_data += strstr(line, ",conv1,backward-data,") != NULL;
+    plain += strstr(line, ",layer1.0.bn1,backward,") != NULL;
+  }
+  fclose(f);
+  ck_assert_msg(data > 0 && weights > 0 && plain > 0 && stem_data == 0,
+                "conv backward halves in the CSV: data %d, weights %d, stem data %d, bn %d", data,
+                weights, stem_data, plain);
   snprintf(path, sizeof path, "%s/bench-profile.trace.json", dir);
   ck_assert_msg(file_exists(path), "%s missing", path);
 }
