@@ -90,6 +90,31 @@ START_TEST(bench_json_and_profile) {
 }
 END_TEST
 
+/* The semi-supervised step alone, its batches and attention kernel as given (what
+ * tools/compare_torch_train.py --ssl runs). */
+START_TEST(bench_ssl_step_follows_its_options) {
+  fc_cli_result r = fc_cli_run(
+      (const char *[]){"bench", "--train", "--no-supervised", "--arch", "resnet10", "--width", "0.125",
+                       "--input", "32", "--channels", "1", "--ssl-batch", "2", "--mu", "2",
+                       "--lae-kernel", "7", "--steps", "1", "--json", NULL},
+      NULL);
+  if (no_platform(&r)) {
+    fc_cli_result_free(&r);
+    return;
+  }
+  ck_assert_msg(r.exit_code == 0, "exit %d: %s", r.exit_code, r.err);
+  EXPECT_IN(r.out, "(B_l 2 + B_u 4, LAE k 7)");
+  EXPECT_IN(r.out, "\"images_per_step\":6");
+  EXPECT_IN(r.out, "\"width\":0.125");
+  ck_assert_msg(strstr(r.out, "supervised step (forward") == NULL, "--no-supervised ran it: %s", r.out);
+  fc_cli_result_free(&r);
+  r = fc_cli_run((const char *[]){"bench", "--train", "--no-supervised", "--no-ssl", NULL}, NULL);
+  ck_assert_msg(r.exit_code == 2, "exit %d: %s", r.exit_code, r.err);
+  EXPECT_IN(r.err, "nothing to time");
+  fc_cli_result_free(&r);
+}
+END_TEST
+
 START_TEST(tune_writes_a_file_that_bench_uses) {
   char cache[1024], env[1100];
   snprintf(cache, sizeof cache, "%s/cache", fc_test_temp_dir());
@@ -120,6 +145,7 @@ int main(void) {
   tcase_set_timeout(tc, 600);
   tcase_add_test(tc, help_and_usage_errors);
   tcase_add_test(tc, bench_json_and_profile);
+  tcase_add_test(tc, bench_ssl_step_follows_its_options);
   tcase_add_test(tc, tune_writes_a_file_that_bench_uses);
   suite_add_tcase(s, tc);
   return fc_test_run_suite(s, 0);
