@@ -200,24 +200,34 @@ def build_resnet(args, lae_kernel=0, rfd=False):
 
 
 class TorchStep:
-    def __init__(self, args):
+    """The supervised step in PyTorch. range_fn(name), when given (by
+    tools/profile_step.py), returns a context manager that wraps each part of
+    the step (zero_grad, loss, optimizer) for a profiler."""
+
+    def __init__(self, args, range_fn=None):
         import torch
         self.torch = torch
+        self.range = range_fn or (lambda name: contextlib.nullcontext())
         torch.set_num_threads(args.threads)
         torch.manual_seed(1)
         model = build_resnet(args)
         model.train()
         self.model = model
+        self.images = args.batch  # through the model per step
         self.opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=5e-4)
         self.x = torch.randn(args.batch, args.channels, args.input, args.input)
         self.y = torch.randint(0, 7, (args.batch,))
 
     def step(self):
         t0 = time.perf_counter()
-        self.opt.zero_grad(set_to_none=False)
-        loss = self.torch.nn.functional.cross_entropy(self.model(self.x), self.y)
+        with self.range("zero_grad"):
+            self.opt.zero_grad(set_to_none=False)
+        z = self.model(self.x)
+        with self.range("loss"):
+            loss = self.torch.nn.functional.cross_entropy(z, self.y)
         loss.backward()
-        self.opt.step()
+        with self.range("optimizer"):
+            self.opt.step()
         float(loss)  # wait for the value
         return time.perf_counter() - t0
 
@@ -360,7 +370,7 @@ def main():
     print("load average before: %s" % load_average())
     print(describe(args))
     torch_step = SSLTorchStep(args) if args.ssl else TorchStep(args)
-    images = torch_step.images if args.ssl else args.batch
+    images = torch_step.images
     ours, theirs = [], []
     device, cmd = "?", ""
     for r in range(args.rounds):
