@@ -167,6 +167,8 @@ class Ranges:
         for name, module in model.named_modules():
             if not name or isinstance(module, self.torch.nn.Sequential):
                 continue  # the model and the stages: no ops of their own
+            if name.startswith("lae") and "." in name:
+                continue  # the attention's convolution: part of the layer, as in fer-cl
 
             def pre(mod, inputs, name=name):
                 r = profiler.record_function(MODULE + name)
