@@ -31,8 +31,11 @@ the time inside ops (Python, dispatch, the autograd engine between nodes).
 In --ssl both sides run the teacher's forward through the same layers: a
 layer's forward row is the student's and the teacher's together.
 
-Both sides' wall times are of profiled steps (median), so they include the
-profilers' own cost; tools/compare_torch_train.py measures throughput.
+Every number is a mean over the profiled steps (--steps, after a warm-up
+step), so that the parts add up to the wall time; the wall times are of
+profiled steps and include the profilers' own cost (PyTorch's more: a
+record_function per module call). tools/compare_torch_train.py measures
+throughput.
 Needs Debian's python3-torch and python3-torchvision (see compare_torch_train.py).
 """
 import argparse
@@ -140,7 +143,7 @@ def run_fercl(args, out_dir):
         "command": " ".join(cmd),
         "device": report["device"],
         "what": train["what"],
-        "wall_ms": train["median_s"] * 1e3,
+        "wall_ms": train["mean_s"] * 1e3,
         "wall_min_ms": train["min_s"] * 1e3,
         "kernel_ms": kernel_us / n / 1e3,
         "steps": n,
@@ -310,7 +313,7 @@ def run_torch(args):
     return {
         "torch": torch.__version__,
         "threads": torch.get_num_threads(),
-        "wall_ms": statistics.median(walls) * 1e3,
+        "wall_ms": statistics.mean(walls) * 1e3,
         "wall_min_ms": min(walls) * 1e3,
         "op_ms": op_us / n / 1e3,
         "order": order,
@@ -382,7 +385,7 @@ def table(fercl, pt):
     print("%-40s %10s %11.2f %7s" % ("PyTorch framework overhead", "", overhead, ""))
     print("%-40s %10.2f %11.2f %7s" % ("kernels / ops", fercl["kernel_ms"], pt["op_ms"],
                                        ratio(fercl["kernel_ms"], pt["op_ms"])))
-    print("%-40s %10.2f %11.2f %7s" % ("total (wall, median step)", fercl["wall_ms"], pt["wall_ms"],
+    print("%-40s %10.2f %11.2f %7s" % ("total (wall, mean step)", fercl["wall_ms"], pt["wall_ms"],
                                        ratio(fercl["wall_ms"], pt["wall_ms"])))
     return rows, kinds, gap, overhead
 
@@ -415,7 +418,7 @@ def main():
     print("load average after: %s" % ctt.load_average())
     ctt.warn_if_loaded(args.threads)
     print("fer-cl (%s): %s" % (fercl["device"], fercl["command"]))
-    print("PyTorch %s, %d threads; %d profiled steps each side; ratio = PyTorch / fer-cl\n"
+    print("PyTorch %s, %d threads; means of %d profiled steps each side; ratio = PyTorch / fer-cl\n"
           % (pt["torch"], pt["threads"], args.steps))
     rows, kinds, gap, overhead = table(fercl, pt)
     print("\nfer-cl fuses ReLU and the residual add into BN's kernels (its BN rows hold them); "

@@ -707,7 +707,7 @@ static fc_status bench_ops(fc_device *dev, const fc_net_config *cfg) {
 typedef struct train_result {
   const char *what;
   int images; /* per step */
-  double plan_s, min_s, median_s;
+  double plan_s, min_s, median_s, mean_s;
 } train_result;
 
 static train_result train_results[2];
@@ -717,6 +717,16 @@ static fc_profile *profile;
 
 static fc_status profile_collect(int64_t step) {
   return profile ? fc_profile_collect(profile, step) : FC_OK;
+}
+
+/* min, median and mean of the timed steps t[1..steps] (t[0] is the warm-up); sorts them. */
+static void step_times(train_result *r, double *t) {
+  double sum = 0;
+  for (int i = 1; i <= steps; i++) sum += t[i];
+  qsort(t + 1, (size_t)steps, sizeof t[0], cmp_double);
+  r->min_s = t[1];
+  r->median_s = t[1 + steps / 2];
+  r->mean_s = sum / steps;
 }
 
 static void report_train(const train_result *r) {
@@ -786,13 +796,11 @@ static fc_status bench_supervised(fc_device *dev, const fc_net_config *base) {
     if (st == FC_OK) st = profile_collect(i == 0 ? -1 : i);
   }
   if (st == FC_OK) {
-    qsort(t + 1, (size_t)steps, sizeof t[0], cmp_double);
     train_result *r = &train_results[n_train_results++];
     r->what = "supervised step (forward, CE, backward, SGD)";
     r->images = B;
     r->plan_s = plan_s;
-    r->min_s = t[1];
-    r->median_s = t[1 + steps / 2];
+    step_times(r, t);
     report_train(r);
   }
   free(img);
@@ -854,7 +862,6 @@ static fc_status bench_ssl(fc_device *dev, const fc_net_config *base) {
     if (st == FC_OK) st = profile_collect(i == 0 ? -1 : 100000 + i);
   }
   if (st == FC_OK) {
-    qsort(t + 1, (size_t)steps, sizeof t[0], cmp_double);
     train_result *r = &train_results[n_train_results++];
     static char what[128];
     snprintf(what, sizeof what, "semi-supervised step, default recipe (B_l %d + B_u %d, LAE k %d)",
@@ -862,8 +869,7 @@ static fc_status bench_ssl(fc_device *dev, const fc_net_config *base) {
     r->what = what;
     r->images = cfg.batch + B_u;
     r->plan_s = plan_s;
-    r->min_s = t[1];
-    r->median_s = t[1 + steps / 2];
+    step_times(r, t);
     report_train(r);
   }
   fc_trainer_free(tr);
@@ -946,6 +952,8 @@ static void print_json(const fc_device *dev) {
     fc_json_write_number(o, r->min_s);
     fprintf(o, ",\"median_s\":");
     fc_json_write_number(o, r->median_s);
+    fprintf(o, ",\"mean_s\":");
+    fc_json_write_number(o, r->mean_s);
     fprintf(o, ",\"images_per_s\":");
     fc_json_write_number(o, r->images / r->min_s);
     fprintf(o, ",\"images_per_s_median\":");
