@@ -71,8 +71,10 @@ def warn_if_loaded(threads):
               "says little" % (load, os.cpu_count() or 1, threads, "" if threads == 1 else "s"))
 
 
-def run_fercl(args):
-    cmd = [args.fercl, "bench", "--train", "--json",
+def bench_train(args, extra=()):
+    """Runs `fer-cl bench --train --json` for the step and model options (extra:
+    more bench options); returns its JSON report, the step's entry and the command."""
+    cmd = [args.fercl, "bench", "--train", "--json", *extra,
            "--arch", args.arch, "--stem", args.stem, "--channels", str(args.channels),
            "--input", str(args.input), "--width", "%g" % args.width, "--steps", str(args.steps)]
     if args.ssl:
@@ -90,7 +92,12 @@ def run_fercl(args):
     images = args.batch * (1 + args.mu) if args.ssl else args.batch
     if step["images_per_step"] != images:
         sys.exit("fer-cl timed %d images per step, not %d: %s" % (step["images_per_step"], images, step["what"]))
-    return step["min_s"], step["median_s"], report["device"], " ".join(cmd)
+    return report, step, " ".join(cmd)
+
+
+def run_fercl(args):
+    report, step, cmd = bench_train(args)
+    return step["min_s"], step["median_s"], report["device"], cmd
 
 
 BLOCKS = {"resnet18": [2, 2, 2, 2], "resnet34": [3, 4, 6, 3]}

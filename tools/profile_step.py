@@ -45,7 +45,6 @@ import json
 import os
 import re
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -105,21 +104,7 @@ def fercl_kind(op, layer, pass_):
 # ---- fer-cl ----
 
 def run_fercl(args, out_dir):
-    cmd = [args.fercl, "bench", "--train", "--profile", "--json", "--out", out_dir,
-           "--arch", args.arch, "--stem", args.stem, "--channels", str(args.channels),
-           "--input", str(args.input), "--width", "%g" % args.width, "--steps", str(args.steps)]
-    if args.ssl:
-        cmd += ["--no-supervised", "--ssl-batch", str(args.batch), "--mu", str(args.mu),
-                "--lae-kernel", str(args.lae_kernel)]
-    else:
-        cmd += ["--no-ssl", "--batch", str(args.batch)]
-    if args.device is not None:
-        cmd += ["--device", args.device]
-    out = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    if out.returncode != 0:
-        sys.exit("fer-cl failed (%s):\n%s" % (" ".join(cmd), out.stderr))
-    report = json.loads(out.stdout)
-    train = report["train"][0]
+    report, train, cmd = ctt.bench_train(args, ["--profile", "--out", out_dir])
     layers = collections.OrderedDict()  # (layer, pass) -> us, in the order they ran
     kinds = collections.defaultdict(float)  # (kind, pass) -> us
     steps = set()
@@ -140,7 +125,7 @@ def run_fercl(args, out_dir):
         sys.exit("fer-cl's profile has no timed step: %s" % os.path.join(out_dir, "bench-profile.csv"))
     n = len(steps)
     return {
-        "command": " ".join(cmd),
+        "command": cmd,
         "device": report["device"],
         "what": train["what"],
         "wall_ms": train["mean_s"] * 1e3,
