@@ -93,6 +93,8 @@ def fercl_kind(op, layer, pass_):
             return "EMA (teacher)", "step"
         if op in ("fill", "zero_grad"):
             return "zero / accumulate grads", "step"
+        if op.startswith("gather"):
+            return "other", "step"  # the trainer's log values, gathered for one read
         return "loss, pseudo-labels", "step"
     if op.startswith("relu"):
         return "ReLU", pass_
