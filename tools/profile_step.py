@@ -338,7 +338,7 @@ def display(name):
 
 
 def ratio(ours, theirs):
-    return "%6.2f" % (theirs / ours) if ours > 1e-6 and theirs > 1e-6 else "     -"
+    return "%6.2f" % (theirs / ours) if ours >= 0.005 and theirs >= 0.005 else "     -"  # as printed
 
 
 def table(fercl, pt):
