@@ -199,6 +199,16 @@ def label_of(event):
     return None
 
 
+def in_backward(event):
+    """Whether an event is, or runs inside, an autograd backward node."""
+    e = event
+    while e is not None:
+        if e.name.startswith(BACKWARD_NODE):
+            return True
+        e = e.cpu_parent
+    return False
+
+
 def inside_op(event):
     """Whether an event runs inside another op (then that op's time counts it)."""
     e = event.cpu_parent
@@ -251,16 +261,17 @@ def run_torch(args):
     with torch.autograd.profiler.profile() as prof:
         for _ in range(args.steps):
             walls.append(step.step())
-    events = prof.function_events
+    events = sorted(prof.function_events, key=lambda e: e.time_range.start)
+    # A backward node has the sequence number of the forward op that made it. Ops
+    # record the number they see next, so ops that make no node share it with the
+    # one that does; that one comes last, since making a node advances the count.
     seq_label = {}
     order = []  # module names in the order their forward first ran
     for e in events:
         if e.name.startswith(MODULE) and e.name[len(MODULE):] not in order:
             order.append(e.name[len(MODULE):])
-        if e.sequence_nr >= 0 and not e.name.startswith(BACKWARD_NODE) and not e.name.startswith(RANGE):
-            label = label_of(e)
-            if label is not None:
-                seq_label.setdefault(e.sequence_nr, label)
+        if e.sequence_nr >= 0 and not e.name.startswith(RANGE) and not in_backward(e):
+            seq_label[e.sequence_nr] = label_of(e)
     layers = collections.defaultdict(float)  # (layer, pass) -> us
     kinds = collections.defaultdict(float)
     op_us = 0.0
