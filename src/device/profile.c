@@ -164,6 +164,15 @@ fc_status fc_profile_collect(fc_profile *p, int64_t step) {
 int64_t fc_profile_steps(const fc_profile *p) { return p->steps; }
 double fc_profile_kernel_seconds(const fc_profile *p) { return p->total_us * 1e-6; }
 
+static const char *pass_name(int pass) {
+  switch (pass) {
+  case FC_PASS_FORWARD: return "forward";
+  case FC_PASS_BACKWARD_DATA: return "backward-data";
+  case FC_PASS_BACKWARD_WEIGHTS: return "backward-weights";
+  default: return "backward";
+  }
+}
+
 static void size_text(const size_t *v, cl_uint dims, char *out, size_t size) {
   if (dims == 0) {
     snprintf(out, size, "-");
@@ -188,7 +197,7 @@ static fc_status write_csv(const fc_profile *p, const char *path) {
     else
       size_text(r->local, r->dims, l, sizeof l);
     fprintf(f.fp, "%lld,%s,%s,%s,%s,%.1f,%.1f,%s,%s,%s\n", (long long)r->step, r->tag, r->kernel,
-            r->layer ? r->layer : "", r->layer ? (r->backward ? "backward" : "forward") : "",
+            r->layer ? r->layer : "", r->layer ? pass_name(r->backward) : "",
             r->start_us, r->dur_us, g, l, r->shape);
   }
   return fc_atomic_file_commit(&f);
@@ -212,7 +221,7 @@ static fc_status write_trace(const fc_profile *p, const char *path) {
     if (r->layer) {
       fprintf(f.fp, ",\"layer\":");
       fc_json_write_string(f.fp, r->layer);
-      fprintf(f.fp, ",\"pass\":\"%s\"", r->backward ? "backward" : "forward");
+      fprintf(f.fp, ",\"pass\":\"%s\"", pass_name(r->backward));
     }
     fprintf(f.fp, ",\"global\":\"%s\"", g);
     if (r->shape[0]) {

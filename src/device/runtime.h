@@ -53,7 +53,7 @@ typedef struct fc_launch_record {
   size_t global[3], local[3];
   cl_uint dims;
   const char *layer; /* the network layer being run (fc_device_set_layer), or NULL */
-  int backward;      /* recorded during that layer's backward pass */
+  int backward;      /* an fc_pass: 0 forward, else which part of the backward pass */
   char shape[40];    /* e.g. GEMM "m=64 n=3136 k=576", or "" */
 } fc_launch_record;
 
@@ -90,8 +90,18 @@ struct fc_device {
   size_t gemm_scratch_bytes;
 };
 
+/* Pass of the following launches in profiles. A convolution's backward names
+ * its two halves, whose kernels (packing, GEMM) are otherwise the same ones. */
+typedef enum fc_pass {
+  FC_PASS_FORWARD = 0,
+  FC_PASS_BACKWARD = 1,
+  FC_PASS_BACKWARD_DATA = 2,
+  FC_PASS_BACKWARD_WEIGHTS = 3
+} fc_pass;
+
 /* Names the layer (static storage, e.g. fc_layer.name) that the following
- * launches belong to, for per-layer profiles; NULL clears it. */
+ * launches belong to, for per-layer profiles; NULL clears it. backward is an
+ * fc_pass (1 = backward). */
 static inline void fc_device_set_layer(fc_device *device, const char *layer, int backward) {
   device->prof_layer = layer;
   device->prof_backward = backward;

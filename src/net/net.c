@@ -372,7 +372,7 @@ fc_status fc_net_forward(fc_net_plan *p, fc_view images, const fc_input_norm *no
                          uint64_t step) {
   const fc_graph *g = &p->net->graph;
   for (int i = 0; i < g->n_layers; i++) {
-    fc_device_set_layer(p->net->dev, g->layers[i].name, 0); /* profile attribution */
+    fc_device_set_layer(p->net->dev, g->layers[i].name, FC_PASS_FORWARD); /* profile attribution */
     fc_status st = forward_layer(p, &g->layers[i], images, norm, seed, step, i);
     if (st != FC_OK) fc_device_set_layer(p->net->dev, NULL, 0);
     if (st != FC_OK) return fc_error_context(st, "forward of %s", g->layers[i].name);
@@ -420,8 +420,11 @@ static fc_status backward_layer(fc_net_plan *p, const fc_layer *l, int li) {
   switch (l->kind) {
   case FC_LAYER_CONV: {
     fc_conv2d_desc d = conv_desc(g, l, n);
+    fc_device_set_layer(dev, l->name, FC_PASS_BACKWARD_WEIGHTS); /* profiles tell the halves apart */
     FC_TRY(fc_conv2d_backward_weights(dev, &d, x, dy, gview(net, l->weight), none, 1, work, p->work_floats));
+    fc_device_set_layer(dev, l->name, FC_PASS_BACKWARD_DATA);
     if (need_dx) FC_TRY(fc_conv2d_backward_data(dev, &d, dy, pview(net, l->weight), dx, work, p->work_floats));
+    fc_device_set_layer(dev, l->name, FC_PASS_BACKWARD);
     break;
   }
   case FC_LAYER_BN: {
@@ -473,7 +476,7 @@ fc_status fc_net_backward(fc_net_plan *p, fc_view dlogits) {
   memset(p->grad_written, 0, (size_t)g->n_slots * sizeof *p->grad_written);
   p->dlogits = dlogits;
   for (int i = g->n_layers - 1; i >= 0; i--) {
-    fc_device_set_layer(p->net->dev, g->layers[i].name, 1); /* profile attribution */
+    fc_device_set_layer(p->net->dev, g->layers[i].name, FC_PASS_BACKWARD); /* profile attribution */
     fc_status st = backward_layer(p, &g->layers[i], i);
     if (st != FC_OK) fc_device_set_layer(p->net->dev, NULL, 0);
     if (st != FC_OK) return fc_error_context(st, "backward of %s", g->layers[i].name);

@@ -69,8 +69,49 @@ START_TEST(bench_json_and_profile) {
   char path[1100];
   snprintf(path, sizeof path, "%s/bench-profile.csv", dir);
   ck_assert_msg(file_exists(path), "%s missing", path);
+  /* A convolution's backward is split into its halves (tools/profile_step.py reads them); the
+   * stem convolution has no data gradient (its input is the image). */
+  FILE *f = fopen(path, "r");
+  ck_assert_ptr_nonnull(f);
+  char line[512];
+  int data = 0, weights = 0, stem_data = 0, plain = 0;
+  while (fgets(line, sizeof line, f)) {
+    data += strstr(line, ",layer1.0.conv1,backward-data,") != NULL;
+    weights += strstr(line, ",layer1.0.conv1,backward-weights,") != NULL;
+    stem_data += strstr(line, ",conv1,backward-data,") != NULL;
+    plain += strstr(line, ",layer1.0.bn1,backward,") != NULL;
+  }
+  fclose(f);
+  ck_assert_msg(data > 0 && weights > 0 && plain > 0 && stem_data == 0,
+                "conv backward halves in the CSV: data %d, weights %d, stem data %d, bn %d", data,
+                weights, stem_data, plain);
   snprintf(path, sizeof path, "%s/bench-profile.trace.json", dir);
   ck_assert_msg(file_exists(path), "%s missing", path);
+}
+END_TEST
+
+/* The semi-supervised step alone, its batches and attention kernel as given (what
+ * tools/compare_torch_train.py --ssl runs). */
+START_TEST(bench_ssl_step_follows_its_options) {
+  fc_cli_result r = fc_cli_run(
+      (const char *[]){"bench", "--train", "--no-supervised", "--arch", "resnet10", "--width", "0.125",
+                       "--input", "32", "--channels", "1", "--ssl-batch", "2", "--mu", "2",
+                       "--lae-kernel", "7", "--steps", "1", "--json", NULL},
+      NULL);
+  if (no_platform(&r)) {
+    fc_cli_result_free(&r);
+    return;
+  }
+  ck_assert_msg(r.exit_code == 0, "exit %d: %s", r.exit_code, r.err);
+  EXPECT_IN(r.out, "(B_l 2 + B_u 4, LAE k 7)");
+  EXPECT_IN(r.out, "\"images_per_step\":6");
+  EXPECT_IN(r.out, "\"width\":0.125");
+  ck_assert_msg(strstr(r.out, "supervised step (forward") == NULL, "--no-supervised ran it: %s", r.out);
+  fc_cli_result_free(&r);
+  r = fc_cli_run((const char *[]){"bench", "--train", "--no-supervised", "--no-ssl", NULL}, NULL);
+  ck_assert_msg(r.exit_code == 2, "exit %d: %s", r.exit_code, r.err);
+  EXPECT_IN(r.err, "nothing to time");
+  fc_cli_result_free(&r);
 }
 END_TEST
 
@@ -104,6 +145,7 @@ int main(void) {
   tcase_set_timeout(tc, 600);
   tcase_add_test(tc, help_and_usage_errors);
   tcase_add_test(tc, bench_json_and_profile);
+  tcase_add_test(tc, bench_ssl_step_follows_its_options);
   tcase_add_test(tc, tune_writes_a_file_that_bench_uses);
   suite_add_tcase(s, tc);
   return fc_test_run_suite(s, 0);
