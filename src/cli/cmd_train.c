@@ -225,28 +225,109 @@ static int was_given(int argc, char **argv, const char *name) {
   return 0;
 }
 
-/* What marks a folder as holding a run (a checkpoint or a log worth keeping). */
-static const char *const run_outputs[] = {"last.safetensors", "best.safetensors", "log.csv", NULL};
+/* Every file a run writes into its folder; the first three mark a folder as
+ * holding a run (a checkpoint or a log worth keeping). */
+static const char *const run_files[] = {"last.safetensors", "best.safetensors", "log.csv",  "config.txt",
+                                        "labels.txt",       "curves.png",       "confusion.png", "profile.csv",
+                                        "profile.trace.json", NULL};
+enum { RUN_MARKERS = 3 };
+
+static int file_in(const char *dir, const char *name) {
+  char path[1200];
+  snprintf(path, sizeof path, "%s/%s", dir, name);
+  return access(path, F_OK) == 0;
+}
 
 static const char *existing_run_output(const char *dir) {
-  char path[1200];
-  for (int i = 0; run_outputs[i]; i++) {
-    snprintf(path, sizeof path, "%s/%s", dir, run_outputs[i]);
-    if (access(path, F_OK) == 0) return run_outputs[i];
-  }
+  for (int i = 0; i < RUN_MARKERS; i++)
+    if (file_in(dir, run_files[i])) return run_files[i];
   return NULL;
 }
 
-/* A run that failed before it logged a step leaves nothing behind: its
- * config.txt and labels.txt go, and the folder too when this run made it. */
-static void discard_unstarted_run(const char *dir, int made_dir) {
-  if (existing_run_output(dir)) return;
-  char path[1200];
+/* DIR/config.txt as fer-cl writes it (its first line says so): the folder's
+ * files are a run's, and --overwrite may replace them. */
+static int holds_fercl_config(const char *dir) {
+  char path[1200], line[64] = "";
   snprintf(path, sizeof path, "%s/config.txt", dir);
-  remove(path);
-  snprintf(path, sizeof path, "%s/labels.txt", dir);
-  remove(path);
-  if (made_dir) rmdir(dir); /* fails, harmlessly, if anything else is in it */
+  FILE *f = fopen(path, "r");
+  if (!f) return 0;
+  int ok = fgets(line, sizeof line, f) && !strncmp(line, "# fer-cl ", 9);
+  fclose(f);
+  return ok;
+}
+
+/* Where a new run may go: a folder that does not hold a run's file names
+ * (other files are left alone), or with --overwrite a folder holding a
+ * fer-cl run. A user's own config.txt or labels.txt is never replaced.
+ * Returns -1 to go on, else the exit code (message printed). */
+static int check_new_run_folder(const char *dir) {
+  const char *found = existing_run_output(dir);
+  if (found && !overwrite) {
+    fprintf(stderr,
+            "fer-cl: error: %s already holds a run (%s/%s); continue it with 'fer-cl train --resume %s', "
+            "choose another --out, or add --overwrite to replace it\n",
+            dir, dir, found, dir);
+    return 2;
+  }
+  int ours = holds_fercl_config(dir);
+  if (found && !ours) {
+    fprintf(stderr,
+            "fer-cl: error: %s holds %s but no config.txt written by fer-cl, so it is not a run that --overwrite "
+            "may replace (fer-cl replaces only files a run wrote): choose another --out\n",
+            dir, found);
+    return 2;
+  }
+  for (int i = RUN_MARKERS; run_files[i]; i++) {
+    if (!file_in(dir, run_files[i]) || (overwrite && ours)) continue;
+    if (ours)
+      fprintf(stderr,
+              "fer-cl: error: %s/%s is left from an earlier fer-cl run; add --overwrite to replace that run's files, "
+              "or choose another --out\n",
+              dir, run_files[i]);
+    else
+      fprintf(stderr,
+              "fer-cl: error: %s/%s was not written by fer-cl (a run's config.txt starts with '# fer-cl'), and a run "
+              "writes a file of that name; fer-cl does not replace files it did not write%s: choose another --out\n",
+              dir, run_files[i], overwrite ? ", not even with --overwrite" : "");
+    return 2;
+  }
+  return -1;
+}
+
+/* What the run in progress wrote: a failure removes exactly these. */
+static const char *run_dir;
+static int made_run_dir, wrote_run_files;
+
+/* Called by the trainer once the run is set up, before it writes: the old
+ * run (--overwrite) goes only now, so a run that cannot start keeps it. */
+static fc_status start_writing(void *user) {
+  (void)user;
+  if (overwrite) {
+    int removed = 0;
+    for (int i = 0; run_files[i]; i++) {
+      char path[1200];
+      snprintf(path, sizeof path, "%s/%s", run_dir, run_files[i]);
+      if (remove(path) == 0) removed++;
+    }
+    fc_atomic_file_remove_stale(run_dir);
+    if (removed) fc_log(FC_LOG_INFO, "--overwrite: removed the %d files of the previous run in %s", removed, run_dir);
+  }
+  wrote_run_files = 1;
+  return write_effective_config(run_dir);
+}
+
+/* A new run that failed before its first checkpoint cannot be resumed: it
+ * leaves nothing behind (so a rerun with the same --out just works). Only
+ * files it wrote go, and the folder too when it made it. */
+static void discard_unstarted_run(void) {
+  if (wrote_run_files && !file_in(run_dir, "last.safetensors")) {
+    for (int i = 0; run_files[i]; i++) {
+      char path[1200];
+      snprintf(path, sizeof path, "%s/%s", run_dir, run_files[i]);
+      remove(path);
+    }
+  }
+  if (made_run_dir) rmdir(run_dir); /* fails, harmlessly, if anything else is in it */
 }
 
 int fc_cmd_train(int argc, char **argv) {
@@ -312,23 +393,14 @@ int fc_cmd_train(int argc, char **argv) {
     cfg.out = default_out;
   }
   const char *dir = resume_dir ? resume_dir : cfg.out;
-  int made_dir = 0;
+  run_dir = dir;
   if (!resume_dir) {
-    const char *found = existing_run_output(dir);
-    if (found && !overwrite) {
-      fprintf(stderr,
-              "fer-cl: error: %s already holds a run (%s/%s); continue it with 'fer-cl train --resume %s', "
-              "choose another --out, or add --overwrite to replace it\n",
-              dir, dir, found, dir);
-      return 2;
-    }
-    made_dir = access(dir, F_OK) != 0;
+    rc = check_new_run_folder(dir);
+    if (rc >= 0) return rc;
+    made_run_dir = access(dir, F_OK) != 0;
     st = fc_mkdir_p(dir);
-    if (st == FC_OK) st = write_effective_config(dir);
-    if (st != FC_OK) {
-      discard_unstarted_run(dir, made_dir);
-      return fc_cli_fail(st);
-    }
+    if (st != FC_OK) return fc_cli_fail(st);
+    cfg.before_writing = start_writing;
   }
 
   fc_device *dev = NULL;
@@ -336,7 +408,7 @@ int fc_cmd_train(int argc, char **argv) {
   if (st == FC_OK && cfg.profile) st = fc_profile_create(dev, &run_profile);
   if (st != FC_OK) {
     fc_device_close(dev);
-    if (!resume_dir) discard_unstarted_run(dir, made_dir);
+    if (!resume_dir) discard_unstarted_run();
     return fc_cli_fail(st);
   }
   progress_state ps = {.tty = isatty(2), .log_every = cfg.log_every > 0 ? cfg.log_every : 10};
@@ -356,7 +428,7 @@ int fc_cmd_train(int argc, char **argv) {
   fc_profile_free(run_profile);
   fc_device_close(dev);
   if (st != FC_OK) {
-    if (!resume_dir) discard_unstarted_run(dir, made_dir);
+    if (!resume_dir) discard_unstarted_run();
     return fc_cli_fail(st);
   }
   char took[32];

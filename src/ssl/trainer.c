@@ -132,7 +132,7 @@ static fc_status choose_split(fc_trainer *t, const char *resume_dir) {
     sc.seed = c->seed;
     FC_TRY(fc_label_split(t->ds, &sc, &t->labeled, &t->unlabeled));
   }
-  return fc_label_split_write(path, t->ds, &t->labeled);
+  return FC_OK; /* labels.txt is written once the whole run is set up (fc_train_run) */
 }
 
 static fc_status alloc_small(fc_trainer *t) {
@@ -978,6 +978,18 @@ fc_status fc_train_run(fc_device *dev, const fc_train_config *cfg, const char *r
   stop_requested = 0;
   fc_trainer *t = NULL;
   FC_TRY(fc_trainer_create(dev, cfg, resume_dir, &t));
+  if (!resume_dir) {
+    /* Everything is checked (data, split, memory, kernels, weights): only now
+     * may the caller clear its folder, and the run write into it. */
+    fc_status st = cfg->before_writing ? cfg->before_writing(cfg->before_writing_user) : FC_OK;
+    char path[1200];
+    snprintf(path, sizeof path, "%s/labels.txt", t->dir);
+    if (st == FC_OK) st = fc_label_split_write(path, t->ds, &t->labeled);
+    if (st != FC_OK) {
+      fc_trainer_free(t);
+      return st;
+    }
+  }
   fc_log(FC_LOG_INFO,
          "training %s on %s: %lld labelled, %lld unlabelled, %lld validation images, %d classes; "
          "%lld steps of %d+%d images%s",

@@ -1,0 +1,202 @@
+/* What a hostile user feeds fer-cl, on tiny runs of the real binary: folders
+ * holding the user's own files, --overwrite that fails or stops early, a
+ * second run of one folder, wrong datasets and options, tampered files. Each
+ * test feeds the bad input and checks what must happen (refused with a
+ * message naming the thing, or handled) and that no user file was lost. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "clirun.h"
+#include "core/fileio.h"
+#include "testutil.h"
+
+#define EXPECT_IN(haystack, needle) \
+  ck_assert_msg(strstr((haystack), (needle)) != NULL, "expected '%s' in:\n%s", (needle), (haystack))
+#define EXPECT_EXIT(r, code)                                                                          \
+  ck_assert_msg((r).exit_code == (code), "exit %d (signal %d), expected %d; stdout:\n%s\nstderr:\n%s", \
+                (r).exit_code, (r).signal, (code), (r).out, (r).err)
+
+static char *temp_path(const char *name) {
+  char *p = malloc(1200);
+  snprintf(p, 1200, "%s/%s", fc_test_temp_dir(), name);
+  return p;
+}
+
+static char *path_in(const char *dir, const char *name) {
+  static char buf[4][1200];
+  static int next = 0;
+  char *p = buf[next++ % 4];
+  snprintf(p, sizeof buf[0], "%s/%s", dir, name);
+  return p;
+}
+
+static int exists(const char *path) { return access(path, F_OK) == 0; }
+
+static void write_text(const char *path, const char *text) {
+  FC_CHECK_OK(fc_file_write_atomic(path, text, strlen(text)));
+}
+
+static char *read_text(const char *path) {
+  char *text = NULL;
+  size_t size = 0;
+  FC_CHECK_OK(fc_file_read_all(path, 1u << 26, &text, &size));
+  return text;
+}
+
+static void expect_text(const char *path, const char *text) {
+  char *got = read_text(path);
+  ck_assert_msg(!strcmp(got, text), "%s holds '%s', expected '%s'", path, got, text);
+  free(got);
+}
+
+/* fer-cl [--device $FERCL_TEST_DEVICE] train <tiny run> --out OUT <extra...>;
+ * env: extra "NAME=value" strings or NULL. */
+static fc_cli_result train(const char *out, const char *const *extra, const char *const *env) {
+  static const char *const tiny[] = {"--width", "0.125", "--synth-train", "70", "--synth-val", "14",
+                                     "--batch", "8",     "--mu",          "1",  "--threads",   "1",
+                                     "--steps", "2",     NULL};
+  const char *args[64];
+  int n = 0;
+  if (getenv("FERCL_TEST_DEVICE")) {
+    args[n++] = "--device";
+    args[n++] = getenv("FERCL_TEST_DEVICE");
+  }
+  args[n++] = "train";
+  for (int i = 0; tiny[i]; i++) args[n++] = tiny[i];
+  if (out) {
+    args[n++] = "--out";
+    args[n++] = out;
+  }
+  for (int i = 0; extra && extra[i] && n < 63; i++) args[n++] = extra[i];
+  args[n] = NULL;
+  return fc_cli_run(args, env);
+}
+
+/* A finished tiny run in a fresh folder NAME. */
+static char *finished_run(const char *name, const char *const *extra) {
+  char *dir = temp_path(name);
+  fc_cli_result r = train(dir, extra, NULL);
+  EXPECT_EXIT(r, 0);
+  fc_cli_result_free(&r);
+  return dir;
+}
+
+/* ---- 1-3: a run replaces only what a run wrote ---- */
+
+/* A folder with the user's own config.txt and labels.txt: refused, before
+ * and after a run that fails, and the files are untouched. */
+START_TEST(users_files_in_out_folder_survive) {
+  char *dir = temp_path("users-files");
+  FC_CHECK_OK(fc_mkdir_p(dir));
+  write_text(path_in(dir, "config.txt"), "my notes\n");
+  write_text(path_in(dir, "labels.txt"), "my labels\n");
+  const char *bad_data[] = {"--data", "/nonexistent/faces", NULL};
+  const char *overwrite[] = {"--overwrite", NULL};
+  const char *const *cases[] = {NULL, bad_data, overwrite};
+  for (int i = 0; i < 3; i++) {
+    fc_cli_result r = train(dir, cases[i], NULL);
+    EXPECT_EXIT(r, 2);
+    EXPECT_IN(r.err, "config.txt was not written by fer-cl");
+    EXPECT_IN(r.err, "choose another --out");
+    fc_cli_result_free(&r);
+    expect_text(path_in(dir, "config.txt"), "my notes\n");
+    expect_text(path_in(dir, "labels.txt"), "my labels\n");
+  }
+  /* Other files of the user's beside a run are fine, and kept. */
+  char *mixed = temp_path("users-other-files");
+  FC_CHECK_OK(fc_mkdir_p(mixed));
+  write_text(path_in(mixed, "notes.txt"), "keep me\n");
+  fc_cli_result r = train(mixed, NULL, NULL);
+  EXPECT_EXIT(r, 0);
+  fc_cli_result_free(&r);
+  expect_text(path_in(mixed, "notes.txt"), "keep me\n");
+  ck_assert(exists(path_in(mixed, "last.safetensors")));
+  /* A new run that fails in an existing folder removes only its own files. */
+  char *failing = temp_path("users-folder-failing-run");
+  FC_CHECK_OK(fc_mkdir_p(failing));
+  write_text(path_in(failing, "notes.txt"), "keep me\n");
+  const char *nan_env[] = {"FERCL_TEST_FAULT=nan@1", NULL};
+  r = train(failing, NULL, nan_env);
+  EXPECT_EXIT(r, 1);
+  EXPECT_IN(r.err, "the loss is not finite");
+  fc_cli_result_free(&r);
+  expect_text(path_in(failing, "notes.txt"), "keep me\n");
+  ck_assert_msg(!exists(path_in(failing, "config.txt")) && !exists(path_in(failing, "log.csv")),
+                "a run that failed before its first checkpoint left files behind");
+  free(failing);
+  free(mixed);
+  free(dir);
+}
+END_TEST
+
+/* --overwrite whose new run cannot start keeps the old run whole and
+ * resumable: nothing is touched before the new run is fully set up. */
+START_TEST(failed_overwrite_keeps_old_run) {
+  char *dir = finished_run("overwrite-fails", NULL);
+  char *config = read_text(path_in(dir, "config.txt"));
+  char *labels = read_text(path_in(dir, "labels.txt"));
+  const char *bad[][4] = {{"--overwrite", "--data", "/nonexistent/faces", NULL},
+                          {"--overwrite", "--init", "/nonexistent/weights.safetensors", NULL},
+                          {"--overwrite", "--split", "/nonexistent/labels.txt", NULL}};
+  for (int i = 0; i < 3; i++) {
+    fc_cli_result r = train(dir, bad[i], NULL);
+    EXPECT_EXIT(r, r.exit_code ? r.exit_code : 1);
+    ck_assert_msg(r.exit_code != 0, "case %d ran", i);
+    fc_cli_result_free(&r);
+    expect_text(path_in(dir, "config.txt"), config);
+    expect_text(path_in(dir, "labels.txt"), labels);
+    ck_assert(exists(path_in(dir, "last.safetensors")));
+    ck_assert(exists(path_in(dir, "best.safetensors")));
+  }
+  /* Still resumable: more steps on top of the old run. */
+  fc_cli_result r = fc_cli_run((const char *[]){"train", "--resume", dir, "--steps", "3", NULL}, NULL);
+  EXPECT_EXIT(r, 0);
+  EXPECT_IN(r.out, "resumed after step 2");
+  fc_cli_result_free(&r);
+  free(config);
+  free(labels);
+  free(dir);
+}
+END_TEST
+
+/* --overwrite whose new run stops before making every output: none of the
+ * old run's outputs is left beside the new run's. */
+START_TEST(overwrite_removes_stale_outputs) {
+  char *dir = finished_run("overwrite-stale", NULL);
+  ck_assert(exists(path_in(dir, "best.safetensors")) && exists(path_in(dir, "curves.png")) &&
+            exists(path_in(dir, "confusion.png")));
+  /* The new run saves step 1, then its loss blows up at step 2 (no evaluation). */
+  const char *extra[] = {"--overwrite", "--save-every", "1", "--eval-every", "0", NULL};
+  const char *env[] = {"FERCL_TEST_FAULT=nan@2", NULL};
+  fc_cli_result r = train(dir, extra, env);
+  EXPECT_EXIT(r, 1);
+  EXPECT_IN(r.err, "removed the 7 files of the previous run");
+  EXPECT_IN(r.err, "(step 1) is intact");
+  fc_cli_result_free(&r);
+  ck_assert(exists(path_in(dir, "last.safetensors")));
+  ck_assert(exists(path_in(dir, "config.txt")));
+  const char *stale[] = {"best.safetensors", "curves.png", "confusion.png", NULL};
+  for (int i = 0; stale[i]; i++)
+    ck_assert_msg(!exists(path_in(dir, stale[i])), "the old run's %s is still in %s", stale[i], dir);
+  char *config = read_text(path_in(dir, "config.txt"));
+  EXPECT_IN(config, "eval-every = 0");
+  free(config);
+  free(dir);
+}
+END_TEST
+
+int main(void) {
+  fc_test_device(); /* exits 77 (skip) without OpenCL */
+  Suite *s = suite_create("cli-guard");
+  TCase *tc = tcase_create("guard");
+  tcase_set_timeout(tc, 600);
+  tcase_add_test(tc, users_files_in_out_folder_survive);
+  tcase_add_test(tc, failed_overwrite_keeps_old_run);
+  tcase_add_test(tc, overwrite_removes_stale_outputs);
+  suite_add_tcase(s, tc);
+  return fc_test_run_suite(s, 1);
+}
