@@ -189,6 +189,34 @@ START_TEST(overwrite_removes_stale_outputs) {
 }
 END_TEST
 
+/* ---- 4: synth never mixes two sets ---- */
+
+START_TEST(synth_refuses_non_empty_folder) {
+  char *dir = temp_path("synth-full");
+  FC_CHECK_OK(fc_mkdir_p(dir));
+  write_text(path_in(dir, "mine.png"), "not an image of fer-cl's");
+  fc_cli_result r = fc_cli_run((const char *[]){"synth", "--out", dir, "--count", "7", NULL}, NULL);
+  EXPECT_EXIT(r, 2);
+  EXPECT_IN(r.err, "is not empty (it holds mine.png)");
+  fc_cli_result_free(&r);
+  expect_text(path_in(dir, "mine.png"), "not an image of fer-cl's");
+  ck_assert_msg(!exists(path_in(dir, "train")), "synth wrote into a refused folder");
+  /* An existing empty folder is fine; writing the same folder again is not. */
+  char *empty = temp_path("synth-empty");
+  FC_CHECK_OK(fc_mkdir_p(empty));
+  r = fc_cli_run((const char *[]){"synth", "--out", empty, "--count", "7", NULL}, NULL);
+  EXPECT_EXIT(r, 0);
+  fc_cli_result_free(&r);
+  ck_assert(exists(path_in(empty, "train")));
+  r = fc_cli_run((const char *[]){"synth", "--out", empty, "--count", "7", "--seed", "2", NULL}, NULL);
+  EXPECT_EXIT(r, 2);
+  EXPECT_IN(r.err, "is not empty");
+  fc_cli_result_free(&r);
+  free(empty);
+  free(dir);
+}
+END_TEST
+
 int main(void) {
   fc_test_device(); /* exits 77 (skip) without OpenCL */
   Suite *s = suite_create("cli-guard");
@@ -197,6 +225,7 @@ int main(void) {
   tcase_add_test(tc, users_files_in_out_folder_survive);
   tcase_add_test(tc, failed_overwrite_keeps_old_run);
   tcase_add_test(tc, overwrite_removes_stale_outputs);
+  tcase_add_test(tc, synth_refuses_non_empty_folder);
   suite_add_tcase(s, tc);
   return fc_test_run_suite(s, 1);
 }
