@@ -1,8 +1,12 @@
 /* fer-cl train: the semi-supervised trainer from the command line. */
+#include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -316,10 +320,70 @@ static fc_status start_writing(void *user) {
   return write_effective_config(run_dir);
 }
 
+/* One process per run folder: DIR/.fer-cl.lock, held with flock() for the
+ * life of the run and holding its pid for the message. The kernel drops the
+ * lock when the holder dies, so a file left by a killed run is simply taken
+ * over (no stale lock). Removed when the run ends. */
+static int lock_fd = -1;
+static char lock_path[1200];
+
+static void unlock_run_folder(void) {
+  if (lock_fd < 0) return;
+  unlink(lock_path); /* while still holding it: a waiting opener then sees a new file */
+  close(lock_fd);
+  lock_fd = -1;
+}
+
+/* Returns -1 when locked, else the exit code (message printed). */
+static int lock_run_folder(const char *dir) {
+  snprintf(lock_path, sizeof lock_path, "%s/.fer-cl.lock", dir);
+  for (int attempt = 0; attempt < 10; attempt++) {
+    int fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) {
+      fprintf(stderr, "fer-cl: error: cannot create %s: %s\n", lock_path, strerror(errno));
+      return 1;
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+      int err = errno;
+      char pid[32] = "";
+      ssize_t n = read(fd, pid, sizeof pid - 1);
+      pid[n > 0 ? n : 0] = '\0';
+      pid[strcspn(pid, "\n")] = '\0';
+      close(fd);
+      if (err != EWOULDBLOCK) {
+        fprintf(stderr, "fer-cl: error: cannot lock %s: %s\n", lock_path, strerror(err));
+        return 1;
+      }
+      fprintf(stderr,
+              "fer-cl: error: %s is in use by another fer-cl train (process %s); two runs in one folder would "
+              "overwrite each other's files: wait for it to end, or stop it (Ctrl-C saves it)\n",
+              dir, pid[0] ? pid : "?");
+      return 2;
+    }
+    /* The holder may have removed the file between our open and flock: then
+     * the lock is on a dead name; try again. */
+    struct stat held, now;
+    if (fstat(fd, &held) != 0 || stat(lock_path, &now) != 0 || held.st_ino != now.st_ino || held.st_dev != now.st_dev) {
+      close(fd);
+      continue;
+    }
+    char pid[32];
+    int len = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+    if (ftruncate(fd, 0) != 0 || pwrite(fd, pid, (size_t)len, 0) != len)
+      fc_log(FC_LOG_WARN, "cannot write the pid into %s", lock_path); /* the lock holds all the same */
+    lock_fd = fd;
+    atexit(unlock_run_folder);
+    return -1;
+  }
+  fprintf(stderr, "fer-cl: error: cannot lock %s: it keeps being replaced\n", lock_path);
+  return 1;
+}
+
 /* A new run that failed before its first checkpoint cannot be resumed: it
  * leaves nothing behind (so a rerun with the same --out just works). Only
  * files it wrote go, and the folder too when it made it. */
 static void discard_unstarted_run(void) {
+  unlock_run_folder();
   if (wrote_run_files && !file_in(run_dir, "last.safetensors")) {
     for (int i = 0; run_files[i]; i++) {
       char path[1200];
@@ -395,12 +459,21 @@ int fc_cmd_train(int argc, char **argv) {
   const char *dir = resume_dir ? resume_dir : cfg.out;
   run_dir = dir;
   if (!resume_dir) {
-    rc = check_new_run_folder(dir);
+    rc = check_new_run_folder(dir); /* before making the folder: a refused run leaves none */
     if (rc >= 0) return rc;
     made_run_dir = access(dir, F_OK) != 0;
     st = fc_mkdir_p(dir);
     if (st != FC_OK) return fc_cli_fail(st);
+    rc = lock_run_folder(dir);
+    if (rc < 0) rc = check_new_run_folder(dir); /* again, now that no other run can write there */
+    if (rc >= 0) {
+      discard_unstarted_run();
+      return rc;
+    }
     cfg.before_writing = start_writing;
+  } else {
+    rc = lock_run_folder(dir);
+    if (rc >= 0) return rc;
   }
 
   fc_device *dev = NULL;

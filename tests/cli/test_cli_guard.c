@@ -4,10 +4,14 @@
  * test feeds the bad input and checks what must happen (refused with a
  * message naming the thing, or handled) and that no user file was lost. */
 #include <check.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "clirun.h"
@@ -217,6 +221,83 @@ START_TEST(synth_refuses_non_empty_folder) {
 }
 END_TEST
 
+/* ---- 5: the unlabelled pool never holds validation images; one run per folder ---- */
+
+START_TEST(unlabeled_overlapping_dataset_refused) {
+  char *data = temp_path("overlap-data");
+  fc_cli_result r = fc_cli_run((const char *[]){"synth", "--out", data, "--count", "70", NULL}, NULL);
+  EXPECT_EXIT(r, 0);
+  fc_cli_result_free(&r);
+  char val[1300], parent[1300];
+  snprintf(val, sizeof val, "%s/val", data);
+  snprintf(parent, sizeof parent, "%s/..", data);
+  const char *cases[][2] = {{data, "it is the dataset's folder"},
+                            {val, "it lies inside the dataset"},
+                            {parent, "it holds the dataset"}};
+  char *out = temp_path("overlap-run");
+  for (int i = 0; i < 3; i++) {
+    const char *extra[] = {"--data", data, "--unlabeled", cases[i][0], NULL};
+    r = train(out, extra, NULL);
+    EXPECT_EXIT(r, 1);
+    EXPECT_IN(r.err, "overlaps the dataset");
+    EXPECT_IN(r.err, cases[i][1]);
+    fc_cli_result_free(&r);
+    ck_assert_msg(!exists(out), "a refused run left %s", out);
+  }
+  free(out);
+  free(data);
+}
+END_TEST
+
+/* A lock held by another process refuses the second run with its pid; a
+ * lock file left by a dead run is taken over. */
+START_TEST(second_run_of_a_folder_refused) {
+  char *dir = finished_run("locked", NULL);
+  const char *lock = path_in(dir, ".fer-cl.lock");
+  ck_assert_msg(!exists(lock), "a finished run left its lock file");
+  /* Another fer-cl train holding the folder: a child that takes the lock as the binary does. */
+  int ready[2];
+  ck_assert_int_eq(pipe(ready), 0);
+  pid_t holder = fork();
+  if (holder == 0) {
+    int fd = open(lock, O_RDWR | O_CREAT, 0644);
+    if (fd < 0 || flock(fd, LOCK_EX) != 0) _exit(1);
+    char pid[32];
+    int n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+    if (write(fd, pid, (size_t)n) != n) _exit(1);
+    if (write(ready[1], "x", 1) != 1) _exit(1);
+    pause();
+    _exit(0);
+  }
+  char byte;
+  ck_assert_int_eq(read(ready[0], &byte, 1), 1);
+  char expect[96];
+  snprintf(expect, sizeof expect, "is in use by another fer-cl train (process %ld)", (long)holder);
+  fc_cli_result r = fc_cli_run((const char *[]){"train", "--resume", dir, "--steps", "3", NULL}, NULL);
+  EXPECT_EXIT(r, 2);
+  EXPECT_IN(r.err, expect);
+  fc_cli_result_free(&r);
+  const char *overwrite[] = {"--overwrite", NULL};
+  r = train(dir, overwrite, NULL);
+  EXPECT_EXIT(r, 2);
+  EXPECT_IN(r.err, expect);
+  fc_cli_result_free(&r);
+  ck_assert(exists(path_in(dir, "last.safetensors")));
+  /* The holder dies (kill -9): its lock file stays, its lock does not. */
+  kill(holder, SIGKILL);
+  waitpid(holder, NULL, 0);
+  close(ready[0]);
+  close(ready[1]);
+  ck_assert(exists(lock));
+  r = fc_cli_run((const char *[]){"train", "--resume", dir, "--steps", "3", NULL}, NULL);
+  EXPECT_EXIT(r, 0);
+  EXPECT_IN(r.out, "resumed after step 2");
+  fc_cli_result_free(&r);
+  ck_assert_msg(!exists(lock), "the resumed run left its lock file");
+  free(dir);
+}
+END_TEST
+
 int main(void) {
   fc_test_device(); /* exits 77 (skip) without OpenCL */
   Suite *s = suite_create("cli-guard");
@@ -226,6 +307,8 @@ int main(void) {
   tcase_add_test(tc, failed_overwrite_keeps_old_run);
   tcase_add_test(tc, overwrite_removes_stale_outputs);
   tcase_add_test(tc, synth_refuses_non_empty_folder);
+  tcase_add_test(tc, unlabeled_overlapping_dataset_refused);
+  tcase_add_test(tc, second_run_of_a_folder_refused);
   suite_add_tcase(s, tc);
   return fc_test_run_suite(s, 1);
 }
