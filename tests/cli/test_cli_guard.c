@@ -4,6 +4,8 @@
  * test feeds the bad input and checks what must happen (refused with a
  * message naming the thing, or handled) and that no user file was lost. */
 #include <check.h>
+#include <dirent.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +18,7 @@
 
 #include "clirun.h"
 #include "core/fileio.h"
+#include "fercl/safetensors.h"
 #include "testutil.h"
 
 #define EXPECT_IN(haystack, needle) \
@@ -298,6 +301,88 @@ START_TEST(second_run_of_a_folder_refused) {
 }
 END_TEST
 
+/* ---- 6: non-finite weights are refused at load ---- */
+
+/* A copy of src at dst with element `at` of tensor `name` set to value. */
+static void tamper_tensor(const char *src, const char *dst, const char *name, size_t at, float value) {
+  size_t size = 0;
+  char *bytes = NULL;
+  FC_CHECK_OK(fc_file_read_all(src, 1u << 28, &bytes, &size));
+  fc_safetensors *f = NULL;
+  FC_CHECK_OK(fc_safetensors_open(src, &f));
+  size_t index = 0;
+  FC_CHECK_OK(fc_safetensors_find(f, name, &index));
+  const fc_st_tensor *t = fc_safetensors_tensor(f, index);
+  ck_assert_int_eq(t->dtype, FC_ST_F32);
+  size_t n = (size_t)fc_safetensors_numel(f, index);
+  ck_assert_msg(n >= 8 && at < n, "%s has %zu elements", name, n);
+  float *v = malloc(n * sizeof(float));
+  FC_CHECK_OK(fc_safetensors_read_f32(f, index, v, n));
+  /* Where its bytes are in the file: its first 32 bytes, found once. */
+  char *found = memmem(bytes, size, v, 32);
+  ck_assert_msg(found && !memmem(found + 1, size - (size_t)(found + 1 - bytes), v, 32),
+                "cannot place %s in %s", name, src);
+  free(v);
+  memcpy(found + at * sizeof(float), &value, sizeof value);
+  fc_safetensors_close(f);
+  FC_CHECK_OK(fc_file_write_atomic(dst, bytes, size));
+  free(bytes);
+}
+
+START_TEST(non_finite_checkpoint_refused) {
+  char *dir = finished_run("non-finite", NULL);
+  char *data = temp_path("non-finite-data");
+  fc_cli_result r = fc_cli_run((const char *[]){"synth", "--out", data, "--count", "14", NULL}, NULL);
+  EXPECT_EXIT(r, 0);
+  fc_cli_result_free(&r);
+  char image[1300];
+  snprintf(image, sizeof image, "%s/val/happy/00000.png", data);
+  if (!exists(image)) { /* whatever the first happy validation image is called */
+    snprintf(image, sizeof image, "%s/train/happy", data);
+    DIR *d = opendir(image);
+    ck_assert(d != NULL);
+    for (struct dirent *e; (e = readdir(d));)
+      if (strstr(e->d_name, ".png")) {
+        snprintf(image, sizeof image, "%s/train/happy/%s", data, e->d_name);
+        break;
+      }
+    closedir(d);
+  }
+  struct {
+    const char *tensor;
+    size_t at;
+    float value;
+  } cases[] = {{"fc.weight", 3, NAN}, {"layer1.0.conv1.weight", 5, INFINITY}, {"bn1.running_var", 1, -INFINITY}};
+  char *bad = temp_path("non-finite.safetensors");
+  for (int i = 0; i < 3; i++) {
+    tamper_tensor(path_in(dir, "best.safetensors"), bad, cases[i].tensor, cases[i].at, cases[i].value);
+    char expect[160];
+    snprintf(expect, sizeof expect, "tensor %s holds %s at element %zu", cases[i].tensor,
+             isnan(cases[i].value) ? "nan" : cases[i].value > 0 ? "inf" : "-inf", cases[i].at);
+    fc_cli_result e = fc_cli_run((const char *[]){"eval", "--model", bad, "--data", data, NULL}, NULL);
+    ck_assert_msg(e.exit_code != 0, "eval of a NaN model exited 0:\n%s", e.out);
+    EXPECT_IN(e.err, expect);
+    fc_cli_result_free(&e);
+    fc_cli_result p = fc_cli_run((const char *[]){"predict", "--model", bad, image, NULL}, NULL);
+    ck_assert_msg(p.exit_code != 0, "predict with a NaN model exited 0:\n%s", p.out);
+    EXPECT_IN(p.err, expect);
+    fc_cli_result_free(&p);
+    /* --init of such weights too, before the new run writes anything. */
+    char *out = temp_path("non-finite-init");
+    const char *init[] = {"--init", bad, NULL};
+    fc_cli_result t = train(out, init, NULL);
+    ck_assert_int_ne(t.exit_code, 0);
+    EXPECT_IN(t.err, expect);
+    fc_cli_result_free(&t);
+    ck_assert_msg(!exists(out), "a refused --init left %s", out);
+    free(out);
+  }
+  free(bad);
+  free(data);
+  free(dir);
+}
+END_TEST
+
 int main(void) {
   fc_test_device(); /* exits 77 (skip) without OpenCL */
   Suite *s = suite_create("cli-guard");
@@ -309,6 +394,7 @@ int main(void) {
   tcase_add_test(tc, synth_refuses_non_empty_folder);
   tcase_add_test(tc, unlabeled_overlapping_dataset_refused);
   tcase_add_test(tc, second_run_of_a_folder_refused);
+  tcase_add_test(tc, non_finite_checkpoint_refused);
   suite_add_tcase(s, tc);
   return fc_test_run_suite(s, 1);
 }
