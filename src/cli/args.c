@@ -245,6 +245,7 @@ static char *unquote(char *q) {
 fc_status fc_args_parse_config(const fc_args_spec *spec, const char *path, char *text) {
   int line_no = 0;
   char *line = text;
+  if (!strncmp(line, "\xEF\xBB\xBF", 3)) line += 3; /* a UTF-8 byte order mark */
   while (line && *line) {
     char *next = strchr(line, '\n');
     if (next) *next++ = '\0';

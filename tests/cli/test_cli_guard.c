@@ -383,6 +383,25 @@ START_TEST(non_finite_checkpoint_refused) {
 }
 END_TEST
 
+/* ---- 7: a byte order mark is not text ---- */
+
+START_TEST(config_with_byte_order_mark) {
+  char *config = temp_path("bom-config.txt");
+  write_text(config, "\xEF\xBB\xBF" "steps = 1\nsave-every = 1\n");
+  char *out = temp_path("bom-run");
+  const char *extra[] = {"--config", config, NULL};
+  fc_cli_result r = train(out, extra, NULL);
+  /* train() passes --steps 2 after --config: the command line wins; the BOM line still parsed. */
+  EXPECT_EXIT(r, 0);
+  fc_cli_result_free(&r);
+  char *saved = read_text(path_in(out, "config.txt"));
+  EXPECT_IN(saved, "save-every = 1");
+  free(saved);
+  free(out);
+  free(config);
+}
+END_TEST
+
 int main(void) {
   fc_test_device(); /* exits 77 (skip) without OpenCL */
   Suite *s = suite_create("cli-guard");
@@ -395,6 +414,7 @@ int main(void) {
   tcase_add_test(tc, unlabeled_overlapping_dataset_refused);
   tcase_add_test(tc, second_run_of_a_folder_refused);
   tcase_add_test(tc, non_finite_checkpoint_refused);
+  tcase_add_test(tc, config_with_byte_order_mark);
   suite_add_tcase(s, tc);
   return fc_test_run_suite(s, 1);
 }
