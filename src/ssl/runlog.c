@@ -57,8 +57,15 @@ fc_status fc_runlog_write_csv(const fc_runlog *log, const char *path) {
   char buf[256];
   fc_atomic_file_write(&f, fixed_columns, strlen(fixed_columns));
   for (int c = 0; c < log->classes; c++) {
-    int n = snprintf(buf, sizeof buf, ",tau_%s", log->class_names[c]);
-    fc_atomic_file_write(&f, buf, (size_t)n);
+    /* RFC 4180: a name with a comma, quote or line break is quoted, quotes doubled. */
+    const char *name = log->class_names[c];
+    int quoted = name[strcspn(name, ",\"\r\n")] != '\0';
+    fc_atomic_file_write(&f, quoted ? ",\"tau_" : ",tau_", quoted ? 6 : 5);
+    for (const char *p = name; *p; p++) {
+      fc_atomic_file_write(&f, p, 1);
+      if (*p == '"') fc_atomic_file_write(&f, p, 1);
+    }
+    if (quoted) fc_atomic_file_write(&f, "\"", 1);
   }
   fc_atomic_file_write(&f, "\n", 1);
   for (int64_t i = 0; i < log->count; i++) {

@@ -402,6 +402,50 @@ START_TEST(config_with_byte_order_mark) {
 }
 END_TEST
 
+/* ---- 8: options that did something else than they say ---- */
+
+START_TEST(options_mean_what_they_say) {
+  char *out = temp_path("options");
+  /* --labels below the class count. */
+  const char *few_labels[] = {"--labels", "3", NULL};
+  fc_cli_result r = train(out, few_labels, NULL);
+  EXPECT_EXIT(r, 1);
+  EXPECT_IN(r.err, "--labels 3 leaves 4 of the 7 classes without a labelled image");
+  EXPECT_IN(r.err, "give --labels 7 or more");
+  fc_cli_result_free(&r);
+  ck_assert(!exists(out));
+  /* --epochs 0 (with no --steps) trains nothing: refused. */
+  const char *no_epochs[] = {"--steps", "0", "--epochs", "0", NULL};
+  r = train(out, no_epochs, NULL);
+  ck_assert_int_ne(r.exit_code, 0);
+  EXPECT_IN(r.err, "--epochs 0 trains nothing");
+  fc_cli_result_free(&r);
+  ck_assert(!exists(out));
+  /* --flag=false turns a flag off, even one a --config file turned on. */
+  char *config = temp_path("options-config.txt");
+  write_text(config, "supervised-only = true\nno-snl = true\n");
+  const char *flags[] = {"--config", config, "--supervised-only=false", "--no-rfd=true", "--skip-nonfinite=no", NULL};
+  r = train(out, flags, NULL);
+  EXPECT_EXIT(r, 0);
+  fc_cli_result_free(&r);
+  char *saved = read_text(path_in(out, "config.txt"));
+  EXPECT_IN(saved, "supervised-only = false");
+  EXPECT_IN(saved, "no-snl = true");
+  EXPECT_IN(saved, "no-rfd = true");
+  EXPECT_IN(saved, "skip-nonfinite = false");
+  free(saved);
+  const char *bad_flag[] = {"--no-snl=maybe", NULL};
+  char *other = temp_path("options-bad-flag");
+  r = train(other, bad_flag, NULL);
+  EXPECT_EXIT(r, 2);
+  EXPECT_IN(r.err, "--no-snl is a switch: give it alone, or =true or =false (got 'maybe')");
+  fc_cli_result_free(&r);
+  free(other);
+  free(config);
+  free(out);
+}
+END_TEST
+
 int main(void) {
   fc_test_device(); /* exits 77 (skip) without OpenCL */
   Suite *s = suite_create("cli-guard");
@@ -415,6 +459,7 @@ int main(void) {
   tcase_add_test(tc, second_run_of_a_folder_refused);
   tcase_add_test(tc, non_finite_checkpoint_refused);
   tcase_add_test(tc, config_with_byte_order_mark);
+  tcase_add_test(tc, options_mean_what_they_say);
   suite_add_tcase(s, tc);
   return fc_test_run_suite(s, 1);
 }

@@ -6,7 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/fileio.h"
 #include "ssl/plot.h"
+#include "ssl/runlog.h"
 #include "../testutil.h"
 
 /* ---- helpers --------------------------------------------------------------- */
@@ -564,6 +566,45 @@ START_TEST(sample_training_report) {
 }
 END_TEST
 
+/* log.csv's header is RFC 4180: class names with a comma or a quote are
+ * quoted, so every reader sees one column per class; the rows read back. */
+START_TEST(run_log_header_quotes_class_names) {
+  char *names[3] = {"happy, mostly", "say \"cheese\"", "plain"};
+  fc_runlog log;
+  FC_CHECK_OK(fc_runlog_init(&log, 3, names));
+  fc_log_row row;
+  memset(&row, 0, sizeof row);
+  row.step = 1;
+  row.tau[0] = 0.25f, row.tau[1] = 0.5f, row.tau[2] = 0.75f;
+  FC_CHECK_OK(fc_runlog_append(&log, &row));
+  char path[1100];
+  snprintf(path, sizeof path, "%s/log.csv", fc_test_temp_dir());
+  FC_CHECK_OK(fc_runlog_write_csv(&log, path));
+  char *text = NULL;
+  size_t size = 0;
+  FC_CHECK_OK(fc_file_read_all(path, 1 << 20, &text, &size));
+  ck_assert_msg(strstr(text, ",val_f1,\"tau_happy, mostly\",\"tau_say \"\"cheese\"\"\",tau_plain\n") != NULL, "%s",
+                text);
+  /* Header fields, counted as RFC 4180 reads them, match the row's. */
+  int header_fields = 1, in_quotes = 0;
+  const char *p = text;
+  for (; *p && *p != '\n'; p++) {
+    if (*p == '"') in_quotes = !in_quotes;
+    else if (*p == ',' && !in_quotes) header_fields++;
+  }
+  int row_fields = 1;
+  for (p++; *p && *p != '\n'; p++) row_fields += *p == ',';
+  ck_assert_int_eq(header_fields, row_fields);
+  free(text);
+  fc_runlog_free(&log);
+  FC_CHECK_OK(fc_runlog_init(&log, 3, names));
+  FC_CHECK_OK(fc_runlog_read_csv(&log, path, 10));
+  ck_assert_int_eq(log.count, 1);
+  ck_assert(log.rows[0].tau[2] == 0.75f);
+  fc_runlog_free(&log);
+}
+END_TEST
+
 static Suite *plot_suite(void) {
   Suite *s = suite_create("plot");
   TCase *tc = tcase_create("plot");
@@ -582,6 +623,7 @@ static Suite *plot_suite(void) {
   tcase_add_test(tc, heatmap_cells_are_coloured_by_row_share);
   tcase_add_test(tc, heatmap_handles_many_and_few_classes);
   tcase_add_test(tc, sample_training_report);
+  tcase_add_test(tc, run_log_header_quotes_class_names);
   suite_add_tcase(s, tc);
   return s;
 }
