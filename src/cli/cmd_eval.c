@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "core/json.h"
@@ -107,6 +108,17 @@ static fc_status check_classes(const fc_dataset *ds, const fc_model_meta *meta) 
   return fc_errorf(FC_ERR_MISMATCH, "the data's classes (%s) are not the model's (%s)", a, b);
 }
 
+/* The folder a file will be written to exists and may be written. */
+static fc_status check_writable_folder(const char *file) {
+  const char *slash = strrchr(file, '/');
+  char dir[1024];
+  snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - file) + (slash == file) : 1, slash ? file : ".");
+  if (access(dir, W_OK) != 0)
+    return fc_errorf(FC_ERR_IO, "cannot write %s: the folder %s %s", file, dir,
+                     access(dir, F_OK) != 0 ? "does not exist" : "is not writable");
+  return FC_OK;
+}
+
 int fc_cmd_eval(int argc, char **argv) {
   char *positional[argc > 0 ? argc : 1];
   int npos = 0;
@@ -120,17 +132,20 @@ int fc_cmd_eval(int argc, char **argv) {
     fprintf(stderr, "fer-cl: error: fer-cl eval needs --model FILE and --data PATH (see 'fer-cl eval --help')\n");
     return 2;
   }
-  loaded_model m;
-  fc_status st = load_model(eval_model, eval_batch, &m);
-  if (st != FC_OK) return fc_cli_fail(st);
+  /* Every argument is checked before the model and the data are loaded. */
   fc_data_options o;
   fc_data_options_default(&o);
+  fc_status st = eval_format ? fc_data_format_parse(eval_format, &o.format) : FC_OK;
+  if (st == FC_OK && eval_png) st = check_writable_folder(eval_png);
+  if (st != FC_OK) return fc_cli_fail(st);
+  loaded_model m;
+  st = load_model(eval_model, eval_batch, &m);
+  if (st != FC_OK) return fc_cli_fail(st);
   o.channels = m.meta.config.in_channels;
   o.height = o.width = m.meta.config.input_size;
   fc_dataset *ds = NULL;
   fc_index_list list = {0};
   fc_confusion *cm = NULL;
-  if (eval_format) st = fc_data_format_parse(eval_format, &o.format);
   if (st == FC_OK) st = fc_dataset_load(eval_data, &o, &ds);
   if (st == FC_OK) st = check_classes(ds, &m.meta);
   if (st == FC_OK) st = pick_list(ds, &list);

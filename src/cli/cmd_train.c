@@ -1,6 +1,7 @@
 /* fer-cl train: the semi-supervised trainer from the command line. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -142,10 +143,14 @@ static fc_status apply_choices(void) {
   return FC_OK;
 }
 
+static int config_written_by_fercl; /* the last file parse_file read starts with "# fer-cl " */
+static const char *config_out;      /* 'out' of a run's config.txt given to --config (ignored) */
+
 static fc_status parse_file(const char *path) {
   char *text = NULL;
   size_t size = 0;
   FC_TRY(fc_file_read_all(path, 1u << 20, &text, &size));
+  config_written_by_fercl = !strncmp(text, "# fer-cl ", 9);
   /* String options point into the text: it lives until the process ends. */
   return fc_args_parse_config(&train_spec, path, text);
 }
@@ -215,10 +220,33 @@ static void on_progress(const fc_train_progress *p, void *user) {
   fflush(stderr);
 }
 
+/* What the signal handler writes (prepared before it is installed: only
+ * write() and _exit() are safe in it). */
+static char first_signal_message[256], second_signal_message[1600];
+static size_t first_signal_length, second_signal_length;
+static volatile sig_atomic_t signals_seen;
+
 static void on_signal(int sig) {
   (void)sig;
-  fc_train_request_stop();
-  signal(SIGINT, SIG_DFL); /* a second Ctrl-C stops at once */
+  if (signals_seen++ == 0) {
+    fc_train_request_stop();
+    if (write(2, first_signal_message, first_signal_length) < 0) { /* nothing to do about it */ }
+    return;
+  }
+  if (write(2, second_signal_message, second_signal_length) < 0) { /* nothing to do about it */ }
+  _exit(130);
+}
+
+static void prepare_signal_messages(const char *dir) {
+  snprintf(first_signal_message, sizeof first_signal_message,
+           "\nfer-cl: stopping after this step and saving (press Ctrl-C again to stop at once, without saving)\n");
+  snprintf(second_signal_message, sizeof second_signal_message,
+           "\nfer-cl: stopped at once by a second Ctrl-C, without saving. %s/last.safetensors, if there is one, is "
+           "the last complete save (a save cut short leaves only a temporary file, removed on resume): continue "
+           "with fer-cl train --resume %s\n",
+           dir, dir);
+  first_signal_length = strlen(first_signal_message);
+  second_signal_length = strlen(second_signal_message);
 }
 
 static int was_given(int argc, char **argv, const char *name) {
@@ -266,6 +294,13 @@ static int holds_fercl_config(const char *dir) {
  * Returns -1 to go on, else the exit code (message printed). */
 static int check_new_run_folder(const char *dir) {
   const char *found = existing_run_output(dir);
+  if (found && !overwrite && !strcmp(found, "log.csv")) {
+    fprintf(stderr,
+            "fer-cl: error: %s holds a run that stopped before its first checkpoint (log.csv, no last.safetensors), "
+            "which cannot be resumed; add --overwrite to replace it, or choose another --out\n",
+            dir);
+    return 2;
+  }
   if (found && !overwrite) {
     fprintf(stderr,
             "fer-cl: error: %s already holds a run (%s/%s); continue it with 'fer-cl train --resume %s', "
@@ -315,6 +350,12 @@ static fc_status start_writing(void *user) {
     }
     fc_atomic_file_remove_stale(run_dir);
     if (removed) fc_log(FC_LOG_INFO, "--overwrite: removed the %d files of the previous run in %s", removed, run_dir);
+  }
+  /* Paths as absolute ones, so --resume and --config work from any folder. */
+  const char **paths[] = {&cfg.data, &cfg.unlabeled, &cfg.split_file, &cfg.init};
+  for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
+    char *absolute = *paths[i] ? realpath(*paths[i], NULL) : NULL;
+    if (absolute) *paths[i] = absolute; /* lives until the process ends */
   }
   wrote_run_files = 1;
   return write_effective_config(run_dir);
@@ -411,7 +452,7 @@ int fc_cmd_train(int argc, char **argv) {
     snprintf(saved_config, sizeof saved_config, "%s/config.txt", resume_dir);
     st = parse_file(saved_config);
     if (st != FC_OK) return fc_cli_fail(fc_error_context(st, "--resume %s", resume_dir));
-    static const char *const allowed[] = {"steps", "epochs", "device", "verbose", "quiet", "help", "resume",
+    static const char *const allowed[] = {"steps", "epochs", "device", "verbose", "quiet", "help", "version", "resume",
                                           "eval-every", "save-every", "log-every", "threads", "eval-batch", NULL};
     for (int i = 1; i < argc; i++) {
       if (strncmp(argv[i], "--", 2) != 0) continue;
@@ -428,6 +469,13 @@ int fc_cmd_train(int argc, char **argv) {
   } else if (config_file) {
     st = parse_file(config_file);
     if (st != FC_OK) return fc_cli_fail(st);
+    /* A run's config.txt names the folder of that run: this run goes to its
+     * own --out (or runs/<time>), not into the old one. A hand-written
+     * config's 'out' is honoured. */
+    if (cfg.out && config_written_by_fercl) {
+      config_out = cfg.out;
+      cfg.out = NULL;
+    }
   }
   char *positional[argc > 0 ? argc : 1];
   int npos = 0;
@@ -457,6 +505,9 @@ int fc_cmd_train(int argc, char **argv) {
     cfg.out = default_out;
   }
   const char *dir = resume_dir ? resume_dir : cfg.out;
+  if (config_out && strcmp(config_out, dir) != 0)
+    fc_log(FC_LOG_INFO, "%s is the config of the run in %s; this run goes to %s (--out DIR chooses)", config_file,
+           config_out, dir);
   run_dir = dir;
   if (!resume_dir) {
     rc = check_new_run_folder(dir); /* before making the folder: a refused run leaves none */
@@ -472,6 +523,13 @@ int fc_cmd_train(int argc, char **argv) {
     }
     cfg.before_writing = start_writing;
   } else {
+    if (!file_in(dir, "last.safetensors")) {
+      fprintf(stderr,
+              "fer-cl: error: %s has no last.safetensors: the run stopped before its first checkpoint and cannot be "
+              "resumed; start it again with 'fer-cl train --config %s --out %s --overwrite'\n",
+              dir, saved_config, dir);
+      return 2;
+    }
     rc = lock_run_folder(dir);
     if (rc >= 0) return rc;
   }
@@ -489,6 +547,7 @@ int fc_cmd_train(int argc, char **argv) {
   cfg.progress_user = &ps;
   fc_log(FC_LOG_INFO, "device: %s (%s); run folder: %s", fc_device_get_info(dev)->name,
          fc_device_get_info(dev)->platform_name, dir);
+  prepare_signal_messages(dir);
   signal(SIGINT, on_signal);
   signal(SIGTERM, on_signal);
   fc_train_result res;

@@ -446,6 +446,166 @@ START_TEST(options_mean_what_they_say) {
 }
 END_TEST
 
+/* ---- 10: smaller things ---- */
+
+START_TEST(global_options_after_the_command) {
+  const char *commands[] = {"train", "eval", "predict", "synth", "bench", "data", "devices", NULL};
+  for (int i = 0; commands[i]; i++) {
+    fc_cli_result r = fc_cli_run((const char *[]){commands[i], "--version", NULL}, NULL);
+    ck_assert_msg(r.exit_code == 0, "%s --version: exit %d: %s", commands[i], r.exit_code, r.err);
+    EXPECT_IN(r.out, "fer-cl ");
+    fc_cli_result_free(&r);
+  }
+}
+END_TEST
+
+/* A folder left by a run that stopped before its first checkpoint (a
+ * header-only log.csv, as older versions left): the messages lead to a rerun. */
+START_TEST(run_without_checkpoint_can_be_rerun) {
+  char *done = finished_run("no-checkpoint-source", NULL);
+  char *dir = temp_path("no-checkpoint");
+  FC_CHECK_OK(fc_mkdir_p(dir));
+  char *config = read_text(path_in(done, "config.txt"));
+  write_text(path_in(dir, "config.txt"), config);
+  free(config);
+  char *log = read_text(path_in(done, "log.csv"));
+  *strchr(log, '\n') = '\0';
+  strcat(log, "\n");
+  write_text(path_in(dir, "log.csv"), log);
+  free(log);
+  fc_cli_result r = fc_cli_run((const char *[]){"train", "--resume", dir, NULL}, NULL);
+  EXPECT_EXIT(r, 2);
+  EXPECT_IN(r.err, "has no last.safetensors");
+  EXPECT_IN(r.err, "--overwrite");
+  fc_cli_result_free(&r);
+  r = train(dir, NULL, NULL);
+  EXPECT_EXIT(r, 2);
+  EXPECT_IN(r.err, "stopped before its first checkpoint");
+  fc_cli_result_free(&r);
+  const char *overwrite[] = {"--overwrite", NULL};
+  r = train(dir, overwrite, NULL);
+  EXPECT_EXIT(r, 0);
+  fc_cli_result_free(&r);
+  ck_assert(exists(path_in(dir, "last.safetensors")));
+  free(dir);
+  free(done);
+}
+END_TEST
+
+/* Relative paths in config.txt are stored absolute, so --resume works from
+ * another folder; --config of a run's config.txt starts a new run elsewhere. */
+START_TEST(run_config_is_portable) {
+  char cwd[1100];
+  ck_assert_ptr_nonnull(getcwd(cwd, sizeof cwd));
+  ck_assert_int_eq(chdir(fc_test_temp_dir()), 0);
+  fc_cli_result r = fc_cli_run((const char *[]){"synth", "--out", "portable-data", "--count", "70", NULL}, NULL);
+  EXPECT_EXIT(r, 0);
+  fc_cli_result_free(&r);
+  const char *rel[] = {"--data", "portable-data", NULL};
+  r = train("portable-run", rel, NULL);
+  ck_assert_int_eq(chdir(cwd), 0);
+  EXPECT_EXIT(r, 0);
+  fc_cli_result_free(&r);
+  char *dir = temp_path("portable-run");
+  char *config = read_text(path_in(dir, "config.txt"));
+  char expect[1300];
+  snprintf(expect, sizeof expect, "data = \"%s/portable-data\"", fc_test_temp_dir());
+  EXPECT_IN(config, expect);
+  free(config);
+  r = fc_cli_run((const char *[]){"train", "--resume", dir, "--steps", "3", NULL}, NULL);
+  EXPECT_EXIT(r, 0);
+  EXPECT_IN(r.out, "resumed after step 2");
+  fc_cli_result_free(&r);
+  /* The run's config.txt names its folder in 'out': a new run goes to its own. */
+  ck_assert_int_eq(chdir(fc_test_temp_dir()), 0);
+  r = fc_cli_run((const char *[]){"train", "--config", "portable-run/config.txt", NULL}, NULL);
+  ck_assert_int_eq(chdir(cwd), 0);
+  EXPECT_EXIT(r, 0);
+  EXPECT_IN(r.err, "is the config of the run in portable-run; this run goes to runs/");
+  EXPECT_IN(r.out, "run folder: runs/");
+  fc_cli_result_free(&r);
+  free(dir);
+}
+END_TEST
+
+/* Ctrl-C twice while the run saves: it stops at once and says so; the last
+ * complete save resumes. */
+START_TEST(second_ctrl_c_during_save_says_so) {
+  char *dir = temp_path("double-ctrl-c");
+  char *err_path = temp_path("double-ctrl-c.err");
+  const char *argv[] = {getenv("FERCL_BIN"), "train", "--width", "0.125", "--synth-train", "70", "--synth-val", "14",
+                        "--batch", "8", "--mu", "1", "--threads", "1", "--steps", "20", "--save-every", "2",
+                        "--log-every", "1", "--out", dir, NULL};
+  fflush(NULL);
+  pid_t pid = fork();
+  if (pid == 0) {
+    int fd = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0) _exit(126);
+    dup2(fd, 1);
+    dup2(fd, 2);
+    /* Saves take 1.5 s between writing and renaming: the second Ctrl-C lands in one. */
+    setenv("FERCL_TEST_FAULT", "step-delay-ms@20,commit-delay-ms@1500", 1);
+    execv(argv[0], (char *const *)argv);
+    _exit(127);
+  }
+  ck_assert_int_ge(pid, 0);
+  int seen = 0;
+  for (int ms = 0; ms < 120000 && !seen; ms += 5) {
+    char *text = NULL;
+    size_t size = 0;
+    if (fc_file_read_all(err_path, 1u << 24, &text, &size) == FC_OK) seen = strstr(text, "step 3/20") != NULL;
+    free(text);
+    if (!seen) usleep(5000);
+  }
+  ck_assert_msg(seen, "the run never reached step 3");
+  kill(pid, SIGINT);
+  usleep(400000); /* into the save the first Ctrl-C asked for */
+  kill(pid, SIGINT);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  char *err = read_text(err_path);
+  ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 130, "status %d:\n%s", status, err);
+  EXPECT_IN(err, "stopping after this step and saving (press Ctrl-C again to stop at once");
+  EXPECT_IN(err, "stopped at once by a second Ctrl-C, without saving");
+  EXPECT_IN(err, "continue with fer-cl train --resume");
+  free(err);
+  fc_cli_result r = fc_cli_run((const char *[]){"train", "--resume", dir, NULL}, NULL);
+  EXPECT_EXIT(r, 0);
+  EXPECT_IN(r.out, "done: steps");
+  fc_cli_result_free(&r);
+  free(err_path);
+  free(dir);
+}
+END_TEST
+
+/* bench and eval check every argument before the work starts. */
+START_TEST(arguments_checked_before_the_work) {
+  const char *bad_only[][2] = {{"", "an empty section name"}, {"gemm,,conv", "an empty section name"},
+                               {"gemm,bogus", "unknown section 'bogus'"}};
+  for (int i = 0; i < 3; i++) {
+    fc_cli_result r = fc_cli_run((const char *[]){"bench", "--only", bad_only[i][0], NULL}, NULL);
+    EXPECT_EXIT(r, 2);
+    EXPECT_IN(r.err, bad_only[i][1]);
+    ck_assert_msg(!strstr(r.out, "device:"), "bench started work before refusing:\n%s", r.out);
+    fc_cli_result_free(&r);
+  }
+  /* The model does not exist either: the --png folder is reported first, before any loading. */
+  fc_cli_result r = fc_cli_run(
+      (const char *[]){"eval", "--model", "/nonexistent/m.safetensors", "--data", "/nonexistent/data", "--png",
+                       "/nonexistent/folder/c.png", NULL},
+      NULL);
+  EXPECT_EXIT(r, 1);
+  EXPECT_IN(r.err, "cannot write /nonexistent/folder/c.png: the folder /nonexistent/folder does not exist");
+  fc_cli_result_free(&r);
+  r = fc_cli_run((const char *[]){"eval", "--model", "/nonexistent/m.safetensors", "--data", "/nonexistent/data",
+                                  "--format", "bogus", NULL},
+                 NULL);
+  ck_assert_int_ne(r.exit_code, 0);
+  EXPECT_IN(r.err, "unknown dataset format 'bogus'");
+  fc_cli_result_free(&r);
+}
+END_TEST
+
 int main(void) {
   fc_test_device(); /* exits 77 (skip) without OpenCL */
   Suite *s = suite_create("cli-guard");
@@ -460,6 +620,11 @@ int main(void) {
   tcase_add_test(tc, non_finite_checkpoint_refused);
   tcase_add_test(tc, config_with_byte_order_mark);
   tcase_add_test(tc, options_mean_what_they_say);
+  tcase_add_test(tc, global_options_after_the_command);
+  tcase_add_test(tc, run_without_checkpoint_can_be_rerun);
+  tcase_add_test(tc, run_config_is_portable);
+  tcase_add_test(tc, second_ctrl_c_during_save_says_so);
+  tcase_add_test(tc, arguments_checked_before_the_work);
   suite_add_tcase(s, tc);
   return fc_test_run_suite(s, 1);
 }
