@@ -606,6 +606,155 @@ START_TEST(arguments_checked_before_the_work) {
 }
 END_TEST
 
+/* ---- 9: evaluation across datasets ---- */
+
+static void copy_dir(const char *from, const char *to) {
+  FC_CHECK_OK(fc_mkdir_p(to));
+  DIR *d = opendir(from);
+  ck_assert_msg(d != NULL, "cannot list %s", from);
+  for (struct dirent *e; (e = readdir(d));) {
+    if (e->d_name[0] == '.') continue;
+    char src[1300], dst[1300];
+    snprintf(src, sizeof src, "%s/%s", from, e->d_name);
+    snprintf(dst, sizeof dst, "%s/%s", to, e->d_name);
+    size_t size = 0;
+    char *data = NULL;
+    FC_CHECK_OK(fc_file_read_all(src, 1u << 26, &data, &size));
+    FC_CHECK_OK(fc_file_write_atomic(dst, data, size));
+    free(data);
+  }
+  closedir(d);
+}
+
+/* A folder dataset at root/NAME/<class> from the synthetic set's val/<class>,
+ * for pairs {folder name, synthetic class}. */
+static char *class_folders(const char *name, const char *src, const char *const pairs[][2], int n) {
+  char *root = temp_path(name);
+  for (int i = 0; i < n; i++) {
+    char from[1300], to[1300];
+    snprintf(from, sizeof from, "%s/val/%s", src, pairs[i][1]);
+    snprintf(to, sizeof to, "%s/%s", root, pairs[i][0]);
+    copy_dir(from, to);
+  }
+  return root;
+}
+
+/* The number after "key": in a JSON text. */
+static double json_number(const char *json, const char *key) {
+  char pattern[96];
+  snprintf(pattern, sizeof pattern, "\"%s\":", key);
+  const char *p = strstr(json, pattern);
+  ck_assert_msg(p != NULL, "no %s in %s", key, json);
+  return strtod(p + strlen(pattern), NULL);
+}
+
+static char *json_array(const char *json, const char *key) {
+  char pattern[96];
+  snprintf(pattern, sizeof pattern, "\"%s\":[", key);
+  const char *p = strstr(json, pattern);
+  ck_assert_msg(p != NULL, "no %s in %s", key, json);
+  p += strlen(pattern) - 1;
+  int depth = 0;
+  const char *e = p;
+  do {
+    depth += *e == '[';
+    depth -= *e == ']';
+    e++;
+  } while (depth > 0 && *e);
+  char *out = strndup(p, (size_t)(e - p));
+  return out;
+}
+
+START_TEST(eval_matches_classes_by_name) {
+  /* A model trained a few more steps, so that its answers vary. */
+  const char *longer[] = {"--steps", "12", NULL};
+  char *run = finished_run("cross-model", longer);
+  char model[1300];
+  snprintf(model, sizeof model, "%s/best.safetensors", run);
+  char *src = temp_path("cross-source");
+  fc_cli_result r = fc_cli_run((const char *[]){"synth", "--out", src, "--count", "7", "--val-count", "70", NULL}, NULL);
+  EXPECT_EXIT(r, 0);
+  fc_cli_result_free(&r);
+  /* The model's names, a subset of its classes. */
+  const char *same[][2] = {{"angry", "angry"}, {"neutral", "neutral"}, {"sad", "sad"}};
+  char *subset = class_folders("cross-subset", src, same, 3);
+  /* The same images as CK+ names them, in another order, with a class the model lacks. */
+  const char *ck[][2] = {{"Anger", "angry"}, {"sadness", "sad"}, {"neutral", "neutral"}, {"contempt", "happy"}};
+  char *ckplus = class_folders("cross-ckplus", src, ck, 4);
+
+  r = fc_cli_run((const char *[]){"eval", "--model", model, "--data", subset, "--json", NULL}, NULL);
+  EXPECT_EXIT(r, 0);
+  char *subset_json = strdup(r.out);
+  fc_cli_result_free(&r);
+  ck_assert(json_number(subset_json, "total") == 30);
+  ck_assert(json_number(subset_json, "left_out_images") == 0);
+
+  r = fc_cli_run((const char *[]){"eval", "--model", model, "--data", ckplus, "--json", "--class-map",
+                                  "anger=angry,SADNESS=Sad", NULL},
+                 NULL);
+  EXPECT_EXIT(r, 0);
+  /* Matched images scored as with the model's own names: the same confusion matrix. */
+  char *a = json_array(subset_json, "confusion"), *b = json_array(r.out, "confusion");
+  ck_assert_msg(!strcmp(a, b), "confusion %s under the model's names, %s under CK+'s", a, b);
+  free(a);
+  free(b);
+  ck_assert(json_number(r.out, "total") == 30);
+  ck_assert(json_number(r.out, "accuracy") == json_number(subset_json, "accuracy"));
+  ck_assert(json_number(r.out, "left_out_images") == 10);
+  ck_assert(fabs(json_number(r.out, "accuracy_with_left_out_as_errors") -
+                 json_number(subset_json, "accuracy") * 30.0 / 40.0) < 1e-9);
+  EXPECT_IN(r.out, "{\"name\":\"Anger\",\"model_class\":\"angry\",\"images\":10}");
+  EXPECT_IN(r.out, "{\"name\":\"contempt\",\"model_class\":null,\"images\":10,\"predicted\":{");
+  fc_cli_result_free(&r);
+
+  /* The text report says how classes matched and what was left out, with both numbers. */
+  r = fc_cli_run((const char *[]){"eval", "--model", model, "--data", ckplus, "--class-map", "anger=angry,sadness=sad",
+                                  NULL},
+                 NULL);
+  EXPECT_EXIT(r, 0);
+  EXPECT_IN(r.out, "classes (data -> model): Anger -> angry, contempt -> (left out), neutral, sadness -> sad");
+  EXPECT_IN(r.out, "(30 images)");
+  EXPECT_IN(r.out, "left out: 10 images of 1 data class the model does not have: contempt 10 (the model called them");
+  EXPECT_IN(r.out, "on the 30 images of the matched classes;");
+  EXPECT_IN(r.out, "on all 40 images, counting the left-out ones as errors");
+  EXPECT_IN(r.out, "the data has no images of the model's classes disgust, fear, happy, surprise");
+  fc_cli_result_free(&r);
+
+  /* Without the map, other names are left out and the report says how to map them. */
+  r = fc_cli_run((const char *[]){"eval", "--model", model, "--data", ckplus, NULL}, NULL);
+  EXPECT_EXIT(r, 0);
+  EXPECT_IN(r.out, "Anger -> (left out)");
+  EXPECT_IN(r.out, "left out: 30 images of 3 data classes");
+  EXPECT_IN(r.out, "--class-map DATA=MODEL");
+  fc_cli_result_free(&r);
+
+  /* Bad maps, and data with nothing in common. */
+  const char *bad[][2] = {{"bogus=angry", "the data has no class 'bogus' (its classes: Anger, contempt, neutral, sadness)"},
+                          {"anger=furious", "the model has no class 'furious' (its classes: angry, disgust"},
+                          {"anger", "'anger' is not DATA=MODEL"},
+                          {"anger=angry,,", "'' is not DATA=MODEL"}};
+  for (int i = 0; i < 4; i++) {
+    r = fc_cli_run((const char *[]){"eval", "--model", model, "--data", ckplus, "--class-map", bad[i][0], NULL}, NULL);
+    EXPECT_EXIT(r, 2);
+    EXPECT_IN(r.err, bad[i][1]);
+    fc_cli_result_free(&r);
+  }
+  const char *foreign[][2] = {{"cats", "angry"}, {"dogs", "sad"}};
+  char *other = class_folders("cross-foreign", src, foreign, 2);
+  r = fc_cli_run((const char *[]){"eval", "--model", model, "--data", other, NULL}, NULL);
+  ck_assert_int_ne(r.exit_code, 0);
+  EXPECT_IN(r.err, "none of the data's classes (cats, dogs) is a class of the model");
+  EXPECT_IN(r.err, "--class-map");
+  fc_cli_result_free(&r);
+  free(other);
+  free(subset_json);
+  free(ckplus);
+  free(subset);
+  free(src);
+  free(run);
+}
+END_TEST
+
 int main(void) {
   fc_test_device(); /* exits 77 (skip) without OpenCL */
   Suite *s = suite_create("cli-guard");
@@ -625,6 +774,7 @@ int main(void) {
   tcase_add_test(tc, run_config_is_portable);
   tcase_add_test(tc, second_ctrl_c_during_save_says_so);
   tcase_add_test(tc, arguments_checked_before_the_work);
+  tcase_add_test(tc, eval_matches_classes_by_name);
   suite_add_tcase(s, tc);
   return fc_test_run_suite(s, 1);
 }
