@@ -608,24 +608,6 @@ END_TEST
 
 /* ---- 9: evaluation across datasets ---- */
 
-static void copy_dir(const char *from, const char *to) {
-  FC_CHECK_OK(fc_mkdir_p(to));
-  DIR *d = opendir(from);
-  ck_assert_msg(d != NULL, "cannot list %s", from);
-  for (struct dirent *e; (e = readdir(d));) {
-    if (e->d_name[0] == '.') continue;
-    char src[1300], dst[1300];
-    snprintf(src, sizeof src, "%s/%s", from, e->d_name);
-    snprintf(dst, sizeof dst, "%s/%s", to, e->d_name);
-    size_t size = 0;
-    char *data = NULL;
-    FC_CHECK_OK(fc_file_read_all(src, 1u << 26, &data, &size));
-    FC_CHECK_OK(fc_file_write_atomic(dst, data, size));
-    free(data);
-  }
-  closedir(d);
-}
-
 /* A folder dataset at root/NAME/<class> from the synthetic set's val/<class>,
  * for pairs {folder name, synthetic class}. */
 static char *class_folders(const char *name, const char *src, const char *const pairs[][2], int n) {
@@ -634,7 +616,7 @@ static char *class_folders(const char *name, const char *src, const char *const 
     char from[1300], to[1300];
     snprintf(from, sizeof from, "%s/val/%s", src, pairs[i][1]);
     snprintf(to, sizeof to, "%s/%s", root, pairs[i][0]);
-    copy_dir(from, to);
+    fc_test_copy_dir(from, to);
   }
   return root;
 }
