@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -206,6 +207,13 @@ static void on_progress(const fc_train_progress *p, void *user) {
     snprintf(line, sizeof line, "step %lld/%lld  ep %.2f  loss %.4f  lr %.4g  %.1f img/s  ETA %s", (long long)p->step,
              (long long)p->total_steps, p->epoch, p->loss, p->lr, p->images_per_s, eta);
   if (ps->tty) {
+    /* One terminal row, or the redraw scrolls: the short form, then cut. */
+    struct winsize ws;
+    int columns = ioctl(2, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0 ? ws.ws_col : 80;
+    if ((int)strlen(line) >= columns)
+      snprintf(line, sizeof line, "step %lld/%lld  loss %.4f  mask %.2f  ETA %s", (long long)p->step,
+               (long long)p->total_steps, p->loss, p->mask_rate == p->mask_rate ? p->mask_rate : 0.0, eta);
+    if ((int)strlen(line) >= columns) line[columns > 1 ? columns - 1 : 1] = '\0';
     fprintf(stderr, "\r\033[K%s", line);
     ps->line_open = 1;
   } else if (p->step % ps->log_every == 0 || p->step == p->total_steps || p->evaluated) {

@@ -206,13 +206,13 @@ fc_status fc_runlog_plot(const fc_runlog *log, const char *path, const char *tit
                                   {"SNL negative precision", x, negp, (size_t)n}};
   fc_plot_panel panels[4];
   memset(panels, 0, sizeof panels);
-  panels[0] = (fc_plot_panel){.title = "loss (smoothed)", .x_label = "step", .series = loss_series,
+  panels[0] = (fc_plot_panel){.title = "loss (smoothed)", .x_label = "step", .integer_x = 1, .series = loss_series,
                               .n_series = 4, .log_y = 1};
-  panels[1] = (fc_plot_panel){.title = "validation (teacher)", .x_label = "step", .series = acc_series,
-                              .n_series = 3, .fixed_y = 1, .y_min = 0, .y_max = 1};
-  panels[2] = (fc_plot_panel){.title = "thresholds per class", .x_label = "step", .series = tau_series,
-                              .n_series = C, .fixed_y = 1, .y_min = 0, .y_max = 1};
-  panels[3] = (fc_plot_panel){.title = "unlabelled pool (smoothed)", .x_label = "step", .series = mask_series,
+  panels[1] = (fc_plot_panel){.title = "validation (teacher)", .x_label = "step", .integer_x = 1, .series = acc_series,
+                              .n_series = 3, .fixed_y = 1, .y_min = 0, .y_max = 1, .interleave = 1};
+  panels[2] = (fc_plot_panel){.title = "thresholds per class", .x_label = "step", .integer_x = 1, .series = tau_series,
+                              .n_series = C, .fixed_y = 1, .y_min = 0, .y_max = 1, .interleave = 1};
+  panels[3] = (fc_plot_panel){.title = "unlabelled pool (smoothed)", .x_label = "step", .integer_x = 1, .series = mask_series,
                               .n_series = 3, .fixed_y = 1, .y_min = 0, .y_max = 1};
   fc_plot_options opts;
   memset(&opts, 0, sizeof opts);

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -737,6 +738,59 @@ START_TEST(eval_matches_classes_by_name) {
 }
 END_TEST
 
+/* ---- 11: the progress line fits the terminal ---- */
+
+/* On a 50-column terminal every redraw of the progress line is one row. */
+START_TEST(progress_line_fits_the_terminal) {
+  int master = posix_openpt(O_RDWR | O_NOCTTY);
+  ck_assert_int_ge(master, 0);
+  ck_assert_int_eq(grantpt(master), 0);
+  ck_assert_int_eq(unlockpt(master), 0);
+  struct winsize ws = {.ws_row = 24, .ws_col = 50};
+  ck_assert_int_eq(ioctl(master, TIOCSWINSZ, &ws), 0);
+  char *slave_name = strdup(ptsname(master));
+  char *dir = temp_path("narrow-terminal");
+  const char *argv[] = {getenv("FERCL_BIN"), "train", "--width", "0.125", "--synth-train", "70", "--synth-val", "14",
+                        "--batch", "8", "--mu", "1", "--threads", "1", "--steps", "4", "--out", dir, NULL};
+  fflush(NULL);
+  pid_t pid = fork();
+  if (pid == 0) {
+    setsid();
+    int slave = open(slave_name, O_RDWR);
+    if (slave < 0) _exit(126);
+    dup2(slave, 1);
+    dup2(slave, 2);
+    close(master);
+    execv(argv[0], (char *const *)argv);
+    _exit(127);
+  }
+  size_t size = 0, capacity = 1 << 16;
+  char *text = malloc(capacity);
+  for (;;) {
+    ssize_t n = read(master, text + size, capacity - 1 - size);
+    if (n <= 0) break; /* EIO once the child has gone */
+    size += (size_t)n;
+    if (size + 1 >= capacity) text = realloc(text, capacity *= 2);
+  }
+  text[size] = '\0';
+  int status = 0;
+  waitpid(pid, &status, 0);
+  close(master);
+  ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %d:\n%s", status, text);
+  int redraws = 0;
+  for (char *p = strstr(text, "\r\033[K"); p; p = strstr(p + 1, "\r\033[K")) {
+    const char *line = p + 4;
+    size_t len = strcspn(line, "\r\n");
+    ck_assert_msg(len < 50, "a %zu-character progress line on a 50-column terminal: %.*s", len, (int)len, line);
+    redraws++;
+  }
+  ck_assert_msg(redraws >= 4, "%d progress redraws:\n%s", redraws, text);
+  free(text);
+  free(dir);
+  free(slave_name);
+}
+END_TEST
+
 int main(void) {
   fc_test_device(); /* exits 77 (skip) without OpenCL */
   Suite *s = suite_create("cli-guard");
@@ -757,6 +811,7 @@ int main(void) {
   tcase_add_test(tc, second_ctrl_c_during_save_says_so);
   tcase_add_test(tc, arguments_checked_before_the_work);
   tcase_add_test(tc, eval_matches_classes_by_name);
+  tcase_add_test(tc, progress_line_fits_the_terminal);
   suite_add_tcase(s, tc);
   return fc_test_run_suite(s, 1);
 }
