@@ -147,10 +147,15 @@ static fc_status apply_choices(void) {
 static int config_written_by_fercl; /* the last file parse_file read starts with "# fer-cl " */
 static const char *config_out;      /* 'out' of a run's config.txt given to --config (ignored) */
 
+/* The text parse_file read: string options point into it, so it lives until
+ * the process ends (held here, as a file may have no string option). */
+static char *config_text;
+
 static fc_status parse_file(const char *path) {
   char *text = NULL;
   size_t size = 0;
   FC_TRY(fc_file_read_all(path, 1u << 20, &text, &size));
+  config_text = text;
   config_written_by_fercl = !strncmp(text, "# fer-cl ", 9);
   /* String options point into the text: it lives until the process ends. */
   return fc_args_parse_config(&train_spec, path, text);
