@@ -149,7 +149,7 @@ static const char *config_out;      /* 'out' of a run's config.txt given to --co
 
 /* The text parse_file read: string options point into it, so it lives until
  * the process ends (held here, as a file may have no string option). */
-static char *config_text;
+static char *volatile config_text; /* volatile: a write-only static would be optimised away */
 
 static fc_status parse_file(const char *path) {
   char *text = NULL;
