@@ -1,11 +1,14 @@
 #define _XOPEN_SOURCE 700
 #include "testutil.h"
 
+#include <dirent.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "core/fileio.h"
 
 static fc_device *test_device = NULL;
 static char temp_dir[512];
@@ -70,4 +73,22 @@ int fc_test_run_suite(Suite *suite, int nofork) {
   int failed = srunner_ntests_failed(runner);
   srunner_free(runner);
   return failed == 0 ? 0 : 1;
+}
+
+void fc_test_copy_dir(const char *from, const char *to) {
+  FC_CHECK_OK(fc_mkdir_p(to));
+  DIR *d = opendir(from);
+  ck_assert_msg(d != NULL, "cannot list %s", from);
+  for (struct dirent *e; (e = readdir(d));) {
+    if (e->d_name[0] == '.') continue;
+    char src[1300], dst[1300];
+    snprintf(src, sizeof src, "%s/%s", from, e->d_name);
+    snprintf(dst, sizeof dst, "%s/%s", to, e->d_name);
+    size_t size = 0;
+    char *data = NULL;
+    FC_CHECK_OK(fc_file_read_all(src, 1u << 28, &data, &size));
+    FC_CHECK_OK(fc_file_write_atomic(dst, data, size));
+    free(data);
+  }
+  closedir(d);
 }

@@ -29,4 +29,8 @@ fc_device *fc_test_device(void);
  * created on first use and removed at exit. */
 const char *fc_test_temp_dir(void);
 
+/* Copies the files (not subfolders, not dot files) of folder from into to
+ * (made if needed); fails the test on any error. */
+void fc_test_copy_dir(const char *from, const char *to);
+
 #endif

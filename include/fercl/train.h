@@ -85,6 +85,11 @@ typedef struct fc_train_config {
   int profile;            /* per-kernel profile of the run (CSV + Chrome trace) */
   fc_train_progress_fn progress; /* called after every step (may be NULL) */
   void *progress_user;
+  /* A new run (not a resume): called once the run is set up (data, split,
+   * device memory, kernels, --init weights all checked) and before it writes
+   * anything to its folder; an error stops the run there. May be NULL. */
+  fc_status (*before_writing)(void *user);
+  void *before_writing_user;
 } fc_train_config;
 
 void fc_train_config_default(fc_train_config *cfg);

@@ -88,9 +88,9 @@ static fc_status set_value(const fc_args_spec *spec, const fc_option *o, const c
       if (!strcmp(value, "true") || !strcmp(value, "1") || !strcmp(value, "yes")) {
         *(int *)o->target = o->flag_value;
       } else if (!strcmp(value, "false") || !strcmp(value, "0") || !strcmp(value, "no")) {
-        /* leave the default */
+        *(int *)o->target = !o->flag_value; /* off, even over a --config that set it */
       } else {
-        return usage_error(spec, "%s takes no value (got '%s')", name, value);
+        return usage_error(spec, "%s is a switch: give it alone, or =true or =false (got '%s')", name, value);
       }
     } else {
       *(int *)o->target = o->flag_value;
@@ -245,6 +245,7 @@ static char *unquote(char *q) {
 fc_status fc_args_parse_config(const fc_args_spec *spec, const char *path, char *text) {
   int line_no = 0;
   char *line = text;
+  if (!strncmp(line, "\xEF\xBB\xBF", 3)) line += 3; /* a UTF-8 byte order mark */
   while (line && *line) {
     char *next = strchr(line, '\n');
     if (next) *next++ = '\0';

@@ -10,6 +10,7 @@ typedef struct fc_cli_globals {
   int verbose;
   int quiet;
   int help;
+  int version;
 } fc_cli_globals;
 
 extern fc_cli_globals fc_cli;

@@ -966,7 +966,7 @@ static void print_json(const fc_device *dev) {
 }
 
 static int want(const char *sec) {
-  if (!only || !*only) return 1;
+  if (!only) return 1;
   size_t n = strlen(sec);
   for (const char *p = only; *p;) {
     const char *e = strchr(p, ',');
@@ -976,6 +976,28 @@ static int want(const char *sec) {
     p = e + 1;
   }
   return 0;
+}
+
+/* --only: known section names, none empty; and not with --train. */
+static fc_status check_only(void) {
+  static const char *const sections[] = {"peak", "latency", "gemm", "conv", "ops", NULL};
+  if (!only) return FC_OK;
+  if (train_mode)
+    return fc_errorf(FC_ERR_USAGE, "--only picks device and op sections; --train runs training steps only");
+  for (const char *p = only;;) {
+    const char *e = strchr(p, ',');
+    size_t len = e ? (size_t)(e - p) : strlen(p);
+    int ok = 0;
+    for (int i = 0; sections[i] && !ok; i++) ok = strlen(sections[i]) == len && !strncmp(sections[i], p, len);
+    if (!ok && len == 0)
+      return fc_errorf(FC_ERR_USAGE, "--only: an empty section name in '%s' (use peak, latency, gemm, conv, ops, "
+                       "comma-separated)", only);
+    if (!ok)
+      return fc_errorf(FC_ERR_USAGE, "--only: unknown section '%.*s' (use peak, latency, gemm, conv, ops)", (int)len,
+                       p);
+    if (!e) return FC_OK;
+    p = e + 1;
+  }
 }
 
 int fc_cmd_bench(int argc, char **argv) {
@@ -996,10 +1018,14 @@ int fc_cmd_bench(int argc, char **argv) {
     return 2;
   }
   if (steps > 10000) steps = 10000;
+  /* Every argument is checked before the device opens and any work starts. */
+  fc_net_config cfg;
+  fc_status st = check_only();
+  if (st == FC_OK) st = model_config(&cfg);
+  if (st != FC_OK) return fc_cli_fail(st);
   human = as_json ? stderr : stdout;
   fc_device *dev = NULL;
-  fc_status st =
-      fc_device_open_selected(fc_cli.device, profile_opt ? FC_DEVICE_OPEN_PROFILING : 0, &dev);
+  st = fc_device_open_selected(fc_cli.device, profile_opt ? FC_DEVICE_OPEN_PROFILING : 0, &dev);
   if (st != FC_OK) return fc_cli_fail(st);
   const fc_device_info *info = fc_device_get_info(dev);
   char params[64];
@@ -1009,26 +1035,9 @@ int fc_cmd_bench(int argc, char **argv) {
   fprintf(human, "gemm: %s, %s\n", params,
           dev->tuning.tuned ? dev->tuning.source : "default parameters (run fer-cl tune to tune)");
   if (profile_opt) st = fc_profile_create(dev, &profile);
-  fc_net_config cfg;
-  if (st == FC_OK) st = model_config(&cfg);
   if (st == FC_OK && train_mode) {
     st = bench_train(dev);
   } else if (st == FC_OK) {
-    static const char *const sections[] = {"peak", "latency", "gemm", "conv", "ops", NULL};
-    for (const char *p = only; p && *p;) { /* refuse unknown section names */
-      const char *e = strchr(p, ',');
-      size_t len = e ? (size_t)(e - p) : strlen(p);
-      int ok = 0;
-      for (int i = 0; sections[i] && !ok; i++)
-        ok = strlen(sections[i]) == len && !strncmp(sections[i], p, len);
-      if (!ok) {
-        st = fc_errorf(FC_ERR_USAGE,
-                       "--only: unknown section '%.*s' (use peak, latency, gemm, conv, ops)",
-                       (int)len, p);
-        break;
-      }
-      p = e ? e + 1 : p + len;
-    }
     if (st == FC_OK && want("peak")) st = bench_peak(dev);
     if (st == FC_OK && want("peak")) st = bench_bandwidth(dev);
     if (st == FC_OK && want("latency")) st = bench_latency(dev);

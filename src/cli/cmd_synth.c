@@ -1,4 +1,5 @@
 /* fer-cl synth: write the synthetic face set as a folder-per-class PNG dataset. */
+#include <dirent.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -50,6 +51,23 @@ int fc_cmd_synth(int argc, char **argv) {
   if (channels == 2) {
     fprintf(stderr, "fer-cl: error: --channels must be 1 or 3\n");
     return 2;
+  }
+  /* Into an empty or new folder only: same-named images would be replaced
+   * and old ones mixed with the new set. */
+  DIR *d = opendir(out_dir);
+  if (d) {
+    const char *entry = NULL;
+    for (struct dirent *e; !entry && (e = readdir(d));)
+      if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) entry = e->d_name;
+    if (entry) {
+      fprintf(stderr,
+              "fer-cl: error: %s is not empty (it holds %s): fer-cl synth writes into a new or empty folder only, "
+              "so a dataset never mixes two sets; choose another --out or empty it\n",
+              out_dir, entry);
+      closedir(d);
+      return 2;
+    }
+    closedir(d);
   }
   fc_synth_config cfg;
   fc_synth_config_default(&cfg);

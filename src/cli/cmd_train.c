@@ -1,8 +1,14 @@
 /* fer-cl train: the semi-supervised trainer from the command line. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -138,10 +144,19 @@ static fc_status apply_choices(void) {
   return FC_OK;
 }
 
+static int config_written_by_fercl; /* the last file parse_file read starts with "# fer-cl " */
+static const char *config_out;      /* 'out' of a run's config.txt given to --config (ignored) */
+
+/* The text parse_file read: string options point into it, so it lives until
+ * the process ends (held here, as a file may have no string option). */
+static char *volatile config_text; /* volatile: a write-only static would be optimised away */
+
 static fc_status parse_file(const char *path) {
   char *text = NULL;
   size_t size = 0;
   FC_TRY(fc_file_read_all(path, 1u << 20, &text, &size));
+  config_text = text;
+  config_written_by_fercl = !strncmp(text, "# fer-cl ", 9);
   /* String options point into the text: it lives until the process ends. */
   return fc_args_parse_config(&train_spec, path, text);
 }
@@ -197,6 +212,13 @@ static void on_progress(const fc_train_progress *p, void *user) {
     snprintf(line, sizeof line, "step %lld/%lld  ep %.2f  loss %.4f  lr %.4g  %.1f img/s  ETA %s", (long long)p->step,
              (long long)p->total_steps, p->epoch, p->loss, p->lr, p->images_per_s, eta);
   if (ps->tty) {
+    /* One terminal row, or the redraw scrolls: the short form, then cut. */
+    struct winsize ws;
+    int columns = ioctl(2, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0 ? ws.ws_col : 80;
+    if ((int)strlen(line) >= columns)
+      snprintf(line, sizeof line, "step %lld/%lld  loss %.4f  mask %.2f  ETA %s", (long long)p->step,
+               (long long)p->total_steps, p->loss, p->mask_rate == p->mask_rate ? p->mask_rate : 0.0, eta);
+    if ((int)strlen(line) >= columns) line[columns > 1 ? columns - 1 : 1] = '\0';
     fprintf(stderr, "\r\033[K%s", line);
     ps->line_open = 1;
   } else if (p->step % ps->log_every == 0 || p->step == p->total_steps || p->evaluated) {
@@ -211,10 +233,33 @@ static void on_progress(const fc_train_progress *p, void *user) {
   fflush(stderr);
 }
 
+/* What the signal handler writes (prepared before it is installed: only
+ * write() and _exit() are safe in it). */
+static char first_signal_message[256], second_signal_message[1600];
+static size_t first_signal_length, second_signal_length;
+static volatile sig_atomic_t signals_seen;
+
 static void on_signal(int sig) {
   (void)sig;
-  fc_train_request_stop();
-  signal(SIGINT, SIG_DFL); /* a second Ctrl-C stops at once */
+  if (signals_seen++ == 0) {
+    fc_train_request_stop();
+    if (write(2, first_signal_message, first_signal_length) < 0) { /* nothing to do about it */ }
+    return;
+  }
+  if (write(2, second_signal_message, second_signal_length) < 0) { /* nothing to do about it */ }
+  _exit(130);
+}
+
+static void prepare_signal_messages(const char *dir) {
+  snprintf(first_signal_message, sizeof first_signal_message,
+           "\nfer-cl: stopping after this step and saving (press Ctrl-C again to stop at once, without saving)\n");
+  snprintf(second_signal_message, sizeof second_signal_message,
+           "\nfer-cl: stopped at once by a second Ctrl-C, without saving. %s/last.safetensors, if there is one, is "
+           "the last complete save (a save cut short leaves only a temporary file, removed on resume): continue "
+           "with fer-cl train --resume %s\n",
+           dir, dir);
+  first_signal_length = strlen(first_signal_message);
+  second_signal_length = strlen(second_signal_message);
 }
 
 static int was_given(int argc, char **argv, const char *name) {
@@ -225,28 +270,182 @@ static int was_given(int argc, char **argv, const char *name) {
   return 0;
 }
 
-/* What marks a folder as holding a run (a checkpoint or a log worth keeping). */
-static const char *const run_outputs[] = {"last.safetensors", "best.safetensors", "log.csv", NULL};
+/* Every file a run writes into its folder; the first three mark a folder as
+ * holding a run (a checkpoint or a log worth keeping). */
+static const char *const run_files[] = {"last.safetensors", "best.safetensors", "log.csv",  "config.txt",
+                                        "labels.txt",       "curves.png",       "confusion.png", "profile.csv",
+                                        "profile.trace.json", NULL};
+enum { RUN_MARKERS = 3 };
+
+static int file_in(const char *dir, const char *name) {
+  char path[1200];
+  snprintf(path, sizeof path, "%s/%s", dir, name);
+  return access(path, F_OK) == 0;
+}
 
 static const char *existing_run_output(const char *dir) {
-  char path[1200];
-  for (int i = 0; run_outputs[i]; i++) {
-    snprintf(path, sizeof path, "%s/%s", dir, run_outputs[i]);
-    if (access(path, F_OK) == 0) return run_outputs[i];
-  }
+  for (int i = 0; i < RUN_MARKERS; i++)
+    if (file_in(dir, run_files[i])) return run_files[i];
   return NULL;
 }
 
-/* A run that failed before it logged a step leaves nothing behind: its
- * config.txt and labels.txt go, and the folder too when this run made it. */
-static void discard_unstarted_run(const char *dir, int made_dir) {
-  if (existing_run_output(dir)) return;
-  char path[1200];
+/* DIR/config.txt as fer-cl writes it (its first line says so): the folder's
+ * files are a run's, and --overwrite may replace them. */
+static int holds_fercl_config(const char *dir) {
+  char path[1200], line[64] = "";
   snprintf(path, sizeof path, "%s/config.txt", dir);
-  remove(path);
-  snprintf(path, sizeof path, "%s/labels.txt", dir);
-  remove(path);
-  if (made_dir) rmdir(dir); /* fails, harmlessly, if anything else is in it */
+  FILE *f = fopen(path, "r");
+  if (!f) return 0;
+  int ok = fgets(line, sizeof line, f) && !strncmp(line, "# fer-cl ", 9);
+  fclose(f);
+  return ok;
+}
+
+/* Where a new run may go: a folder that does not hold a run's file names
+ * (other files are left alone), or with --overwrite a folder holding a
+ * fer-cl run. A user's own config.txt or labels.txt is never replaced.
+ * Returns -1 to go on, else the exit code (message printed). */
+static int check_new_run_folder(const char *dir) {
+  const char *found = existing_run_output(dir);
+  if (found && !overwrite && !strcmp(found, "log.csv")) {
+    fprintf(stderr,
+            "fer-cl: error: %s holds a run that stopped before its first checkpoint (log.csv, no last.safetensors), "
+            "which cannot be resumed; add --overwrite to replace it, or choose another --out\n",
+            dir);
+    return 2;
+  }
+  if (found && !overwrite) {
+    fprintf(stderr,
+            "fer-cl: error: %s already holds a run (%s/%s); continue it with 'fer-cl train --resume %s', "
+            "choose another --out, or add --overwrite to replace it\n",
+            dir, dir, found, dir);
+    return 2;
+  }
+  int ours = holds_fercl_config(dir);
+  if (found && !ours) {
+    fprintf(stderr,
+            "fer-cl: error: %s holds %s but no config.txt written by fer-cl, so it is not a run that --overwrite "
+            "may replace (fer-cl replaces only files a run wrote): choose another --out\n",
+            dir, found);
+    return 2;
+  }
+  for (int i = RUN_MARKERS; run_files[i]; i++) {
+    if (!file_in(dir, run_files[i]) || (overwrite && ours)) continue;
+    if (ours)
+      fprintf(stderr,
+              "fer-cl: error: %s/%s is left from an earlier fer-cl run; add --overwrite to replace that run's files, "
+              "or choose another --out\n",
+              dir, run_files[i]);
+    else
+      fprintf(stderr,
+              "fer-cl: error: %s/%s was not written by fer-cl (a run's config.txt starts with '# fer-cl'), and a run "
+              "writes a file of that name; fer-cl does not replace files it did not write%s: choose another --out\n",
+              dir, run_files[i], overwrite ? ", not even with --overwrite" : "");
+    return 2;
+  }
+  return -1;
+}
+
+/* What the run in progress wrote: a failure removes exactly these. */
+static const char *run_dir;
+static int made_run_dir, wrote_run_files;
+
+/* Called by the trainer once the run is set up, before it writes: the old
+ * run (--overwrite) goes only now, so a run that cannot start keeps it. */
+static fc_status start_writing(void *user) {
+  (void)user;
+  if (overwrite) {
+    int removed = 0;
+    for (int i = 0; run_files[i]; i++) {
+      char path[1200];
+      snprintf(path, sizeof path, "%s/%s", run_dir, run_files[i]);
+      if (remove(path) == 0) removed++;
+    }
+    fc_atomic_file_remove_stale(run_dir);
+    if (removed) fc_log(FC_LOG_INFO, "--overwrite: removed the %d files of the previous run in %s", removed, run_dir);
+  }
+  /* Paths as absolute ones, so --resume and --config work from any folder. */
+  const char **paths[] = {&cfg.data, &cfg.unlabeled, &cfg.split_file, &cfg.init};
+  for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
+    char *absolute = *paths[i] ? realpath(*paths[i], NULL) : NULL;
+    if (absolute) *paths[i] = absolute; /* lives until the process ends */
+  }
+  wrote_run_files = 1;
+  return write_effective_config(run_dir);
+}
+
+/* One process per run folder: DIR/.fer-cl.lock, held with flock() for the
+ * life of the run and holding its pid for the message. The kernel drops the
+ * lock when the holder dies, so a file left by a killed run is simply taken
+ * over (no stale lock). Removed when the run ends. */
+static int lock_fd = -1;
+static char lock_path[1200];
+
+static void unlock_run_folder(void) {
+  if (lock_fd < 0) return;
+  unlink(lock_path); /* while still holding it: a waiting opener then sees a new file */
+  close(lock_fd);
+  lock_fd = -1;
+}
+
+/* Returns -1 when locked, else the exit code (message printed). */
+static int lock_run_folder(const char *dir) {
+  snprintf(lock_path, sizeof lock_path, "%s/.fer-cl.lock", dir);
+  for (int attempt = 0; attempt < 10; attempt++) {
+    int fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) {
+      fprintf(stderr, "fer-cl: error: cannot create %s: %s\n", lock_path, strerror(errno));
+      return 1;
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+      int err = errno;
+      char pid[32] = "";
+      ssize_t n = read(fd, pid, sizeof pid - 1);
+      pid[n > 0 ? n : 0] = '\0';
+      pid[strcspn(pid, "\n")] = '\0';
+      close(fd);
+      if (err != EWOULDBLOCK) {
+        fprintf(stderr, "fer-cl: error: cannot lock %s: %s\n", lock_path, strerror(err));
+        return 1;
+      }
+      fprintf(stderr,
+              "fer-cl: error: %s is in use by another fer-cl train (process %s); two runs in one folder would "
+              "overwrite each other's files: wait for it to end, or stop it (Ctrl-C saves it)\n",
+              dir, pid[0] ? pid : "?");
+      return 2;
+    }
+    /* The holder may have removed the file between our open and flock: then
+     * the lock is on a dead name; try again. */
+    struct stat held, now;
+    if (fstat(fd, &held) != 0 || stat(lock_path, &now) != 0 || held.st_ino != now.st_ino || held.st_dev != now.st_dev) {
+      close(fd);
+      continue;
+    }
+    char pid[32];
+    int len = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+    if (ftruncate(fd, 0) != 0 || pwrite(fd, pid, (size_t)len, 0) != len)
+      fc_log(FC_LOG_WARN, "cannot write the pid into %s", lock_path); /* the lock holds all the same */
+    lock_fd = fd;
+    atexit(unlock_run_folder);
+    return -1;
+  }
+  fprintf(stderr, "fer-cl: error: cannot lock %s: it keeps being replaced\n", lock_path);
+  return 1;
+}
+
+/* A new run that failed before its first checkpoint cannot be resumed: it
+ * leaves nothing behind (so a rerun with the same --out just works). Only
+ * files it wrote go, and the folder too when it made it. */
+static void discard_unstarted_run(void) {
+  unlock_run_folder();
+  if (wrote_run_files && !file_in(run_dir, "last.safetensors")) {
+    for (int i = 0; run_files[i]; i++) {
+      char path[1200];
+      snprintf(path, sizeof path, "%s/%s", run_dir, run_files[i]);
+      remove(path);
+    }
+  }
+  if (made_run_dir) rmdir(run_dir); /* fails, harmlessly, if anything else is in it */
 }
 
 int fc_cmd_train(int argc, char **argv) {
@@ -266,7 +465,7 @@ int fc_cmd_train(int argc, char **argv) {
     snprintf(saved_config, sizeof saved_config, "%s/config.txt", resume_dir);
     st = parse_file(saved_config);
     if (st != FC_OK) return fc_cli_fail(fc_error_context(st, "--resume %s", resume_dir));
-    static const char *const allowed[] = {"steps", "epochs", "device", "verbose", "quiet", "help", "resume",
+    static const char *const allowed[] = {"steps", "epochs", "device", "verbose", "quiet", "help", "version", "resume",
                                           "eval-every", "save-every", "log-every", "threads", "eval-batch", NULL};
     for (int i = 1; i < argc; i++) {
       if (strncmp(argv[i], "--", 2) != 0) continue;
@@ -283,6 +482,13 @@ int fc_cmd_train(int argc, char **argv) {
   } else if (config_file) {
     st = parse_file(config_file);
     if (st != FC_OK) return fc_cli_fail(st);
+    /* A run's config.txt names the folder of that run: this run goes to its
+     * own --out (or runs/<time>), not into the old one. A hand-written
+     * config's 'out' is honoured. */
+    if (cfg.out && config_written_by_fercl) {
+      config_out = cfg.out;
+      cfg.out = NULL;
+    }
   }
   char *positional[argc > 0 ? argc : 1];
   int npos = 0;
@@ -312,23 +518,33 @@ int fc_cmd_train(int argc, char **argv) {
     cfg.out = default_out;
   }
   const char *dir = resume_dir ? resume_dir : cfg.out;
-  int made_dir = 0;
+  if (config_out && strcmp(config_out, dir) != 0)
+    fc_log(FC_LOG_INFO, "%s is the config of the run in %s; this run goes to %s (--out DIR chooses)", config_file,
+           config_out, dir);
+  run_dir = dir;
   if (!resume_dir) {
-    const char *found = existing_run_output(dir);
-    if (found && !overwrite) {
+    rc = check_new_run_folder(dir); /* before making the folder: a refused run leaves none */
+    if (rc >= 0) return rc;
+    made_run_dir = access(dir, F_OK) != 0;
+    st = fc_mkdir_p(dir);
+    if (st != FC_OK) return fc_cli_fail(st);
+    rc = lock_run_folder(dir);
+    if (rc < 0) rc = check_new_run_folder(dir); /* again, now that no other run can write there */
+    if (rc >= 0) {
+      discard_unstarted_run();
+      return rc;
+    }
+    cfg.before_writing = start_writing;
+  } else {
+    if (!file_in(dir, "last.safetensors")) {
       fprintf(stderr,
-              "fer-cl: error: %s already holds a run (%s/%s); continue it with 'fer-cl train --resume %s', "
-              "choose another --out, or add --overwrite to replace it\n",
-              dir, dir, found, dir);
+              "fer-cl: error: %s has no last.safetensors: the run stopped before its first checkpoint and cannot be "
+              "resumed; start it again with 'fer-cl train --config %s --out %s --overwrite'\n",
+              dir, saved_config, dir);
       return 2;
     }
-    made_dir = access(dir, F_OK) != 0;
-    st = fc_mkdir_p(dir);
-    if (st == FC_OK) st = write_effective_config(dir);
-    if (st != FC_OK) {
-      discard_unstarted_run(dir, made_dir);
-      return fc_cli_fail(st);
-    }
+    rc = lock_run_folder(dir);
+    if (rc >= 0) return rc;
   }
 
   fc_device *dev = NULL;
@@ -336,7 +552,7 @@ int fc_cmd_train(int argc, char **argv) {
   if (st == FC_OK && cfg.profile) st = fc_profile_create(dev, &run_profile);
   if (st != FC_OK) {
     fc_device_close(dev);
-    if (!resume_dir) discard_unstarted_run(dir, made_dir);
+    if (!resume_dir) discard_unstarted_run();
     return fc_cli_fail(st);
   }
   progress_state ps = {.tty = isatty(2), .log_every = cfg.log_every > 0 ? cfg.log_every : 10};
@@ -344,6 +560,7 @@ int fc_cmd_train(int argc, char **argv) {
   cfg.progress_user = &ps;
   fc_log(FC_LOG_INFO, "device: %s (%s); run folder: %s", fc_device_get_info(dev)->name,
          fc_device_get_info(dev)->platform_name, dir);
+  prepare_signal_messages(dir);
   signal(SIGINT, on_signal);
   signal(SIGTERM, on_signal);
   fc_train_result res;
@@ -356,7 +573,7 @@ int fc_cmd_train(int argc, char **argv) {
   fc_profile_free(run_profile);
   fc_device_close(dev);
   if (st != FC_OK) {
-    if (!resume_dir) discard_unstarted_run(dir, made_dir);
+    if (!resume_dir) discard_unstarted_run();
     return fc_cli_fail(st);
   }
   char took[32];

@@ -20,6 +20,8 @@ const fc_option fc_cli_global_options[] = {
      .flag_value = 1, .help = "errors only", .not_in_config = 1},
     {.name = "help", .short_name = 'h', .type = FC_OPT_FLAG, .target = &fc_cli.help,
      .flag_value = 1, .help = "show this help", .not_in_config = 1},
+    {.name = "version", .type = FC_OPT_FLAG, .target = &fc_cli.version, .flag_value = 1,
+     .help = "print the version and exit", .not_in_config = 1},
     {0}};
 
 typedef struct command {
@@ -40,11 +42,7 @@ static const command commands[] = {
 };
 static const int command_count = (int)(sizeof commands / sizeof commands[0]);
 
-static int show_version = 0;
-static const fc_option top_options[] = {
-    {.name = "version", .type = FC_OPT_FLAG, .target = &show_version, .flag_value = 1,
-     .help = "print the version and exit", .not_in_config = 1},
-    {0}};
+static const fc_option top_options[] = {{0}};
 
 static void print_top_help(FILE *out) {
   fprintf(out,
@@ -54,7 +52,6 @@ static void print_top_help(FILE *out) {
     fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
   fprintf(out, "\nglobal options (before or after COMMAND):\n");
   fc_args_print_options(out, fc_cli_global_options);
-  fc_args_print_options(out, top_options);
   fprintf(out, "\nRun 'fer-cl COMMAND --help' for a command's options.\n");
 }
 
@@ -78,6 +75,10 @@ int fc_cli_parse(const fc_args_spec *spec, int argc, char **argv, char **positio
   fc_status st = fc_args_parse(spec, argc, argv, 1, positional, positional_count);
   fc_cli_apply_log_level();
   if (st != FC_OK) return fc_cli_fail(st);
+  if (fc_cli.version) {
+    printf("fer-cl %s\n", fc_version());
+    return 0;
+  }
   if (fc_cli.help) {
     fc_args_print_help(stdout, spec);
     return 0;
@@ -92,7 +93,7 @@ int main(int argc, char **argv) {
   fc_status st = fc_args_parse_leading(&top, argc, argv, 1, &cmd_index);
   fc_cli_apply_log_level();
   if (st != FC_OK) return fc_cli_fail(st);
-  if (show_version) {
+  if (fc_cli.version) {
     printf("fer-cl %s\n", fc_version());
     return 0;
   }

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "core/fileio.h"
@@ -225,6 +226,33 @@ fc_status fc_dataset_load(const char *path, const fc_data_options *options, fc_d
   return FC_OK;
 }
 
+/* 1 when folder a is b or lies inside it (both resolved paths). */
+static int path_within(const char *a, const char *b) {
+  size_t n = strlen(b);
+  if (n == 1 && b[0] == '/') return 1;
+  return !strncmp(a, b, n) && (a[n] == '\0' || a[n] == '/');
+}
+
+/* The unlabelled folder must not overlap a folder dataset: its validation
+ * (and labelled) images would enter the unlabelled pool. */
+static fc_status check_unlabeled_apart(const fc_dataset *ds, const char *dir) {
+  struct stat sb;
+  if (!ds->root || stat(ds->root, &sb) != 0 || !S_ISDIR(sb.st_mode)) return FC_OK; /* a CSV holds its images */
+  char *u = realpath(dir, NULL), *d = realpath(ds->root, NULL);
+  fc_status st = FC_OK;
+  if (u && d && (path_within(u, d) || path_within(d, u)))
+    st = fc_errorf(FC_ERR_INVALID_ARG,
+                   "--unlabeled %s overlaps the dataset %s (%s): its validation and labelled images would enter the "
+                   "unlabelled pool. The dataset's own unlabelled training images are used already; point "
+                   "--unlabeled at a folder outside it",
+                   dir, ds->root,
+                   !strcmp(u, d) ? "it is the dataset's folder"
+                   : path_within(u, d) ? "it lies inside the dataset" : "it holds the dataset");
+  free(u);
+  free(d);
+  return st;
+}
+
 fc_status fc_dataset_add_unlabeled(fc_dataset *ds, const char *dir, const fc_data_options *options) {
   fc_data_options defaults;
   if (!options) {
@@ -233,6 +261,7 @@ fc_status fc_dataset_add_unlabeled(fc_dataset *ds, const char *dir, const fc_dat
   }
   if (!ds || ds->count == 0 || !ds->channels)
     return fc_errorf(FC_ERR_INVALID_ARG, "unlabelled images are added to a loaded dataset; load one first");
+  FC_TRY(check_unlabeled_apart(ds, dir));
   fc_item_list items;
   memset(&items, 0, sizeof items);
   fc_status st = fc_format_unlabeled(dir, &items);

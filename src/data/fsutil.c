@@ -204,6 +204,8 @@ fc_status fc_line_reader_next(fc_line_reader *r, size_t max_length, char **line)
   if (n > 0 && r->line[n - 1] == '\r') n--;
   r->line[n] = '\0';
   r->number++;
+  /* A UTF-8 byte order mark (Excel and Notepad write one) is not text. */
+  if (r->number == 1 && n >= 3 && !memcmp(r->line, "\xEF\xBB\xBF", 3)) memmove(r->line, r->line + 3, n - 2);
   *line = r->line;
   return FC_OK;
 }

@@ -96,6 +96,23 @@ static void config_to_kv(const fc_net_config *c, kv_list *kv) {
   kv_add(kv, "fercl.bn_eps", "%.17g", c->bn_eps);
 }
 
+/* Index of the first NaN or Inf in v[0..n), or n when all are finite. */
+static size_t first_non_finite(const float *v, size_t n) {
+  size_t j = 0;
+  while (j < n && isfinite(v[j])) j++;
+  return j;
+}
+
+/* A loaded tensor with NaN or Inf makes every prediction NaN: refused. */
+static fc_status check_loaded_finite(const char *path, const char *name, const float *v, size_t n) {
+  size_t j = first_non_finite(v, n);
+  if (j == n) return FC_OK;
+  return fc_errorf(FC_ERR_NUMERIC,
+                   "%s: tensor %s holds %g at element %zu (NaN or Inf); a model with non-finite weights predicts "
+                   "nothing: the run diverged before this was saved, or the file is damaged",
+                   path, name, (double)v[j], j);
+}
+
 fc_status fc_checkpoint_save(const char *path, fc_net *model, const fc_model_meta *meta,
                              const fc_ckpt_blob *blobs, int n_blobs, const char *const *keys,
                              const char *const *values, int n_kv) {
@@ -124,14 +141,11 @@ fc_status fc_checkpoint_save(const char *path, fc_net *model, const fc_model_met
   for (int i = 0; st == FC_OK && i < g->n_tensors; i++) {
     const fc_tensor_info *ti = &g->tensors[i];
     const float *v = (ti->store == FC_STORE_PARAM ? params : stats) + ti->offset;
-    for (size_t j = 0; j < ti->count; j++)
-      if (!isfinite(v[j])) {
-        st = fc_errorf(FC_ERR_NUMERIC,
-                       "not writing %s: tensor %s holds NaN or Inf (training diverged); the file keeps its "
-                       "previous version, if any",
-                       path, ti->name);
-        break;
-      }
+    if (first_non_finite(v, ti->count) < ti->count)
+      st = fc_errorf(FC_ERR_NUMERIC,
+                     "not writing %s: tensor %s holds NaN or Inf (training diverged); the file keeps its "
+                     "previous version, if any",
+                     path, ti->name);
   }
   int64_t tracked = model->batches_tracked;
   if (st == FC_OK) {
@@ -401,7 +415,9 @@ fc_status fc_checkpoint_load(const char *path, fc_net *model) {
       problem(&p, "tensor %s has shape %s, the network needs %s", ti->name, have, want);
       continue;
     }
-    st = fc_safetensors_read_f32(f, idx, (ti->store == FC_STORE_PARAM ? params : stats) + ti->offset, ti->count);
+    float *dst = (ti->store == FC_STORE_PARAM ? params : stats) + ti->offset;
+    st = fc_safetensors_read_f32(f, idx, dst, ti->count);
+    if (st == FC_OK) st = check_loaded_finite(path, ti->name, dst, ti->count);
   }
   int64_t tracked = -1;
   for (size_t i = 0; i < n && st == FC_OK; i++) {
@@ -459,6 +475,7 @@ fc_status fc_checkpoint_init_from(const char *path, fc_net *model, char *report,
     }
     if (shape_matches(t, ti)) {
       st = fc_safetensors_read_f32(f, idx, dst, ti->count);
+      if (st == FC_OK) st = check_loaded_finite(path, ti->name, dst, ti->count);
       if (st == FC_OK) loaded++;
       continue;
     }
@@ -478,6 +495,7 @@ fc_status fc_checkpoint_init_from(const char *path, fc_net *model, char *report,
           dst[(size_t)o * plane + k] = rgb[((size_t)o * 3 + 0) * plane + k] + rgb[((size_t)o * 3 + 1) * plane + k] +
                                        rgb[((size_t)o * 3 + 2) * plane + k];
       free(rgb);
+      if (st == FC_OK) st = check_loaded_finite(path, ti->name, dst, ti->count);
       if (st == FC_OK) loaded++;
       continue;
     }

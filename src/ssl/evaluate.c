@@ -56,33 +56,43 @@ fc_status fc_evaluator_run(fc_evaluator *ev, const uint8_t *images, int n, const
   return FC_OK;
 }
 
-fc_status fc_evaluate_list(fc_evaluator *ev, const fc_dataset *ds, const fc_index_list *list,
-                           const fc_input_norm *norm, fc_confusion *cm) {
+fc_status fc_evaluate_predict(fc_evaluator *ev, const fc_dataset *ds, const fc_index_list *list,
+                              const fc_input_norm *norm, int32_t *pred) {
   int C = fc_net_get_config(ev->net)->num_classes;
   uint8_t *images = malloc((size_t)ev->capacity * ev->image_bytes);
   float *probs = malloc((size_t)ev->capacity * C * sizeof(float));
-  int32_t *truth = malloc((size_t)ev->capacity * sizeof(int32_t)), *pred = malloc((size_t)ev->capacity * sizeof(int32_t));
-  fc_status st = (images && probs && truth && pred) ? FC_OK : fc_errorf(FC_ERR_NOMEM, "out of memory evaluating");
+  fc_status st = (images && probs) ? FC_OK : fc_errorf(FC_ERR_NOMEM, "out of memory evaluating");
   for (int64_t start = 0; start < list->count && st == FC_OK; start += ev->capacity) {
     int n = (int)(list->count - start < ev->capacity ? list->count - start : ev->capacity);
     fc_dataset_gather(ds, list->index + start, n, images);
     st = fc_evaluator_run(ev, images, n, norm, probs);
-    int m = 0;
     for (int b = 0; b < n && st == FC_OK; b++) {
-      int32_t y = ds->labels[list->index[start + b]];
-      if (y < 0) continue;
       const float *p = probs + (size_t)b * C;
       int best = 0;
       for (int c = 1; c < C; c++)
         if (p[c] > p[best]) best = c;
-      truth[m] = y;
-      pred[m] = best;
-      m++;
+      pred[start + b] = best;
     }
-    if (st == FC_OK && m > 0) st = fc_confusion_add_array(cm, truth, pred, (size_t)m);
   }
   free(images);
   free(probs);
+  return st;
+}
+
+fc_status fc_evaluate_list(fc_evaluator *ev, const fc_dataset *ds, const fc_index_list *list,
+                           const fc_input_norm *norm, fc_confusion *cm) {
+  size_t n = (size_t)(list->count > 0 ? list->count : 1);
+  int32_t *truth = malloc(n * sizeof(int32_t)), *pred = malloc(n * sizeof(int32_t));
+  fc_status st = (truth && pred) ? FC_OK : fc_errorf(FC_ERR_NOMEM, "out of memory evaluating");
+  if (st == FC_OK) st = fc_evaluate_predict(ev, ds, list, norm, pred);
+  size_t m = 0;
+  for (int64_t i = 0; i < list->count && st == FC_OK; i++) {
+    int32_t y = ds->labels[list->index[i]];
+    if (y < 0) continue; /* unlabelled */
+    truth[m] = y;
+    pred[m++] = pred[i];
+  }
+  if (st == FC_OK && m > 0) st = fc_confusion_add_array(cm, truth, pred, m);
   free(truth);
   free(pred);
   return st;

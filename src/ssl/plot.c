@@ -292,7 +292,7 @@ typedef struct column_bucket {
 
 typedef struct series_pen {
   fc_canvas *canvas;
-  int thickness, dash;
+  int thickness, dash, cycle, phase; /* on for dash pixels in slot phase of every cycle */
   fc_rgb color;
   column_bucket cur;
   int can_connect; /* the previous bucket ended without a gap */
@@ -304,8 +304,8 @@ static void finish_bucket(series_pen *pen, int has_out) {
   column_bucket *b = &pen->cur;
   if (!b->active) return;
   if (b->max > b->min)
-    fc_canvas_line_dashed(pen->canvas, (double)b->col, b->min, (double)b->col, b->max,
-                          pen->thickness, pen->dash, pen->color);
+    fc_canvas_line_pattern(pen->canvas, (double)b->col, b->min, (double)b->col, b->max,
+                           pen->thickness, pen->dash, pen->cycle, pen->phase, pen->color);
   if (!b->connected_in && !has_out) {
     int r = pen->thickness / 2 + 2;
     int cy = (int)lround(fmax(-1e6, fmin(1e6, 0.5 * (b->min + b->max))));
@@ -337,8 +337,8 @@ static void pen_point(series_pen *pen, double px, double py) {
   b->first = b->last = b->min = b->max = py;
   b->connected_in = pen->can_connect;
   if (pen->can_connect)
-    fc_canvas_line_dashed(pen->canvas, (double)pen->prev_col, pen->prev_last, (double)col, py,
-                          pen->thickness, pen->dash, pen->color);
+    fc_canvas_line_pattern(pen->canvas, (double)pen->prev_col, pen->prev_last, (double)col, py,
+                           pen->thickness, pen->dash, pen->cycle, pen->phase, pen->color);
 }
 
 static void pen_gap(series_pen *pen) {
@@ -352,11 +352,20 @@ static int series_dash(int index) {
   return 4 + 4 * ((index / FC_PLOT_PALETTE_SIZE - 1) % 3);
 }
 
+/* interleave_of > 1: the series of an interleave panel take turns along the line,
+ * INTERLEAVE_DASH pixels each, so lines that coincide show every colour. */
+#define INTERLEAVE_DASH 7
+
 static void draw_series(fc_canvas *c, const fc_plot_frame *f, const fc_plot_series *s, int index,
-                        int thickness) {
+                        int thickness, int interleave_of) {
   if (!s->y || s->n == 0) return;
-  series_pen pen = {.canvas = c, .thickness = thickness, .dash = series_dash(index),
+  series_pen pen = {.canvas = c, .thickness = thickness, .dash = series_dash(index), .cycle = 2,
                     .color = fc_plot_palette(index)};
+  if (interleave_of > 1) {
+    pen.dash = INTERLEAVE_DASH;
+    pen.cycle = interleave_of;
+    pen.phase = index % interleave_of;
+  }
   for (size_t i = 0; i < s->n; i++) {
     if (!point_valid(s, i, f->log_y)) {
       pen_gap(&pen);
@@ -369,27 +378,29 @@ static void draw_series(fc_canvas *c, const fc_plot_frame *f, const fc_plot_seri
 
 /* Legend entries: the series with a non-empty label. */
 typedef struct legend_layout {
+  int scale; /* of its text: FONT_SCALE, or 1 when that does not fit */
   int n, columns, rows;
   int entry_w, row_h, w, h;
 } legend_layout;
 
 #define SWATCH_W 26
 
-static void legend_measure(const fc_plot_panel *p, int max_h, legend_layout *L) {
+static void legend_measure(const fc_plot_panel *p, int max_h, int scale, legend_layout *L) {
   memset(L, 0, sizeof *L);
+  L->scale = scale;
   int widest = 0;
   char buf[LABEL_MAX * 4];
   for (int k = 0; k < p->n_series; k++) {
     const char *label = p->series[k].label;
     if (!label || !label[0]) continue;
     cut_text(label, 32, buf, sizeof buf);
-    int w = fc_text_width(buf, FONT_SCALE);
+    int w = fc_text_width(buf, scale);
     if (w > widest) widest = w;
     L->n++;
   }
   if (L->n == 0) return;
-  L->row_h = fc_text_height(FONT_SCALE) + 6;
-  L->entry_w = SWATCH_W + 8 + widest + 14;
+  L->row_h = fc_text_height(scale) + 3 * scale;
+  L->entry_w = SWATCH_W + 4 * scale + widest + 7 * scale;
   int fit_rows = (max_h - 12) / L->row_h;
   if (fit_rows < 1) fit_rows = 1;
   L->columns = (L->n + fit_rows - 1) / fit_rows;
@@ -409,11 +420,11 @@ static void legend_draw(fc_canvas *c, const fc_plot_panel *p, const legend_layou
     if (!label || !label[0]) continue;
     int col = e / L->rows, row = e % L->rows;
     int ex = x + 8 + col * L->entry_w, ey = y + 6 + row * L->row_h;
-    int mid = ey + cap_height(FONT_SCALE) / 2;
+    int mid = ey + cap_height(L->scale) / 2;
     fc_canvas_line_dashed(c, ex, mid, ex + SWATCH_W - 1, mid, 3, series_dash(k) ? 5 : 0,
                           fc_plot_palette(k));
     cut_text(label, 32, buf, sizeof buf);
-    fc_canvas_text(c, ex + SWATCH_W + 8, ey, buf, FONT_SCALE, FC_PLOT_TEXT);
+    fc_canvas_text(c, ex + SWATCH_W + 4 * L->scale, ey, buf, L->scale, FC_PLOT_TEXT);
     e++;
   }
 }
@@ -489,7 +500,9 @@ static void draw_panel(fc_canvas *c, const fc_plot_panel *p, int bx, int by, int
   axis_ticks xt;
   int x_target = plot_w / 130;
   if (x_target < 2) x_target = 2;
-  linear_ticks(r.x_min, r.x_max, nice_step(r.x_max - r.x_min, x_target), &xt);
+  double x_step = nice_step(r.x_max - r.x_min, x_target);
+  if (p->integer_x && x_step < 1) x_step = 1; /* steps, epochs: no 1.5 */
+  linear_ticks(r.x_min, r.x_max, x_step, &xt);
 
   /* Grid, then data clipped to the plot area, then the frame on top. */
   for (int i = 0; i < yt.n; i++) {
@@ -502,7 +515,9 @@ static void draw_panel(fc_canvas *c, const fc_plot_panel *p, int bx, int by, int
     fc_canvas_fill_rect(c, px, f.y0, px, f.y1, FC_PLOT_GRID);
   }
   fc_canvas_set_clip(c, f.x0, f.y0, f.x1, f.y1);
-  for (int k = 0; k < p->n_series; k++) draw_series(c, &f, &p->series[k], k, thickness);
+  for (int k = 0; k < p->n_series; k++) draw_series(c, &f, &p->series[k], k, thickness, 0);
+  if (p->interleave && p->n_series > 1) /* again, each series on its share of every stretch */
+    for (int k = 0; k < p->n_series; k++) draw_series(c, &f, &p->series[k], k, thickness, p->n_series);
   fc_canvas_reset_clip(c);
   fc_canvas_rect_outline(c, f.x0 - 1, f.y0 - 1, f.x1 + 1, f.y1 + 1, FC_PLOT_AXIS);
 
@@ -539,7 +554,9 @@ static void draw_panel(fc_canvas *c, const fc_plot_panel *p, int bx, int by, int
 
   /* The legend goes in the corner of the plot area that hides the least data. */
   legend_layout L;
-  legend_measure(p, (f.y1 - f.y0) * 3 / 4, &L);
+  legend_measure(p, (f.y1 - f.y0) * 3 / 4, FONT_SCALE, &L);
+  if (L.w >= plot_w - 8) /* many series (classes): smaller text, the full height */
+    legend_measure(p, f.y1 - f.y0 - 12, 1, &L);
   if (L.n > 0 && L.w < plot_w - 8) {
     int xs[2] = {f.x1 - 6 - L.w + 1, f.x0 + 6};
     int ys[2] = {f.y0 + 6, f.y1 - 6 - L.h + 1};

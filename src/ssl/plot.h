@@ -48,6 +48,12 @@ void fc_canvas_line(fc_canvas *canvas, double x0, double y0, double x1, double y
 void fc_canvas_line_dashed(fc_canvas *canvas, double x0, double y0, double x1, double y1,
                            int thickness, int dash, fc_rgb color);
 
+/* The general pattern: on for dash pixels in slot phase of every cycle
+ * slots (cycle 2, phase 0: the dashes above), in step with the absolute
+ * coordinate along the line's major axis. */
+void fc_canvas_line_pattern(fc_canvas *canvas, double x0, double y0, double x1, double y1,
+                            int thickness, int dash, int cycle, int phase, fc_rgb color);
+
 /* Writes the canvas as an 8-bit RGB PNG through fc_file_write_atomic. */
 fc_status fc_canvas_write_png(const fc_canvas *canvas, const char *path);
 
@@ -56,6 +62,7 @@ fc_status fc_canvas_write_png(const fc_canvas *canvas, const char *path);
 /* The built-in font: 5x7 glyphs (lowercase descenders take 2 more rows) in a
  * cell of FC_FONT_ADVANCE x FC_FONT_LINE pixels at scale 1. Covers printable
  * ASCII 32..126 plus a few UTF-8 letters used in reports (τ, μ, ±, °, ·, —);
+ * accented Latin letters (U+00C0..U+017F) are drawn as their base letter;
  * anything else is drawn as a box. */
 #define FC_FONT_ADVANCE 6
 #define FC_FONT_LINE 11
@@ -104,6 +111,9 @@ typedef struct fc_plot_panel {
   int log_y;           /* logarithmic y axis (decades, 1-2-5 ticks on short ranges) */
   int fixed_y;         /* use [y_min, y_max] instead of the data range */
   double y_min, y_max;
+  int integer_x;       /* x ticks at whole numbers only (steps) */
+  int interleave;      /* series that often coincide (per-class thresholds): drawn, then drawn
+                          again taking turns along the line, so coinciding lines show every colour */
 } fc_plot_panel;
 
 typedef struct fc_plot_options {

@@ -129,6 +129,12 @@ static int clip_segment(double *x0, double *y0, double *x1, double *y1, double x
 
 void fc_canvas_line_dashed(fc_canvas *canvas, double x0, double y0, double x1, double y1,
                            int thickness, int dash, fc_rgb color) {
+  fc_canvas_line_pattern(canvas, x0, y0, x1, y1, thickness, dash, 2, 0, color);
+}
+
+void fc_canvas_line_pattern(fc_canvas *canvas, double x0, double y0, double x1, double y1,
+                            int thickness, int dash, int cycle, int phase, fc_rgb color) {
+  if (cycle < 2) cycle = 2;
   if (!canvas) return;
   if (thickness < 1) thickness = 1;
   double margin = thickness + 1;
@@ -146,7 +152,7 @@ void fc_canvas_line_dashed(fc_canvas *canvas, double x0, double y0, double x1, d
     /* The dash pattern follows the absolute coordinate along the major axis,
      * so it stays in phase across the many short segments of a curve. */
     int along = major_is_x ? ax : ay;
-    int on = dash <= 0 || ((along + (1 << 20)) / dash) % 2 == 0;
+    int on = dash <= 0 || ((along + (1 << 20)) / dash) % cycle == phase;
     if (on) fc_canvas_fill_rect(canvas, ax + lo, ay + lo, ax + hi, ay + hi, color);
     if (ax == bx && ay == by) break;
     int e2 = 2 * err;

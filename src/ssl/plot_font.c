@@ -128,6 +128,15 @@ static const char *const *glyph_rows(uint32_t cp, int *found) {
   if (cp == 0x2013 || cp == 0x2014 || cp == 0x2212) return ascii_glyphs['-' - 32];
   for (size_t i = 0; i < sizeof extra_glyphs / sizeof extra_glyphs[0]; i++)
     if (extra_glyphs[i].code_point == cp) return extra_glyphs[i].rows;
+  /* Accented Latin letters (class names like "Überraschung", "colère") are
+   * drawn as their base letter: readable, where a box is not. */
+  static const char latin1[] = "AAAAAAACEEEEIIIIDNOOOOO?OUUUUYTsaaaaaaaceeeeiiiidnooooo?ouuuuyty";
+  static const char latin_ext_a[] = "AaAaAaCcCcCcCcDdDdEeEeEeEeEeGgGgGgGgHhHhIiIiIiIiIiIiJjKkkLlLlLlLlLlNnNnNnnNnOoOoOoOo"
+                                    "RrRrRrSsSsSsSsTtTtTtUuUuUuUuUuUuWwYyYZzZzZzs";
+  char base = 0;
+  if (cp >= 0xC0 && cp <= 0xFF) base = latin1[cp - 0xC0];
+  if (cp >= 0x100 && cp <= 0x17F) base = latin_ext_a[cp - 0x100];
+  if (base && base != '?') return ascii_glyphs[base - 32];
   *found = 0;
   return box_glyph;
 }

@@ -57,8 +57,15 @@ fc_status fc_runlog_write_csv(const fc_runlog *log, const char *path) {
   char buf[256];
   fc_atomic_file_write(&f, fixed_columns, strlen(fixed_columns));
   for (int c = 0; c < log->classes; c++) {
-    int n = snprintf(buf, sizeof buf, ",tau_%s", log->class_names[c]);
-    fc_atomic_file_write(&f, buf, (size_t)n);
+    /* RFC 4180: a name with a comma, quote or line break is quoted, quotes doubled. */
+    const char *name = log->class_names[c];
+    int quoted = name[strcspn(name, ",\"\r\n")] != '\0';
+    fc_atomic_file_write(&f, quoted ? ",\"tau_" : ",tau_", quoted ? 6 : 5);
+    for (const char *p = name; *p; p++) {
+      fc_atomic_file_write(&f, p, 1);
+      if (*p == '"') fc_atomic_file_write(&f, p, 1);
+    }
+    if (quoted) fc_atomic_file_write(&f, "\"", 1);
   }
   fc_atomic_file_write(&f, "\n", 1);
   for (int64_t i = 0; i < log->count; i++) {
@@ -199,13 +206,13 @@ fc_status fc_runlog_plot(const fc_runlog *log, const char *path, const char *tit
                                   {"SNL negative precision", x, negp, (size_t)n}};
   fc_plot_panel panels[4];
   memset(panels, 0, sizeof panels);
-  panels[0] = (fc_plot_panel){.title = "loss (smoothed)", .x_label = "step", .series = loss_series,
+  panels[0] = (fc_plot_panel){.title = "loss (smoothed)", .x_label = "step", .integer_x = 1, .series = loss_series,
                               .n_series = 4, .log_y = 1};
-  panels[1] = (fc_plot_panel){.title = "validation (teacher)", .x_label = "step", .series = acc_series,
-                              .n_series = 3, .fixed_y = 1, .y_min = 0, .y_max = 1};
-  panels[2] = (fc_plot_panel){.title = "thresholds per class", .x_label = "step", .series = tau_series,
-                              .n_series = C, .fixed_y = 1, .y_min = 0, .y_max = 1};
-  panels[3] = (fc_plot_panel){.title = "unlabelled pool (smoothed)", .x_label = "step", .series = mask_series,
+  panels[1] = (fc_plot_panel){.title = "validation (teacher)", .x_label = "step", .integer_x = 1, .series = acc_series,
+                              .n_series = 3, .fixed_y = 1, .y_min = 0, .y_max = 1, .interleave = 1};
+  panels[2] = (fc_plot_panel){.title = "thresholds per class", .x_label = "step", .integer_x = 1, .series = tau_series,
+                              .n_series = C, .fixed_y = 1, .y_min = 0, .y_max = 1, .interleave = 1};
+  panels[3] = (fc_plot_panel){.title = "unlabelled pool (smoothed)", .x_label = "step", .integer_x = 1, .series = mask_series,
                               .n_series = 3, .fixed_y = 1, .y_min = 0, .y_max = 1};
   fc_plot_options opts;
   memset(&opts, 0, sizeof opts);

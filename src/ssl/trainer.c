@@ -67,6 +67,8 @@ fc_status fc_train_config_check(const fc_train_config *c) {
   if (c->batch < 1 || c->batch > 4096) return fc_errorf(FC_ERR_INVALID_ARG, "--batch must be 1..4096, not %d", c->batch);
   if (c->mu < 1 || c->mu > 64) return fc_errorf(FC_ERR_INVALID_ARG, "--mu must be 1..64, not %d", c->mu);
   if (c->steps < 0 || c->epochs < 0) return fc_errorf(FC_ERR_INVALID_ARG, "--steps and --epochs cannot be negative");
+  if (c->steps == 0 && c->epochs == 0)
+    return fc_errorf(FC_ERR_INVALID_ARG, "--epochs 0 trains nothing: give --epochs E > 0, or --steps N");
   if (!(c->lr > 0 && c->lr < 100)) return fc_errorf(FC_ERR_INVALID_ARG, "--lr must be positive, not %g", c->lr);
   if (!(c->ema >= 0 && c->ema < 1)) return fc_errorf(FC_ERR_INVALID_ARG, "--ema must be in [0, 1), not %g", c->ema);
   if (!(c->tau_min >= 0 && c->tau_min <= c->tau_max && c->tau_max <= 1))
@@ -117,6 +119,27 @@ static fc_status load_data(fc_trainer *t) {
   return FC_OK;
 }
 
+/* --labels N below the class count leaves classes without a single label:
+ * the model could never learn them, and nothing would say so. */
+static fc_status check_every_class_labelled(fc_trainer *t) {
+  const int C = t->ds->class_count;
+  int64_t labelled[FC_NET_MAX_CLASSES] = {0}, pool[FC_NET_MAX_CLASSES] = {0};
+  fc_dataset_class_counts(t->ds, &t->labeled, labelled);
+  fc_dataset_class_counts(t->ds, &t->unlabeled, pool);
+  char missing[512] = "";
+  int n = 0;
+  for (int c = 0; c < C && c < FC_NET_MAX_CLASSES; c++)
+    if (labelled[c] == 0 && pool[c] > 0) {
+      size_t used = strlen(missing);
+      snprintf(missing + used, sizeof missing - used, "%s%s", n++ ? ", " : "", t->ds->class_names[c]);
+    }
+  if (n == 0) return FC_OK;
+  return fc_errorf(FC_ERR_INVALID_ARG,
+                   "--labels %d leaves %d of the %d classes without a labelled image (%s): the model could never "
+                   "learn them; give --labels %d or more (at least one per class), or --labels-per-class K",
+                   t->cfg.labels, n, C, missing, C);
+}
+
 static fc_status choose_split(fc_trainer *t, const char *resume_dir) {
   const fc_train_config *c = &t->cfg;
   char path[1200];
@@ -131,8 +154,9 @@ static fc_status choose_split(fc_trainer *t, const char *resume_dir) {
     sc.labels_per_class = c->labels ? 0 : c->labels_per_class;
     sc.seed = c->seed;
     FC_TRY(fc_label_split(t->ds, &sc, &t->labeled, &t->unlabeled));
+    FC_TRY(check_every_class_labelled(t));
   }
-  return fc_label_split_write(path, t->ds, &t->labeled);
+  return FC_OK; /* labels.txt is written once the whole run is set up (fc_train_run) */
 }
 
 static fc_status alloc_small(fc_trainer *t) {
@@ -978,6 +1002,18 @@ fc_status fc_train_run(fc_device *dev, const fc_train_config *cfg, const char *r
   stop_requested = 0;
   fc_trainer *t = NULL;
   FC_TRY(fc_trainer_create(dev, cfg, resume_dir, &t));
+  if (!resume_dir) {
+    /* Everything is checked (data, split, memory, kernels, weights): only now
+     * may the caller clear its folder, and the run write into it. */
+    fc_status st = cfg->before_writing ? cfg->before_writing(cfg->before_writing_user) : FC_OK;
+    char path[1200];
+    snprintf(path, sizeof path, "%s/labels.txt", t->dir);
+    if (st == FC_OK) st = fc_label_split_write(path, t->ds, &t->labeled);
+    if (st != FC_OK) {
+      fc_trainer_free(t);
+      return st;
+    }
+  }
   fc_log(FC_LOG_INFO,
          "training %s on %s: %lld labelled, %lld unlabelled, %lld validation images, %d classes; "
          "%lld steps of %d+%d images%s",

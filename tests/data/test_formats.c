@@ -359,6 +359,31 @@ START_TEST(fer2013_csv) {
 }
 END_TEST
 
+/* A CSV saved by Excel or Notepad starts with a UTF-8 byte order mark: the
+ * header still names the emotion column, every row keeps its label. */
+START_TEST(fer2013_csv_with_byte_order_mark) {
+  char path[1024];
+  snprintf(path, sizeof path, "%s/fer2013.csv", fx_dir("fer_csv_bom"));
+  FILE *fp = fopen(path, "w");
+  fprintf(fp, "\xEF\xBB\xBF" "emotion,pixels,Usage\n");
+  fer_row(fp, 2, 2304, 1, "Training");
+  fer_row(fp, 4, 2304, 2, "PublicTest");
+  fclose(fp);
+  fc_data_format f;
+  FC_CHECK_OK(fc_data_format_detect(path, &f));
+  ck_assert_int_eq(f, FC_DATA_FER2013_CSV);
+  fc_data_options o;
+  fc_data_options_default(&o);
+  fc_dataset *ds = NULL;
+  FC_CHECK_OK(fc_dataset_load(path, &o, &ds));
+  ck_assert_int_eq(ds->count, 2);
+  ck_assert_int_eq(ds->labels[0], 2);
+  ck_assert_int_eq(ds->labels[1], 4);
+  ck_assert_int_eq(ds->splits[1], FC_SPLIT_VAL);
+  fc_dataset_free(ds);
+}
+END_TEST
+
 START_TEST(fer2013_csv_errors) {
   const char *dir = fx_dir("fer_bad");
   char path[1024];
@@ -596,6 +621,7 @@ int main(void) {
   tcase_add_test(tc, decode_threads_do_not_change_the_result);
   tcase_add_test(tc, fer2013_csv);
   tcase_add_test(tc, fer2013_csv_errors);
+  tcase_add_test(tc, fer2013_csv_with_byte_order_mark);
   tcase_add_test(tc, rafdb);
   tcase_add_test(tc, affectnet);
   tcase_add_test(tc, unlabeled_folder_added_to_pool);

@@ -236,23 +236,6 @@ static int temp_files(const char *dir) {
   return n;
 }
 
-static void copy_dir(const char *from, const char *to) {
-  FC_CHECK_OK(fc_mkdir_p(to));
-  DIR *d = opendir(from);
-  ck_assert_msg(d != NULL, "cannot list %s", from);
-  for (struct dirent *e; (e = readdir(d));) {
-    if (e->d_name[0] == '.') continue;
-    char src[1200], dst[1200];
-    snprintf(src, sizeof src, "%s/%s", from, e->d_name);
-    snprintf(dst, sizeof dst, "%s/%s", to, e->d_name);
-    size_t size = 0;
-    char *data = file_bytes(src, &size);
-    FC_CHECK_OK(fc_file_write_atomic(dst, data, size));
-    free(data);
-  }
-  closedir(d);
-}
-
 /* ---- the two reference runs ---- */
 
 /* An uninterrupted run. */
@@ -291,7 +274,7 @@ static const char *base_dir(void) {
 
 static char *copy_of_base(const char *name) {
   char *dir = temp_path(name);
-  copy_dir(base_dir(), dir);
+  fc_test_copy_dir(base_dir(), dir);
   return dir;
 }
 
@@ -471,7 +454,7 @@ START_TEST(test_kernel_build_failure) {
   ck_assert_msg(root != NULL, "FERCL_SOURCE_ROOT is not set");
   char cl[1200];
   snprintf(cl, sizeof cl, "%s/cl", root);
-  copy_dir(cl, kernels);
+  fc_test_copy_dir(cl, kernels);
   char pool[1300];
   snprintf(pool, sizeof pool, "%s/pool.cl", kernels);
   size_t size = 0;

@@ -6,7 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/fileio.h"
 #include "ssl/plot.h"
+#include "ssl/runlog.h"
 #include "../testutil.h"
 
 /* ---- helpers --------------------------------------------------------------- */
@@ -564,6 +566,132 @@ START_TEST(sample_training_report) {
 }
 END_TEST
 
+/* Pixels of colour col in [x0,x1] x [y0,y1]. */
+static long count_colour(const fc_canvas *c, int x0, int y0, int x1, int y1, fc_rgb col) {
+  long n = 0;
+  for (int y = y0; y <= y1; y++)
+    for (int x = x0; x <= x1; x++) n += same(fc_canvas_get(c, x, y), col);
+  return n;
+}
+
+/* A training report's panel (760 x 480 of a 2 x 2 figure) with many classes
+ * of long names: the legend is still drawn (smaller), inside the plot area. */
+START_TEST(legend_for_many_classes) {
+  double y[2] = {0.2, 0.3};
+  char names[24][40];
+  fc_plot_series s[24];
+  for (int k = 0; k < 24; k++) {
+    snprintf(names[k], sizeof names[k], "expression number %d", k);
+    s[k] = (fc_plot_series){.label = names[k], .y = y, .n = 2};
+  }
+  fc_plot_panel p[4];
+  memset(p, 0, sizeof p);
+  for (int i = 0; i < 4; i++) p[i] = (fc_plot_panel){.title = "thresholds", .x_label = "step", .series = s,
+                                                     .n_series = i == 2 ? 24 : 1, .fixed_y = 1, .y_min = 0, .y_max = 1};
+  fc_canvas c;
+  fc_plot_frame f[4];
+  FC_CHECK_OK(fc_plot_curves_render(&c, p, 4, NULL, f));
+  fc_rgb border = {190, 190, 190};
+  ck_assert_msg(count_colour(&c, f[2].x0, f[2].y0, f[2].x1, f[2].y1, border) > 100, "no legend for 24 series");
+  fc_canvas_free(&c);
+}
+END_TEST
+
+/* Step axes tick at whole numbers only: a 2-step run has no tick at 1.5. */
+START_TEST(integer_x_ticks) {
+  double x[2] = {1, 2}, y[2] = {0, 1};
+  fc_plot_series s = {.x = x, .y = y, .n = 2};
+  fc_plot_panel p = {.series = &s, .n_series = 1, .fixed_y = 1, .y_min = 0, .y_max = 1};
+  fc_plot_options o = {.width = 400, .height = 300};
+  for (int integer = 0; integer < 2; integer++) {
+    p.integer_x = integer;
+    fc_canvas c;
+    fc_plot_frame f;
+    FC_CHECK_OK(fc_plot_curves_render(&c, &p, 1, &o, &f));
+    int mid = (int)lround(fc_plot_frame_px(&f, 1.5));
+    /* Near the top of the plot, away from the diagonal: grid there only for a tick at 1.5. */
+    int grid = same(fc_canvas_get(&c, mid, f.y0 + 3), FC_PLOT_GRID);
+    ck_assert_msg(grid == !integer, "integer_x %d: grid line at x = 1.5: %d", integer, grid);
+    fc_canvas_free(&c);
+  }
+}
+END_TEST
+
+/* Per-class thresholds that coincide (a fixed threshold) show every class's
+ * colour along the one line, not only the last one drawn. */
+START_TEST(interleaved_series_show_every_colour) {
+  double y[2] = {0.5, 0.5};
+  fc_plot_series s[7];
+  for (int k = 0; k < 7; k++) s[k] = (fc_plot_series){.y = y, .n = 2};
+  fc_plot_panel p = {.series = s, .n_series = 7, .fixed_y = 1, .y_min = 0, .y_max = 1};
+  for (int interleave = 0; interleave < 2; interleave++) {
+    p.interleave = interleave;
+    fc_canvas c;
+    fc_plot_frame f;
+    FC_CHECK_OK(fc_plot_curves_render(&c, &p, 1, NULL, &f));
+    int row = (int)lround(fc_plot_frame_py(&f, 0.5));
+    int shown = 0;
+    for (int k = 0; k < 7; k++) shown += count_colour(&c, f.x0, row - 3, f.x1, row + 3, fc_plot_palette(k)) > 0;
+    ck_assert_msg(shown == (interleave ? 7 : 1), "interleave %d: %d of 7 colours on the line", interleave, shown);
+    fc_canvas_free(&c);
+  }
+}
+END_TEST
+
+/* Accented Latin letters are drawn as their base letters, not as boxes. */
+START_TEST(accented_letters_are_not_boxes) {
+  uint8_t e[9], e_acute[9], u[9], u_umlaut[9], box[9];
+  ck_assert(fc_font_glyph('e', e));
+  ck_assert(fc_font_glyph(0x00E9, e_acute)); /* é */
+  ck_assert_mem_eq(e, e_acute, 9);
+  ck_assert(fc_font_glyph('U', u));
+  ck_assert(fc_font_glyph(0x00DC, u_umlaut)); /* Ü */
+  ck_assert_mem_eq(u, u_umlaut, 9);
+  ck_assert(fc_font_glyph(0x0161, e)); /* š */
+  ck_assert(!fc_font_glyph(0x4E2D, box)); /* a CJK character: still a box */
+  ck_assert_int_eq(fc_text_width("colère", 1), fc_text_width("colere", 1));
+}
+END_TEST
+
+/* log.csv's header is RFC 4180: class names with a comma or a quote are
+ * quoted, so every reader sees one column per class; the rows read back. */
+START_TEST(run_log_header_quotes_class_names) {
+  char *names[3] = {"happy, mostly", "say \"cheese\"", "plain"};
+  fc_runlog log;
+  FC_CHECK_OK(fc_runlog_init(&log, 3, names));
+  fc_log_row row;
+  memset(&row, 0, sizeof row);
+  row.step = 1;
+  row.tau[0] = 0.25f, row.tau[1] = 0.5f, row.tau[2] = 0.75f;
+  FC_CHECK_OK(fc_runlog_append(&log, &row));
+  char path[1100];
+  snprintf(path, sizeof path, "%s/log.csv", fc_test_temp_dir());
+  FC_CHECK_OK(fc_runlog_write_csv(&log, path));
+  char *text = NULL;
+  size_t size = 0;
+  FC_CHECK_OK(fc_file_read_all(path, 1 << 20, &text, &size));
+  ck_assert_msg(strstr(text, ",val_f1,\"tau_happy, mostly\",\"tau_say \"\"cheese\"\"\",tau_plain\n") != NULL, "%s",
+                text);
+  /* Header fields, counted as RFC 4180 reads them, match the row's. */
+  int header_fields = 1, in_quotes = 0;
+  const char *p = text;
+  for (; *p && *p != '\n'; p++) {
+    if (*p == '"') in_quotes = !in_quotes;
+    else if (*p == ',' && !in_quotes) header_fields++;
+  }
+  int row_fields = 1;
+  for (p++; *p && *p != '\n'; p++) row_fields += *p == ',';
+  ck_assert_int_eq(header_fields, row_fields);
+  free(text);
+  fc_runlog_free(&log);
+  FC_CHECK_OK(fc_runlog_init(&log, 3, names));
+  FC_CHECK_OK(fc_runlog_read_csv(&log, path, 10));
+  ck_assert_int_eq(log.count, 1);
+  ck_assert(log.rows[0].tau[2] == 0.75f);
+  fc_runlog_free(&log);
+}
+END_TEST
+
 static Suite *plot_suite(void) {
   Suite *s = suite_create("plot");
   TCase *tc = tcase_create("plot");
@@ -582,6 +710,11 @@ static Suite *plot_suite(void) {
   tcase_add_test(tc, heatmap_cells_are_coloured_by_row_share);
   tcase_add_test(tc, heatmap_handles_many_and_few_classes);
   tcase_add_test(tc, sample_training_report);
+  tcase_add_test(tc, run_log_header_quotes_class_names);
+  tcase_add_test(tc, legend_for_many_classes);
+  tcase_add_test(tc, integer_x_ticks);
+  tcase_add_test(tc, interleaved_series_show_every_colour);
+  tcase_add_test(tc, accented_letters_are_not_boxes);
   suite_add_tcase(s, tc);
   return s;
 }
