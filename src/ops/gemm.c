@@ -119,8 +119,9 @@ fc_status fc_gemm_packed(fc_device *dev, size_t m, size_t n, size_t k, float alp
   if (g->ablock > 0) {
     size_t cap = (size_t)g->ablock / (mr * (k > 0 ? k : 1));
     if (cap < 1) cap = 1;
-    if (per_group > cap) {
-      per_group = cap;
+    if (per_group > cap) { /* as few groups as the cap allows, of equal size */
+      groups = (m_tiles + cap - 1) / cap;
+      per_group = (m_tiles + groups - 1) / groups;
       groups = (m_tiles + per_group - 1) / per_group;
     }
   }

@@ -60,7 +60,9 @@ fc_status fc_maxpool2d_forward(fc_device *dev, fc_shape4 in, int k, int stride, 
                                 FC_ARG_INT(k),
                                 FC_ARG_INT(stride),
                                 FC_ARG_INT(pad)};
-  return fc_ops_launch_2d(dev, kernel, op, count, (size_t)in.c, args, FC_NARGS(args));
+  /* The CPU variants take a work-item per output row (the rest would return at once). */
+  return fc_ops_launch_2d(dev, kernel, op, cpu ? (size_t)out.n * out.h : count, (size_t)in.c,
+                          args, FC_NARGS(args));
 }
 
 fc_status fc_maxpool2d_backward(fc_device *dev, fc_shape4 in, int k, int stride, int pad,
