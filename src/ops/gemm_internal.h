@@ -22,9 +22,11 @@ int fc_gemm_nr(const fc_device *dev);
 static inline size_t fc_gemm_panel_floats(size_t p, size_t k, int w) {
   return (p + (size_t)w - 1) / (size_t)w * (size_t)w * k;
 }
-/* Upper bound for any variant's width. */
+/* Upper bound for any variant's width (rounding P up to a width w pads at most
+ * w − 1 rows, and a narrower width can pad more than a wider one: 144 rows are
+ * 6 panels of 24 but 29 of 5 = 145). */
 static inline size_t fc_gemm_panel_floats_max(size_t p, size_t k) {
-  return fc_gemm_panel_floats(p, k, FC_GEMM_MAX_WIDTH);
+  return (p + FC_GEMM_MAX_WIDTH - 1) * k;
 }
 
 /* Packs X[P×K] (element (p, k) at x + p·sp + k·sk) into panels of width w at

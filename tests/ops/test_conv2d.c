@@ -26,8 +26,8 @@ static const int cases[][9] = {
     {3, 2, 31, 31, 3, 5, 5, 3, 2}, /* odd geometry (generic) */
     /* Small planes with a batch of 16 or more: batch panels that skip the taps
      * in the padding (conv_tap_s1), a partial last block of samples. */
-    {33, 16, 2, 2, 13, 3, 3, 1, 1},
-    {32, 32, 3, 3, 7, 3, 3, 1, 1},
+    {33, 16, 2, 2, 64, 3, 3, 1, 1}, /* forward on batch panels */
+    {32, 64, 3, 3, 16, 3, 3, 1, 1}, /* backward-data on batch panels */
     {17, 16, 4, 3, 5, 5, 5, 1, 2},
     {20, 16, 1, 1, 6, 3, 3, 1, 1},
 };
