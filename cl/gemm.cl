@@ -348,8 +348,8 @@ __kernel void conv_tap_s1(const int M, const int n_batch, const int channels, co
                           __global const float *a, const uint a_off, const uint a_panel,
                           __global const float *src, const uint src_off, const uint sc,
                           const int h, const int w, const int kh, const int kw, const int pad,
-                          __global float *cmat, const uint c_off, const uint ldc,
-                          const int m_per_group) {
+                          const float beta, __global float *cmat, const uint c_off,
+                          const uint ldc, const int m_per_group) {
   const int id = get_global_id(0), g = get_global_id(1);
   const int plane = h * w;
   const int p = id % plane, n0 = (id / plane) * 16;
@@ -410,15 +410,20 @@ __kernel void conv_tap_s1(const int M, const int n_batch, const int channels, co
     float v_[16];                                                                  \
     GEMM_ROW16(i, v_)                                                              \
     __global float *r_ = cq + (uint)(m0 + i) * ldc;                                \
-    for (int l = 0; l < nl; l++) r_[l * plane] = k0 == 0 ? v_[l] : r_[l * plane] + v_[l]; \
+    for (int l = 0; l < nl; l++)                                                   \
+      r_[l * plane] = k0 == 0 && beta == 0.0f ? v_[l]                              \
+                      : fma(k0 == 0 ? beta : 1.0f, r_[l * plane], v_[l]);          \
   }
       GEMM_ROWS(GEMM_STORE_T)
 #undef GEMM_STORE_T
     }
   }
-  if (K == 0) /* no tap reaches the image (kernel larger than the plane): zeros */
+  if (K == 0) /* no tap reaches the image (kernel larger than the plane): beta·C */
     for (int m = tm_begin * GEMM_MR; m < min(M, tm_end * GEMM_MR); m++)
-      for (int l = 0; l < nl; l++) cmat[c_off + (uint)m * ldc + (uint)((n0 + l) * plane + p)] = 0.0f;
+      for (int l = 0; l < nl; l++) {
+        __global float *r = cmat + c_off + (uint)m * ldc + (uint)((n0 + l) * plane + p);
+        *r = beta == 0.0f ? 0.0f : beta * *r;
+      }
 }
 
 /* Weight gradient of a stride-1 same convolution, dW = dY · colsᵀ, with the

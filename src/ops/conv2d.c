@@ -287,47 +287,6 @@ static int use_implicit(const fc_device *dev, const fc_conv2d_desc *d) {
          fc_conv2d_shift_eligible(d);
 }
 
-/* C[m × cols] (ldc = N·H·W) = A panels · cols(src), src [k/(kh·kw) channels][N·H·W]. */
-static fc_status implicit_gemm(fc_device *dev, const fc_conv2d_desc *d, size_t m, size_t k,
-                               fc_view ap, fc_view src, fc_view c) {
-  const int mr = fc_gemm_mr(dev);
-  size_t cols = (size_t)d->n * d->h * d->w;
-  size_t m_tiles = (m + (size_t)mr - 1) / (size_t)mr, n_tiles = (cols + 15) / 16;
-  size_t groups = 1, per_group = 1;
-  fc_gemm_groups(dev, m_tiles, n_tiles, 1, &groups, &per_group);
-  int kc = dev->tuning.gemm.kc;
-  if (kc <= 0 || kc > 256) kc = 256; /* GEMM_KC_MAX: the slice lives in private memory */
-  FC_TRY(fc_ops_check_u32("conv2d", ap.offset + m_tiles * (size_t)mr * k, "A panel extent"));
-  cl_kernel kernel = NULL;
-  FC_TRY(fc_gemm_kernel(dev, "conv_panel_s1", &kernel));
-  if (fc_device_profiling(dev))
-    snprintf(dev->prof_shape, sizeof dev->prof_shape, "m=%zu n=%zu k=%zu implicit", m, cols, k);
-  const fc_kernel_arg args[] = {FC_ARG_INT(m),
-                                FC_ARG_INT(cols),
-                                FC_ARG_INT(k),
-                                FC_ARG_INT(kc),
-                                FC_ARG_VIEW_MEM(ap),
-                                FC_ARG_VIEW_OFF(ap),
-                                FC_ARG_UINT(k * (size_t)mr),
-                                FC_ARG_VIEW_MEM(src),
-                                FC_ARG_VIEW_OFF(src),
-                                FC_ARG_UINT(cols),
-                                FC_ARG_INT(d->h),
-                                FC_ARG_INT(d->w),
-                                FC_ARG_INT(d->kh),
-                                FC_ARG_INT(d->kw),
-                                FC_ARG_INT(d->pad),
-                                FC_ARG_FLOAT(0.0f),
-                                FC_ARG_VIEW_MEM(c),
-                                FC_ARG_VIEW_OFF(c),
-                                FC_ARG_UINT(cols),
-                                FC_ARG_INT(per_group)};
-  size_t global[2] = {n_tiles, groups}, local[2] = {(size_t)dev->tuning.gemm.wg, 1};
-  fc_status st = fc_launch(dev, kernel, "conv_gemm", 2, global, local, args, FC_NARGS(args));
-  dev->prof_shape[0] = '\0';
-  return st;
-}
-
 /* Batch panels (conv_tap_s1) pay on small planes, where many taps fall in the
  * padding: its work is the taps that reach the image, over the batch rounded
  * up to 16; conv_panel_s1's is every tap over N·H·W columns rounded up to 16.
@@ -353,32 +312,47 @@ static int use_tap_panels(const fc_conv2d_desc *d, size_t m) {
   return tap_work * ((double)m + 32.0) < panel_work * ((double)m + 8.0);
 }
 
-/* C[m × N·H·W] = tap-major A panels · cols(src) over the taps that reach the image. */
-static fc_status tap_gemm(fc_device *dev, const fc_conv2d_desc *d, size_t m, size_t channels,
-                          fc_view ap, fc_view src, fc_view c) {
+/* C[m × N·H·W] (ldc = N·H·W) = A panels · cols(src), src [channels][N·H·W]:
+ * conv_panel_s1 over 16-column panels, or with batch panels conv_tap_s1 over
+ * the taps that reach the image (tap-major A panels). */
+static fc_status implicit_gemm(fc_device *dev, const fc_conv2d_desc *d, size_t m, size_t channels,
+                               int batch_panels, fc_view ap, fc_view src, fc_view c) {
   const int mr = fc_gemm_mr(dev);
   size_t plane = (size_t)d->h * d->w, cols = (size_t)d->n * plane, k = channels * d->kh * d->kw;
-  size_t m_tiles = (m + (size_t)mr - 1) / (size_t)mr, n_tiles = plane * (((size_t)d->n + 15) / 16);
+  size_t m_tiles = (m + (size_t)mr - 1) / (size_t)mr;
+  size_t n_tiles = batch_panels ? plane * (((size_t)d->n + 15) / 16) : (cols + 15) / 16;
   size_t groups = 1, per_group = 1;
   fc_gemm_groups(dev, m_tiles, n_tiles, 1, &groups, &per_group);
   int kc = dev->tuning.gemm.kc;
   if (kc <= 0 || kc > 256) kc = 256; /* GEMM_KC_MAX: the slice lives in private memory */
   FC_TRY(fc_ops_check_u32("conv2d", ap.offset + m_tiles * (size_t)mr * k, "A panel extent"));
   cl_kernel kernel = NULL;
-  FC_TRY(fc_gemm_kernel(dev, "conv_tap_s1", &kernel));
+  FC_TRY(fc_gemm_kernel(dev, batch_panels ? "conv_tap_s1" : "conv_panel_s1", &kernel));
   if (fc_device_profiling(dev))
-    snprintf(dev->prof_shape, sizeof dev->prof_shape, "m=%zu n=%zu k=%zu taps", m, cols, k);
-  const fc_kernel_arg args[] = {FC_ARG_INT(m),          FC_ARG_INT(d->n),
-                                FC_ARG_INT(channels),   FC_ARG_INT(kc),
-                                FC_ARG_VIEW_MEM(ap),    FC_ARG_VIEW_OFF(ap),
-                                FC_ARG_UINT(k * (size_t)mr), FC_ARG_VIEW_MEM(src),
-                                FC_ARG_VIEW_OFF(src),   FC_ARG_UINT(cols),
-                                FC_ARG_INT(d->h),       FC_ARG_INT(d->w),
-                                FC_ARG_INT(d->kh),      FC_ARG_INT(d->kw),
-                                FC_ARG_INT(d->pad),     FC_ARG_VIEW_MEM(c),
-                                FC_ARG_VIEW_OFF(c),     FC_ARG_UINT(cols),
+    snprintf(dev->prof_shape, sizeof dev->prof_shape, "m=%zu n=%zu k=%zu %s", m, cols, k,
+             batch_panels ? "taps" : "implicit");
+  const fc_kernel_arg args[] = {FC_ARG_INT(m),
+                                FC_ARG_INT(batch_panels ? (size_t)d->n : cols),
+                                FC_ARG_INT(batch_panels ? channels : k),
+                                FC_ARG_INT(kc),
+                                FC_ARG_VIEW_MEM(ap),
+                                FC_ARG_VIEW_OFF(ap),
+                                FC_ARG_UINT(k * (size_t)mr),
+                                FC_ARG_VIEW_MEM(src),
+                                FC_ARG_VIEW_OFF(src),
+                                FC_ARG_UINT(cols),
+                                FC_ARG_INT(d->h),
+                                FC_ARG_INT(d->w),
+                                FC_ARG_INT(d->kh),
+                                FC_ARG_INT(d->kw),
+                                FC_ARG_INT(d->pad),
+                                FC_ARG_FLOAT(0.0f),
+                                FC_ARG_VIEW_MEM(c),
+                                FC_ARG_VIEW_OFF(c),
+                                FC_ARG_UINT(cols),
                                 FC_ARG_INT(per_group)};
-  size_t global[2] = {n_tiles, groups}, local[2] = {1, 1};
+  size_t global[2] = {n_tiles, groups};
+  size_t local[2] = {batch_panels ? 1 : (size_t)dev->tuning.gemm.wg, 1};
   fc_status st = fc_launch(dev, kernel, "conv_gemm", 2, global, local, args, FC_NARGS(args));
   dev->prof_shape[0] = '\0';
   return st;
@@ -408,10 +382,10 @@ static fc_status implicit_forward(fc_device *dev, const fc_conv2d_desc *d, fc_vi
   size_t k = rows_k(d), co = (size_t)d->c_out;
   if (use_tap_panels(d, co)) {
     FC_TRY(pack_weights_tap_major(dev, d, w, 0, ws));
-    return tap_gemm(dev, d, co, (size_t)d->c_in, ws, x, y);
+    return implicit_gemm(dev, d, co, (size_t)d->c_in, 1, ws, x, y);
   }
   FC_TRY(fc_gemm_pack(dev, w, k, 1, co, k, mr, ws, 1, 0, 0));
-  return implicit_gemm(dev, d, co, k, ws, x, y);
+  return implicit_gemm(dev, d, co, (size_t)d->c_in, 0, ws, x, y);
 }
 
 static fc_status implicit_backward_data(fc_device *dev, const fc_conv2d_desc *d, fc_view dy,
@@ -420,7 +394,7 @@ static fc_status implicit_backward_data(fc_device *dev, const fc_conv2d_desc *d,
   size_t khw = (size_t)d->kh * d->kw, ci = (size_t)d->c_in, k = (size_t)d->c_out * khw;
   if (use_tap_panels(d, ci)) { /* rotated weights, same padding: see below */
     FC_TRY(pack_weights_tap_major(dev, d, w, 1, ws));
-    return tap_gemm(dev, d, ci, (size_t)d->c_out, ws, dy, dx);
+    return implicit_gemm(dev, d, ci, (size_t)d->c_out, 1, ws, dy, dx);
   }
   size_t panels = (ci + (size_t)mr - 1) / (size_t)mr;
   FC_TRY(fc_ops_check_u32("conv2d", ws.offset + panels * (size_t)mr * k, "A panel extent"));
@@ -433,7 +407,7 @@ static fc_status implicit_backward_data(fc_device *dev, const fc_conv2d_desc *d,
   FC_TRY(fc_launch(dev, kernel, "gemm_pack", 2, global, local, args, FC_NARGS(args)));
   /* Rotated weights with same padding (2·pad = K − 1, implied by OH = H, OW = W):
    * a forward convolution of dY. */
-  return implicit_gemm(dev, d, ci, k, ws, dy, dx);
+  return implicit_gemm(dev, d, ci, (size_t)d->c_out, 0, ws, dy, dx);
 }
 
 /* Weight gradient through conv_wgrad_s1: the whole batch at once, so the
