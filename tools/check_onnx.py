@@ -1,0 +1,264 @@
+#!/usr/bin/env python3
+"""ONNX export check: `fer-cl export` gives a valid ONNX model whose logits in ONNX Runtime
+equal fer-cl's own.
+
+For each network config: trains 2 steps on synthetic faces (so BN statistics are real),
+exports the checkpoint, runs onnx.checker (full_check: shape inference too), checks the
+interface (input 'input' float32 [N, C, S, S] with a dynamic N, output 'logits' [N, classes],
+metadata 'classes' = the checkpoint's class names), then compares ONNX Runtime's logits on
+64 images (one batch of 64, and batch 1 for a few) with `fer-cl predict --json --logits`.
+Then the same with the checkpoint's BN statistics and affine parameters randomised, so that
+a wrong BN folding cannot hide behind statistics near mean 0, variance 1.
+
+Needs onnx, onnxruntime and numpy (pip; tools/test.sh installs them in .venv/). Writes the
+test images as PNG with the standard library. Without onnx/onnxruntime it says so and exits
+77 (meson's "skipped"), or 1 when --require is given (CI).
+
+usage: check_onnx.py --fercl build/fer-cl [--device N] [--all] [--only I,J] [--keep DIR] [--require]
+Prints one line per config with the max |logit difference|; exits 1 if any is above 1e-4.
+"""
+import argparse
+import itertools
+import json
+import os
+import struct
+import subprocess
+import sys
+import tempfile
+import zlib
+
+TOLERANCE = 1e-4
+SKIP = 77
+
+# The default set covers every value of each axis the issue names (stem, channels, LAE
+# kernel, width) in 4 runs, plus a resnet10 without attention and with head dropout;
+# --all runs the full 16-config product of the four axes.
+DEFAULT_CONFIGS = [
+    dict(stem='small', channels=1, lae_kernel=3, width=0.5),
+    dict(stem='small', channels=3, lae_kernel=7, width=1.0),
+    dict(stem='imagenet', channels=1, lae_kernel=7, width=0.5),
+    dict(stem='imagenet', channels=3, lae_kernel=3, width=1.0, extra='--dropout 0.3'),
+    dict(stem='small', channels=1, lae_kernel=0, width=0.25, extra='--arch resnet10 --no-rfd'),
+]
+
+
+def config_name(c):
+    lae = f'LAE k={c["lae_kernel"]}' if c['lae_kernel'] else 'no LAE'
+    extra = f', {c["extra"]}' if c.get('extra') else ''
+    return f'{c["stem"]:8s} stem, {c["channels"]} ch, {lae}, width {c["width"]:g}{extra}'
+
+
+def train_args(c, size):
+    args = ['--steps', '2', '--eval-every', '0', '--synth-train', '140', '--synth-val', '14', '--batch', '8',
+            '--mu', '2', '--stem', c['stem'], '--channels', str(c['channels']), '--width', str(c['width']),
+            '--input', str(size)]
+    args += ['--no-lae'] if c['lae_kernel'] == 0 else ['--lae-kernel', str(c['lae_kernel'])]
+    return args + c.get('extra', '').split()
+
+
+# ---- safetensors with numpy (to randomise BN statistics) ----
+
+def read_safetensors(path):
+    import numpy as np
+    with open(path, 'rb') as f:
+        data = f.read()
+    (n,) = struct.unpack('<Q', data[:8])
+    header = json.loads(data[8:8 + n])
+    meta = header.pop('__metadata__', {})
+    dtypes = {'F32': np.float32, 'I64': np.int64}
+    tensors = {}
+    for name, info in header.items():
+        b, e = info['data_offsets']
+        tensors[name] = np.frombuffer(data[8 + n + b:8 + n + e], dtype=dtypes[info['dtype']]).reshape(info['shape']).copy()
+    return tensors, meta
+
+
+def write_safetensors(path, tensors, meta):
+    header = {'__metadata__': meta}
+    blobs, offset = [], 0
+    for name, t in tensors.items():
+        raw = t.tobytes()
+        header[name] = {'dtype': 'I64' if t.dtype.kind == 'i' else 'F32', 'shape': list(t.shape),
+                        'data_offsets': [offset, offset + len(raw)]}
+        blobs.append(raw)
+        offset += len(raw)
+    text = json.dumps(header).encode()
+    text += b' ' * ((8 - len(text) % 8) % 8)
+    with open(path, 'wb') as f:
+        f.write(struct.pack('<Q', len(text)) + text + b''.join(blobs))
+
+
+def randomise_bn(src, dst, seed):
+    """Every BN's running statistics and affine parameters drawn independently (mean, variance,
+    gamma and beta all away from 0 and 1, so a folding that drops or swaps one of them shows),
+    with gamma / sqrt(var + eps) kept in 0.7..1.0 so that activations, and the logits, stay in a
+    trained network's range instead of growing through 20 layers. Everything else kept."""
+    import numpy as np
+    rng = np.random.default_rng(seed)
+    tensors, meta = read_safetensors(src)
+    eps = float(meta['fercl.bn_eps'])
+    bn = {name.rsplit('.', 1)[0] for name in tensors if name.endswith('.running_var')}
+    for module in bn:
+        c = tensors[module + '.running_var'].shape[0]
+        var = rng.uniform(0.2, 3.0, c)
+        tensors[module + '.running_mean'] = rng.uniform(-0.3, 0.3, c).astype(np.float32)
+        tensors[module + '.running_var'] = var.astype(np.float32)
+        tensors[module + '.weight'] = (np.sqrt(var + eps) * rng.uniform(0.7, 1.0, c)).astype(np.float32)
+        tensors[module + '.bias'] = rng.uniform(-0.2, 0.2, c).astype(np.float32)
+    write_safetensors(dst, tensors, meta)
+
+
+# ---- images ----
+
+def write_png(path, pixels):
+    """pixels: uint8 [C, H, W] with C 1 (gray) or 3 (RGB)."""
+    c, h, w = pixels.shape
+    rows = pixels.transpose(1, 2, 0).reshape(h, w * c)
+    raw = b''.join(b'\x00' + rows[y].tobytes() for y in range(h))
+
+    def chunk(kind, body):
+        return struct.pack('>I', len(body)) + kind + body + struct.pack('>I', zlib.crc32(kind + body) & 0xffffffff)
+
+    ihdr = struct.pack('>IIBBBBB', w, h, 8, 0 if c == 1 else 2, 0, 0, 0)
+    with open(path, 'wb') as f:
+        f.write(b'\x89PNG\r\n\x1a\n' + chunk(b'IHDR', ihdr) + chunk(b'IDAT', zlib.compress(raw)) + chunk(b'IEND', b''))
+
+
+def make_images(rng, count, channels, size):
+    """Half uniform noise, half smooth shapes (gradients and discs) with noise: varied activations."""
+    import numpy as np
+    images = rng.integers(0, 256, size=(count, channels, size, size), dtype=np.uint8)
+    yy, xx = np.mgrid[0:size, 0:size] / size
+    for i in range(count // 2, count):
+        for ch in range(channels):
+            a, b, r = rng.uniform(-1, 1, 3)
+            img = 128 + 100 * (a * xx + b * yy) + 80 * (((xx - 0.5) ** 2 + (yy - 0.5) ** 2) < (0.1 + 0.2 * abs(r)))
+            img += rng.normal(0, 10, img.shape)
+            images[i, ch] = np.clip(img, 0, 255).astype(np.uint8)
+    return images
+
+
+# ---- the check ----
+
+def fercl_cmd(args, *rest):
+    cmd = [args.fercl, '--quiet']
+    if args.device is not None:
+        cmd += ['--device', args.device]
+    return cmd + list(rest)
+
+
+def fercl_logits(args, model, paths):
+    import numpy as np
+    out = subprocess.run(fercl_cmd(args, 'predict', '--json', '--logits', '--top', '1', '--model', model, *paths),
+                         check=True, capture_output=True, text=True).stdout
+    return np.array([entry['logits'] for entry in json.loads(out)], dtype=np.float64)
+
+
+def check_interface(model, meta):
+    """The graph's signature and metadata as the README promises."""
+    c, s, k = int(meta['fercl.in_channels']), int(meta['fercl.input_size']), int(meta['fercl.num_classes'])
+    g = model.graph
+    problems = []
+    if model.opset_import[0].version != 17:
+        problems.append(f'opset {model.opset_import[0].version}')
+    if [i.name for i in g.input] != ['input'] or [o.name for o in g.output] != ['logits']:
+        problems.append(f'inputs {[i.name for i in g.input]}, outputs {[o.name for o in g.output]}')
+    else:
+        def dims(v):
+            return [d.dim_param or d.dim_value for d in v.type.tensor_type.shape.dim]
+        if g.input[0].type.tensor_type.elem_type != 1 or dims(g.input[0]) != ['N', c, s, s]:
+            problems.append(f'input dims {dims(g.input[0])}')
+        if dims(g.output[0]) != ['N', k]:
+            problems.append(f'output dims {dims(g.output[0])}')
+    props = {p.key: p.value for p in model.metadata_props}
+    if json.loads(props.get('classes', 'null')) != json.loads(meta['fercl.classes']):
+        problems.append(f'metadata classes {props.get("classes")}')
+    if props.get('input_size') != str(s) or props.get('channels') != str(c) or not props.get('fercl_version'):
+        problems.append(f'metadata {props}')
+    ops = {n.op_type for n in g.node}
+    for banned in ('BatchNormalization', 'Dropout'):
+        if banned in ops:
+            problems.append(f'{banned} node in the graph')
+    return problems
+
+
+def check_model(args, ckpt, onnx_path, images, paths):
+    import numpy as np
+    import onnx
+    import onnxruntime as ort
+    subprocess.run(fercl_cmd(args, 'export', '--model', ckpt, '--onnx', onnx_path), check=True)
+    model = onnx.load(onnx_path)
+    onnx.checker.check_model(model, full_check=True)
+    _, meta = read_safetensors(ckpt)
+    problems = check_interface(model, meta)
+    session = ort.InferenceSession(onnx_path, providers=['CPUExecutionProvider'])
+    x = images.astype(np.float32)
+    theirs = session.run(['logits'], {'input': x})[0].astype(np.float64)
+    single = np.concatenate([session.run(['logits'], {'input': x[i:i + 1]})[0] for i in range(3)])
+    if np.abs(single - theirs[:3]).max() > TOLERANCE:
+        problems.append('batch 1 and batch 64 differ in ONNX Runtime')
+    ours = fercl_logits(args, ckpt, paths)
+    return float(np.abs(ours - theirs).max()), float(np.abs(ours).max()), problems
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    ap.add_argument('--fercl', default='build/fer-cl')
+    ap.add_argument('--device', default=None)
+    ap.add_argument('--all', action='store_true', help='all 16 combinations of stem, channels, LAE k, width')
+    ap.add_argument('--only', default=None, help='comma-separated indices of the configs to run (0-based)')
+    ap.add_argument('--images', type=int, default=64)
+    ap.add_argument('--keep', default=None, help='work in this folder and keep it')
+    ap.add_argument('--require', action='store_true', help='fail (exit 1), not skip, without onnx/onnxruntime')
+    args = ap.parse_args()
+    try:
+        import numpy as np
+        import onnx
+        import onnxruntime
+    except ImportError as e:
+        print(f'check_onnx: SKIPPED: {e.name} is not installed for {sys.executable} '
+              f'(tools/test.sh installs onnx, onnxruntime and numpy in .venv/; or pip install them)')
+        return 1 if args.require else SKIP
+    print(f'onnx {onnx.__version__}, onnxruntime {onnxruntime.__version__}, numpy {np.__version__}')
+
+    configs = DEFAULT_CONFIGS
+    if args.all:
+        configs = [dict(stem=s, channels=c, lae_kernel=k, width=w)
+                   for s, c, k, w in itertools.product(['small', 'imagenet'], [1, 3], [3, 7], [0.5, 1.0])]
+    if args.only:
+        configs = [configs[int(i)] for i in args.only.split(',')]
+    work = args.keep or tempfile.mkdtemp(prefix='fercl-onnx-')
+    os.makedirs(work, exist_ok=True)
+    rng = np.random.default_rng(1)
+    worst, failed = 0.0, False
+    for n, c in enumerate(configs):
+        size = 64 if c['stem'] == 'imagenet' else 48
+        folder = os.path.join(work, f'config{n}')
+        os.makedirs(folder, exist_ok=True)
+        run = os.path.join(folder, 'run')
+        subprocess.run(fercl_cmd(args, 'train', '--out', run, '--overwrite', *train_args(c, size)), check=True,
+                       stdout=subprocess.DEVNULL)
+        images = make_images(rng, args.images, c['channels'], size)
+        paths = []
+        for i, img in enumerate(images):
+            paths.append(os.path.join(folder, f'img{i:02d}.png'))
+            write_png(paths[-1], img)
+        trained = os.path.join(run, 'last.safetensors')
+        randomised = os.path.join(folder, 'random_bn.safetensors')
+        randomise_bn(trained, randomised, seed=n)
+        for label, ckpt in (('trained', trained), ('random BN', randomised)):
+            diff, scale, problems = check_model(args, ckpt, os.path.join(folder, label.replace(' ', '_') + '.onnx'),
+                                                images, paths)
+            ok = diff <= TOLERANCE and not problems
+            failed |= not ok
+            worst = max(worst, diff)
+            print(f'{config_name(c)}, {size}x{size}, {label:9s}: max |logit difference| = {diff:.3g} '
+                  f'(logits up to {scale:.3g}) {"ok" if ok else "FAIL"}{"; " + "; ".join(problems) if problems else ""}',
+                  flush=True)
+    print(f'{"FAIL" if failed else "OK"}: worst max |logit difference| {worst:.3g} (tolerance {TOLERANCE:g}) '
+          f'over {len(configs)} configs x 2 checkpoints x {args.images} images')
+    return 1 if failed else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
