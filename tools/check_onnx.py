@@ -198,7 +198,34 @@ def check_model(args, ckpt, onnx_path, images, paths):
     if np.abs(single - theirs[:3]).max() > TOLERANCE:
         problems.append('batch 1 and batch 64 differ in ONNX Runtime')
     ours = fercl_logits(args, ckpt, paths)
-    return float(np.abs(ours - theirs).max()), float(np.abs(ours).max()), problems
+    return float(np.abs(ours - theirs).max()), float(np.abs(ours).max()), problems, ours
+
+
+def readme_example(readme):
+    """The first ```python block of README.md's "## Deploy" section."""
+    with open(readme, encoding='utf-8') as f:
+        text = f.read()
+    section = text.split('\n## Deploy\n', 1)[1].split('\n## ', 1)[0]
+    return section.split('```python\n', 1)[1].split('```', 1)[0]
+
+
+def check_readme_example(work, onnx_path, image, logits, classes):
+    """Runs the README's example on one image; its printed probabilities must be softmax(fer-cl's
+    logits), most likely first. Returns the max difference, or a problem text."""
+    import numpy as np
+    script = os.path.join(work, 'predict_onnx.py')
+    with open(script, 'w') as f:
+        f.write(readme_example(os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'README.md')))
+    out = subprocess.run([sys.executable, script, onnx_path, image], capture_output=True, text=True)
+    if out.returncode != 0:
+        return f'README example failed: {out.stderr.strip()[-500:]}'
+    printed = [line.split() for line in out.stdout.strip().split('\n')]
+    p = np.exp(logits - logits.max())
+    p /= p.sum()
+    expected = sorted(zip(classes, p), key=lambda t: -t[1])
+    if [name for name, _ in printed] != [name for name, _ in expected]:
+        return f'README example printed {printed}, expected the order {[n for n, _ in expected]}'
+    return max(abs(float(prob) - q) for (_, prob), (_, q) in zip(printed, expected))
 
 
 def main():
@@ -219,6 +246,11 @@ def main():
         print(f'check_onnx: SKIPPED: {e.name} is not installed for {sys.executable} '
               f'(tools/test.sh installs onnx, onnxruntime and numpy in .venv/; or pip install them)')
         return 1 if args.require else SKIP
+    try:
+        import PIL  # noqa: F401  (the README example's)
+        has_pillow = True
+    except ImportError:
+        has_pillow = False
     print(f'onnx {onnx.__version__}, onnxruntime {onnxruntime.__version__}, numpy {np.__version__}')
 
     configs = DEFAULT_CONFIGS
@@ -247,14 +279,28 @@ def main():
         randomised = os.path.join(folder, 'random_bn.safetensors')
         randomise_bn(trained, randomised, seed=n)
         for label, ckpt in (('trained', trained), ('random BN', randomised)):
-            diff, scale, problems = check_model(args, ckpt, os.path.join(folder, label.replace(' ', '_') + '.onnx'),
-                                                images, paths)
+            onnx_path = os.path.join(folder, label.replace(' ', '_') + '.onnx')
+            diff, scale, problems, ours = check_model(args, ckpt, onnx_path, images, paths)
+            if label == 'trained':
+                ours_trained = ours
             ok = diff <= TOLERANCE and not problems
             failed |= not ok
             worst = max(worst, diff)
             print(f'{config_name(c)}, {size}x{size}, {label:9s}: max |logit difference| = {diff:.3g} '
                   f'(logits up to {scale:.3g}) {"ok" if ok else "FAIL"}{"; " + "; ".join(problems) if problems else ""}',
                   flush=True)
+        if n < 2 and has_pillow:  # one gray and one RGB model
+            _, meta = read_safetensors(trained)
+            d = check_readme_example(folder, os.path.join(folder, 'trained.onnx'), paths[0], ours_trained[0],
+                                     json.loads(meta['fercl.classes']))
+            # The example prints 4 decimals.
+            ok = not isinstance(d, str) and d <= 5e-5 + 1e-6
+            failed |= not ok
+            print(f'  README Deploy example on {os.path.basename(paths[0])}: '
+                  f'{d if isinstance(d, str) else f"probabilities within {d:.2g} of fer-cl (printed to 4 decimals)"} '
+                  f'{"ok" if ok else "FAIL"}', flush=True)
+    if not has_pillow:
+        print('README Deploy example: not run (pillow is not installed)')
     print(f'{"FAIL" if failed else "OK"}: worst max |logit difference| {worst:.3g} (tolerance {TOLERANCE:g}) '
           f'over {len(configs)} configs x 2 checkpoints x {args.images} images')
     return 1 if failed else 0
