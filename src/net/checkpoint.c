@@ -62,7 +62,7 @@ static char *json_float_array(const float *v, int n) {
   return b.data;
 }
 
-static char *json_class_names(const fc_model_meta *meta) {
+char *fc_model_meta_classes_json(const fc_model_meta *meta) {
   fc_json_buf b = {0};
   fc_json_buf_raw(&b, "[", 1);
   for (int i = 0; i < meta->config.num_classes; i++) {
@@ -125,7 +125,7 @@ fc_status fc_checkpoint_write_host(const char *path, const fc_graph *g, const fc
   size_t n_tensors = (size_t)g->n_tensors + (size_t)n_bn + (size_t)n_blobs;
   fc_st_tensor *t = calloc(n_tensors, sizeof *t);
   char (*bn_tensor_names)[80] = calloc((size_t)n_bn + 1, sizeof *bn_tensor_names);
-  char *classes = json_class_names(meta);
+  char *classes = fc_model_meta_classes_json(meta);
   char *mean = json_float_array(meta->norm.mean, meta->config.in_channels);
   char *std = json_float_array(meta->norm.std, meta->config.in_channels);
   const char **all_keys = calloc((size_t)n_kv + 70, sizeof *all_keys);

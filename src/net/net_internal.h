@@ -53,6 +53,8 @@ uint64_t fc_net_draw_seed(uint64_t seed, uint64_t step, int stream);
  * batches_tracked may be NULL. */
 fc_status fc_checkpoint_read_tensors(const char *path, const fc_net_config *cfg, const fc_graph *graph,
                                      float *params, float *stats, int64_t *batches_tracked);
+/* The class names as a JSON list, '["angry","disgust",...]' (malloc'd; NULL when out of memory). */
+char *fc_model_meta_classes_json(const fc_model_meta *meta);
 fc_status fc_checkpoint_write_host(const char *path, const fc_graph *graph, const fc_model_meta *meta,
                                    const float *params, const float *stats, int64_t batches_tracked,
                                    const fc_ckpt_blob *blobs, int n_blobs, const char *const *keys,

@@ -67,6 +67,14 @@ static void attr_ints(fc_pb *node, const char *name, const int64_t *v, int n) {
   fc_pb_free(&a);
 }
 
+/* kernel_shape, strides and pads of a square window (Conv, MaxPool). */
+static void attr_window(fc_pb *node, int k, int stride, int pad) {
+  const int64_t kernel[2] = {k, k}, strides[2] = {stride, stride}, pads[4] = {pad, pad, pad, pad};
+  attr_ints(node, "kernel_shape", kernel, 2);
+  attr_ints(node, "strides", strides, 2);
+  attr_ints(node, "pads", pads, 4);
+}
+
 /* Starts a NodeProto; the caller adds attributes and calls node_end. */
 static void node_begin(fc_pb *node, const char *op, const char *name, const char *const *inputs, int n_in,
                        const char *output) {
@@ -218,11 +226,7 @@ static void emit_conv(exporter *e, int index) {
   fc_pb node = {0};
   const char *in[] = {e->names[l->x], wname, bname};
   node_begin(&node, "Conv", l->name, in, 3, e->names[l->y]);
-  const int64_t kernel[2] = {l->k, l->k}, strides[2] = {l->stride, l->stride},
-                pads[4] = {l->pad, l->pad, l->pad, l->pad};
-  attr_ints(&node, "kernel_shape", kernel, 2);
-  attr_ints(&node, "strides", strides, 2);
-  attr_ints(&node, "pads", pads, 4);
+  attr_window(&node, l->k, l->stride, l->pad);
   node_end(e, &node);
 }
 
@@ -254,11 +258,7 @@ static void emit_maxpool(exporter *e, const fc_layer *l) {
   fc_pb node = {0};
   const char *in[] = {e->names[l->x]};
   node_begin(&node, "MaxPool", l->name, in, 1, e->names[l->y]);
-  const int64_t kernel[2] = {l->k, l->k}, strides[2] = {l->stride, l->stride},
-                pads[4] = {l->pad, l->pad, l->pad, l->pad};
-  attr_ints(&node, "kernel_shape", kernel, 2);
-  attr_ints(&node, "strides", strides, 2);
-  attr_ints(&node, "pads", pads, 4);
+  attr_window(&node, l->k, l->stride, l->pad);
   node_end(e, &node);
 }
 
@@ -299,9 +299,7 @@ static void emit_lae(exporter *e, const fc_layer *l) {
   initializer(e, one, one_dims, 1, one_value);
   const char *conv_in[] = {maps, wname, bname};
   node_begin(&node, "Conv", logit, conv_in, 3, logit);
-  const int64_t kernel[2] = {l->k, l->k}, pads[4] = {l->k / 2, l->k / 2, l->k / 2, l->k / 2};
-  attr_ints(&node, "kernel_shape", kernel, 2);
-  attr_ints(&node, "pads", pads, 4);
+  attr_window(&node, l->k, 1, l->k / 2);
   node_end(e, &node);
   const char *sig_in[] = {logit};
   node_plain(e, "Sigmoid", gate, sig_in, 1, gate);
@@ -365,21 +363,6 @@ static void emit_layers(exporter *e) {
 
 /* ---- the model ---- */
 
-static char *json_strings(const fc_model_meta *meta) {
-  fc_json_buf b = {0};
-  fc_json_buf_raw(&b, "[", 1);
-  for (int i = 0; i < meta->config.num_classes; i++) {
-    if (i) fc_json_buf_raw(&b, ", ", 2);
-    fc_json_buf_string(&b, meta->class_names[i], strlen(meta->class_names[i]));
-  }
-  fc_json_buf_raw(&b, "]", 1);
-  if (b.failed) {
-    fc_json_buf_free(&b);
-    return NULL;
-  }
-  return b.data;
-}
-
 static void json_floats(char *out, size_t size, const float *v, int n) {
   size_t used = (size_t)snprintf(out, size, "[");
   for (int i = 0; i < n && used < size; i++) used += (size_t)snprintf(out + used, size - used, "%s%.9g", i ? ", " : "", v[i]);
@@ -417,7 +400,7 @@ static fc_status build_model(exporter *e, fc_pb *model) {
   fc_pb_string(model, MODEL_DOC, text);
   fc_pb_message(model, MODEL_GRAPH, &e->graph);
 
-  char *classes = json_strings(meta);
+  char *classes = fc_model_meta_classes_json(meta);
   if (!classes) return fc_errorf(FC_ERR_NOMEM, "out of memory");
   metadata(model, "classes", classes);
   free(classes);

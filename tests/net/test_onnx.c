@@ -260,7 +260,7 @@ START_TEST(exports_a_checkpoint) {
   const int64_t in_dims[4] = {-1, 3, 32, 32}, out_dims[2] = {-1, 3};
   for (int d = 0; d < 4; d++) ck_assert_int_eq(x.input_dims[d], in_dims[d]);
   for (int d = 0; d < 2; d++) ck_assert_int_eq(x.output_dims[d], out_dims[d]);
-  ck_assert_str_eq(x.classes, "[\"calm\", \"gr\\\"in\", \"frown\"]");
+  ck_assert_str_eq(x.classes, "[\"calm\",\"gr\\\"in\",\"frown\"]");
   ck_assert_str_eq(x.input_size, "32");
   ck_assert_str_eq(x.channels, "3");
   ck_assert_str_eq(x.version, fc_version());
