@@ -16,6 +16,13 @@ test images as PNG with the standard library. Without onnx/onnxruntime it says s
 
 usage: check_onnx.py --fercl build/fer-cl [--device N] [--all] [--only I,J] [--keep DIR] [--require]
 Prints one line per config with the max |logit difference|; exits 1 if any is above 1e-4.
+
+A trained model on real images, the way an application would use it:
+  check_onnx.py --fercl build/fer-cl --model runs/X/best.safetensors --images DIR [DIR...]
+exports the model, then for every PNG/JPEG below the folders compares ONNX Runtime, fed by the
+README's Deploy example (its load(): Pillow decoding, fer-cl's resize in numpy), with
+`fer-cl predict` (fer-cl's own decoding and resize): identical top-1 on >= 99.5 % of the images
+and probabilities within 1e-3, else exit 1.
 """
 import argparse
 import itertools
@@ -209,13 +216,18 @@ def readme_example(readme):
     return section.split('```python\n', 1)[1].split('```', 1)[0]
 
 
+def write_readme_example(work):
+    script = os.path.join(work, 'predict_onnx.py')
+    with open(script, 'w') as f:
+        f.write(readme_example(os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'README.md')))
+    return script
+
+
 def check_readme_example(work, onnx_path, image, logits, classes):
     """Runs the README's example on one image; its printed probabilities must be softmax(fer-cl's
     logits), most likely first. Returns the max difference, or a problem text."""
     import numpy as np
-    script = os.path.join(work, 'predict_onnx.py')
-    with open(script, 'w') as f:
-        f.write(readme_example(os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'README.md')))
+    script = write_readme_example(work)
     out = subprocess.run([sys.executable, script, onnx_path, image], capture_output=True, text=True)
     if out.returncode != 0:
         return f'README example failed: {out.stderr.strip()[-500:]}'
@@ -228,14 +240,55 @@ def check_readme_example(work, onnx_path, image, logits, classes):
     return max(abs(float(prob) - q) for (_, prob), (_, q) in zip(printed, expected))
 
 
+def softmax(z):
+    import numpy as np
+    p = np.exp(z - z.max(axis=1, keepdims=True))
+    return p / p.sum(axis=1, keepdims=True)
+
+
+def check_images(args):
+    """--model with --images: agreement of ONNX Runtime (README preprocessing) and fer-cl predict."""
+    import importlib.util
+    import numpy as np
+    import onnxruntime as ort
+    work = args.keep or tempfile.mkdtemp(prefix='fercl-onnx-')
+    os.makedirs(work, exist_ok=True)
+    spec = importlib.util.spec_from_file_location('predict_onnx', write_readme_example(work))
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    onnx_path = os.path.join(work, 'model.onnx')
+    subprocess.run(fercl_cmd(args, 'export', '--model', args.model, '--onnx', onnx_path), check=True)
+    session = ort.InferenceSession(onnx_path, providers=['CPUExecutionProvider'])
+    meta = session.get_modelmeta().custom_metadata_map
+    size, channels = int(meta['input_size']), int(meta['channels'])
+    paths = sorted(os.path.join(d, f) for top in args.images for d, _, files in os.walk(top) for f in files
+                   if f.lower().endswith(('.png', '.jpg', '.jpeg')))
+    if not paths:
+        raise SystemExit(f'no PNG or JPEG images below {args.images}')
+    ours = np.concatenate([fercl_logits(args, args.model, paths[i:i + 400]) for i in range(0, len(paths), 400)])
+    theirs = np.concatenate([session.run(['logits'], {'input': np.stack([example.load(p, size, channels)
+                                                                         for p in paths[i:i + 256]])})[0]
+                             for i in range(0, len(paths), 256)]).astype(np.float64)
+    same = float((ours.argmax(1) == theirs.argmax(1)).mean())
+    dprob = float(np.abs(softmax(ours) - softmax(theirs)).max())
+    dlogit = float(np.abs(ours - theirs).max())
+    ok = same >= 0.995 and dprob <= 1e-3
+    print(f'{len(paths)} images ({", ".join(args.images)}): identical top-1 {100 * same:.2f} %, '
+          f'max |probability difference| {dprob:.3g}, max |logit difference| {dlogit:.3g} '
+          f'(logits up to {np.abs(ours).max():.3g}): {"OK" if ok else "FAIL"} (>= 99.5 % and <= 1e-3)')
+    return 0 if ok else 1
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--fercl', default='build/fer-cl')
     ap.add_argument('--device', default=None)
     ap.add_argument('--all', action='store_true', help='all 16 combinations of stem, channels, LAE k, width')
     ap.add_argument('--only', default=None, help='comma-separated indices of the configs to run (0-based)')
-    ap.add_argument('--images', type=int, default=64)
+    ap.add_argument('--count', type=int, default=64, help='images per config')
     ap.add_argument('--keep', default=None, help='work in this folder and keep it')
+    ap.add_argument('--model', default=None, help='with --images: a trained checkpoint to compare on real images')
+    ap.add_argument('--images', nargs='+', default=None, help='folders of PNG/JPEG images (with --model)')
     ap.add_argument('--require', action='store_true', help='fail (exit 1), not skip, without onnx/onnxruntime')
     args = ap.parse_args()
     try:
@@ -252,6 +305,10 @@ def main():
     except ImportError:
         has_pillow = False
     print(f'onnx {onnx.__version__}, onnxruntime {onnxruntime.__version__}, numpy {np.__version__}')
+    if args.model or args.images:
+        if not (args.model and args.images and has_pillow):
+            raise SystemExit('--model and --images go together, and need pillow')
+        return check_images(args)
 
     configs = DEFAULT_CONFIGS
     if args.all:
@@ -270,7 +327,7 @@ def main():
         run = os.path.join(folder, 'run')
         subprocess.run(fercl_cmd(args, 'train', '--out', run, '--overwrite', *train_args(c, size)), check=True,
                        stdout=subprocess.DEVNULL)
-        images = make_images(rng, args.images, c['channels'], size)
+        images = make_images(rng, args.count, c['channels'], size)
         paths = []
         for i, img in enumerate(images):
             paths.append(os.path.join(folder, f'img{i:02d}.png'))
@@ -302,7 +359,7 @@ def main():
     if not has_pillow:
         print('README Deploy example: not run (pillow is not installed)')
     print(f'{"FAIL" if failed else "OK"}: worst max |logit difference| {worst:.3g} (tolerance {TOLERANCE:g}) '
-          f'over {len(configs)} configs x 2 checkpoints x {args.images} images')
+          f'over {len(configs)} configs x 2 checkpoints x {args.count} images')
     return 1 if failed else 0
 
 

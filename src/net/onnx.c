@@ -181,7 +181,7 @@ static void emit_input(exporter *e, const fc_layer *l) {
 }
 
 /* A convolution and the BN after it, as one Conv with folded weights and bias
- * (+ Add of the shortcut, + Relu, as the BN's epilogue says). */
+ * (the BN's shortcut Add and Relu follow at the BN's place: emit_bn_epilogue). */
 static void emit_conv(exporter *e, int index) {
   const fc_graph *g = e->g;
   const fc_layer *l = &g->layers[index];
@@ -206,6 +206,10 @@ static void emit_conv(exporter *e, int index) {
   }
   const float *w0 = param(e, l->weight), *gamma = param(e, bn->gamma), *beta = param(e, bn->beta),
               *mean = param(e, bn->rmean), *var = param(e, bn->rvar);
+  for (int o = 0; o < y->c && e->status == FC_OK; o++)
+    if (!((double)var[o] + e->meta->config.bn_eps > 0.0))
+      e->status = fc_errorf(FC_ERR_NUMERIC, "%s.running_var[%d] = %g: a variance must not be negative", bn->name, o,
+                            (double)var[o]);
   for (int o = 0; o < y->c; o++) {
     /* BN(conv(x)) = s·conv(x) + (β − μ·s), s = γ/√(σ² + ε); in double, rounded once. */
     const double s = (double)gamma[o] / sqrt((double)var[o] + e->meta->config.bn_eps);

@@ -1,8 +1,9 @@
 /* ONNX export without a device: the file's protobuf structure read back by a
  * decoder of its own (fields, opset, interface, metadata, BN folding of one
  * convolution), and every refusal — not a checkpoint, a truncated or
- * mismatched one, NaN weights, a model over ONNX's 2 GiB — with one message,
- * no file left behind and a previous file kept; and the same through
+ * mismatched one, NaN weights, a negative variance, a model over ONNX's
+ * 2 GiB — with one message, no file left behind and a previous file kept;
+ * and the same through
  * `fer-cl export` (exit codes, one message line). The numbers against ONNX
  * Runtime are tools/check_onnx.py's (suite 'onnx'). */
 #include <dirent.h>
@@ -355,6 +356,12 @@ START_TEST(refuses_a_damaged_checkpoint) {
   fc_input_norm_default(&meta.norm, cfg.in_channels);
   FC_CHECK_OK(fc_checkpoint_write_host(mixed, &g, &meta, params, stats, 0, NULL, 0, NULL, NULL, 0));
   expect_refusal(mixed, FC_ERR_MISMATCH, "missing tensor lae4.conv.weight");
+  /* A negative BN variance (folding would take its square root). */
+  meta.config = other;
+  for (int i = 0; i < g.n_tensors; i++)
+    if (!strcmp(g.tensors[i].name, "bn1.running_var")) stats[g.tensors[i].offset] = -2.0f;
+  FC_CHECK_OK(fc_checkpoint_write_host(mixed, &g, &meta, params, stats, 0, NULL, 0, NULL, NULL, 0));
+  expect_refusal(mixed, FC_ERR_NUMERIC, "bn1.running_var[0] = -2: a variance must not be negative");
   free(params);
   free(stats);
   fc_graph_free(&g);
