@@ -273,6 +273,12 @@ def check_images(args):
     dprob = float(np.abs(softmax(ours) - softmax(theirs)).max())
     dlogit = float(np.abs(ours - theirs).max())
     ok = same >= 0.995 and dprob <= 1e-3
+    classes = json.loads(meta['classes'])
+    labels = [os.path.basename(os.path.dirname(p)) for p in paths]
+    if all(label in classes for label in labels):  # class folders: accuracies, as fer-cl eval's
+        truth = np.array([classes.index(label) for label in labels])
+        print(f'accuracy on the labelled folders: ONNX Runtime {(theirs.argmax(1) == truth).mean():.4f}, '
+              f'fer-cl predict {(ours.argmax(1) == truth).mean():.4f}')
     print(f'{len(paths)} images ({", ".join(args.images)}): identical top-1 {100 * same:.2f} %, '
           f'max |probability difference| {dprob:.3g}, max |logit difference| {dlogit:.3g} '
           f'(logits up to {np.abs(ours).max():.3g}): {"OK" if ok else "FAIL"} (>= 99.5 % and <= 1e-3)')

@@ -2,7 +2,7 @@
  * ONNX model (varints, 32-bit floats, length-delimited bytes and nested
  * messages). Internal to fer-cl.
  *
- * Why our own and not libprotobuf-c: ONNX needs a few dozen fields of seven
+ * Why our own and not libprotobuf-c: ONNX needs a few dozen fields of a dozen
  * message types, all written once in a fixed order; an encoder for that is a
  * page of code, while protobuf-c would add a build and run dependency, a code
  * generator (protoc-c) and a generated copy of onnx.proto to the build.
