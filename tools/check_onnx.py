@@ -132,9 +132,7 @@ def write_png(path, pixels):
 
 
 def make_images(rng, count, channels, size):
-    """Half uniform noise (64..191: full-range noise drives a 2-step network's activations, whose BN
-    statistics are still near their initial 0 and 1, to logits in the hundreds, where float32's
-    resolution alone nears the tolerance), half smooth shapes (gradients and discs) with noise."""
+    """Half uniform noise (64..191), half smooth shapes (gradients and discs) with noise."""
     import numpy as np
     images = rng.integers(64, 192, size=(count, channels, size, size), dtype=np.uint8)
     yy, xx = np.mgrid[0:size, 0:size] / size
