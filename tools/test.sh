@@ -6,11 +6,37 @@
 # checking included) and UndefinedBehaviorSanitizer in build-asan/, where any
 # report fails its test and no single allocation may exceed 1 GiB (a file
 # claiming a huge size must be refused, never allocated). PoCL runs clean
-# under both, so the OpenCL suites run there too; only the PyTorch interop
-# check (suite 'torch', a Python process) is left out. FERCL_SANITIZE=0
+# under both, so the OpenCL suites run there too; only the Python checks
+# (suites 'torch' and 'onnx', Python processes) are left out. FERCL_SANITIZE=0
 # skips the stage.
+#
+# The ONNX check (suite 'onnx', tools/check_onnx.py) needs onnx, onnxruntime
+# and numpy from PyPI; Debian's python3 refuses system-wide pip installs
+# (PEP 668), so they go into a virtual environment, .venv/ (FERCL_VENV),
+# created and filled once (python3-venv; about 15 s and 60 MB of wheels).
+# pillow comes along for the README's Deploy example. FERCL_NO_VENV=1 skips
+# this; if the install fails (offline) the check reports itself skipped,
+# unless FERCL_REQUIRE_ONNX=1 (CI) makes that a failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+venv=${FERCL_VENV:-.venv}
+if [ "${FERCL_NO_VENV:-0}" != 1 ]; then
+  if ! "$venv/bin/python" -c 'import onnx, onnxruntime, numpy, PIL' >/dev/null 2>&1; then
+    echo "== Python packages for the ONNX check: onnx, onnxruntime, numpy, pillow into $venv"
+    if { [ -x "$venv/bin/python" ] || python3 -m venv "$venv" || { rm -rf "$venv"; false; }; } &&
+       "$venv/bin/python" -m pip install --quiet --disable-pip-version-check onnx onnxruntime numpy pillow; then
+      :
+    else
+      echo "tools/test.sh: warning: could not set up $venv (needs Debian's python3-venv and PyPI);" \
+           "the ONNX check will report itself skipped" >&2
+    fi
+  fi
+  if [ -x "$venv/bin/python" ]; then
+    FERCL_ONNX_PYTHON=$(cd "$venv/bin" && pwd)/python
+    export FERCL_ONNX_PYTHON
+  fi
+fi
 
 summaries() {
   echo
@@ -42,7 +68,7 @@ if [ "${FERCL_SANITIZE:-1}" != 0 ]; then
   meson compile -C "$asan"
   ASAN_OPTIONS=detect_leaks=1:max_allocation_size_mb=1024:allocator_may_return_null=0 \
   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-    meson test -C "$asan" --print-errorlogs --num-processes "$jobs" --no-suite torch || status=$?
+    meson test -C "$asan" --print-errorlogs --num-processes "$jobs" --no-suite torch --no-suite onnx || status=$?
   summaries "$asan"
 fi
 exit $status

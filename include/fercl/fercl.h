@@ -9,6 +9,7 @@
 #include "fercl/log.h"
 #include "fercl/metrics.h"
 #include "fercl/net.h"
+#include "fercl/onnx.h"
 #include "fercl/ops.h"
 #include "fercl/safetensors.h"
 #include "fercl/status.h"

@@ -35,6 +35,7 @@ static const command commands[] = {
     {"train", fc_cmd_train, "train a model (semi-supervised; built-in synthetic faces by default)"},
     {"eval", fc_cmd_eval, "accuracy, per-class metrics and confusion matrix of a saved model"},
     {"predict", fc_cmd_predict, "most likely expressions of images"},
+    {"export", fc_cmd_export, "write a saved model as ONNX (ONNX Runtime, OpenCV dnn, TensorRT)"},
     {"data", fc_cmd_data, "dataset statistics, loader benchmark, labelled split"},
     {"synth", fc_cmd_synth, "write the synthetic face set as a PNG folder dataset"},
     {"bench", fc_cmd_bench, "device peaks, GEMM/conv/op speed, training images/s (--train)"},

@@ -62,7 +62,7 @@ static char *json_float_array(const float *v, int n) {
   return b.data;
 }
 
-static char *json_class_names(const fc_model_meta *meta) {
+char *fc_model_meta_classes_json(const fc_model_meta *meta) {
   fc_json_buf b = {0};
   fc_json_buf_raw(&b, "[", 1);
   for (int i = 0; i < meta->config.num_classes; i++) {
@@ -117,6 +117,22 @@ fc_status fc_checkpoint_save(const char *path, fc_net *model, const fc_model_met
                              const fc_ckpt_blob *blobs, int n_blobs, const char *const *keys,
                              const char *const *values, int n_kv) {
   const fc_graph *g = &model->graph;
+  float *params = malloc((g->n_params + 1) * sizeof(float));
+  float *stats = malloc((g->n_stats + 1) * sizeof(float));
+  fc_status st = params && stats ? FC_OK : fc_errorf(FC_ERR_NOMEM, "out of memory saving %s", path);
+  if (st == FC_OK) st = fc_net_read_params(model, params, stats);
+  if (st == FC_OK)
+    st = fc_checkpoint_write_host(path, g, meta, params, stats, model->batches_tracked, blobs, n_blobs, keys,
+                                  values, n_kv);
+  free(params);
+  free(stats);
+  return st;
+}
+
+fc_status fc_checkpoint_write_host(const char *path, const fc_graph *g, const fc_model_meta *meta,
+                                   const float *params, const float *stats, int64_t tracked,
+                                   const fc_ckpt_blob *blobs, int n_blobs, const char *const *keys,
+                                   const char *const *values, int n_kv) {
   for (int i = 0; i < n_blobs; i++)
     if (strncmp(blobs[i].name, "train.", 6) != 0)
       return fc_errorf(FC_ERR_INVALID_ARG, "checkpoint blob '%s' must be named train.*", blobs[i].name);
@@ -124,19 +140,16 @@ fc_status fc_checkpoint_save(const char *path, fc_net *model, const fc_model_met
   int n_bn = fc_graph_bn_names(g, bn_names, 512);
   if (n_bn > 512) return fc_errorf(FC_ERR_LIMIT, "too many BN modules (%d)", n_bn);
   size_t n_tensors = (size_t)g->n_tensors + (size_t)n_bn + (size_t)n_blobs;
-  float *params = malloc((g->n_params + 1) * sizeof(float));
-  float *stats = malloc((g->n_stats + 1) * sizeof(float));
   fc_st_tensor *t = calloc(n_tensors, sizeof *t);
   char (*bn_tensor_names)[80] = calloc((size_t)n_bn + 1, sizeof *bn_tensor_names);
-  char *classes = json_class_names(meta);
+  char *classes = fc_model_meta_classes_json(meta);
   char *mean = json_float_array(meta->norm.mean, meta->config.in_channels);
   char *std = json_float_array(meta->norm.std, meta->config.in_channels);
   const char **all_keys = calloc((size_t)n_kv + 70, sizeof *all_keys);
   const char **all_values = calloc((size_t)n_kv + 70, sizeof *all_values);
   fc_status st = FC_OK;
-  if (!params || !stats || !t || !bn_tensor_names || !classes || !mean || !std || !all_keys || !all_values)
+  if (!t || !bn_tensor_names || !classes || !mean || !std || !all_keys || !all_values)
     st = fc_errorf(FC_ERR_NOMEM, "out of memory saving %s", path);
-  if (st == FC_OK) st = fc_net_read_params(model, params, stats);
   /* A diverged model is worth nothing: refuse it, so the previous file stays. */
   for (int i = 0; st == FC_OK && i < g->n_tensors; i++) {
     const fc_tensor_info *ti = &g->tensors[i];
@@ -147,7 +160,6 @@ fc_status fc_checkpoint_save(const char *path, fc_net *model, const fc_model_met
                      "previous version, if any",
                      path, ti->name);
   }
-  int64_t tracked = model->batches_tracked;
   if (st == FC_OK) {
     size_t k = 0;
     for (int i = 0; i < g->n_tensors; i++, k++) {
@@ -188,8 +200,6 @@ fc_status fc_checkpoint_save(const char *path, fc_net *model, const fc_model_met
     }
     st = fc_safetensors_write(path, t, n_tensors, all_keys, all_values, (size_t)m);
   }
-  free(params);
-  free(stats);
   free(t);
   free(bn_tensor_names);
   free(classes);
@@ -385,16 +395,14 @@ static int is_bn_counter(const fc_graph *g, const char *name) {
   return 0;
 }
 
-fc_status fc_checkpoint_load(const char *path, fc_net *model) {
-  const fc_graph *g = &model->graph;
+fc_status fc_checkpoint_read_tensors(const char *path, const fc_net_config *cfg, const fc_graph *g, float *params,
+                                     float *stats, int64_t *batches_tracked) {
   fc_safetensors *f = NULL;
   FC_TRY(fc_safetensors_open(path, &f));
   problems p = {.used = 0};
   size_t n = fc_safetensors_count(f);
   char *used = calloc(n + 1, 1);
-  float *params = malloc((g->n_params + 1) * sizeof(float));
-  float *stats = malloc((g->n_stats + 1) * sizeof(float));
-  fc_status st = (used && params && stats) ? FC_OK : fc_errorf(FC_ERR_NOMEM, "out of memory loading %s", path);
+  fc_status st = used ? FC_OK : fc_errorf(FC_ERR_NOMEM, "out of memory loading %s", path);
   char have[96], want[96];
   for (int i = 0; i < g->n_tensors && st == FC_OK; i++) {
     const fc_tensor_info *ti = &g->tensors[i];
@@ -436,15 +444,26 @@ fc_status fc_checkpoint_load(const char *path, fc_net *model) {
   }
   if (st == FC_OK && p.count > 0) {
     st = fc_errorf(FC_ERR_MISMATCH, "%s does not match the network (%s, %d classes, %d×%d×%d input): %s%s", path,
-                   model->cfg.arch, model->cfg.num_classes, model->cfg.in_channels, model->cfg.input_size,
-                   model->cfg.input_size, p.text, p.count > 12 ? "; and more" : "");
+                   cfg->arch, cfg->num_classes, cfg->in_channels, cfg->input_size, cfg->input_size, p.text,
+                   p.count > 12 ? "; and more" : "");
   }
-  if (st == FC_OK) st = fc_net_write_params(model, params, stats);
-  if (st == FC_OK) model->batches_tracked = tracked > 0 ? tracked : 0;
+  if (st == FC_OK && batches_tracked) *batches_tracked = tracked > 0 ? tracked : 0;
   free(used);
+  fc_safetensors_close(f);
+  return st;
+}
+
+fc_status fc_checkpoint_load(const char *path, fc_net *model) {
+  const fc_graph *g = &model->graph;
+  float *params = malloc((g->n_params + 1) * sizeof(float));
+  float *stats = malloc((g->n_stats + 1) * sizeof(float));
+  int64_t tracked = 0;
+  fc_status st = (params && stats) ? FC_OK : fc_errorf(FC_ERR_NOMEM, "out of memory loading %s", path);
+  if (st == FC_OK) st = fc_checkpoint_read_tensors(path, &model->cfg, g, params, stats, &tracked);
+  if (st == FC_OK) st = fc_net_write_params(model, params, stats);
+  if (st == FC_OK) model->batches_tracked = tracked;
   free(params);
   free(stats);
-  fc_safetensors_close(f);
   return st;
 }
 

@@ -5,6 +5,7 @@
 
 #include <CL/cl.h>
 
+#include "fercl/ckpt.h"
 #include "fercl/net.h"
 #include "net/graph.h"
 
@@ -43,5 +44,20 @@ fc_view fc_net_plan_input(const fc_net_plan *plan);
 fc_status fc_net_plan_warmup(fc_net_plan *plan);
 /* The per-step seed of a random stream (dropout), shared with the reference. */
 uint64_t fc_net_draw_seed(uint64_t seed, uint64_t step, int stream);
+
+
+/* The host halves of fc_checkpoint_load and fc_checkpoint_save, for tools that
+ * need no device (ONNX export, tests). read_tensors checks every name, shape
+ * and dtype against the graph of cfg (one message listing the mismatches)
+ * and fills params / stats (the graph's n_params / n_stats floats);
+ * batches_tracked may be NULL. */
+fc_status fc_checkpoint_read_tensors(const char *path, const fc_net_config *cfg, const fc_graph *graph,
+                                     float *params, float *stats, int64_t *batches_tracked);
+/* The class names as a JSON list, '["angry","disgust",...]' (malloc'd; NULL when out of memory). */
+char *fc_model_meta_classes_json(const fc_model_meta *meta);
+fc_status fc_checkpoint_write_host(const char *path, const fc_graph *graph, const fc_model_meta *meta,
+                                   const float *params, const float *stats, int64_t batches_tracked,
+                                   const fc_ckpt_blob *blobs, int n_blobs, const char *const *keys,
+                                   const char *const *values, int n_kv);
 
 #endif
