@@ -748,7 +748,7 @@ fc_status fc_trainer_save(fc_trainer *t, const char *path, int model_only) {
   if (st == FC_OK) st = fc_buffer_read(t->dev, s->opt[1], 0, np * 4, o1, 1);
   if (st == FC_OK) st = fc_buffer_read(t->dev, t->small, t->dta_state.offset * 4, dsz * 4, dta, 1);
   /* Never replace a good checkpoint with a diverged one. */
-  if (st == FC_OK && !all_finite(buf, 4 * np + ns + dsz))
+  if (st == FC_OK && !all_finite(buf, 3 * np + ns + dsz))
     st = fc_errorf(FC_ERR_NUMERIC,
                    "not saving %s at step %lld: the student's parameters or optimizer state hold NaN or Inf "
                    "(training diverged); the file keeps its previous version",
@@ -880,7 +880,7 @@ static fc_status resume_state(fc_trainer *t, const char *path) {
   if (st == FC_OK && (!parse_count(step_s, &step) || !parse_count(batches_s, &batches) ||
                       !parse_count(best_step_s, &best_step) || best_end == best_s || *best_end || !isfinite(best)))
     st = fc_errorf(FC_ERR_FORMAT, "%s: the fercl.train.* step counts are not valid numbers", path);
-  if (st == FC_OK && (!all_finite(buf, 4 * np + ns + dsz) || !all_finite(t->host_tau, (size_t)t->C) ||
+  if (st == FC_OK && (!all_finite(buf, 3 * np + ns + dsz) || !all_finite(t->host_tau, (size_t)t->C) ||
                       !host_state_ok(host, t->C)))
     st = fc_errorf(FC_ERR_FORMAT, "%s: the training state is corrupt (NaN or Inf, or values out of range)", path);
   if (st == FC_OK) {
