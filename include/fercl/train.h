@@ -1,4 +1,4 @@
-/* fer-cl: semi-supervised training (../docs/METHOD.md): a student network
+/* fer-cl: semi-supervised training (docs/METHOD.md): a student network
  * trained by gradient descent and an EMA teacher that labels the unlabelled
  * pool; Dynamic Threshold Adjustment picks which pseudo-labels count;
  * Selective Negative Learning uses the rejected samples' complementary labels. */
