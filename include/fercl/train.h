@@ -77,6 +77,7 @@ typedef struct fc_train_config {
   double tau_n;
   int snl_warmup;         /* steps before SNL starts */
   int pseudo_warmup;      /* steps before pseudo-labels count (mask forced to 0 before) */
+  int teacher_batch_stats; /* steps in which the teacher's BN uses batch statistics */
   /* loss weights */
   double lambda_s, lambda_u, lambda_n;
   int supervised_only;

@@ -79,6 +79,7 @@ static fc_option train_options[] = {
     FC_OPTION_FLAG("no-snl", &no_snl, "no selective negative learning"),
     FC_OPTION_DOUBLE("tau-n", &cfg.tau_n, "T", "a class below this teacher probability can be a negative", 0, 1),
     FC_OPTION_INT("snl-warmup", &cfg.snl_warmup, "N", "steps before negative learning starts", 0, 1e9),
+    FC_OPTION_INT("teacher-batch-stats", &cfg.teacher_batch_stats, "N", "the teacher normalises with batch statistics for the first N steps", 0, 1e9),
     FC_OPTION_INT("pseudo-warmup", &cfg.pseudo_warmup, "N", "steps before pseudo-labels count (the early teacher is over-confident)", 0, 1e9),
     FC_OPTION_DOUBLE("lambda-s", &cfg.lambda_s, "W", "weight of the supervised loss", 0, 100),
     FC_OPTION_DOUBLE("lambda-u", &cfg.lambda_u, "W", "weight of the pseudo-label loss", 0, 100),

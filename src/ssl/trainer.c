@@ -552,6 +552,9 @@ static fc_status enqueue_step(fc_trainer *t, int64_t step, double lr) {
   if (t->ssl) {
     /* Teacher on the weak view: probabilities, confidence, pseudo-labels. */
     fc_view weak = fc_view_of(t->upload, (size_t)(Bl + Bu) * t->image_bytes);
+    /* --teacher-batch-stats: early on the running statistics lag the fast-moving weights
+     * and make the teacher over-confident (docs/METHOD.md §8). */
+    fc_net_plan_set_batch_stats(t->tplan, step < c->teacher_batch_stats);
     FC_TRY(fc_net_forward(t->tplan, weak, &t->meta.norm, seed, (uint64_t)step));
     FC_TRY(fc_softmax_forward(dev, Bu, C, fc_net_plan_logits(t->tplan), t->q));
     /* Distribution alignment: everything below (confidence, pseudo-labels, thresholds,

@@ -159,6 +159,7 @@ static void reference_step(fc_trainer *t, ref_state *r, const fc_batch *b, int64
   const fc_graph *g = &r->student->graph;
   size_t ib = t->image_bytes;
   /* Teacher on the weak view. */
+  r->teacher->batch_stats = step < c->teacher_batch_stats;
   fc_ref_net_forward(r->teacher, b->u_w, &t->meta.norm, c->seed, (uint64_t)step);
   double *q = calloc((size_t)Bu * C, sizeof(double)), *conf = calloc((size_t)Bu, sizeof(double));
   int32_t *argmax = calloc((size_t)Bu, sizeof(int32_t));
@@ -210,8 +211,8 @@ static void reference_step(fc_trainer *t, ref_state *r, const fc_batch *b, int64
       free(counts);
 }
 
-/* variant 0: the defaults; 1: freematch-rescaled with distribution alignment and a
- * one-step pseudo-label warm-up. */
+/* variant 0: the defaults; 1: freematch-rescaled with distribution alignment, a
+ * one-step pseudo-label warm-up and a teacher on batch statistics for three steps. */
 static void check_first_steps(int variant) {
   char dir[1100];
   temp_path(dir, sizeof dir, variant ? "trajectory-rescaled" : "trajectory");
@@ -223,6 +224,7 @@ static void check_first_steps(int variant) {
     c.dist_align = 1;
     c.dist_align_momentum = 0.5;
     c.pseudo_warmup = 1;
+    c.teacher_batch_stats = 3;
   }
   fc_trainer *t = NULL;
   FC_CHECK_OK(fc_trainer_create(fc_test_device(), &c, NULL, &t));
