@@ -211,6 +211,13 @@ static void reference_step(fc_trainer *t, ref_state *r, const fc_batch *b, int64
       free(counts);
 }
 
+/* freematch-rescaled with distribution alignment, its running mean quick to move. */
+static void use_rescaled_aligned(fc_train_config *c) {
+  c->dta = FC_DTA_FREEMATCH_RESCALED;
+  c->dist_align = 1;
+  c->dist_align_momentum = 0.5;
+}
+
 /* variant 0: the defaults; 1: freematch-rescaled with distribution alignment, a
  * one-step pseudo-label warm-up and a teacher on batch statistics for three steps. */
 static void check_first_steps(int variant) {
@@ -218,11 +225,9 @@ static void check_first_steps(int variant) {
   temp_path(dir, sizeof dir, variant ? "trajectory-rescaled" : "trajectory");
   fc_train_config c = tiny_config(dir);
   if (variant) {
-    c.dta = FC_DTA_FREEMATCH_RESCALED;
+    use_rescaled_aligned(&c);
     c.tau_min = 0.15;
     c.tau_max = 0.5;
-    c.dist_align = 1;
-    c.dist_align_momentum = 0.5;
     c.pseudo_warmup = 1;
     c.teacher_batch_stats = 3;
   }
@@ -334,9 +339,7 @@ static void check_resume(int variant) {
   fc_train_result res;
   fc_train_config c = tiny_config(straight);
   if (variant) { /* device-side DTA and distribution-alignment state must survive too */
-    c.dta = FC_DTA_FREEMATCH_RESCALED;
-    c.dist_align = 1;
-    c.dist_align_momentum = 0.5;
+    use_rescaled_aligned(&c);
   } else {
     c.dta = FC_DTA_FLEXMATCH; /* host-side state must survive the resume too */
     c.snl_mode = FC_SNL_RANDOM;
