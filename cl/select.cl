@@ -114,20 +114,27 @@ __kernel void sel_batch_stats(__global const float *q, const uint q_off, __globa
   stats[s_off + j] = acc / (float)B;
 }
 
-/* τ(c) = clamp(g·p̃(c)/max p̃, tau_min, tau_max) from state [g, p̃[C], τ[C]]. */
-void sel_dta_tau(__global float *st, const uint C, const float tau_min, const float tau_max) {
+/* τ(c) from state [g, p̃[C], τ[C]] with β(c) = p̃(c)/max p̃:
+ *   rescale = 0 (freematch-fer):      τ(c) = clamp(g·β(c), tau_min, tau_max)
+ *   rescale ≠ 0 (freematch-rescaled): τ(c) = tau_min + (tau_max − tau_min)·g·β(c)
+ * The second maps FreeMatch's [0, 1] range onto [tau_min, tau_max] instead of cutting
+ * it, so a high floor keeps the classes apart. */
+void sel_dta_tau(__global float *st, const uint C, const float tau_min, const float tau_max,
+                 const uint rescale) {
   float mx = st[1];
   for (uint c = 1; c < C; c++) mx = fmax(mx, st[1 + c]);
   for (uint c = 0; c < C; c++) {
-    const float t = mx > 0.0f ? st[0] * st[1 + c] / mx : tau_max;
-    st[1 + C + c] = clamp(t, tau_min, tau_max);
+    const float gb = mx > 0.0f ? st[0] * st[1 + c] / mx : 1.0f;
+    st[1 + C + c] = rescale ? tau_min + (tau_max - tau_min) * clamp(gb, 0.0f, 1.0f)
+                            : (mx > 0.0f ? clamp(gb, tau_min, tau_max) : tau_max);
   }
 }
 
 /* One work-item: freematch-fer state update (init when init ≠ 0: g = p̃ = 1/C). */
 __kernel void sel_dta_update(__global const float *stats, const uint s_off, const uint C,
                              const float m, const float tau_min, const float tau_max,
-                             const uint init, __global float *state, const uint st_off) {
+                             const uint init, const uint rescale, __global float *state,
+                             const uint st_off) {
   if (get_global_id(0) != 0) return;
   __global float *st = state + st_off;
   if (init) {
@@ -136,7 +143,41 @@ __kernel void sel_dta_update(__global const float *stats, const uint s_off, cons
     st[0] = m * st[0] + (1.0f - m) * stats[s_off];
     for (uint c = 0; c < C; c++) st[1 + c] = m * st[1 + c] + (1.0f - m) * stats[s_off + 1 + c];
   }
-  sel_dta_tau(st, C, tau_min, tau_max);
+  sel_dta_tau(st, C, tau_min, tau_max, rescale);
+}
+
+/* Distribution alignment (ReMixMatch), state [prior[C], pbar[C]]. One work-item per
+ * class: pbar(c) ← m·pbar(c) + (1−m)·mean_b q_b(c), summed in sample order. */
+__kernel void sel_da_update(__global const float *q, const uint q_off, const uint B,
+                            const uint C, const float m, __global float *state,
+                            const uint st_off) {
+  const uint c = get_global_id(0);
+  if (c >= C) return;
+  float acc = 0.0f;
+  for (uint b = 0; b < B; b++) acc += q[q_off + b * C + c];
+  __global float *pbar = state + st_off + C;
+  pbar[c] = m * pbar[c] + (1.0f - m) * (acc / (float)B);
+}
+
+/* One work-item per sample: out_b(c) = q_b(c)·prior(c)/pbar(c), renormalised to sum 1
+ * (pbar floored at FC_DA_PBAR_MIN; a row whose products sum to 0 is copied).
+ * out may alias q. */
+#define FC_DA_PBAR_MIN 1e-6f
+__kernel void sel_da_apply(__global const float *q, const uint q_off, const uint B,
+                           const uint C, __global const float *state, const uint st_off,
+                           __global float *out, const uint out_off) {
+  const uint b = get_global_id(0);
+  if (b >= B) return;
+  __global const float *qr = q + q_off + b * C;
+  __global float *orow = out + out_off + b * C;
+  __global const float *prior = state + st_off, *pbar = state + st_off + C;
+  float sum = 0.0f;
+  for (uint c = 0; c < C; c++) sum += qr[c] * prior[c] / fmax(pbar[c], FC_DA_PBAR_MIN);
+  if (!(sum > 0.0f)) {
+    for (uint c = 0; c < C; c++) orow[c] = qr[c];
+    return;
+  }
+  for (uint c = 0; c < C; c++) orow[c] = qr[c] * prior[c] / fmax(pbar[c], FC_DA_PBAR_MIN) / sum;
 }
 
 /* One work-item per class: hist[c] = #{b : conf_b ≥ tau, argmax_b = c}. */

@@ -163,6 +163,11 @@ typedef struct fc_input_norm {
 /* Forward of `batch` uint8 images [N][C][H][W] at images (byte offset in
  * images.offset). seed and step key RFD and dropout draws (training only).
  * Logits [N][classes] land in fc_net_plan_logits. */
+/* An inference plan with on ≠ 0 normalises every BN layer with the statistics of the
+ * batch it runs on (as training does) and leaves the running statistics untouched; RFD and
+ * dropout stay off. For a teacher whose running statistics lag its weights (early training).
+ * No effect on training plans. */
+void fc_net_plan_set_batch_stats(fc_net_plan *plan, int on);
 fc_status fc_net_forward(fc_net_plan *plan, fc_view images, const fc_input_norm *norm,
                          uint64_t seed, uint64_t step);
 fc_view fc_net_plan_logits(const fc_net_plan *plan);

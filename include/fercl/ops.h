@@ -384,12 +384,32 @@ static inline size_t fc_dta_state_size(int classes) { return 1 + 2 * (size_t)cla
 static inline fc_view fc_dta_tau(fc_view state, int classes) {
   return fc_view_add(state, 1 + (size_t)classes);
 }
-/* g = 1/C, p̃(c) = 1/C, τ(c) = clamp(g·p̃(c)/max p̃, tau_min, tau_max). */
-fc_status fc_dta_freematch_init(fc_device *dev, int classes, float tau_min, float tau_max,
+/* How τ comes from the state, with β(c) = p̃(c)/max p̃:
+ *   rescale 0 (freematch-fer):      τ(c) = clamp(g·β(c), tau_min, tau_max)
+ *   rescale 1 (freematch-rescaled): τ(c) = tau_min + (tau_max − tau_min)·g·β(c)
+ * (needs 0 ≤ tau_min ≤ tau_max ≤ 1). */
+typedef struct fc_dta_params {
+  float tau_min, tau_max;
+  int rescale;
+} fc_dta_params;
+/* g = 1/C, p̃(c) = 1/C, τ as above. */
+fc_status fc_dta_freematch_init(fc_device *dev, int classes, const fc_dta_params *params,
                                 fc_view state);
 /* g ← m·g + (1−m)·stats[0]; p̃(c) ← m·p̃(c) + (1−m)·stats[1+c]; τ recomputed as above. */
 fc_status fc_dta_freematch_update(fc_device *dev, int classes, fc_view stats, float m,
-                                  float tau_min, float tau_max, fc_view state);
+                                  const fc_dta_params *params, fc_view state);
+
+/* Distribution alignment (ReMixMatch), state [prior(0..C−1), p̄(0..C−1)] floats owned
+ * by the trainer: prior = the labelled set's class frequencies, p̄ = running mean of the
+ * teacher's (unaligned) predictions, starting at 1/C. */
+static inline size_t fc_dist_align_state_size(int classes) { return 2 * (size_t)classes; }
+/* p̄(c) ← m·p̄(c) + (1−m)·mean_b q_b(c). */
+fc_status fc_dist_align_update(fc_device *dev, int batch, int classes, fc_view q, float m,
+                               fc_view state);
+/* out_b(c) = q_b(c)·prior(c)/max(p̄(c), 1e-6), renormalised per row (a row that sums to
+ * 0 is copied unchanged). out may alias q. */
+fc_status fc_dist_align_apply(fc_device *dev, int batch, int classes, fc_view q, fc_view state,
+                              fc_view out);
 /* flexmatch's per-batch step: hist [C] int32 = #{b : conf_b ≥ tau_fixed, argmax_b = c}. */
 fc_status fc_confident_histogram(fc_device *dev, int batch, int classes, fc_view conf,
                                  fc_view argmax, float tau_fixed, fc_view hist);

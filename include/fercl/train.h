@@ -1,4 +1,4 @@
-/* fer-cl: semi-supervised training (../docs/METHOD.md): a student network
+/* fer-cl: semi-supervised training (docs/METHOD.md): a student network
  * trained by gradient descent and an EMA teacher that labels the unlabelled
  * pool; Dynamic Threshold Adjustment picks which pseudo-labels count;
  * Selective Negative Learning uses the rejected samples' complementary labels. */
@@ -19,7 +19,8 @@ typedef enum fc_dta_mode {
   FC_DTA_FREEMATCH_FER = 0, /* class-wise self-adaptive thresholds (default) */
   FC_DTA_FIXED = 1,         /* τ for every class: FixMatch */
   FC_DTA_FLEXMATCH = 2,     /* τ·β(c)/(2−β(c)) from per-class confident counts */
-  FC_DTA_ADACM = 3          /* per epoch, from the labelled samples' confidences */
+  FC_DTA_ADACM = 3,         /* per epoch, from the labelled samples' confidences */
+  FC_DTA_FREEMATCH_RESCALED = 4 /* freematch-fer's g·β(c) mapped onto [τ_min, τ_max], not clamped */
 } fc_dta_mode;
 
 typedef enum fc_optimizer_kind { FC_OPT_SGD = 0, FC_OPT_ADAM = 1, FC_OPT_ADAMW = 2 } fc_optimizer_kind;
@@ -68,11 +69,15 @@ typedef struct fc_train_config {
   double tau;             /* fixed threshold (fixed; flexmatch's base) */
   double tau_min, tau_max;
   double dta_momentum;
+  int dist_align;         /* align the teacher's probabilities to the labelled class prior (ReMixMatch) */
+  double dist_align_momentum; /* momentum of the running mean of the teacher's predictions */
   /* SNL */
   int snl;                /* 0 = off */
   int snl_mode;           /* fc_snl_mode */
   double tau_n;
   int snl_warmup;         /* steps before SNL starts */
+  int pseudo_warmup;      /* steps before pseudo-labels count (mask forced to 0 before) */
+  int teacher_batch_stats; /* steps in which the teacher's BN uses batch statistics */
   /* loss weights */
   double lambda_s, lambda_u, lambda_n;
   int supervised_only;

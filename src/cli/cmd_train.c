@@ -27,7 +27,7 @@ static const char *config_file, *resume_dir;
 static int overwrite;
 static int seed_opt;
 
-static const char *const dta_names[] = {"freematch-fer", "fixed", "flexmatch", "adacm", NULL};
+static const char *const dta_names[] = {"freematch-fer", "fixed", "flexmatch", "adacm", "freematch-rescaled", NULL};
 static const char *const snl_names[] = {"thresh", "topk", "random", NULL};
 static const char *const opt_names[] = {"sgd", "adam", "adamw", NULL};
 static const char *const sched_names[] = {"cosine", "constant", NULL};
@@ -76,13 +76,17 @@ static fc_option train_options[] = {
     FC_OPTION_FLAG("supervised-only", &cfg.supervised_only, "labelled data only (the baseline)"),
     FC_OPTION_CHOICE("dta", &dta_choice, dta_names, "pseudo-label thresholds"),
     FC_OPTION_DOUBLE("tau", &cfg.tau, "T", "fixed threshold (--dta fixed; flexmatch's base)", 0.01, 1),
-    FC_OPTION_DOUBLE("tau-min", &cfg.tau_min, "T", "lowest class threshold (freematch-fer)", 0, 1),
-    FC_OPTION_DOUBLE("tau-max", &cfg.tau_max, "T", "highest class threshold (freematch-fer)", 0, 1),
+    FC_OPTION_DOUBLE("tau-min", &cfg.tau_min, "T", "lowest class threshold (freematch-fer, freematch-rescaled)", 0, 1),
+    FC_OPTION_DOUBLE("tau-max", &cfg.tau_max, "T", "highest class threshold (freematch-fer, freematch-rescaled)", 0, 1),
     FC_OPTION_DOUBLE("dta-momentum", &cfg.dta_momentum, "M", "momentum of the threshold statistics", 0, 0.999999),
+    FC_OPTION_FLAG("dist-align", &cfg.dist_align, "align the teacher's probabilities to the labelled class prior (any --dta)"),
+    FC_OPTION_DOUBLE("dist-align-momentum", &cfg.dist_align_momentum, "M", "momentum of the teacher's mean prediction (--dist-align)", 0, 0.999999),
     FC_OPTION_CHOICE("snl", &snl_choice, snl_names, "how negative classes are chosen"),
     FC_OPTION_FLAG("no-snl", &no_snl, "no selective negative learning"),
     FC_OPTION_DOUBLE("tau-n", &cfg.tau_n, "T", "a class below this teacher probability can be a negative", 0, 1),
     FC_OPTION_INT("snl-warmup", &cfg.snl_warmup, "N", "steps before negative learning starts", 0, 1e9),
+    FC_OPTION_INT("teacher-batch-stats", &cfg.teacher_batch_stats, "N", "the teacher normalises with batch statistics for the first N steps", 0, 1e9),
+    FC_OPTION_INT("pseudo-warmup", &cfg.pseudo_warmup, "N", "steps before pseudo-labels count (the early teacher is over-confident)", 0, 1e9),
     FC_OPTION_DOUBLE("lambda-s", &cfg.lambda_s, "W", "weight of the supervised loss", 0, 100),
     FC_OPTION_DOUBLE("lambda-u", &cfg.lambda_u, "W", "weight of the pseudo-label loss", 0, 100),
     FC_OPTION_DOUBLE("lambda-n", &cfg.lambda_n, "W", "weight of the negative-learning loss", 0, 100),

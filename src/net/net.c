@@ -118,7 +118,7 @@ static fc_conv2d_desc conv_desc(const fc_graph *g, const fc_layer *l, int batch)
 static size_t aux_words(const fc_graph *g, const fc_layer *l, int batch, fc_net_mode mode) {
   const fc_slot *x = l->x >= 0 ? &g->slots[l->x] : NULL;
   switch (l->kind) {
-  case FC_LAYER_BN: return mode == FC_NET_TRAINING ? 2 * (size_t)x->c : 0;
+  case FC_LAYER_BN: return 2 * (size_t)x->c; /* inference too: fc_net_plan_set_batch_stats */
   case FC_LAYER_MAXPOOL: return fc_slot_count(&g->slots[l->y], batch);
   case FC_LAYER_LAE: return fc_spatial_attention_saved_size(fc_slot_shape(x, batch));
   case FC_LAYER_RFD: return mode == FC_NET_TRAINING ? 4 * (size_t)batch : 0;
@@ -136,7 +136,7 @@ static size_t workspace_floats(const fc_graph *g, int batch, fc_net_mode mode) {
       size_t full = fc_conv2d_workspace_size(&d, 0);
       size_t one = fc_conv2d_workspace_size(&d, 1);
       w = full < CONV_WORKSPACE_CAP_FLOATS ? full : (one > CONV_WORKSPACE_CAP_FLOATS ? one : CONV_WORKSPACE_CAP_FLOATS);
-    } else if (l->kind == FC_LAYER_BN && mode == FC_NET_TRAINING) {
+    } else if (l->kind == FC_LAYER_BN) { /* inference too: fc_net_plan_set_batch_stats */
       w = fc_batchnorm_workspace_size(fc_slot_shape(&g->slots[l->x], batch));
     } else if (l->kind == FC_LAYER_LAE && mode == FC_NET_TRAINING) {
       w = fc_spatial_attention_workspace_size(fc_slot_shape(&g->slots[l->x], batch), l->k);
@@ -341,9 +341,11 @@ static fc_status forward_layer(fc_net_plan *p, const fc_layer *l, fc_view images
     fc_batchnorm_params bp = bn_params(net, l);
     fc_view res = l->residual >= 0 ? fc_view_of(p->act[l->residual], 0) : none;
     fc_shape4 s = fc_slot_shape(&g->slots[l->x], n);
-    if (training)
+    if (training || p->batch_stats) {
+      if (!training) bp.momentum = 0.0f; /* batch statistics, running ones left as they are */
       return fc_batchnorm_forward_train(dev, s, x, &bp, aux, fc_view_add(aux, (size_t)s.c), l->epilogue, res, y,
                                         work, p->work_floats);
+    }
     return fc_batchnorm_forward_infer(dev, s, x, &bp, l->epilogue, res, y);
   }
   case FC_LAYER_MAXPOOL:
@@ -367,6 +369,8 @@ static fc_status forward_layer(fc_net_plan *p, const fc_layer *l, fc_view images
   }
   return fc_errorf(FC_ERR_INTERNAL, "unknown layer kind %d", (int)l->kind);
 }
+
+void fc_net_plan_set_batch_stats(fc_net_plan *p, int on) { p->batch_stats = on != 0; }
 
 fc_status fc_net_forward(fc_net_plan *p, fc_view images, const fc_input_norm *norm, uint64_t seed,
                          uint64_t step) {

@@ -35,6 +35,7 @@ struct fc_net_plan {
   size_t bytes;
   fc_view dlogits;
   int forward_done;
+  int batch_stats;    /* inference: BN normalises with the batch's statistics */
   uint64_t seed, step;
 };
 

@@ -113,10 +113,10 @@ void fc_ref_net_forward(fc_ref_net *r, const uint8_t *images, const fc_input_nor
     }
     case FC_LAYER_BN: {
       const double *res = l->residual >= 0 ? r->act[l->residual] : NULL;
-      if (r->training) {
+      if (r->training || r->batch_stats) {
         double *save = r->aux[i];
         fc_ref_batchnorm_forward_train(xs, x, P(l->gamma), P(l->beta), S(l->rmean), S(l->rvar),
-                                       r->cfg.bn_momentum, r->cfg.bn_eps, save, save + xs.c,
+                                       r->training ? r->cfg.bn_momentum : 0.0, r->cfg.bn_eps, save, save + xs.c,
                                        l->epilogue, res, y);
       } else {
         fc_ref_batchnorm_forward_infer(xs, x, P(l->gamma), P(l->beta), S(l->rmean), S(l->rvar),

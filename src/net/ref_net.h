@@ -15,6 +15,7 @@ typedef struct fc_ref_net {
   fc_graph graph;
   int batch;
   int training;
+  int batch_stats; /* inference with BN on the batch's statistics (fc_net_plan_set_batch_stats) */
   double *params, *stats, *grads; /* same layouts as the device buffers */
   int64_t batches_tracked;
   double **act;   /* per slot, CNHW like the device */

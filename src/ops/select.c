@@ -138,10 +138,11 @@ fc_status fc_batch_confidence_stats(fc_device *dev, int batch, int classes, fc_v
 }
 
 static fc_status dta_launch(fc_device *dev, const char *op, int classes, fc_view stats, float m,
-                            float tau_min, float tau_max, int init, fc_view state) {
+                            const fc_dta_params *prm, int init, fc_view state) {
   if (classes <= 0)
     return fc_errorf(FC_ERR_INVALID_ARG, "%s: classes %d must be positive", op, classes);
-  FC_TRY(check_tau_range(op, tau_min, tau_max));
+  if (!prm) return fc_errorf(FC_ERR_INVALID_ARG, "%s: no parameters given", op);
+  FC_TRY(check_tau_range(op, prm->tau_min, prm->tau_max));
   FC_TRY(fc_ops_check_view(op, "state", state, fc_dta_state_size(classes)));
   cl_kernel k;
   FC_TRY(kernel(dev, "sel_dta_update", &k));
@@ -149,26 +150,58 @@ static fc_status dta_launch(fc_device *dev, const char *op, int classes, fc_view
                                 FC_ARG_UINT(init ? 0 : stats.offset),
                                 FC_ARG_UINT(classes),
                                 FC_ARG_FLOAT(m),
-                                FC_ARG_FLOAT(tau_min),
-                                FC_ARG_FLOAT(tau_max),
+                                FC_ARG_FLOAT(prm->tau_min),
+                                FC_ARG_FLOAT(prm->tau_max),
                                 FC_ARG_UINT(init != 0),
+                                FC_ARG_UINT(prm->rescale != 0),
                                 FC_ARG_VIEW_MEM(state),
                                 FC_ARG_VIEW_OFF(state)};
   return fc_launch_1d(dev, k, op, 1, args, FC_NARGS(args));
 }
 
-fc_status fc_dta_freematch_init(fc_device *dev, int classes, float tau_min, float tau_max,
+fc_status fc_dta_freematch_init(fc_device *dev, int classes, const fc_dta_params *params,
                                 fc_view state) {
-  return dta_launch(dev, "dta_freematch_init", classes, state, 0.0f, tau_min, tau_max, 1, state);
+  return dta_launch(dev, "dta_freematch_init", classes, state, 0.0f, params, 1, state);
 }
 
 fc_status fc_dta_freematch_update(fc_device *dev, int classes, fc_view stats, float m,
-                                  float tau_min, float tau_max, fc_view state) {
+                                  const fc_dta_params *params, fc_view state) {
   const char *op = "dta_freematch_update";
   if (!(m >= 0.0f && m <= 1.0f))
     return fc_errorf(FC_ERR_INVALID_ARG, "%s: momentum m = %g must be in [0, 1]", op, (double)m);
   if (classes > 0) FC_TRY(fc_ops_check_view(op, "stats", stats, 1 + (size_t)classes));
-  return dta_launch(dev, op, classes, stats, m, tau_min, tau_max, 0, state);
+  return dta_launch(dev, op, classes, stats, m, params, 0, state);
+}
+
+fc_status fc_dist_align_update(fc_device *dev, int batch, int classes, fc_view q, float m,
+                               fc_view state) {
+  const char *op = "dist_align_update";
+  FC_TRY(fc_ops_check_rows(op, batch, classes));
+  if (!(m >= 0.0f && m <= 1.0f))
+    return fc_errorf(FC_ERR_INVALID_ARG, "%s: momentum m = %g must be in [0, 1]", op, (double)m);
+  FC_TRY(fc_ops_check_view(op, "q", q, (size_t)batch * classes));
+  FC_TRY(fc_ops_check_view(op, "state", state, fc_dist_align_state_size(classes)));
+  cl_kernel k;
+  FC_TRY(kernel(dev, "sel_da_update", &k));
+  const fc_kernel_arg args[] = {FC_ARG_VIEW_MEM(q),  FC_ARG_VIEW_OFF(q),    FC_ARG_UINT(batch),
+                                FC_ARG_UINT(classes), FC_ARG_FLOAT(m),     FC_ARG_VIEW_MEM(state),
+                                FC_ARG_VIEW_OFF(state)};
+  return fc_launch_1d(dev, k, op, (size_t)classes, args, FC_NARGS(args));
+}
+
+fc_status fc_dist_align_apply(fc_device *dev, int batch, int classes, fc_view q, fc_view state,
+                              fc_view out) {
+  const char *op = "dist_align_apply";
+  FC_TRY(fc_ops_check_rows(op, batch, classes));
+  FC_TRY(fc_ops_check_view(op, "q", q, (size_t)batch * classes));
+  FC_TRY(fc_ops_check_view(op, "state", state, fc_dist_align_state_size(classes)));
+  FC_TRY(fc_ops_check_view(op, "out", out, (size_t)batch * classes));
+  cl_kernel k;
+  FC_TRY(kernel(dev, "sel_da_apply", &k));
+  const fc_kernel_arg args[] = {FC_ARG_VIEW_MEM(q),     FC_ARG_VIEW_OFF(q),     FC_ARG_UINT(batch),
+                                FC_ARG_UINT(classes),   FC_ARG_VIEW_MEM(state), FC_ARG_VIEW_OFF(state),
+                                FC_ARG_VIEW_MEM(out),   FC_ARG_VIEW_OFF(out)};
+  return fc_launch_1d(dev, k, op, (size_t)batch, args, FC_NARGS(args));
 }
 
 fc_status fc_confident_histogram(fc_device *dev, int batch, int classes, fc_view conf,

@@ -51,6 +51,7 @@ void fc_train_config_default(fc_train_config *c) {
   c->tau_min = 0.5;
   c->tau_max = 0.95;
   c->dta_momentum = 0.999;
+  c->dist_align_momentum = 0.99;
   c->snl = 1;
   c->snl_mode = FC_SNL_THRESH;
   c->tau_n = 0.05;
@@ -76,6 +77,10 @@ fc_status fc_train_config_check(const fc_train_config *c) {
   if (!(c->tau > 0 && c->tau <= 1)) return fc_errorf(FC_ERR_INVALID_ARG, "--tau must be in (0, 1], not %g", c->tau);
   if (!(c->dta_momentum >= 0 && c->dta_momentum < 1))
     return fc_errorf(FC_ERR_INVALID_ARG, "--dta-momentum must be in [0, 1)");
+  if (!(c->dist_align_momentum >= 0 && c->dist_align_momentum < 1))
+    return fc_errorf(FC_ERR_INVALID_ARG, "--dist-align-momentum must be in [0, 1)");
+  if ((unsigned)c->dta > FC_DTA_FREEMATCH_RESCALED)
+    return fc_errorf(FC_ERR_INVALID_ARG, "unknown --dta mode %d", (int)c->dta);
   if (c->labels < 0 || c->labels_per_class < 0) return fc_errorf(FC_ERR_INVALID_ARG, "label counts cannot be negative");
   if (c->eval_batch < 1 || c->eval_batch > 4096) return fc_errorf(FC_ERR_INVALID_ARG, "--eval-batch must be 1..4096");
   if (c->eval_every < 0 || c->save_every < 0 || c->log_every < 0)
@@ -204,11 +209,13 @@ static fc_status alloc_small(fc_trainer *t) {
   g += (size_t)Bu * C;
   t->gather_words = g;
   PLACE(gather, g);
+  /* Last, so the views above keep the offsets (and the rounding) of runs without it. */
+  PLACE(da_state, fc_dist_align_state_size(C));
 #undef PLACE
   (void)gather_off;
   FC_TRY(fc_buffer_alloc(t->dev, off * 4, "per-step tensors", &t->small));
   FC_TRY(fc_buffer_fill_zero(t->dev, t->small, 0, off * 4));
-  fc_view *views[] = {&t->q, &t->conf, &t->argmax, &t->mask, &t->tau, &t->dta_state, &t->dta_stats, &t->probs,
+  fc_view *views[] = {&t->q, &t->conf, &t->argmax, &t->mask, &t->tau, &t->dta_state, &t->da_state, &t->dta_stats, &t->probs,
                       &t->loss_ps, &t->dlogits, &t->neg, &t->neg_count, &t->hits, &t->loss_n_ps, &t->scalars, &t->gather};
   for (size_t i = 0; i < sizeof views / sizeof views[0]; i++) views[i]->mem = t->small;
   t->gather_host = calloc(t->gather_words, sizeof(float));
@@ -250,12 +257,35 @@ static fc_status alloc_upload(fc_trainer *t) {
   return fc_buffer_alloc(t->dev, t->upload_bytes, "batch upload", &t->upload);
 }
 
+/* The freematch-fer / freematch-rescaled parameters of this run. */
+static fc_dta_params dta_params(const fc_train_config *c) {
+  return (fc_dta_params){(float)c->tau_min, (float)c->tau_max, c->dta == FC_DTA_FREEMATCH_RESCALED};
+}
+
+/* Distribution alignment's start: prior = the labelled set's class frequencies, p̄ = 1/C. */
+static fc_status init_dist_align(fc_trainer *t) {
+  const int C = t->C;
+  int64_t counts[FC_NET_MAX_CLASSES] = {0}, total = 0;
+  fc_dataset_class_counts(t->ds, &t->labeled, counts);
+  for (int k = 0; k < C; k++) total += counts[k];
+  if (total <= 0) return fc_errorf(FC_ERR_INVALID_ARG, "--dist-align needs labelled images with known classes");
+  float st[2 * FC_NET_MAX_CLASSES];
+  for (int k = 0; k < C; k++) {
+    st[k] = (float)((double)counts[k] / (double)total);
+    st[C + k] = 1.0f / (float)C;
+  }
+  return fc_buffer_write(t->dev, t->small, t->da_state.offset * 4, fc_dist_align_state_size(C) * 4, st, 1);
+}
+
 static fc_status init_thresholds(fc_trainer *t) {
   const fc_train_config *c = &t->cfg;
   for (int k = 0; k < t->C; k++) t->host_tau[k] = (float)c->tau;
+  if (c->dist_align) FC_TRY(init_dist_align(t));
+  const fc_dta_params dp = dta_params(c);
   switch (c->dta) {
   case FC_DTA_FREEMATCH_FER:
-    FC_TRY(fc_dta_freematch_init(t->dev, t->C, (float)c->tau_min, (float)c->tau_max, t->dta_state));
+  case FC_DTA_FREEMATCH_RESCALED:
+    FC_TRY(fc_dta_freematch_init(t->dev, t->C, &dp, t->dta_state));
     break;
   case FC_DTA_FLEXMATCH:
     FC_TRY(fc_flexmatch_init(&t->flex, t->C, t->ds->count, t->unlabeled.count, c->tau));
@@ -432,7 +462,7 @@ fc_status fc_trainer_create(fc_device *dev, const fc_train_config *cfg, const ch
   if (st == FC_OK && cfg->skip_nonfinite) {
     const fc_net *s = t->student;
     t->backup_bytes = (3 * fc_net_param_count(s) + 2 * fc_net_stat_count(s) + fc_net_param_count(s)) * 4 +
-                      fc_dta_state_size(t->C) * 4;
+                      (fc_dta_state_size(t->C) + fc_dist_align_state_size(t->C)) * 4;
     st = fc_buffer_alloc(dev, t->backup_bytes, "--skip-nonfinite backup", &t->backup);
   }
   if (st == FC_OK && resume_dir) {
@@ -523,9 +553,13 @@ static fc_status backup_state(fc_trainer *t, int restore) {
       FC_TRY(fc_buffer_copy(dev, parts[i].mem, 0, t->backup, off, parts[i].bytes));
     off += parts[i].bytes;
   }
-  size_t ds = fc_dta_state_size(t->C) * 4;
-  if (restore) return fc_buffer_copy(dev, t->backup, off, t->small, t->dta_state.offset * 4, ds);
-  return fc_buffer_copy(dev, t->small, t->dta_state.offset * 4, t->backup, off, ds);
+  size_t ds = fc_dta_state_size(t->C) * 4, das = fc_dist_align_state_size(t->C) * 4;
+  if (restore) {
+    FC_TRY(fc_buffer_copy(dev, t->backup, off, t->small, t->dta_state.offset * 4, ds));
+    return fc_buffer_copy(dev, t->backup, off + ds, t->small, t->da_state.offset * 4, das);
+  }
+  FC_TRY(fc_buffer_copy(dev, t->small, t->dta_state.offset * 4, t->backup, off, ds));
+  return fc_buffer_copy(dev, t->small, t->da_state.offset * 4, t->backup, off + ds, das);
 }
 
 /* Enqueues everything of step `step` (0-based) up to the gather. */
@@ -542,20 +576,32 @@ static fc_status enqueue_step(fc_trainer *t, int64_t step, double lr) {
   if (t->ssl) {
     /* Teacher on the weak view: probabilities, confidence, pseudo-labels. */
     fc_view weak = fc_view_of(t->upload, (size_t)(Bl + Bu) * t->image_bytes);
+    /* --teacher-batch-stats: early on the running statistics lag the fast-moving weights
+     * and make the teacher over-confident (docs/METHOD.md §8). */
+    fc_net_plan_set_batch_stats(t->tplan, step < c->teacher_batch_stats);
     FC_TRY(fc_net_forward(t->tplan, weak, &t->meta.norm, seed, (uint64_t)step));
     FC_TRY(fc_softmax_forward(dev, Bu, C, fc_net_plan_logits(t->tplan), t->q));
+    /* Distribution alignment: everything below (confidence, pseudo-labels, thresholds,
+     * SNL's negatives) sees the aligned probabilities; p̄ follows the raw ones. */
+    if (c->dist_align) {
+      FC_TRY(fc_dist_align_update(dev, Bu, C, t->q, (float)c->dist_align_momentum, t->da_state));
+      FC_TRY(fc_dist_align_apply(dev, Bu, C, t->q, t->da_state, t->q));
+    }
     FC_TRY(fc_confidence(dev, Bu, C, t->q, t->conf, t->argmax));
     /* Thresholds: updated from this batch before masking (METHOD §3). */
-    if (c->dta == FC_DTA_FREEMATCH_FER) {
+    if (c->dta == FC_DTA_FREEMATCH_FER || c->dta == FC_DTA_FREEMATCH_RESCALED) {
+      const fc_dta_params dp = dta_params(c);
       FC_TRY(fc_batch_confidence_stats(dev, Bu, C, t->q, t->conf, t->dta_stats));
-      FC_TRY(fc_dta_freematch_update(dev, C, t->dta_stats, (float)c->dta_momentum, (float)c->tau_min,
-                                     (float)c->tau_max, t->dta_state));
+      FC_TRY(fc_dta_freematch_update(dev, C, t->dta_stats, (float)c->dta_momentum, &dp, t->dta_state));
       FC_TRY(fc_buffer_copy(dev, t->small, fc_dta_tau(t->dta_state, C).offset * 4, t->small, t->tau.offset * 4,
                             (size_t)C * 4));
     } else if (c->dta == FC_DTA_FLEXMATCH || c->dta == FC_DTA_ADACM) {
       FC_TRY(fc_buffer_write(dev, t->small, t->tau.offset * 4, (size_t)C * 4, t->host_tau, 0));
     }
     FC_TRY(fc_threshold_mask(dev, Bu, C, t->conf, t->argmax, t->tau, t->mask));
+    /* --pseudo-warmup: no pseudo-label counts yet (the early teacher's confidence is not
+     * to be trusted, METHOD.md "What changed and why"). */
+    if (step < c->pseudo_warmup) FC_TRY(fc_fill(dev, t->mask, 0.0f, (size_t)Bu));
   }
 
   /* Student on [x_l | u_s]. */
@@ -767,12 +813,15 @@ fc_status fc_trainer_save(fc_trainer *t, const char *path, int model_only) {
     return fc_errorf(FC_ERR_NOMEM, "out of memory saving %s", path);
   }
   float *sp = buf, *ss = sp + np, *o0 = ss + ns, *o1 = o0 + np, *dta = o1 + np;
+  float da[2 * FC_NET_MAX_CLASSES];
+  const size_t dasz = fc_dist_align_state_size(t->C);
   fc_status st = fc_net_read_params(s, sp, ss);
   if (st == FC_OK) st = fc_buffer_read(t->dev, s->opt[0], 0, np * 4, o0, 1);
   if (st == FC_OK) st = fc_buffer_read(t->dev, s->opt[1], 0, np * 4, o1, 1);
   if (st == FC_OK) st = fc_buffer_read(t->dev, t->small, t->dta_state.offset * 4, dsz * 4, dta, 1);
+  if (st == FC_OK && t->cfg.dist_align) st = fc_buffer_read(t->dev, t->small, t->da_state.offset * 4, dasz * 4, da, 1);
   /* Never replace a good checkpoint with a diverged one. */
-  if (st == FC_OK && !all_finite(buf, 4 * np + ns + dsz))
+  if (st == FC_OK && !all_finite(buf, 3 * np + ns + dsz))
     st = fc_errorf(FC_ERR_NUMERIC,
                    "not saving %s at step %lld: the student's parameters or optimizer state hold NaN or Inf "
                    "(training diverged); the file keeps its previous version",
@@ -795,6 +844,7 @@ fc_status fc_trainer_save(fc_trainer *t, const char *path, int model_only) {
   blobs[nb++] = (fc_ckpt_blob){"train.dta_state", dta, dsz};
   blobs[nb++] = (fc_ckpt_blob){"train.host_state", host, h};
   blobs[nb++] = (fc_ckpt_blob){"train.host_tau", t->host_tau, (size_t)t->C};
+  if (t->cfg.dist_align) blobs[nb++] = (fc_ckpt_blob){"train.dist_align", da, dasz};
   if (t->flex.selected) {
     flex = malloc((size_t)t->flex.pool * sizeof(float) + 4);
     if (!flex) st = fc_errorf(FC_ERR_NOMEM, "out of memory");
@@ -872,6 +922,13 @@ static fc_status resume_state(fc_trainer *t, const char *path) {
   if (st == FC_OK) st = read_blob(f, "train.dta_state", dta, dsz);
   if (st == FC_OK) st = read_blob(f, "train.host_state", host, host_n);
   if (st == FC_OK) st = read_blob(f, "train.host_tau", t->host_tau, (size_t)t->C);
+  float da[2 * FC_NET_MAX_CLASSES];
+  const size_t dasz = fc_dist_align_state_size(t->C);
+  if (st == FC_OK && t->cfg.dist_align) {
+    st = read_blob(f, "train.dist_align", da, dasz);
+    if (st == FC_OK && !all_finite(da, dasz))
+      st = fc_errorf(FC_ERR_FORMAT, "%s: train.dist_align holds NaN or Inf", path);
+  }
   if (st == FC_OK && t->flex.selected) {
     float *flex = malloc((size_t)t->flex.pool * sizeof(float) + 4);
     st = flex ? read_blob(f, "train.flexmatch", flex, (size_t)t->flex.pool) : fc_errorf(FC_ERR_NOMEM, "out of memory");
@@ -904,7 +961,7 @@ static fc_status resume_state(fc_trainer *t, const char *path) {
   if (st == FC_OK && (!parse_count(step_s, &step) || !parse_count(batches_s, &batches) ||
                       !parse_count(best_step_s, &best_step) || best_end == best_s || *best_end || !isfinite(best)))
     st = fc_errorf(FC_ERR_FORMAT, "%s: the fercl.train.* step counts are not valid numbers", path);
-  if (st == FC_OK && (!all_finite(buf, 4 * np + ns + dsz) || !all_finite(t->host_tau, (size_t)t->C) ||
+  if (st == FC_OK && (!all_finite(buf, 3 * np + ns + dsz) || !all_finite(t->host_tau, (size_t)t->C) ||
                       !host_state_ok(host, t->C)))
     st = fc_errorf(FC_ERR_FORMAT, "%s: the training state is corrupt (NaN or Inf, or values out of range)", path);
   if (st == FC_OK) {
@@ -919,6 +976,8 @@ static fc_status resume_state(fc_trainer *t, const char *path) {
   if (st == FC_OK) st = fc_buffer_write(t->dev, s->opt[1], 0, np * 4, o1, 1);
   if (st == FC_OK) st = fc_buffer_write(t->dev, t->small, t->dta_state.offset * 4, dsz * 4, dta, 1);
   if (st == FC_OK) st = fc_buffer_write(t->dev, t->small, t->tau.offset * 4, (size_t)t->C * 4, t->host_tau, 1);
+  if (st == FC_OK && t->cfg.dist_align)
+    st = fc_buffer_write(t->dev, t->small, t->da_state.offset * 4, dasz * 4, da, 1);
   if (st == FC_OK) {
     size_t h = 0;
     for (int k = 0; k < 64; k++) t->adacm.sum[k] = host[h++];

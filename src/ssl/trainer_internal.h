@@ -45,7 +45,7 @@ typedef struct fc_trainer {
 
   /* Small per-step device tensors, views into one buffer. */
   cl_mem small;
-  fc_view q, conf, argmax, mask, tau, dta_state, dta_stats, probs, loss_ps, dlogits, neg, neg_count, hits, loss_n_ps,
+  fc_view q, conf, argmax, mask, tau, dta_state, da_state, dta_stats, probs, loss_ps, dlogits, neg, neg_count, hits, loss_n_ps,
       scalars, gather;
   fc_gather_item gather_items[16];
   int n_gather_items;

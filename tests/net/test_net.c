@@ -275,7 +275,8 @@ END_TEST
 START_TEST(device_matches_reference_imagenet_stem) { compare_network(FC_STEM_IMAGENET, 2); }
 END_TEST
 
-START_TEST(inference_plan_matches_reference) {
+/* batch_stats 0: BN with the running statistics; 1: fc_net_plan_set_batch_stats. */
+static void check_inference_plan(int batch_stats) {
   fc_device *dev = fc_test_device();
   fc_net_config c = tiny_config(FC_STEM_IMAGENET);
   fc_net *net = NULL;
@@ -293,6 +294,7 @@ START_TEST(inference_plan_matches_reference) {
   int batch = 5;
   fc_net_plan *plan = NULL;
   FC_CHECK_OK(fc_net_plan_create(net, batch, FC_NET_INFERENCE, &plan));
+  fc_net_plan_set_batch_stats(plan, batch_stats);
   size_t img_bytes = (size_t)batch * c.input_size * c.input_size;
   uint8_t *img = malloc(img_bytes);
   random_images(img, img_bytes);
@@ -303,17 +305,39 @@ START_TEST(inference_plan_matches_reference) {
   fc_ref_net *ref = NULL;
   FC_CHECK_OK(fc_ref_net_create(&c, batch, 0, &ref));
   fc_ref_net_set_params(ref, params, stats);
+  ref->batch_stats = batch_stats;
   fc_ref_net_forward(ref, img, &norm, 1, 1);
   float logits[5 * 7];
   FC_CHECK_OK(fc_buffer_read(dev, fc_net_plan_logits(plan).mem, 0, sizeof logits, logits, 1));
   for (int i = 0; i < batch * 7; i++)
     ck_assert_msg(fabs(logits[i] - fc_ref_net_logits(ref)[i]) < 1e-4, "logit %d: %g vs %g", i, logits[i],
                   fc_ref_net_logits(ref)[i]);
+  if (batch_stats) {
+    /* The running statistics are left exactly as they were... */
+    float *after = malloc(g->n_stats * sizeof(float) + 4);
+    FC_CHECK_OK(fc_net_read_params(net, NULL, after));
+    ck_assert(memcmp(after, stats, g->n_stats * sizeof(float)) == 0);
+    free(after);
+    /* ...and the logits are not those of running-statistics inference. */
+    fc_ref_net *plain = NULL;
+    FC_CHECK_OK(fc_ref_net_create(&c, batch, 0, &plain));
+    fc_ref_net_set_params(plain, params, stats);
+    fc_ref_net_forward(plain, img, &norm, 1, 1);
+    double diff = 0;
+    for (int i = 0; i < batch * 7; i++) diff = fmax(diff, fabs(logits[i] - fc_ref_net_logits(plain)[i]));
+    ck_assert_msg(diff > 1e-2, "batch statistics changed the logits by only %g", diff);
+    fc_ref_net_free(plain);
+  }
   free(img), free(params), free(stats);
   fc_ref_net_free(ref);
   fc_net_plan_free(plan);
   fc_net_free(net);
 }
+
+START_TEST(inference_plan_matches_reference) { check_inference_plan(0); }
+END_TEST
+
+START_TEST(batch_stats_inference_matches_reference) { check_inference_plan(1); }
 END_TEST
 
 /* Central differences of L = Σ dlogits·logits through the whole reference network. */
@@ -592,6 +616,7 @@ int main(void) {
   tcase_add_test(tc, device_matches_reference_small_stem);
   tcase_add_test(tc, device_matches_reference_imagenet_stem);
   tcase_add_test(tc, inference_plan_matches_reference);
+  tcase_add_test(tc, batch_stats_inference_matches_reference);
   tcase_add_test(tc, full_network_gradient_by_finite_differences);
   tcase_add_test(tc, checkpoint_round_trip_is_bit_exact);
   tcase_add_test(tc, bad_checkpoints_are_rejected_clearly);

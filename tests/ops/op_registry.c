@@ -30,6 +30,7 @@ const fc_op_test fc_op_tests[] = {
     {"confidence", fc_test_confidence, NULL},
     {"snl_negatives", fc_test_snl_negatives, NULL},
     {"dta", fc_test_dta, NULL},
+    {"dist_align", fc_test_dist_align, NULL},
     {"sgd", fc_test_sgd, NULL},
     {"adam", fc_test_adam, NULL},
     {"ema", fc_test_ema, NULL},

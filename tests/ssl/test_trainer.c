@@ -149,6 +149,7 @@ typedef struct ref_state {
   fc_ref_net *student, *teacher;
   double *momentum;
   double dta_state[1 + 2 * 64];
+  double da_state[2 * 64];
 } ref_state;
 
 /* One step of METHOD §3 in double precision: returns the loss parts. */
@@ -158,16 +159,23 @@ static void reference_step(fc_trainer *t, ref_state *r, const fc_batch *b, int64
   const fc_graph *g = &r->student->graph;
   size_t ib = t->image_bytes;
   /* Teacher on the weak view. */
+  r->teacher->batch_stats = step < c->teacher_batch_stats;
   fc_ref_net_forward(r->teacher, b->u_w, &t->meta.norm, c->seed, (uint64_t)step);
   double *q = calloc((size_t)Bu * C, sizeof(double)), *conf = calloc((size_t)Bu, sizeof(double));
   int32_t *argmax = calloc((size_t)Bu, sizeof(int32_t));
   fc_ref_softmax_forward(Bu, C, fc_ref_net_logits(r->teacher), q);
+  if (c->dist_align) {
+    fc_ref_dist_align_update(Bu, C, q, c->dist_align_momentum, r->da_state);
+    fc_ref_dist_align_apply(Bu, C, q, r->da_state, q);
+  }
   fc_ref_confidence(Bu, C, q, conf, argmax);
   double stats[65];
   fc_ref_batch_confidence_stats(Bu, C, q, conf, stats);
-  fc_ref_dta_freematch_update(C, stats, c->dta_momentum, c->tau_min, c->tau_max, r->dta_state);
+  fc_ref_dta_freematch_update(C, stats, c->dta_momentum, c->tau_min, c->tau_max, c->dta == FC_DTA_FREEMATCH_RESCALED,
+                              r->dta_state);
   double *mask = calloc((size_t)Bu, sizeof(double));
   fc_ref_threshold_mask(Bu, C, conf, argmax, r->dta_state + 1 + C, mask);
+  if (step < c->pseudo_warmup) memset(mask, 0, (size_t)Bu * sizeof(double));
   /* Student on [x_l | u_s]. */
   uint8_t *images = malloc((size_t)B * ib);
   memcpy(images, b->x_l, (size_t)Bl * ib);
@@ -203,10 +211,26 @@ static void reference_step(fc_trainer *t, ref_state *r, const fc_batch *b, int64
       free(counts);
 }
 
-START_TEST(first_steps_match_the_reference) {
+/* freematch-rescaled with distribution alignment, its running mean quick to move. */
+static void use_rescaled_aligned(fc_train_config *c) {
+  c->dta = FC_DTA_FREEMATCH_RESCALED;
+  c->dist_align = 1;
+  c->dist_align_momentum = 0.5;
+}
+
+/* variant 0: the defaults; 1: freematch-rescaled with distribution alignment, a
+ * one-step pseudo-label warm-up and a teacher on batch statistics for three steps. */
+static void check_first_steps(int variant) {
   char dir[1100];
-  temp_path(dir, sizeof dir, "trajectory");
+  temp_path(dir, sizeof dir, variant ? "trajectory-rescaled" : "trajectory");
   fc_train_config c = tiny_config(dir);
+  if (variant) {
+    use_rescaled_aligned(&c);
+    c.tau_min = 0.15;
+    c.tau_max = 0.5;
+    c.pseudo_warmup = 1;
+    c.teacher_batch_stats = 3;
+  }
   fc_trainer *t = NULL;
   FC_CHECK_OK(fc_trainer_create(fc_test_device(), &c, NULL, &t));
   const fc_graph *g = &t->student->graph;
@@ -218,7 +242,16 @@ START_TEST(first_steps_match_the_reference) {
   fc_ref_net_set_params(r.student, params, stats);
   fc_ref_net_set_params(r.teacher, params, stats);
   r.momentum = calloc(g->n_params, sizeof(double));
-  fc_ref_dta_freematch_init(t->C, t->cfg.tau_min, t->cfg.tau_max, r.dta_state);
+  fc_ref_dta_freematch_init(t->C, t->cfg.tau_min, t->cfg.tau_max, c.dta == FC_DTA_FREEMATCH_RESCALED, r.dta_state);
+  if (c.dist_align) {
+    int64_t counts[64] = {0}, total = 0;
+    fc_dataset_class_counts(t->ds, &t->labeled, counts);
+    for (int k = 0; k < t->C; k++) total += counts[k];
+    for (int k = 0; k < t->C; k++) {
+      r.da_state[k] = (float)((double)counts[k] / (double)total); /* the trainer's prior is float */
+      r.da_state[t->C + k] = (float)(1.0 / t->C);
+    }
+  }
 
   /* A second loader with the trainer's settings hands us the same batches. */
   fc_loader_config lc;
@@ -242,6 +275,7 @@ START_TEST(first_steps_match_the_reference) {
                     (long long)step + 1, names[k], dev[k], ref[k]);
     pseudo_used += ref[1] > 0;
     negatives_used += ref[2] > 0;
+    if (step < c.pseudo_warmup) ck_assert_msg(ref[1] == 0 && row.loss_u == 0, "step %lld inside the pseudo-label warm-up: loss %g", (long long)step + 1, row.loss_u);
   }
   /* The check covered all three losses, not just the supervised one. */
   ck_assert_int_gt(pseudo_used, 0);
@@ -260,6 +294,11 @@ START_TEST(first_steps_match_the_reference) {
   fc_ref_net_free(r.teacher);
   fc_trainer_free(t);
 }
+
+START_TEST(first_steps_match_the_reference) { check_first_steps(0); }
+END_TEST
+
+START_TEST(rescaled_aligned_steps_match_the_reference) { check_first_steps(1); }
 END_TEST
 
 /* ---- resume ---- */
@@ -293,14 +332,18 @@ static void expect_same_checkpoint(const char *a, const char *b) {
   fc_safetensors_close(fb);
 }
 
-START_TEST(resume_continues_exactly) {
+static void check_resume(int variant) {
   char straight[1100], split[1100], a[1200], b[1200];
-  temp_path(straight, sizeof straight, "straight");
-  temp_path(split, sizeof split, "split");
+  temp_path(straight, sizeof straight, variant ? "straight-da" : "straight");
+  temp_path(split, sizeof split, variant ? "split-da" : "split");
   fc_train_result res;
   fc_train_config c = tiny_config(straight);
-  c.dta = FC_DTA_FLEXMATCH; /* host-side state must survive the resume too */
-  c.snl_mode = FC_SNL_RANDOM;
+  if (variant) { /* device-side DTA and distribution-alignment state must survive too */
+    use_rescaled_aligned(&c);
+  } else {
+    c.dta = FC_DTA_FLEXMATCH; /* host-side state must survive the resume too */
+    c.snl_mode = FC_SNL_RANDOM;
+  }
   FC_CHECK_OK(fc_train_run(fc_test_device(), &c, NULL, &res));
   ck_assert_int_eq(res.steps_done, 6);
 
@@ -316,7 +359,24 @@ START_TEST(resume_continues_exactly) {
   snprintf(a, sizeof a, "%s/last.safetensors", straight);
   snprintf(b, sizeof b, "%s/last.safetensors", split);
   expect_same_checkpoint(a, b);
+  if (variant) { /* the alignment state was saved, and it moved from its start */
+    fc_safetensors *f = NULL;
+    size_t idx = 0;
+    float da[2 * 64];
+    FC_CHECK_OK(fc_safetensors_open(a, &f));
+    FC_CHECK_OK(fc_safetensors_find(f, "train.dist_align", &idx));
+    FC_CHECK_OK(fc_safetensors_read_f32(f, idx, da, 14));
+    int moved = 0;
+    for (int k = 0; k < 7; k++) moved += fabsf(da[7 + k] - 1.0f / 7.0f) > 1e-4f;
+    ck_assert_int_gt(moved, 0);
+    fc_safetensors_close(f);
+  }
 }
+
+START_TEST(resume_continues_exactly) { check_resume(0); }
+END_TEST
+
+START_TEST(resume_continues_exactly_rescaled_aligned) { check_resume(1); }
 END_TEST
 
 /* ---- learning ---- */
@@ -360,7 +420,9 @@ int main(void) {
   TCase *dev = tcase_create("device");
   tcase_set_timeout(dev, 1200);
   tcase_add_test(dev, first_steps_match_the_reference);
+  tcase_add_test(dev, rescaled_aligned_steps_match_the_reference);
   tcase_add_test(dev, resume_continues_exactly);
+  tcase_add_test(dev, resume_continues_exactly_rescaled_aligned);
   tcase_add_test(dev, accuracy_rises_well_above_chance);
   suite_add_tcase(s, dev);
   return fc_test_run_suite(s, 1);

@@ -136,9 +136,13 @@ void fc_ref_snl_negatives(int B, int C, const fc_snl_params *prm, const double *
 void fc_ref_snl_hits(int B, int C, const int32_t *neg, const int32_t *labels, int32_t *hits);
 void fc_ref_batch_confidence_stats(int B, int C, const double *q, const double *conf,
                                    double *stats);
-void fc_ref_dta_freematch_init(int C, double tau_min, double tau_max, double *state);
+/* rescale: see fc_dta_params. */
+void fc_ref_dta_freematch_init(int C, double tau_min, double tau_max, int rescale, double *state);
 void fc_ref_dta_freematch_update(int C, const double *stats, double m, double tau_min,
-                                 double tau_max, double *state);
+                                 double tau_max, int rescale, double *state);
+/* Distribution alignment, state [prior[C], p̄[C]] (fc_dist_align_*). out may alias q. */
+void fc_ref_dist_align_update(int B, int C, const double *q, double m, double *state);
+void fc_ref_dist_align_apply(int B, int C, const double *q, const double *state, double *out);
 void fc_ref_confident_histogram(int B, int C, const double *conf, const int32_t *argmax,
                                 double tau_fixed, int32_t *hist);
 
