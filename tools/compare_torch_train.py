@@ -9,6 +9,11 @@ changes; interleaving keeps the comparison fair), and prints images/s of both
 
     tools/compare_torch_train.py --channels 3 --input 112 --batch 64
     tools/compare_torch_train.py --channels 1 --input 48 --batch 64
+    tools/compare_torch_train.py --torch-device cuda --device 0 --batch 256   # a GPU
+
+With --torch-device cuda, PyTorch runs on the GPU in fp32 with TF32 off (so both
+sides do the same arithmetic) and cudnn.benchmark on (cuDNN picks its fastest
+algorithms, as a tuned PyTorch run would); --json FILE writes the summary.
 
 Requirements (Debian 12), run with the system Python (/usr/bin/python3):
     apt-get install python3-torch python3-torchvision libopenblas0-pthread
@@ -61,6 +66,13 @@ class TorchStep:
         self.torch = torch
         torch.set_num_threads(args.threads)
         torch.manual_seed(1)
+        if args.torch_device == "cuda":
+            if not torch.cuda.is_available():
+                sys.exit("--torch-device cuda: this PyTorch has no CUDA device (torch %s)" % torch.__version__)
+            torch.backends.cuda.matmul.allow_tf32 = False
+            torch.backends.cudnn.allow_tf32 = False
+            torch.backends.cudnn.benchmark = True
+        dev = torch.device(args.torch_device)
         builder = getattr(torchvision.models, args.arch)
         model = builder(num_classes=7)
         if args.stem == "small":
@@ -68,11 +80,11 @@ class TorchStep:
             model.maxpool = torch.nn.Identity()
         elif args.channels != 3:
             model.conv1 = torch.nn.Conv2d(args.channels, 64, 7, 2, 3, bias=False)
-        model.train()
+        model.to(dev).train()
         self.model = model
         self.opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=5e-4)
-        self.x = torch.randn(args.batch, args.channels, args.input, args.input)
-        self.y = torch.randint(0, 7, (args.batch,))
+        self.x = torch.randn(args.batch, args.channels, args.input, args.input, device=dev)
+        self.y = torch.randint(0, 7, (args.batch,), device=dev)
 
     def step(self):
         t0 = time.perf_counter()
@@ -80,7 +92,7 @@ class TorchStep:
         loss = self.torch.nn.functional.cross_entropy(self.model(self.x), self.y)
         loss.backward()
         self.opt.step()
-        float(loss)  # wait for the value
+        float(loss)  # wait for the value (on CUDA: a device synchronization)
         return time.perf_counter() - t0
 
     def run(self, steps):
@@ -103,11 +115,15 @@ def main():
     p.add_argument("--rounds", type=int, default=2, help="fer-cl/PyTorch alternations")
     p.add_argument("--threads", type=int, default=os.cpu_count(),
                    help="PyTorch threads (default: all CPUs, as PoCL uses)")
+    p.add_argument("--torch-device", default="cpu", choices=["cpu", "cuda"],
+                   help="where PyTorch runs (cuda: fp32, TF32 off, cudnn.benchmark on)")
+    p.add_argument("--json", metavar="FILE", help="also write the summary to FILE as JSON")
     args = p.parse_args()
 
     print("load average before: %s" % load_average())
-    print("model: %s, %dx%dx%d input, %s stem, batch %d; PyTorch threads: %d"
-          % (args.arch, args.channels, args.input, args.input, args.stem, args.batch, args.threads))
+    print("model: %s, %dx%dx%d input, %s stem, batch %d; PyTorch on %s, threads: %d"
+          % (args.arch, args.channels, args.input, args.input, args.stem, args.batch,
+             args.torch_device, args.threads))
     torch_step = TorchStep(args)
     ours, theirs = [], []
     device, cmd = "?", ""
@@ -129,6 +145,16 @@ def main():
     print("%-10s %12.1f %12.1f" % ("fer-cl", args.batch / o_min, args.batch / o_med))
     print("%-10s %12.1f %12.1f" % ("PyTorch", args.batch / t_min, args.batch / t_med))
     print("%-10s %12.2f %12.2f" % ("ratio", t_min / o_min, t_med / o_med))
+    if args.json:
+        summary = {"arch": args.arch, "stem": args.stem, "channels": args.channels,
+                   "input": args.input, "batch": args.batch, "fercl_device": device,
+                   "fercl_command": cmd, "torch_device": args.torch_device,
+                   "fercl_img_s_min": args.batch / o_min, "fercl_img_s_median": args.batch / o_med,
+                   "torch_img_s_min": args.batch / t_min, "torch_img_s_median": args.batch / t_med,
+                   "ratio_min": t_min / o_min, "ratio_median": t_med / o_med}
+        with open(args.json + ".tmp", "w") as f:
+            json.dump(summary, f, indent=1)
+        os.replace(args.json + ".tmp", args.json)
 
 
 if __name__ == "__main__":

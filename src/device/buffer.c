@@ -54,7 +54,7 @@ fc_status fc_buffer_read(fc_device *dev, cl_mem mem, size_t offset, size_t bytes
 
 fc_status fc_buffer_fill_zero(fc_device *dev, cl_mem mem, size_t offset, size_t bytes) {
   if (bytes == 0) return FC_OK;
-  if (fc_oclgrind_partial(dev, mem, offset, bytes)) return fc_oclgrind_fill_zero(dev, mem, offset, bytes);
+  if (dev->oclgrind) return fc_oclgrind_fill_zero(dev, mem, offset, bytes);
   const cl_uchar zero = 0;
   cl_int err = clEnqueueFillBuffer(dev->queue, mem, &zero, 1, offset, bytes, 0, NULL, NULL);
   if (err != CL_SUCCESS) return fc_cl_error(dev, err, "clearing a device buffer");

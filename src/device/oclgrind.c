@@ -6,7 +6,8 @@
  * stores "defined" at the write's offset only if it fits that new size. So
  * any clEnqueueWriteBuffer, clEnqueueFillBuffer (one store per pattern) or
  * clEnqueueCopyBuffer that is not the whole buffer from offset 0 leaves the
- * rest of the buffer -- usually all of it -- reading as uninitialized: the
+ * rest of the buffer -- usually all of it -- reading as uninitialized (a fill,
+ * one store per byte of a 1-byte pattern, always does): the
  * test harness's payload upload after its guard bands made relu_forward
  * report 1,000 "Controlflow depends on uninitialized value" on data it had
  * written. (Reproduced with 30 lines of plain OpenCL: one whole write, then a
@@ -14,7 +15,8 @@
  *
  * On Oclgrind only, such partial transfers therefore go through kernels,
  * whose stores update the shadow byte for byte: a write is staged in a
- * temporary buffer written whole, then copied; fills and copies are kernels.
+ * temporary buffer written whole, then copied; fills (whole ones too) and
+ * partial copies are kernels.
  * Whole-buffer writes keep the direct path. Nothing changes on other
  * platforms. This allocates during training steps, which only the simulator
  * ever does. */

@@ -166,8 +166,8 @@ void fc_device_clear_launches(fc_device *device);
  * the size against the device's limits first, so an impossible request gets
  * a message with the numbers rather than a late CL_OUT_OF_RESOURCES. */
 /* Oclgrind (src/device/oclgrind.c): its --uninitialized check loses track of
- * a buffer after a host write, fill or copy of part of it, so there those run
- * as kernels. fc_oclgrind_partial says whether a transfer needs that. */
+ * a buffer after a host write or copy of part of it, or any fill, so there
+ * those run as kernels. fc_oclgrind_partial: a write or copy that needs it. */
 int fc_oclgrind_detect(const fc_device_info *info);
 int fc_oclgrind_partial(const fc_device *device, cl_mem mem, size_t offset_bytes, size_t bytes);
 fc_status fc_oclgrind_write(fc_device *device, cl_mem mem, size_t offset_bytes, size_t bytes,
