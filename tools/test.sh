@@ -8,7 +8,7 @@
 # claiming a huge size must be refused, never allocated). PoCL runs clean
 # under both, so the OpenCL suites run there too; only the PyTorch interop
 # check (suite 'torch', a Python process) is left out. FERCL_SANITIZE=0
-# skips the stage.
+# skips the stage. Suite oclgrind (tools/oclgrind.sh) runs in the first stage only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -42,7 +42,7 @@ if [ "${FERCL_SANITIZE:-1}" != 0 ]; then
   meson compile -C "$asan"
   ASAN_OPTIONS=detect_leaks=1:max_allocation_size_mb=1024:allocator_may_return_null=0 \
   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-    meson test -C "$asan" --print-errorlogs --num-processes "$jobs" --no-suite torch || status=$?
+    meson test -C "$asan" --print-errorlogs --num-processes "$jobs" --no-suite torch --no-suite oclgrind || status=$?
   summaries "$asan"
 fi
 exit $status
