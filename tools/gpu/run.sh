@@ -92,8 +92,14 @@ else
 fi
 
 # ---- supervised step: fer-cl vs PyTorch (CUDA on the GPU machine) ----
-py=$(command -v python3 || true)
-if [ -z "$py" ] || ! "$py" -c 'import torch, torchvision' 2>/dev/null; then
+# The first python3 that has PyTorch (a pyenv or venv python3 may come first on PATH).
+py=""
+for cand in python3 /usr/bin/python3 /usr/local/bin/python3; do
+  if command -v "$cand" >/dev/null && "$cand" -c 'import torch, torchvision' 2>/dev/null; then
+    py=$(command -v "$cand"); break
+  fi
+done
+if [ -z "$py" ]; then
   note compare "skipped: no python3 with torch and torchvision here"
 elif [ $dry = 1 ]; then
   note compare "dry run: PyTorch on the CPU at 1x48x48 batch 8 (CUDA comparisons need the GPU machine)"
@@ -137,7 +143,7 @@ else
   grep -oE 'step [0-9]+/[0-9]+ .* [0-9.]+ img/s' "$out/train-fer2013.txt" | tail -n 1 | sed 's/^/  last progress: /'
 fi
 
-"${py:-python3}" - "$out" <<'PY' 2>/dev/null || true
+"${py:-python3}" - "$out" <<'PY' || echo "summary.json not written (no python3)"
 import json, sys, os
 out = sys.argv[1]
 rows = [l.rstrip("\n").split("\t") for l in open(os.path.join(out, "summary.tsv")) if l.strip()]
