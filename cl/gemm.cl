@@ -264,7 +264,9 @@ __kernel void conv_panel_s1(const int M, const int N, const int K, const int kc,
   int8 okm[49][2];
   const int cached = khw <= 49;
   for (int ij = 0; ij < khw && cached; ij++) {
-    const int dy = ij / kw - pad, dx = ij % kw - pad;
+    /* ij − i·kw, not ij % kw: LLVM turns a / and % pair into a "freeze"
+     * instruction that Oclgrind 21.10's --uninitialized check aborts on. */
+    const int i = ij / kw, dy = i - pad, dx = ij - i * kw - pad;
     for (int hf = 0; hf < 2; hf++) {
       const int8 yy = oy[hf] + (int8)(dy), xx = ox[hf] + (int8)(dx);
       okm[ij][hf] = live[hf] & (yy >= (int8)(0)) & (yy < (int8)(h)) & (xx >= (int8)(0)) &

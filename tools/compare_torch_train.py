@@ -10,6 +10,11 @@ changes; interleaving keeps the comparison fair), and prints images/s of both
     tools/compare_torch_train.py --channels 3 --input 112 --batch 64
     tools/compare_torch_train.py --channels 1 --input 48 --batch 64
     tools/compare_torch_train.py --ssl          # the README's FER2013 recipe, full step
+    tools/compare_torch_train.py --torch-device cuda --device 0 --batch 256   # a GPU
+
+With --torch-device cuda, PyTorch runs on the GPU in fp32 with TF32 off (so both
+sides do the same arithmetic) and cudnn.benchmark on (cuDNN picks its fastest
+algorithms, as a tuned PyTorch run would); --json FILE writes the summary.
 
 --ssl times the full semi-supervised step of the README's FER2013 recipe
 (defaults then: resnet18 at width 0.5, imagenet stem, 1x48x48, LAE k 3 after
@@ -156,16 +161,17 @@ def build_resnet(args, lae_kernel=0, rfd=False):
             bh, bw = min(blk, h), min(blk, w)
             if not self.training or bh * bw >= h * w:
                 return x
-            drop = torch.rand(n) < self.p
-            y0 = torch.randint(0, h - bh + 1, (n,))
-            x0 = torch.randint(0, w - bw + 1, (n,))
-            rows = torch.arange(h).view(1, h, 1)
-            cols = torch.arange(w).view(1, 1, w)
+            dev = x.device
+            drop = torch.rand(n, device=dev) < self.p
+            y0 = torch.randint(0, h - bh + 1, (n,), device=dev)
+            x0 = torch.randint(0, w - bw + 1, (n,), device=dev)
+            rows = torch.arange(h, device=dev).view(1, h, 1)
+            cols = torch.arange(w, device=dev).view(1, 1, w)
             inside = ((rows >= y0.view(n, 1, 1)) & (rows < (y0 + bh).view(n, 1, 1))
                       & (cols >= x0.view(n, 1, 1)) & (cols < (x0 + bw).view(n, 1, 1)))
             scale = float(h * w) / float(h * w - bh * bw)
-            keep = torch.where(inside, torch.zeros(()), torch.full((), scale))
-            keep = torch.where(drop.view(n, 1, 1), keep, torch.ones(()))
+            keep = torch.where(inside, torch.zeros((), device=dev), torch.full((), scale, device=dev))
+            keep = torch.where(drop.view(n, 1, 1), keep, torch.ones((), device=dev))
             return x * keep.unsqueeze(1)
 
     class ScaledResNet(ResNet):
@@ -206,6 +212,20 @@ def build_resnet(args, lae_kernel=0, rfd=False):
     return ScaledResNet()
 
 
+def torch_device(args):
+    """Where PyTorch runs: the CPU, or with --torch-device cuda the GPU in fp32
+    (TF32 off) with cuDNN's autotuner on."""
+    import torch
+    if getattr(args, "torch_device", "cpu") != "cuda":
+        return torch.device("cpu")
+    if not torch.cuda.is_available():
+        sys.exit("--torch-device cuda: this PyTorch has no CUDA device (torch %s)" % torch.__version__)
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
+    torch.backends.cudnn.benchmark = True
+    return torch.device("cuda")
+
+
 class TorchStep:
     """The supervised step in PyTorch. range_fn(name), when given (by
     tools/profile_step.py), returns a context manager that wraps each part of
@@ -217,13 +237,14 @@ class TorchStep:
         self.range = range_fn or (lambda name: contextlib.nullcontext())
         torch.set_num_threads(args.threads)
         torch.manual_seed(1)
-        model = build_resnet(args)
+        dev = torch_device(args)
+        model = build_resnet(args).to(dev)
         model.train()
         self.model = model
         self.images = args.batch  # through the model per step
         self.opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=5e-4)
-        self.x = torch.randn(args.batch, args.channels, args.input, args.input)
-        self.y = torch.randint(0, 7, (args.batch,))
+        self.x = torch.randn(args.batch, args.channels, args.input, args.input, device=dev)
+        self.y = torch.randint(0, 7, (args.batch,), device=dev)
 
     def step(self):
         t0 = time.perf_counter()
@@ -235,7 +256,7 @@ class TorchStep:
         loss.backward()
         with self.range("optimizer"):
             self.opt.step()
-        float(loss)  # wait for the value
+        float(loss)  # wait for the value (on CUDA: a device synchronization)
         return time.perf_counter() - t0
 
     def run(self, steps):
@@ -261,7 +282,8 @@ class SSLTorchStep(TorchStep):
         torch.set_num_threads(args.threads)
         torch.manual_seed(1)
         self.range = range_fn or (lambda name: contextlib.nullcontext())
-        self.model = build_resnet(args, lae_kernel=args.lae_kernel, rfd=True).train()
+        dev = torch_device(args)
+        self.model = build_resnet(args, lae_kernel=args.lae_kernel, rfd=True).to(dev).train()
         self.teacher = copy.deepcopy(self.model).eval()
         for p in self.teacher.parameters():
             p.requires_grad_(False)
@@ -276,14 +298,14 @@ class SSLTorchStep(TorchStep):
                         if t.is_floating_point()]
         bl, bu, c = args.batch, args.batch * args.mu, 7
         shape = (args.channels, args.input, args.input)
-        self.x_l = torch.randn(bl, *shape)
-        self.u_w = torch.randn(bu, *shape)
-        self.u_s = torch.randn(bu, *shape)
+        self.x_l = torch.randn(bl, *shape, device=dev)
+        self.u_w = torch.randn(bu, *shape, device=dev)
+        self.u_s = torch.randn(bu, *shape, device=dev)
         self.x = torch.cat([self.x_l, self.u_s])
-        self.y = torch.randint(0, c, (bl,))
+        self.y = torch.randint(0, c, (bl,), device=dev)
         self.bl, self.bu, self.c = bl, bu, c
         # FreeMatch-FER state: mean confidence, then the class means (fc_dta_freematch_init).
-        self.dta = torch.full((c + 1,), 1.0 / c)
+        self.dta = torch.full((c + 1,), 1.0 / c, device=dev)
         self.images = bl + bu
         self.n = 0
 
@@ -365,13 +387,16 @@ def describe(args):
                     args.batch * (1 + args.mu)))
     else:
         text += "supervised step, batch %d" % args.batch
-    return text + "; PyTorch threads: %d" % args.threads
+    return text + "; PyTorch on %s, threads: %d" % (getattr(args, "torch_device", "cpu"), args.threads)
 
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     add_model_options(p)
     p.add_argument("--rounds", type=int, default=2, help="fer-cl/PyTorch alternations")
+    p.add_argument("--torch-device", default="cpu", choices=["cpu", "cuda"],
+                   help="where PyTorch runs (cuda: fp32, TF32 off, cudnn.benchmark on)")
+    p.add_argument("--json", metavar="FILE", help="also write the summary to FILE as JSON")
     args = parse_model_options(p)
 
     print("load average before: %s" % load_average())
@@ -399,6 +424,17 @@ def main():
     print("%-10s %12.1f %12.1f" % ("fer-cl", images / o_min, images / o_med))
     print("%-10s %12.1f %12.1f" % ("PyTorch", images / t_min, images / t_med))
     print("%-10s %12.2f %12.2f" % ("ratio", t_min / o_min, t_med / o_med))
+    if args.json:
+        summary = {"arch": args.arch, "stem": args.stem, "channels": args.channels,
+                   "input": args.input, "width": args.width, "batch": args.batch, "ssl": args.ssl,
+                   "images_per_step": images, "fercl_device": device, "fercl_command": cmd,
+                   "torch_device": args.torch_device,
+                   "fercl_img_s_min": images / o_min, "fercl_img_s_median": images / o_med,
+                   "torch_img_s_min": images / t_min, "torch_img_s_median": images / t_med,
+                   "ratio_min": t_min / o_min, "ratio_median": t_med / o_med}
+        with open(args.json + ".tmp", "w") as f:
+            json.dump(summary, f, indent=1)
+        os.replace(args.json + ".tmp", args.json)
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@
 # pillow comes along for the README's Deploy example. FERCL_NO_VENV=1 skips
 # this; if the install fails (offline) the check reports itself skipped,
 # unless FERCL_REQUIRE_ONNX=1 (CI) makes that a failure.
+# Suite oclgrind (tools/oclgrind.sh) runs in the first stage only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -68,7 +69,7 @@ if [ "${FERCL_SANITIZE:-1}" != 0 ]; then
   meson compile -C "$asan"
   ASAN_OPTIONS=detect_leaks=1:max_allocation_size_mb=1024:allocator_may_return_null=0 \
   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-    meson test -C "$asan" --print-errorlogs --num-processes "$jobs" --no-suite torch --no-suite onnx || status=$?
+    meson test -C "$asan" --print-errorlogs --num-processes "$jobs" --no-suite torch --no-suite onnx --no-suite oclgrind || status=$?
   summaries "$asan"
 fi
 exit $status

@@ -24,6 +24,7 @@ fc_status fc_device_open(const fc_device_registry *registry, int index, unsigned
   fc_device *dev = calloc(1, sizeof *dev);
   if (!dev) return fc_errorf(FC_ERR_NOMEM, "out of memory");
   dev->cpu_kernels = cpu_kernels;
+  dev->oclgrind = fc_oclgrind_detect(info);
   dev->info = *info;
   dev->platform = fc_device_registry_platform(registry, index);
   dev->id = fc_device_registry_id(registry, index);

@@ -237,9 +237,11 @@ void fc_device_lock_compiles(fc_device *dev, int locked) { dev->compile_locked =
 
 fc_status fc_device_build_all(fc_device *dev) {
   for (size_t i = 0; i < fc_kernel_source_count; i++) {
-    /* prelude is part of every program; bench.cl serves only `fer-cl bench`. */
+    /* prelude is part of every program; bench.cl serves only `fer-cl bench`;
+     * oclgrind.cl only the simulator. */
     if (strcmp(fc_kernel_sources[i].name, "prelude") == 0) continue;
     if (strcmp(fc_kernel_sources[i].name, "bench") == 0) continue;
+    if (strcmp(fc_kernel_sources[i].name, "oclgrind") == 0 && !dev->oclgrind) continue;
     cl_program p = NULL;
     FC_TRY(fc_device_program(dev, fc_kernel_sources[i].name, "", &p));
   }

@@ -75,6 +75,7 @@ struct fc_device {
 
   size_t wg_1d;    /* work-group size for 1-D element-wise launches */
   int cpu_kernels; /* use the CPU kernel variants (FC_DEVICE_CPU=1 in the sources) */
+  int oclgrind;    /* the Oclgrind simulator: partial host transfers run as kernels (oclgrind.c) */
 
   /* Profiling (FC_DEVICE_OPEN_PROFILING). */
   fc_launch_record *launches;
@@ -174,6 +175,17 @@ void fc_device_clear_launches(fc_device *device);
 /* Allocates device memory; `what` names it in errors ("activations"). Checks
  * the size against the device's limits first, so an impossible request gets
  * a message with the numbers rather than a late CL_OUT_OF_RESOURCES. */
+/* Oclgrind (src/device/oclgrind.c): its --uninitialized check loses track of
+ * a buffer after a host write or copy of part of it, or any fill, so there
+ * those run as kernels. fc_oclgrind_partial: a write or copy that needs it. */
+int fc_oclgrind_detect(const fc_device_info *info);
+int fc_oclgrind_partial(const fc_device *device, cl_mem mem, size_t offset_bytes, size_t bytes);
+fc_status fc_oclgrind_write(fc_device *device, cl_mem mem, size_t offset_bytes, size_t bytes,
+                            const void *host);
+fc_status fc_oclgrind_fill_zero(fc_device *device, cl_mem mem, size_t offset_bytes, size_t bytes);
+fc_status fc_oclgrind_copy(fc_device *device, cl_mem src, size_t src_offset_bytes, cl_mem dst,
+                           size_t dst_offset_bytes, size_t bytes);
+
 fc_status fc_buffer_alloc(fc_device *device, size_t bytes, const char *what, cl_mem *out);
 void fc_buffer_release(cl_mem *mem);
 fc_status fc_buffer_write(fc_device *device, cl_mem mem, size_t offset_bytes, size_t bytes,

@@ -613,7 +613,6 @@ int main(void) {
   tcase_set_timeout(tc, 900);
   tcase_add_test(tc, names_match_torchvision);
   tcase_add_test(tc, config_errors_name_the_field);
-  tcase_add_test(tc, device_matches_reference_small_stem);
   tcase_add_test(tc, device_matches_reference_imagenet_stem);
   tcase_add_test(tc, inference_plan_matches_reference);
   tcase_add_test(tc, batch_stats_inference_matches_reference);
@@ -622,5 +621,11 @@ int main(void) {
   tcase_add_test(tc, bad_checkpoints_are_rejected_clearly);
   tcase_add_test(tc, init_from_torchvision_style_weights);
   suite_add_tcase(s, tc);
+  /* One forward/backward of the tiny network in a case of its own, so
+   * tools/oclgrind.sh can run just it on the simulator (CK_RUN_CASE). */
+  TCase *fb = tcase_create("forward_backward");
+  tcase_set_timeout(fb, 900);
+  tcase_add_test(fb, device_matches_reference_small_stem);
+  suite_add_tcase(s, fb);
   return fc_test_run_suite(s, 1);
 }

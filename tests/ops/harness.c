@@ -180,3 +180,21 @@ float *fc_test_alloc_floats(size_t n) {
   ck_assert_ptr_nonnull(p);
   return p;
 }
+
+static long skipped_cases;
+
+int fc_test_over_budget(size_t elements) {
+  const char *env = getenv("FERCL_TEST_MAX_ELEMENTS");
+  if (!env || !*env) return 0;
+  if ((double)elements <= strtod(env, NULL)) return 0;
+  skipped_cases++;
+  return 1;
+}
+
+long fc_test_skipped_cases(void) { return skipped_cases; }
+
+size_t fc_test_gemm_largest(size_t m, size_t n, size_t k) {
+  size_t a = m * k, b = k * n, c = m * n;
+  size_t ab = a > b ? a : b;
+  return ab > c ? ab : c;
+}

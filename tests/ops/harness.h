@@ -91,6 +91,16 @@ typedef struct fc_fd_spec {
 
 void fc_test_fd_check(const fc_fd_spec *spec);
 
+/* ---- case budget (the Oclgrind stage) ----
+ * FERCL_TEST_MAX_ELEMENTS=N: a device case whose largest tensor has more than N
+ * elements is skipped and counted; unset, every case runs. The simulator runs
+ * kernels about 10^4 times slower than PoCL, so tools/oclgrind.sh keeps only
+ * the small awkward shapes (1, 7, 31, 33, 63...). */
+int fc_test_over_budget(size_t elements);
+long fc_test_skipped_cases(void);
+/* The largest of A (m×k), B (k×n) and C (m×n). */
+size_t fc_test_gemm_largest(size_t m, size_t n, size_t k);
+
 /* Narrowing/widening helpers. */
 void fc_test_to_double(const float *f, double *d, size_t n);
 double *fc_test_alloc_doubles(size_t n);

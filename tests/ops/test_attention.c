@@ -23,6 +23,7 @@ static void run_case(fc_device *dev, attn_case tc, fc_layout layout, int quantiz
   fc_shape4 s = {tc.n, tc.c, tc.h, tc.w, layout};
   const int k = tc.k;
   const size_t n = fc_shape4_count(s), nw = 2 * (size_t)k * k;
+  if (fc_test_over_budget(n)) return;
   const size_t ns = fc_spatial_attention_saved_size(s),
                nws = fc_spatial_attention_workspace_size(s, k);
   float *x = fc_test_alloc_floats(n), *dy = fc_test_alloc_floats(n), *w = fc_test_alloc_floats(nw);

@@ -40,6 +40,7 @@ static void fill_activation(fc_test_rng *rng, fc_shape4 s, float *f, double *d) 
 
 static void run_bn_case(fc_device *dev, fc_test_rng *rng, fc_shape4 s, fc_bn_epilogue epi) {
   size_t count = fc_shape4_count(s), c = (size_t)s.c;
+  if (fc_test_over_budget(count)) return;
   size_t ws_size = fc_batchnorm_workspace_size(s);
   char what[256], tag[160];
   snprintf(tag, sizeof tag, "n=%d c=%d %dx%d %s %s", s.n, s.c, s.h, s.w,
@@ -258,6 +259,7 @@ void fc_test_channel_sum(fc_device *dev) {
     for (int li = 0; li < 2; li++) {
       fc_shape4 s = shape_of(shapes[si], li);
       size_t n = fc_shape4_count(s), c = (size_t)s.c, ws = fc_channel_sum_workspace_size(s);
+      if (fc_test_over_budget(n)) continue;
       float *x = fc_test_alloc_floats(n), *out = fc_test_alloc_floats(c);
       double *xd = fc_test_alloc_doubles(n), *ref = fc_test_alloc_doubles(c);
       fill_activation(&rng, s, x, xd);

@@ -38,6 +38,14 @@ static fc_conv2d_desc desc_of(const int *c, fc_layout layout) {
   return d;
 }
 
+/* Elements of the largest of x, y and the column matrix (fc_test_over_budget). */
+static size_t conv_largest_tensor(const fc_conv2d_desc *d) {
+  size_t nx = fc_shape4_count(fc_conv2d_in_shape(d)), ny = fc_shape4_count(fc_conv2d_out_shape(d));
+  size_t cols = (size_t)d->c_in * d->kh * d->kw * (ny / (size_t)d->c_out);
+  size_t m = nx > ny ? nx : ny;
+  return m > cols ? m : cols;
+}
+
 static const char *layout_name(fc_layout l) { return l == FC_LAYOUT_NCHW ? "NCHW" : "CNHW"; }
 
 static void describe(char *out, size_t size, const char *what, const fc_conv2d_desc *d, int chunk) {
@@ -72,6 +80,7 @@ void fc_test_im2col(fc_device *dev) {
       fc_shape4 is = fc_conv2d_in_shape(&d);
       size_t nx = fc_shape4_count(is), k = (size_t)d.c_in * d.kh * d.kw;
       size_t plane = (size_t)fc_conv2d_out_h(&d) * fc_conv2d_out_w(&d);
+      if (fc_test_over_budget(nx > k * d.n * plane ? nx : k * d.n * plane)) continue;
       /* The last sample alone, then the whole batch; ld one wider than needed. */
       int ranges[2][2] = {{d.n - 1, 1}, {0, d.n}};
       for (int r = 0; r < 2; r++) {
@@ -251,6 +260,7 @@ void fc_test_conv2d(fc_device *dev) {
     for (int li = 0; li < 2; li++) {
       fc_conv2d_desc d = desc_of(cases[ci], li ? FC_LAYOUT_CNHW : FC_LAYOUT_NCHW);
       FC_CHECK_OK(fc_conv2d_check(&d));
+      if (fc_test_over_budget(conv_largest_tensor(&d))) continue;
       /* Whole batch at once, then chunks of 2 (uneven for n = 3) and of 1. */
       run_conv_case(dev, &rng, &d, d.n, (int)(ci % 3 != 1));
       if (d.n == 3) run_conv_case(dev, &rng, &d, 2, 1);

@@ -18,6 +18,7 @@ void fc_test_input_from_u8(fc_device *dev) {
       fc_shape4 s = {shapes[si][0], shapes[si][1], shapes[si][2], shapes[si][3],
                      li ? FC_LAYOUT_CNHW : FC_LAYOUT_NCHW};
       size_t n = fc_shape4_count(s);
+      if (fc_test_over_budget(n)) continue;
       /* The byte buffer is a float-sized gbuf; bytes start 3 into it (odd offset). */
       size_t words = (n + 3 + 3) / 4;
       uint8_t *bytes = calloc(words, 4);
@@ -56,6 +57,7 @@ void fc_test_layout_convert(fc_device *dev) {
       fc_shape4 s = {shapes[si][0], shapes[si][1], shapes[si][2], shapes[si][3], from};
       fc_shape4 t = s;
       t.layout = to;
+      if (fc_test_over_budget(fc_shape4_count(s))) continue;
       size_t n = fc_shape4_count(s);
       float *x = fc_test_alloc_floats(n), *y = fc_test_alloc_floats(n);
       double *xd = fc_test_alloc_doubles(n), *yd = fc_test_alloc_doubles(n);

@@ -44,6 +44,7 @@ static void run_case(fc_device *dev, rfd_case tc, fc_layout layout, float p, uin
   fc_shape4 s = {tc.n, tc.c, tc.h, tc.w, layout};
   const int block = fc_rfd_default_block(tc.h);
   const size_t n = fc_shape4_count(s), np = 4 * (size_t)tc.n;
+  if (fc_test_over_budget(n)) return;
   const uint32_t layer = 3;
   float *x = fc_test_alloc_floats(n), *o = fc_test_alloc_floats(n);
   double *xd = fc_test_alloc_doubles(n), *yd = fc_test_alloc_doubles(n);

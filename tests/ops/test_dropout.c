@@ -38,6 +38,7 @@ void fc_test_dropout(fc_device *dev) {
     for (size_t di = 0; di < N_DROPS; di++) {
       size_t n = sizes[si];
       float p = drops[di];
+      if (fc_test_over_budget(n)) continue;
       uint64_t seed = 0x0123456789abcdefULL ^ (si * 131 + di);
       float *x = fc_test_alloc_floats(n), *y = fc_test_alloc_floats(n);
       double *xd = fc_test_alloc_doubles(n), *yd = fc_test_alloc_doubles(n);

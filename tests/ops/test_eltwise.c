@@ -12,6 +12,7 @@ void fc_test_relu(fc_device *dev) {
   fc_test_rng rng = fc_test_rng_make(1);
   for (size_t s = 0; s < N_SIZES; s++) {
     size_t n = sizes[s];
+    if (fc_test_over_budget(n)) continue;
     float *x = fc_test_alloc_floats(n), *out = fc_test_alloc_floats(n), *dy = fc_test_alloc_floats(n);
     double *xd = fc_test_alloc_doubles(n), *yd = fc_test_alloc_doubles(n);
     double *dyd = fc_test_alloc_doubles(n), *dxd = fc_test_alloc_doubles(n);
@@ -75,6 +76,7 @@ void fc_test_add(fc_device *dev) {
   fc_test_rng rng = fc_test_rng_make(4);
   for (size_t s = 0; s < N_SIZES; s++) {
     size_t n = sizes[s];
+    if (fc_test_over_budget(n)) continue;
     float *a = fc_test_alloc_floats(n), *b = fc_test_alloc_floats(n), *out = fc_test_alloc_floats(n);
     double *ad = fc_test_alloc_doubles(n), *bd = fc_test_alloc_doubles(n), *yd = fc_test_alloc_doubles(n);
     fc_test_fill_uniform(&rng, a, ad, n, -2.0, 2.0);

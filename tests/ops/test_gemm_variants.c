@@ -67,6 +67,7 @@ void fc_test_gemm_variants(fc_device *dev) {
     char vname[64];
     describe(vname, sizeof vname, &variants[vi]);
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+      if (fc_test_over_budget(fc_test_gemm_largest(shapes[s].m, shapes[s].n, shapes[s].k))) continue;
       for (int tr = 0; tr < 4; tr++) {
         int ta = tr & 1, tb = tr >> 1;
         size_t m = shapes[s].m, n = shapes[s].n, k = shapes[s].k;
@@ -165,6 +166,7 @@ void fc_test_conv2d_engines(fc_device *dev) {
       fc_shape4 is = fc_conv2d_in_shape(&d), os = fc_conv2d_out_shape(&d);
       size_t nx = fc_shape4_count(is), ny = fc_shape4_count(os);
       size_t nw = (size_t)d.c_out * d.c_in * d.kh * d.kw;
+      if (fc_test_over_budget(ny / (size_t)d.c_out * d.c_in * d.kh * d.kw)) continue; /* columns */
       /* Chunks of 2, except the whole batch where the channel-last weight gradient applies. */
       size_t ws = fc_conv2d_workspace_size(&d, d.c_in % 16 == 0 ? 0 : 2);
       float *x = fc_test_alloc_floats(nx), *w = fc_test_alloc_floats(nw),

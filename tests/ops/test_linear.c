@@ -17,6 +17,7 @@ void fc_test_linear(fc_device *dev) {
       int n = shapes[si][0], in = shapes[si][1], out = shapes[si][2];
       int with_bias = variant == 0, with_dx = variant == 0;
       size_t nx = (size_t)n * in, nw = (size_t)out * in, ny = (size_t)n * out;
+      if (fc_test_over_budget(fc_test_gemm_largest((size_t)n, (size_t)out, (size_t)in))) continue;
       float *x = fc_test_alloc_floats(nx), *w = fc_test_alloc_floats(nw);
       float *b = fc_test_alloc_floats(out), *dy = fc_test_alloc_floats(ny);
       float *got = fc_test_alloc_floats(nx > nw ? (nx > ny ? nx : ny) : (nw > ny ? nw : ny));

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "harness.h"
 #include "op_registry.h"
 #include "testutil.h"
 
@@ -59,5 +60,9 @@ int main(int argc, char **argv) {
     fprintf(stderr, "test_ops: no op matches '%s' (see test_ops -l)\n", filter);
     return 2;
   }
-  return fc_test_run_suite(suite, 1);
+  int status = fc_test_run_suite(suite, 1);
+  if (fc_test_skipped_cases() > 0)
+    printf("test_ops: %ld cases over FERCL_TEST_MAX_ELEMENTS=%s skipped\n", fc_test_skipped_cases(),
+           getenv("FERCL_TEST_MAX_ELEMENTS"));
+  return status;
 }

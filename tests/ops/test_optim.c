@@ -36,6 +36,7 @@ static void run_optimizer(fc_device *dev, opt_kind kind, const fc_sgd_config *sg
   fc_test_rng rng = fc_test_rng_make(501);
   for (size_t si = 0; si < sizeof sizes / sizeof sizes[0]; si++) {
     const size_t n = sizes[si];
+    if (fc_test_over_budget(n)) continue;
     fc_optim_segment seg[2];
     const int nseg = make_segments(n, seg);
     float *p = fc_test_alloc_floats(n), *g = fc_test_alloc_floats(n), *o = fc_test_alloc_floats(n);
@@ -120,6 +121,7 @@ void fc_test_ema(fc_device *dev) {
   fc_test_rng rng = fc_test_rng_make(502);
   for (size_t si = 0; si < sizeof sizes / sizeof sizes[0]; si++) {
     const size_t n = sizes[si];
+    if (fc_test_over_budget(n)) continue;
     float *t = fc_test_alloc_floats(n), *s = fc_test_alloc_floats(n), *o = fc_test_alloc_floats(n);
     double *td = fc_test_alloc_doubles(n), *sd = fc_test_alloc_doubles(n);
     fc_test_fill_uniform(&rng, t, td, n, -1, 1);
