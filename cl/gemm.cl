@@ -354,7 +354,7 @@ __kernel void conv_tap_s1(const int M, const int n_batch, const int channels, co
                           const uint ldc, const int m_per_group) {
   const int id = get_global_id(0), g = get_global_id(1);
   const int plane = h * w;
-  const int p = id % plane, n0 = (id / plane) * 16;
+  const int block = id / plane, p = id - block * plane, n0 = block * 16;
   const int m_tiles = (M + GEMM_MR - 1) / GEMM_MR;
   const int tm_begin = g * m_per_group, tm_end = min(m_tiles, tm_begin + m_per_group);
   if (n0 >= n_batch || tm_begin >= tm_end) return;
@@ -363,7 +363,7 @@ __kernel void conv_tap_s1(const int M, const int n_batch, const int channels, co
   /* The taps inside the image at p (kernels up to 7×7; the host checks). */
   int tap[49], shift[49], taps = 0;
   for (int ij = 0; ij < kh * kw && ij < 49; ij++) {
-    const int dy = ij / kw - pad, dx = ij % kw - pad;
+    const int i = ij / kw, dy = i - pad, dx = ij - i * kw - pad; /* no %: see tools/oclgrind.sh */
     if (y + dy >= 0 && y + dy < h && x + dx >= 0 && x + dx < w) {
       tap[taps] = ij;
       shift[taps++] = dy * w + dx;

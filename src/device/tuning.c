@@ -273,6 +273,10 @@ void fc_tuning_load_at_open(fc_device *dev) {
   const char *engine = getenv("FERCL_GEMM");
   if (engine && strcmp(engine, "clblast") == 0) t.gemm.engine = FC_GEMM_ENGINE_CLBLAST;
   if (engine && strcmp(engine, "fercl") == 0) t.gemm.engine = FC_GEMM_ENGINE_FERCL;
+  /* FERCL_GEMM_TILE=6x16: the float8 tile whatever the device's vector width
+   * (tools/oclgrind.sh: Oclgrind mis-tracks float16 results; see there). */
+  const char *tile = getenv("FERCL_GEMM_TILE");
+  if (tile && strcmp(tile, "6x16") == 0) t.gemm.mr = 6, t.gemm.nv = 2, t.gemm.vec = 8;
   dev->tuning = t; /* valid: defaults, or checked by the parser */
   apply_ops_wg(dev);
 }
