@@ -35,6 +35,7 @@ struct fc_net_plan {
   fc_view dlogits;
   int forward_done;
   uint64_t seed, step;
+  const fc_bn_sync *bn_sync; /* training: batch statistics shared with other ranks (--sync-bn), or NULL */
 };
 
 /* The plan's own uint8 input buffer, batch×C×H×W bytes. */

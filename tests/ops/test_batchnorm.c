@@ -75,7 +75,7 @@ static void run_bn_case(fc_device *dev, fc_test_rng *rng, fc_shape4 s, fc_bn_epi
   fc_gbuf gdg = fc_gbuf_alloc(dev, "dgamma", c, sizeof(float));
   fc_gbuf gdb = fc_gbuf_alloc(dev, "dbeta", c, sizeof(float));
   fc_gbuf gws = fc_gbuf_alloc(dev, "workspace", ws_size, sizeof(float));
-  fc_batchnorm_params p = {gg.view, gb.view, grm.view, grv.view, 0.1f, 1e-5f};
+  fc_batchnorm_params p = {gg.view, gb.view, grm.view, grv.view, 0.1f, 1e-5f, NULL};
   fc_view rv = epi == FC_BN_ADD_RELU ? gres.view : fc_view_of(NULL, 0);
   const double *rd = epi == FC_BN_ADD_RELU ? resd : NULL;
 
@@ -169,7 +169,7 @@ void fc_test_batchnorm(fc_device *dev) {
   /* Training on one value per channel is refused (the variance is undefined). */
   fc_shape4 one = {1, 3, 1, 1, FC_LAYOUT_CNHW};
   fc_gbuf g = fc_gbuf_alloc(dev, "bn", 64, sizeof(float));
-  fc_batchnorm_params p = {g.view, g.view, fc_view_of(NULL, 0), fc_view_of(NULL, 0), 0.1f, 1e-5f};
+  fc_batchnorm_params p = {g.view, g.view, fc_view_of(NULL, 0), fc_view_of(NULL, 0), 0.1f, 1e-5f, NULL};
   fc_status st = fc_batchnorm_forward_train(dev, one, g.view, &p, g.view, g.view, FC_BN_PLAIN,
                                             fc_view_of(NULL, 0), g.view, g.view, 64);
   ck_assert_int_eq(st, FC_ERR_INVALID_ARG);
