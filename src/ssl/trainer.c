@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "core/fault.h"
 #include "core/fileio.h"
@@ -885,6 +886,7 @@ fc_status fc_trainer_step(fc_trainer *t, fc_log_row *row) {
   if (fc_fault_at("nan", step + 1)) /* test-only (core/fault.h): this step blows up */
     FC_TRY(fc_fill(t->dev, fc_net_params(t->student), NAN, fc_net_param_count(t->student)));
   if (fc_fault_at("device-lost", step + 1)) fc_fault_device_lost = 1;
+  if (t->world > 1 && t->rank == t->world - 1 && fc_fault_at("rank-exit", step + 1)) _exit(3); /* a rank dies */
   int64_t delay_ms = fc_fault_value("step-delay-ms");
   if (delay_ms > 0) nanosleep(&(struct timespec){delay_ms / 1000, (long)(delay_ms % 1000) * 1000000L}, NULL);
   fc_device_lock_compiles(t->dev, 1);

@@ -279,3 +279,102 @@ void fc_test_channel_sum(fc_device *dev) {
       free(x), free(out), free(xd), free(ref);
     }
 }
+
+/* --sync-bn: a stand-in for a second rank that holds the very same batch
+ * (the sum over "ranks" is twice this one's), so one device batch of N must
+ * give what the reference gives on the 2N batch [x; x]: its output, batch and
+ * running statistics, dx; dgamma and dbeta stay this rank's half. */
+static fc_status twin_rank_sum(void *user, double *values, size_t n) {
+  (void)user;
+  for (size_t i = 0; i < n; i++) values[i] *= 2.0;
+  return FC_OK;
+}
+
+void fc_test_batchnorm_sync(fc_device *dev) {
+  fc_test_rng rng = fc_test_rng_make(203);
+  static const int sync_shapes[][4] = {{3, 5, 31, 31}, {1, 2, 63, 63}, {2, 3, 1, 2}, {1500, 2, 1, 3}};
+  double scratch[64];
+  fc_bn_sync sync = {.ranks = 2, .sum = twin_rank_sum, .host = scratch, .host_len = 64};
+  for (size_t si = 0; si < sizeof sync_shapes / sizeof sync_shapes[0]; si++)
+    for (int e = 0; e < 3; e++) {
+      fc_bn_epilogue epi = (fc_bn_epilogue)e;
+      fc_shape4 s = shape_of(sync_shapes[si], 0), s2 = s; /* NCHW: [x; x] is two copies back to back */
+      s2.n *= 2;
+      size_t count = fc_shape4_count(s), c = (size_t)s.c, ws_size = fc_batchnorm_workspace_size(s);
+      char what[256], tag[160];
+      snprintf(tag, sizeof tag, "n=%d c=%d %dx%d %s (2 ranks)", s.n, s.c, s.h, s.w, epi_name(epi));
+      float *x = fc_test_alloc_floats(count), *res = fc_test_alloc_floats(count);
+      float *dy = fc_test_alloc_floats(count), *out = fc_test_alloc_floats(count);
+      float *pf = fc_test_alloc_floats(4 * c), *small = fc_test_alloc_floats(c);
+      double *xd = fc_test_alloc_doubles(2 * count), *resd = fc_test_alloc_doubles(2 * count);
+      double *dyd = fc_test_alloc_doubles(2 * count), *yd = fc_test_alloc_doubles(2 * count);
+      double *dxd = fc_test_alloc_doubles(2 * count), *dresd = fc_test_alloc_doubles(2 * count);
+      double *pd = fc_test_alloc_doubles(4 * c), *mean = fc_test_alloc_doubles(c);
+      double *invstd = fc_test_alloc_doubles(c), *dgamma = fc_test_alloc_doubles(c), *dbeta = fc_test_alloc_doubles(c);
+      fill_activation(&rng, s, x, xd);
+      fc_test_fill_uniform(&rng, res, resd, count, -1, 1);
+      fc_test_fill_uniform(&rng, dy, dyd, count, -1, 1);
+      memcpy(xd + count, xd, count * sizeof *xd);
+      memcpy(resd + count, resd, count * sizeof *resd);
+      memcpy(dyd + count, dyd, count * sizeof *dyd);
+      fc_test_fill_uniform(&rng, pf, pd, c, 0.5, 1.5);
+      fc_test_fill_uniform(&rng, pf + c, pd + c, c, -0.5, 0.5);
+      fc_test_fill_uniform(&rng, pf + 2 * c, pd + 2 * c, c, -0.2, 0.2);
+      fc_test_fill_uniform(&rng, pf + 3 * c, pd + 3 * c, c, 0.5, 2.0);
+      fc_gbuf gx = fc_gbuf_from_floats(dev, "x", x, count);
+      fc_gbuf gres = fc_gbuf_from_floats(dev, "residual", res, count);
+      fc_gbuf gdy = fc_gbuf_from_floats(dev, "dy", dy, count);
+      fc_gbuf gy = fc_gbuf_alloc(dev, "y", count, sizeof(float));
+      fc_gbuf gdx = fc_gbuf_alloc(dev, "dx", count, sizeof(float));
+      fc_gbuf gdres = fc_gbuf_alloc(dev, "d_residual", count, sizeof(float));
+      fc_gbuf gg = fc_gbuf_from_floats(dev, "gamma", pf, c);
+      fc_gbuf gb = fc_gbuf_from_floats(dev, "beta", pf + c, c);
+      fc_gbuf grm = fc_gbuf_from_floats(dev, "running_mean", pf + 2 * c, c);
+      fc_gbuf grv = fc_gbuf_from_floats(dev, "running_var", pf + 3 * c, c);
+      fc_gbuf gmean = fc_gbuf_alloc(dev, "save_mean", c, sizeof(float));
+      fc_gbuf ginv = fc_gbuf_alloc(dev, "save_invstd", c, sizeof(float));
+      fc_gbuf gdg = fc_gbuf_alloc(dev, "dgamma", c, sizeof(float));
+      fc_gbuf gdb = fc_gbuf_alloc(dev, "dbeta", c, sizeof(float));
+      fc_gbuf gws = fc_gbuf_alloc(dev, "workspace", ws_size, sizeof(float));
+      fc_batchnorm_params p = {gg.view, gb.view, grm.view, grv.view, 0.1f, 1e-5f, &sync};
+      fc_view rv = epi == FC_BN_ADD_RELU ? gres.view : fc_view_of(NULL, 0);
+      FC_CHECK_OK(fc_batchnorm_forward_train(dev, s, gx.view, &p, gmean.view, ginv.view, epi, rv, gy.view,
+                                             gws.view, ws_size));
+      fc_ref_batchnorm_forward_train(s2, xd, pd, pd + c, pd + 2 * c, pd + 3 * c, 0.1, 1e-5, mean, invstd, epi,
+                                     epi == FC_BN_ADD_RELU ? resd : NULL, yd);
+      fc_gbuf_download(dev, &gy, out);
+      snprintf(what, sizeof what, "batchnorm_forward_train sync y %s", tag);
+      fc_test_expect_close(what, out, yd, count, FC_NMSE_FORWARD);
+      const struct {
+        fc_gbuf *buf;
+        const double *ref;
+        const char *name;
+      } stats[] = {{&gmean, mean, "save_mean"},
+                   {&ginv, invstd, "save_invstd"},
+                   {&grm, pd + 2 * c, "running_mean"},
+                   {&grv, pd + 3 * c, "running_var"}};
+      for (size_t i = 0; i < sizeof stats / sizeof stats[0]; i++) {
+        fc_gbuf_download(dev, stats[i].buf, small);
+        snprintf(what, sizeof what, "batchnorm_forward_train sync %s %s", stats[i].name, tag);
+        fc_test_expect_close(what, small, stats[i].ref, c, FC_NMSE_FORWARD);
+      }
+      FC_CHECK_OK(fc_batchnorm_backward(dev, s, gx.view, gdy.view, &p, gmean.view, ginv.view, epi, gy.view,
+                                        gdres.view, gdx.view, gdg.view, gdb.view, 0, gws.view, ws_size));
+      fc_ref_batchnorm_backward(s2, xd, dyd, pd, mean, invstd, epi, yd, dresd, dxd, dgamma, dbeta);
+      for (size_t i = 0; i < c; i++) dgamma[i] /= 2, dbeta[i] /= 2;
+      fc_gbuf_download(dev, &gdx, out);
+      snprintf(what, sizeof what, "batchnorm_backward sync dx %s", tag);
+      fc_test_expect_close(what, out, dxd, count, fc_shape4_count(s2) / c < 8 ? 1e-6 : FC_NMSE_FORWARD);
+      fc_gbuf_download(dev, &gdg, small);
+      snprintf(what, sizeof what, "batchnorm_backward sync dgamma %s", tag);
+      fc_test_expect_close(what, small, dgamma, c, FC_NMSE_FORWARD);
+      fc_gbuf_download(dev, &gdb, small);
+      snprintf(what, sizeof what, "batchnorm_backward sync dbeta %s", tag);
+      fc_test_expect_close(what, small, dbeta, c, FC_NMSE_FORWARD);
+      fc_gbuf *all[] = {&gx, &gres, &gdy, &gy, &gdx, &gdres, &gg, &gb, &grm, &grv, &gmean, &ginv, &gdg, &gdb, &gws};
+      for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) fc_gbuf_free(all[i]);
+      free(x), free(res), free(dy), free(out), free(pf), free(small), free(xd), free(resd);
+      free(dyd), free(yd), free(dxd), free(dresd), free(pd), free(mean), free(invstd);
+      free(dgamma), free(dbeta);
+    }
+}
