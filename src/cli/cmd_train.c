@@ -346,7 +346,7 @@ static int train_main(int argc, char **argv) {
   if (!lead && !fc_cli.verbose) fc_log_set_level(FC_LOG_ERROR); /* rank 0 reports for all */
   st = apply_choices();
   if (st == FC_OK) st = fc_train_config_check(&cfg);
-  if (st == FC_OK && cfg.batch % world != 0)
+  if (st == FC_OK && cfg.batch % world != 0 && !resume_dir) /* a resume checks the rank count first */
     st = fc_errorf(FC_ERR_INVALID_ARG,
                    "--batch %d does not split over %d ranks: --batch and --mu are the global batch, of which each "
                    "rank takes an equal share; use a --batch divisible by %d",

@@ -439,13 +439,12 @@ fc_status fc_trainer_create(fc_device *dev, const fc_train_config *cfg, const ch
   t->device_seed = cfg->seed + (uint64_t)t->rank * 0x9e3779b97f4a7c15ULL;
   const char *dir = resume_dir ? resume_dir : cfg->out;
   snprintf(t->dir, sizeof t->dir, "%s", dir ? dir : "runs/fer-cl");
-  fc_status st = FC_OK;
-  if (cfg->batch % t->world != 0)
+  fc_status st = resume_dir ? check_resume_world(t) : FC_OK;
+  if (st == FC_OK && cfg->batch % t->world != 0)
     st = fc_errorf(FC_ERR_INVALID_ARG,
                    "--batch %d does not split over %d ranks: --batch and --mu are the global batch, of which each "
                    "rank takes an equal share; use a --batch divisible by %d",
                    cfg->batch, t->world, t->world);
-  if (st == FC_OK && resume_dir) st = check_resume_world(t);
   if (st == FC_OK && t->rank == 0) st = fc_mkdir_p(t->dir);
   if (st == FC_OK && resume_dir && t->rank == 0) {
     int stale = fc_atomic_file_remove_stale(t->dir);
