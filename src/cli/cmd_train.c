@@ -449,8 +449,8 @@ static int train_main(int argc, char **argv) {
            res.final_accuracy, res.final_mean_class_accuracy, res.final_macro_f1, res.best_accuracy,
            (long long)res.best_step);
   if (res.world_size > 1)
-    printf("data-parallel: %d ranks; %.1f MB of gradients averaged per step in %.1f ms (of which MPI_Allreduce "
-           "%.1f ms)\n",
+    printf("data-parallel: %d ranks; %.1f MB of gradients averaged per step in %.1f ms (device copies and "
+           "MPI_Allreduce, of which the all-reduce, waits for the slower rank included, %.1f ms)\n",
            res.world_size, (double)res.gradient_bytes / 1e6, 1e3 * res.sync_seconds_per_step,
            1e3 * res.allreduce_seconds_per_step);
   printf("run folder: %s (last.safetensors, best.safetensors, log.csv, curves.png, confusion.png, labels.txt, "
