@@ -1302,6 +1302,11 @@ fc_status fc_train_run(fc_device *dev, const fc_train_config *cfg, const char *r
                              .val_f1 = row.val_f1, .is_best = is_best};
       cfg->progress(&p, cfg->progress_user);
     }
+    if (t->world == 1 && !stop && !last && stop_requested) { /* asked for during this step's report */
+      stop = 1;
+      st = save_run(t);
+      if (st != FC_OK) break;
+    }
     if (stop) {
       st = fc_errorf(FC_ERR_INTERRUPTED,
                      "interrupted after step %lld of %lld; saved %s/last.safetensors. Continue with: %sfer-cl train "
