@@ -321,6 +321,11 @@ typedef struct fc_loader_config {
   int queue_depth;             /* batch slots, prepared ahead (default 4) */
   int consumer_helps;          /* fc_loader_get builds items of the batch it waits for instead
                                   of sleeping (default 1; always so with threads 0) */
+  int shards, shard;           /* data-parallel ranks: batch_labeled and batch_unlabeled are the
+                                  GLOBAL batch, divisible by shards; each batch holds part `shard`
+                                  (positions shard·B/shards ..) of it, with the very images and
+                                  augmentation draws one loader of the whole batch gives those
+                                  positions (0 or 1 shards: all of it) */
 } fc_loader_config;
 
 void fc_loader_config_default(fc_loader_config *config);

@@ -156,12 +156,30 @@ fc_status fc_conv2d_backward_weights(fc_device *dev, const fc_conv2d_desc *d, fc
  *   FC_BN_ADD_RELU  y = max(bn(x) + residual, 0)   (the end of a ResNet basic block) */
 typedef enum fc_bn_epilogue { FC_BN_PLAIN = 0, FC_BN_RELU = 1, FC_BN_ADD_RELU = 2 } fc_bn_epilogue;
 
+/* Synchronised batch norm (data-parallel ranks, fer-cl train --sync-bn): this
+ * process holds one of `ranks` equal parts of a global batch, and sum(user, v, n)
+ * adds the host array v over every rank in place. Training forward then sums
+ * the per-channel sums (for the mean, then the centred squares) over the ranks,
+ * and backward the sums of dy and dy·x̂, so every rank normalises with the
+ * global batch's statistics and N ranks compute what one process would on the
+ * whole batch. Each sum is a host round trip: it waits for the device. host:
+ * scratch of at least 2·C doubles (no allocation inside a step). */
+typedef struct fc_bn_sync {
+  int ranks;
+  fc_status (*sum)(void *user, double *values, size_t n);
+  void *user;
+  double *host;
+  size_t host_len;
+} fc_bn_sync;
+
 /* Parameters and running statistics, all [C]. running_* may be absent in training
- * (then not updated). Defaults like PyTorch: momentum 0.1, eps 1e-5. */
+ * (then not updated). Defaults like PyTorch: momentum 0.1, eps 1e-5. sync: NULL
+ * (the batch is all there is) or the ranks to share statistics with. */
 typedef struct fc_batchnorm_params {
   fc_view gamma, beta;
   fc_view running_mean, running_var;
   float momentum, eps;
+  const fc_bn_sync *sync;
 } fc_batchnorm_params;
 
 /* Workspace (floats) for training forward and backward on this shape. */

@@ -88,6 +88,7 @@ typedef struct fc_train_config {
   int eval_batch;
   int skip_nonfinite;     /* skip a step whose loss is NaN/Inf instead of stopping */
   int profile;            /* per-kernel profile of the run (CSV + Chrome trace) */
+  int sync_bn;            /* data-parallel ranks (mpirun): BN batch statistics over the global batch */
   fc_train_progress_fn progress; /* called after every step (may be NULL) */
   void *progress_user;
   /* A new run (not a resume): called once the run is set up (data, split,
@@ -110,10 +111,20 @@ typedef struct fc_train_result {
   double seconds;
   double images_per_second;
   int interrupted;
+  /* Data-parallel runs (mpirun): ranks, and the seconds per step spent
+   * summing gradients over them (host copies included) and in MPI_Allreduce. */
+  int world_size;
+  double sync_seconds_per_step, allreduce_seconds_per_step;
+  size_t gradient_bytes;
+  /* This rank failed during the steps while the others may wait for it in a
+   * collective: end the whole job (MPI_Abort); the last checkpoint is intact. */
+  int must_abort;
 } fc_train_result;
 
 /* Runs training on dev. With resume_dir, continues the run saved there (its
- * saved config wins over cfg, except the step budget). */
+ * saved config wins over cfg, except the step budget). Started by mpirun (and
+ * built with MPI), every rank calls it with the same cfg and trains one model
+ * together, data-parallel (README "Several devices"); rank 0 alone writes. */
 fc_status fc_train_run(fc_device *dev, const fc_train_config *cfg, const char *resume_dir,
                        fc_train_result *result);
 

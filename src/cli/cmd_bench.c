@@ -593,7 +593,7 @@ static fc_status run_op(fc_device *dev, void *p) {
   fc_view dx = fc_view_of(c->dx, 0), ws = fc_view_of(c->ws, 0), sm = fc_view_of(c->small, 0);
   size_t C = (size_t)c->s.c, n = fc_shape4_count(c->s);
   fc_batchnorm_params bp = {
-      sm, fc_view_add(sm, C), fc_view_add(sm, 2 * C), fc_view_add(sm, 3 * C), 0.1f, 1e-5f};
+      sm, fc_view_add(sm, C), fc_view_add(sm, 2 * C), fc_view_add(sm, 3 * C), 0.1f, 1e-5f, NULL};
   switch (c->which) {
     case 0:
       return fc_batchnorm_forward_train(dev, c->s, x, &bp, fc_view_add(sm, 4 * C),

@@ -14,11 +14,13 @@
 
 #include "cli/cli.h"
 #include "core/fileio.h"
+#include "core/hash.h"
 #include "fercl/device.h"
 #include "fercl/fercl.h"
 #include "fercl/log.h"
 #include "fercl/profile.h"
 #include "fercl/train.h"
+#include "ssl/dist.h"
 
 static fc_train_config cfg;
 static int arch_choice, stem_choice, dta_choice, snl_choice, opt_choice, sched_choice;
@@ -99,6 +101,7 @@ static fc_option train_options[] = {
     FC_OPTION_INT("eval-batch", &cfg.eval_batch, "B", "evaluation batch size", 1, 4096),
     FC_OPTION_FLAG("skip-nonfinite", &cfg.skip_nonfinite, "skip a step whose loss is NaN/Inf instead of stopping"),
     FC_OPTION_FLAG("profile", &cfg.profile, "per-kernel profile: profile.csv, profile.trace.json, per-layer summary"),
+    FC_OPTION_FLAG("sync-bn", &cfg.sync_bn, "under mpirun: BN batch statistics of the global batch, not each rank's share"),
     {.name = "config", .type = FC_OPT_STRING, .target = &config_file, .arg_name = "FILE", .help = "read options from FILE (name = value lines)", .not_in_config = 1},
     {.name = "resume", .type = FC_OPT_STRING, .target = &resume_dir, .arg_name = "DIR", .help = "continue the run saved in DIR", .not_in_config = 1},
     {.name = "overwrite", .type = FC_OPT_FLAG, .target = &overwrite, .flag_value = 1, .help = "replace the run already saved in --out DIR", .not_in_config = 1},
@@ -111,7 +114,10 @@ static const fc_args_spec train_spec = {
                "selective negative learning. With no --data it trains on built-in synthetic faces.",
     .details = "The run folder gets config.txt (the effective options), labels.txt (the labelled images),\n"
                "log.csv, last.safetensors (model + resume state), best.safetensors, curves.png and\n"
-               "confusion.png. Ctrl-C saves and stops; --resume DIR continues exactly.",
+               "confusion.png. Ctrl-C saves and stops; --resume DIR continues exactly.\n\n"
+               "mpirun -np N fer-cl train ... trains one model on N devices, data-parallel: --batch and --mu\n"
+               "stay the global batch (--batch divisible by N), rank r takes device r of its machine unless\n"
+               "--device names one, rank 0 writes the run folder (README, \"Several devices\").",
     .options = train_options,
     .global_options = fc_cli_global_options};
 
@@ -173,6 +179,9 @@ static fc_status write_effective_config(const char *dir) {
   FILE *mem = open_memstream(&buf, &size);
   if (!mem) return fc_errorf(FC_ERR_NOMEM, "out of memory");
   fprintf(mem, "# fer-cl %s train: effective options of this run (fer-cl train --config %s)\n", fc_version(), path);
+  int world = fc_dist_size();
+  fprintf(mem, "# world size: %d rank%s%s\n", world, world == 1 ? "" : "s",
+          world == 1 ? " (one process)" : " (mpirun, data-parallel); --resume needs as many");
   fc_args_write_config(mem, train_options);
   fclose(mem);
   fc_status st = fc_file_write_atomic(path, buf, size);
@@ -452,7 +461,48 @@ static void discard_unstarted_run(void) {
   if (made_run_dir) rmdir(run_dir); /* fails, harmlessly, if anything else is in it */
 }
 
+/* An error every rank reached together: each distinct message is printed once
+ * (rank 0's, and another rank's only when it differs), then the exit code. */
+static int fail_together(fc_status st) {
+  if (fc_dist_size() <= 1) return fc_cli_fail(st);
+  const char *msg = fc_last_error();
+  uint64_t mine = fc_hash_string(FC_HASH_INIT, msg), lead = mine;
+  uint64_t all[fc_dist_size()];
+  if (fc_dist_allgather(&mine, sizeof mine, all) == FC_OK) lead = all[0];
+  if (fc_dist_rank() == 0) return fc_cli_fail(st);
+  if (mine != lead && !fc_dist_failed_elsewhere())
+    fprintf(stderr, "fer-cl (rank %d of %d): error: %s\n", fc_dist_rank(), fc_dist_size(), msg);
+  return fc_status_exit_code(st);
+}
+
+/* The device of this rank: --device or $FERCL_DEVICE for every rank, else the
+ * rank's index on its machine, modulo the devices there. */
+static const char *rank_device(char *buf, size_t size) {
+  if (fc_dist_size() <= 1 || fc_cli.device || (getenv("FERCL_DEVICE") && *getenv("FERCL_DEVICE")))
+    return fc_cli.device;
+  fc_device_registry *r = NULL;
+  if (fc_device_registry_create(&r) != FC_OK) {
+    fc_error_clear();
+    return NULL; /* fc_device_open_selected reports it */
+  }
+  int n = fc_device_registry_count(r);
+  fc_device_registry_free(r);
+  snprintf(buf, size, "%d", n > 0 ? fc_dist_local_rank() % n : 0);
+  return buf;
+}
+
+static int train_main(int argc, char **argv);
+
 int fc_cmd_train(int argc, char **argv) {
+  fc_status st = fc_dist_init();
+  if (st != FC_OK) return fc_cli_fail(st);
+  int rc = train_main(argc, argv);
+  fc_dist_finalize();
+  return rc;
+}
+
+static int train_main(int argc, char **argv) {
+  const int lead = fc_dist_rank() == 0, world = fc_dist_size();
   set_defaults();
   /* --config and --resume decide what the other options apply on top of. */
   for (int i = 1; i + 1 < argc; i++) {
@@ -503,9 +553,15 @@ int fc_cmd_train(int argc, char **argv) {
             positional[0]);
     return 2;
   }
+  if (!lead && !fc_cli.verbose) fc_log_set_level(FC_LOG_ERROR); /* rank 0 reports for all */
   st = apply_choices();
   if (st == FC_OK) st = fc_train_config_check(&cfg);
-  if (st != FC_OK) return fc_cli_fail(st);
+  if (st == FC_OK && cfg.batch % world != 0 && !resume_dir) /* a resume checks the rank count first */
+    st = fc_errorf(FC_ERR_INVALID_ARG,
+                   "--batch %d does not split over %d ranks: --batch and --mu are the global batch, of which each "
+                   "rank takes an equal share; use a --batch divisible by %d",
+                   cfg.batch, world, world);
+  if (st != FC_OK) return lead ? fc_cli_fail(st) : fc_status_exit_code(st);
 
   char default_out[80];
   if (!resume_dir && !cfg.out) {
@@ -519,6 +575,9 @@ int fc_cmd_train(int argc, char **argv) {
     snprintf(default_out, sizeof default_out, "runs/%s", stamp);
     for (int k = 2; access(default_out, F_OK) == 0 && k < 1000; k++)
       snprintf(default_out, sizeof default_out, "runs/%s-%d", stamp, k);
+    /* Rank 0's clock names the folder. */
+    st = fc_dist_broadcast(default_out, sizeof default_out);
+    if (st != FC_OK) return fc_cli_fail(st);
     cfg.out = default_out;
   }
   const char *dir = resume_dir ? resume_dir : cfg.out;
@@ -527,43 +586,55 @@ int fc_cmd_train(int argc, char **argv) {
            config_out, dir);
   run_dir = dir;
   if (!resume_dir) {
-    rc = check_new_run_folder(dir); /* before making the folder: a refused run leaves none */
-    if (rc >= 0) return rc;
-    made_run_dir = access(dir, F_OK) != 0;
-    st = fc_mkdir_p(dir);
-    if (st != FC_OK) return fc_cli_fail(st);
-    rc = lock_run_folder(dir);
-    if (rc < 0) rc = check_new_run_folder(dir); /* again, now that no other run can write there */
-    if (rc >= 0) {
-      discard_unstarted_run();
-      return rc;
+    /* Rank 0 alone prepares the run folder; the others learn how it went. */
+    rc = -1;
+    if (lead) {
+      rc = check_new_run_folder(dir); /* before making the folder: a refused run leaves none */
+      if (rc < 0) {
+        made_run_dir = access(dir, F_OK) != 0;
+        st = fc_mkdir_p(dir);
+        if (st != FC_OK) rc = fc_cli_fail(st);
+      }
+      if (rc < 0) {
+        rc = lock_run_folder(dir);
+        if (rc < 0) rc = check_new_run_folder(dir); /* again, now that no other run can write there */
+        if (rc >= 0) discard_unstarted_run();
+      }
     }
-    cfg.before_writing = start_writing;
+    if (fc_dist_broadcast(&rc, sizeof rc) != FC_OK) return fc_cli_fail(FC_ERR_IO);
+    if (rc >= 0) return rc;
+    if (lead) cfg.before_writing = start_writing;
   } else {
     if (!file_in(dir, "last.safetensors")) {
-      fprintf(stderr,
-              "fer-cl: error: %s has no last.safetensors: the run stopped before its first checkpoint and cannot be "
-              "resumed; start it again with 'fer-cl train --config %s --out %s --overwrite'\n",
-              dir, saved_config, dir);
+      if (lead)
+        fprintf(stderr,
+                "fer-cl: error: %s has no last.safetensors: the run stopped before its first checkpoint and cannot "
+                "be resumed; start it again with 'fer-cl train --config %s --out %s --overwrite'\n",
+                dir, saved_config, dir);
       return 2;
     }
-    rc = lock_run_folder(dir);
+    rc = lead ? lock_run_folder(dir) : -1;
+    if (fc_dist_broadcast(&rc, sizeof rc) != FC_OK) return fc_cli_fail(FC_ERR_IO);
     if (rc >= 0) return rc;
   }
 
   fc_device *dev = NULL;
-  st = fc_device_open_selected(fc_cli.device, cfg.profile ? FC_DEVICE_OPEN_PROFILING : 0, &dev);
+  char device_buf[16];
+  st = fc_device_open_selected(rank_device(device_buf, sizeof device_buf),
+                               cfg.profile ? FC_DEVICE_OPEN_PROFILING : 0, &dev);
   if (st == FC_OK && cfg.profile) st = fc_profile_create(dev, &run_profile);
+  st = fc_dist_agree(st);
   if (st != FC_OK) {
     fc_device_close(dev);
-    if (!resume_dir) discard_unstarted_run();
-    return fc_cli_fail(st);
+    if (!resume_dir && lead) discard_unstarted_run();
+    return fail_together(st);
   }
   progress_state ps = {.tty = isatty(2), .log_every = cfg.log_every > 0 ? cfg.log_every : 10};
   cfg.progress = on_progress;
   cfg.progress_user = &ps;
-  fc_log(FC_LOG_INFO, "device: %s (%s); run folder: %s", fc_device_get_info(dev)->name,
-         fc_device_get_info(dev)->platform_name, dir);
+  fc_log(FC_LOG_INFO, "device: %s (%s); run folder: %s%s", fc_device_get_info(dev)->name,
+         fc_device_get_info(dev)->platform_name, dir,
+         world > 1 ? " (rank 0; every rank drives a device of its own)" : "");
   prepare_signal_messages(dir);
   signal(SIGINT, on_signal);
   signal(SIGTERM, on_signal);
@@ -572,14 +643,20 @@ int fc_cmd_train(int argc, char **argv) {
   signal(SIGINT, SIG_DFL);
   signal(SIGTERM, SIG_DFL);
   if (ps.line_open) fprintf(stderr, "\n");
-  if (run_profile && fc_profile_save_run(run_profile, dir, stderr) != FC_OK)
+  if (st != FC_OK && res.must_abort) {
+    /* The other ranks wait for this one in a collective: end them all. */
+    fprintf(stderr, "fer-cl (rank %d of %d): error: %s\n", fc_dist_rank(), world, fc_last_error());
+    fc_dist_abort(fc_status_exit_code(st));
+  }
+  if (run_profile && lead && fc_profile_save_run(run_profile, dir, stderr) != FC_OK)
     fc_log(FC_LOG_WARN, "profile: %s", fc_last_error());
   fc_profile_free(run_profile);
   fc_device_close(dev);
   if (st != FC_OK) {
-    if (!resume_dir) discard_unstarted_run();
-    return fc_cli_fail(st);
+    if (!resume_dir && lead) discard_unstarted_run();
+    return fail_together(st);
   }
+  if (!lead) return 0;
   char took[32];
   format_duration(res.seconds, took, sizeof took);
   if (res.first_step > 0) /* the time is this process's: say which steps it covers */
@@ -594,6 +671,11 @@ int fc_cmd_train(int argc, char **argv) {
            "(best accuracy %.4f at step %lld)\n",
            res.final_accuracy, res.final_mean_class_accuracy, res.final_macro_f1, res.best_accuracy,
            (long long)res.best_step);
+  if (res.world_size > 1)
+    printf("data-parallel: %d ranks; %.1f MB of gradients averaged per step in %.1f ms (device copies and "
+           "MPI_Allreduce, of which the all-reduce, waits for the slower rank included, %.1f ms)\n",
+           res.world_size, (double)res.gradient_bytes / 1e6, 1e3 * res.sync_seconds_per_step,
+           1e3 * res.allreduce_seconds_per_step);
   printf("run folder: %s (last.safetensors, best.safetensors, log.csv, curves.png, confusion.png, labels.txt, "
          "config.txt)\n",
          dir);

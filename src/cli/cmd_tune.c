@@ -290,7 +290,7 @@ static fc_status ops_run(fc_device *dev, void *p) {
   fc_view none = {0}, sm = fc_view_of(o->small, 0);
   size_t C = (size_t)o->s.c, n = fc_shape4_count(o->s);
   fc_batchnorm_params bp = {
-      sm, fc_view_add(sm, C), fc_view_add(sm, 2 * C), fc_view_add(sm, 3 * C), 0.1f, 1e-5f};
+      sm, fc_view_add(sm, C), fc_view_add(sm, 2 * C), fc_view_add(sm, 3 * C), 0.1f, 1e-5f, NULL};
   fc_view x = fc_view_of(o->x, 0), y = fc_view_of(o->y, 0), dy = fc_view_of(o->dy, 0);
   fc_view ws = fc_view_of(o->ws, 0);
   FC_TRY(fc_batchnorm_forward_train(dev, o->s, x, &bp, fc_view_add(sm, 4 * C),

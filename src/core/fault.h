@@ -10,7 +10,10 @@
  *   step-delay-ms@M  every step takes M ms longer (so a test can signal a run
  *                  mid-way on any device)
  *   commit-delay-ms@M  atomic file writes wait M ms between writing the temp
- *                  file and renaming it (so a test can kill a save mid-way) */
+ *                  file and renaming it (so a test can kill a save mid-way)
+ *   rank-exit@S    under mpirun, the last rank dies (_exit) during step S
+ *   dist-drift-rank@R  under mpirun, rank R's initial weights differ from
+ *                  rank 0's (the replica check at the end must catch it) */
 #ifndef FERCL_CORE_FAULT_H
 #define FERCL_CORE_FAULT_H
 

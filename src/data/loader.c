@@ -48,6 +48,9 @@ struct fc_loader {
   int thread_count;
   int shutdown;
   uint8_t *caller_scratch; /* for items the consumer computes itself */
+  /* Sharding (cfg.shards > 1): cfg.batch_* are this part's sizes; positions
+   * in the global batch of step t are t·global + first + j. */
+  int global_labeled, global_unlabeled, first_labeled, first_unlabeled;
 };
 
 void fc_loader_config_default(fc_loader_config *config) {
@@ -66,7 +69,7 @@ void fc_loader_config_default(fc_loader_config *config) {
 
 static int64_t labeled_at(const fc_loader *L, int64_t step, int j) {
   const uint64_t seed = L->cfg.seed;
-  const int64_t g = step * (int64_t)L->cfg.batch_labeled + j;
+  const int64_t g = step * (int64_t)L->global_labeled + L->first_labeled + j;
   if (L->cfg.class_balanced) {
     /* Rounds of one draw per class, classes in a shuffled order per round;
      * the r-th round draws the r-th image of each class's shuffled epochs. */
@@ -83,7 +86,7 @@ static int64_t labeled_at(const fc_loader *L, int64_t step, int j) {
 
 static int64_t unlabeled_at(const fc_loader *L, int64_t step, int j) {
   const int64_t n = L->cfg.unlabeled_count;
-  const int64_t g = step * (int64_t)L->cfg.batch_unlabeled + j;
+  const int64_t g = step * (int64_t)L->global_unlabeled + L->first_unlabeled + j;
   return L->unlabeled[fc_permute(fc_rng_key(L->cfg.seed, STREAM_UNLABELED, (uint64_t)(g / n), 0), n, g % n)];
 }
 
@@ -103,7 +106,7 @@ static void produce_item(const fc_loader *L, const fc_batch *b, int item, uint8_
     im.data = b->x_l + (size_t)item * bytes;
     memcpy(im.data, fc_dataset_image(ds, b->labeled_index[item]), bytes);
     if (L->cfg.augment.augment_labeled) {
-      uint64_t rng = fc_rng_key(L->cfg.seed, STREAM_AUG_XL, (uint64_t)step, (uint64_t)item);
+      uint64_t rng = fc_rng_key(L->cfg.seed, STREAM_AUG_XL, (uint64_t)step, (uint64_t)(L->first_labeled + item));
       fc_augment_weak(&im, &L->cfg.augment, &rng, scratch);
     }
     return;
@@ -112,11 +115,12 @@ static void produce_item(const fc_loader *L, const fc_batch *b, int item, uint8_
   const uint8_t *src = fc_dataset_image(ds, b->unlabeled_index[j]);
   im.data = b->u_w + (size_t)j * bytes;
   memcpy(im.data, src, bytes);
-  uint64_t rng = fc_rng_key(L->cfg.seed, STREAM_AUG_UW, (uint64_t)step, (uint64_t)j);
+  const uint64_t at = (uint64_t)(L->first_unlabeled + j); /* position in the global batch */
+  uint64_t rng = fc_rng_key(L->cfg.seed, STREAM_AUG_UW, (uint64_t)step, at);
   fc_augment_weak(&im, &L->cfg.augment, &rng, scratch);
   im.data = b->u_s + (size_t)j * bytes;
   memcpy(im.data, src, bytes);
-  rng = fc_rng_key(L->cfg.seed, STREAM_AUG_US, (uint64_t)step, (uint64_t)j);
+  rng = fc_rng_key(L->cfg.seed, STREAM_AUG_US, (uint64_t)step, at);
   fc_augment_strong(&im, &L->cfg.augment, &rng, scratch);
 }
 
@@ -301,6 +305,10 @@ static fc_status check_config(const fc_loader_config *c) {
   if (c->batch_unlabeled > 0 && c->unlabeled_count <= 0)
     return fc_errorf(FC_ERR_INVALID_ARG, "loader: an unlabelled batch of %d from an empty unlabelled pool; use "
                      "fewer labels or batch_unlabeled 0", c->batch_unlabeled);
+  if (c->shards > 1 && (c->shard < 0 || c->shard >= c->shards || c->batch_labeled % c->shards ||
+                        c->batch_unlabeled % c->shards))
+    return fc_errorf(FC_ERR_INVALID_ARG, "loader: batches of %d + %d images do not split into %d equal parts",
+                     c->batch_labeled, c->batch_unlabeled, c->shards);
   if (c->threads < 0 || c->threads > 256) return fc_errorf(FC_ERR_INVALID_ARG, "loader: %d threads", c->threads);
   if (c->queue_depth < 0 || c->queue_depth > 1024)
     return fc_errorf(FC_ERR_INVALID_ARG, "loader: queue depth %d is out of range", c->queue_depth);
@@ -329,6 +337,14 @@ fc_status fc_loader_create(const fc_loader_config *config, fc_loader **out) {
   L->ds = config->dataset;
   if (config->batch_labeled == 0) L->cfg.labeled_count = 0;
   if (config->batch_unlabeled == 0) L->cfg.unlabeled_count = 0;
+  L->global_labeled = config->batch_labeled;
+  L->global_unlabeled = config->batch_unlabeled;
+  if (config->shards > 1) {
+    L->cfg.batch_labeled /= config->shards;
+    L->cfg.batch_unlabeled /= config->shards;
+    L->first_labeled = config->shard * L->cfg.batch_labeled;
+    L->first_unlabeled = config->shard * L->cfg.batch_unlabeled;
+  }
   L->depth = config->queue_depth > 0 ? config->queue_depth : 4;
   if (L->depth < 2) L->depth = 2;
   L->image_bytes = fc_dataset_image_bytes(L->ds);

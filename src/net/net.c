@@ -293,9 +293,11 @@ fc_view fc_net_plan_input(const fc_net_plan *p) { return fc_view_of(p->input, 0)
 
 /* ---- forward ---- */
 
-static fc_batchnorm_params bn_params(const fc_net *net, const fc_layer *l) {
+static fc_batchnorm_params bn_params(const fc_net_plan *p, const fc_layer *l) {
+  const fc_net *net = p->net;
   const fc_graph *g = &net->graph;
   fc_batchnorm_params bp;
+  bp.sync = p->mode == FC_NET_TRAINING ? p->bn_sync : NULL;
   bp.gamma = fc_view_of(net->params, g->tensors[l->gamma].offset);
   bp.beta = fc_view_of(net->params, g->tensors[l->beta].offset);
   bp.running_mean = fc_view_of(net->stats, g->tensors[l->rmean].offset);
@@ -338,7 +340,7 @@ static fc_status forward_layer(fc_net_plan *p, const fc_layer *l, fc_view images
     return fc_conv2d_forward(dev, &d, x, pview(net, l->weight), none, y, work, p->work_floats);
   }
   case FC_LAYER_BN: {
-    fc_batchnorm_params bp = bn_params(net, l);
+    fc_batchnorm_params bp = bn_params(p, l);
     fc_view res = l->residual >= 0 ? fc_view_of(p->act[l->residual], 0) : none;
     fc_shape4 s = fc_slot_shape(&g->slots[l->x], n);
     if (training || p->batch_stats) {
@@ -432,7 +434,7 @@ static fc_status backward_layer(fc_net_plan *p, const fc_layer *l, int li) {
     break;
   }
   case FC_LAYER_BN: {
-    fc_batchnorm_params bp = bn_params(net, l);
+    fc_batchnorm_params bp = bn_params(p, l);
     fc_shape4 s = fc_slot_shape(&g->slots[l->x], n);
     fc_view dres = none;
     if (l->residual >= 0) {

@@ -37,6 +37,7 @@ struct fc_net_plan {
   int forward_done;
   int batch_stats;    /* inference: BN normalises with the batch's statistics */
   uint64_t seed, step;
+  const fc_bn_sync *bn_sync; /* training: batch statistics shared with other ranks (--sync-bn), or NULL */
 };
 
 /* The plan's own uint8 input buffer, batch×C×H×W bytes. */

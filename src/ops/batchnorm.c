@@ -59,15 +59,36 @@ static fc_status partial_sums(fc_device *dev, fc_shape4 s, fc_view x, fc_view me
                           FC_NARGS(args) - (cpu ? 0 : 1));
 }
 
-static fc_status finalize_sum(fc_device *dev, fc_shape4 s, fc_view part, float scale,
-                              int accumulate, fc_view out) {
+/* out[c] = scale · Σ_j part[c·parts + j] (+ out[c]). */
+static fc_status finalize_parts(fc_device *dev, size_t parts, int channels, fc_view part, float scale,
+                                int accumulate, fc_view out) {
   cl_kernel k = NULL;
   FC_TRY(bn_kernel(dev, "bn_finalize_sum", &k));
   const fc_kernel_arg args[] = {FC_ARG_VIEW_MEM(part),  FC_ARG_VIEW_OFF(part),
-                                FC_ARG_UINT(slices(s)), FC_ARG_UINT(s.c),
+                                FC_ARG_UINT(parts),     FC_ARG_UINT(channels),
                                 FC_ARG_FLOAT(scale),    FC_ARG_INT(accumulate != 0),
                                 FC_ARG_VIEW_MEM(out),   FC_ARG_VIEW_OFF(out)};
-  return fc_launch_1d(dev, k, "channel_finalize_sum", (size_t)s.c, args, FC_NARGS(args));
+  return fc_launch_1d(dev, k, "channel_finalize_sum", (size_t)channels, args, FC_NARGS(args));
+}
+
+static fc_status finalize_sum(fc_device *dev, fc_shape4 s, fc_view part, float scale,
+                              int accumulate, fc_view out) {
+  return finalize_parts(dev, slices(s), s.c, part, scale, accumulate, out);
+}
+
+/* --sync-bn: v[0..n) (on the device) = scale · Σ over ranks of (v · local_scale),
+ * through the host: the device finishes what it has queued first. */
+static fc_status sync_sum(fc_device *dev, const fc_bn_sync *sync, fc_view v, size_t n, double local_scale,
+                          double scale) {
+  if (!sync->sum || !sync->host || sync->host_len < 2 * n)
+    return fc_errorf(FC_ERR_INVALID_ARG, "batchnorm: the --sync-bn scratch holds %zu values, %zu are needed",
+                     sync->host ? sync->host_len : 0, 2 * n);
+  float *f = (float *)(void *)(sync->host + n); /* floats in the upper half */
+  FC_TRY(fc_buffer_read(dev, v.mem, v.offset * 4, n * 4, f, 1));
+  for (size_t i = 0; i < n; i++) sync->host[i] = (double)f[i] * local_scale;
+  FC_TRY(sync->sum(sync->user, sync->host, n));
+  for (size_t i = 0; i < n; i++) f[i] = (float)(sync->host[i] * scale);
+  return fc_buffer_write(dev, v.mem, v.offset * 4, n * 4, f, 1);
 }
 
 fc_status fc_channel_sum(fc_device *dev, fc_shape4 s, fc_view x, fc_view out, int accumulate,
@@ -164,17 +185,32 @@ fc_status fc_batchnorm_forward_train(fc_device *dev, fc_shape4 s, fc_view x,
   if (epi == FC_BN_ADD_RELU) FC_TRY(fc_ops_check_view(op, "residual", res, count));
   FC_TRY(check_workspace(op, ws, ws_size, slices(s) * (size_t)s.c));
 
+  const fc_bn_sync *sync = p->sync && p->sync->ranks > 1 ? p->sync : NULL;
+  size_t var_parts = slices(s), var_m = m;
   FC_TRY(partial_sums(dev, s, x, ws, 0, ws));
-  FC_TRY(finalize_sum(dev, s, ws, (float)(1.0 / (double)m), 0, save_mean));
-  FC_TRY(partial_sums(dev, s, x, save_mean, 1, ws));
+  if (!sync) {
+    FC_TRY(finalize_sum(dev, s, ws, (float)(1.0 / (double)m), 0, save_mean));
+    FC_TRY(partial_sums(dev, s, x, save_mean, 1, ws));
+  } else {
+    /* The global batch's mean, then its centred squares: the same two passes
+     * with each rank's channel sums added up between them. */
+    var_m = m * (size_t)sync->ranks;
+    FC_TRY(finalize_sum(dev, s, ws, 1.0f, 0, save_mean));
+    FC_TRY(sync_sum(dev, sync, save_mean, (size_t)s.c, 1.0, 1.0 / (double)var_m));
+    FC_TRY(partial_sums(dev, s, x, save_mean, 1, ws));
+    FC_TRY(finalize_sum(dev, s, ws, 1.0f, 0, save_invstd));
+    FC_TRY(sync_sum(dev, sync, save_invstd, (size_t)s.c, 1.0, 1.0));
+    FC_TRY(fc_buffer_copy(dev, save_invstd.mem, save_invstd.offset * 4, ws.mem, ws.offset * 4, (size_t)s.c * 4));
+    var_parts = 1; /* bn_finalize_var reads the one global sum per channel */
+  }
   cl_kernel k = NULL;
   FC_TRY(bn_kernel(dev, "bn_finalize_var", &k));
   fc_view rm = running ? p->running_mean : save_mean, rv = running ? p->running_var : save_invstd;
   const fc_kernel_arg args[] = {FC_ARG_VIEW_MEM(ws),
                                 FC_ARG_VIEW_OFF(ws),
-                                FC_ARG_UINT(slices(s)),
+                                FC_ARG_UINT(var_parts),
                                 FC_ARG_UINT(s.c),
-                                FC_ARG_UINT(m),
+                                FC_ARG_UINT(var_m),
                                 FC_ARG_FLOAT(p->eps),
                                 FC_ARG_FLOAT(p->momentum),
                                 FC_ARG_VIEW_MEM(save_mean),
@@ -271,6 +307,10 @@ fc_status fc_batchnorm_backward(fc_device *dev, fc_shape4 s, fc_view x, fc_view 
       FC_ARG_VIEW_MEM(dgamma), FC_ARG_VIEW_OFF(dgamma), FC_ARG_VIEW_MEM(dbeta),
       FC_ARG_VIEW_OFF(dbeta),  FC_ARG_VIEW_MEM(sums),   FC_ARG_VIEW_OFF(sums)};
   FC_TRY(fc_launch_1d(dev, k, "batchnorm_backward_finalize", c, a2, FC_NARGS(a2)));
+  /* --sync-bn: dx needs the global batch's means of dy and dy·x̂ (dgamma and
+   * dbeta stay this rank's sums: the trainer adds the gradients up). */
+  if (p->sync && p->sync->ranks > 1)
+    FC_TRY(sync_sum(dev, p->sync, sums, 2 * c, (double)m, 1.0 / ((double)m * p->sync->ranks)));
 
   FC_TRY(bn_kernel(dev, cpu ? "bn_backward_dx_cpu" : "bn_backward_dx", &k));
   const fc_kernel_arg a3[] = {FC_ARG_VIEW_MEM(x),

@@ -9,9 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "core/fault.h"
 #include "core/fileio.h"
+#include "core/hash.h"
 #include "device/runtime.h"
 #include "fercl/log.h"
 #include "fercl/safetensors.h"
@@ -164,6 +166,27 @@ static fc_status choose_split(fc_trainer *t, const char *resume_dir) {
   return FC_OK; /* labels.txt is written once the whole run is set up (fc_train_run) */
 }
 
+/* Word offsets of a step's gathered words for a batch of Bl + Bu: loss_s,
+ * loss_u, loss_n, τ[C], then the per-sample arrays. One rank's, or with the
+ * global batch's sizes the ranks' side by side (gather_ranks). */
+typedef struct gather_layout {
+  size_t tau, conf, argmax, mask, count, hits, probs_l, probs_u, words;
+} gather_layout;
+
+static gather_layout layout_for(int Bl, int Bu, int C) {
+  gather_layout L;
+  L.tau = 3;
+  L.conf = L.tau + (size_t)C;
+  L.argmax = L.conf + (size_t)Bu;
+  L.mask = L.argmax + (size_t)Bu;
+  L.count = L.mask + (size_t)Bu;
+  L.hits = L.count + (size_t)Bu;
+  L.probs_l = L.hits + (size_t)Bu;
+  L.probs_u = L.probs_l + (size_t)Bl * C;
+  L.words = L.probs_u + (size_t)Bu * C;
+  return L;
+}
+
 static fc_status alloc_small(fc_trainer *t) {
   const int Bl = t->B_l, Bu = t->B_u, C = t->C, B = Bl + Bu;
   /* Word offsets of each tensor in the small buffer. */
@@ -188,31 +211,20 @@ static fc_status alloc_small(fc_trainer *t) {
   PLACE(hits, Bu + 1);
   PLACE(loss_n_ps, Bu + 1);
   PLACE(scalars, 8);
-  size_t gather_off = off;
-  /* Gather layout: loss_s, loss_u, loss_n, τ[C], then per-sample arrays. */
-  size_t g = 3;
-  t->g_tau = g;
-  g += (size_t)C;
-  t->g_conf = g;
-  g += (size_t)Bu;
-  t->g_argmax = g;
-  g += (size_t)Bu;
-  t->g_mask = g;
-  g += (size_t)Bu;
-  t->g_count = g;
-  g += (size_t)Bu;
-  t->g_hits = g;
-  g += (size_t)Bu;
-  t->g_probs_l = g;
-  g += (size_t)Bl * C;
-  t->g_probs_u = g;
-  g += (size_t)Bu * C;
-  t->gather_words = g;
-  PLACE(gather, g);
+  gather_layout L = layout_for(Bl, Bu, C);
+  t->g_tau = L.tau;
+  t->g_conf = L.conf;
+  t->g_argmax = L.argmax;
+  t->g_mask = L.mask;
+  t->g_count = L.count;
+  t->g_hits = L.hits;
+  t->g_probs_l = L.probs_l;
+  t->g_probs_u = L.probs_u;
+  t->gather_words = L.words;
+  PLACE(gather, L.words);
   /* Last, so the views above keep the offsets (and the rounding) of runs without it. */
   PLACE(da_state, fc_dist_align_state_size(C));
 #undef PLACE
-  (void)gather_off;
   FC_TRY(fc_buffer_alloc(t->dev, off * 4, "per-step tensors", &t->small));
   FC_TRY(fc_buffer_fill_zero(t->dev, t->small, 0, off * 4));
   fc_view *views[] = {&t->q, &t->conf, &t->argmax, &t->mask, &t->tau, &t->dta_state, &t->da_state, &t->dta_stats, &t->probs,
@@ -238,7 +250,6 @@ static fc_status alloc_small(fc_trainer *t) {
   it[n++] = (fc_gather_item){t->probs, (size_t)Bl * C};
   if (Bu > 0) it[n++] = (fc_gather_item){fc_view_add(t->probs, (size_t)Bl * C), (size_t)Bu * C};
   t->n_gather_items = n;
-  if (Bu == 0) t->g_probs_l = 3 + (size_t)C;
   return FC_OK;
 }
 
@@ -311,8 +322,10 @@ void fc_trainer_loader_config(const fc_trainer *t, int threads, fc_loader_config
   lc->labeled_count = t->labeled.count;
   lc->unlabeled = t->unlabeled.index;
   lc->unlabeled_count = t->unlabeled.count;
-  lc->batch_labeled = t->B_l;
-  lc->batch_unlabeled = t->B_u;
+  lc->batch_labeled = t->B_l_all; /* the global batch; this rank's part of it */
+  lc->batch_unlabeled = t->B_u_all;
+  lc->shards = t->world;
+  lc->shard = t->rank;
   lc->seed = t->cfg.seed;
   lc->threads = threads;
 }
@@ -361,16 +374,108 @@ static fc_status check_device_memory(const fc_trainer *t) {
   const double gib = 1024.0 * 1024.0 * 1024.0;
   char advice[160];
   if (lo > 0)
-    snprintf(advice, sizeof advice, "the largest --batch that fits is about %d (or lower --mu, --width or --input)", lo);
+    snprintf(advice, sizeof advice, "the largest --batch that fits is about %d (or lower --mu, --width or --input)",
+             lo * t->world);
   else
     snprintf(advice, sizeof advice, "even --batch 1 does not fit: lower --width, --input or --eval-batch");
   return fc_errorf(FC_ERR_DEVICE_MEMORY,
                    "training at --batch %d --mu %d needs about %.2f GiB of device memory (student forward and backward "
                    "of %d images %.2f GiB, teacher on %d images %.2f GiB, evaluation %.2f GiB, weights and "
                    "optimizer state %.2f GiB, batch and step buffers %.2f GiB), but %s has %.2f GiB; %s",
-                   t->B_l, t->cfg.mu, (double)m.total / gib, t->B_l + t->B_u, (double)m.student / gib, t->B_u,
+                   t->B_l_all, t->cfg.mu, (double)m.total / gib, t->B_l + t->B_u, (double)m.student / gib, t->B_u,
                    (double)m.teacher / gib, (double)m.eval / gib, (double)m.weights / gib, (double)m.other / gib,
                    info->name, (double)have / gib, advice);
+}
+
+/* ---- data-parallel ranks ---- */
+
+static fc_status sum_over_ranks(void *user, double *values, size_t n) {
+  (void)user;
+  return fc_dist_sum_f64(values, n);
+}
+
+static fc_status alloc_dist(fc_trainer *t) {
+  size_t np = fc_net_param_count(t->student), ns = fc_net_stat_count(t->student);
+  size_t words = (np > ns ? np : ns) + 1;
+  t->grad_host = malloc(words * sizeof(float));
+  size_t gw = t->gather_words * 4;
+  t->pack_bytes = (gw + (size_t)(t->B_l + t->B_u) * 4 + (size_t)t->B_u * 8 + 7) & ~(size_t)7;
+  t->pack = calloc(1, t->pack_bytes);
+  t->pack_all = calloc((size_t)t->world, t->pack_bytes);
+  t->gather_all = calloc(layout_for(t->B_l_all, t->B_u_all, t->C).words, sizeof(float));
+  t->hidden_all = calloc((size_t)t->B_u_all + 1, sizeof(int32_t));
+  t->labels_all = calloc((size_t)t->B_l_all + 1, sizeof(int32_t));
+  t->u_index_all = calloc((size_t)t->B_u_all + 1, sizeof(int64_t));
+  if (!t->grad_host || !t->pack || !t->pack_all || !t->gather_all || !t->hidden_all || !t->labels_all ||
+      !t->u_index_all)
+    return fc_errorf(FC_ERR_NOMEM, "out of memory for the data-parallel buffers");
+  if (t->cfg.sync_bn) {
+    int widest = 0;
+    for (int i = 0; i < fc_net_tensor_count(t->student); i++) {
+      const fc_tensor_info *ti = fc_net_tensor(t->student, i);
+      if (ti->store == FC_STORE_STAT && (int)ti->count > widest) widest = (int)ti->count;
+    }
+    t->bn_sync = (fc_bn_sync){.ranks = t->world, .sum = sum_over_ranks, .host_len = 4 * (size_t)widest + 8};
+    t->bn_sync.host = malloc(t->bn_sync.host_len * sizeof(double));
+    if (!t->bn_sync.host) return fc_errorf(FC_ERR_NOMEM, "out of memory");
+    t->splan->bn_sync = &t->bn_sync;
+  }
+  return FC_OK;
+}
+
+/* The student starts from rank 0's weights on every rank (the teacher is its copy). */
+static fc_status broadcast_initial_weights(fc_trainer *t) {
+  fc_net *s = t->student;
+  size_t np = fc_net_param_count(s), ns = fc_net_stat_count(s);
+  float *buf = malloc((np + ns + 1) * sizeof(float));
+  if (!buf) return fc_errorf(FC_ERR_NOMEM, "out of memory");
+  fc_status st = fc_net_read_params(s, buf, buf + np);
+  if (st == FC_OK) st = fc_dist_broadcast(buf, (np + ns) * sizeof(float));
+  int64_t drift = fc_fault_value("dist-drift-rank"); /* test-only: this rank's replica differs */
+  if (st == FC_OK && drift == t->rank) buf[0] += 1e-3f;
+  if (st == FC_OK) st = fc_net_write_params(s, buf, buf + np);
+  if (st == FC_OK) st = fc_net_copy_params(t->teacher, s);
+  free(buf);
+  return fc_error_context(st, "sharing rank 0's initial weights");
+}
+
+/* The number of ranks that wrote DIR/last.safetensors (1 before they were recorded). */
+static fc_status saved_world_size(const char *path, int *out) {
+  *out = 1;
+  fc_safetensors *f = NULL;
+  if (fc_safetensors_open(path, &f) != FC_OK) {
+    fc_error_clear(); /* resume_state reports a missing or unreadable checkpoint */
+    return FC_OK;
+  }
+  const char *v = fc_safetensors_metadata(f, "fercl.train.world_size");
+  fc_status st = FC_OK;
+  if (v) {
+    char *end = NULL;
+    long n = strtol(v, &end, 10);
+    if (end == v || *end || n < 1 || n > 1000000)
+      st = fc_errorf(FC_ERR_FORMAT, "%s: fercl.train.world_size '%s' is not a rank count", path, v);
+    else
+      *out = (int)n;
+  }
+  fc_safetensors_close(f);
+  return st;
+}
+
+static fc_status check_resume_world(fc_trainer *t) {
+  char path[1200];
+  snprintf(path, sizeof path, "%s/last.safetensors", t->dir);
+  int saved = 1;
+  FC_TRY(saved_world_size(path, &saved));
+  if (saved == t->world) return FC_OK;
+  char command[1300];
+  if (saved == 1)
+    snprintf(command, sizeof command, "fer-cl train --resume %s", t->dir);
+  else
+    snprintf(command, sizeof command, "mpirun -np %d fer-cl train --resume %s", saved, t->dir);
+  return fc_errorf(FC_ERR_MISMATCH,
+                   "%s was trained on %d rank%s and this resume has %d: each rank's share of the batch and the "
+                   "BN statistics depend on the rank count, so resume with the same count: %s",
+                   t->dir, saved, saved == 1 ? "" : "s", t->world, command);
 }
 
 fc_status fc_trainer_create(fc_device *dev, const fc_train_config *cfg, const char *resume_dir, fc_trainer **out) {
@@ -382,10 +487,19 @@ fc_status fc_trainer_create(fc_device *dev, const fc_train_config *cfg, const ch
   t->cfg = *cfg;
   t->best_acc = -1;
   t->saved_step = -1;
+  t->world = fc_dist_size();
+  t->rank = fc_dist_rank();
+  t->device_seed = cfg->seed + (uint64_t)t->rank * 0x9e3779b97f4a7c15ULL;
   const char *dir = resume_dir ? resume_dir : cfg->out;
   snprintf(t->dir, sizeof t->dir, "%s", dir ? dir : "runs/fer-cl");
-  fc_status st = fc_mkdir_p(t->dir);
-  if (st == FC_OK && resume_dir) {
+  fc_status st = resume_dir ? check_resume_world(t) : FC_OK;
+  if (st == FC_OK && cfg->batch % t->world != 0)
+    st = fc_errorf(FC_ERR_INVALID_ARG,
+                   "--batch %d does not split over %d ranks: --batch and --mu are the global batch, of which each "
+                   "rank takes an equal share; use a --batch divisible by %d",
+                   cfg->batch, t->world, t->world);
+  if (st == FC_OK && t->rank == 0) st = fc_mkdir_p(t->dir);
+  if (st == FC_OK && resume_dir && t->rank == 0) {
     int stale = fc_atomic_file_remove_stale(t->dir);
     if (stale > 0)
       fc_log(FC_LOG_INFO, "removed %d unfinished file%s left in %s by a run that was killed while saving", stale,
@@ -408,10 +522,12 @@ fc_status fc_trainer_create(fc_device *dev, const fc_train_config *cfg, const ch
     t->ssl = !cfg->supervised_only && t->unlabeled.count > 0;
     if (!cfg->supervised_only && t->unlabeled.count == 0)
       fc_log(FC_LOG_WARN, "every training image is labelled: training supervised only");
-    t->B_l = cfg->batch;
-    t->B_u = t->ssl ? cfg->batch * cfg->mu : 0;
-    t->steps_per_epoch = t->ssl ? (t->unlabeled.count + t->B_u - 1) / t->B_u
-                                : (t->labeled.count + t->B_l - 1) / t->B_l;
+    t->B_l_all = cfg->batch;
+    t->B_u_all = t->ssl ? cfg->batch * cfg->mu : 0;
+    t->B_l = t->B_l_all / t->world;
+    t->B_u = t->B_u_all / t->world;
+    t->steps_per_epoch = t->ssl ? (t->unlabeled.count + t->B_u_all - 1) / t->B_u_all
+                                : (t->labeled.count + t->B_l_all - 1) / t->B_l_all;
     t->total_steps = cfg->steps > 0 ? cfg->steps
                      : cfg->epochs > 0 ? (int64_t)ceil(cfg->epochs * (double)t->steps_per_epoch)
                                        : t->steps_per_epoch;
@@ -465,12 +581,17 @@ fc_status fc_trainer_create(fc_device *dev, const fc_train_config *cfg, const ch
                       (fc_dta_state_size(t->C) + fc_dist_align_state_size(t->C)) * 4;
     st = fc_buffer_alloc(dev, t->backup_bytes, "--skip-nonfinite backup", &t->backup);
   }
+  if (st == FC_OK && t->world > 1) st = alloc_dist(t);
+  /* Every rank gets here, failed or not, before the first collective. */
+  st = fc_dist_agree(st);
+  if (st == FC_OK && t->world > 1) st = broadcast_initial_weights(t);
   if (st == FC_OK && resume_dir) {
     char path[1200];
     snprintf(path, sizeof path, "%s/last.safetensors", t->dir);
     st = resume_state(t, path);
   }
   if (st == FC_OK) st = fc_device_finish(dev);
+  if (t->world > 1) st = fc_dist_agree(st);
   if (st != FC_OK) {
     fc_trainer_free(t);
     return st;
@@ -496,6 +617,14 @@ void fc_trainer_free(fc_trainer *t) {
   free(t->labels_host);
   free(t->u_index_host);
   free(t->gather_host);
+  free(t->grad_host);
+  free(t->pack);
+  free(t->pack_all);
+  free(t->gather_all);
+  free(t->hidden_all);
+  free(t->labels_all);
+  free(t->u_index_all);
+  free(t->bn_sync.host);
   fc_flexmatch_free(&t->flex);
   fc_runlog_free(&t->log);
   fc_index_list_free(&t->labeled);
@@ -562,6 +691,41 @@ static fc_status backup_state(fc_trainer *t, int restore) {
   return fc_buffer_copy(dev, t->small, t->da_state.offset * 4, t->backup, off + ds, das);
 }
 
+/* The batch means of the DTA statistics are this rank's: their mean over the
+ * ranks is the global batch's, so every rank holds the same thresholds. */
+static fc_status average_dta_stats(fc_trainer *t) {
+  size_t n = 1 + (size_t)t->C;
+  float f[1 + 64];
+  FC_TRY(fc_buffer_read(t->dev, t->small, t->dta_stats.offset * 4, n * 4, f, 1));
+  for (size_t i = 0; i < n; i++) t->dta_host[i] = f[i];
+  FC_TRY(fc_dist_sum_f64(t->dta_host, n));
+  for (size_t i = 0; i < n; i++) f[i] = (float)(t->dta_host[i] / t->world);
+  return fc_buffer_write(t->dev, t->small, t->dta_stats.offset * 4, n * 4, f, 1);
+}
+
+/* Each rank's gradient is of the mean loss over its share of the batch: their
+ * mean over the ranks is the gradient of the global batch. The stop vote (a
+ * Ctrl-C on any rank) rides along, so the ranks stop after the same step. This
+ * all-reduce is the step's synchronisation point. */
+static fc_status average_gradients(fc_trainer *t) {
+  size_t np = fc_net_param_count(t->student);
+  FC_TRY(fc_device_finish(t->dev)); /* the read would wait for backward too: time the copies alone */
+  double t0 = fc_dist_seconds();
+  FC_TRY(fc_buffer_read(t->dev, t->student->grads, 0, np * 4, t->grad_host, 1));
+  t->grad_host[np] = stop_requested ? 1.0f : 0.0f;
+  double t1 = fc_dist_seconds();
+  FC_TRY(fc_dist_sum_f32(t->grad_host, np + 1));
+  t->allreduce_seconds += fc_dist_seconds() - t1;
+  t->stop = t->grad_host[np] > 0;
+  const float scale = 1.0f / (float)t->world;
+  for (size_t i = 0; i < np; i++) t->grad_host[i] *= scale;
+  /* Not waited for: grad_host is next written after the next step's read. */
+  FC_TRY(fc_buffer_write(t->dev, t->student->grads, 0, np * 4, t->grad_host, 0));
+  t->sync_seconds += fc_dist_seconds() - t0;
+  t->sync_steps++;
+  return FC_OK;
+}
+
 /* Enqueues everything of step `step` (0-based) up to the gather. */
 static fc_status enqueue_step(fc_trainer *t, int64_t step, double lr) {
   fc_device *dev = t->dev;
@@ -571,7 +735,7 @@ static fc_status enqueue_step(fc_trainer *t, int64_t step, double lr) {
   fc_view images = fc_view_of(t->upload, 0);
   fc_view labels = fc_view_of(t->upload, t->labels_word);
   fc_view hidden = fc_view_of(t->upload, t->hidden_word);
-  uint64_t seed = c->seed;
+  uint64_t seed = t->device_seed;
 
   if (t->ssl) {
     /* Teacher on the weak view: probabilities, confidence, pseudo-labels. */
@@ -592,6 +756,7 @@ static fc_status enqueue_step(fc_trainer *t, int64_t step, double lr) {
     if (c->dta == FC_DTA_FREEMATCH_FER || c->dta == FC_DTA_FREEMATCH_RESCALED) {
       const fc_dta_params dp = dta_params(c);
       FC_TRY(fc_batch_confidence_stats(dev, Bu, C, t->q, t->conf, t->dta_stats));
+      if (t->world > 1) FC_TRY(average_dta_stats(t));
       FC_TRY(fc_dta_freematch_update(dev, C, t->dta_stats, (float)c->dta_momentum, &dp, t->dta_state));
       FC_TRY(fc_buffer_copy(dev, t->small, fc_dta_tau(t->dta_state, C).offset * 4, t->small, t->tau.offset * 4,
                             (size_t)C * 4));
@@ -640,6 +805,7 @@ static fc_status enqueue_step(fc_trainer *t, int64_t step, double lr) {
   size_t np = fc_net_param_count(s);
   FC_TRY(fc_zero_grad(dev, fc_net_grads(s), np));
   FC_TRY(fc_net_backward(t->splan, t->dlogits));
+  if (t->world > 1) FC_TRY(average_gradients(t));
   const fc_optim_segment *segs = NULL;
   int nseg = fc_net_decay_segments(s, &segs);
   if (c->optimizer == FC_OPT_SGD) {
@@ -657,35 +823,80 @@ static fc_status enqueue_step(fc_trainer *t, int64_t step, double lr) {
   return fc_gather_words(dev, t->gather_items, t->n_gather_items, t->gather);
 }
 
+/* A step's gathered words: this rank's, or every rank's side by side. */
+typedef struct step_words {
+  const float *g;
+  gather_layout at;
+  int Bl, Bu;
+  const int32_t *hidden, *labels;
+  const int64_t *u_index;
+} step_words;
+
+/* world > 1: every rank's gathered words, laid out as one process's of the
+ * global batch (rank r's samples are its positions r·B/world ..), so the log
+ * and the host-side method state (FlexMatch, AdaCM, the SNL window) see the
+ * whole batch and stay the same on every rank. */
+static fc_status gather_ranks(fc_trainer *t, step_words *w) {
+  const int Bl = t->B_l, Bu = t->B_u, C = t->C, W = t->world;
+  const size_t gw = t->gather_words * 4;
+  uint8_t *p = t->pack;
+  memcpy(p, t->gather_host, gw);
+  memcpy(p + gw, t->hidden_host, (size_t)Bu * 4);
+  memcpy(p + gw + (size_t)Bu * 4, t->labels_host, (size_t)Bl * 4);
+  memcpy(p + gw + (size_t)(Bu + Bl) * 4, t->u_index_host, (size_t)Bu * 8);
+  FC_TRY(fc_dist_allgather(t->pack, t->pack_bytes, t->pack_all));
+  const gather_layout L = layout_for(Bl, Bu, C), G = layout_for(t->B_l_all, t->B_u_all, C);
+  float *g = t->gather_all;
+  for (int k = 0; k < 3; k++) g[k] = 0;
+  for (int r = 0; r < W; r++) {
+    const uint8_t *src = t->pack_all + (size_t)r * t->pack_bytes;
+    const float *rg = (const float *)(const void *)src;
+    for (int k = 0; k < 3; k++) g[k] += rg[k] / (float)W; /* each rank's loss is its share's mean */
+    if (r == 0) memcpy(g + G.tau, rg + L.tau, (size_t)C * 4);
+    const size_t per_sample[][2] = {{G.conf, L.conf}, {G.argmax, L.argmax}, {G.mask, L.mask},
+                                    {G.count, L.count}, {G.hits, L.hits}};
+    for (size_t f = 0; f < 5; f++)
+      memcpy(g + per_sample[f][0] + (size_t)r * Bu, rg + per_sample[f][1], (size_t)Bu * 4);
+    memcpy(g + G.probs_l + (size_t)r * Bl * C, rg + L.probs_l, (size_t)Bl * C * 4);
+    memcpy(g + G.probs_u + (size_t)r * Bu * C, rg + L.probs_u, (size_t)Bu * C * 4);
+    memcpy(t->hidden_all + (size_t)r * Bu, src + gw, (size_t)Bu * 4);
+    memcpy(t->labels_all + (size_t)r * Bl, src + gw + (size_t)Bu * 4, (size_t)Bl * 4);
+    memcpy(t->u_index_all + (size_t)r * Bu, src + gw + (size_t)(Bu + Bl) * 4, (size_t)Bu * 8);
+  }
+  *w = (step_words){g, G, t->B_l_all, t->B_u_all, t->hidden_all, t->labels_all, t->u_index_all};
+  return FC_OK;
+}
+
 /* Turns the gathered words into a log row and updates host-side DTA/SNL state. */
-static void digest_step(fc_trainer *t, fc_log_row *row) {
-  const float *g = t->gather_host;
-  const int Bu = t->B_u, C = t->C;
+static void digest_step(fc_trainer *t, const step_words *w, fc_log_row *row) {
+  const float *g = w->g;
+  const int Bu = w->Bu, C = t->C;
   const fc_train_config *c = &t->cfg;
   row->loss_s = g[0];
   row->loss_u = t->ssl ? g[1] : 0.0;
   row->loss_n = t->ssl ? g[2] : 0.0;
   row->loss = c->lambda_s * row->loss_s + c->lambda_u * row->loss_u + c->lambda_n * row->loss_n;
-  for (int k = 0; k < C; k++) row->tau[k] = g[t->g_tau + (size_t)k];
+  for (int k = 0; k < C; k++) row->tau[k] = g[w->at.tau + (size_t)k];
   row->mask_rate = row->mean_conf = row->pl_precision = row->neg_per_sample = row->neg_precision = NAN;
   row->snl_k = t->snl_k;
   if (t->ssl) {
-    const float *conf = g + t->g_conf, *mask = g + t->g_mask;
-    const int32_t *argmax = (const int32_t *)(const void *)(g + t->g_argmax);
-    const int32_t *count = (const int32_t *)(const void *)(g + t->g_count);
-    const int32_t *hits = (const int32_t *)(const void *)(g + t->g_hits);
+    const float *conf = g + w->at.conf, *mask = g + w->at.mask;
+    const int32_t *argmax = (const int32_t *)(const void *)(g + w->at.argmax);
+    const int32_t *count = (const int32_t *)(const void *)(g + w->at.count);
+    const int32_t *hits = (const int32_t *)(const void *)(g + w->at.hits);
+    const int32_t *hidden = w->hidden;
     double accepted = 0, correct = 0, known = 0, conf_sum = 0, negs = 0, neg_hits = 0, neg_known = 0;
     for (int b = 0; b < Bu; b++) {
       conf_sum += conf[b];
       if (mask[b] > 0) {
         accepted++;
-        if (t->hidden_host[b] >= 0) {
+        if (hidden[b] >= 0) {
           known++;
-          correct += argmax[b] == t->hidden_host[b];
+          correct += argmax[b] == hidden[b];
         }
       }
       negs += count[b];
-      if (t->hidden_host[b] >= 0) {
+      if (hidden[b] >= 0) {
         neg_known += count[b];
         neg_hits += hits[b];
       }
@@ -696,16 +907,16 @@ static void digest_step(fc_trainer *t, fc_log_row *row) {
     row->neg_per_sample = negs / Bu;
     row->neg_precision = neg_known > 0 ? 1.0 - neg_hits / neg_known : NAN;
     if (c->dta == FC_DTA_FLEXMATCH) {
-      fc_flexmatch_update(&t->flex, t->u_index_host, conf, argmax, Bu);
+      fc_flexmatch_update(&t->flex, w->u_index, conf, argmax, Bu);
       fc_flexmatch_thresholds(&t->flex, t->host_tau);
     }
     if (c->snl && c->snl_mode == FC_SNL_TOPK) {
-      fc_snl_window_add(&t->window, g + t->g_probs_u, argmax, Bu);
+      fc_snl_window_add(&t->window, g + w->at.probs_u, argmax, Bu);
       t->snl_k = fc_snl_window_k(&t->window);
     }
   }
   if (c->dta == FC_DTA_ADACM && t->ssl) {
-    fc_adacm_update(&t->adacm, g + t->g_probs_l, t->labels_host, t->B_l);
+    fc_adacm_update(&t->adacm, g + w->at.probs_l, w->labels, w->Bl);
     if ((t->step + 1) % t->steps_per_epoch == 0) {
       fc_adacm_end_epoch(&t->adacm);
       memcpy(t->host_tau, t->adacm.tau, sizeof(float) * (size_t)C);
@@ -744,6 +955,7 @@ fc_status fc_trainer_step(fc_trainer *t, fc_log_row *row) {
   if (fc_fault_at("nan", step + 1)) /* test-only (core/fault.h): this step blows up */
     FC_TRY(fc_fill(t->dev, fc_net_params(t->student), NAN, fc_net_param_count(t->student)));
   if (fc_fault_at("device-lost", step + 1)) fc_fault_device_lost = 1;
+  if (t->world > 1 && t->rank == t->world - 1 && fc_fault_at("rank-exit", step + 1)) _exit(3); /* a rank dies */
   int64_t delay_ms = fc_fault_value("step-delay-ms");
   if (delay_ms > 0) nanosleep(&(struct timespec){delay_ms / 1000, (long)(delay_ms % 1000) * 1000000L}, NULL);
   fc_device_lock_compiles(t->dev, 1);
@@ -751,12 +963,18 @@ fc_status fc_trainer_step(fc_trainer *t, fc_log_row *row) {
   if (st == FC_OK) st = fc_buffer_read(t->dev, t->gather.mem, t->gather.offset * 4, t->gather_words * 4, t->gather_host, 1);
   fc_device_lock_compiles(t->dev, 0);
   if (st != FC_OK) return fc_error_context(st, "training step %lld", (long long)step + 1);
+  step_words words = {t->gather_host, layout_for(t->B_l, t->B_u, t->C), t->B_l, t->B_u, t->hidden_host,
+                      t->labels_host, t->u_index_host};
+  if (t->world > 1) {
+    st = gather_ranks(t, &words);
+    if (st != FC_OK) return fc_error_context(st, "training step %lld", (long long)step + 1);
+  }
   double dt = now_seconds() - t0;
-  digest_step(t, row);
+  digest_step(t, &words, row);
   row->step = step + 1;
   row->epoch = (double)(step + 1) / (double)t->steps_per_epoch;
   row->lr = lr;
-  row->images_per_s = (double)(t->B_l + t->B_u) / dt;
+  row->images_per_s = (double)(t->B_l_all + t->B_u_all) / dt;
   t->step_seconds_ema = t->step_seconds_ema > 0 ? 0.9 * t->step_seconds_ema + 0.1 * dt : dt;
   if (!isfinite(row->loss_s) || !isfinite(row->loss_u) || !isfinite(row->loss_n)) {
     if (t->backup) {
@@ -851,15 +1069,16 @@ fc_status fc_trainer_save(fc_trainer *t, const char *path, int model_only) {
     for (int64_t i = 0; st == FC_OK && i < t->flex.pool; i++) flex[i] = t->flex.selected[i];
     blobs[nb++] = (fc_ckpt_blob){"train.flexmatch", flex, (size_t)t->flex.pool};
   }
-  char step_s[32], batches_s[32], best_s[40], best_step_s[32];
+  char step_s[32], batches_s[32], best_s[40], best_step_s[32], world_s[16];
+  snprintf(world_s, sizeof world_s, "%d", t->world);
   snprintf(step_s, sizeof step_s, "%lld", (long long)t->step);
   snprintf(batches_s, sizeof batches_s, "%lld", (long long)fc_net_batches_tracked(s));
   snprintf(best_s, sizeof best_s, "%.17g", t->best_acc);
   snprintf(best_step_s, sizeof best_step_s, "%lld", (long long)t->best_step);
   const char *keys[] = {"fercl.train.step", "fercl.train.student_batches", "fercl.train.best_accuracy",
-                        "fercl.train.best_step"};
-  const char *values[] = {step_s, batches_s, best_s, best_step_s};
-  if (st == FC_OK) st = fc_checkpoint_save(path, t->teacher, &t->meta, blobs, nb, keys, values, 4);
+                        "fercl.train.best_step", "fercl.train.world_size"};
+  const char *values[] = {step_s, batches_s, best_s, best_step_s, world_s};
+  if (st == FC_OK) st = fc_checkpoint_save(path, t->teacher, &t->meta, blobs, nb, keys, values, 5);
   free(buf);
   free(host);
   free(flex);
@@ -1008,6 +1227,10 @@ static fc_status resume_state(fc_trainer *t, const char *path) {
 /* ---- the run ---- */
 
 static fc_status save_run(fc_trainer *t) {
+  if (t->rank != 0) { /* rank 0 alone writes the run folder */
+    t->saved_step = t->step;
+    return FC_OK;
+  }
   char path[1200];
   /* The log first: should the checkpoint then fail or be killed, the log is
    * ahead of the checkpoint and a resume drops the extra rows; the other way
@@ -1028,16 +1251,17 @@ static fc_status stop_after_failure(fc_trainer *t, fc_status st) {
   snprintf(message, sizeof message, "%s", fc_last_error());
   char path[1200];
   snprintf(path, sizeof path, "%s/log.csv", t->dir);
-  int log_ok = fc_runlog_write_csv(&t->log, path) == FC_OK;
+  int log_ok = t->rank != 0 || fc_runlog_write_csv(&t->log, path) == FC_OK;
   if (t->saved_step < 0)
     return fc_errorf(st, "%s. No checkpoint was saved before this%s", message,
                      log_ok ? "" : " (and log.csv could not be written)");
-  return fc_errorf(st, "%s. %s/last.safetensors (step %lld) is intact: continue with fer-cl train --resume %s%s",
-                   message, t->dir, (long long)t->saved_step, t->dir,
+  return fc_errorf(st, "%s. %s/last.safetensors (step %lld) is intact: continue with %sfer-cl train --resume %s%s",
+                   message, t->dir, (long long)t->saved_step, t->world > 1 ? "mpirun " : "", t->dir,
                    log_ok ? "" : " (log.csv could not be written)");
 }
 
 static fc_status finish_outputs(fc_trainer *t) {
+  if (t->rank != 0) return FC_OK;
   char path[1200];
   snprintf(path, sizeof path, "%s/curves.png", t->dir);
   char title[256];
@@ -1056,6 +1280,45 @@ static fc_status finish_outputs(fc_trainer *t) {
   return st;
 }
 
+/* Without --sync-bn each rank's BN running statistics are of its own share of
+ * the batches: their mean is what the model is evaluated and saved with (the
+ * student's and the teacher's, on every rank, so the replicas stay equal). */
+static fc_status average_bn_stats(fc_trainer *t) {
+  if (t->world <= 1 || t->cfg.sync_bn) return FC_OK;
+  size_t ns = fc_net_stat_count(t->student);
+  fc_net *nets[2] = {t->student, t->teacher};
+  for (int i = 0; i < 2; i++) {
+    FC_TRY(fc_net_read_params(nets[i], NULL, t->grad_host));
+    FC_TRY(fc_dist_sum_f32(t->grad_host, ns));
+    for (size_t k = 0; k < ns; k++) t->grad_host[k] /= (float)t->world;
+    FC_TRY(fc_net_write_params(nets[i], NULL, t->grad_host));
+  }
+  return FC_OK;
+}
+
+/* After the last step every rank must hold the same student: compares a
+ * checksum of each rank's parameters (a replica that drifted is a bug). */
+static fc_status check_replicas(fc_trainer *t) {
+  if (t->world <= 1) return FC_OK;
+  size_t np = fc_net_param_count(t->student);
+  FC_TRY(fc_net_read_params(t->student, t->grad_host, NULL));
+  uint64_t mine = fc_hash_bytes(FC_HASH_INIT, t->grad_host, np * sizeof(float));
+  uint64_t *all = calloc((size_t)t->world, sizeof *all);
+  if (!all) return fc_errorf(FC_ERR_NOMEM, "out of memory");
+  fc_status st = fc_dist_allgather(&mine, sizeof mine, all);
+  for (int r = 1; st == FC_OK && r < t->world; r++)
+    if (all[r] != all[0])
+      st = fc_errorf(FC_ERR_INTERNAL,
+                     "after step %lld rank %d's weights (checksum %016llx) differ from rank 0's (%016llx): the "
+                     "replicas drifted apart",
+                     (long long)t->step, r, (unsigned long long)all[r], (unsigned long long)all[0]);
+  if (st == FC_OK)
+    fc_log(FC_LOG_INFO, "all %d ranks hold identical weights after step %lld (checksum %016llx)", t->world,
+           (long long)t->step, (unsigned long long)all[0]);
+  free(all);
+  return st;
+}
+
 fc_status fc_train_run(fc_device *dev, const fc_train_config *cfg, const char *resume_dir, fc_train_result *result) {
   memset(result, 0, sizeof *result);
   stop_requested = 0;
@@ -1063,32 +1326,53 @@ fc_status fc_train_run(fc_device *dev, const fc_train_config *cfg, const char *r
   FC_TRY(fc_trainer_create(dev, cfg, resume_dir, &t));
   if (!resume_dir) {
     /* Everything is checked (data, split, memory, kernels, weights): only now
-     * may the caller clear its folder, and the run write into it. */
-    fc_status st = cfg->before_writing ? cfg->before_writing(cfg->before_writing_user) : FC_OK;
-    char path[1200];
-    snprintf(path, sizeof path, "%s/labels.txt", t->dir);
-    if (st == FC_OK) st = fc_label_split_write(path, t->ds, &t->labeled);
+     * may the caller clear its folder, and the run write into it (rank 0; the
+     * other ranks learn how it went). */
+    fc_status st = FC_OK;
+    if (t->rank == 0) {
+      st = cfg->before_writing ? cfg->before_writing(cfg->before_writing_user) : FC_OK;
+      char path[1200];
+      snprintf(path, sizeof path, "%s/labels.txt", t->dir);
+      if (st == FC_OK) st = fc_label_split_write(path, t->ds, &t->labeled);
+    }
+    int code = (int)st;
+    if (t->world > 1 && fc_dist_broadcast(&code, sizeof code) != FC_OK && st == FC_OK)
+      st = fc_errorf(FC_ERR_IO, "the ranks could not agree on the run folder");
+    if (st == FC_OK && code != FC_OK)
+      st = fc_errorf((fc_status)code, "rank 0 could not prepare the run folder %s", t->dir);
     if (st != FC_OK) {
       fc_trainer_free(t);
       return st;
     }
   }
+  char ranks_note[160] = "", again[32] = "";
+  if (t->world > 1) {
+    snprintf(ranks_note, sizeof ranks_note, ", data-parallel over %d ranks of %d+%d images%s", t->world, t->B_l,
+             t->B_u, t->cfg.sync_bn ? " with synchronised BN" : "");
+    snprintf(again, sizeof again, "mpirun -np %d ", t->world);
+  }
   fc_log(FC_LOG_INFO,
          "training %s on %s: %lld labelled, %lld unlabelled, %lld validation images, %d classes; "
-         "%lld steps of %d+%d images%s",
+         "%lld steps of %d+%d images%s%s",
          t->cfg.net.arch, t->cfg.data ? t->cfg.data : "synthetic faces", (long long)t->labeled.count,
-         (long long)(t->ssl ? t->unlabeled.count : 0), (long long)t->val.count, t->C, (long long)t->total_steps, t->B_l,
-         t->B_u, resume_dir ? " (resumed)" : "");
+         (long long)(t->ssl ? t->unlabeled.count : 0), (long long)t->val.count, t->C, (long long)t->total_steps,
+         t->B_l_all, t->B_u_all, resume_dir ? " (resumed)" : "", ranks_note);
   double start = now_seconds();
   int64_t first_step = t->step;
+  const int lead = t->rank == 0; /* rank 0 evaluates, writes and reports */
   fc_status st = FC_OK;
   while (t->step < t->total_steps && st == FC_OK) {
     fc_log_row row;
     st = fc_trainer_step(t, &row);
     if (st != FC_OK) break;
     int last = t->step == t->total_steps;
+    int stop = (t->world > 1 ? t->stop : stop_requested) && !last; /* every rank decides alike */
+    int eval_now = t->eval_ready && ((t->cfg.eval_every > 0 && t->step % t->cfg.eval_every == 0) || last);
+    int save_now = (t->cfg.save_every > 0 && t->step % t->cfg.save_every == 0) || last || stop;
+    if (eval_now || save_now) st = average_bn_stats(t);
+    if (st != FC_OK) break;
     int evaluated = 0, is_best = 0;
-    if (t->eval_ready && ((t->cfg.eval_every > 0 && t->step % t->cfg.eval_every == 0) || last)) {
+    if (eval_now && lead) {
       fc_metrics m;
       st = fc_trainer_evaluate(t, &m, NULL);
       if (st != FC_OK) break;
@@ -1109,34 +1393,48 @@ fc_status fc_train_run(fc_device *dev, const fc_train_config *cfg, const char *r
     }
     st = fc_runlog_append(&t->log, &row);
     if (st != FC_OK) break;
-    if ((t->cfg.save_every > 0 && t->step % t->cfg.save_every == 0) || last) st = save_run(t);
+    if (save_now) st = save_run(t);
     if (st != FC_OK) break;
-    if (cfg->progress) {
+    if (cfg->progress && lead) {
       fc_train_progress p = {.step = t->step, .total_steps = t->total_steps, .epoch = row.epoch, .loss = row.loss,
                              .loss_s = row.loss_s, .loss_u = row.loss_u, .loss_n = row.loss_n,
-                             .mask_rate = row.mask_rate, .lr = row.lr, .images_per_s = (t->B_l + t->B_u) / t->step_seconds_ema,
+                             .mask_rate = row.mask_rate, .lr = row.lr,
+                             .images_per_s = (t->B_l_all + t->B_u_all) / t->step_seconds_ema,
                              .eta_seconds = (double)(t->total_steps - t->step) * t->step_seconds_ema,
                              .evaluated = evaluated, .val_acc = row.val_acc, .val_mca = row.val_mca,
                              .val_f1 = row.val_f1, .is_best = is_best};
       cfg->progress(&p, cfg->progress_user);
     }
-    if (stop_requested && t->step < t->total_steps) {
+    if (t->world == 1 && !stop && !last && stop_requested) { /* asked for during this step's report */
+      stop = 1;
       st = save_run(t);
-      if (st == FC_OK)
-        st = fc_errorf(FC_ERR_INTERRUPTED,
-                       "interrupted after step %lld of %lld; saved %s/last.safetensors. Continue with: fer-cl train "
-                       "--resume %s",
-                       (long long)t->step, (long long)t->total_steps, t->dir, t->dir);
+      if (st != FC_OK) break;
+    }
+    if (stop) {
+      st = fc_errorf(FC_ERR_INTERRUPTED,
+                     "interrupted after step %lld of %lld; saved %s/last.safetensors. Continue with: %sfer-cl train "
+                     "--resume %s",
+                     (long long)t->step, (long long)t->total_steps, t->dir, again, t->dir);
       result->interrupted = 1;
     }
   }
+  /* A rank that failed alone leaves the others waiting in a collective. */
+  result->must_abort = t->world > 1 && st != FC_OK && st != FC_ERR_INTERRUPTED;
+  if (st == FC_OK) st = check_replicas(t);
   double seconds = now_seconds() - start;
   if (st != FC_OK && st != FC_ERR_INTERRUPTED) st = stop_after_failure(t, st);
   if (st == FC_OK) st = finish_outputs(t);
+  if (!result->must_abort) st = fc_dist_agree(st); /* every rank returns the run's outcome */
   result->steps_done = t->step;
   result->first_step = first_step;
   result->seconds = seconds;
-  result->images_per_second = seconds > 0 ? (double)(t->step - first_step) * (t->B_l + t->B_u) / seconds : 0;
+  result->images_per_second = seconds > 0 ? (double)(t->step - first_step) * (t->B_l_all + t->B_u_all) / seconds : 0;
+  result->world_size = t->world;
+  result->gradient_bytes = fc_net_param_count(t->student) * sizeof(float);
+  if (t->sync_steps > 0) {
+    result->sync_seconds_per_step = t->sync_seconds / (double)t->sync_steps;
+    result->allreduce_seconds_per_step = t->allreduce_seconds / (double)t->sync_steps;
+  }
   result->best_accuracy = t->best_acc;
   result->best_step = t->best_step;
   if (t->log.count > 0) {

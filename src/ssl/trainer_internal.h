@@ -11,6 +11,7 @@
 #include "fercl/train.h"
 #include "ssl/evaluate.h"
 #include "ssl/runlog.h"
+#include "ssl/dist.h"
 #include "ssl/ssl_host.h"
 
 typedef struct fc_trainer {
@@ -67,6 +68,24 @@ typedef struct fc_trainer {
   /* --skip-nonfinite: a copy of everything a step changes, to undo it. */
   cl_mem backup;
   size_t backup_bytes;
+
+  /* Data-parallel ranks (ssl/dist.h, mpirun). B_l and B_u above are this
+   * rank's share of the global batch B_l_all + B_u_all (equal when world is 1). */
+  int world, rank;
+  int B_l_all, B_u_all;
+  uint64_t device_seed;  /* the device-side draws (RFD, dropout, random SNL): one stream per rank */
+  int stop;              /* every rank agreed to stop after this step */
+  float *grad_host;      /* parameter count + 1 words: the gradients, then the stop vote */
+  double dta_host[1 + 64];
+  /* world > 1: every rank's gathered words, laid out as one process's of the whole batch */
+  uint8_t *pack, *pack_all;
+  size_t pack_bytes;
+  float *gather_all;
+  int32_t *hidden_all, *labels_all;
+  int64_t *u_index_all;
+  fc_bn_sync bn_sync;    /* --sync-bn */
+  double sync_seconds, allreduce_seconds; /* summed over sync_steps steps */
+  int64_t sync_steps;
 } fc_trainer;
 
 fc_status fc_trainer_create(fc_device *dev, const fc_train_config *cfg, const char *resume_dir, fc_trainer **out);

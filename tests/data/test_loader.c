@@ -220,6 +220,54 @@ START_TEST(class_balance_and_epochs) {
 }
 END_TEST
 
+/* Data-parallel shards: the parts of a batch, side by side, are the whole
+ * batch (images, augmentation draws, labels, indices), for every step. */
+START_TEST(shards_make_up_the_whole_batch) {
+  const int parts = 3;
+  fc_loader_config c = config(0, 2);
+  c.batch_labeled = 12;
+  c.batch_unlabeled = 24;
+  fc_loader *whole = NULL, *shard[3] = {NULL};
+  FC_CHECK_OK(fc_loader_create(&c, &whole));
+  for (int r = 0; r < parts; r++) {
+    fc_loader_config cs = c;
+    cs.shards = parts;
+    cs.shard = r;
+    FC_CHECK_OK(fc_loader_create(&cs, &shard[r]));
+  }
+  size_t ib = fc_dataset_image_bytes(ds);
+  for (int64_t step = 0; step < 5; step++) {
+    const fc_batch *w = NULL;
+    FC_CHECK_OK(fc_loader_get(whole, step, &w));
+    for (int r = 0; r < parts; r++) {
+      const fc_batch *b = NULL;
+      FC_CHECK_OK(fc_loader_get(shard[r], step, &b));
+      int bl = b->batch_labeled, bu = b->batch_unlabeled;
+      ck_assert_int_eq(bl, 4);
+      ck_assert_int_eq(bu, 8);
+      ck_assert(!memcmp(b->x_l, w->x_l + (size_t)r * bl * ib, (size_t)bl * ib));
+      ck_assert(!memcmp(b->u_w, w->u_w + (size_t)r * bu * ib, (size_t)bu * ib));
+      ck_assert(!memcmp(b->u_s, w->u_s + (size_t)r * bu * ib, (size_t)bu * ib));
+      ck_assert(!memcmp(b->labels, w->labels + r * bl, sizeof(int32_t) * (size_t)bl));
+      ck_assert(!memcmp(b->labeled_index, w->labeled_index + r * bl, sizeof(int64_t) * (size_t)bl));
+      ck_assert(!memcmp(b->unlabeled_index, w->unlabeled_index + r * bu, sizeof(int64_t) * (size_t)bu));
+      fc_loader_release(shard[r], b);
+    }
+    fc_loader_release(whole, w);
+  }
+  for (int r = 0; r < parts; r++) fc_loader_free(shard[r]);
+  fc_loader_free(whole);
+  /* A batch that does not split evenly is refused. */
+  fc_loader_config bad = c;
+  bad.batch_labeled = 13;
+  bad.shards = parts;
+  fc_loader *L = NULL;
+  ck_assert_int_eq(fc_loader_create(&bad, &L), FC_ERR_INVALID_ARG);
+  ck_assert_ptr_null(L);
+  ck_assert_msg(strstr(fc_last_error(), "3 equal parts") != NULL, "message: %s", fc_last_error());
+}
+END_TEST
+
 START_TEST(misuse_is_reported) {
   fc_loader_config c = config(1, 2);
   fc_loader *L = NULL;
@@ -287,6 +335,7 @@ int main(void) {
   tcase_add_test(tc, same_batches_whatever_the_threads_and_order);
   tcase_add_test(tc, layout_labels_and_indices);
   tcase_add_test(tc, class_balance_and_epochs);
+  tcase_add_test(tc, shards_make_up_the_whole_batch);
   tcase_add_test(tc, misuse_is_reported);
   tcase_add_test(tc, normalisation_stats);
   suite_add_tcase(s, tc);

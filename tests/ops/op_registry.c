@@ -13,6 +13,7 @@ const fc_op_test fc_op_tests[] = {
     {"gemm_variants", fc_test_gemm_variants, NULL},
     {"conv2d_engines", fc_test_conv2d_engines, NULL},
     {"batchnorm", fc_test_batchnorm, fc_test_batchnorm_grad},
+    {"batchnorm_sync", fc_test_batchnorm_sync, NULL},
     {"channel_sum", fc_test_channel_sum, NULL},
     {"maxpool2d", fc_test_maxpool2d, fc_test_maxpool2d_grad},
     {"global_avgpool", fc_test_global_avgpool, fc_test_global_avgpool_grad},

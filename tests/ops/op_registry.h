@@ -34,6 +34,7 @@ void fc_test_conv2d(fc_device *dev);
 void fc_test_conv2d_grad(fc_device *dev);
 void fc_test_batchnorm(fc_device *dev);
 void fc_test_batchnorm_grad(fc_device *dev);
+void fc_test_batchnorm_sync(fc_device *dev);
 void fc_test_channel_sum(fc_device *dev);
 void fc_test_maxpool2d(fc_device *dev);
 void fc_test_maxpool2d_grad(fc_device *dev);
