@@ -243,7 +243,10 @@ fc_status fc_device_build_all(fc_device *dev) {
     if (strcmp(fc_kernel_sources[i].name, "bench") == 0) continue;
     if (strcmp(fc_kernel_sources[i].name, "oclgrind") == 0 && !dev->oclgrind) continue;
     cl_program p = NULL;
-    FC_TRY(fc_device_program(dev, fc_kernel_sources[i].name, "", &p));
+    char opts[64] = "";
+    if (strcmp(fc_kernel_sources[i].name, "gemm") == 0) /* the tile the tuning chose */
+      fc_tuning_gemm_options(&dev->tuning, opts, sizeof opts);
+    FC_TRY(fc_device_program(dev, fc_kernel_sources[i].name, opts, &p));
   }
   return FC_OK;
 }

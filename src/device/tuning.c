@@ -64,6 +64,15 @@ void fc_tuning_path(const fc_device *dev, char *path, size_t size) {
   snprintf(path, size, "%s/%016llx.txt", dir, (unsigned long long)h);
 }
 
+void fc_tuning_gemm_options(const fc_tuning *t, char *out, size_t size) {
+  if (t->gemm.vec == 16)
+    snprintf(out, size, "-DGEMM_MR=%d -DGEMM_NV=2 -DGEMM_V16=1", t->gemm.mr);
+  else if (t->gemm.mr == 6 && t->gemm.nv == 2)
+    snprintf(out, size, "%s", "");
+  else
+    snprintf(out, size, "-DGEMM_MR=%d -DGEMM_NV=%d", t->gemm.mr, t->gemm.nv);
+}
+
 void fc_gemm_params_describe(const fc_gemm_params *p, char *out, size_t size) {
   if (p->engine == FC_GEMM_ENGINE_CLBLAST)
     snprintf(out, size, "clblast");

@@ -65,6 +65,10 @@ void fc_tuning_load_at_open(struct fc_device *dev);
 fc_status fc_tuning_apply(struct fc_device *dev, const fc_tuning *t);
 /* Hands pending CLBlast Xgemm overrides to CLBlast (gemm.c calls it first). */
 fc_status fc_tuning_apply_clblast(struct fc_device *dev);
+/* The build options of cl/gemm.cl for t's tile ("" for the 6×16 float8
+ * defaults of the file), so fc_device_build_all builds the program that
+ * fc_gemm_kernel will ask for. */
+void fc_tuning_gemm_options(const fc_tuning *t, char *out, size_t size);
 /* "fercl 6x16 wg8 kc512" / "clblast": for logs and bench output. */
 void fc_gemm_params_describe(const fc_gemm_params *p, char *out, size_t size);
 

@@ -30,19 +30,9 @@ int fc_gemm_packed_active(const fc_device *dev) {
 int fc_gemm_mr(const fc_device *dev) { return dev->tuning.gemm.mr; }
 int fc_gemm_nr(const fc_device *dev) { return 8 * dev->tuning.gemm.nv; }
 
-void fc_gemm_program_options(const fc_device *dev, char *out, size_t size) {
-  /* The defaults of cl/gemm.cl as "": the program fc_device_build_all builds. */
-  if (dev->tuning.gemm.vec == 16)
-    snprintf(out, size, "-DGEMM_MR=%d -DGEMM_NV=2 -DGEMM_V16=1", dev->tuning.gemm.mr);
-  else if (dev->tuning.gemm.mr == 6 && dev->tuning.gemm.nv == 2)
-    snprintf(out, size, "%s", "");
-  else
-    snprintf(out, size, "-DGEMM_MR=%d -DGEMM_NV=%d", dev->tuning.gemm.mr, dev->tuning.gemm.nv);
-}
-
 fc_status fc_gemm_kernel(fc_device *dev, const char *name, cl_kernel *k) {
   char opts[64];
-  fc_gemm_program_options(dev, opts, sizeof opts);
+  fc_tuning_gemm_options(&dev->tuning, opts, sizeof opts);
   return fc_device_kernel(dev, "gemm", opts, name, k);
 }
 

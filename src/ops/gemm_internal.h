@@ -48,6 +48,5 @@ void fc_gemm_groups(const fc_device *dev, size_t m_tiles, size_t n_tiles, size_t
 fc_status fc_gemm_kernel(fc_device *dev, const char *name, cl_kernel *k);
 
 /* The kernel program options of the device's variant ("-DGEMM_MR=6 -DGEMM_NV=2"). */
-void fc_gemm_program_options(const fc_device *dev, char *out, size_t size);
 
 #endif
