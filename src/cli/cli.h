@@ -43,6 +43,9 @@ int fc_cli_fail(fc_status status);
 /* Applies --verbose/--quiet to the library's log level. */
 void fc_cli_apply_log_level(void);
 
+/* Removes a temporary folder of plain files (a scratch run's) and the folder. */
+void fc_cli_remove_temp_dir(const char *dir);
+
 /* Subcommands: each returns the process exit code. */
 int fc_cmd_devices(int argc, char **argv);
 int fc_cmd_data(int argc, char **argv);

@@ -811,22 +811,6 @@ static fc_status bench_supervised(fc_device *dev, const fc_net_config *base) {
   return st;
 }
 
-/* Removes the temporary run folder bench_ssl made (the trainer writes labels.txt). */
-static void remove_temp_dir(const char *dir) {
-  DIR *d = opendir(dir);
-  if (d) {
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-      if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
-      char path[1200];
-      snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-      unlink(path);
-    }
-    closedir(d);
-  }
-  rmdir(dir);
-}
-
 static fc_status bench_ssl(fc_device *dev, const fc_net_config *base) {
   fc_train_config cfg;
   fc_train_config_default(&cfg);
@@ -873,7 +857,7 @@ static fc_status bench_ssl(fc_device *dev, const fc_net_config *base) {
     report_train(r);
   }
   fc_trainer_free(tr);
-  remove_temp_dir(dir);
+  fc_cli_remove_temp_dir(dir); /* the trainer writes labels.txt */
   return st;
 }
 

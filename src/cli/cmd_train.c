@@ -7,12 +7,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
-#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/progress_line.h"
+#include "cli/train_baseline.h"
 #include "core/fileio.h"
 #include "core/hash.h"
 #include "fercl/device.h"
@@ -27,6 +28,7 @@ static int arch_choice, stem_choice, dta_choice, snl_choice, opt_choice, sched_c
 static int no_lae, no_lae3, no_lae4, no_rfd, no_snl, no_nesterov;
 static const char *config_file, *resume_dir;
 static int overwrite;
+static int no_baseline;
 static int seed_opt;
 
 static const char *const dta_names[] = {"freematch-fer", "fixed", "flexmatch", "adacm", "freematch-rescaled", NULL};
@@ -105,6 +107,7 @@ static fc_option train_options[] = {
     {.name = "config", .type = FC_OPT_STRING, .target = &config_file, .arg_name = "FILE", .help = "read options from FILE (name = value lines)", .not_in_config = 1},
     {.name = "resume", .type = FC_OPT_STRING, .target = &resume_dir, .arg_name = "DIR", .help = "continue the run saved in DIR", .not_in_config = 1},
     {.name = "overwrite", .type = FC_OPT_FLAG, .target = &overwrite, .flag_value = 1, .help = "replace the run already saved in --out DIR", .not_in_config = 1},
+    {.name = "no-baseline", .type = FC_OPT_FLAG, .target = &no_baseline, .flag_value = 1, .help = "synthetic faces: skip the supervised-only run at the end (same labels, steps, seed) that shows what the unlabelled faces add", .not_in_config = 1},
     {0}};
 
 static const fc_args_spec train_spec = {
@@ -216,25 +219,13 @@ static void on_progress(const fc_train_progress *p, void *user) {
   char eta[32];
   format_duration(p->eta_seconds, eta, sizeof eta);
   char line[512];
-  if (p->loss_u != 0 || p->loss_n != 0 || p->mask_rate == p->mask_rate)
-    snprintf(line, sizeof line,
-             "step %lld/%lld  ep %.2f  loss %.4f (sup %.4f  pseudo %.4f  neg %.4f)  mask %.2f  lr %.4g  %.1f img/s  ETA %s",
-             (long long)p->step, (long long)p->total_steps, p->epoch, p->loss, p->loss_s, p->loss_u, p->loss_n,
-             p->mask_rate == p->mask_rate ? p->mask_rate : 0.0, p->lr, p->images_per_s, eta);
-  else
-    snprintf(line, sizeof line, "step %lld/%lld  ep %.2f  loss %.4f  lr %.4g  %.1f img/s  ETA %s", (long long)p->step,
-             (long long)p->total_steps, p->epoch, p->loss, p->lr, p->images_per_s, eta);
   if (ps->tty) {
-    /* One terminal row, or the redraw scrolls: the short form, then cut. */
-    struct winsize ws;
-    int columns = ioctl(2, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0 ? ws.ws_col : 80;
-    if ((int)strlen(line) >= columns)
-      snprintf(line, sizeof line, "step %lld/%lld  loss %.4f  mask %.2f  ETA %s", (long long)p->step,
-               (long long)p->total_steps, p->loss, p->mask_rate == p->mask_rate ? p->mask_rate : 0.0, eta);
-    if ((int)strlen(line) >= columns) line[columns > 1 ? columns - 1 : 1] = '\0';
+    /* One terminal row, or the redraw scrolls. */
+    fc_cli_progress_line(p, eta, fc_cli_terminal_columns(2), line, sizeof line);
     fprintf(stderr, "\r\033[K%s", line);
     ps->line_open = 1;
   } else if (p->step % ps->log_every == 0 || p->step == p->total_steps || p->evaluated) {
+    fc_cli_progress_line(p, eta, 0, line, sizeof line);
     fprintf(stderr, "%s\n", line);
   }
   if (p->evaluated) {
@@ -501,6 +492,44 @@ int fc_cmd_train(int argc, char **argv) {
   return rc;
 }
 
+/* A run's options: --config FILE (a new run), then the command line, on
+ * top of the defaults. Returns -1 to go on, else the exit code. */
+static int parse_options(int argc, char **argv) {
+  if (!resume_dir && config_file) {
+    fc_status st = parse_file(config_file);
+    if (st != FC_OK) return fc_cli_fail(st);
+    /* A run's config.txt names the folder of that run: this run goes to its
+     * own --out (or runs/<time>), not into the old one. A hand-written
+     * config's 'out' is honoured. */
+    if (cfg.out && config_written_by_fercl) {
+      config_out = cfg.out;
+      cfg.out = NULL;
+    }
+  }
+  char *positional[argc > 0 ? argc : 1];
+  int npos = 0;
+  int rc = fc_cli_parse(&train_spec, argc, argv, positional, &npos);
+  if (rc >= 0) return rc;
+  if (npos > 0) {
+    fprintf(stderr, "fer-cl: error: fer-cl train takes no arguments (got '%s'); see 'fer-cl train --help'\n",
+            positional[0]);
+    return 2;
+  }
+  return -1;
+}
+
+/* The built-in synthetic faces' own defaults (README "The default run"):
+ * few labels, so the unlabelled faces matter, and a teacher that follows
+ * the student closely enough for a run of a few hundred steps. The options
+ * still override them. */
+static void synthetic_defaults(void) {
+  cfg.labels_per_class = 30;
+  cfg.ema = 0.99;
+  cfg.pseudo_warmup = 100;
+  cfg.teacher_batch_stats = 100;
+  cfg.tau_min = 0.7;
+}
+
 static int train_main(int argc, char **argv) {
   const int lead = fc_dist_rank() == 0, world = fc_dist_size();
   set_defaults();
@@ -533,25 +562,15 @@ static int train_main(int argc, char **argv) {
         return 2;
       }
     }
-  } else if (config_file) {
-    st = parse_file(config_file);
-    if (st != FC_OK) return fc_cli_fail(st);
-    /* A run's config.txt names the folder of that run: this run goes to its
-     * own --out (or runs/<time>), not into the old one. A hand-written
-     * config's 'out' is honoured. */
-    if (cfg.out && config_written_by_fercl) {
-      config_out = cfg.out;
-      cfg.out = NULL;
-    }
   }
-  char *positional[argc > 0 ? argc : 1];
-  int npos = 0;
-  int rc = fc_cli_parse(&train_spec, argc, argv, positional, &npos);
+  int rc = parse_options(argc, argv);
   if (rc >= 0) return rc;
-  if (npos > 0) {
-    fprintf(stderr, "fer-cl: error: fer-cl train takes no arguments (got '%s'); see 'fer-cl train --help'\n",
-            positional[0]);
-    return 2;
+  if (!cfg.data && !resume_dir) {
+    /* The built-in synthetic faces: their own defaults under the same options. */
+    set_defaults();
+    synthetic_defaults();
+    rc = parse_options(argc, argv);
+    if (rc >= 0) return rc;
   }
   if (!lead && !fc_cli.verbose) fc_log_set_level(FC_LOG_ERROR); /* rank 0 reports for all */
   st = apply_choices();
@@ -651,11 +670,25 @@ static int train_main(int argc, char **argv) {
   if (run_profile && lead && fc_profile_save_run(run_profile, dir, stderr) != FC_OK)
     fc_log(FC_LOG_WARN, "profile: %s", fc_last_error());
   fc_profile_free(run_profile);
-  fc_device_close(dev);
+  run_profile = NULL;
   if (st != FC_OK) {
+    fc_device_close(dev);
     if (!resume_dir && lead) discard_unstarted_run();
     return fail_together(st);
   }
+  /* The synthetic faces' comparison: a new, whole, single-device SSL run. */
+  fc_train_result baseline;
+  int compared = 0;
+  if (!cfg.data && !cfg.supervised_only && !no_baseline && !resume_dir && world == 1 && !res.interrupted &&
+      res.best_accuracy >= 0) {
+    st = fc_cli_train_baseline(dev, &cfg, dir, &res, &baseline);
+    if (st != FC_OK) {
+      fc_device_close(dev);
+      return fc_cli_fail(st); /* the run itself is saved and whole */
+    }
+    compared = 1;
+  }
+  fc_device_close(dev);
   if (!lead) return 0;
   char took[32];
   format_duration(res.seconds, took, sizeof took);
@@ -679,5 +712,6 @@ static int train_main(int argc, char **argv) {
   printf("run folder: %s (last.safetensors, best.safetensors, log.csv, curves.png, confusion.png, labels.txt, "
          "config.txt)\n",
          dir);
+  if (compared) fc_cli_print_baseline(stdout, &res, &baseline);
   return 0;
 }

@@ -31,13 +31,13 @@ typedef struct expression {
 } expression;
 
 static const expression expressions[7] = {
-    /* angry    */ {-0.20f, 0.06f, 0.85f, 0.50f, -0.07f, -0.11f, 0.00f},
-    /* disgust  */ {-0.30f, 0.12f, 0.90f, 0.38f, -0.05f, -0.05f, 0.55f},
-    /* fear     */ {-0.15f, 0.45f, 1.15f, 1.00f, 0.08f, 0.08f, 0.00f},
-    /* happy    */ {0.75f, 0.30f, 1.18f, 0.45f, 0.02f, 0.00f, 0.00f},
+    /* angry    */ {-0.25f, 0.06f, 0.85f, 0.50f, -0.14f, -0.22f, 0.00f},
+    /* disgust  */ {-0.35f, 0.12f, 0.90f, 0.32f, -0.08f, -0.06f, 0.75f},
+    /* fear     */ {-0.20f, 0.45f, 1.15f, 1.05f, 0.14f, 0.14f, 0.00f},
+    /* happy    */ {0.80f, 0.30f, 1.20f, 0.45f, 0.03f, 0.00f, 0.00f},
     /* neutral  */ {0.00f, 0.02f, 1.00f, 0.70f, 0.00f, 0.00f, 0.00f},
-    /* sad      */ {-0.60f, 0.04f, 0.95f, 0.55f, 0.02f, 0.11f, 0.00f},
-    /* surprise */ {0.00f, 0.95f, 0.72f, 1.05f, 0.12f, 0.02f, 0.00f},
+    /* sad      */ {-0.70f, 0.04f, 0.92f, 0.55f, 0.02f, 0.22f, 0.00f},
+    /* surprise */ {0.00f, 1.00f, 0.70f, 1.10f, 0.22f, 0.02f, 0.00f},
 };
 
 void fc_synth_config_default(fc_synth_config *config) {
@@ -111,14 +111,14 @@ static void random_color(uint64_t *rng, int channels, float lo, float hi, float 
 static void make_face(const fc_synth_config *cfg, int64_t index, int label, face *f) {
   uint64_t rng = fc_rng_key(cfg->seed, SYNTH_STREAM, (uint64_t)index, 0);
   const expression *e = &expressions[label], *n = &expressions[4];
-  const float strength = uni(&rng, 0.35f, 1.15f);
+  const float strength = uni(&rng, 0.6f, 1.2f);
 #define EXPR(field, sigma) (n->field + strength * (e->field - n->field) + (sigma) * gauss(&rng))
-  f->smile = EXPR(smile, 0.14f);
+  f->smile = EXPR(smile, 0.10f);
   f->open = fmaxf(0.0f, EXPR(open, 0.08f));
   const float width = EXPR(width, 0.07f);
   f->eye_open = clampf(EXPR(eye_open, 0.12f), 0.15f, 1.3f);
-  f->brow_raise = EXPR(brow_raise, 0.025f);
-  f->brow_tilt = EXPR(brow_tilt, 0.03f);
+  f->brow_raise = EXPR(brow_raise, 0.02f);
+  f->brow_tilt = EXPR(brow_tilt, 0.025f);
   f->sneer = fmaxf(0.0f, EXPR(sneer, 0.08f));
 #undef EXPR
   f->sneer_side = (fc_rng_next(&rng) >> 63) ? 1.0f : -1.0f;
@@ -126,15 +126,15 @@ static void make_face(const fc_synth_config *cfg, int64_t index, int label, face
   f->face_rx = uni(&rng, 0.66f, 0.82f);
   f->eye_y = uni(&rng, -0.30f, -0.16f);
   f->eye_dx = uni(&rng, 0.27f, 0.36f);
-  f->eye_w = uni(&rng, 0.12f, 0.17f);
+  f->eye_w = uni(&rng, 0.14f, 0.18f);
   f->gaze = uni(&rng, -0.3f, 0.3f);
   f->brow_gap = uni(&rng, 0.15f, 0.21f);
-  f->brow_thick = uni(&rng, 0.035f, 0.06f);
+  f->brow_thick = uni(&rng, 0.05f, 0.07f);
   f->mouth_y = uni(&rng, 0.38f, 0.52f);
-  f->mouth_w = width * uni(&rng, 0.25f, 0.34f);
+  f->mouth_w = width * uni(&rng, 0.32f, 0.40f);
   f->lip = uni(&rng, 0.025f, 0.045f);
   f->hair = fc_rng_uniform(&rng) < 0.6;
-  f->hair_line = uni(&rng, -0.80f, -0.55f);
+  f->hair_line = uni(&rng, -0.95f, -0.75f);
   /* colours: skin tones for RGB, any grey for gray */
   const int C = cfg->channels;
   float tone = uni(&rng, 0.0f, 1.0f);
@@ -167,11 +167,11 @@ static void make_face(const fc_synth_config *cfg, int64_t index, int label, face
   f->cx = 0.5f * (float)cfg->width + uni(&rng, -0.08f, 0.08f) * side;
   f->cy = 0.5f * (float)cfg->height + uni(&rng, -0.08f, 0.08f) * side;
   /* occluder: a hand, a microphone, a strand of hair... a flat patch */
-  f->occluder = fc_rng_uniform(&rng) < 0.2;
+  f->occluder = fc_rng_uniform(&rng) < 0.1;
   f->occ_x = uni(&rng, -0.8f, 0.8f);
   f->occ_y = uni(&rng, -0.8f, 0.9f);
-  f->occ_w = uni(&rng, 0.15f, 0.45f);
-  f->occ_h = uni(&rng, 0.15f, 0.45f);
+  f->occ_w = uni(&rng, 0.12f, 0.3f);
+  f->occ_h = uni(&rng, 0.12f, 0.3f);
   random_color(&rng, C, 0.0f, 1.0f, f->occ_color);
   /* photometry */
   float a = uni(&rng, 0.0f, 2.0f * (float)M_PI);
@@ -229,8 +229,8 @@ static void shade(const face *f, float u, float v, float px, float *rgb) {
   float tx = u / mw;
   if (fabsf(tx) < 1.2f) {
     float tc = clampf(tx, -1.0f, 1.0f);
-    float yc = f->mouth_y - f->smile * 0.12f * (tc * tc - 0.4f);
-    float raise = f->sneer * 0.08f * clampf(f->sneer_side * tc, 0.0f, 1.0f);
+    float yc = f->mouth_y - f->smile * 0.24f * (tc * tc - 0.4f);
+    float raise = f->sneer * 0.14f * clampf(f->sneer_side * tc, 0.0f, 1.0f);
     float half = f->open * mw * 0.5f * sqrtf(fmaxf(0.0f, 1.0f - tc * tc));
     float top = yc - half - raise, bottom = yc + half;
     float d_end = (fabsf(u) - mw);

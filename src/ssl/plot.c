@@ -440,9 +440,16 @@ static long ink_under(const fc_canvas *c, int x0, int y0, int x1, int y1) {
   return n;
 }
 
-/* Draws one panel inside the box [bx, bx+bw) x [by, by+bh). */
-static void draw_panel(fc_canvas *c, const fc_plot_panel *p, int bx, int by, int bw, int bh,
-                       int thickness, fc_plot_frame *out_frame) {
+/* Legend placement: in a corner of the plot area, or to its right. */
+#define LEGEND_GAP 10
+
+/* Draws one panel inside the box [bx, bx+bw) x [by, by+bh). The legend goes
+ * in the corner of the plot area that hides no data; when every corner
+ * would hide some, nothing is drawn for it and 1 is returned: the caller
+ * draws the panel again with legend_outside, which narrows the plot area
+ * and puts the legend to its right. */
+static int draw_panel(fc_canvas *c, const fc_plot_panel *p, int bx, int by, int bw, int bh,
+                      int thickness, int legend_outside, fc_plot_frame *out_frame) {
   char buf[LABEL_MAX * 4];
   panel_range r;
   data_range(p, &r);
@@ -489,6 +496,14 @@ static void draw_panel(fc_canvas *c, const fc_plot_panel *p, int bx, int by, int
   int left = bx + PAD + y_label_w + TICK_LEN + 6;
   if (p->y_label && p->y_label[0]) left += text_h + 8;
   int right = bx + bw - 1 - PAD - 20; /* room for half of the last x label */
+  legend_layout outside;
+  memset(&outside, 0, sizeof outside);
+  if (legend_outside) {
+    legend_measure(p, plot_h, FONT_SCALE, &outside);
+    if (outside.w > (right - left) * 2 / 5) legend_measure(p, plot_h, 1, &outside);
+    if (outside.n > 0 && outside.w <= (right - left) / 2) right -= outside.w + LEGEND_GAP;
+    else outside.n = 0;
+  }
   if (right - left < 20) right = left + 20;
 
   fc_plot_frame f = {.x0 = left, .y0 = top, .x1 = right, .y1 = top + plot_h - 1,
@@ -552,28 +567,37 @@ static void draw_panel(fc_canvas *c, const fc_plot_panel *p, int bx, int by, int
                   FONT_SCALE, (fc_rgb){150, 150, 150});
   }
 
-  /* The legend goes in the corner of the plot area that hides the least data. */
+  if (legend_outside) {
+    if (outside.n > 0) legend_draw(c, p, &outside, f.x1 + 2 + LEGEND_GAP, f.y0);
+    if (out_frame) *out_frame = f;
+    return 0;
+  }
+  /* The legend goes in a corner of the plot area that hides no data. */
   legend_layout L;
   legend_measure(p, (f.y1 - f.y0) * 3 / 4, FONT_SCALE, &L);
   if (L.w >= plot_w - 8) /* many series (classes): smaller text, the full height */
     legend_measure(p, f.y1 - f.y0 - 12, 1, &L);
-  if (L.n > 0 && L.w < plot_w - 8) {
-    int xs[2] = {f.x1 - 6 - L.w + 1, f.x0 + 6};
-    int ys[2] = {f.y0 + 6, f.y1 - 6 - L.h + 1};
+  if (L.n > 0) {
     long best = -1;
-    int bxl = xs[0], byl = ys[0];
-    for (int yi = 0; yi < 2; yi++)
-      for (int xi = 0; xi < 2; xi++) {
-        long ink = ink_under(c, xs[xi], ys[yi], xs[xi] + L.w - 1, ys[yi] + L.h - 1);
-        if (best < 0 || ink < best) {
-          best = ink;
-          bxl = xs[xi];
-          byl = ys[yi];
+    int bxl = 0, byl = 0;
+    if (L.w < plot_w - 8 && L.h < f.y1 - f.y0 - 8) {
+      int xs[2] = {f.x1 - 6 - L.w + 1, f.x0 + 6};
+      int ys[2] = {f.y0 + 6, f.y1 - 6 - L.h + 1};
+      for (int yi = 0; yi < 2; yi++)
+        for (int xi = 0; xi < 2; xi++) {
+          long ink = ink_under(c, xs[xi], ys[yi], xs[xi] + L.w - 1, ys[yi] + L.h - 1);
+          if (best < 0 || ink < best) {
+            best = ink;
+            bxl = xs[xi];
+            byl = ys[yi];
+          }
         }
-      }
+    }
+    if (best != 0) return 1; /* every corner hides data (or none fits): outside */
     legend_draw(c, p, &L, bxl, byl);
   }
   if (out_frame) *out_frame = f;
+  return 0;
 }
 
 static fc_status check_panels(const fc_plot_panel *panels, int n_panels) {
@@ -633,8 +657,11 @@ fc_status fc_plot_curves_render(fc_canvas *canvas, const fc_plot_panel *panels, 
   }
   for (int i = 0; i < n_panels; i++) {
     int col = i % o.columns, row = i / o.columns;
-    draw_panel(canvas, &panels[i], col * panel_w, title_h + row * panel_h, panel_w, panel_h,
-               o.line_width, frames ? &frames[i] : NULL);
+    int x = col * panel_w, y = title_h + row * panel_h;
+    if (draw_panel(canvas, &panels[i], x, y, panel_w, panel_h, o.line_width, 0, frames ? &frames[i] : NULL)) {
+      fc_canvas_fill_rect(canvas, x, y, x + panel_w - 1, y + panel_h - 1, FC_PLOT_BACKGROUND);
+      draw_panel(canvas, &panels[i], x, y, panel_w, panel_h, o.line_width, 1, frames ? &frames[i] : NULL);
+    }
   }
   return FC_OK;
 }

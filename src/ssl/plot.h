@@ -63,7 +63,9 @@ fc_status fc_canvas_write_png(const fc_canvas *canvas, const char *path);
  * cell of FC_FONT_ADVANCE x FC_FONT_LINE pixels at scale 1. Covers printable
  * ASCII 32..126 plus a few UTF-8 letters used in reports (τ, μ, ±, °, ·, —);
  * accented Latin letters (U+00C0..U+017F) are drawn as their base letter;
- * anything else is drawn as a box. */
+ * Greek and Cyrillic letters are spelled in Latin letters ("гнев" as
+ * "gnev"), anything else as its code point ("<4E2D>"), never as a box
+ * (fc_text_width counts what is drawn). */
 #define FC_FONT_ADVANCE 6
 #define FC_FONT_LINE 11
 

@@ -4,6 +4,7 @@
  * for descenders (g, j, p, q, y, comma); '#' is a lit pixel. Drawn in a cell
  * of FC_FONT_ADVANCE pixels, so characters are 1 pixel apart at scale 1. The
  * shapes were drawn for this project. */
+#include <stdio.h>
 #include <string.h>
 
 #include "ssl/plot.h"
@@ -185,19 +186,53 @@ static uint32_t next_code_point(const unsigned char **s) {
   return cp;
 }
 
-static int count_code_points(const char *text) {
+/* What is drawn for a code point the font lacks, so that no letter turns
+ * into a silent box: Greek and Cyrillic letters spelled in Latin letters
+ * (a transliteration: "гнев" -> "gnev"), a malformed byte as "?", anything
+ * else as its code point, "<4E2D>". Returns the ASCII text's length, or 0
+ * when the font has a glyph for cp. */
+static int fallback_text(uint32_t cp, char out[12]) {
+  int found;
+  glyph_rows(cp, &found);
+  if (found) return 0;
+  static const char *const cyrillic[32] = {"a", "b", "v",  "g",  "d",    "e", "zh", "z",  "i", "j", "k",
+                                           "l", "m", "n",  "o",  "p",    "r", "s",  "t",  "u", "f", "kh",
+                                           "ts", "ch", "sh", "shch", "\"", "y", "'",  "e",  "yu", "ya"};
+  static const char *const greek[25] = {"a", "b", "g", "d", "e", "z", "e", "th", "i", "k", "l", "m", "n",
+                                        "x", "o", "p", "r", "s", "s", "t", "y", "ph", "ch", "ps", "o"};
+  const char *t = NULL;
+  int upper = 0;
+  if (cp >= 0x410 && cp <= 0x42F) t = cyrillic[cp - 0x410], upper = 1;
+  else if (cp >= 0x430 && cp <= 0x44F) t = cyrillic[cp - 0x430];
+  else if (cp == 0x401 || cp == 0x451) t = "yo", upper = cp == 0x401;
+  else if (cp >= 0x391 && cp <= 0x3A9 && cp != 0x3A2) t = greek[cp - 0x391], upper = 1;
+  else if (cp >= 0x3B1 && cp <= 0x3C9) t = greek[cp - 0x3B1];
+  else if (cp >= 0x3AC && cp <= 0x3AF) t = (const char *const[]){"a", "e", "e", "i"}[cp - 0x3AC];
+  else if (cp >= 0x3CC && cp <= 0x3CE) t = (const char *const[]){"o", "y", "o"}[cp - 0x3CC];
+  else if (cp == 0xFFFD) t = "?";
+  if (t) {
+    snprintf(out, 12, "%s", t);
+    if (upper && out[0] >= 'a' && out[0] <= 'z') out[0] = (char)(out[0] - 'a' + 'A');
+    return (int)strlen(out);
+  }
+  return snprintf(out, 12, "<%04X>", (unsigned)(cp > 0x10FFFF ? 0xFFFD : cp));
+}
+
+/* Character cells the text takes: a fallback spelling counts its letters. */
+static int count_cells(const char *text) {
   int n = 0;
   const unsigned char *p = (const unsigned char *)text;
   while (*p) {
-    next_code_point(&p);
-    n++;
+    char alt[12];
+    int k = fallback_text(next_code_point(&p), alt);
+    n += k ? k : 1;
   }
   return n;
 }
 
 int fc_text_width(const char *text, int scale) {
   if (!text || scale < 1) return 0;
-  int n = count_code_points(text);
+  int n = count_cells(text);
   return n ? (n * FC_FONT_ADVANCE - 1) * scale : 0;
 }
 
@@ -211,18 +246,23 @@ static void draw_text(fc_canvas *canvas, int x, int y, const char *text, int sca
   int pen = 0;
   const unsigned char *p = (const unsigned char *)text;
   while (*p) {
-    int found;
-    const char *const *art = glyph_rows(next_code_point(&p), &found);
-    for (int r = 0; r < GLYPH_H; r++)
-      for (int c = 0; c < GLYPH_W; c++) {
-        if (art[r][c] != '#') continue;
-        int gx = pen + c * scale, gy = r * scale;
-        /* Upright: (gx, gy). Rotated: x grows with gy, y shrinks with gx. */
-        int px = up ? x + gy : x + gx;
-        int py = up ? y + total - 1 - gx - (scale - 1) : y + gy;
-        fc_canvas_fill_rect(canvas, px, py, px + scale - 1, py + scale - 1, color);
-      }
-    pen += FC_FONT_ADVANCE * scale;
+    char alt[12];
+    uint32_t cp = next_code_point(&p);
+    int k = fallback_text(cp, alt);
+    for (int i = 0; i < (k ? k : 1); i++) {
+      int found;
+      const char *const *art = glyph_rows(k ? (uint32_t)(unsigned char)alt[i] : cp, &found);
+      for (int r = 0; r < GLYPH_H; r++)
+        for (int c = 0; c < GLYPH_W; c++) {
+          if (art[r][c] != '#') continue;
+          int gx = pen + c * scale, gy = r * scale;
+          /* Upright: (gx, gy). Rotated: x grows with gy, y shrinks with gx. */
+          int px = up ? x + gy : x + gx;
+          int py = up ? y + total - 1 - gx - (scale - 1) : y + gy;
+          fc_canvas_fill_rect(canvas, px, py, px + scale - 1, py + scale - 1, color);
+        }
+      pen += FC_FONT_ADVANCE * scale;
+    }
   }
 }
 

@@ -574,8 +574,32 @@ static long count_colour(const fc_canvas *c, int x0, int y0, int x1, int y1, fc_
   return n;
 }
 
+/* The bounding box of the legend (its grey border) on the canvas; 0 when none. */
+static int legend_box(const fc_canvas *c, int *x0, int *y0, int *x1, int *y1) {
+  fc_rgb border = {190, 190, 190};
+  *x0 = *y0 = 1 << 30;
+  *x1 = *y1 = -1;
+  for (int y = 0; y < c->height; y++)
+    for (int x = 0; x < c->width; x++)
+      if (same(fc_canvas_get(c, x, y), border)) {
+        if (x < *x0) *x0 = x;
+        if (x > *x1) *x1 = x;
+        if (y < *y0) *y0 = y;
+        if (y > *y1) *y1 = y;
+      }
+  return *x1 >= 0;
+}
+
+/* Pixels of series colours (the first n of the palette) in a rectangle. */
+static long series_ink(const fc_canvas *c, int n, int x0, int y0, int x1, int y1) {
+  long ink = 0;
+  for (int k = 0; k < n && k < FC_PLOT_PALETTE_SIZE; k++) ink += count_colour(c, x0, y0, x1, y1, fc_plot_palette(k));
+  return ink;
+}
+
 /* A training report's panel (760 x 480 of a 2 x 2 figure) with many classes
- * of long names: the legend is still drawn (smaller), inside the plot area. */
+ * of long names: the legend is still drawn (smaller), and since the lines
+ * cross the whole plot it goes beside the plot area, hiding none of them. */
 START_TEST(legend_for_many_classes) {
   double y[2] = {0.2, 0.3};
   char names[24][40];
@@ -592,8 +616,53 @@ START_TEST(legend_for_many_classes) {
   fc_plot_frame f[4];
   FC_CHECK_OK(fc_plot_curves_render(&c, p, 4, NULL, f));
   fc_rgb border = {190, 190, 190};
-  ck_assert_msg(count_colour(&c, f[2].x0, f[2].y0, f[2].x1, f[2].y1, border) > 100, "no legend for 24 series");
+  /* Panel 2 is the bottom-left one: [0, 760) x [480, 960). */
+  ck_assert_msg(count_colour(&c, 0, 480, 759, 959, border) > 100, "no legend for 24 series");
+  ck_assert_msg(count_colour(&c, f[2].x0, f[2].y0, f[2].x1, f[2].y1, border) == 0, "the legend covers the lines");
   fc_canvas_free(&c);
+}
+END_TEST
+
+/* Lines through all four corners of the plot (seven classes' thresholds at
+ * 0.02 ... 0.98): no corner is free, so the legend goes to the right of the
+ * plot area; every class has its entry, and no curve pixel is under it. */
+START_TEST(legend_never_hides_data) {
+  static const char *const names[12] = {"angry", "disgust", "fear",   "happy",  "neutral", "sad",
+                                        "surprise", "contempt", "pain", "bored", "confused", "proud"};
+  double ys[12][2];
+  fc_plot_series s[12];
+  for (int n_classes = 7; n_classes <= 12; n_classes += 5) {
+    for (int k = 0; k < n_classes; k++) {
+      ys[k][0] = ys[k][1] = 0.02 + 0.96 * k / (n_classes - 1);
+      s[k] = (fc_plot_series){.label = names[k], .y = ys[k], .n = 2};
+    }
+    fc_plot_panel p = {.title = "thresholds per class", .series = s, .n_series = n_classes, .fixed_y = 1,
+                       .y_min = 0, .y_max = 1, .interleave = 1};
+    fc_canvas c;
+    fc_plot_frame f;
+    FC_CHECK_OK(fc_plot_curves_render(&c, &p, 1, NULL, &f));
+    /* The scene: series pixels in all four corners of the plot area. */
+    ck_assert(series_ink(&c, n_classes, f.x0, f.y0, f.x0 + 60, f.y0 + 40) > 0);
+    ck_assert(series_ink(&c, n_classes, f.x1 - 60, f.y0, f.x1, f.y0 + 40) > 0);
+    ck_assert(series_ink(&c, n_classes, f.x0, f.y1 - 40, f.x0 + 60, f.y1) > 0);
+    ck_assert(series_ink(&c, n_classes, f.x1 - 60, f.y1 - 40, f.x1, f.y1) > 0);
+    int lx0, ly0, lx1, ly1;
+    ck_assert_msg(legend_box(&c, &lx0, &ly0, &lx1, &ly1), "%d classes: no legend", n_classes);
+    ck_assert_msg(lx0 > f.x1, "%d classes: legend [%d, %d] overlaps the plot area [%d, %d]", n_classes, lx0, lx1,
+                  f.x0, f.x1);
+    ck_assert_int_lt(lx1, c.width);
+    /* One entry per class: every class colour (the palette has 10) is in the legend. */
+    int shown = 0;
+    for (int k = 0; k < n_classes && k < FC_PLOT_PALETTE_SIZE; k++)
+      shown += count_colour(&c, lx0, ly0, lx1, ly1, fc_plot_palette(k)) > 0;
+    ck_assert_int_eq(shown, n_classes < FC_PLOT_PALETTE_SIZE ? n_classes : FC_PLOT_PALETTE_SIZE);
+    /* The coinciding-free lines still take their own colours on the plot. */
+    for (int k = 0; k < n_classes && k < FC_PLOT_PALETTE_SIZE; k++) {
+      int row = (int)lround(fc_plot_frame_py(&f, ys[k][0]));
+      ck_assert(count_colour(&c, f.x0, row - 2, f.x1, row + 2, fc_plot_palette(k)) > 0);
+    }
+    fc_canvas_free(&c);
+  }
 }
 END_TEST
 
@@ -650,6 +719,29 @@ START_TEST(accented_letters_are_not_boxes) {
   ck_assert(fc_font_glyph(0x0161, e)); /* š */
   ck_assert(!fc_font_glyph(0x4E2D, box)); /* a CJK character: still a box */
   ck_assert_int_eq(fc_text_width("colère", 1), fc_text_width("colere", 1));
+}
+END_TEST
+
+/* Letters the font lacks are never silent boxes: Greek and Cyrillic class
+ * names are spelled in Latin letters, anything else shows its code point. */
+START_TEST(other_scripts_are_spelled_out) {
+  struct {
+    const char *text, *drawn_as;
+  } cases[] = {{"гнев", "gnev"},           {"Злость", "Zlost'"},      {"Ωραίος", "Oraios"},
+               {"中", "<4E2D>"},           {"ok \xff", "ok ?"},       {"😀!", "<1F600>!"}};
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    ck_assert_int_eq(fc_text_width(cases[i].text, 2), fc_text_width(cases[i].drawn_as, 2));
+    int w = fc_text_width(cases[i].text, 1) + 4;
+    fc_canvas a, b;
+    FC_CHECK_OK(fc_canvas_create(&a, w, 12, FC_PLOT_BACKGROUND));
+    FC_CHECK_OK(fc_canvas_create(&b, w, 12, FC_PLOT_BACKGROUND));
+    fc_canvas_text(&a, 1, 1, cases[i].text, 1, FC_PLOT_TEXT);
+    fc_canvas_text(&b, 1, 1, cases[i].drawn_as, 1, FC_PLOT_TEXT);
+    ck_assert_msg(!memcmp(a.pixels, b.pixels, (size_t)w * 12 * 3), "'%s' is not drawn as '%s'", cases[i].text,
+                  cases[i].drawn_as);
+    fc_canvas_free(&a);
+    fc_canvas_free(&b);
+  }
 }
 END_TEST
 
@@ -715,6 +807,8 @@ static Suite *plot_suite(void) {
   tcase_add_test(tc, integer_x_ticks);
   tcase_add_test(tc, interleaved_series_show_every_colour);
   tcase_add_test(tc, accented_letters_are_not_boxes);
+  tcase_add_test(tc, other_scripts_are_spelled_out);
+  tcase_add_test(tc, legend_never_hides_data);
   suite_add_tcase(s, tc);
   return s;
 }
