@@ -119,6 +119,10 @@ typedef struct fc_train_result {
   /* This rank failed during the steps while the others may wait for it in a
    * collective: end the whole job (MPI_Abort); the last checkpoint is intact. */
   int must_abort;
+  /* The run used unlabelled images (not --supervised-only, and some were
+   * left unlabelled), and how many images of each kind it trained on. */
+  int semi_supervised;
+  int64_t labeled_count, unlabeled_count;
 } fc_train_result;
 
 /* Runs training on dev. With resume_dir, continues the run saved there (its

@@ -518,16 +518,18 @@ static int parse_options(int argc, char **argv) {
   return -1;
 }
 
-/* The built-in synthetic faces' own defaults (README "The default run"):
- * few labels, so the unlabelled faces matter, and a teacher that follows
- * the student closely enough for a run of a few hundred steps. The options
- * still override them. */
+/* The built-in synthetic faces' own defaults (README "The default run"): a
+ * run of a few hundred steps needs a teacher that follows the student
+ * closely (EMA 0.99, not 0.999) and that does not pseudo-label with its
+ * untrained first guesses (warm-ups), and thresholds that keep the
+ * pseudo-labels right (rescaled into [0.85, 0.95]). The options still
+ * override them. */
 static void synthetic_defaults(void) {
-  cfg.labels_per_class = 30;
   cfg.ema = 0.99;
   cfg.pseudo_warmup = 100;
   cfg.teacher_batch_stats = 100;
-  cfg.tau_min = 0.7;
+  dta_choice = FC_DTA_FREEMATCH_RESCALED;
+  cfg.tau_min = 0.85;
 }
 
 static int train_main(int argc, char **argv) {
@@ -679,7 +681,7 @@ static int train_main(int argc, char **argv) {
   /* The synthetic faces' comparison: a new, whole, single-device SSL run. */
   fc_train_result baseline;
   int compared = 0;
-  if (!cfg.data && !cfg.supervised_only && !no_baseline && !resume_dir && world == 1 && !res.interrupted &&
+  if (!cfg.data && res.semi_supervised && !no_baseline && !resume_dir && world == 1 && !res.interrupted &&
       res.best_accuracy >= 0) {
     st = fc_cli_train_baseline(dev, &cfg, dir, &res, &baseline);
     if (st != FC_OK) {

@@ -38,8 +38,9 @@ fc_status fc_cli_train_baseline(fc_device *dev, const fc_train_config *run_cfg, 
 }
 
 void fc_cli_print_baseline(FILE *out, const fc_train_result *run, const fc_train_result *baseline) {
-  fprintf(out, "what the unlabelled faces add (the same labelled faces, model, seed and %lld steps; teacher on the "
-          "validation split):\n", (long long)run->steps_done);
+  fprintf(out, "what the %lld unlabelled faces add (the same %lld labelled faces, model, seed and %lld steps; "
+          "teacher on the validation split):\n", (long long)run->unlabeled_count, (long long)run->labeled_count,
+          (long long)run->steps_done);
   fprintf(out, "  semi-supervised (this run)                     accuracy %.4f  macro-F1 %.4f\n", run->final_accuracy,
           run->final_macro_f1);
   fprintf(out, "  supervised only (--supervised-only, just now)  accuracy %.4f  macro-F1 %.4f  (%.0f s)\n",

@@ -1430,6 +1430,9 @@ fc_status fc_train_run(fc_device *dev, const fc_train_config *cfg, const char *r
   result->seconds = seconds;
   result->images_per_second = seconds > 0 ? (double)(t->step - first_step) * (t->B_l_all + t->B_u_all) / seconds : 0;
   result->world_size = t->world;
+  result->semi_supervised = t->ssl;
+  result->labeled_count = t->labeled.count;
+  result->unlabeled_count = t->ssl ? t->unlabeled.count : 0;
   result->gradient_bytes = fc_net_param_count(t->student) * sizeof(float);
   if (t->sync_steps > 0) {
     result->sync_seconds_per_step = t->sync_seconds / (double)t->sync_steps;

@@ -791,6 +791,82 @@ START_TEST(progress_line_fits_the_terminal) {
 }
 END_TEST
 
+/* ---- 12: the default run shows what the unlabelled faces add ---- */
+
+/* The accuracy after "label accuracy " on the line of out holding key; -1 if none. */
+static double accuracy_on_line(const char *out, const char *key) {
+  const char *line = strstr(out, key);
+  if (!line) return -1;
+  const char *a = strstr(line, "accuracy ");
+  return a ? atof(a + 9) : -1;
+}
+
+/* A run on the synthetic faces takes their defaults (a teacher for short
+ * runs, warm-ups) and ends with its accuracy beside a supervised-only run
+ * on the same labelled faces for the same steps. That figure is measured:
+ * training --supervised-only --split labels.txt separately gives the same
+ * number. --no-baseline skips it; a --data run keeps the general defaults. */
+START_TEST(synthetic_run_ends_beside_supervised_only) {
+  char *dir = temp_path("synth-compare"), *alone = temp_path("synth-supervised-alone");
+  const char *tiny[] = {"--width", "0.125", "--synth-train", "140", "--synth-val", "28", "--labels-per-class", "4",
+                        "--batch", "8",     "--mu",          "1",   "--threads",   "1",  "--steps",            "3"};
+  const char *args[40];
+  int n = 0;
+  args[n++] = "train";
+  for (size_t i = 0; i < sizeof tiny / sizeof tiny[0]; i++) args[n++] = tiny[i];
+  args[n++] = "--out";
+  args[n++] = dir;
+  args[n] = NULL;
+  fc_cli_result r = fc_cli_run(args, NULL);
+  EXPECT_EXIT(r, 0);
+  EXPECT_IN(r.out, "what the 112 unlabelled faces add (the same 28 labelled faces");
+  double semi = accuracy_on_line(r.out, "semi-supervised (this run)");
+  double sup = accuracy_on_line(r.out, "supervised only (--supervised-only, just now)");
+  ck_assert_msg(semi >= 0 && sup >= 0, "no comparison in:\n%s", r.out);
+  /* They are the run's last lines. */
+  const char *last = strstr(r.out, "supervised only (--supervised-only, just now)");
+  ck_assert_msg(strchr(last, '\n') && strchr(last, '\n')[1] == '\0', "not the last line:\n%s", r.out);
+  ck_assert_double_eq_tol(semi, accuracy_on_line(r.out, "teacher on the validation split:"), 1e-9);
+  char *config = read_text(path_in(dir, "config.txt"));
+  EXPECT_IN(config, "\nema = 0.99\n"); /* the synthetic faces' defaults ... */
+  EXPECT_IN(config, "\npseudo-warmup = 100\n");
+  EXPECT_IN(config, "\nlabels-per-class = 4\n"); /* ... under the options given */
+  free(config);
+  /* The same supervised-only run, by hand: the same accuracy. */
+  n = 0;
+  args[n++] = "train";
+  for (size_t i = 0; i < sizeof tiny / sizeof tiny[0]; i++) args[n++] = tiny[i];
+  args[n++] = "--supervised-only";
+  args[n++] = "--split";
+  args[n++] = path_in(dir, "labels.txt");
+  args[n++] = "--out";
+  args[n++] = alone;
+  args[n] = NULL;
+  fc_cli_result by_hand = fc_cli_run(args, NULL);
+  EXPECT_EXIT(by_hand, 0);
+  ck_assert_msg(!strstr(by_hand.out, "supervised only ("), "a supervised-only run compares with itself");
+  double again = accuracy_on_line(by_hand.out, "teacher on the validation split:");
+  ck_assert_msg(fabs(again - sup) < 1e-9, "printed supervised-only accuracy %.4f, measured by hand %.4f", sup, again);
+  /* --no-baseline: no comparison. */
+  n = 0;
+  args[n++] = "train";
+  for (size_t i = 0; i < sizeof tiny / sizeof tiny[0]; i++) args[n++] = tiny[i];
+  args[n++] = "--no-baseline";
+  args[n++] = "--overwrite";
+  args[n++] = "--out";
+  args[n++] = dir;
+  args[n] = NULL;
+  fc_cli_result skipped = fc_cli_run(args, NULL);
+  EXPECT_EXIT(skipped, 0);
+  ck_assert_msg(!strstr(skipped.out, "supervised only ("), "--no-baseline still compared:\n%s", skipped.out);
+  fc_cli_result_free(&r);
+  fc_cli_result_free(&by_hand);
+  fc_cli_result_free(&skipped);
+  free(dir);
+  free(alone);
+}
+END_TEST
+
 int main(void) {
   fc_test_device(); /* exits 77 (skip) without OpenCL */
   Suite *s = suite_create("cli-guard");
@@ -812,6 +888,7 @@ int main(void) {
   tcase_add_test(tc, arguments_checked_before_the_work);
   tcase_add_test(tc, eval_matches_classes_by_name);
   tcase_add_test(tc, progress_line_fits_the_terminal);
+  tcase_add_test(tc, synthetic_run_ends_beside_supervised_only);
   suite_add_tcase(s, tc);
   return fc_test_run_suite(s, 1);
 }
