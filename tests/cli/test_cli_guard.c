@@ -806,18 +806,23 @@ static double accuracy_on_line(const char *out, const char *key) {
  * on the same labelled faces for the same steps. That figure is measured:
  * training --supervised-only --split labels.txt separately gives the same
  * number. --no-baseline skips it; a --data run keeps the general defaults. */
-START_TEST(synthetic_run_ends_beside_supervised_only) {
-  char *dir = temp_path("synth-compare"), *alone = temp_path("synth-supervised-alone");
-  const char *tiny[] = {"--width", "0.125", "--synth-train", "140", "--synth-val", "28", "--labels-per-class", "4",
-                        "--batch", "8",     "--mu",          "1",   "--threads",   "1",  "--steps",            "3"};
+/* fer-cl train on 140 synthetic faces, 4 labelled per class, then extra. */
+static fc_cli_result synth_run(const char *const *extra) {
+  static const char *const tiny[] = {"--width",   "0.125", "--synth-train", "140", "--synth-val", "28",
+                                     "--labels-per-class", "4", "--batch", "8", "--mu", "1",
+                                     "--threads", "1",     "--steps",       "3",   NULL};
   const char *args[40];
   int n = 0;
   args[n++] = "train";
-  for (size_t i = 0; i < sizeof tiny / sizeof tiny[0]; i++) args[n++] = tiny[i];
-  args[n++] = "--out";
-  args[n++] = dir;
+  for (int i = 0; tiny[i]; i++) args[n++] = tiny[i];
+  for (int i = 0; extra[i] && n < 39; i++) args[n++] = extra[i];
   args[n] = NULL;
-  fc_cli_result r = fc_cli_run(args, NULL);
+  return fc_cli_run(args, NULL);
+}
+
+START_TEST(synthetic_run_ends_beside_supervised_only) {
+  char *dir = temp_path("synth-compare"), *alone = temp_path("synth-supervised-alone");
+  fc_cli_result r = synth_run((const char *[]){"--out", dir, NULL});
   EXPECT_EXIT(r, 0);
   EXPECT_IN(r.out, "what the 112 unlabelled faces add (the same 28 labelled faces");
   double semi = accuracy_on_line(r.out, "semi-supervised (this run)");
@@ -833,30 +838,14 @@ START_TEST(synthetic_run_ends_beside_supervised_only) {
   EXPECT_IN(config, "\nlabels-per-class = 4\n"); /* ... under the options given */
   free(config);
   /* The same supervised-only run, by hand: the same accuracy. */
-  n = 0;
-  args[n++] = "train";
-  for (size_t i = 0; i < sizeof tiny / sizeof tiny[0]; i++) args[n++] = tiny[i];
-  args[n++] = "--supervised-only";
-  args[n++] = "--split";
-  args[n++] = path_in(dir, "labels.txt");
-  args[n++] = "--out";
-  args[n++] = alone;
-  args[n] = NULL;
-  fc_cli_result by_hand = fc_cli_run(args, NULL);
+  fc_cli_result by_hand =
+      synth_run((const char *[]){"--supervised-only", "--split", path_in(dir, "labels.txt"), "--out", alone, NULL});
   EXPECT_EXIT(by_hand, 0);
   ck_assert_msg(!strstr(by_hand.out, "supervised only ("), "a supervised-only run compares with itself");
   double again = accuracy_on_line(by_hand.out, "teacher on the validation split:");
   ck_assert_msg(fabs(again - sup) < 1e-9, "printed supervised-only accuracy %.4f, measured by hand %.4f", sup, again);
   /* --no-baseline: no comparison. */
-  n = 0;
-  args[n++] = "train";
-  for (size_t i = 0; i < sizeof tiny / sizeof tiny[0]; i++) args[n++] = tiny[i];
-  args[n++] = "--no-baseline";
-  args[n++] = "--overwrite";
-  args[n++] = "--out";
-  args[n++] = dir;
-  args[n] = NULL;
-  fc_cli_result skipped = fc_cli_run(args, NULL);
+  fc_cli_result skipped = synth_run((const char *[]){"--no-baseline", "--overwrite", "--out", dir, NULL});
   EXPECT_EXIT(skipped, 0);
   ck_assert_msg(!strstr(skipped.out, "supervised only ("), "--no-baseline still compared:\n%s", skipped.out);
   fc_cli_result_free(&r);
