@@ -419,6 +419,7 @@ static const fc_option predict_options[] = {
     FC_OPTION_STRING("detector", &predict_faces.detector, "FILE",
                      "MTCNN weights (default: $FERCL_DETECTOR, else ~/.local/share/fer-cl/mtcnn.safetensors)"),
     FC_OPTION_STRING("annotate", &predict_faces.annotate, "DIR", "write each picture with boxes and labels drawn"),
+    FC_OPTION_STRING("crops", &predict_faces.crops, "DIR", "write each face as the model sees it (aligned, resized)"),
     FC_OPTION_FLAG("csv", &predict_faces.csv, "one CSV row per picture and face (folders of video frames)"),
     FC_OPTION_DOUBLE("face-margin", &predict_faces.margin, "M",
                      "alignment: the face template shrunk by 1 + 2M (0: FER2013's own framing)", -0.3, 1.0),
@@ -450,7 +451,7 @@ int fc_cmd_predict(int argc, char **argv) {
   if (st != FC_OK) return fc_cli_fail(st);
   int C = m.meta.config.num_classes, failures = 0;
   if (predict_top > C) predict_top = C;
-  if (predict_faces.mode != FC_FACES_NEVER || predict_faces.csv || predict_faces.annotate) {
+  if (predict_faces.mode != FC_FACES_NEVER || predict_faces.csv || predict_faces.annotate || predict_faces.crops) {
     predict_faces.json = predict_json, predict_faces.top = predict_top;
     rc = fc_cli_predict_faces(m.dev, &m.ev, &m.meta, &predict_faces, positional, npos);
     unload(&m);

@@ -392,6 +392,15 @@ int fc_cli_predict_faces(fc_device *dev, fc_evaluator *ev, const fc_model_meta *
     }
     if (opt->json && st == FC_OK) printf("]}");
     if (st == FC_OK && opt->annotate) st = annotate(opt->annotate, path, &img, faces, n, labels);
+    for (int k = 0; k < n && st == FC_OK && opt->crops; k++) {
+      const char *base = strrchr(path, '/');
+      char *name = fc_strprintf("%s.face%d.png", base ? base + 1 : path, k + 1);
+      char *out = name ? fc_path_join(opt->crops, name) : NULL;
+      fc_image crop = {crops + (size_t)k * ch * S * S, ch, S, S};
+      st = out ? fc_image_write_png(out, &crop) : fc_errorf(FC_ERR_NOMEM, "out of memory");
+      free(name);
+      free(out);
+    }
     if (st != FC_OK) {
       fprintf(stderr, "fer-cl: error: %s: %s\n", path, fc_last_error());
       failures++;
