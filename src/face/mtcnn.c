@@ -480,6 +480,37 @@ static fc_status prepare(fc_face_detector *d, const fc_image *img, int h0, int w
   return ensure_host(d, fc_shape4_count(out) > (size_t)R_CHUNK * 16 ? fc_shape4_count(out) : (size_t)R_CHUNK * 16);
 }
 
+/* Stage 2 (R-Net, onet 0) or 3 (O-Net, onet 1) on the candidates, in batches: keeps those
+ * scoring above thr, with their offsets; O-Net's also get landmarks and their regression. */
+static fc_status refine(fc_face_detector *d, const fc_image *img, cand_list *all, int onet, float thr) {
+  int chunk = onet ? O_CHUNK : R_CHUNK, side = onet ? 48 : 24, width = onet ? 16 : 6, kept = 0;
+  for (int first = 0; first < all->n; first += chunk) {
+    int count_in = all->n - first < chunk ? all->n - first : chunk, n;
+    FC_TRY(crops(d, all, first, count_in, side, img, &n));
+    if (n == 0) continue;
+    FC_TRY(onet ? run_onet(d, n, NULL) : run_rnet(d, n, NULL));
+    FC_TRY(fc_buffer_read(d->dev, d->act_b, 0, (size_t)n * width * sizeof(float), d->host, 1));
+    for (int i = 0; i < n; i++) {
+      const float *r = d->host + (size_t)width * i;
+      cand c = all->v[first + i];
+      c.score = prob1(r[0], r[1]);
+      if (!(c.score > thr)) continue;
+      memcpy(c.reg, r + 2, sizeof c.reg);
+      if (onet) {
+        float wi = c.x2 - c.x1 + 1, hi = c.y2 - c.y1 + 1;
+        for (int k = 0; k < 5; k++) {
+          c.pts[2 * k] = wi * r[6 + k] + c.x1 - 1;
+          c.pts[2 * k + 1] = hi * r[11 + k] + c.y1 - 1;
+        }
+        bbreg(&c);
+      }
+      all->v[kept++] = c; /* kept ≤ first + i: compacts in place */
+    }
+  }
+  all->n = kept;
+  return FC_OK;
+}
+
 static int by_area_desc(const void *a, const void *b) {
   const fc_face *x = a, *y = b;
   float ax = (x->box[2] - x->box[0]) * (x->box[3] - x->box[1]);
@@ -551,50 +582,12 @@ static fc_status detect(fc_face_detector *d, const fc_image *img, const fc_face_
   }
 
   /* Stage 2: R-Net on 24×24 crops, score > threshold, NMS 0.7, regression, square. */
-  int kept_total = 0;
-  for (int first = 0; first < all->n; first += R_CHUNK) {
-    int count_in = all->n - first < R_CHUNK ? all->n - first : R_CHUNK, n;
-    FC_TRY(crops(d, all, first, count_in, 24, img, &n));
-    if (n == 0) continue;
-    FC_TRY(run_rnet(d, n, NULL));
-    FC_TRY(fc_buffer_read(d->dev, d->act_b, 0, (size_t)n * 6 * sizeof(float), d->host, 1));
-    for (int i = 0; i < n; i++) {
-      const float *r = d->host + 6 * i;
-      cand c = all->v[first + i];
-      c.score = prob1(r[0], r[1]);
-      if (!(c.score > o->thresholds[1])) continue;
-      memcpy(c.reg, r + 2, sizeof c.reg);
-      all->v[kept_total++] = c; /* kept_total ≤ first + i */
-    }
-  }
-  all->n = kept_total;
+  FC_TRY(refine(d, img, all, 0, o->thresholds[1]));
   nms_iou(all, 0.7f);
   for (int i = 0; i < all->n; i++) bbreg(&all->v[i]), rerec(&all->v[i]);
 
   /* Stage 3: O-Net on 48×48 crops: score, landmarks, regression, NMS "Min" 0.7. */
-  kept_total = 0;
-  for (int first = 0; first < all->n; first += O_CHUNK) {
-    int count_in = all->n - first < O_CHUNK ? all->n - first : O_CHUNK, n;
-    FC_TRY(crops(d, all, first, count_in, 48, img, &n));
-    if (n == 0) continue;
-    FC_TRY(run_onet(d, n, NULL));
-    FC_TRY(fc_buffer_read(d->dev, d->act_b, 0, (size_t)n * 16 * sizeof(float), d->host, 1));
-    for (int i = 0; i < n; i++) {
-      const float *r = d->host + 16 * i;
-      cand c = all->v[first + i];
-      c.score = prob1(r[0], r[1]);
-      if (!(c.score > o->thresholds[2])) continue;
-      memcpy(c.reg, r + 2, sizeof c.reg);
-      float wi = c.x2 - c.x1 + 1, hi = c.y2 - c.y1 + 1;
-      for (int k = 0; k < 5; k++) {
-        c.pts[2 * k] = wi * r[6 + k] + c.x1 - 1;
-        c.pts[2 * k + 1] = hi * r[11 + k] + c.y1 - 1;
-      }
-      bbreg(&c);
-      all->v[kept_total++] = c;
-    }
-  }
-  all->n = kept_total;
+  FC_TRY(refine(d, img, all, 1, o->thresholds[2]));
   nms_min(all, 0.7f);
   if (all->n == 0) return FC_OK;
   *faces = malloc((size_t)all->n * sizeof **faces);

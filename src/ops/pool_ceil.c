@@ -29,30 +29,5 @@ fc_status fc_maxpool2d_ceil_forward(fc_device *dev, fc_shape4 in, int k, int str
   FC_TRY(fc_ops_check_view(op, "x", x, fc_shape4_count(in)));
   FC_TRY(fc_ops_check_view(op, "y", y, fc_shape4_count(out)));
   FC_TRY(fc_ops_check_view(op, "argmax", argmax, fc_shape4_count(out)));
-  cl_kernel kernel = NULL;
-  int cpu = dev->cpu_kernels; /* row variant; never the 3x3/2 pad-1 one */
-  FC_TRY(fc_device_kernel(dev, "pool", "", cpu ? "maxpool_forward_cpu" : "maxpool_forward",
-                          &kernel));
-  size_t count = (size_t)out.n * out.h * out.w;
-  const fc_kernel_arg args[] = {FC_ARG_VIEW_MEM(x),
-                                FC_ARG_VIEW_OFF(x),
-                                FC_ARG_UINT(fc_shape4_stride_n(in)),
-                                FC_ARG_UINT(fc_shape4_stride_c(in)),
-                                FC_ARG_INT(in.h),
-                                FC_ARG_INT(in.w),
-                                FC_ARG_VIEW_MEM(y),
-                                FC_ARG_VIEW_OFF(y),
-                                FC_ARG_VIEW_MEM(argmax),
-                                FC_ARG_VIEW_OFF(argmax),
-                                FC_ARG_UINT(fc_shape4_stride_n(out)),
-                                FC_ARG_UINT(fc_shape4_stride_c(out)),
-                                FC_ARG_INT(out.h),
-                                FC_ARG_INT(out.w),
-                                FC_ARG_UINT(count),
-                                FC_ARG_UINT(in.c),
-                                FC_ARG_INT(k),
-                                FC_ARG_INT(stride),
-                                FC_ARG_INT(0)};
-  return fc_ops_launch_2d(dev, kernel, op, cpu ? (size_t)out.n * out.h : count, (size_t)in.c,
-                          args, FC_NARGS(args));
+  return fc_maxpool2d_launch(dev, op, in, out, k, stride, 0, x, y, argmax);
 }
