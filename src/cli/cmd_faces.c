@@ -79,6 +79,20 @@ static void similarity(const float *from, const float *to, float m[6]) {
 
 /* ---- output ---- */
 
+/* A CSV field: quoted (RFC 4180) when it holds a comma, quote or line break. */
+static void csv_field(const char *text) {
+  if (!strpbrk(text, ",\"\r\n")) {
+    fputs(text, stdout);
+    return;
+  }
+  putchar('"');
+  for (const char *p = text; *p; p++) {
+    if (*p == '"') putchar('"');
+    putchar(*p);
+  }
+  putchar('"');
+}
+
 static void top_order(const float *probs, int classes, int *order) {
   for (int c = 0; c < classes; c++) order[c] = c;
   for (int a = 0; a < classes; a++)
@@ -306,7 +320,12 @@ int fc_cli_predict_faces(fc_device *dev, fc_evaluator *ev, const fc_model_meta *
   if (opt->json) printf("[");
   if (opt->csv) {
     printf("image,face,x1,y1,x2,y2,detector_score,predicted");
-    for (int c = 0; c < C; c++) printf(",p_%s", meta->class_names[c]);
+    for (int c = 0; c < C; c++) {
+      char head[96];
+      snprintf(head, sizeof head, "p_%s", meta->class_names[c]);
+      putchar(',');
+      csv_field(head);
+    }
     printf("\n");
   }
   float probs[FC_NET_MAX_CLASSES];
@@ -355,7 +374,8 @@ int fc_cli_predict_faces(fc_device *dev, fc_evaluator *ev, const fc_model_meta *
       else if (crop_given) printf("%s: taken as a face crop (--faces auto, at most %d px)\n", path, 2 * S);
       else printf("%s: %d face%s\n", path, n, n == 1 ? "" : "s");
     } else if (opt->csv && st == FC_OK && n == 0) {
-      printf("%s,,,,,,,", path);
+      csv_field(path);
+      printf(",,,,,,,");
       for (int c = 0; c < C; c++) printf(",");
       printf("\n");
     }
@@ -377,9 +397,10 @@ int fc_cli_predict_faces(fc_device *dev, fc_evaluator *ev, const fc_model_meta *
         }
         printf("]}");
       } else if (opt->csv) {
-        printf("%s,%d,%.2f,%.2f,%.2f,%.2f,%.6f,%s", path, k + 1, (double)f->box[0], (double)f->box[1],
-               (double)f->box[2], (double)f->box[3], crop_given ? 1.0 : (double)f->score,
-               meta->class_names[order[0]]);
+        csv_field(path);
+        printf(",%d,%.2f,%.2f,%.2f,%.2f,%.6f,", k + 1, (double)f->box[0], (double)f->box[1],
+               (double)f->box[2], (double)f->box[3], crop_given ? 1.0 : (double)f->score);
+        csv_field(meta->class_names[order[0]]);
         for (int c = 0; c < C; c++) printf(",%.6f", (double)probs[c]);
         printf("\n");
       } else {

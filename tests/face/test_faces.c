@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../cli/clirun.h"
@@ -133,6 +134,72 @@ START_TEST(annotated_photos) {
 }
 END_TEST
 
+static int count_of(const char *text, const char *needle) {
+  int n = 0;
+  for (const char *p = text; (p = strstr(p, needle)); p += strlen(needle)) n++;
+  return n;
+}
+
+/* predict on photos with a tiny synthetic-data model: faces found, JSON, CSV over a folder,
+ * the drawn picture, and --faces never as before. */
+START_TEST(predict_faces_cli) {
+  char dir[] = "/tmp/fercl-predict-faces-XXXXXX";
+  ck_assert_ptr_nonnull(mkdtemp(dir));
+  char run[256], model[300], frames[256], annotated[256], group[4200], dogs[4200], link1[300], link2[300];
+  snprintf(run, sizeof run, "%s/run", dir);
+  snprintf(model, sizeof model, "%s/best.safetensors", run);
+  const char *train[] = {"train", "--width", "0.125", "--synth-train", "70", "--synth-val", "14", "--batch", "8",
+                         "--mu", "1", "--threads", "1", "--steps", "2", "--out", run, NULL};
+  fc_cli_result r = fc_cli_run(train, NULL);
+  ck_assert_msg(r.exit_code == 0, "tiny training run: %s", r.err);
+  fc_cli_result_free(&r);
+  snprintf(group, sizeof group, "%s/2008_002506.jpg", photos);
+  snprintf(dogs, sizeof dogs, "%s/dogs.jpg", photos);
+
+  r = fc_cli_run((const char *[]){"predict", "--model", model, "--json", group, dogs, NULL}, NULL);
+  ck_assert_msg(r.exit_code == 0, "predict --json: %s", r.err);
+  ck_assert_msg(count_of(r.out, "\"box\"") == 3 && count_of(r.out, "\"landmarks\"") == 3 &&
+                    count_of(r.out, "\"top\"") == 3 && strstr(r.out, "\"faces\": []"),
+                "predict --json: expected 3 faces and an empty list for dogs.jpg:\n%s", r.out);
+  fc_cli_result_free(&r);
+
+  r = fc_cli_run((const char *[]){"predict", "--model", model, dogs, NULL}, NULL);
+  ck_assert_msg(r.exit_code == 0 && strstr(r.out, "dogs.jpg: no face found"), "dogs.jpg: %s%s", r.out, r.err);
+  fc_cli_result_free(&r);
+
+  /* A folder of frames: one CSV row per frame and face, a frame without a face included. */
+  snprintf(frames, sizeof frames, "%s/frames", dir);
+  snprintf(annotated, sizeof annotated, "%s/annotated", dir);
+  ck_assert_int_eq(mkdir(frames, 0700), 0);
+  ck_assert_int_eq(mkdir(annotated, 0700), 0);
+  snprintf(link1, sizeof link1, "%s/frame1.jpg", frames);
+  snprintf(link2, sizeof link2, "%s/frame2.jpg", frames);
+  ck_assert_int_eq(symlink(group, link1), 0);
+  ck_assert_int_eq(symlink(dogs, link2), 0);
+  r = fc_cli_run((const char *[]){"predict", "--model", model, "--csv", "--annotate", annotated, frames, NULL}, NULL);
+  ck_assert_msg(r.exit_code == 0, "predict --csv: %s", r.err);
+  ck_assert_msg(count_of(r.out, "\n") == 5 && !strncmp(r.out, "image,face,x1,y1,x2,y2,detector_score,predicted,p_", 50) &&
+                    count_of(r.out, "frame1.jpg,") == 3 && count_of(r.out, "frame2.jpg,,") == 1,
+                "predict --csv: header, 3 face rows and an empty row expected:\n%s", r.out);
+  fc_cli_result_free(&r);
+  char png[400];
+  snprintf(png, sizeof png, "%s/frame1.jpg.png", annotated);
+  fc_image drawn = {0};
+  FC_CHECK_OK(fc_image_load(png, NULL, &drawn, NULL));
+  ck_assert(drawn.width == 500 && drawn.height == 375 && drawn.channels == 3);
+  fc_image_free(&drawn);
+
+  /* --faces never: today's whole-picture predict. */
+  r = fc_cli_run((const char *[]){"predict", "--model", model, "--faces", "never", group, NULL}, NULL);
+  ck_assert_msg(r.exit_code == 0 && !strstr(r.out, "face") && strstr(r.out, "2008_002506.jpg:"),
+                "--faces never: %s", r.out);
+  fc_cli_result_free(&r);
+  char cmd[300];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+  ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
 static void expect_refused(fc_device *dev, const char *path, const char *what) {
   fc_face_detector *det = NULL;
   fc_status st = fc_face_detector_create(dev, path, &det);
@@ -203,6 +270,7 @@ int main(void) {
   tcase_add_test(tc, detector_file);
   if (have_weights && have_photos) {
     tcase_add_test(tc, annotated_photos);
+    tcase_add_test(tc, predict_faces_cli);
   } else if (require && !strcmp(require, "1") && !have_weights) {
     printf("FAIL: FERCL_REQUIRE_DETECTOR=1 but no detector weights at %s (run tools/get-face-detector)\n", detector);
     return 1;
