@@ -20,6 +20,7 @@ void fc_test_prelu(fc_device *dev) {
       fc_shape4 s = {shapes[si][0], shapes[si][1], shapes[si][2], shapes[si][3],
                      li ? FC_LAYOUT_CNHW : FC_LAYOUT_NCHW};
       size_t n = fc_shape4_count(s);
+      if (fc_test_over_budget(n)) continue;
       float *x = fc_test_alloc_floats(n), *y = fc_test_alloc_floats(n), *a = fc_test_alloc_floats(s.c);
       double *xd = fc_test_alloc_doubles(n), *yd = fc_test_alloc_doubles(n), *ad = fc_test_alloc_doubles(s.c);
       fc_test_fill_uniform(&rng, x, xd, n, -2, 2);
@@ -64,7 +65,7 @@ void fc_test_maxpool2d_ceil(fc_device *dev) {
           fc_shape4 in = {shapes[si][0], shapes[si][1], shapes[si][2], shapes[si][3],
                           li ? FC_LAYOUT_CNHW : FC_LAYOUT_NCHW};
           int k = windows[wi][0], st = windows[wi][1];
-          if (in.h < k || in.w < k) continue;
+          if (in.h < k || in.w < k || fc_test_over_budget(fc_shape4_count(in))) continue;
           fc_shape4 out = fc_maxpool2d_ceil_out_shape(in, k, st);
           size_t nx = fc_shape4_count(in), ny = fc_shape4_count(out);
           float *x = fc_test_alloc_floats(nx), *y = fc_test_alloc_floats(ny);
@@ -131,6 +132,7 @@ void fc_test_crop_resize(fc_device *dev) {
       for (int mode = 0; mode < 2; mode++) {
         int c = images[ii][0], h = images[ii][1], w = images[ii][2];
         int oh = outs[oi][0], ow = outs[oi][1], n = 5;
+        if (fc_test_over_budget((size_t)n * c * oh * ow) || fc_test_over_budget((size_t)c * h * w)) continue;
         byte_image img = byte_image_make(dev, &rng, (size_t)c * h * w);
         int32_t boxes[5 * 4];
         float fboxes[5 * 4];
@@ -190,6 +192,7 @@ void fc_test_affine_warp(fc_device *dev) {
   for (size_t ci = 0; ci < sizeof cases / sizeof cases[0]; ci++) {
     int ic = cases[ci][0], h = cases[ci][1], w = cases[ci][2], oc = cases[ci][3], os = cases[ci][4];
     int n = 4;
+    if (fc_test_over_budget((size_t)n * oc * os * os) || fc_test_over_budget((size_t)ic * h * w)) continue;
     byte_image img = byte_image_make(dev, &rng, (size_t)ic * h * w);
     float m[4 * 6];
     for (int i = 0; i < n; i++) {
