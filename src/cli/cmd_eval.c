@@ -452,7 +452,7 @@ int fc_cmd_predict(int argc, char **argv) {
   int C = m.meta.config.num_classes, failures = 0;
   if (predict_top > C) predict_top = C;
   if (predict_faces.mode != FC_FACES_NEVER || predict_faces.csv || predict_faces.annotate || predict_faces.crops) {
-    predict_faces.json = predict_json, predict_faces.top = predict_top;
+    predict_faces.json = predict_json, predict_faces.top = predict_top, predict_faces.logits = predict_logits;
     rc = fc_cli_predict_faces(m.dev, &m.ev, &m.meta, &predict_faces, positional, npos);
     unload(&m);
     return rc;

@@ -8,6 +8,7 @@
 
 #include "cli/cli.h"
 #include "cli/faces.h"
+#include "core/fileio.h"
 #include "core/json.h"
 #include "data/internal.h"
 #include "device/runtime.h"
@@ -104,13 +105,9 @@ static void top_order(const float *probs, int classes, int *order) {
       }
 }
 
-static void json_face(const fc_face *f, int whole) {
+static void json_face(const fc_face *f) {
   printf("{\"box\": [%.2f, %.2f, %.2f, %.2f], ", (double)f->box[0], (double)f->box[1],
          (double)f->box[2], (double)f->box[3]);
-  if (whole) {
-    printf("\"whole_image\": true");
-    return;
-  }
   printf("\"score\": %.6f, \"landmarks\": [", (double)f->score);
   for (int k = 0; k < 5; k++)
     printf("%s[%.2f, %.2f]", k ? ", " : "", (double)f->landmarks[2 * k], (double)f->landmarks[2 * k + 1]);
@@ -120,6 +117,7 @@ static void json_face(const fc_face *f, int whole) {
 /* Boxes (and labels when given) drawn on the picture, written as DIR/<name>.png. */
 static fc_status annotate(const char *dir, const char *path, const fc_image *img, const fc_face *faces,
                           int n, char labels[][96]) {
+  FC_TRY(fc_mkdir_p(dir));
   fc_canvas cv;
   FC_TRY(fc_canvas_create(&cv, img->width, img->height, (fc_rgb){0, 0, 0}));
   size_t plane = (size_t)img->width * img->height;
@@ -226,7 +224,7 @@ int fc_cmd_faces(int argc, char **argv) {
       printf(", \"width\": %d, \"height\": %d, \"faces\": [", img.width, img.height);
       for (int k = 0; k < n; k++) {
         printf("%s\n    ", k ? "," : "");
-        json_face(&faces[k], 0);
+        json_face(&faces[k]);
         printf("}");
       }
       printf("]}");
@@ -365,13 +363,14 @@ int fc_cli_predict_faces(fc_device *dev, fc_evaluator *ev, const fc_model_meta *
         st = align_faces(&run, &img, faces, n, ch, S, opt->margin, crops);
       }
     }
+    /* A picture taken as a face crop prints as predict always did (one entry, no "faces"). */
     if (opt->json && st == FC_OK) {
       printf("%s\n  {\"image\": ", printed++ ? "," : "");
       fc_json_write_string(stdout, path);
-      printf(", \"faces\": [");
+      if (!crop_given) printf(", \"faces\": [");
     } else if (!opt->json && !opt->csv && st == FC_OK) {
       if (n == 0) printf("%s: no face found\n", path);
-      else if (crop_given) printf("%s: taken as a face crop (--faces auto, at most %d px)\n", path, 2 * S);
+      else if (crop_given) printf("%s:", path);
       else printf("%s: %d face%s\n", path, n, n == 1 ? "" : "s");
     } else if (opt->csv && st == FC_OK && n == 0) {
       csv_field(path);
@@ -387,8 +386,14 @@ int fc_cli_predict_faces(fc_device *dev, fc_evaluator *ev, const fc_model_meta *
       const fc_face *f = &faces[k];
       snprintf(labels[k], sizeof labels[k], "%s %.2f", meta->class_names[order[0]], (double)probs[order[0]]);
       if (opt->json) {
-        printf("%s\n    ", k ? "," : "");
-        json_face(f, crop_given);
+        if (crop_given && opt->logits) {
+          printf(", \"logits\": [");
+          for (int c = 0; c < C; c++) printf("%s%.9g", c ? ", " : "", ev->logits[c]);
+          printf("]");
+        } else if (!crop_given) {
+          printf("%s\n    ", k ? "," : "");
+          json_face(f);
+        }
         printf(", \"top\": [");
         for (int t = 0; t < top; t++) {
           printf("%s{\"class\": ", t ? ", " : "");
@@ -403,6 +408,10 @@ int fc_cli_predict_faces(fc_device *dev, fc_evaluator *ev, const fc_model_meta *
         csv_field(meta->class_names[order[0]]);
         for (int c = 0; c < C; c++) printf(",%.6f", (double)probs[c]);
         printf("\n");
+      } else if (crop_given) {
+        for (int t = 0; t < top; t++)
+          printf("%s %s %.3f", t ? "," : "", meta->class_names[order[t]], (double)probs[order[t]]);
+        printf("\n");
       } else {
         printf("  face %d box %.0f %.0f %.0f %.0f:", k + 1, (double)f->box[0], (double)f->box[1],
                (double)f->box[2], (double)f->box[3]);
@@ -411,8 +420,9 @@ int fc_cli_predict_faces(fc_device *dev, fc_evaluator *ev, const fc_model_meta *
         printf("\n");
       }
     }
-    if (opt->json && st == FC_OK) printf("]}");
+    if (opt->json && st == FC_OK && !crop_given) printf("]}");
     if (st == FC_OK && opt->annotate) st = annotate(opt->annotate, path, &img, faces, n, labels);
+    if (st == FC_OK && opt->crops && n > 0) st = fc_mkdir_p(opt->crops);
     for (int k = 0; k < n && st == FC_OK && opt->crops; k++) {
       const char *base = strrchr(path, '/');
       char *name = fc_strprintf("%s.face%d.png", base ? base + 1 : path, k + 1);

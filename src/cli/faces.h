@@ -15,7 +15,7 @@ typedef struct fc_predict_faces {
   const char *detector; /* --detector FILE, or NULL */
   const char *annotate; /* --annotate DIR, or NULL */
   const char *crops;    /* --crops DIR: each face as the model sees it, or NULL */
-  int csv, json, top;
+  int csv, json, top, logits;
   double margin;        /* --face-margin: the alignment template's margin */
 } fc_predict_faces;
 
