@@ -189,6 +189,16 @@ START_TEST(predict_faces_cli) {
   ck_assert(drawn.width == 500 && drawn.height == 375 && drawn.channels == 3);
   fc_image_free(&drawn);
 
+  /* --faces auto on a picture no larger than twice the model's input: a face crop, printed
+   * exactly as predict always did (no "faces" key). */
+  char small[4200];
+  snprintf(small, sizeof small, "%s/tests/face/one_pixel.png", getenv("FERCL_SOURCE_ROOT"));
+  r = fc_cli_run((const char *[]){"predict", "--model", model, "--json", "--logits", small, NULL}, NULL);
+  ck_assert_msg(r.exit_code == 0 && !strstr(r.out, "\"faces\"") && strstr(r.out, "\"logits\": [") &&
+                    strstr(r.out, "\"top\": ["),
+                "a face crop under --faces auto: %s%s", r.out, r.err);
+  fc_cli_result_free(&r);
+
   /* --faces never: today's whole-picture predict. */
   r = fc_cli_run((const char *[]){"predict", "--model", model, "--faces", "never", group, NULL}, NULL);
   ck_assert_msg(r.exit_code == 0 && !strstr(r.out, "face") && strstr(r.out, "2008_002506.jpg:"),
