@@ -295,47 +295,55 @@ static fc_status dense(fc_face_detector *d, const dense_layer *L, int n, fc_view
   return fc_prelu_forward(d->dev, s, y, pv(d, L->slope), y);
 }
 
-/* P-Net on one pyramid level (n = 1, h × w input already in act_a): the 6 output maps
- * (2 logits, 4 offsets) end in act_b; *out their shape. With size: only measures. */
+/* The three networks as layer lists: conv i (+ PReLU), max-pool k/stride (ceil), dense i
+ * (+ PReLU; the first dense flattens the map, whose NCHW order load_dense_permuted matched). */
+typedef struct net_step {
+  char kind; /* 'c' conv, 'p' pool, 'd' dense */
+  int a, b;  /* conv / dense: layer index; pool: k, stride */
+} net_step;
+
+static const net_step pnet_steps[] = {{'c', 0, 0}, {'p', 2, 2}, {'c', 1, 0}, {'c', 2, 0}, {'c', 3, 0}, {0, 0, 0}};
+static const net_step rnet_steps[] = {{'c', 0, 0}, {'p', 3, 2}, {'c', 1, 0}, {'p', 3, 2}, {'c', 2, 0},
+                                      {'d', 0, 0}, {'d', 1, 0}, {0, 0, 0}};
+static const net_step onet_steps[] = {{'c', 0, 0}, {'p', 3, 2}, {'c', 1, 0}, {'p', 3, 2}, {'c', 2, 0}, {'p', 2, 2},
+                                      {'c', 3, 0}, {'d', 0, 0}, {'d', 1, 0}, {0, 0, 0}};
+
+/* Runs a network on n h × w inputs in act_a, ping-ponging between act_a and act_b; the
+ * output ends in act_b (every list has an odd number of steps) and *out is its shape. With
+ * size: only measures what the run needs. */
+static fc_status run_net(fc_face_detector *d, const net_step *steps, const conv_layer *convs,
+                         const dense_layer *denses, int n, int h, int w, fc_shape4 *out, run_size *size) {
+  fc_view buf[2] = {fc_view_of(d->act_a, 0), fc_view_of(d->act_b, 0)};
+  fc_shape4 s = {n, 3, h, w, FC_LAYOUT_NCHW};
+  if (size) grow(&size->act, fc_shape4_count(s));
+  int cur = 0;
+  for (const net_step *t = steps; t->kind; t++, cur ^= 1) {
+    if (t->kind == 'c') {
+      FC_TRY(conv(d, &convs[t->a], s, buf[cur], buf[cur ^ 1], &s, size));
+    } else if (t->kind == 'p') {
+      FC_TRY(pool(d, s, t->a, t->b, buf[cur], buf[cur ^ 1], &s, size));
+    } else {
+      FC_TRY(dense(d, &denses[t->a], n, buf[cur], buf[cur ^ 1], size));
+      s.c = denses[t->a].out, s.h = s.w = 1;
+    }
+  }
+  if (out) *out = s;
+  return FC_OK;
+}
+
+/* P-Net on one pyramid level (n = 1): 6 output maps (2 logits, 4 offsets). */
 static fc_status run_pnet(fc_face_detector *d, int h, int w, fc_shape4 *out, run_size *size) {
-  fc_view A = fc_view_of(d->act_a, 0), B = fc_view_of(d->act_b, 0);
-  fc_shape4 s = {1, 3, h, w, FC_LAYOUT_NCHW};
-  if (size) grow(&size->act, fc_shape4_count(s));
-  FC_TRY(conv(d, &d->p[0], s, A, B, &s, size));
-  FC_TRY(pool(d, s, 2, 2, B, A, &s, size));
-  FC_TRY(conv(d, &d->p[1], s, A, B, &s, size));
-  FC_TRY(conv(d, &d->p[2], s, B, A, &s, size));
-  return conv(d, &d->p[3], s, A, B, out, size);
+  return run_net(d, pnet_steps, d->p, NULL, 1, h, w, out, size);
 }
 
-/* R-Net on n 24×24 crops in act_a: n × 6 (2 logits, 4 offsets) in act_b. */
+/* R-Net on n 24×24 crops: n × 6 (2 logits, 4 offsets). */
 static fc_status run_rnet(fc_face_detector *d, int n, run_size *size) {
-  fc_view A = fc_view_of(d->act_a, 0), B = fc_view_of(d->act_b, 0);
-  fc_shape4 s = {n, 3, 24, 24, FC_LAYOUT_NCHW};
-  if (size) grow(&size->act, fc_shape4_count(s));
-  FC_TRY(conv(d, &d->r[0], s, A, B, &s, size));
-  FC_TRY(pool(d, s, 3, 2, B, A, &s, size));
-  FC_TRY(conv(d, &d->r[1], s, A, B, &s, size));
-  FC_TRY(pool(d, s, 3, 2, B, A, &s, size));
-  FC_TRY(conv(d, &d->r[2], s, A, B, &s, size));
-  FC_TRY(dense(d, &d->r_fc[0], n, B, A, size));
-  return dense(d, &d->r_fc[1], n, A, B, size);
+  return run_net(d, rnet_steps, d->r, d->r_fc, n, 24, 24, NULL, size);
 }
 
-/* O-Net on n 48×48 crops in act_a: n × 16 (2 logits, 4 offsets, 10 landmarks) in act_b. */
+/* O-Net on n 48×48 crops: n × 16 (2 logits, 4 offsets, 10 landmarks). */
 static fc_status run_onet(fc_face_detector *d, int n, run_size *size) {
-  fc_view A = fc_view_of(d->act_a, 0), B = fc_view_of(d->act_b, 0);
-  fc_shape4 s = {n, 3, 48, 48, FC_LAYOUT_NCHW};
-  if (size) grow(&size->act, fc_shape4_count(s));
-  FC_TRY(conv(d, &d->o[0], s, A, B, &s, size));
-  FC_TRY(pool(d, s, 3, 2, B, A, &s, size));
-  FC_TRY(conv(d, &d->o[1], s, A, B, &s, size));
-  FC_TRY(pool(d, s, 3, 2, B, A, &s, size));
-  FC_TRY(conv(d, &d->o[2], s, A, B, &s, size));
-  FC_TRY(pool(d, s, 2, 2, B, A, &s, size));
-  FC_TRY(conv(d, &d->o[3], s, A, B, &s, size));
-  FC_TRY(dense(d, &d->o_fc[0], n, B, A, size));
-  return dense(d, &d->o_fc[1], n, A, B, size);
+  return run_net(d, onet_steps, d->o, d->o_fc, n, 48, 48, NULL, size);
 }
 
 /* ---- box logic (facenet-pytorch's, in float like its tensors) ---- */
