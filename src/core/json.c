@@ -142,7 +142,8 @@ void fc_json_free(fc_json *value) {
  * failures without a message, hence the checks before its error code. */
 static fc_status parse_error(const json_error_t *err, int over_budget, size_t max_memory) {
   if (over_budget)
-    return fc_errorf(FC_ERR_LIMIT, "JSON error: parsing needs more than %zu bytes of memory", max_memory);
+    return fc_errorf(FC_ERR_LIMIT, "JSON error: parsing needs more than %zu bytes of memory",
+                     max_memory);
   if (json_error_code(err) == json_error_out_of_memory || !err->text[0])
     return fc_errorf(FC_ERR_NOMEM, "out of memory parsing JSON");
   return fc_errorf(json_error_code(err) == json_error_stack_overflow ? FC_ERR_LIMIT : FC_ERR_FORMAT,
@@ -166,7 +167,8 @@ fc_status fc_json_parse(const char *text, size_t size, const fc_json_limits *lim
   alloc_budget b = {lim.max_memory, 0};
   budget = &b;
   json_error_t err;
-  json_t *doc = json_loadb(text, size, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &err);
+  json_t *doc =
+      json_loadb(text, size, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &err);
   budget = NULL;
   if (!doc) return parse_error(&err, b.exceeded, lim.max_memory);
   fc_json *root = calloc(1, sizeof *root);

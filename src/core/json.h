@@ -37,7 +37,7 @@ typedef struct fc_json {
 } fc_json;
 
 struct fc_json_member {
-  char *key;                /* UTF-8, NUL-terminated; never holds a NUL (refused) */
+  char *key; /* UTF-8, NUL-terminated; never holds a NUL (refused) */
   size_t key_length;
   fc_json value;
 };

@@ -19,7 +19,8 @@ static void on_warning(png_structp png, png_const_charp message) {
   fc_log(FC_LOG_DEBUG, "libpng: %s", message);
 }
 
-fc_status fc_png_write(const char *path, const uint8_t *pixels, int width, int height, int channels) {
+fc_status fc_png_write(const char *path, const uint8_t *pixels, int width, int height,
+                       int channels) {
   if (!pixels || (channels != 1 && channels != 3) || width < 1 || height < 1)
     return fc_errorf(FC_ERR_INVALID_ARG, "%s: only 1- or 3-channel images can be written as PNG", path);
   fc_atomic_file file;
@@ -50,15 +51,17 @@ fc_status fc_png_write(const char *path, const uint8_t *pixels, int width, int h
 }
 
 fc_status fc_image_write_png(const char *path, const fc_image *image) {
-  if (!image || !image->data || (image->channels != 1 && image->channels != 3) || image->width < 1 ||
-      image->height < 1)
-    return fc_errorf(FC_ERR_INVALID_ARG, "%s: only 1- or 3-channel images can be written as PNG", path);
+  if (!image || !image->data || (image->channels != 1 && image->channels != 3) ||
+      image->width < 1 || image->height < 1)
+    return fc_errorf(FC_ERR_INVALID_ARG, "%s: only 1- or 3-channel images can be written as PNG",
+                     path);
   const int C = image->channels, H = image->height, W = image->width;
   const size_t plane = (size_t)H * (size_t)W;
   uint8_t *pixels = malloc(plane * (size_t)C);
   if (!pixels) return fc_errorf(FC_ERR_NOMEM, "%s: out of memory for the PNG rows", path);
   for (size_t i = 0; i < plane; i++) /* planar → interleaved */
-    for (int c = 0; c < C; c++) pixels[i * (size_t)C + (size_t)c] = image->data[(size_t)c * plane + i];
+    for (int c = 0; c < C; c++)
+      pixels[i * (size_t)C + (size_t)c] = image->data[(size_t)c * plane + i];
   fc_status st = fc_png_write(path, pixels, W, H, C);
   free(pixels);
   return st;

@@ -89,7 +89,8 @@ typedef struct config_key {
   int lo, hi;    /* KEY_INT's accepted range */
 } config_key;
 
-#define CONFIG_KEY(name, kind, lo, hi) {"fercl." #name, kind, offsetof(fc_net_config, name), lo, hi}
+#define CONFIG_KEY(name, kind, lo, hi) \
+  { "fercl." #name, kind, offsetof(fc_net_config, name), lo, hi }
 static const config_key config_keys[] = {
     CONFIG_KEY(arch, KEY_ARCH, 0, 0),
     CONFIG_KEY(in_channels, KEY_INT, 1, 4),

@@ -23,10 +23,8 @@ fc_status fc_confidence(fc_device *dev, int batch, int classes, fc_view q, fc_vi
   FC_TRY(fc_ops_check_view(op, "argmax", argmax, (size_t)batch));
   cl_kernel k;
   FC_TRY(kernel(dev, "sel_confidence", &k));
-  const fc_kernel_arg args[] = {FC_ARG_VIEW(q),
-                                FC_ARG_UINT(batch),      FC_ARG_UINT(classes),
-                                FC_ARG_VIEW(conf),
-                                FC_ARG_VIEW(argmax)};
+  const fc_kernel_arg args[] = {FC_ARG_VIEW(q), FC_ARG_UINT(batch), FC_ARG_UINT(classes),
+                                FC_ARG_VIEW(conf), FC_ARG_VIEW(argmax)};
   return fc_launch_1d(dev, k, op, (size_t)batch, args, FC_NARGS(args));
 }
 
@@ -40,11 +38,8 @@ fc_status fc_threshold_mask(fc_device *dev, int batch, int classes, fc_view conf
   FC_TRY(fc_ops_check_view(op, "mask", mask, (size_t)batch));
   cl_kernel k;
   FC_TRY(kernel(dev, "sel_threshold_mask", &k));
-  const fc_kernel_arg args[] = {FC_ARG_VIEW(conf),
-                                FC_ARG_VIEW(argmax),
-                                FC_ARG_VIEW(tau),
-                                FC_ARG_UINT(batch),      FC_ARG_UINT(classes),
-                                FC_ARG_VIEW(mask)};
+  const fc_kernel_arg args[] = {FC_ARG_VIEW(conf),  FC_ARG_VIEW(argmax),  FC_ARG_VIEW(tau),
+                                FC_ARG_UINT(batch), FC_ARG_UINT(classes), FC_ARG_VIEW(mask)};
   return fc_launch_1d(dev, k, op, (size_t)batch, args, FC_NARGS(args));
 }
 
@@ -82,9 +77,7 @@ fc_status fc_snl_negatives(fc_device *dev, int batch, int classes, const fc_snl_
   cl_kernel k;
   FC_TRY(kernel(dev, "sel_snl", &k));
   const fc_kernel_arg args[] = {FC_ARG_VIEW(q),
-                                FC_ARG_MEM(mask.mem ? mask.mem : q.mem),
-                                FC_ARG_VIEW_OFF(mask),
-                                FC_ARG_UINT(mask.mem != NULL),
+                                FC_ARG_OPTIONAL_VIEW(mask, q.mem),
                                 FC_ARG_VIEW(sp),
                                 FC_ARG_UINT(batch),
                                 FC_ARG_UINT(classes),
@@ -111,10 +104,8 @@ fc_status fc_snl_hits(fc_device *dev, int batch, int classes, fc_view negatives,
   FC_TRY(fc_ops_check_view(op, "hits", hits, (size_t)batch));
   cl_kernel k;
   FC_TRY(kernel(dev, "sel_snl_hits", &k));
-  const fc_kernel_arg args[] = {FC_ARG_VIEW(negatives),
-                                FC_ARG_VIEW(labels),
-                                FC_ARG_UINT(batch),         FC_ARG_UINT(classes),
-                                FC_ARG_VIEW(hits)};
+  const fc_kernel_arg args[] = {FC_ARG_VIEW(negatives), FC_ARG_VIEW(labels), FC_ARG_UINT(batch),
+                                FC_ARG_UINT(classes), FC_ARG_VIEW(hits)};
   return fc_launch_1d(dev, k, op, (size_t)batch, args, FC_NARGS(args));
 }
 
@@ -127,9 +118,8 @@ fc_status fc_batch_confidence_stats(fc_device *dev, int batch, int classes, fc_v
   FC_TRY(fc_ops_check_view(op, "stats", stats, 1 + (size_t)classes));
   cl_kernel k;
   FC_TRY(kernel(dev, "sel_batch_stats", &k));
-  const fc_kernel_arg args[] = {
-      FC_ARG_VIEW(q),   FC_ARG_VIEW(conf),
-      FC_ARG_UINT(batch), FC_ARG_UINT(classes), FC_ARG_VIEW(stats)};
+  const fc_kernel_arg args[] = {FC_ARG_VIEW(q), FC_ARG_VIEW(conf), FC_ARG_UINT(batch),
+                                FC_ARG_UINT(classes), FC_ARG_VIEW(stats)};
   return fc_launch_1d(dev, k, op, 1 + (size_t)classes, args, FC_NARGS(args));
 }
 
@@ -178,8 +168,8 @@ fc_status fc_dist_align_update(fc_device *dev, int batch, int classes, fc_view q
   FC_TRY(fc_ops_check_view(op, "state", state, fc_dist_align_state_size(classes)));
   cl_kernel k;
   FC_TRY(kernel(dev, "sel_da_update", &k));
-  const fc_kernel_arg args[] = {FC_ARG_VIEW(q),    FC_ARG_UINT(batch),
-                                FC_ARG_UINT(classes), FC_ARG_FLOAT(m),     FC_ARG_VIEW(state)};
+  const fc_kernel_arg args[] = {FC_ARG_VIEW(q), FC_ARG_UINT(batch), FC_ARG_UINT(classes),
+                                FC_ARG_FLOAT(m), FC_ARG_VIEW(state)};
   return fc_launch_1d(dev, k, op, (size_t)classes, args, FC_NARGS(args));
 }
 
@@ -192,9 +182,8 @@ fc_status fc_dist_align_apply(fc_device *dev, int batch, int classes, fc_view q,
   FC_TRY(fc_ops_check_view(op, "out", out, (size_t)batch * classes));
   cl_kernel k;
   FC_TRY(kernel(dev, "sel_da_apply", &k));
-  const fc_kernel_arg args[] = {FC_ARG_VIEW(q),     FC_ARG_UINT(batch),
-                                FC_ARG_UINT(classes),   FC_ARG_VIEW(state),
-                                FC_ARG_VIEW(out)};
+  const fc_kernel_arg args[] = {FC_ARG_VIEW(q), FC_ARG_UINT(batch), FC_ARG_UINT(classes),
+                                FC_ARG_VIEW(state), FC_ARG_VIEW(out)};
   return fc_launch_1d(dev, k, op, (size_t)batch, args, FC_NARGS(args));
 }
 
@@ -207,8 +196,7 @@ fc_status fc_confident_histogram(fc_device *dev, int batch, int classes, fc_view
   FC_TRY(fc_ops_check_view(op, "hist", hist, (size_t)classes));
   cl_kernel k;
   FC_TRY(kernel(dev, "sel_histogram", &k));
-  const fc_kernel_arg args[] = {
-      FC_ARG_VIEW(conf), FC_ARG_VIEW(argmax), FC_ARG_UINT(batch),    FC_ARG_UINT(classes),
-      FC_ARG_FLOAT(tau_fixed), FC_ARG_VIEW(hist)};
+  const fc_kernel_arg args[] = {FC_ARG_VIEW(conf),    FC_ARG_VIEW(argmax),     FC_ARG_UINT(batch),
+                                FC_ARG_UINT(classes), FC_ARG_FLOAT(tau_fixed), FC_ARG_VIEW(hist)};
   return fc_launch_1d(dev, k, op, (size_t)classes, args, FC_NARGS(args));
 }
