@@ -150,7 +150,8 @@ static fc_status parse_error(const json_error_t *err, int over_budget, size_t ma
                    "JSON error at byte %d: %s", err->position, err->text);
 }
 
-fc_status fc_json_parse(const char *text, size_t size, const fc_json_limits *limits, fc_json **out) {
+fc_status fc_json_parse(const char *text, size_t size, const fc_json_limits *limits,
+                        fc_json **out) {
   *out = NULL;
   fc_json_limits lim = limits ? *limits : (fc_json_limits){0};
   if (!lim.max_size) lim.max_size = DEFAULT_MAX_SIZE;
@@ -158,7 +159,8 @@ fc_status fc_json_parse(const char *text, size_t size, const fc_json_limits *lim
   if (!lim.max_values) lim.max_values = DEFAULT_MAX_VALUES;
   if (!lim.max_memory) lim.max_memory = DEFAULT_MAX_MEMORY;
   if (size > lim.max_size)
-    return fc_errorf(FC_ERR_LIMIT, "JSON text of %zu bytes is over the %zu-byte limit", size, lim.max_size);
+    return fc_errorf(FC_ERR_LIMIT, "JSON text of %zu bytes is over the %zu-byte limit", size,
+                     lim.max_size);
   const char *nul = memchr(text, '\0', size);
   if (nul)
     return fc_errorf(FC_ERR_FORMAT, "JSON error at byte %zu: NUL byte, not allowed in JSON text",

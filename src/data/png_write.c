@@ -22,7 +22,8 @@ static void on_warning(png_structp png, png_const_charp message) {
 fc_status fc_png_write(const char *path, const uint8_t *pixels, int width, int height,
                        int channels) {
   if (!pixels || (channels != 1 && channels != 3) || width < 1 || height < 1)
-    return fc_errorf(FC_ERR_INVALID_ARG, "%s: only 1- or 3-channel images can be written as PNG", path);
+    return fc_errorf(FC_ERR_INVALID_ARG, "%s: only 1- or 3-channel images can be written as PNG",
+                     path);
   fc_atomic_file file;
   FC_TRY(fc_atomic_file_open(&file, path));
   char message[256] = "";
