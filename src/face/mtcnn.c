@@ -380,51 +380,33 @@ static int by_score_desc(const void *a, const void *b) {
   return x < y ? 1 : x > y ? -1 : 0;
 }
 
-/* torchvision.ops.nms: highest score first, drop boxes with IoU > thr (areas without +1).
- * Keeps the survivors in decreasing score order. */
-static void nms_iou(cand_list *l, float thr) {
+/* Non-maximum suppression, highest score first; the survivors stay in decreasing score order.
+ * min_mode 0: torchvision.ops.nms, IoU > thr suppresses (areas without +1).
+ * min_mode 1: facenet-pytorch's nms_numpy "Min": overlap over the smaller area, areas with +1. */
+static fc_status nms(cand_list *l, float thr, int min_mode) {
   qsort(l->v, (size_t)l->n, sizeof *l->v, by_score_desc);
   char *gone = calloc((size_t)l->n + 1, 1);
+  if (!gone) return fc_errorf(FC_ERR_NOMEM, "out of memory");
+  const float one = min_mode ? 1.0f : 0.0f;
   int kept = 0;
   for (int i = 0; i < l->n; i++) {
-    if (gone && gone[i]) continue;
+    if (gone[i]) continue;
     const cand a = l->v[i];
-    float area_a = (a.x2 - a.x1) * (a.y2 - a.y1);
-    for (int j = i + 1; gone && j < l->n; j++) {
+    float area_a = (a.x2 - a.x1 + one) * (a.y2 - a.y1 + one);
+    for (int j = i + 1; j < l->n; j++) {
       if (gone[j]) continue;
       const cand *b = &l->v[j];
-      float w = fminf(a.x2, b->x2) - fmaxf(a.x1, b->x1), h = fminf(a.y2, b->y2) - fmaxf(a.y1, b->y1);
-      float inter = fmaxf(w, 0.0f) * fmaxf(h, 0.0f);
-      float area_b = (b->x2 - b->x1) * (b->y2 - b->y1);
-      if (inter / (area_a + area_b - inter) > thr) gone[j] = 1;
+      float w = fmaxf(0.0f, fminf(a.x2, b->x2) - fmaxf(a.x1, b->x1) + one);
+      float h = fmaxf(0.0f, fminf(a.y2, b->y2) - fmaxf(a.y1, b->y1) + one);
+      float inter = w * h, area_b = (b->x2 - b->x1 + one) * (b->y2 - b->y1 + one);
+      float overlap = min_mode ? inter / fminf(area_a, area_b) : inter / (area_a + area_b - inter);
+      if (overlap > thr) gone[j] = 1;
     }
     l->v[kept++] = a;
   }
   free(gone);
   l->n = kept;
-}
-
-/* facenet-pytorch's nms_numpy with "Min": overlap over the smaller area, areas with +1. */
-static void nms_min(cand_list *l, float thr) {
-  qsort(l->v, (size_t)l->n, sizeof *l->v, by_score_desc);
-  char *gone = calloc((size_t)l->n + 1, 1);
-  int kept = 0;
-  for (int i = 0; i < l->n; i++) {
-    if (gone && gone[i]) continue;
-    const cand a = l->v[i];
-    float area_a = (a.x2 - a.x1 + 1) * (a.y2 - a.y1 + 1);
-    for (int j = i + 1; gone && j < l->n; j++) {
-      if (gone[j]) continue;
-      const cand *b = &l->v[j];
-      float w = fmaxf(0.0f, fminf(a.x2, b->x2) - fmaxf(a.x1, b->x1) + 1);
-      float h = fmaxf(0.0f, fminf(a.y2, b->y2) - fmaxf(a.y1, b->y1) + 1);
-      float area_b = (b->x2 - b->x1 + 1) * (b->y2 - b->y1 + 1);
-      if (w * h / fminf(area_a, area_b) > thr) gone[j] = 1;
-    }
-    l->v[kept++] = a;
-  }
-  free(gone);
-  l->n = kept;
+  return FC_OK;
 }
 
 static void rerec(cand *c) {
@@ -574,12 +556,13 @@ static fc_status detect(fc_face_detector *d, const fc_image *img, const fc_face_
         st = push(&level, &c);
       }
     if (st != FC_OK) break;
-    nms_iou(&level, 0.5f);
+    st = nms(&level, 0.5f, 0);
+    if (st != FC_OK) break;
     for (int i = 0; i < level.n && st == FC_OK; i++) st = push(all, &level.v[i]);
   }
   free(level.v);
   FC_TRY(st);
-  nms_iou(all, 0.7f);
+  FC_TRY(nms(all, 0.7f, 0));
   for (int i = 0; i < all->n; i++) {
     cand *c = &all->v[i];
     float regw = c->x2 - c->x1, regh = c->y2 - c->y1;
@@ -591,12 +574,12 @@ static fc_status detect(fc_face_detector *d, const fc_image *img, const fc_face_
 
   /* Stage 2: R-Net on 24×24 crops, score > threshold, NMS 0.7, regression, square. */
   FC_TRY(refine(d, img, all, 0, o->thresholds[1]));
-  nms_iou(all, 0.7f);
+  FC_TRY(nms(all, 0.7f, 0));
   for (int i = 0; i < all->n; i++) bbreg(&all->v[i]), rerec(&all->v[i]);
 
   /* Stage 3: O-Net on 48×48 crops: score, landmarks, regression, NMS "Min" 0.7. */
   FC_TRY(refine(d, img, all, 1, o->thresholds[2]));
-  nms_min(all, 0.7f);
+  FC_TRY(nms(all, 0.7f, 1));
   if (all->n == 0) return FC_OK;
   *faces = malloc((size_t)all->n * sizeof **faces);
   if (!*faces) return fc_errorf(FC_ERR_NOMEM, "out of memory");
