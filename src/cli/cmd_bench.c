@@ -18,6 +18,7 @@
 
 #include "cli/cli.h"
 #include "core/fileio.h"
+#include "fercl/face.h"
 #include "core/json.h"
 #include "device/runtime.h"
 #include "fercl/ckpt.h"
@@ -33,6 +34,7 @@
 
 /* ---- options ---- */
 
+static const char *faces_photo, *faces_portrait, *faces_detector;
 static int as_json, train_mode, quick, profile_opt, no_clblast, no_ssl, no_supervised;
 static int ssl_batch, ssl_mu, lae_kernel; /* the default recipe's unless given (fc_cmd_bench) */
 static int arch_choice = 1, stem_choice = 0, channels = 3, input_size = 112, batch = 64, steps = 5;
@@ -54,7 +56,10 @@ static const fc_option bench_options[] = {
     FC_OPTION_INT("mu", &ssl_mu, "M", "semi-supervised step: unlabelled batch = M x labelled", 1, 64),
     FC_OPTION_INT("lae-kernel", &lae_kernel, "K", "semi-supervised step: attention convolution size", 3, 7),
     FC_OPTION_DOUBLE("budget-ms", &budget_ms, "MS", "time spent repeating each measurement", 1, 60000),
-    FC_OPTION_STRING("only", &only, "LIST", "sections to run, comma-separated: peak (with bandwidth), latency, gemm, conv, ops"),
+    FC_OPTION_STRING("only", &only, "LIST", "sections to run, comma-separated: peak (with bandwidth), latency, gemm, conv, ops, faces"),
+    FC_OPTION_STRING("faces-photo", &faces_photo, "FILE", "faces section: the photo (default: synthetic faces on 640x480)"),
+    FC_OPTION_STRING("faces-portrait", &faces_portrait, "FILE", "faces section: the portrait (default: a synthetic 256x256 face)"),
+    FC_OPTION_STRING("detector", &faces_detector, "FILE", "faces section: MTCNN weights (tools/get-face-detector)"),
     FC_OPTION_FLAG("quick", &quick, "fewer sizes and a smaller time budget"),
     FC_OPTION_FLAG("no-clblast", &no_clblast, "skip CLBlast's GEMMs (its kernels take a while to build on PoCL)"),
     FC_OPTION_FLAG("profile", &profile_opt, "per-kernel profile of the timed runs: CSV, Chrome trace, per-layer summary"),
@@ -949,6 +954,72 @@ static void print_json(const fc_device *dev) {
   fprintf(o, "]}\n");
 }
 
+/* ---- face detection (MTCNN, src/face) ---- */
+
+typedef struct faces_ctx {
+  fc_face_detector *det;
+  const fc_image *img;
+  int found;
+} faces_ctx;
+
+static fc_status faces_once(fc_device *dev, void *ctx) {
+  (void)dev;
+  faces_ctx *c = ctx;
+  fc_face *faces = NULL;
+  fc_status st = fc_face_detect(c->det, c->img, NULL, &faces, &c->found);
+  free(faces);
+  return st;
+}
+
+/* A picture for the faces section: the file as it is, or synthetic faces (fc_synth_render,
+ * 3 channels) enlarged to side, on a gray w × h canvas. */
+static fc_status faces_picture(const char *file, int w, int h, int side, fc_image *out) {
+  if (file) return fc_image_load(file, &(fc_decode_request){.channels = 3}, out, NULL);
+  fc_synth_config sc;
+  fc_synth_config_default(&sc);
+  sc.channels = 3, sc.height = sc.width = side;
+  fc_image face = {0};
+  FC_TRY(fc_image_alloc(out, 3, h, w));
+  memset(out->data, 128, (size_t)3 * h * w);
+  fc_status st = fc_synth_render(&sc, 0, 3, &face);
+  for (int c = 0; st == FC_OK && c < 3; c++)
+    for (int y = 0; y < side && y < h; y++)
+      for (int x = 0; x < side && x < w; x++)
+        out->data[((size_t)c * h + y + (h - side) / 2) * w + x + (w - side) / 2] =
+            face.data[((size_t)c * side + y) * side + x];
+  fc_image_free(&face);
+  return st;
+}
+
+static fc_status bench_faces(fc_device *dev) {
+  char path[4096];
+  FC_TRY(fc_face_detector_path(faces_detector, path, sizeof path));
+  if (!faces_detector && access(path, R_OK) != 0) {
+    fprintf(human, "\nface detection: skipped (no detector at %s; run tools/get-face-detector)\n", path);
+    return FC_OK;
+  }
+  fc_face_detector *det = NULL;
+  FC_TRY(fc_face_detector_create(dev, path, &det));
+  section("face detection (MTCNN: P-Net pyramid, R-Net, O-Net; default thresholds)");
+  fc_image photo = {0}, portrait = {0};
+  fc_status st = faces_picture(faces_photo, 640, 480, 200, &photo);
+  if (st == FC_OK) st = faces_picture(faces_portrait, 256, 256, 256, &portrait);
+  const fc_image *imgs[2] = {&photo, &portrait};
+  const char *what[2] = {"photo", "portrait"};
+  for (int i = 0; i < 2 && st == FC_OK; i++) {
+    faces_ctx ctx = {det, imgs[i], 0};
+    st = faces_once(dev, &ctx); /* the face count for the row's name */
+    char name[112];
+    snprintf(name, sizeof name, "detect %s %dx%d (%d face%s)", what[i], imgs[i]->width, imgs[i]->height,
+             ctx.found, ctx.found == 1 ? "" : "s");
+    if (st == FC_OK) st = run_one(dev, "faces", name, faces_once, &ctx, 1e9, "img/s", 0);
+  }
+  fc_image_free(&photo);
+  fc_image_free(&portrait);
+  fc_face_detector_free(det);
+  return st;
+}
+
 static int want(const char *sec) {
   if (!only) return 1;
   size_t n = strlen(sec);
@@ -964,7 +1035,7 @@ static int want(const char *sec) {
 
 /* --only: known section names, none empty; and not with --train. */
 static fc_status check_only(void) {
-  static const char *const sections[] = {"peak", "latency", "gemm", "conv", "ops", NULL};
+  static const char *const sections[] = {"peak", "latency", "gemm", "conv", "ops", "faces", NULL};
   if (!only) return FC_OK;
   if (train_mode)
     return fc_errorf(FC_ERR_USAGE, "--only picks device and op sections; --train runs training steps only");
@@ -974,10 +1045,10 @@ static fc_status check_only(void) {
     int ok = 0;
     for (int i = 0; sections[i] && !ok; i++) ok = strlen(sections[i]) == len && !strncmp(sections[i], p, len);
     if (!ok && len == 0)
-      return fc_errorf(FC_ERR_USAGE, "--only: an empty section name in '%s' (use peak, latency, gemm, conv, ops, "
+      return fc_errorf(FC_ERR_USAGE, "--only: an empty section name in '%s' (use peak, latency, gemm, conv, ops, faces, "
                        "comma-separated)", only);
     if (!ok)
-      return fc_errorf(FC_ERR_USAGE, "--only: unknown section '%.*s' (use peak, latency, gemm, conv, ops)", (int)len,
+      return fc_errorf(FC_ERR_USAGE, "--only: unknown section '%.*s' (use peak, latency, gemm, conv, ops, faces)", (int)len,
                        p);
     if (!e) return FC_OK;
     p = e + 1;
@@ -1028,6 +1099,7 @@ int fc_cmd_bench(int argc, char **argv) {
     if (st == FC_OK && want("gemm")) st = bench_gemm(dev);
     if (st == FC_OK && want("conv")) st = bench_convs(dev, &cfg);
     if (st == FC_OK && want("ops")) st = bench_ops(dev, &cfg);
+    if (st == FC_OK && want("faces")) st = bench_faces(dev);
     if (st == FC_OK) st = profile_collect(0);
   }
   if (st == FC_OK && profile) {

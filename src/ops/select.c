@@ -23,10 +23,8 @@ fc_status fc_confidence(fc_device *dev, int batch, int classes, fc_view q, fc_vi
   FC_TRY(fc_ops_check_view(op, "argmax", argmax, (size_t)batch));
   cl_kernel k;
   FC_TRY(kernel(dev, "sel_confidence", &k));
-  const fc_kernel_arg args[] = {FC_ARG_VIEW_MEM(q),      FC_ARG_VIEW_OFF(q),
-                                FC_ARG_UINT(batch),      FC_ARG_UINT(classes),
-                                FC_ARG_VIEW_MEM(conf),   FC_ARG_VIEW_OFF(conf),
-                                FC_ARG_VIEW_MEM(argmax), FC_ARG_VIEW_OFF(argmax)};
+  const fc_kernel_arg args[] = {FC_ARG_VIEW(q), FC_ARG_UINT(batch), FC_ARG_UINT(classes),
+                                FC_ARG_VIEW(conf), FC_ARG_VIEW(argmax)};
   return fc_launch_1d(dev, k, op, (size_t)batch, args, FC_NARGS(args));
 }
 
@@ -40,11 +38,8 @@ fc_status fc_threshold_mask(fc_device *dev, int batch, int classes, fc_view conf
   FC_TRY(fc_ops_check_view(op, "mask", mask, (size_t)batch));
   cl_kernel k;
   FC_TRY(kernel(dev, "sel_threshold_mask", &k));
-  const fc_kernel_arg args[] = {FC_ARG_VIEW_MEM(conf),   FC_ARG_VIEW_OFF(conf),
-                                FC_ARG_VIEW_MEM(argmax), FC_ARG_VIEW_OFF(argmax),
-                                FC_ARG_VIEW_MEM(tau),    FC_ARG_VIEW_OFF(tau),
-                                FC_ARG_UINT(batch),      FC_ARG_UINT(classes),
-                                FC_ARG_VIEW_MEM(mask),   FC_ARG_VIEW_OFF(mask)};
+  const fc_kernel_arg args[] = {FC_ARG_VIEW(conf),  FC_ARG_VIEW(argmax),  FC_ARG_VIEW(tau),
+                                FC_ARG_UINT(batch), FC_ARG_UINT(classes), FC_ARG_VIEW(mask)};
   return fc_launch_1d(dev, k, op, (size_t)batch, args, FC_NARGS(args));
 }
 
@@ -81,13 +76,9 @@ fc_status fc_snl_negatives(fc_device *dev, int batch, int classes, const fc_snl_
   const fc_view sp = prm->mode == FC_SNL_TOPK ? student_probs : q; /* unread otherwise */
   cl_kernel k;
   FC_TRY(kernel(dev, "sel_snl", &k));
-  const fc_kernel_arg args[] = {FC_ARG_VIEW_MEM(q),
-                                FC_ARG_VIEW_OFF(q),
-                                FC_ARG_MEM(mask.mem ? mask.mem : q.mem),
-                                FC_ARG_VIEW_OFF(mask),
-                                FC_ARG_UINT(mask.mem != NULL),
-                                FC_ARG_VIEW_MEM(sp),
-                                FC_ARG_VIEW_OFF(sp),
+  const fc_kernel_arg args[] = {FC_ARG_VIEW(q),
+                                FC_ARG_OPTIONAL_VIEW(mask, q.mem),
+                                FC_ARG_VIEW(sp),
                                 FC_ARG_UINT(batch),
                                 FC_ARG_UINT(classes),
                                 FC_ARG_INT(prm->mode),
@@ -99,10 +90,8 @@ fc_status fc_snl_negatives(fc_device *dev, int batch, int classes, const fc_snl_
                                 FC_ARG_UINT((uint32_t)prm->step),
                                 FC_ARG_UINT((uint32_t)(prm->step >> 32)),
                                 FC_ARG_UINT(fc_philox_stream(FC_RNG_STREAM_SNL, 0)),
-                                FC_ARG_VIEW_MEM(negatives),
-                                FC_ARG_VIEW_OFF(negatives),
-                                FC_ARG_VIEW_MEM(counts),
-                                FC_ARG_VIEW_OFF(counts)};
+                                FC_ARG_VIEW(negatives),
+                                FC_ARG_VIEW(counts)};
   return fc_launch_1d(dev, k, op, (size_t)batch, args, FC_NARGS(args));
 }
 
@@ -115,10 +104,8 @@ fc_status fc_snl_hits(fc_device *dev, int batch, int classes, fc_view negatives,
   FC_TRY(fc_ops_check_view(op, "hits", hits, (size_t)batch));
   cl_kernel k;
   FC_TRY(kernel(dev, "sel_snl_hits", &k));
-  const fc_kernel_arg args[] = {FC_ARG_VIEW_MEM(negatives), FC_ARG_VIEW_OFF(negatives),
-                                FC_ARG_VIEW_MEM(labels),    FC_ARG_VIEW_OFF(labels),
-                                FC_ARG_UINT(batch),         FC_ARG_UINT(classes),
-                                FC_ARG_VIEW_MEM(hits),      FC_ARG_VIEW_OFF(hits)};
+  const fc_kernel_arg args[] = {FC_ARG_VIEW(negatives), FC_ARG_VIEW(labels), FC_ARG_UINT(batch),
+                                FC_ARG_UINT(classes), FC_ARG_VIEW(hits)};
   return fc_launch_1d(dev, k, op, (size_t)batch, args, FC_NARGS(args));
 }
 
@@ -131,9 +118,8 @@ fc_status fc_batch_confidence_stats(fc_device *dev, int batch, int classes, fc_v
   FC_TRY(fc_ops_check_view(op, "stats", stats, 1 + (size_t)classes));
   cl_kernel k;
   FC_TRY(kernel(dev, "sel_batch_stats", &k));
-  const fc_kernel_arg args[] = {
-      FC_ARG_VIEW_MEM(q), FC_ARG_VIEW_OFF(q),   FC_ARG_VIEW_MEM(conf),  FC_ARG_VIEW_OFF(conf),
-      FC_ARG_UINT(batch), FC_ARG_UINT(classes), FC_ARG_VIEW_MEM(stats), FC_ARG_VIEW_OFF(stats)};
+  const fc_kernel_arg args[] = {FC_ARG_VIEW(q), FC_ARG_VIEW(conf), FC_ARG_UINT(batch),
+                                FC_ARG_UINT(classes), FC_ARG_VIEW(stats)};
   return fc_launch_1d(dev, k, op, 1 + (size_t)classes, args, FC_NARGS(args));
 }
 
@@ -154,8 +140,7 @@ static fc_status dta_launch(fc_device *dev, const char *op, int classes, fc_view
                                 FC_ARG_FLOAT(prm->tau_max),
                                 FC_ARG_UINT(init != 0),
                                 FC_ARG_UINT(prm->rescale != 0),
-                                FC_ARG_VIEW_MEM(state),
-                                FC_ARG_VIEW_OFF(state)};
+                                FC_ARG_VIEW(state)};
   return fc_launch_1d(dev, k, op, 1, args, FC_NARGS(args));
 }
 
@@ -183,9 +168,8 @@ fc_status fc_dist_align_update(fc_device *dev, int batch, int classes, fc_view q
   FC_TRY(fc_ops_check_view(op, "state", state, fc_dist_align_state_size(classes)));
   cl_kernel k;
   FC_TRY(kernel(dev, "sel_da_update", &k));
-  const fc_kernel_arg args[] = {FC_ARG_VIEW_MEM(q),  FC_ARG_VIEW_OFF(q),    FC_ARG_UINT(batch),
-                                FC_ARG_UINT(classes), FC_ARG_FLOAT(m),     FC_ARG_VIEW_MEM(state),
-                                FC_ARG_VIEW_OFF(state)};
+  const fc_kernel_arg args[] = {FC_ARG_VIEW(q), FC_ARG_UINT(batch), FC_ARG_UINT(classes),
+                                FC_ARG_FLOAT(m), FC_ARG_VIEW(state)};
   return fc_launch_1d(dev, k, op, (size_t)classes, args, FC_NARGS(args));
 }
 
@@ -198,9 +182,8 @@ fc_status fc_dist_align_apply(fc_device *dev, int batch, int classes, fc_view q,
   FC_TRY(fc_ops_check_view(op, "out", out, (size_t)batch * classes));
   cl_kernel k;
   FC_TRY(kernel(dev, "sel_da_apply", &k));
-  const fc_kernel_arg args[] = {FC_ARG_VIEW_MEM(q),     FC_ARG_VIEW_OFF(q),     FC_ARG_UINT(batch),
-                                FC_ARG_UINT(classes),   FC_ARG_VIEW_MEM(state), FC_ARG_VIEW_OFF(state),
-                                FC_ARG_VIEW_MEM(out),   FC_ARG_VIEW_OFF(out)};
+  const fc_kernel_arg args[] = {FC_ARG_VIEW(q), FC_ARG_UINT(batch), FC_ARG_UINT(classes),
+                                FC_ARG_VIEW(state), FC_ARG_VIEW(out)};
   return fc_launch_1d(dev, k, op, (size_t)batch, args, FC_NARGS(args));
 }
 
@@ -213,9 +196,7 @@ fc_status fc_confident_histogram(fc_device *dev, int batch, int classes, fc_view
   FC_TRY(fc_ops_check_view(op, "hist", hist, (size_t)classes));
   cl_kernel k;
   FC_TRY(kernel(dev, "sel_histogram", &k));
-  const fc_kernel_arg args[] = {
-      FC_ARG_VIEW_MEM(conf),   FC_ARG_VIEW_OFF(conf), FC_ARG_VIEW_MEM(argmax),
-      FC_ARG_VIEW_OFF(argmax), FC_ARG_UINT(batch),    FC_ARG_UINT(classes),
-      FC_ARG_FLOAT(tau_fixed), FC_ARG_VIEW_MEM(hist), FC_ARG_VIEW_OFF(hist)};
+  const fc_kernel_arg args[] = {FC_ARG_VIEW(conf),    FC_ARG_VIEW(argmax),     FC_ARG_UINT(batch),
+                                FC_ARG_UINT(classes), FC_ARG_FLOAT(tau_fixed), FC_ARG_VIEW(hist)};
   return fc_launch_1d(dev, k, op, (size_t)classes, args, FC_NARGS(args));
 }

@@ -23,11 +23,11 @@ void fc_test_add(fc_device *dev);
 void fc_test_add_grad(fc_device *dev);
 void fc_test_gemm(fc_device *dev);
 void fc_test_gemm_grad(fc_device *dev);
-/* perf: GEMM engines and kernel variants (tests/ops/test_gemm_variants.c) */
+/* GEMM engines and kernel variants (tests/ops/test_gemm_variants.c) */
 void fc_test_gemm_variants(fc_device *dev);
 void fc_test_conv2d_engines(fc_device *dev);
 
-/* ---- backbone ops (opsa) ---- */
+/* the backbone's ops */
 void fc_test_im2col(fc_device *dev);
 void fc_test_im2col_grad(fc_device *dev);
 void fc_test_conv2d(fc_device *dev);
@@ -46,8 +46,7 @@ void fc_test_dropout(fc_device *dev);
 void fc_test_dropout_grad(fc_device *dev);
 void fc_test_input_from_u8(fc_device *dev);
 void fc_test_layout_convert(fc_device *dev);
-/* ---- end of backbone ops (opsa) ---- */
-/* opsb: attention, RFD, losses, selection, optimizers, reductions */
+/* the method's ops: attention, RFD, losses, selection, optimizers, reductions */
 void fc_test_spatial_attention(fc_device *dev);
 void fc_test_spatial_attention_grad(fc_device *dev);
 void fc_test_rfd(fc_device *dev);
@@ -65,6 +64,10 @@ void fc_test_sgd(fc_device *dev);
 void fc_test_adam(fc_device *dev);
 void fc_test_ema(fc_device *dev);
 void fc_test_sum_gather(fc_device *dev);
-/* end opsb */
+/* picture ops (tests/ops/test_vision.c) */
+void fc_test_prelu(fc_device *dev);
+void fc_test_maxpool2d_ceil(fc_device *dev);
+void fc_test_crop_resize(fc_device *dev);
+void fc_test_affine_warp(fc_device *dev);
 
 #endif
