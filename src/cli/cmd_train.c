@@ -114,7 +114,9 @@ static const fc_args_spec train_spec = {
     .command = "train",
     .usage = "[options]",
     .summary = "Train a facial-expression classifier: student + EMA teacher, dynamic class thresholds,\n"
-               "selective negative learning. With no --data it trains on built-in synthetic faces.",
+               "selective negative learning. With no --data it trains on built-in synthetic faces, where\n"
+               "some defaults differ (--ema 0.99 --pseudo-warmup 100 --teacher-batch-stats 100\n"
+               "--dta freematch-rescaled --tau-min 0.85) and the run ends beside a supervised-only run.",
     .details = "The run folder gets config.txt (the effective options), labels.txt (the labelled images),\n"
                "log.csv, last.safetensors (model + resume state), best.safetensors, curves.png and\n"
                "confusion.png. Ctrl-C saves and stops; --resume DIR continues exactly.\n\n"
