@@ -162,15 +162,20 @@ static fc_status apply_choices(void) {
 static int config_written_by_fercl; /* the last file parse_file read starts with "# fer-cl " */
 static const char *config_out;      /* 'out' of a run's config.txt given to --config (ignored) */
 
-/* The text parse_file read: string options point into it, so it lives until
- * the process ends (held here, as a file may have no string option). */
-static char *volatile config_text; /* volatile: a write-only static would be optimised away */
+/* The texts parse_file read (a --config file is read again when the
+ * synthetic faces' defaults apply): string options point into them, so they
+ * live until the process ends (held here, as a file may have no string option). */
+static char *volatile config_texts[2]; /* volatile: a write-only static would be optimised away */
 
 static fc_status parse_file(const char *path) {
   char *text = NULL;
   size_t size = 0;
   FC_TRY(fc_file_read_all(path, 1u << 20, &text, &size));
-  config_text = text;
+  for (int i = 0; i < 2; i++) /* --resume reads once; a new run at most twice */
+    if (!config_texts[i]) {
+      config_texts[i] = text;
+      break;
+    }
   config_written_by_fercl = !strncmp(text, "# fer-cl ", 9);
   /* String options point into the text: it lives until the process ends. */
   return fc_args_parse_config(&train_spec, path, text);
