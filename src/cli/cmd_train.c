@@ -690,12 +690,24 @@ static int train_main(int argc, char **argv) {
   int compared = 0;
   if (!cfg.data && res.semi_supervised && !no_baseline && !resume_dir && world == 1 && !res.interrupted &&
       res.best_accuracy >= 0) {
+    /* Ctrl-C here stops the comparison only: the run is saved already, and the
+     * comparison's temporary folder is removed on the way out. */
+    snprintf(first_signal_message, sizeof first_signal_message,
+             "\nfer-cl: stopping the supervised-only comparison (the run is saved in %s)\n", dir);
+    first_signal_length = strlen(first_signal_message);
+    signals_seen = 0;
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
     st = fc_cli_train_baseline(dev, &cfg, dir, &res, &baseline);
+    signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
     if (st != FC_OK) {
       fc_device_close(dev);
       return fc_cli_fail(st); /* the run itself is saved and whole */
     }
-    compared = 1;
+    compared = !baseline.interrupted;
+    if (baseline.interrupted)
+      fc_log(FC_LOG_WARN, "the supervised-only comparison was stopped by a signal; the run in %s is whole", dir);
   }
   fc_device_close(dev);
   if (!lead) return 0;

@@ -26,13 +26,21 @@ fc_status fc_cli_train_baseline(fc_device *dev, const fc_train_config *run_cfg, 
   cfg.progress_user = NULL;
   cfg.before_writing = NULL;
   cfg.profile = 0;
-  char dir[] = "/tmp/fer-cl-baseline-XXXXXX";
-  if (!mkdtemp(dir)) return fc_errorf(FC_ERR_IO, "supervised-only baseline: cannot create a temporary folder in /tmp");
+  const char *tmp = getenv("TMPDIR");
+  if (!tmp || !*tmp) tmp = "/tmp";
+  char dir[1100];
+  snprintf(dir, sizeof dir, "%s/fer-cl-baseline-XXXXXX", tmp);
+  if (!mkdtemp(dir))
+    return fc_errorf(FC_ERR_IO, "supervised-only baseline: cannot create a temporary folder in %s (set TMPDIR)", tmp);
   cfg.out = dir;
   fc_log(FC_LOG_INFO, "supervised-only baseline: the same %lld steps on the labelled faces alone (--no-baseline skips it)",
          (long long)run->steps_done);
   fc_status st = fc_train_run(dev, &cfg, NULL, baseline);
   fc_cli_remove_temp_dir(dir);
+  if (st == FC_ERR_INTERRUPTED) { /* Ctrl-C: no comparison; its folder is gone, the run is whole */
+    baseline->interrupted = 1;
+    return FC_OK;
+  }
   if (st != FC_OK) return fc_error_context(st, "supervised-only baseline");
   return FC_OK;
 }

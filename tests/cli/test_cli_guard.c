@@ -856,6 +856,62 @@ START_TEST(synthetic_run_ends_beside_supervised_only) {
 }
 END_TEST
 
+/* Ctrl-C during the synthetic run's supervised-only comparison stops only the
+ * comparison: exit 0, the run whole (it resumes as finished), no comparison
+ * printed and no temporary folder left behind. */
+START_TEST(ctrl_c_during_comparison_keeps_the_run) {
+  char *dir = temp_path("ctrl-c-compare");
+  char *err_path = temp_path("ctrl-c-compare.err");
+  char *tmp = temp_path("ctrl-c-compare-tmp");
+  ck_assert_int_eq(mkdir(tmp, 0755), 0);
+  const char *argv[] = {getenv("FERCL_BIN"), "train", "--width", "0.125", "--synth-train", "140", "--synth-val", "28",
+                        "--labels-per-class", "4", "--batch", "8", "--mu", "1", "--threads", "1", "--steps", "20",
+                        "--log-every", "1", "--out", dir, NULL};
+  fflush(NULL);
+  pid_t pid = fork();
+  if (pid == 0) {
+    int fd = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0) _exit(126);
+    dup2(fd, 1);
+    dup2(fd, 2);
+    setenv("TMPDIR", tmp, 1);
+    setenv("FERCL_TEST_FAULT", "step-delay-ms@30", 1);
+    execv(argv[0], (char *const *)argv);
+    _exit(127);
+  }
+  ck_assert_int_ge(pid, 0);
+  int seen = 0;
+  for (int ms = 0; ms < 300000 && !seen; ms += 5) {
+    char *text = NULL;
+    size_t size = 0;
+    if (fc_file_read_all(err_path, 1u << 24, &text, &size) == FC_OK) seen = strstr(text, "supervised-only baseline:") != NULL;
+    free(text);
+    if (!seen) usleep(5000);
+  }
+  ck_assert_msg(seen, "the comparison never started");
+  usleep(100000);
+  kill(pid, SIGINT);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  char *err = read_text(err_path);
+  ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %d:\n%s", status, err);
+  EXPECT_IN(err, "stopping the supervised-only comparison (the run is saved in");
+  EXPECT_IN(err, "the supervised-only comparison was stopped by a signal");
+  ck_assert_msg(!strstr(err, "supervised only (--supervised-only, just now)"), "compared anyway:\n%s", err);
+  DIR *d = opendir(tmp);
+  ck_assert_ptr_nonnull(d);
+  for (struct dirent *e; (e = readdir(d));)
+    ck_assert_msg(e->d_name[0] == '.', "left behind in TMPDIR: %s", e->d_name);
+  closedir(d);
+  EXPECT_IN(err, "done: 20 steps");
+  ck_assert_int_eq(access(path_in(dir, "last.safetensors"), R_OK), 0);
+  free(err);
+  free(tmp);
+  free(err_path);
+  free(dir);
+}
+END_TEST
+
 int main(void) {
   fc_test_device(); /* exits 77 (skip) without OpenCL */
   Suite *s = suite_create("cli-guard");
@@ -878,6 +934,7 @@ int main(void) {
   tcase_add_test(tc, eval_matches_classes_by_name);
   tcase_add_test(tc, progress_line_fits_the_terminal);
   tcase_add_test(tc, synthetic_run_ends_beside_supervised_only);
+  tcase_add_test(tc, ctrl_c_during_comparison_keeps_the_run);
   suite_add_tcase(s, tc);
   return fc_test_run_suite(s, 1);
 }
