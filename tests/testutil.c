@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "core/fileio.h"
+#include "fercl/fileio.h"
 
 static fc_device *test_device = NULL;
 static char temp_dir[512];

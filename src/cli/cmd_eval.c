@@ -10,9 +10,8 @@
 #include "fercl/ckpt.h"
 #include "fercl/data.h"
 #include "fercl/device.h"
+#include "fercl/eval.h"
 #include "fercl/metrics.h"
-#include "ssl/evaluate.h"
-#include "ssl/plot.h"
 
 /* The model of a checkpoint, on the selected device, ready for inference. */
 typedef struct loaded_model {

@@ -13,14 +13,13 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
-#include "core/fileio.h"
-#include "core/hash.h"
 #include "fercl/device.h"
+#include "fercl/dist.h"
 #include "fercl/fercl.h"
+#include "fercl/fileio.h"
 #include "fercl/log.h"
 #include "fercl/profile.h"
 #include "fercl/train.h"
-#include "ssl/dist.h"
 
 static fc_train_config cfg;
 static int arch_choice, stem_choice, dta_choice, snl_choice, opt_choice, sched_choice;
@@ -466,11 +465,9 @@ static void discard_unstarted_run(void) {
 static int fail_together(fc_status st) {
   if (fc_dist_size() <= 1) return fc_cli_fail(st);
   const char *msg = fc_last_error();
-  uint64_t mine = fc_hash_string(FC_HASH_INIT, msg), lead = mine;
-  uint64_t all[fc_dist_size()];
-  if (fc_dist_allgather(&mine, sizeof mine, all) == FC_OK) lead = all[0];
+  int differs = fc_dist_differs_from_lead(msg);
   if (fc_dist_rank() == 0) return fc_cli_fail(st);
-  if (mine != lead && !fc_dist_failed_elsewhere())
+  if (differs && !fc_dist_failed_elsewhere())
     fprintf(stderr, "fer-cl (rank %d of %d): error: %s\n", fc_dist_rank(), fc_dist_size(), msg);
   return fc_status_exit_code(st);
 }

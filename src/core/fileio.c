@@ -1,6 +1,6 @@
 /* Whole-file reads and temp-then-rename writes. */
 #define _POSIX_C_SOURCE 200809L
-#include "core/fileio.h"
+#include "fercl/fileio.h"
 
 #include <dirent.h>
 #include <errno.h>

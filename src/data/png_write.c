@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/fileio.h"
 #include "data/internal.h"
+#include "fercl/fileio.h"
 
 typedef struct png_write_context {
   char message[256];

@@ -10,10 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/fileio.h"
 #include "core/json.h"
 #include "core/protobuf.h"
 #include "fercl/fercl.h"
+#include "fercl/fileio.h"
 #include "net/net_internal.h"
 
 enum { MODEL_IR_VERSION = 1, MODEL_PRODUCER_NAME = 2, MODEL_PRODUCER_VERSION = 3, MODEL_DOC = 6,

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/fileio.h"
+#include "fercl/fileio.h"
 #include "fercl/log.h"
 #include "ssl/plot.h"
 

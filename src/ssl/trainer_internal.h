@@ -7,11 +7,11 @@
 
 #include "fercl/ckpt.h"
 #include "fercl/data.h"
+#include "fercl/dist.h"
+#include "fercl/eval.h"
 #include "fercl/ops.h"
 #include "fercl/train.h"
-#include "ssl/evaluate.h"
 #include "ssl/runlog.h"
-#include "ssl/dist.h"
 #include "ssl/ssl_host.h"
 
 typedef struct fc_trainer {

@@ -18,7 +18,7 @@
 #include <unistd.h>
 
 #include "clirun.h"
-#include "core/fileio.h"
+#include "fercl/fileio.h"
 #include "fercl/safetensors.h"
 #include "testutil.h"
 

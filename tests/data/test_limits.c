@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/fileio.h"
 #include "fercl/data.h"
+#include "fercl/fileio.h"
 #include "fercl/log.h"
 #include "fixtures.h"
 #include "testutil.h"

@@ -7,10 +7,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "core/fileio.h"
 #include "device/binary_cache.h"
 #include "device/kernel_sources.h"
 #include "device/runtime.h"
+#include "fercl/fileio.h"
 #include "testutil.h"
 
 static fc_device_registry *registry(void) {

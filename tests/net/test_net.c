@@ -7,9 +7,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "core/fileio.h"
 #include "device/runtime.h"
 #include "fercl/ckpt.h"
+#include "fercl/fileio.h"
 #include "fercl/net.h"
 #include "fercl/safetensors.h"
 #include "net/net_internal.h"

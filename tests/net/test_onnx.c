@@ -16,8 +16,8 @@
 #include <unistd.h>
 
 #include "../cli/clirun.h"
-#include "core/fileio.h"
 #include "fercl/fercl.h"
+#include "fercl/fileio.h"
 #include "net/net_internal.h"
 #include "testutil.h"
 

@@ -22,8 +22,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "core/fileio.h"
 #include "fercl/ckpt.h"
+#include "fercl/fileio.h"
 #include "fercl/safetensors.h"
 #include "testutil.h"
 

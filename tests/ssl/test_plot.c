@@ -6,10 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/fileio.h"
+#include "../testutil.h"
+#include "fercl/fileio.h"
 #include "ssl/plot.h"
 #include "ssl/runlog.h"
-#include "../testutil.h"
 
 /* ---- helpers --------------------------------------------------------------- */
 

@@ -4,13 +4,17 @@
  * fc_atomic_file: data lands in "<path>.tmp.<pid>" and is renamed over <path>
  * only after a successful flush + fsync, so a kill or a full disk never leaves
  * a half-written file under the real name; the previous version stays intact. */
-#ifndef FERCL_CORE_FILEIO_H
-#define FERCL_CORE_FILEIO_H
+#ifndef FERCL_FILEIO_H
+#define FERCL_FILEIO_H
 
 #include <stdio.h>
 #include <stddef.h>
 
 #include "fercl/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 typedef struct fc_atomic_file {
   FILE *fp;          /* write here */
@@ -45,4 +49,7 @@ fc_status fc_file_read_all(const char *path, size_t max_size, char **data, size_
 /* mkdir -p; FC_ERR_IO naming the component that failed. */
 fc_status fc_mkdir_p(const char *path);
 
+#ifdef __cplusplus
+}
+#endif
 #endif

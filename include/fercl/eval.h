@@ -1,14 +1,17 @@
 /* Running a network over a list of dataset images: predictions, confusion
  * matrix. Used by training's evaluations and by `fer-cl eval`/`predict`. */
-#ifndef FERCL_SSL_EVALUATE_H
-#define FERCL_SSL_EVALUATE_H
+#ifndef FERCL_EVAL_H
+#define FERCL_EVAL_H
 
-#include <CL/cl.h>
 #include <stdint.h>
 
 #include "fercl/data.h"
 #include "fercl/metrics.h"
 #include "fercl/net.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 typedef struct fc_evaluator {
   fc_net *net;
@@ -32,4 +35,7 @@ fc_status fc_evaluate_predict(fc_evaluator *ev, const fc_dataset *ds, const fc_i
 fc_status fc_evaluate_list(fc_evaluator *ev, const fc_dataset *ds, const fc_index_list *list,
                            const fc_input_norm *norm, fc_confusion *cm);
 
+#ifdef __cplusplus
+}
+#endif
 #endif
