@@ -425,18 +425,12 @@ static fc_status bench_gemm(bench *bn) {
 typedef struct conv_ctx {
   fc_conv2d_desc d;
   int which; /* 0 forward, 1 backward data, 2 backward weights */
-  cl_mem x, y, w, ws;
-  size_t ws_floats;
+  fc_perf_conv_buffers buf;
 } conv_ctx;
 
 static fc_status run_conv(fc_device *dev, void *p) {
   conv_ctx *c = p;
-  fc_view none = {0};
-  fc_view x = fc_view_of(c->x, 0), y = fc_view_of(c->y, 0), w = fc_view_of(c->w, 0);
-  fc_view ws = fc_view_of(c->ws, 0);
-  if (c->which == 0) return fc_conv2d_forward(dev, &c->d, x, w, none, y, ws, c->ws_floats);
-  if (c->which == 1) return fc_conv2d_backward_data(dev, &c->d, y, w, x, ws, c->ws_floats);
-  return fc_conv2d_backward_weights(dev, &c->d, x, y, w, none, 0, ws, c->ws_floats);
+  return fc_perf_conv_pass(dev, &c->d, c->which, &c->buf);
 }
 
 static fc_status bench_convs(bench *bn, const fc_net_config *cfg) {
@@ -457,18 +451,8 @@ static fc_status bench_convs(bench *bn, const fc_net_config *cfg) {
     const fc_perf_conv *cv = &convs[i];
     const fc_conv2d_desc d = cv->d;
     int count = cv->count;
-    size_t nx = fc_shape4_count(fc_conv2d_in_shape(&d)),
-           ny = fc_shape4_count(fc_conv2d_out_shape(&d));
-    size_t nw = (size_t)d.c_out * d.c_in * d.kh * d.kw;
-    size_t wsf = fc_perf_conv_workspace(&d);
-    conv_ctx c = {d, 0, NULL, NULL, NULL, NULL, wsf};
-    st = fc_buffer_alloc(dev, nx * 4, "bench x", &c.x);
-    if (st == FC_OK) st = fc_buffer_alloc(dev, ny * 4, "bench y", &c.y);
-    if (st == FC_OK) st = fc_buffer_alloc(dev, nw * 4, "bench w", &c.w);
-    if (st == FC_OK) st = fc_buffer_alloc(dev, wsf * 4, "bench workspace", &c.ws);
-    if (st == FC_OK) st = fc_buffer_fill_zero(dev, c.x, 0, nx * 4);
-    if (st == FC_OK) st = fc_buffer_fill_zero(dev, c.y, 0, ny * 4);
-    if (st == FC_OK) st = fc_buffer_fill_zero(dev, c.w, 0, nw * 4);
+    conv_ctx c = {d, 0, {0}};
+    st = fc_perf_conv_buffers_alloc(dev, cv, 1, "bench", &c.buf);
     double flops = fc_perf_conv_flops(&d);
     static const char *which[] = {"fwd", "bwd-x", "bwd-w"};
     for (int k = 0; k < 3 && st == FC_OK; k++) {
@@ -484,8 +468,7 @@ static fc_status bench_convs(bench *bn, const fc_net_config *cfg) {
         total_flops += count * flops;
       }
     }
-    fc_buffer_release(&c.x), fc_buffer_release(&c.y), fc_buffer_release(&c.w);
-    fc_buffer_release(&c.ws);
+    fc_perf_conv_buffers_free(&c.buf);
   }
   if (st == FC_OK && total_ms > 0) {
     double rate = total_flops / (total_ms * 1e-3) * 1e-9;
@@ -512,21 +495,13 @@ typedef struct op_ctx {
 
 static fc_status run_op(fc_device *dev, void *p) {
   op_ctx *c = p;
-  fc_view none = {0};
   fc_view x = fc_view_of(c->x, 0), y = fc_view_of(c->y, 0), dy = fc_view_of(c->dy, 0);
   fc_view dx = fc_view_of(c->dx, 0), ws = fc_view_of(c->ws, 0), sm = fc_view_of(c->small, 0);
-  size_t C = (size_t)c->s.c, n = fc_shape4_count(c->s);
-  fc_batchnorm_params bp = {
-      sm, fc_view_add(sm, C), fc_view_add(sm, 2 * C), fc_view_add(sm, 3 * C), 0.1f, 1e-5f, NULL};
+  size_t n = fc_shape4_count(c->s);
   switch (c->which) {
     case 0:
-      return fc_batchnorm_forward_train(dev, c->s, x, &bp, fc_view_add(sm, 4 * C),
-                                        fc_view_add(sm, 5 * C), FC_BN_RELU, none, y, ws,
-                                        c->ws_floats);
     case 1:
-      return fc_batchnorm_backward(
-          dev, c->s, x, dy, &bp, fc_view_add(sm, 4 * C), fc_view_add(sm, 5 * C), FC_BN_RELU, y,
-          none, dx, fc_view_add(sm, 6 * C), fc_view_add(sm, 7 * C), 0, ws, c->ws_floats);
+      return fc_perf_bn_relu(dev, c->s, c->which, x, y, dy, dx, sm, ws, c->ws_floats);
     case 2:
       return fc_relu_forward(dev, x, y, n);
     case 3:

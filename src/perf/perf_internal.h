@@ -28,4 +28,23 @@ size_t fc_perf_conv_workspace(const fc_conv2d_desc *d);
 /* Multiply-adds x 2 of one convolution. */
 double fc_perf_conv_flops(const fc_conv2d_desc *d);
 
+/* Zeroed buffers for the largest of `n` convolutions ("<what> x", ...). */
+typedef struct fc_perf_conv_buffers {
+  cl_mem x, y, w, ws;
+  size_t ws_floats;
+} fc_perf_conv_buffers;
+fc_status fc_perf_conv_buffers_alloc(fc_device *dev, const fc_perf_conv *convs, int n,
+                                     const char *what, fc_perf_conv_buffers *out);
+void fc_perf_conv_buffers_free(fc_perf_conv_buffers *b);
+
+/* One pass of a convolution, as training runs it: 0 forward, 1 backward-data,
+ * 2 backward-weights. */
+fc_status fc_perf_conv_pass(fc_device *dev, const fc_conv2d_desc *d, int pass,
+                            const fc_perf_conv_buffers *b);
+
+/* Training-mode batch norm + ReLU of shape s, its parameters and statistics in
+ * `small` (8·C floats): forward x → y, or backward (x, dy, y) → dx. */
+fc_status fc_perf_bn_relu(fc_device *dev, fc_shape4 s, int backward, fc_view x, fc_view y,
+                          fc_view dy, fc_view dx, fc_view small, fc_view ws, size_t ws_floats);
+
 #endif

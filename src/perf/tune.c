@@ -137,21 +137,17 @@ static double measure(tune *t, fc_device *dev, const char *key, const char *labe
 typedef struct conv_work {
   fc_perf_conv jobs[FC_PERF_MAX_CONVS];
   int n_jobs;
-  cl_mem x, y, w, ws;
-  size_t ws_floats;
+  fc_perf_conv_buffers buf;
 } conv_work;
 
 static fc_status conv_work_run(fc_device *dev, void *p) {
   conv_work *c = p;
-  fc_view none = {0};
-  fc_view x = fc_view_of(c->x, 0), y = fc_view_of(c->y, 0), w = fc_view_of(c->w, 0);
-  fc_view ws = fc_view_of(c->ws, 0);
   for (int i = 0; i < c->n_jobs; i++) {
     const fc_perf_conv *j = &c->jobs[i];
     for (int r = 0; r < j->count; r++) {
-      FC_TRY(fc_conv2d_forward(dev, &j->d, x, w, none, y, ws, c->ws_floats));
-      if (j->need_dx) FC_TRY(fc_conv2d_backward_data(dev, &j->d, y, w, x, ws, c->ws_floats));
-      FC_TRY(fc_conv2d_backward_weights(dev, &j->d, x, y, w, none, 0, ws, c->ws_floats));
+      FC_TRY(fc_perf_conv_pass(dev, &j->d, 0, &c->buf));
+      if (j->need_dx) FC_TRY(fc_perf_conv_pass(dev, &j->d, 1, &c->buf));
+      FC_TRY(fc_perf_conv_pass(dev, &j->d, 2, &c->buf));
     }
   }
   return FC_OK;
@@ -161,31 +157,7 @@ static fc_status conv_work_create(fc_device *dev, const fc_tune_config *cfg, con
   memset(c, 0, sizeof *c);
   FC_TRY(fc_net_config_check(&cfg->model));
   FC_TRY(fc_perf_conv_shapes(&cfg->model, cfg->batch, c->jobs, &c->n_jobs));
-  size_t max_x = 1, max_y = 1, max_w = 1, max_ws = 1;
-  for (int i = 0; i < c->n_jobs; i++) {
-    const fc_conv2d_desc *d = &c->jobs[i].d;
-    size_t nx = fc_shape4_count(fc_conv2d_in_shape(d)),
-           ny = fc_shape4_count(fc_conv2d_out_shape(d));
-    size_t nw = (size_t)d->c_out * d->c_in * d->kh * d->kw;
-    size_t ws = fc_perf_conv_workspace(d);
-    if (nx > max_x) max_x = nx;
-    if (ny > max_y) max_y = ny;
-    if (nw > max_w) max_w = nw;
-    if (ws > max_ws) max_ws = ws;
-  }
-  c->ws_floats = max_ws;
-  FC_TRY(fc_buffer_alloc(dev, max_x * 4, "tuning x", &c->x));
-  FC_TRY(fc_buffer_alloc(dev, max_y * 4, "tuning y", &c->y));
-  FC_TRY(fc_buffer_alloc(dev, max_w * 4, "tuning w", &c->w));
-  FC_TRY(fc_buffer_alloc(dev, max_ws * 4, "tuning workspace", &c->ws));
-  FC_TRY(fc_buffer_fill_zero(dev, c->x, 0, max_x * 4));
-  FC_TRY(fc_buffer_fill_zero(dev, c->y, 0, max_y * 4));
-  return fc_buffer_fill_zero(dev, c->w, 0, max_w * 4);
-}
-
-static void conv_work_free(conv_work *c) {
-  fc_buffer_release(&c->x), fc_buffer_release(&c->y), fc_buffer_release(&c->w);
-  fc_buffer_release(&c->ws);
+  return fc_perf_conv_buffers_alloc(dev, c->jobs, c->n_jobs, "tuning", &c->buf);
 }
 
 /* ---- CLBlast Xgemm candidates ---- */
@@ -247,17 +219,12 @@ typedef struct ops_work {
 
 static fc_status ops_run(fc_device *dev, void *p) {
   ops_work *o = p;
-  fc_view none = {0}, sm = fc_view_of(o->small, 0);
-  size_t C = (size_t)o->s.c, n = fc_shape4_count(o->s);
-  fc_batchnorm_params bp = {
-      sm, fc_view_add(sm, C), fc_view_add(sm, 2 * C), fc_view_add(sm, 3 * C), 0.1f, 1e-5f, NULL};
+  fc_view sm = fc_view_of(o->small, 0);
+  size_t n = fc_shape4_count(o->s);
   fc_view x = fc_view_of(o->x, 0), y = fc_view_of(o->y, 0), dy = fc_view_of(o->dy, 0);
   fc_view ws = fc_view_of(o->ws, 0);
-  FC_TRY(fc_batchnorm_forward_train(dev, o->s, x, &bp, fc_view_add(sm, 4 * C),
-                                    fc_view_add(sm, 5 * C), FC_BN_RELU, none, y, ws, o->ws_floats));
-  FC_TRY(fc_batchnorm_backward(
-      dev, o->s, x, dy, &bp, fc_view_add(sm, 4 * C), fc_view_add(sm, 5 * C), FC_BN_RELU, y, none,
-      dy, fc_view_add(sm, 6 * C), fc_view_add(sm, 7 * C), 0, ws, o->ws_floats));
+  FC_TRY(fc_perf_bn_relu(dev, o->s, 0, x, y, dy, dy, sm, ws, o->ws_floats));
+  FC_TRY(fc_perf_bn_relu(dev, o->s, 1, x, y, dy, dy, sm, ws, o->ws_floats));
   FC_TRY(fc_relu_backward(dev, y, dy, dy, n));
   return fc_add_forward(dev, x, dy, y, n);
 }
@@ -481,7 +448,7 @@ static fc_status tune_run(tune *tn, fc_device *dev, fc_tune_result *result) {
     fc_buffer_release(&o.x), fc_buffer_release(&o.y), fc_buffer_release(&o.dy);
     fc_buffer_release(&o.small), fc_buffer_release(&o.ws);
   }
-  conv_work_free(&cw);
+  fc_perf_conv_buffers_free(&cw.buf);
 
   if (st == FC_OK && !isfinite(best_ms))
     st = fc_errorf(FC_ERR_OPENCL, "every GEMM candidate failed on %s; keeping the defaults",
