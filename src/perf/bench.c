@@ -63,35 +63,13 @@ static void note(bench *bn, const char *line) {
   if (bn->cfg->sink.note) bn->cfg->sink.note(bn->cfg->sink.user, line);
 }
 
-typedef fc_status (*bench_fn)(fc_device *dev, void *ctx);
+typedef fc_perf_fn bench_fn;
 
 /* Warm-up run, then repetitions for the time budget; min and median (ms). */
 static fc_status measure(bench *bn, bench_fn fn, void *ctx, double *min_ms, double *median_ms,
                          int *reps_out) {
-  fc_device *dev = bn->dev;
-  FC_TRY(fn(dev, ctx)); /* warm-up: builds kernels */
-  FC_TRY(fc_device_finish(dev));
-  /* Time a second run to choose the repetition count. */
-  double t0 = fc_perf_now_s();
-  FC_TRY(fn(dev, ctx));
-  FC_TRY(fc_device_finish(dev));
-  double one = fc_perf_now_s() - t0;
   double budget = (bn->cfg->quick ? 0.4 : 1.0) * bn->cfg->budget_ms * 1e-3;
-  int reps = one > 0 ? (int)(budget / one) : 50;
-  if (reps < 3) reps = 3;
-  if (reps > 50) reps = 50;
-  double t[50];
-  for (int r = 0; r < reps; r++) {
-    t0 = fc_perf_now_s();
-    FC_TRY(fn(dev, ctx));
-    FC_TRY(fc_device_finish(dev));
-    t[r] = (fc_perf_now_s() - t0) * 1e3;
-  }
-  qsort(t, (size_t)reps, sizeof t[0], cmp_double);
-  *min_ms = t[0];
-  *median_ms = t[reps / 2];
-  if (reps_out) *reps_out = reps;
-  return FC_OK;
+  return fc_perf_time(bn->dev, fn, ctx, budget, min_ms, median_ms, reps_out);
 }
 
 /* Measures and records one result; work is flops (GFLOP/s) or bytes (GB/s). */

@@ -6,6 +6,13 @@
 #include "fercl/net.h"
 #include "fercl/ops.h"
 
+typedef fc_status (*fc_perf_fn)(fc_device *dev, void *ctx);
+
+/* Times fn: a warm-up run (builds kernels), then repetitions filling budget_s
+ * (at least 3, at most 50), each waited for on its own; min and median in ms. */
+fc_status fc_perf_time(fc_device *dev, fc_perf_fn fn, void *ctx, double budget_s, double *min_ms,
+                       double *median_ms, int *reps);
+
 /* One convolution shape of a model at a batch: the first layer that has it,
  * how many layers have it, whether its input needs a gradient (not the
  * network input). */

@@ -1,5 +1,6 @@
 /* The workloads bench and tune time (perf_internal.h). */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -12,6 +13,37 @@ double fc_perf_now_s(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+fc_status fc_perf_time(fc_device *dev, fc_perf_fn fn, void *ctx, double budget_s, double *min_ms,
+                       double *median_ms, int *reps_out) {
+  FC_TRY(fn(dev, ctx)); /* warm-up: builds kernels */
+  FC_TRY(fc_device_finish(dev));
+  /* Time a second run to choose the repetition count. */
+  double t0 = fc_perf_now_s();
+  FC_TRY(fn(dev, ctx));
+  FC_TRY(fc_device_finish(dev));
+  double one = fc_perf_now_s() - t0;
+  int reps = one > 0 ? (int)(budget_s / one) : 50;
+  if (reps < 3) reps = 3;
+  if (reps > 50) reps = 50;
+  double t[50];
+  for (int r = 0; r < reps; r++) {
+    t0 = fc_perf_now_s();
+    FC_TRY(fn(dev, ctx));
+    FC_TRY(fc_device_finish(dev));
+    t[r] = (fc_perf_now_s() - t0) * 1e3;
+  }
+  qsort(t, (size_t)reps, sizeof t[0], cmp_double);
+  *min_ms = t[0];
+  *median_ms = t[reps / 2];
+  if (reps_out) *reps_out = reps;
+  return FC_OK;
 }
 
 fc_status fc_perf_conv_shapes(const fc_net_config *cfg, int batch, fc_perf_conv *out, int *n) {

@@ -198,3 +198,33 @@ size_t fc_test_gemm_largest(size_t m, size_t n, size_t k) {
   size_t ab = a > b ? a : b;
   return ab > c ? ab : c;
 }
+
+void fc_test_fd(const char *what, fc_fd_forward_fn forward, void *ctx, const fc_fd_input *inputs,
+                int n_inputs, const double *dout, size_t n_out, double tol, int max_probes,
+                uint64_t seed) {
+  ck_assert_msg(n_inputs > 0 && n_inputs <= FC_FD_MAX_INPUTS, "%s: %d inputs", what, n_inputs);
+  double *x[FC_FD_MAX_INPUTS], *grads[FC_FD_MAX_INPUTS];
+  size_t sizes[FC_FD_MAX_INPUTS];
+  const char *names[FC_FD_MAX_INPUTS];
+  for (int i = 0; i < n_inputs; i++) {
+    x[i] = inputs[i].x;
+    grads[i] = inputs[i].grad;
+    sizes[i] = inputs[i].n;
+    names[i] = inputs[i].name;
+  }
+  fc_fd_spec spec = {.what = what,
+                     .ctx = ctx,
+                     .forward = forward,
+                     .n_inputs = n_inputs,
+                     .inputs = x,
+                     .input_sizes = sizes,
+                     .input_names = names,
+                     .grads = grads,
+                     .dout = dout,
+                     .n_out = n_out,
+                     .h = 1e-6,
+                     .tol = tol,
+                     .max_probes = max_probes,
+                     .seed = seed};
+  fc_test_fd_check(&spec);
+}

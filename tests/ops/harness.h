@@ -91,6 +91,21 @@ typedef struct fc_fd_spec {
 
 void fc_test_fd_check(const fc_fd_spec *spec);
 
+/* One input of a check: values (perturbed in place, then restored), element
+ * count, analytic gradient (NULL: not checked). */
+typedef struct fc_fd_input {
+  const char *name;
+  double *x;
+  size_t n;
+  double *grad;
+} fc_fd_input;
+#define FC_FD_MAX_INPUTS 8
+
+/* fc_test_fd_check with the step every op uses (h = 1e-6). */
+void fc_test_fd(const char *what, fc_fd_forward_fn forward, void *ctx, const fc_fd_input *inputs,
+                int n_inputs, const double *dout, size_t n_out, double tol, int max_probes,
+                uint64_t seed);
+
 /* ---- case budget (the Oclgrind stage) ----
  * FERCL_TEST_MAX_ELEMENTS=N: a device case whose largest tensor has more than N
  * elements is skipped and counted; unset, every case runs. The simulator runs

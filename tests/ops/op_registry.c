@@ -39,3 +39,8 @@ const fc_op_test fc_op_tests[] = {
     /* end opsb */
 };
 const int fc_op_test_count = (int)(sizeof fc_op_tests / sizeof fc_op_tests[0]);
+
+const fc_op_perf fc_op_perfs[] = {
+    {"conv2d", fc_perf_conv2d},
+};
+const int fc_op_perf_count = (int)(sizeof fc_op_perfs / sizeof fc_op_perfs[0]);

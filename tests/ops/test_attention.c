@@ -161,25 +161,9 @@ void fc_test_spatial_attention_grad(fc_device *dev) {
       fc_test_fill_uniform(&rng, NULL, dy, n, -1.0, 1.0);
       fc_ref_spatial_attention_forward(ctx.s, k, x, w, b, y, ctx.saved);
       fc_ref_spatial_attention_backward(ctx.s, k, x, w, ctx.saved, dy, dx, dw, db);
-      double *inputs[] = {x, w, b};
-      double *grads[] = {dx, dw, db};
-      size_t sizes_in[] = {n, nw, 1};
-      const char *names[] = {"F", "W", "b"};
-      fc_fd_spec spec = {.what = layout ? "spatial_attention CNHW" : "spatial_attention NCHW",
-                         .ctx = &ctx,
-                         .forward = attn_fd_forward,
-                         .n_inputs = 3,
-                         .inputs = inputs,
-                         .input_sizes = sizes_in,
-                         .input_names = names,
-                         .grads = grads,
-                         .dout = dy,
-                         .n_out = n,
-                         .h = 1e-6,
-                         .tol = 1e-6,
-                         .max_probes = 120,
-                         .seed = 103 + (uint64_t)k};
-      fc_test_fd_check(&spec);
+      const fc_fd_input fd_in[] = {{"F", x, n, dx}, {"W", w, nw, dw}, {"b", b, 1, db}};
+      fc_test_fd(layout ? "spatial_attention CNHW" : "spatial_attention NCHW", attn_fd_forward,
+                 &ctx, fd_in, 3, dy, n, 1e-6, 120, 103 + (uint64_t)k);
       free(x), free(w), free(y), free(dy), free(dx), free(dw), free(ctx.saved);
     }
   }

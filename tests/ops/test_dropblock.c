@@ -159,25 +159,8 @@ void fc_test_rfd_grad(fc_device *dev) {
     fc_test_fill_uniform(&rng, NULL, x, n, -1, 1);
     fc_test_fill_uniform(&rng, NULL, dy, n, -1, 1);
     fc_ref_rfd_apply(s, 3, params, dy, dx); /* backward = the same mask on dy */
-    double *inputs[] = {x};
-    double *grads[] = {dx};
-    size_t sizes_in[] = {n};
-    const char *names[] = {"F"};
-    fc_fd_spec spec = {.what = "rfd (fixed mask)",
-                       .ctx = &ctx,
-                       .forward = rfd_fd_forward,
-                       .n_inputs = 1,
-                       .inputs = inputs,
-                       .input_sizes = sizes_in,
-                       .input_names = names,
-                       .grads = grads,
-                       .dout = dy,
-                       .n_out = n,
-                       .h = 1e-6,
-                       .tol = 1e-7,
-                       .max_probes = 200,
-                       .seed = 203};
-    fc_test_fd_check(&spec);
+    const fc_fd_input fd_in[] = {{"F", x, n, dx}};
+    fc_test_fd("rfd (fixed mask)", rfd_fd_forward, &ctx, fd_in, 1, dy, n, 1e-7, 200, 203);
     free(x), free(dy), free(dx);
   }
 }

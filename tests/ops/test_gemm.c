@@ -81,14 +81,7 @@ void fc_test_gemm_grad(fc_device *dev) {
   fc_test_fill_uniform(&rng, NULL, dc, g.m * g.n, -1, 1);
   fc_ref_gemm(0, 1, g.m, g.k, g.n, 1.0, dc, g.n, b, g.n, 0.0, da, g.k);
   fc_ref_gemm(1, 0, g.k, g.n, g.m, 1.0, a, g.k, dc, g.n, 0.0, db, g.n);
-  double *inputs[] = {a, b};
-  double *grads[] = {da, db};
-  size_t sizes_in[] = {g.m * g.k, g.k * g.n};
-  const char *names[] = {"A", "B"};
-  fc_fd_spec spec = {.what = "gemm", .ctx = &g, .forward = gemm_fd_forward, .n_inputs = 2,
-                     .inputs = inputs, .input_sizes = sizes_in, .input_names = names,
-                     .grads = grads, .dout = dc, .n_out = g.m * g.n, .h = 1e-6, .tol = 1e-7,
-                     .max_probes = 40, .seed = 13};
-  fc_test_fd_check(&spec);
+  const fc_fd_input fd_in[] = {{"A", a, g.m * g.k, da}, {"B", b, g.k * g.n, db}};
+  fc_test_fd("gemm", gemm_fd_forward, &g, fd_in, 2, dc, g.m * g.n, 1e-7, 40, 13);
   free(a), free(b), free(dc), free(da), free(db);
 }

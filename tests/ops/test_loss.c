@@ -170,25 +170,8 @@ void fc_test_softmax_xent_grad(fc_device *dev) {
   double loss;
   fc_ref_softmax_xent_forward(B, C, z, y, w, 8.0, p, l, &loss);
   fc_ref_softmax_xent_backward(B, C, p, y, w, 8.0, 1.0, dz);
-  double *inputs[] = {z};
-  double *grads[] = {dz};
-  size_t sizes_in[] = {35};
-  const char *names[] = {"logits"};
-  fc_fd_spec spec = {.what = "softmax_xent",
-                     .ctx = &ctx,
-                     .forward = xent_fd_forward,
-                     .n_inputs = 1,
-                     .inputs = inputs,
-                     .input_sizes = sizes_in,
-                     .input_names = names,
-                     .grads = grads,
-                     .dout = &dout,
-                     .n_out = 1,
-                     .h = 1e-6,
-                     .tol = 1e-7,
-                     .max_probes = 35,
-                     .seed = 304};
-  fc_test_fd_check(&spec);
+  const fc_fd_input fd_in[] = {{"logits", z, 35, dz}};
+  fc_test_fd("softmax_xent", xent_fd_forward, &ctx, fd_in, 1, &dout, 1, 1e-7, 35, 304);
 }
 
 void fc_test_nl_loss(fc_device *dev) {
@@ -284,23 +267,6 @@ void fc_test_nl_loss_grad(fc_device *dev) {
   nl_fd_ctx ctx = {B, C, neg, mask, l};
   fc_ref_nl_loss_forward(B, C, z, neg, mask, 1e-7, 4.0, l, &loss);
   fc_ref_nl_loss_backward(B, C, z, neg, mask, 1e-7, 4.0, 1.0, dz);
-  double *inputs[] = {z};
-  double *grads[] = {dz};
-  size_t sizes_in[] = {32};
-  const char *names[] = {"logits"};
-  fc_fd_spec spec = {.what = "nl_loss",
-                     .ctx = &ctx,
-                     .forward = nl_fd_forward,
-                     .n_inputs = 1,
-                     .inputs = inputs,
-                     .input_sizes = sizes_in,
-                     .input_names = names,
-                     .grads = grads,
-                     .dout = &dout,
-                     .n_out = 1,
-                     .h = 1e-6,
-                     .tol = 1e-7,
-                     .max_probes = 32,
-                     .seed = 307};
-  fc_test_fd_check(&spec);
+  const fc_fd_input fd_in[] = {{"logits", z, 32, dz}};
+  fc_test_fd("nl_loss", nl_fd_forward, &ctx, fd_in, 1, &dout, 1, 1e-7, 32, 307);
 }
