@@ -5,9 +5,11 @@
 #include "device/runtime.h"
 #include "fercl/ops.h"
 
-/* Kernel arguments for a view: the buffer, then the offset as a uint. */
+/* Kernel arguments for a view: the buffer, then the offset as a uint.
+ * FC_ARG_VIEW(v) is both, as two entries of an argument list. */
 #define FC_ARG_VIEW_MEM(v) FC_ARG_MEM((v).mem)
 #define FC_ARG_VIEW_OFF(v) FC_ARG_UINT((v).offset)
+#define FC_ARG_VIEW(v) FC_ARG_VIEW_MEM(v), FC_ARG_VIEW_OFF(v)
 
 /* Offsets and counts travel to kernels as 32-bit uints. */
 fc_status fc_ops_check_u32(const char *op, size_t value, const char *what);
