@@ -9,6 +9,7 @@
 #include "fercl/dist.h"
 #include "fercl/eval.h"
 #include "fercl/fileio.h"
+#include "fercl/json.h"
 #include "fercl/log.h"
 #include "fercl/metrics.h"
 #include "fercl/net.h"

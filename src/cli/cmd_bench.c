@@ -5,8 +5,8 @@
 #include <string.h>
 
 #include "cli/cli.h"
-#include "core/json.h"
 #include "fercl/fileio.h"
+#include "fercl/json.h"
 #include "fercl/log.h"
 #include "fercl/net.h"
 #include "fercl/perf.h"

@@ -3,8 +3,8 @@
 #include <string.h>
 
 #include "cli/cli.h"
-#include "core/json.h"
 #include "fercl/device.h"
+#include "fercl/json.h"
 #include "fercl/log.h"
 
 static int as_json = 0;

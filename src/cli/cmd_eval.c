@@ -6,11 +6,11 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
-#include "core/json.h"
 #include "fercl/ckpt.h"
 #include "fercl/data.h"
 #include "fercl/device.h"
 #include "fercl/eval.h"
+#include "fercl/json.h"
 #include "fercl/metrics.h"
 
 /* The model of a checkpoint, on the selected device, ready for inference. */

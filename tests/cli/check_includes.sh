@@ -4,8 +4,7 @@
 # folder's internal one. Usage: check_includes.sh SOURCE_ROOT
 root=${1:?usage: check_includes.sh SOURCE_ROOT}
 bad=$(grep -Hn '^[[:space:]]*#[[:space:]]*include[[:space:]]*"' "$root"/src/cli/*.c "$root"/src/cli/*.h |
-  grep -v '#[[:space:]]*include[[:space:]]*"\(cli\|fercl\)/' |
-  grep -v '#[[:space:]]*include[[:space:]]*"core/json.h"')  # JSON: issue 18's jansson change replaces it
+  grep -v '#[[:space:]]*include[[:space:]]*"\(cli\|fercl\)/')
 if [ -n "$bad" ]; then
   echo "src/cli/ includes internal headers of other folders (make what it needs public in include/fercl/):"
   echo "$bad"
