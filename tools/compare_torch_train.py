@@ -147,7 +147,7 @@ def build_resnet(args, lae_kernel=0, rfd=False):
             return x * (1 + torch.sigmoid(self.conv(m)))
 
     class FeatureDropout(torch.nn.Module):
-        """fer-cl's random feature-map dropout (cl/dropblock.cl): with probability p a
+        """fer-cl's random feature-map dropout (cl/rfd.cl): with probability p a
         sample loses one block x block square, at a random place, in every channel;
         the rest of that sample is scaled by H*W / kept. Identity in eval mode."""
 

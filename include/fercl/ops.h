@@ -300,7 +300,7 @@ fc_status fc_spatial_attention_backward(fc_device *dev, fc_shape4 shape, int k, 
                                         fc_view dw, fc_view db, int accumulate,
                                         fc_view workspace);
 
-/* ---- random feature-map dropout, RFD (cl/dropblock.cl) ----
+/* ---- random feature-map dropout, RFD (cl/rfd.cl) ----
  * Training only (the teacher and evaluation do not call it). Per sample n, with
  * probability p, one bh×bw block (bh = min(block, H), bw = min(block, W)) is zeroed
  * across all channels, placed fully inside the map so exactly bh·bw pixels go, and the

@@ -1,4 +1,4 @@
-/* Host side of cl/dropblock.cl: random feature-map dropout (RFD). */
+/* Host side of cl/rfd.cl: random feature-map dropout (RFD). */
 #include "ops/op_checks.h"
 #include "ops/ref/rng.h"
 
@@ -19,7 +19,7 @@ static fc_status apply(fc_device *dev, const char *tag, fc_shape4 s, int block, 
   /* A full-map block is never dropped (rfd_draw), so the scale is then unused. */
   const float scale = kept ? (float)((double)hw / (double)kept) : 1.0f;
   cl_kernel k;
-  FC_TRY(fc_device_kernel(dev, "dropblock", "", "rfd_apply", &k));
+  FC_TRY(fc_device_kernel(dev, "rfd", "", "rfd_apply", &k));
   const fc_kernel_arg args[] = {FC_ARG_VIEW_MEM(src),
                                 FC_ARG_VIEW_OFF(src),
                                 FC_ARG_VIEW_MEM(params),
@@ -50,7 +50,7 @@ fc_status fc_rfd_forward(fc_device *dev, fc_shape4 s, int block, float p, uint64
   const cl_uint bh = (cl_uint)(block < s.h ? block : s.h),
                 bw = (cl_uint)(block < s.w ? block : s.w);
   cl_kernel k;
-  FC_TRY(fc_device_kernel(dev, "dropblock", "", "rfd_draw", &k));
+  FC_TRY(fc_device_kernel(dev, "rfd", "", "rfd_draw", &k));
   const fc_kernel_arg draw[] = {FC_ARG_UINT(s.n),
                                 FC_ARG_UINT(s.h),
                                 FC_ARG_UINT(s.w),
