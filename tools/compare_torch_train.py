@@ -135,7 +135,7 @@ def build_resnet(args, lae_kernel=0, rfd=False):
         return model
 
     class SpatialAttention(torch.nn.Module):
-        """fer-cl's LAE (cl/attention.cl): A = sigmoid(conv_kxk([mean_c x, max_c x]) + b),
+        """fer-cl's LAE (cl/lae.cl): A = sigmoid(conv_kxk([mean_c x, max_c x]) + b),
         y = x * (1 + A)."""
 
         def __init__(self, k):

@@ -277,28 +277,29 @@ fc_status fc_layout_convert(fc_device *dev, fc_shape4 in, fc_view x, fc_layout o
  * Gradients of parameters/logits are overwritten, or added to the existing content
  * when `accumulate` is nonzero (several losses or passes feeding one tensor). */
 
-/* ---- spatial attention, LAE (cl/attention.cl) ----
+/* ---- local attention enhancement, LAE (cl/lae.cl; before 0.2 these were named
+ * fc_spatial_attention_*) ----
  * Residual spatial attention over a feature map F of shape (N, C, H, W), either layout:
  *   M = [mean_c F ; max_c F]        two maps per sample
  *   A = sigmoid(conv_k(M) + b)      weight w [1][2][k][k] (input channel 0 = mean,
  *                                   1 = max), bias b [1], stride 1, zero padding k/2
  *   y = F ⊙ (1 + A)                 A broadcast over channels
- * k is odd, 1..15. `saved` (fc_spatial_attention_saved_size floats) is written by the
+ * k is odd, 1..15. `saved` (fc_lae_saved_size floats) is written by the
  * forward pass and read by the backward pass: M as [N][2][H][W], then A as [N][H][W],
  * then the first maximal channel of each pixel as [N][H][W] (stored as floats).
  * y must not alias x. */
-size_t fc_spatial_attention_saved_size(fc_shape4 shape);
-fc_status fc_spatial_attention_forward(fc_device *dev, fc_shape4 shape, int k, fc_view x,
-                                       fc_view w, fc_view b, fc_view y, fc_view saved);
+size_t fc_lae_saved_size(fc_shape4 shape);
+fc_status fc_lae_forward(fc_device *dev, fc_shape4 shape, int k, fc_view x,
+                         fc_view w, fc_view b, fc_view y, fc_view saved);
 /* Scratch floats the backward pass needs. */
-size_t fc_spatial_attention_workspace_size(fc_shape4 shape, int k);
+size_t fc_lae_workspace_size(fc_shape4 shape, int k);
 /* dx (overwritten; may alias dy) gets the direct path and the paths through the mean
  * and the max (the max's gradient goes to the first maximal channel); dw [2k²] and
  * db [1] are overwritten or accumulated. */
-fc_status fc_spatial_attention_backward(fc_device *dev, fc_shape4 shape, int k, fc_view x,
-                                        fc_view w, fc_view saved, fc_view dy, fc_view dx,
-                                        fc_view dw, fc_view db, int accumulate,
-                                        fc_view workspace);
+fc_status fc_lae_backward(fc_device *dev, fc_shape4 shape, int k, fc_view x,
+                          fc_view w, fc_view saved, fc_view dy, fc_view dx,
+                          fc_view dw, fc_view db, int accumulate,
+                          fc_view workspace);
 
 /* ---- random feature-map dropout, RFD (cl/rfd.cl) ----
  * Training only (the teacher and evaluation do not call it). Per sample n, with

@@ -266,7 +266,7 @@ static void emit_maxpool(exporter *e, const fc_layer *l) {
   node_end(e, &node);
 }
 
-/* LAE (ops/ref/attention.c): y = x·(1 + σ(conv_k([mean_c x; max_c x]) + b)). */
+/* LAE (ops/ref/lae.c): y = x·(1 + σ(conv_k([mean_c x; max_c x]) + b)). */
 static void emit_lae(exporter *e, const fc_layer *l) {
   char mean[NAME_MAX_LEN + 16], max[NAME_MAX_LEN + 16], maps[NAME_MAX_LEN + 16], logit[NAME_MAX_LEN + 16],
       gate[NAME_MAX_LEN + 16], scale[NAME_MAX_LEN + 16], wname[NAME_MAX_LEN + 16], bname[NAME_MAX_LEN + 16],

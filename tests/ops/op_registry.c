@@ -23,7 +23,7 @@ const fc_op_test fc_op_tests[] = {
     {"layout_convert", fc_test_layout_convert, NULL},
     /* ---- end of backbone ops (opsa) ---- */
     /* opsb */
-    {"spatial_attention", fc_test_spatial_attention, fc_test_spatial_attention_grad},
+    {"lae", fc_test_lae, fc_test_lae_grad},
     {"rfd", fc_test_rfd, fc_test_rfd_grad},
     {"softmax", fc_test_softmax, NULL},
     {"softmax_xent", fc_test_softmax_xent, fc_test_softmax_xent_grad},

@@ -59,8 +59,8 @@ void fc_test_input_from_u8(fc_device *dev);
 void fc_test_layout_convert(fc_device *dev);
 /* ---- end of backbone ops (opsa) ---- */
 /* opsb: attention, RFD, losses, selection, optimizers, reductions */
-void fc_test_spatial_attention(fc_device *dev);
-void fc_test_spatial_attention_grad(fc_device *dev);
+void fc_test_lae(fc_device *dev);
+void fc_test_lae_grad(fc_device *dev);
 void fc_test_rfd(fc_device *dev);
 void fc_test_rfd_grad(fc_device *dev);
 void fc_test_softmax(fc_device *dev);
