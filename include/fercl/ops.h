@@ -100,7 +100,7 @@ fc_status fc_gemm_strided_batched(fc_device *dev, int trans_a, int trans_b, size
 /* Element (n,c,h,w) of a 4-D activation with strides sn, sc (fc_shape4_stride_n/_c)
  * is at n·sn + c·sc + h·W + w: the ops below take any of the two layouts. */
 
-/* ---- im2col / col2im (cl/im2col.cl) and conv2d (src/ops/conv2d.c) ---- */
+/* ---- conv2d (cl/conv2d.cl, src/ops/conv2d.c; im2col / col2im in src/ops/im2col.c) ---- */
 
 /* A 2-D convolution: groups 1, dilation 1, the same stride and padding on both axes.
  * Weights are [c_out][c_in][kh][kw] (PyTorch's), bias [c_out]. x, y and their
@@ -277,7 +277,7 @@ fc_status fc_layout_convert(fc_device *dev, fc_shape4 in, fc_view x, fc_layout o
  * Gradients of parameters/logits are overwritten, or added to the existing content
  * when `accumulate` is nonzero (several losses or passes feeding one tensor). */
 
-/* ---- local attention enhancement, LAE (cl/lae.cl; before 0.2 these were named
+/* ---- local attention enhancement, LAE (cl/lae.cl; these were formerly named
  * fc_spatial_attention_*) ----
  * Residual spatial attention over a feature map F of shape (N, C, H, W), either layout:
  *   M = [mean_c F ; max_c F]        two maps per sample

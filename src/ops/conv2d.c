@@ -2,7 +2,7 @@
  *
  * Two engines (src/device/tuning.h). With fer-cl's packed GEMM (CPU devices),
  * CNHW convolutions write the column matrix straight into GEMM panels
- * (im2col_panels / im2col_panels_t in cl/im2col.cl) and pack only the small
+ * (im2col_panels / im2col_panels_t in cl/conv2d.cl) and pack only the small
  * operands (weights, dY), so no pass copies the big column matrix:
  *   forward      Y[:, chunk] = pack(W) · panels(col)
  *   backward-x   dcol = pack(Wᵀ) · pack(dY[:, chunk]), then col2im

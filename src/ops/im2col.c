@@ -1,4 +1,4 @@
-/* Host side of cl/im2col.cl: convolution geometry, im2col and col2im. */
+/* Host side of the column kernels of cl/conv2d.cl: convolution geometry, im2col and col2im. */
 #include "ops/conv_internal.h"
 #include "ops/spatial.h"
 
@@ -42,7 +42,7 @@ size_t fc_conv2d_weight_count(const fc_conv2d_desc *d) {
 }
 
 fc_status fc_conv2d_kernel(fc_device *dev, const char *name, cl_kernel *out) {
-  return fc_device_kernel(dev, "im2col", "", name, out);
+  return fc_device_kernel(dev, "conv2d", "", name, out);
 }
 
 static fc_status check_chunk(const char *op, const fc_conv2d_desc *d, int n0, int count,
@@ -107,7 +107,7 @@ fc_status fc_col2im(fc_device *dev, const fc_conv2d_desc *d, fc_view col, size_t
     return fc_ops_launch_2d(dev, kernel, "col2im", (pixels + 15) / 16, (size_t)d->c_in, args,
                             FC_NARGS(args));
   }
-  /* By planes on CPUs (cl/im2col.cl col2im_plane). */
+  /* By planes on CPUs (cl/conv2d.cl col2im_plane). */
   int cpu = dev->cpu_kernels;
   FC_TRY(fc_conv2d_kernel(dev, cpu ? "col2im_plane" : "col2im", &kernel));
   const fc_kernel_arg args[] = {FC_ARG_VIEW(col), FC_ARG_UINT(ld_col), FC_ARG_INT(d->h),
