@@ -356,7 +356,7 @@ fc_status fc_nl_loss_backward(fc_device *dev, int batch, int classes, fc_view lo
                               fc_view negatives, fc_view mask, float eps, float b_norm,
                               float lambda, fc_view dlogits, int accumulate);
 
-/* ---- selection and thresholds on the device (cl/select.cl) ----
+/* ---- DTA: selection and thresholds on the device (cl/dta.cl, src/ops/dta.c) ----
  * q: the teacher's probabilities [B][C]. Orders over classes break ties towards the
  * lowest index (argmax, top-2, top-k). */
 
@@ -367,6 +367,7 @@ fc_status fc_confidence(fc_device *dev, int batch, int classes, fc_view q, fc_vi
 fc_status fc_threshold_mask(fc_device *dev, int batch, int classes, fc_view conf,
                             fc_view argmax, fc_view tau, fc_view mask);
 
+/* ---- SNL: negative sets (cl/snl.cl, src/ops/snl.c) ---- */
 typedef enum fc_snl_mode {
   FC_SNL_THRESH = 0, /* classes with q < tau_n, never the teacher's top-2 */
   FC_SNL_TOPK = 1,   /* classes outside the teacher's top-k, except student p > cap */
@@ -394,7 +395,8 @@ fc_status fc_snl_negatives(fc_device *dev, int batch, int classes, const fc_snl_
 fc_status fc_snl_hits(fc_device *dev, int batch, int classes, fc_view negatives, fc_view labels,
                       fc_view hits);
 
-/* DTA (METHOD §4). stats [1 + C] float: stats[0] = mean_b conf_b,
+/* ---- DTA, continued ----
+ * DTA (METHOD §4). stats [1 + C] float: stats[0] = mean_b conf_b,
  * stats[1 + c] = mean_b q_b(c). */
 fc_status fc_batch_confidence_stats(fc_device *dev, int batch, int classes, fc_view q,
                                     fc_view conf, fc_view stats);

@@ -228,3 +228,13 @@ void fc_test_fd(const char *what, fc_fd_forward_fn forward, void *ctx, const fc_
                      .seed = seed};
   fc_test_fd_check(&spec);
 }
+
+/* Teacher probabilities with ties: softmax of random logits, then rounded to
+ * multiples of 1/64 (rows need not sum to 1 exactly; the ops do not care). */
+void fc_test_fill_probs(fc_test_rng *rng, float *q, int B, int C, double spread) {
+  for (int b = 0; b < B; b++) {
+    double z[16], s = 0;
+    for (int c = 0; c < C; c++) s += (z[c] = exp(fc_test_rng_uniform(rng, -spread, spread)));
+    for (int c = 0; c < C; c++) q[(size_t)b * C + c] = (float)(floor(z[c] / s * 64.0 + 0.5) / 64.0);
+  }
+}

@@ -29,6 +29,10 @@ void fc_test_fill_uniform(fc_test_rng *rng, float *f, double *d, size_t n, doubl
 void fc_test_fill_away_from_zero(fc_test_rng *rng, float *f, double *d, size_t n, double margin,
                                  double hi);
 
+/* Teacher probabilities [B][C] (C <= 16) with ties: softmax of random logits in
+ * ±spread, rounded to multiples of 1/64 (rows need not sum to 1 exactly). */
+void fc_test_fill_probs(fc_test_rng *rng, float *q, int B, int C, double spread);
+
 /* ---- guarded device buffers ----
  * The buffer holds `guard` sentinel elements, then the n payload elements, then
  * `guard` more sentinels. The payload starts as a NaN pattern too, so an element

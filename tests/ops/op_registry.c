@@ -29,7 +29,7 @@ const fc_op_test fc_op_tests[] = {
     {"softmax_xent", fc_test_softmax_xent, fc_test_softmax_xent_grad},
     {"nl_loss", fc_test_nl_loss, fc_test_nl_loss_grad},
     {"confidence", fc_test_confidence, NULL},
-    {"snl_negatives", fc_test_snl_negatives, NULL},
+    {"snl", fc_test_snl, NULL},
     {"dta", fc_test_dta, NULL},
     {"dist_align", fc_test_dist_align, NULL},
     {"sgd", fc_test_sgd, NULL},

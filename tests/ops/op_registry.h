@@ -69,7 +69,7 @@ void fc_test_softmax_xent_grad(fc_device *dev);
 void fc_test_nl_loss(fc_device *dev);
 void fc_test_nl_loss_grad(fc_device *dev);
 void fc_test_confidence(fc_device *dev);
-void fc_test_snl_negatives(fc_device *dev);
+void fc_test_snl(fc_device *dev);
 void fc_test_dta(fc_device *dev);
 void fc_test_dist_align(fc_device *dev);
 void fc_test_sgd(fc_device *dev);

@@ -125,7 +125,7 @@ void fc_ref_nl_loss_backward(int B, int C, const double *z, const int32_t *neg,
                              const double *mask, double eps, double b_norm, double lambda,
                              double *dz);
 
-/* ---- selection, SNL, DTA ---- */
+/* ---- DTA (ref/dta.c) and SNL (ref/snl.c) ---- */
 void fc_ref_confidence(int B, int C, const double *q, double *conf, int32_t *argmax);
 void fc_ref_threshold_mask(int B, int C, const double *conf, const int32_t *argmax,
                            const double *tau, double *mask);
