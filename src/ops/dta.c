@@ -23,10 +23,8 @@ fc_status fc_confidence(fc_device *dev, int batch, int classes, fc_view q, fc_vi
   FC_TRY(fc_ops_check_view(op, "argmax", argmax, (size_t)batch));
   cl_kernel k;
   FC_TRY(kernel(dev, "dta_confidence", &k));
-  const fc_kernel_arg args[] = {FC_ARG_VIEW_MEM(q),      FC_ARG_VIEW_OFF(q),
-                                FC_ARG_UINT(batch),      FC_ARG_UINT(classes),
-                                FC_ARG_VIEW_MEM(conf),   FC_ARG_VIEW_OFF(conf),
-                                FC_ARG_VIEW_MEM(argmax), FC_ARG_VIEW_OFF(argmax)};
+  const fc_kernel_arg args[] = {FC_ARG_VIEW(q), FC_ARG_UINT(batch), FC_ARG_UINT(classes),
+                                FC_ARG_VIEW(conf), FC_ARG_VIEW(argmax)};
   return fc_launch_1d(dev, k, op, (size_t)batch, args, FC_NARGS(args));
 }
 
@@ -40,11 +38,8 @@ fc_status fc_threshold_mask(fc_device *dev, int batch, int classes, fc_view conf
   FC_TRY(fc_ops_check_view(op, "mask", mask, (size_t)batch));
   cl_kernel k;
   FC_TRY(kernel(dev, "dta_threshold_mask", &k));
-  const fc_kernel_arg args[] = {FC_ARG_VIEW_MEM(conf),   FC_ARG_VIEW_OFF(conf),
-                                FC_ARG_VIEW_MEM(argmax), FC_ARG_VIEW_OFF(argmax),
-                                FC_ARG_VIEW_MEM(tau),    FC_ARG_VIEW_OFF(tau),
-                                FC_ARG_UINT(batch),      FC_ARG_UINT(classes),
-                                FC_ARG_VIEW_MEM(mask),   FC_ARG_VIEW_OFF(mask)};
+  const fc_kernel_arg args[] = {FC_ARG_VIEW(conf), FC_ARG_VIEW(argmax), FC_ARG_VIEW(tau),
+                                FC_ARG_UINT(batch), FC_ARG_UINT(classes), FC_ARG_VIEW(mask)};
   return fc_launch_1d(dev, k, op, (size_t)batch, args, FC_NARGS(args));
 }
 
@@ -57,9 +52,8 @@ fc_status fc_batch_confidence_stats(fc_device *dev, int batch, int classes, fc_v
   FC_TRY(fc_ops_check_view(op, "stats", stats, 1 + (size_t)classes));
   cl_kernel k;
   FC_TRY(kernel(dev, "dta_batch_stats", &k));
-  const fc_kernel_arg args[] = {
-      FC_ARG_VIEW_MEM(q), FC_ARG_VIEW_OFF(q),   FC_ARG_VIEW_MEM(conf),  FC_ARG_VIEW_OFF(conf),
-      FC_ARG_UINT(batch), FC_ARG_UINT(classes), FC_ARG_VIEW_MEM(stats), FC_ARG_VIEW_OFF(stats)};
+  const fc_kernel_arg args[] = {FC_ARG_VIEW(q), FC_ARG_VIEW(conf), FC_ARG_UINT(batch),
+                                FC_ARG_UINT(classes), FC_ARG_VIEW(stats)};
   return fc_launch_1d(dev, k, op, 1 + (size_t)classes, args, FC_NARGS(args));
 }
 
@@ -73,15 +67,10 @@ static fc_status dta_launch(fc_device *dev, const char *op, int classes, fc_view
   cl_kernel k;
   FC_TRY(kernel(dev, "dta_update", &k));
   const fc_kernel_arg args[] = {FC_ARG_MEM(init ? state.mem : stats.mem),
-                                FC_ARG_UINT(init ? 0 : stats.offset),
-                                FC_ARG_UINT(classes),
-                                FC_ARG_FLOAT(m),
-                                FC_ARG_FLOAT(prm->tau_min),
-                                FC_ARG_FLOAT(prm->tau_max),
-                                FC_ARG_UINT(init != 0),
-                                FC_ARG_UINT(prm->rescale != 0),
-                                FC_ARG_VIEW_MEM(state),
-                                FC_ARG_VIEW_OFF(state)};
+                                FC_ARG_UINT(init ? 0 : stats.offset), FC_ARG_UINT(classes),
+                                FC_ARG_FLOAT(m), FC_ARG_FLOAT(prm->tau_min),
+                                FC_ARG_FLOAT(prm->tau_max), FC_ARG_UINT(init != 0),
+                                FC_ARG_UINT(prm->rescale != 0), FC_ARG_VIEW(state)};
   return fc_launch_1d(dev, k, op, 1, args, FC_NARGS(args));
 }
 
@@ -109,9 +98,8 @@ fc_status fc_dist_align_update(fc_device *dev, int batch, int classes, fc_view q
   FC_TRY(fc_ops_check_view(op, "state", state, fc_dist_align_state_size(classes)));
   cl_kernel k;
   FC_TRY(kernel(dev, "dta_align_update", &k));
-  const fc_kernel_arg args[] = {FC_ARG_VIEW_MEM(q),  FC_ARG_VIEW_OFF(q),    FC_ARG_UINT(batch),
-                                FC_ARG_UINT(classes), FC_ARG_FLOAT(m),     FC_ARG_VIEW_MEM(state),
-                                FC_ARG_VIEW_OFF(state)};
+  const fc_kernel_arg args[] = {FC_ARG_VIEW(q), FC_ARG_UINT(batch), FC_ARG_UINT(classes),
+                                FC_ARG_FLOAT(m), FC_ARG_VIEW(state)};
   return fc_launch_1d(dev, k, op, (size_t)classes, args, FC_NARGS(args));
 }
 
@@ -124,9 +112,8 @@ fc_status fc_dist_align_apply(fc_device *dev, int batch, int classes, fc_view q,
   FC_TRY(fc_ops_check_view(op, "out", out, (size_t)batch * classes));
   cl_kernel k;
   FC_TRY(kernel(dev, "dta_align_apply", &k));
-  const fc_kernel_arg args[] = {FC_ARG_VIEW_MEM(q),     FC_ARG_VIEW_OFF(q),     FC_ARG_UINT(batch),
-                                FC_ARG_UINT(classes),   FC_ARG_VIEW_MEM(state), FC_ARG_VIEW_OFF(state),
-                                FC_ARG_VIEW_MEM(out),   FC_ARG_VIEW_OFF(out)};
+  const fc_kernel_arg args[] = {FC_ARG_VIEW(q), FC_ARG_UINT(batch), FC_ARG_UINT(classes),
+                                FC_ARG_VIEW(state), FC_ARG_VIEW(out)};
   return fc_launch_1d(dev, k, op, (size_t)batch, args, FC_NARGS(args));
 }
 
@@ -139,9 +126,7 @@ fc_status fc_confident_histogram(fc_device *dev, int batch, int classes, fc_view
   FC_TRY(fc_ops_check_view(op, "hist", hist, (size_t)classes));
   cl_kernel k;
   FC_TRY(kernel(dev, "dta_histogram", &k));
-  const fc_kernel_arg args[] = {
-      FC_ARG_VIEW_MEM(conf),   FC_ARG_VIEW_OFF(conf), FC_ARG_VIEW_MEM(argmax),
-      FC_ARG_VIEW_OFF(argmax), FC_ARG_UINT(batch),    FC_ARG_UINT(classes),
-      FC_ARG_FLOAT(tau_fixed), FC_ARG_VIEW_MEM(hist), FC_ARG_VIEW_OFF(hist)};
+  const fc_kernel_arg args[] = {FC_ARG_VIEW(conf), FC_ARG_VIEW(argmax), FC_ARG_UINT(batch),
+                                FC_ARG_UINT(classes), FC_ARG_FLOAT(tau_fixed), FC_ARG_VIEW(hist)};
   return fc_launch_1d(dev, k, op, (size_t)classes, args, FC_NARGS(args));
 }

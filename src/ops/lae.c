@@ -43,19 +43,14 @@ fc_status fc_lae_forward(fc_device *dev, fc_shape4 s, int k, fc_view x, fc_view 
   FC_TRY(kernel(dev, "lae_gate", &kg));
   FC_TRY(kernel(dev, "lae_apply", &ka));
 
-  const fc_kernel_arg pool[] = {FC_ARG_VIEW_MEM(x), FC_ARG_VIEW_OFF(x),     FC_ARG_UINT(N),
-                                FC_ARG_UINT(C),     FC_ARG_UINT(HW),        FC_ARG_UINT(sn),
-                                FC_ARG_UINT(sc),    FC_ARG_VIEW_MEM(saved), FC_ARG_VIEW_OFF(saved)};
+  const fc_kernel_arg pool[] = {FC_ARG_VIEW(x), FC_ARG_UINT(N), FC_ARG_UINT(C), FC_ARG_UINT(HW),
+                                FC_ARG_UINT(sn), FC_ARG_UINT(sc), FC_ARG_VIEW(saved)};
   FC_TRY(fc_launch_1d(dev, kp, "lae_pool", pixels(s), pool, FC_NARGS(pool)));
-  const fc_kernel_arg gate[] = {FC_ARG_VIEW_MEM(w),    FC_ARG_VIEW_OFF(w), FC_ARG_VIEW_MEM(b),
-                                FC_ARG_VIEW_OFF(b),    FC_ARG_UINT(N),     FC_ARG_UINT(H),
-                                FC_ARG_UINT(W),        FC_ARG_UINT(k),     FC_ARG_VIEW_MEM(saved),
-                                FC_ARG_VIEW_OFF(saved)};
+  const fc_kernel_arg gate[] = {FC_ARG_VIEW(w), FC_ARG_VIEW(b), FC_ARG_UINT(N), FC_ARG_UINT(H),
+                                FC_ARG_UINT(W), FC_ARG_UINT(k), FC_ARG_VIEW(saved)};
   FC_TRY(fc_launch_1d(dev, kg, "lae_gate", pixels(s), gate, FC_NARGS(gate)));
-  const fc_kernel_arg apply[] = {FC_ARG_VIEW_MEM(x),     FC_ARG_VIEW_OFF(x), FC_ARG_VIEW_MEM(saved),
-                                 FC_ARG_VIEW_OFF(saved), FC_ARG_UINT(N),     FC_ARG_UINT(C),
-                                 FC_ARG_UINT(HW),        FC_ARG_UINT(sn),    FC_ARG_UINT(sc),
-                                 FC_ARG_VIEW_MEM(y),     FC_ARG_VIEW_OFF(y)};
+  const fc_kernel_arg apply[] = {FC_ARG_VIEW(x), FC_ARG_VIEW(saved), FC_ARG_UINT(N), FC_ARG_UINT(C),
+                                 FC_ARG_UINT(HW), FC_ARG_UINT(sn), FC_ARG_UINT(sc), FC_ARG_VIEW(y)};
   return fc_launch_1d(dev, ka, "lae_apply", fc_shape4_count(s), apply, FC_NARGS(apply));
 }
 
@@ -84,31 +79,27 @@ fc_status fc_lae_backward(fc_device *dev, fc_shape4 s, int k, fc_view x, fc_view
   FC_TRY(kernel(dev, "lae_bwd_wsum", &ks));
   cl_mem wsm = workspace.mem;
 
-  const fc_kernel_arg gate[] = {FC_ARG_VIEW_MEM(x),  FC_ARG_VIEW_OFF(x),     FC_ARG_VIEW_MEM(dy),
-                                FC_ARG_VIEW_OFF(dy), FC_ARG_VIEW_MEM(saved), FC_ARG_VIEW_OFF(saved),
-                                FC_ARG_UINT(N),      FC_ARG_UINT(C),         FC_ARG_UINT(HW),
-                                FC_ARG_UINT(sn),     FC_ARG_UINT(sc),        FC_ARG_MEM(wsm),
-                                FC_ARG_UINT(ds_off)};
+  const fc_kernel_arg gate[] = {FC_ARG_VIEW(x), FC_ARG_VIEW(dy), FC_ARG_VIEW(saved), FC_ARG_UINT(N),
+                                FC_ARG_UINT(C), FC_ARG_UINT(HW), FC_ARG_UINT(sn), FC_ARG_UINT(sc),
+                                FC_ARG_MEM(wsm), FC_ARG_UINT(ds_off)};
   FC_TRY(fc_launch_1d(dev, kg, "lae_bwd_gate", pixels(s), gate, FC_NARGS(gate)));
-  const fc_kernel_arg maps[] = {FC_ARG_VIEW_MEM(w), FC_ARG_VIEW_OFF(w),  FC_ARG_UINT(N),
-                                FC_ARG_UINT(H),     FC_ARG_UINT(W),      FC_ARG_UINT(k),
-                                FC_ARG_MEM(wsm),    FC_ARG_UINT(ds_off), FC_ARG_UINT(dm_off)};
+  const fc_kernel_arg maps[] = {FC_ARG_VIEW(w), FC_ARG_UINT(N), FC_ARG_UINT(H), FC_ARG_UINT(W),
+                                FC_ARG_UINT(k), FC_ARG_MEM(wsm), FC_ARG_UINT(ds_off),
+                                FC_ARG_UINT(dm_off)};
   FC_TRY(fc_launch_1d(dev, km, "lae_bwd_maps", pixels(s), maps, FC_NARGS(maps)));
-  const fc_kernel_arg part[] = {FC_ARG_VIEW_MEM(saved),  FC_ARG_VIEW_OFF(saved), FC_ARG_MEM(wsm),
-                                FC_ARG_UINT(ds_off),     FC_ARG_UINT(part_off),  FC_ARG_UINT(N),
-                                FC_ARG_UINT(H),          FC_ARG_UINT(W),         FC_ARG_UINT(k),
-                                FC_ARG_UINT(LAE_CHUNK), FC_ARG_UINT(nch)};
+  const fc_kernel_arg part[] = {FC_ARG_VIEW(saved), FC_ARG_MEM(wsm), FC_ARG_UINT(ds_off),
+                                FC_ARG_UINT(part_off), FC_ARG_UINT(N), FC_ARG_UINT(H),
+                                FC_ARG_UINT(W), FC_ARG_UINT(k), FC_ARG_UINT(LAE_CHUNK),
+                                FC_ARG_UINT(nch)};
   FC_TRY(fc_launch_1d(dev, kp, "lae_bwd_wpart", (size_t)(taps + 1) * nch, part, FC_NARGS(part)));
-  const fc_kernel_arg sum[] = {
-      FC_ARG_MEM(wsm),     FC_ARG_UINT(part_off), FC_ARG_UINT(k),
-      FC_ARG_UINT(nch),    FC_ARG_VIEW_MEM(dw),   FC_ARG_VIEW_OFF(dw),
-      FC_ARG_VIEW_MEM(db), FC_ARG_VIEW_OFF(db),   FC_ARG_UINT(accumulate != 0)};
+  const fc_kernel_arg sum[] = {FC_ARG_MEM(wsm), FC_ARG_UINT(part_off), FC_ARG_UINT(k),
+                               FC_ARG_UINT(nch), FC_ARG_VIEW(dw), FC_ARG_VIEW(db),
+                               FC_ARG_UINT(accumulate != 0)};
   FC_TRY(fc_launch_1d(dev, ks, "lae_bwd_wsum", taps + 1, sum, FC_NARGS(sum)));
   /* Last: dx may alias dy, which the gate gradient above still had to read. */
-  const fc_kernel_arg input[] = {
-      FC_ARG_VIEW_MEM(dy), FC_ARG_VIEW_OFF(dy), FC_ARG_VIEW_MEM(saved), FC_ARG_VIEW_OFF(saved),
-      FC_ARG_MEM(wsm),     FC_ARG_UINT(dm_off), FC_ARG_UINT(N),         FC_ARG_UINT(C),
-      FC_ARG_UINT(HW),     FC_ARG_UINT(sn),     FC_ARG_UINT(sc),        FC_ARG_VIEW_MEM(dx),
-      FC_ARG_VIEW_OFF(dx)};
+  const fc_kernel_arg input[] = {FC_ARG_VIEW(dy), FC_ARG_VIEW(saved), FC_ARG_MEM(wsm),
+                                 FC_ARG_UINT(dm_off), FC_ARG_UINT(N), FC_ARG_UINT(C),
+                                 FC_ARG_UINT(HW), FC_ARG_UINT(sn), FC_ARG_UINT(sc),
+                                 FC_ARG_VIEW(dx)};
   return fc_launch_1d(dev, ki, "lae_bwd_input", fc_shape4_count(s), input, FC_NARGS(input));
 }

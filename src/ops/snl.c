@@ -40,28 +40,17 @@ fc_status fc_snl_negatives(fc_device *dev, int batch, int classes, const fc_snl_
   const fc_view sp = prm->mode == FC_SNL_TOPK ? student_probs : q; /* unread otherwise */
   cl_kernel k;
   FC_TRY(kernel(dev, "snl_negatives", &k));
-  const fc_kernel_arg args[] = {FC_ARG_VIEW_MEM(q),
-                                FC_ARG_VIEW_OFF(q),
-                                FC_ARG_MEM(mask.mem ? mask.mem : q.mem),
-                                FC_ARG_VIEW_OFF(mask),
-                                FC_ARG_UINT(mask.mem != NULL),
-                                FC_ARG_VIEW_MEM(sp),
-                                FC_ARG_VIEW_OFF(sp),
-                                FC_ARG_UINT(batch),
-                                FC_ARG_UINT(classes),
-                                FC_ARG_INT(prm->mode),
-                                FC_ARG_FLOAT(prm->tau_n),
+  const fc_kernel_arg args[] = {FC_ARG_VIEW(q), FC_ARG_MEM(mask.mem ? mask.mem : q.mem),
+                                FC_ARG_VIEW_OFF(mask), FC_ARG_UINT(mask.mem != NULL),
+                                FC_ARG_VIEW(sp), FC_ARG_UINT(batch), FC_ARG_UINT(classes),
+                                FC_ARG_INT(prm->mode), FC_ARG_FLOAT(prm->tau_n),
                                 FC_ARG_UINT(prm->mode == FC_SNL_TOPK ? prm->k : 0),
-                                FC_ARG_FLOAT(prm->cap),
-                                FC_ARG_UINT((uint32_t)prm->seed),
+                                FC_ARG_FLOAT(prm->cap), FC_ARG_UINT((uint32_t)prm->seed),
                                 FC_ARG_UINT((uint32_t)(prm->seed >> 32)),
                                 FC_ARG_UINT((uint32_t)prm->step),
                                 FC_ARG_UINT((uint32_t)(prm->step >> 32)),
                                 FC_ARG_UINT(fc_philox_stream(FC_RNG_STREAM_SNL, 0)),
-                                FC_ARG_VIEW_MEM(negatives),
-                                FC_ARG_VIEW_OFF(negatives),
-                                FC_ARG_VIEW_MEM(counts),
-                                FC_ARG_VIEW_OFF(counts)};
+                                FC_ARG_VIEW(negatives), FC_ARG_VIEW(counts)};
   return fc_launch_1d(dev, k, op, (size_t)batch, args, FC_NARGS(args));
 }
 
@@ -74,9 +63,7 @@ fc_status fc_snl_hits(fc_device *dev, int batch, int classes, fc_view negatives,
   FC_TRY(fc_ops_check_view(op, "hits", hits, (size_t)batch));
   cl_kernel k;
   FC_TRY(kernel(dev, "snl_hits", &k));
-  const fc_kernel_arg args[] = {FC_ARG_VIEW_MEM(negatives), FC_ARG_VIEW_OFF(negatives),
-                                FC_ARG_VIEW_MEM(labels),    FC_ARG_VIEW_OFF(labels),
-                                FC_ARG_UINT(batch),         FC_ARG_UINT(classes),
-                                FC_ARG_VIEW_MEM(hits),      FC_ARG_VIEW_OFF(hits)};
+  const fc_kernel_arg args[] = {FC_ARG_VIEW(negatives), FC_ARG_VIEW(labels), FC_ARG_UINT(batch),
+                                FC_ARG_UINT(classes), FC_ARG_VIEW(hits)};
   return fc_launch_1d(dev, k, op, (size_t)batch, args, FC_NARGS(args));
 }
