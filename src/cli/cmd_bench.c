@@ -218,22 +218,13 @@ static fc_status check_only(unsigned *wanted) {
 }
 
 int fc_cmd_bench(int argc, char **argv) {
-  char *positional[argc > 0 ? argc : 1];
-  int npos = 0;
   fc_bench_config bc;
   fc_bench_config_default(&bc);
   ssl_batch = bc.ssl_batch;
   ssl_mu = bc.ssl_mu;
   lae_kernel = bc.lae_kernel;
-  int rc = fc_cli_parse(&bench_spec, argc, argv, positional, &npos);
+  int rc = fc_cli_parse_no_args(&bench_spec, argc, argv, NULL);
   if (rc >= 0) return rc;
-  if (npos > 0) {
-    fprintf(
-        stderr,
-        "fer-cl: error: fer-cl bench takes no arguments (got '%s'); see 'fer-cl bench --help'\n",
-        positional[0]);
-    return 2;
-  }
   /* Every argument is checked before the device opens and any work starts. */
   fc_status st = check_only(&bc.sections);
   if (st == FC_OK) st = model_config(&bc.model);

@@ -541,15 +541,8 @@ static int train_main(int argc, char **argv) {
       cfg.out = NULL;
     }
   }
-  char *positional[argc > 0 ? argc : 1];
-  int npos = 0;
-  int rc = fc_cli_parse(&train_spec, argc, argv, positional, &npos);
+  int rc = fc_cli_parse_no_args(&train_spec, argc, argv, NULL);
   if (rc >= 0) return rc;
-  if (npos > 0) {
-    fprintf(stderr, "fer-cl: error: fer-cl train takes no arguments (got '%s'); see 'fer-cl train --help'\n",
-            positional[0]);
-    return 2;
-  }
   if (!lead && !fc_cli.verbose) fc_log_set_level(FC_LOG_ERROR); /* rank 0 reports for all */
   st = apply_choices();
   if (st == FC_OK) st = fc_train_config_check(&cfg);

@@ -41,14 +41,8 @@ static void progress(void *user, const char *text) {
 }
 
 int fc_cmd_tune(int argc, char **argv) {
-  char *positional[argc > 0 ? argc : 1];
-  int npos = 0;
-  int rc = fc_cli_parse(&tune_spec, argc, argv, positional, &npos);
+  int rc = fc_cli_parse_no_args(&tune_spec, argc, argv, "");
   if (rc >= 0) return rc;
-  if (npos > 0) {
-    fprintf(stderr, "fer-cl: error: fer-cl tune takes no arguments (got '%s')\n", positional[0]);
-    return 2;
-  }
   fc_tune_config cfg = {.batch = tune_batch, .quick = quick, .restart = restart,
                         .no_clblast = no_clblast, .progress = progress};
   fc_net_config_default(&cfg.model);
