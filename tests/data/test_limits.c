@@ -195,12 +195,9 @@ END_TEST
 
 int main(void) {
   Suite *s = suite_create("limits");
-  TCase *tc = tcase_create("readers");
-  tcase_add_test(tc, png_chunk_claiming_gigabytes_is_not_allocated);
-  tcase_add_test(tc, png_ancillary_chunks_are_skipped_not_decoded);
-  tcase_add_test(tc, fer2013_rows_cannot_claim_more_pixels);
-  tcase_add_test(tc, decoded_set_above_max_bytes_refused_before_decoding);
-  tcase_add_test(tc, rafdb_list_cannot_name_files_elsewhere);
-  suite_add_tcase(s, tc);
+  FC_TEST_CASE(s, "readers", 0, png_chunk_claiming_gigabytes_is_not_allocated,
+               png_ancillary_chunks_are_skipped_not_decoded, fer2013_rows_cannot_claim_more_pixels,
+               decoded_set_above_max_bytes_refused_before_decoding,
+               rafdb_list_cannot_name_files_elsewhere);
   return fc_test_run_suite(s, 0);
 }

@@ -176,11 +176,7 @@ END_TEST
 
 int main(void) {
   Suite *s = suite_create("data-synth");
-  TCase *tc = tcase_create("synth");
-  tcase_add_test(tc, deterministic_and_balanced);
-  tcase_add_test(tc, sizes_and_channels);
-  tcase_add_test(tc, written_folder_reads_back);
-  tcase_add_test(tc, classes_differ_but_not_trivially);
-  suite_add_tcase(s, tc);
+  FC_TEST_CASE(s, "synth", 0, deterministic_and_balanced, sizes_and_channels,
+               written_folder_reads_back, classes_differ_but_not_trivially);
   return fc_test_run_suite(s, 0);
 }
