@@ -108,48 +108,46 @@ static fc_status model_config(fc_net_config *cfg) {
 
 /* ---- output ---- */
 
+/* ,"key":value */
+static void json_number(FILE *o, const char *key, double value) {
+  fprintf(o, ",\"%s\":", key);
+  fc_json_write_number(o, value);
+}
+
+static void json_string(FILE *o, const char *key, const char *value) {
+  fprintf(o, ",\"%s\":", key);
+  fc_json_write_string(o, value);
+}
+
 static void print_json(const fc_device *dev, const fc_bench_report *rep) {
   FILE *o = stdout;
   fprintf(o, "{\"device\":");
   const fc_device_info *info = fc_device_get_info(dev);
   fc_json_write_string(o, info->name);
-  fprintf(o, ",\"platform\":");
-  fc_json_write_string(o, info->platform_version);
-  fprintf(o, ",\"driver\":");
-  fc_json_write_string(o, info->driver_version);
+  json_string(o, "platform", info->platform_version);
+  json_string(o, "driver", info->driver_version);
   fc_perf_tuning_info tuning;
   fc_perf_tuning_info_get(dev, &tuning);
-  fprintf(o, ",\"gemm\":");
-  fc_json_write_string(o, tuning.gemm);
+  json_string(o, "gemm", tuning.gemm);
   fprintf(o, ",\"tuned\":%s", tuning.tuned ? "true" : "false");
   fprintf(o, ",\"peak\":{\"fma_scalar_gflops\":");
   fc_json_write_number(o, rep->peak_scalar);
-  fprintf(o, ",\"fma_vector_gflops\":");
-  fc_json_write_number(o, rep->peak_vector);
-  fprintf(o, ",\"copy_gbps\":");
-  fc_json_write_number(o, rep->peak_bw);
+  json_number(o, "fma_vector_gflops", rep->peak_vector);
+  json_number(o, "copy_gbps", rep->peak_bw);
   fprintf(o, "},\"results\":[");
   for (int i = 0; i < rep->n_results; i++) {
     const fc_bench_result *r = &rep->results[i];
     fprintf(o, "%s\n {\"section\":", i ? "," : "");
     fc_json_write_string(o, r->section);
-    fprintf(o, ",\"name\":");
-    fc_json_write_string(o, r->name);
-    fprintf(o, ",\"min_ms\":");
-    fc_json_write_number(o, r->min_ms);
-    fprintf(o, ",\"median_ms\":");
-    fc_json_write_number(o, r->median_ms);
+    json_string(o, "name", r->name);
+    json_number(o, "min_ms", r->min_ms);
+    json_number(o, "median_ms", r->median_ms);
     fprintf(o, ",\"reps\":%d", r->reps);
     if (r->unit && strcmp(r->unit, "us") != 0) {
-      fprintf(o, ",\"rate\":");
-      fc_json_write_number(o, r->rate);
-      fprintf(o, ",\"unit\":");
-      fc_json_write_string(o, r->unit);
+      json_number(o, "rate", r->rate);
+      json_string(o, "unit", r->unit);
     }
-    if (r->pct_peak >= 0) {
-      fprintf(o, ",\"pct_peak\":");
-      fc_json_write_number(o, r->pct_peak);
-    }
+    if (r->pct_peak >= 0) json_number(o, "pct_peak", r->pct_peak);
     fprintf(o, "}");
   }
   fprintf(o, "],\"train\":[");
@@ -161,18 +159,12 @@ static void print_json(const fc_device *dev, const fc_bench_report *rep) {
             ",\"arch\":\"%s\",\"channels\":%d,\"input\":%d,\"stem\":\"%s\",\"width\":%g,\"images_per_step\":%d",
             fc_cli_arch_names[arch_choice], channels, input_size, fc_cli_stem_names[stem_choice], width,
             r->images);
-    fprintf(o, ",\"min_s\":");
-    fc_json_write_number(o, r->min_s);
-    fprintf(o, ",\"median_s\":");
-    fc_json_write_number(o, r->median_s);
-    fprintf(o, ",\"mean_s\":");
-    fc_json_write_number(o, r->mean_s);
-    fprintf(o, ",\"images_per_s\":");
-    fc_json_write_number(o, r->images / r->min_s);
-    fprintf(o, ",\"images_per_s_median\":");
-    fc_json_write_number(o, r->images / r->median_s);
-    fprintf(o, ",\"plan_s\":");
-    fc_json_write_number(o, r->plan_s);
+    json_number(o, "min_s", r->min_s);
+    json_number(o, "median_s", r->median_s);
+    json_number(o, "mean_s", r->mean_s);
+    json_number(o, "images_per_s", r->images / r->min_s);
+    json_number(o, "images_per_s_median", r->images / r->median_s);
+    json_number(o, "plan_s", r->plan_s);
     fprintf(o, "}");
   }
   fprintf(o, "]}\n");
