@@ -37,17 +37,18 @@ typedef struct bench {
   int cap;
 } bench;
 
-static void add_result(bench *bn, const fc_bench_result *r) {
+static fc_status add_result(bench *bn, const fc_bench_result *r) {
   fc_bench_report *rep = bn->rep;
   if (rep->n_results == bn->cap) {
     int cap = bn->cap ? 2 * bn->cap : 64;
     fc_bench_result *p = realloc(rep->results, (size_t)cap * sizeof *p);
-    if (!p) return;
+    if (!p) return fc_errorf(FC_ERR_NOMEM, "out of memory for the benchmark results");
     rep->results = p;
     bn->cap = cap;
   }
   rep->results[rep->n_results++] = *r;
   if (bn->cfg->sink.result) bn->cfg->sink.result(bn->cfg->sink.user, r);
+  return FC_OK;
 }
 
 static void section(bench *bn, const char *title) {
@@ -84,8 +85,7 @@ static fc_status run_one(bench *bn, const char *sec, const char *name, bench_fn 
   r.unit = unit;
   r.rate = r.min_ms > 0 ? work / (r.min_ms * 1e-3) * 1e-9 : 0;
   r.pct_peak = peak > 0 ? 100.0 * r.rate / peak : -1; /* -1: peak not measured (--only) */
-  add_result(bn, &r);
-  return FC_OK;
+  return add_result(bn, &r);
 }
 
 /* ---- device peaks ---- */
@@ -233,7 +233,7 @@ static fc_status bench_latency(bench *bn) {
     r.unit = "us";
     r.pct_peak = -1;
     r.reps = 5;
-    add_result(bn, &r);
+    st = add_result(bn, &r);
   }
   fc_buffer_release(&buf);
   if (st != FC_OK) return st;
@@ -266,7 +266,7 @@ static fc_status bench_latency(bench *bn) {
     r.unit = "GB/s";
     r.pct_peak = -1;
     r.reps = 5;
-    add_result(bn, &r);
+    st = add_result(bn, &r);
   }
   fc_buffer_release(&dbuf);
   free(host);

@@ -52,7 +52,7 @@ typedef struct tune {
 static void say(tune *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void say(tune *t, const char *fmt, ...) {
   if (!t->cfg->progress) return;
-  char text[512];
+  char text[2400]; /* the longest: device name, driver and the tuning file path */
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(text, sizeof text, fmt, ap);
