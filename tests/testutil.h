@@ -22,6 +22,14 @@ void fc_test_add_case(Suite *suite, const char *name, int timeout_s, const TTest
     fc_test_add_case((suite), (name), (timeout_s), fc_case_tests_,                    \
                      (int)(sizeof fc_case_tests_ / sizeof fc_case_tests_[0]));        \
   } while (0)
+/* main() of a test program whose suite is one test case: runs the tests with
+ * fc_test_run_suite(suite, nofork). Written at file scope, without a semicolon. */
+#define FC_TEST_MAIN(suite_name, nofork, case_name, timeout_s, ...)                 \
+  int main(void) {                                                                  \
+    Suite *fc_suite_ = suite_create(suite_name);                                    \
+    FC_TEST_CASE(fc_suite_, case_name, timeout_s, __VA_ARGS__);                     \
+    return fc_test_run_suite(fc_suite_, nofork);                                    \
+  }
 
 /* The device the tests run on, opened once per test program: $FERCL_TEST_DEVICE,
  * else $FERCL_DEVICE, else 0. Exits with 77 (meson's "skipped") when no OpenCL

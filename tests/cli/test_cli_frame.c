@@ -121,9 +121,5 @@ START_TEST(no_platform_gives_the_install_hint) {
 }
 END_TEST
 
-int main(void) {
-  Suite *s = suite_create("cli-frame");
-  FC_TEST_CASE(s, "cli", 300, version_and_help, usage_errors_exit_2_with_one_message,
-               devices_lists_the_tree, device_selection_errors, no_platform_gives_the_install_hint);
-  return fc_test_run_suite(s, 0);
-}
+FC_TEST_MAIN("cli-frame", 0, "cli", 300, version_and_help, usage_errors_exit_2_with_one_message,
+             devices_lists_the_tree, device_selection_errors, no_platform_gives_the_install_hint)

@@ -139,9 +139,5 @@ START_TEST(tune_writes_a_file_that_bench_uses) {
 }
 END_TEST
 
-int main(void) {
-  Suite *s = suite_create("cli-perf");
-  FC_TEST_CASE(s, "cli-perf", 600, help_and_usage_errors, bench_json_and_profile,
-               bench_ssl_step_follows_its_options, tune_writes_a_file_that_bench_uses);
-  return fc_test_run_suite(s, 0);
-}
+FC_TEST_MAIN("cli-perf", 0, "cli-perf", 600, help_and_usage_errors, bench_json_and_profile,
+             bench_ssl_step_follows_its_options, tune_writes_a_file_that_bench_uses)

@@ -287,10 +287,6 @@ START_TEST(permutation_is_a_bijection) {
 }
 END_TEST
 
-int main(void) {
-  Suite *s = suite_create("data-augment");
-  FC_TEST_CASE(s, "augment", 0, autocontrast, brightness, color, contrast, equalize,
-               identity_and_posterize, rotate, sharpness, shear, solarize, translate,
-               flip_shift_cutout, weak_and_strong_views, permutation_is_a_bijection);
-  return fc_test_run_suite(s, 0);
-}
+FC_TEST_MAIN("data-augment", 0, "augment", 0, autocontrast, brightness, color, contrast, equalize,
+             identity_and_posterize, rotate, sharpness, shear, solarize, translate,
+             flip_shift_cutout, weak_and_strong_views, permutation_is_a_bijection)

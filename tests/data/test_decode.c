@@ -417,13 +417,9 @@ START_TEST(write_png_roundtrip) {
 }
 END_TEST
 
-int main(void) {
-  Suite *s = suite_create("data-decode");
-  FC_TEST_CASE(s, "decode", 0, png_gray8_exact, png_gray16_reduced, png_rgb_to_gray_luma601,
-               png_rgba_and_gray_alpha_drop_alpha, png_interlaced_16bit_rgba, png_palette_expanded,
-               gray_to_rgb_replicates, jpeg_gray_and_rgb, jpeg_large_shrinks_close_to_area_average,
-               truncated_jpeg_rejected, bad_png_rejected,
-               absurd_dimensions_refused_before_allocating, resize_area_and_bilinear_known_answers,
-               decode_with_resize_and_crop, write_png_roundtrip);
-  return fc_test_run_suite(s, 0);
-}
+FC_TEST_MAIN("data-decode", 0, "decode", 0, png_gray8_exact, png_gray16_reduced,
+             png_rgb_to_gray_luma601, png_rgba_and_gray_alpha_drop_alpha, png_interlaced_16bit_rgba,
+             png_palette_expanded, gray_to_rgb_replicates, jpeg_gray_and_rgb,
+             jpeg_large_shrinks_close_to_area_average, truncated_jpeg_rejected, bad_png_rejected,
+             absurd_dimensions_refused_before_allocating, resize_area_and_bilinear_known_answers,
+             decode_with_resize_and_crop, write_png_roundtrip)

@@ -193,11 +193,7 @@ START_TEST(rafdb_list_cannot_name_files_elsewhere) {
 }
 END_TEST
 
-int main(void) {
-  Suite *s = suite_create("limits");
-  FC_TEST_CASE(s, "readers", 0, png_chunk_claiming_gigabytes_is_not_allocated,
-               png_ancillary_chunks_are_skipped_not_decoded, fer2013_rows_cannot_claim_more_pixels,
-               decoded_set_above_max_bytes_refused_before_decoding,
-               rafdb_list_cannot_name_files_elsewhere);
-  return fc_test_run_suite(s, 0);
-}
+FC_TEST_MAIN("limits", 0, "readers", 0, png_chunk_claiming_gigabytes_is_not_allocated,
+             png_ancillary_chunks_are_skipped_not_decoded, fer2013_rows_cannot_claim_more_pixels,
+             decoded_set_above_max_bytes_refused_before_decoding,
+             rafdb_list_cannot_name_files_elsewhere)

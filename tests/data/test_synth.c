@@ -174,9 +174,5 @@ START_TEST(classes_differ_but_not_trivially) {
 }
 END_TEST
 
-int main(void) {
-  Suite *s = suite_create("data-synth");
-  FC_TEST_CASE(s, "synth", 0, deterministic_and_balanced, sizes_and_channels,
-               written_folder_reads_back, classes_differ_but_not_trivially);
-  return fc_test_run_suite(s, 0);
-}
+FC_TEST_MAIN("data-synth", 0, "synth", 0, deterministic_and_balanced, sizes_and_channels,
+             written_folder_reads_back, classes_differ_but_not_trivially)

@@ -340,14 +340,10 @@ START_TEST(impossible_allocations_are_explained) {
 }
 END_TEST
 
-int main(void) {
-  Suite *s = suite_create("device");
-  FC_TEST_CASE(s, "device", 600, enumerates_devices, selects_by_index_pair_and_name,
-               rejects_bad_selectors_with_the_device_list, environment_supplies_the_default,
-               kernel_variant_follows_the_environment, every_kernel_source_compiles,
-               kernel_round_trip_with_specialisation, programs_are_built_once_per_options,
-               binary_cache_writes_hits_and_survives_corruption,
-               kernel_dir_overrides_and_build_errors_are_explained,
-               compiles_inside_a_step_are_refused, impossible_allocations_are_explained);
-  return fc_test_run_suite(s, 1);
-}
+FC_TEST_MAIN("device", 1, "device", 600, enumerates_devices, selects_by_index_pair_and_name,
+             rejects_bad_selectors_with_the_device_list, environment_supplies_the_default,
+             kernel_variant_follows_the_environment, every_kernel_source_compiles,
+             kernel_round_trip_with_specialisation, programs_are_built_once_per_options,
+             binary_cache_writes_hits_and_survives_corruption,
+             kernel_dir_overrides_and_build_errors_are_explained,
+             compiles_inside_a_step_are_refused, impossible_allocations_are_explained)

@@ -176,9 +176,5 @@ START_TEST(profile_records_launches) {
 }
 END_TEST
 
-int main(void) {
-  Suite *s = suite_create("tuning");
-  FC_TEST_CASE(s, "tuning", 300, parse_good_and_bad, save_then_open_loads,
-               profile_records_launches);
-  return fc_test_run_suite(s, 1);
-}
+FC_TEST_MAIN("tuning", 1, "tuning", 300, parse_good_and_bad, save_then_open_loads,
+             profile_records_launches)
