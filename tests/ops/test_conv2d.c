@@ -144,6 +144,15 @@ void fc_test_im2col_grad(fc_device *dev) {
   }
 }
 
+/* Downloads a device output and compares it with the reference. */
+static void expect_output(fc_device *dev, const fc_gbuf *g, float *out, const double *ref, size_t n,
+                          const char *what, const char *tag, const fc_conv2d_desc *d, int chunk) {
+  char msg[256];
+  fc_gbuf_download(dev, g, out);
+  describe_tagged(msg, sizeof msg, what, tag, d, chunk);
+  fc_test_expect_close(msg, out, ref, n, FC_NMSE_FORWARD);
+}
+
 void fc_test_conv2d_case(fc_device *dev, fc_test_rng *rng, const fc_conv2d_desc *d, int chunk,
                          int with_bias, const char *tag) {
   fc_shape4 is = fc_conv2d_in_shape(d), os = fc_conv2d_out_shape(d);
@@ -174,44 +183,30 @@ void fc_test_conv2d_case(fc_device *dev, fc_test_rng *rng, const fc_conv2d_desc 
   fc_gbuf gws = fc_gbuf_alloc(dev, "workspace", ws_size, sizeof(float));
   fc_view bias = with_bias ? gb.view : fc_view_of(NULL, 0);
   fc_view dbias = with_bias ? gdb.view : fc_view_of(NULL, 0);
-  char what[256];
 
   FC_CHECK_OK(fc_conv2d_forward(dev, d, gx.view, gw.view, bias, gy.view, gws.view, ws_size));
   fc_ref_conv2d_forward(d, xd, wd, with_bias ? bd : NULL, yd);
-  fc_gbuf_download(dev, &gy, out);
-  describe_tagged(what, sizeof what, "conv2d_forward", tag, d, chunk);
-  fc_test_expect_close(what, out, yd, ny, FC_NMSE_FORWARD);
+  expect_output(dev, &gy, out, yd, ny, "conv2d_forward", tag, d, chunk);
 
   FC_CHECK_OK(fc_conv2d_backward_data(dev, d, gdy.view, gw.view, gdx.view, gws.view, ws_size));
   fc_ref_conv2d_backward_data(d, dyd, wd, dxd);
-  fc_gbuf_download(dev, &gdx, out);
-  describe_tagged(what, sizeof what, "conv2d_backward_data", tag, d, chunk);
-  fc_test_expect_close(what, out, dxd, nx, FC_NMSE_FORWARD);
+  expect_output(dev, &gdx, out, dxd, nx, "conv2d_backward_data", tag, d, chunk);
 
   FC_CHECK_OK(
       fc_conv2d_backward_weights(dev, d, gx.view, gdy.view, gdw.view, dbias, 0, gws.view, ws_size));
   fc_ref_conv2d_backward_weights(d, xd, dyd, dwd, with_bias ? dbd : NULL);
-  fc_gbuf_download(dev, &gdw, out);
-  describe_tagged(what, sizeof what, "conv2d_backward_weights dw", tag, d, chunk);
-  fc_test_expect_close(what, out, dwd, nw, FC_NMSE_FORWARD);
-  if (with_bias) {
-    fc_gbuf_download(dev, &gdb, out);
-    describe_tagged(what, sizeof what, "conv2d_backward_weights db", tag, d, chunk);
-    fc_test_expect_close(what, out, dbd, nb, FC_NMSE_FORWARD);
-  }
+  expect_output(dev, &gdw, out, dwd, nw, "conv2d_backward_weights dw", tag, d, chunk);
+  if (with_bias)
+    expect_output(dev, &gdb, out, dbd, nb, "conv2d_backward_weights db", tag, d, chunk);
   /* accumulate = 1 adds a second copy. */
   FC_CHECK_OK(
       fc_conv2d_backward_weights(dev, d, gx.view, gdy.view, gdw.view, dbias, 1, gws.view, ws_size));
   for (size_t i = 0; i < nw; i++) dwd[i] *= 2.0;
   for (size_t i = 0; i < nb; i++) dbd[i] *= 2.0;
-  fc_gbuf_download(dev, &gdw, out);
-  describe_tagged(what, sizeof what, "conv2d_backward_weights accumulate dw", tag, d, chunk);
-  fc_test_expect_close(what, out, dwd, nw, FC_NMSE_FORWARD);
-  if (with_bias) {
-    fc_gbuf_download(dev, &gdb, out);
-    describe_tagged(what, sizeof what, "conv2d_backward_weights accumulate db", tag, d, chunk);
-    fc_test_expect_close(what, out, dbd, nb, FC_NMSE_FORWARD);
-  }
+  expect_output(dev, &gdw, out, dwd, nw, "conv2d_backward_weights accumulate dw", tag, d, chunk);
+  if (with_bias)
+    expect_output(dev, &gdb, out, dbd, nb, "conv2d_backward_weights accumulate db", tag, d,
+                  chunk);
   fc_gbuf_download(dev, &gws, out); /* guard bands of the workspace */
 
   fc_gbuf_free(&gx), fc_gbuf_free(&gw), fc_gbuf_free(&gb), fc_gbuf_free(&gdy), fc_gbuf_free(&gy);
@@ -266,7 +261,8 @@ void fc_test_conv2d_grad(fc_device *dev) {
   fc_test_rng rng = fc_test_rng_make(105);
   for (size_t ci = 0; ci < fc_conv_grad_case_count; ci++)
     for (int li = 0; li < 2; li++) {
-      conv_fd_ctx c = {fc_conv_case_desc(&fc_conv_grad_cases[ci], li ? FC_LAYOUT_CNHW : FC_LAYOUT_NCHW)};
+      fc_layout layout = li ? FC_LAYOUT_CNHW : FC_LAYOUT_NCHW;
+      conv_fd_ctx c = {fc_conv_case_desc(&fc_conv_grad_cases[ci], layout)};
       size_t nx = fc_shape4_count(fc_conv2d_in_shape(&c.d));
       size_t ny = fc_shape4_count(fc_conv2d_out_shape(&c.d));
       size_t nw = (size_t)c.d.c_out * c.d.c_in * c.d.kh * c.d.kw, nb = (size_t)c.d.c_out;
