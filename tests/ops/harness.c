@@ -1,6 +1,7 @@
 #include "harness.h"
 
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -237,4 +238,15 @@ void fc_test_fill_probs(fc_test_rng *rng, float *q, int B, int C, double spread)
     for (int c = 0; c < C; c++) s += (z[c] = exp(fc_test_rng_uniform(rng, -spread, spread)));
     for (int c = 0; c < C; c++) q[(size_t)b * C + c] = (float)(floor(z[c] / s * 64.0 + 0.5) / 64.0);
   }
+}
+
+void fc_test_expect_download(fc_device *dev, const fc_gbuf *g, float *out, const double *ref,
+                             size_t n, double bound, const char *fmt, ...) {
+  char what[256];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(what, sizeof what, fmt, ap);
+  va_end(ap);
+  fc_gbuf_download(dev, g, out);
+  fc_test_expect_close(what, out, ref, n, bound);
 }

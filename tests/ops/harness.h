@@ -62,6 +62,11 @@ double fc_test_nmse(const float *a, const double *ref, size_t n);
 /* Fails unless nmse <= bound; the message names the case and the worst element. */
 void fc_test_expect_close(const char *what, const float *dev_out, const double *ref, size_t n,
                           double bound);
+/* Downloads a device output into out (fc_gbuf_download) and compares it with
+ * ref (fc_test_expect_close); the case is named by a printf format. */
+void fc_test_expect_download(fc_device *dev, const fc_gbuf *g, float *out, const double *ref,
+                             size_t n, double bound, const char *fmt, ...)
+    __attribute__((format(printf, 7, 8)));
 /* Exact equality for integer outputs. */
 void fc_test_expect_equal_i32(const char *what, const int32_t *dev_out, const int32_t *ref,
                               size_t n);

@@ -224,9 +224,8 @@ static void run_dist_align(fc_device *dev, fc_test_rng *rng, int B, int C, int i
   fc_ref_dist_align_update(B, C, qd, m, std);
   fc_ref_dist_align_apply(B, C, qd, std, in_place ? qd : outd);
   char what[96];
-  fc_gbuf_download(dev, &gs, st);
-  snprintf(what, sizeof what, "dist_align state B=%d C=%d", B, C);
-  fc_test_expect_close(what, st, std, ns, FC_NMSE_FORWARD);
+  fc_test_expect_download(dev, &gs, st, std, ns, FC_NMSE_FORWARD, "dist_align state B=%d C=%d", B,
+                          C);
   fc_gbuf_download(dev, in_place ? &gq : &go, out);
   snprintf(what, sizeof what, "dist_align apply B=%d C=%d%s", B, C, in_place ? " in place" : "");
   fc_test_expect_close(what, out, in_place ? qd : outd, n, FC_NMSE_FORWARD);

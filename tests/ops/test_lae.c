@@ -55,9 +55,7 @@ static void run_case(fc_device *dev, lae_case tc, fc_layout layout, int quantize
   FC_CHECK_OK(fc_lae_forward(dev, s, k, gx.view, gw.view, gb.view, gy.view, gs.view));
   fc_ref_lae_forward(s, k, xd, wd, bd, yd, sd);
   char msg[220];
-  fc_gbuf_download(dev, &gy, o);
-  snprintf(msg, sizeof msg, "%s: y", what);
-  fc_test_expect_close(msg, o, yd, n, FC_NMSE_FORWARD);
+  fc_test_expect_download(dev, &gy, o, yd, n, FC_NMSE_FORWARD, "%s: y", what);
   fc_gbuf_download(dev, &gs, o);
   const size_t nhw = ns / 4;
   snprintf(msg, sizeof msg, "%s: saved maps and gate", what);
@@ -70,34 +68,22 @@ static void run_case(fc_device *dev, lae_case tc, fc_layout layout, int quantize
   FC_CHECK_OK(fc_lae_backward(dev, s, k, gx.view, gw.view, gs.view, gdy.view,
                               gdx.view, gdw.view, gdb.view, 0, gws.view));
   fc_ref_lae_backward(s, k, xd, wd, sd, dyd, dxd, dwd, dbd);
-  fc_gbuf_download(dev, &gdx, o);
-  snprintf(msg, sizeof msg, "%s: dx", what);
-  fc_test_expect_close(msg, o, dxd, n, FC_NMSE_FORWARD);
-  fc_gbuf_download(dev, &gdw, o);
-  snprintf(msg, sizeof msg, "%s: dw", what);
-  fc_test_expect_close(msg, o, dwd, nw, FC_NMSE_FORWARD);
-  fc_gbuf_download(dev, &gdb, &out);
-  snprintf(msg, sizeof msg, "%s: db", what);
-  fc_test_expect_close(msg, &out, dbd, 1, FC_NMSE_FORWARD);
+  fc_test_expect_download(dev, &gdx, o, dxd, n, FC_NMSE_FORWARD, "%s: dx", what);
+  fc_test_expect_download(dev, &gdw, o, dwd, nw, FC_NMSE_FORWARD, "%s: dw", what);
+  fc_test_expect_download(dev, &gdb, &out, dbd, 1, FC_NMSE_FORWARD, "%s: db", what);
 
   /* accumulate: a second backward adds the same gradients once more. */
   FC_CHECK_OK(fc_lae_backward(dev, s, k, gx.view, gw.view, gs.view, gdy.view,
                               gdx.view, gdw.view, gdb.view, 1, gws.view));
   for (size_t i = 0; i < nw; i++) dwd[i] *= 2.0;
   dbd[0] *= 2.0;
-  fc_gbuf_download(dev, &gdw, o);
-  snprintf(msg, sizeof msg, "%s: dw accumulated", what);
-  fc_test_expect_close(msg, o, dwd, nw, FC_NMSE_FORWARD);
-  fc_gbuf_download(dev, &gdb, &out);
-  snprintf(msg, sizeof msg, "%s: db accumulated", what);
-  fc_test_expect_close(msg, &out, dbd, 1, FC_NMSE_FORWARD);
+  fc_test_expect_download(dev, &gdw, o, dwd, nw, FC_NMSE_FORWARD, "%s: dw accumulated", what);
+  fc_test_expect_download(dev, &gdb, &out, dbd, 1, FC_NMSE_FORWARD, "%s: db accumulated", what);
 
   /* dx aliasing dy. */
   FC_CHECK_OK(fc_lae_backward(dev, s, k, gx.view, gw.view, gs.view, gdy.view,
                               gdy.view, gdw.view, gdb.view, 0, gws.view));
-  fc_gbuf_download(dev, &gdy, o);
-  snprintf(msg, sizeof msg, "%s: dx in place of dy", what);
-  fc_test_expect_close(msg, o, dxd, n, FC_NMSE_FORWARD);
+  fc_test_expect_download(dev, &gdy, o, dxd, n, FC_NMSE_FORWARD, "%s: dx in place of dy", what);
 
   fc_gbuf_free(&gx), fc_gbuf_free(&gw), fc_gbuf_free(&gb), fc_gbuf_free(&gdy), fc_gbuf_free(&gy);
   fc_gbuf_free(&gs), fc_gbuf_free(&gdx), fc_gbuf_free(&gdw), fc_gbuf_free(&gdb), fc_gbuf_free(&gws);

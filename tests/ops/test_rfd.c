@@ -73,21 +73,15 @@ static void run_case(fc_device *dev, rfd_case tc, fc_layout layout, float p, uin
     if (p == 1.0f && bh * bw < tc.h * tc.w) ck_assert_int_eq(prm[4 * i], 1);
   }
   fc_ref_rfd_apply(s, block, prm_ref, xd, yd);
-  fc_gbuf_download(dev, &gy, o);
-  snprintf(msg, sizeof msg, "%s: y", what);
-  fc_test_expect_close(msg, o, yd, n, FC_NMSE_FORWARD);
+  fc_test_expect_download(dev, &gy, o, yd, n, FC_NMSE_FORWARD, "%s: y", what);
   if (p == 0.0f)
     ck_assert_msg(memcmp(o, x, n * sizeof *o) == 0, "%s: p = 0 changed the input", what);
 
   /* Backward = the same mask and scale on dy; then in place (dx aliasing dy). */
   FC_CHECK_OK(fc_rfd_backward(dev, s, block, gp.view, gx.view, gy.view));
-  fc_gbuf_download(dev, &gy, o);
-  snprintf(msg, sizeof msg, "%s: dx", what);
-  fc_test_expect_close(msg, o, yd, n, FC_NMSE_FORWARD);
+  fc_test_expect_download(dev, &gy, o, yd, n, FC_NMSE_FORWARD, "%s: dx", what);
   FC_CHECK_OK(fc_rfd_backward(dev, s, block, gp.view, gx.view, gx.view));
-  fc_gbuf_download(dev, &gx, o);
-  snprintf(msg, sizeof msg, "%s: dx in place", what);
-  fc_test_expect_close(msg, o, yd, n, FC_NMSE_FORWARD);
+  fc_test_expect_download(dev, &gx, o, yd, n, FC_NMSE_FORWARD, "%s: dx in place", what);
 
   fc_gbuf_free(&gx), fc_gbuf_free(&gy), fc_gbuf_free(&gp);
   free(x), free(o), free(xd), free(yd), free(prm), free(prm_ref);
