@@ -170,43 +170,31 @@ static void print_json(const fc_device *dev, const fc_bench_report *rep) {
   fprintf(o, "]}\n");
 }
 
-static int want(const char *sec) {
-  size_t n = strlen(sec);
-  for (const char *p = only; *p;) {
-    const char *e = strchr(p, ',');
-    size_t len = e ? (size_t)(e - p) : strlen(p);
-    if (len == n && strncmp(p, sec, n) == 0) return 1;
-    if (!e) break;
-    p = e + 1;
-  }
-  return 0;
-}
-
-/* --only: known section names, none empty; and not with --train. Sets *sections. */
+/* --only: known section names, none empty; and not with --train. Sets *wanted
+ * (FC_BENCH_*: bit i is sections[i]). */
 static fc_status check_only(unsigned *wanted) {
   static const char *const sections[] = {"peak", "latency", "gemm", "conv", "ops", NULL};
   *wanted = FC_BENCH_ALL;
   if (!only) return FC_OK;
   if (train_mode)
     return fc_errorf(FC_ERR_USAGE, "--only picks device and op sections; --train runs training steps only");
+  *wanted = 0;
   for (const char *p = only;;) {
     const char *e = strchr(p, ',');
     size_t len = e ? (size_t)(e - p) : strlen(p);
-    int ok = 0;
-    for (int i = 0; sections[i] && !ok; i++) ok = strlen(sections[i]) == len && !strncmp(sections[i], p, len);
-    if (!ok && len == 0)
+    int found = -1;
+    for (int i = 0; sections[i] && found < 0; i++)
+      if (strlen(sections[i]) == len && !strncmp(sections[i], p, len)) found = i;
+    if (found < 0 && len == 0)
       return fc_errorf(FC_ERR_USAGE, "--only: an empty section name in '%s' (use peak, latency, gemm, conv, ops, "
                        "comma-separated)", only);
-    if (!ok)
+    if (found < 0)
       return fc_errorf(FC_ERR_USAGE, "--only: unknown section '%.*s' (use peak, latency, gemm, conv, ops)", (int)len,
                        p);
-    if (!e) break;
+    *wanted |= 1u << found;
+    if (!e) return FC_OK;
     p = e + 1;
   }
-  *wanted = 0;
-  for (int i = 0; sections[i]; i++)
-    if (want(sections[i])) *wanted |= 1u << i;
-  return FC_OK;
 }
 
 int fc_cmd_bench(int argc, char **argv) {
