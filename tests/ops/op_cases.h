@@ -38,4 +38,10 @@ void fc_test_conv2d_case(fc_device *dev, fc_test_rng *rng, const fc_conv2d_desc 
 double fc_perf_case_budget_s(void);
 int fc_perf_case_batch(void);
 
+/* The GEMM correctness runner: C = alpha·op(A)·op(B) + beta·C against the
+ * reference, leading dimensions padded by pad[0..2] (A, B, C) and pad[3] spare
+ * elements after A and B; tag (or NULL) goes into failure messages. */
+void fc_test_gemm_case(fc_device *dev, fc_test_rng *rng, int ta, int tb, size_t m, size_t n,
+                       size_t k, const size_t pad[4], float alpha, float beta, const char *tag);
+
 #endif

@@ -81,29 +81,8 @@ void fc_test_gemm_variants(fc_device *dev) {
         int ta = tr & 1, tb = tr >> 1;
         size_t m = shapes[s].m, n = shapes[s].n, k = shapes[s].k;
         if (variants[vi].engine == FC_GEMM_ENGINE_CLBLAST && k == 0) continue; /* CLBlast's rule */
-        size_t lda = (ta ? m : k) + 2, ldb = (tb ? k : n) + 3, ldc = n + 1;
-        size_t na = (ta ? k : m) * lda + 1, nb = (tb ? n : k) * ldb + 1, nc = m * ldc;
-        float *a = fc_test_alloc_floats(na), *b = fc_test_alloc_floats(nb),
-              *c = fc_test_alloc_floats(nc);
-        double *ad = fc_test_alloc_doubles(na), *bd = fc_test_alloc_doubles(nb),
-               *cd = fc_test_alloc_doubles(nc);
-        fc_test_fill_uniform(&rng, a, ad, na, -1, 1);
-        fc_test_fill_uniform(&rng, b, bd, nb, -1, 1);
-        fc_test_fill_uniform(&rng, c, cd, nc, -1, 1);
-        fc_gbuf ga = fc_gbuf_from_floats(dev, "A", a, na);
-        fc_gbuf gb = fc_gbuf_from_floats(dev, "B", b, nb);
-        fc_gbuf gc = fc_gbuf_from_floats(dev, "C", c, nc);
         float beta = s % 2 ? 0.0f : -0.5f;
-        FC_CHECK_OK(
-            fc_gemm(dev, ta, tb, m, n, k, 1.25f, ga.view, lda, gb.view, ldb, beta, gc.view, ldc));
-        fc_ref_gemm(ta, tb, m, n, k, 1.25, ad, lda, bd, ldb, beta, cd, ldc);
-        fc_gbuf_download(dev, &gc, c);
-        char what[160];
-        snprintf(what, sizeof what, "gemm [%s] m=%zu n=%zu k=%zu ta=%d tb=%d", vname, m, n, k, ta,
-                 tb);
-        fc_test_expect_close(what, c, cd, nc, FC_NMSE_FORWARD);
-        fc_gbuf_free(&ga), fc_gbuf_free(&gb), fc_gbuf_free(&gc);
-        free(a), free(b), free(c), free(ad), free(bd), free(cd);
+        fc_test_gemm_case(dev, &rng, ta, tb, m, n, k, (size_t[]){2, 3, 1, 1}, 1.25f, beta, vname);
       }
     }
     /* Strided batched, shared and per-matrix A. */
