@@ -175,7 +175,7 @@ __kernel void bn_backward_dx(__global const float *x, const uint x_off, __global
                     (g - sums[sums_off + c] - xhat * sums[sums_off + channels + c]);
 }
 
-/* ---- CPU variants (perf) ----
+/* ---- CPU variants ----
  * On CPUs a work-item runs alone through its loop, so interleaved slices make
  * every load touch a new cache line (~0.5 GB/s measured on PoCL). Here slice j
  * of channel c is the CONTIGUOUS element range [j·slice, (j+1)·slice) (in

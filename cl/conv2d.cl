@@ -108,7 +108,7 @@ __kernel void im2col_panels_t(__global const float *x, const uint x_off, const u
   }
 }
 
-/* ---- stride-1 "same" convolutions on channel-contiguous activations (perf) ----
+/* ---- stride-1 "same" convolutions on channel-contiguous activations ----
  * When stride = 1, OH = H, OW = W and each channel's samples are contiguous
  * (CNHW: sn = H·W), column row (c, i, j) is channel c shifted by
  * s = (i − pad)·W + (j − pad) with zeros where the shift leaves the image:
@@ -266,7 +266,7 @@ __kernel void col2im_s1(__global const float *col, const uint col_off, const uin
   }
 }
 
-/* ---- any geometry, 16 columns per work-item (perf) ----
+/* ---- any geometry, 16 columns per work-item ----
  * The same panels as im2col_panels / _t, but a work-item computes the 16
  * columns' (n, oy, ox) once with vector arithmetic instead of per element;
  * loads are per lane (strided sources). */
@@ -360,7 +360,7 @@ __kernel void im2col_panels_t_g(__global const float *x, const uint x_off, const
   }
 }
 
-/* col2im for any geometry, 16 pixels per work-item (perf): for each (i, j) in
+/* col2im for any geometry, 16 pixels per work-item: for each (i, j) in
  * order, the lanes whose pixel a window (i, j) covers add that column entry —
  * the same terms in the same order as col2im, with the index arithmetic done
  * once per 8 lanes. */

@@ -85,7 +85,7 @@ __kernel void global_avgpool_backward(__global const float *dy, const uint dy_of
   dx[dx_off + n * sn + c * sc + (q - n * hw)] = dy[dy_off + n * channels + c] / (float)hw;
 }
 
-/* ---- CPU variants (perf): same arguments, coarser work-items ----
+/* ---- CPU variants: same arguments, coarser work-items ----
  * Forward: one work-item per output row (n·OH + oy, c), no index divisions in
  * the pixel loop. Backward: one work-item per plane (n, c) that zeroes dx and
  * then adds each output's dy to its argmax in output order — for every input

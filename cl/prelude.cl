@@ -5,7 +5,7 @@
 #define FC_DEVICE_CPU 0
 #endif
 
-/* ---- fc_rng: counter-based random numbers (opsb; the C twin is src/ops/ref/rng.c) ----
+/* ---- fc_rng: counter-based random numbers (the C twin is src/ops/ref/rng.c) ----
  * Philox-4x32-10 (Salmon, Moraes, Dror, Shaw, SC'11): four 32-bit words that are a
  * bijection of a 128-bit counter under a 64-bit key. Stateless, so every work-item
  * draws independently, and the C twin reproduces every word bit for bit (integer

@@ -94,7 +94,7 @@ fc_status fc_gemm_strided_batched(fc_device *dev, int trans_a, int trans_b, size
                                   fc_view b, size_t ldb, size_t stride_b, float beta, fc_view c,
                                   size_t ldc, size_t stride_c, size_t batch);
 
-/* ==== backbone ops (opsa): im2col, conv2d, batchnorm, pooling, linear, dropout,
+/* ==== the backbone's ops: im2col, conv2d, batchnorm, pooling, linear, dropout,
  * input conversion. Workspace sizes are counted in floats (view elements). ==== */
 
 /* Element (n,c,h,w) of a 4-D activation with strides sn, sc (fc_shape4_stride_n/_c)
@@ -268,8 +268,7 @@ fc_status fc_input_from_u8(fc_device *dev, fc_shape4 out, fc_view src, const flo
 /* y = x re-laid out from in.layout to out_layout (e.g. NCHW ↔ CNHW); y must not alias x. */
 fc_status fc_layout_convert(fc_device *dev, fc_shape4 in, fc_view x, fc_layout out_layout,
                             fc_view y);
-/* ==== end of backbone ops (opsa) ==== */
-/* ======== opsb: attention, regularisation, losses, selection, optimizers ========
+/* ======== the method's ops: LAE, RFD, losses, DTA, SNL, optimizers ========
  * Conventions of this block: batch B and classes C are ints > 0; per-sample
  * vectors are [B], class matrices [B][C] row-major; float tensors are fc_views of
  * float buffers, "int32" ones of int buffers. Reductions run in a fixed order
@@ -490,7 +489,6 @@ typedef struct fc_gather_item {
 } fc_gather_item;
 fc_status fc_gather_words(fc_device *dev, const fc_gather_item *items, int n_items,
                           fc_view dst);
-/* ======== end of the opsb block ======== */
 
 #ifdef __cplusplus
 }

@@ -1,5 +1,6 @@
-/* Strict JSON (RFC 8259): a small DOM parser, and output helpers for
- * --json reports and safetensors headers. Internal to fer-cl. */
+/* Strict JSON (RFC 8259): a parser into a small DOM (jansson underneath,
+ * src/core/json.c), and output helpers for --json reports and safetensors
+ * headers (src/core/json_write.c). Internal to fer-cl. */
 #ifndef FERCL_CORE_JSON_H
 #define FERCL_CORE_JSON_H
 
@@ -25,10 +26,9 @@ typedef struct fc_json_member fc_json_member;
 
 typedef struct fc_json {
   fc_json_type type;
-  size_t offset;            /* byte offset of the value in the text, for messages */
   int boolean;              /* FC_JSON_BOOL */
   double number;            /* FC_JSON_NUMBER: correctly rounded */
-  int is_integer;           /* number written without fraction/exponent and within int64 */
+  int is_integer;           /* number written without fraction or exponent */
   int64_t integer;          /* exact value when is_integer */
   char *string;             /* FC_JSON_STRING: UTF-8, NUL-terminated */
   size_t length;            /* string bytes; a "\u0000" escape makes it exceed strlen() */
@@ -38,25 +38,27 @@ typedef struct fc_json {
 } fc_json;
 
 struct fc_json_member {
-  char *key;                /* UTF-8, NUL-terminated */
-  size_t key_length;        /* may exceed strlen(key) if the key holds "\u0000" */
-  size_t key_offset;        /* byte offset of the key in the text */
+  char *key; /* UTF-8, NUL-terminated; never holds a NUL (refused) */
+  size_t key_length;
   fc_json value;
 };
 
 typedef struct fc_json_limits {
   size_t max_size;    /* text bytes; default 64 MiB */
   size_t max_depth;   /* nested arrays/objects; default 64 */
-  size_t max_values;  /* values in the document (bounds memory); default 4M */
+  size_t max_values;  /* values in the document; default 4M */
+  size_t max_memory;  /* bytes allocated while parsing; default 512 MiB */
 } fc_json_limits;
 
 /* Parses exactly one JSON value spanning text[0, size) (surrounding
  * whitespace allowed; the text need not be NUL-terminated). limits may be
  * NULL, and a 0 field means its default. Rejections are FC_ERR_FORMAT
- * ("JSON error at byte 123: expected ','") or FC_ERR_LIMIT. Strict: no
- * comments, trailing commas, leading zeros, NaN, lone surrogates, raw control
- * characters or invalid UTF-8 in strings; duplicate keys in an object are
- * rejected, since their meaning is ambiguous. Free with fc_json_free. */
+ * ("JSON error at byte 5: ']' expected near '2'", the byte where reading
+ * stopped) or FC_ERR_LIMIT. Strict: no comments, trailing commas, leading
+ * zeros, NaN, raw NUL bytes, integers outside int64, numbers beyond a double,
+ * lone surrogates, raw control characters or invalid UTF-8 in strings, keys
+ * holding "\u0000"; duplicate keys in an object are rejected, since their
+ * meaning is ambiguous. Free with fc_json_free. */
 fc_status fc_json_parse(const char *text, size_t size, const fc_json_limits *limits, fc_json **out);
 void fc_json_free(fc_json *value);
 

@@ -100,6 +100,10 @@ void fc_json_buf_number(fc_json_buf *buf, double value) {
     fc_json_buf_raw(buf, "null", 4);
     return;
   }
+  if (value == 0 && signbit(value)) { /* "-0" would read back as the integer 0 */
+    fc_json_buf_raw(buf, "-0.0", 4);
+    return;
+  }
   /* Fewest digits that read back exactly; JSON wants '.' whatever the locale. */
   char text[40];
   for (int digits = 15; digits <= 17; digits++) {

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <float.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,23 +78,51 @@ char *fc_model_meta_classes_json(const fc_model_meta *meta) {
   return b.data;
 }
 
+/* The network config in the metadata: one row per key, in the order written
+ * and read (a missing or bad key is reported in this order). */
+typedef enum config_kind { KEY_ARCH, KEY_STEM, KEY_INT, KEY_DOUBLE } config_kind;
+
+typedef struct config_key {
+  const char *key;
+  config_kind kind;
+  size_t offset; /* of the field in fc_net_config */
+  int lo, hi;    /* KEY_INT's accepted range */
+} config_key;
+
+#define CONFIG_KEY(name, kind, lo, hi) \
+  { "fercl." #name, kind, offsetof(fc_net_config, name), lo, hi }
+static const config_key config_keys[] = {
+    CONFIG_KEY(arch, KEY_ARCH, 0, 0),
+    CONFIG_KEY(in_channels, KEY_INT, 1, 4),
+    CONFIG_KEY(input_size, KEY_INT, 1, 1 << 20),
+    CONFIG_KEY(num_classes, KEY_INT, 1, FC_NET_MAX_CLASSES),
+    CONFIG_KEY(width, KEY_DOUBLE, 0, 0),
+    CONFIG_KEY(stem, KEY_STEM, 0, 0),
+    CONFIG_KEY(lae3, KEY_INT, 0, 1),
+    CONFIG_KEY(lae4, KEY_INT, 0, 1),
+    CONFIG_KEY(lae_kernel, KEY_INT, 0, 15),
+    CONFIG_KEY(rfd, KEY_INT, 0, 1),
+    CONFIG_KEY(rfd_prob, KEY_DOUBLE, 0, 0),
+    CONFIG_KEY(rfd_block, KEY_INT, 0, 1 << 20),
+    CONFIG_KEY(dropout, KEY_DOUBLE, 0, 0),
+    CONFIG_KEY(bn_momentum, KEY_DOUBLE, 0, 0),
+    CONFIG_KEY(bn_eps, KEY_DOUBLE, 0, 0),
+};
+#undef CONFIG_KEY
+#define N_CONFIG_KEYS (sizeof config_keys / sizeof config_keys[0])
+
 static void config_to_kv(const fc_net_config *c, kv_list *kv) {
   kv_add(kv, "fercl.format_version", "%s", FC_CKPT_FORMAT_VERSION);
-  kv_add(kv, "fercl.arch", "%s", c->arch);
-  kv_add(kv, "fercl.in_channels", "%d", c->in_channels);
-  kv_add(kv, "fercl.input_size", "%d", c->input_size);
-  kv_add(kv, "fercl.num_classes", "%d", c->num_classes);
-  kv_add(kv, "fercl.width", "%.17g", c->width);
-  kv_add(kv, "fercl.stem", "%s", fc_stem_name(c->stem));
-  kv_add(kv, "fercl.lae3", "%d", c->lae3);
-  kv_add(kv, "fercl.lae4", "%d", c->lae4);
-  kv_add(kv, "fercl.lae_kernel", "%d", c->lae_kernel);
-  kv_add(kv, "fercl.rfd", "%d", c->rfd);
-  kv_add(kv, "fercl.rfd_prob", "%.17g", c->rfd_prob);
-  kv_add(kv, "fercl.rfd_block", "%d", c->rfd_block);
-  kv_add(kv, "fercl.dropout", "%.17g", c->dropout);
-  kv_add(kv, "fercl.bn_momentum", "%.17g", c->bn_momentum);
-  kv_add(kv, "fercl.bn_eps", "%.17g", c->bn_eps);
+  for (size_t i = 0; i < N_CONFIG_KEYS; i++) {
+    const config_key *k = &config_keys[i];
+    const void *field = (const char *)c + k->offset;
+    switch (k->kind) {
+    case KEY_ARCH: kv_add(kv, k->key, "%s", c->arch); break;
+    case KEY_STEM: kv_add(kv, k->key, "%s", fc_stem_name(c->stem)); break;
+    case KEY_INT: kv_add(kv, k->key, "%d", *(const int *)field); break;
+    case KEY_DOUBLE: kv_add(kv, k->key, "%.17g", *(const double *)field); break;
+    }
+  }
 }
 
 /* Index of the first NaN or Inf in v[0..n), or n when all are finite. */
@@ -281,25 +310,21 @@ static fc_status read_meta_from(const fc_safetensors *f, fc_model_meta *meta) {
   fc_net_config *c = &meta->config;
   fc_net_config_default(c);
   const char *s = NULL;
-  FC_TRY(meta_string(f, "fercl.arch", &s));
-  fc_status st = fc_net_config_set_arch(c, s);
-  if (st != FC_OK) return fc_error_context(st, "%s", path);
-  FC_TRY(meta_int(f, "fercl.in_channels", 1, 4, &c->in_channels));
-  FC_TRY(meta_int(f, "fercl.input_size", 1, 1 << 20, &c->input_size));
-  FC_TRY(meta_int(f, "fercl.num_classes", 1, FC_NET_MAX_CLASSES, &c->num_classes));
-  FC_TRY(meta_double(f, "fercl.width", &c->width));
-  FC_TRY(meta_string(f, "fercl.stem", &s));
-  st = fc_stem_parse(s, &c->stem);
-  if (st != FC_OK) return fc_error_context(st, "%s", path);
-  FC_TRY(meta_int(f, "fercl.lae3", 0, 1, &c->lae3));
-  FC_TRY(meta_int(f, "fercl.lae4", 0, 1, &c->lae4));
-  FC_TRY(meta_int(f, "fercl.lae_kernel", 0, 15, &c->lae_kernel));
-  FC_TRY(meta_int(f, "fercl.rfd", 0, 1, &c->rfd));
-  FC_TRY(meta_double(f, "fercl.rfd_prob", &c->rfd_prob));
-  FC_TRY(meta_int(f, "fercl.rfd_block", 0, 1 << 20, &c->rfd_block));
-  FC_TRY(meta_double(f, "fercl.dropout", &c->dropout));
-  FC_TRY(meta_double(f, "fercl.bn_momentum", &c->bn_momentum));
-  FC_TRY(meta_double(f, "fercl.bn_eps", &c->bn_eps));
+  fc_status st = FC_OK;
+  for (size_t i = 0; i < N_CONFIG_KEYS; i++) {
+    const config_key *k = &config_keys[i];
+    void *field = (char *)c + k->offset;
+    switch (k->kind) {
+    case KEY_ARCH:
+    case KEY_STEM:
+      FC_TRY(meta_string(f, k->key, &s));
+      st = k->kind == KEY_ARCH ? fc_net_config_set_arch(c, s) : fc_stem_parse(s, &c->stem);
+      if (st != FC_OK) return fc_error_context(st, "%s", path);
+      break;
+    case KEY_INT: FC_TRY(meta_int(f, k->key, k->lo, k->hi, field)); break;
+    case KEY_DOUBLE: FC_TRY(meta_double(f, k->key, field)); break;
+    }
+  }
   st = fc_net_config_check(c);
   if (st != FC_OK) return fc_error_context(st, "%s", path);
 

@@ -41,19 +41,16 @@ static fc_status partial_sums(fc_device *dev, fc_shape4 s, fc_view x, fc_view me
   FC_TRY(bn_kernel(dev, cpu ? "bn_partial_sums_cpu" : "bn_partial_sums", &k));
   if (!centered) mean = part; /* unused; any valid buffer */
   size_t parts = slices(s);
-  const fc_kernel_arg args[] = {FC_ARG_VIEW_MEM(x),
-                                FC_ARG_VIEW_OFF(x),
+  const fc_kernel_arg args[] = {FC_ARG_VIEW(x),
                                 FC_ARG_UINT(fc_shape4_stride_n(s)),
                                 FC_ARG_UINT(fc_shape4_stride_c(s)),
                                 FC_ARG_UINT((size_t)s.h * s.w),
                                 FC_ARG_UINT(per_channel(s)),
                                 FC_ARG_UINT(parts),
                                 FC_ARG_UINT(s.c),
-                                FC_ARG_VIEW_MEM(mean),
-                                FC_ARG_VIEW_OFF(mean),
+                                FC_ARG_VIEW(mean),
                                 FC_ARG_INT(centered),
-                                FC_ARG_VIEW_MEM(part),
-                                FC_ARG_VIEW_OFF(part),
+                                FC_ARG_VIEW(part),
                                 FC_ARG_UINT(SLICE_ELEMENTS)};
   return fc_ops_launch_2d(dev, k, "channel_partial_sums", parts, (size_t)s.c, args,
                           FC_NARGS(args) - (cpu ? 0 : 1));
@@ -64,10 +61,9 @@ static fc_status finalize_parts(fc_device *dev, size_t parts, int channels, fc_v
                                 int accumulate, fc_view out) {
   cl_kernel k = NULL;
   FC_TRY(bn_kernel(dev, "bn_finalize_sum", &k));
-  const fc_kernel_arg args[] = {FC_ARG_VIEW_MEM(part),  FC_ARG_VIEW_OFF(part),
-                                FC_ARG_UINT(parts),     FC_ARG_UINT(channels),
-                                FC_ARG_FLOAT(scale),    FC_ARG_INT(accumulate != 0),
-                                FC_ARG_VIEW_MEM(out),   FC_ARG_VIEW_OFF(out)};
+  const fc_kernel_arg args[] = {FC_ARG_VIEW(part),           FC_ARG_UINT(parts),
+                                FC_ARG_UINT(channels),       FC_ARG_FLOAT(scale),
+                                FC_ARG_INT(accumulate != 0), FC_ARG_VIEW(out)};
   return fc_launch_1d(dev, k, "channel_finalize_sum", (size_t)channels, args, FC_NARGS(args));
 }
 
@@ -134,29 +130,22 @@ static fc_status apply(fc_device *dev, fc_shape4 s, fc_view x, fc_view mean, fc_
   size_t hw = (size_t)s.h * s.w, count = (size_t)s.n * hw;
   /* Both variants take the same arguments; the CPU one runs a work-item per
    * slice of SLICE_ELEMENTS values, the GPU one a work-item per value. */
-  const fc_kernel_arg args[] = {FC_ARG_VIEW_MEM(x),
-                                FC_ARG_VIEW_OFF(x),
+  const fc_kernel_arg args[] = {FC_ARG_VIEW(x),
                                 FC_ARG_UINT(fc_shape4_stride_n(s)),
                                 FC_ARG_UINT(fc_shape4_stride_c(s)),
                                 FC_ARG_UINT(hw),
                                 FC_ARG_UINT(count),
                                 FC_ARG_UINT(slices(s)),
                                 FC_ARG_UINT(s.c),
-                                FC_ARG_VIEW_MEM(mean),
-                                FC_ARG_VIEW_OFF(mean),
-                                FC_ARG_VIEW_MEM(stat),
-                                FC_ARG_VIEW_OFF(stat),
+                                FC_ARG_VIEW(mean),
+                                FC_ARG_VIEW(stat),
                                 FC_ARG_INT(stat_is_var),
                                 FC_ARG_FLOAT(p->eps),
-                                FC_ARG_VIEW_MEM(p->gamma),
-                                FC_ARG_VIEW_OFF(p->gamma),
-                                FC_ARG_VIEW_MEM(p->beta),
-                                FC_ARG_VIEW_OFF(p->beta),
+                                FC_ARG_VIEW(p->gamma),
+                                FC_ARG_VIEW(p->beta),
                                 FC_ARG_INT(epi),
-                                FC_ARG_VIEW_MEM(res),
-                                FC_ARG_VIEW_OFF(res),
-                                FC_ARG_VIEW_MEM(y),
-                                FC_ARG_VIEW_OFF(y),
+                                FC_ARG_VIEW(res),
+                                FC_ARG_VIEW(y),
                                 FC_ARG_UINT(SLICE_ELEMENTS)};
   return fc_ops_launch_2d(dev, k, "batchnorm_apply", cpu ? slices(s) : count, (size_t)s.c, args,
                           FC_NARGS(args));
@@ -206,22 +195,11 @@ fc_status fc_batchnorm_forward_train(fc_device *dev, fc_shape4 s, fc_view x,
   cl_kernel k = NULL;
   FC_TRY(bn_kernel(dev, "bn_finalize_var", &k));
   fc_view rm = running ? p->running_mean : save_mean, rv = running ? p->running_var : save_invstd;
-  const fc_kernel_arg args[] = {FC_ARG_VIEW_MEM(ws),
-                                FC_ARG_VIEW_OFF(ws),
-                                FC_ARG_UINT(var_parts),
-                                FC_ARG_UINT(s.c),
-                                FC_ARG_UINT(var_m),
-                                FC_ARG_FLOAT(p->eps),
-                                FC_ARG_FLOAT(p->momentum),
-                                FC_ARG_VIEW_MEM(save_mean),
-                                FC_ARG_VIEW_OFF(save_mean),
-                                FC_ARG_VIEW_MEM(save_invstd),
-                                FC_ARG_VIEW_OFF(save_invstd),
-                                FC_ARG_INT(running),
-                                FC_ARG_VIEW_MEM(rm),
-                                FC_ARG_VIEW_OFF(rm),
-                                FC_ARG_VIEW_MEM(rv),
-                                FC_ARG_VIEW_OFF(rv)};
+  const fc_kernel_arg args[] = {
+      FC_ARG_VIEW(ws),        FC_ARG_UINT(var_parts),   FC_ARG_UINT(s.c),
+      FC_ARG_UINT(var_m),     FC_ARG_FLOAT(p->eps),     FC_ARG_FLOAT(p->momentum),
+      FC_ARG_VIEW(save_mean), FC_ARG_VIEW(save_invstd), FC_ARG_INT(running),
+      FC_ARG_VIEW(rm),        FC_ARG_VIEW(rv)};
   FC_TRY(fc_launch_1d(dev, k, "batchnorm_stats", (size_t)s.c, args, FC_NARGS(args)));
   return apply(dev, s, x, save_mean, save_invstd, 0, p, epi, res, y);
 }
@@ -277,35 +255,20 @@ fc_status fc_batchnorm_backward(fc_device *dev, fc_shape4 s, fc_view x, fc_view 
   cl_kernel k = NULL;
   int cpu = use_cpu_variant(dev);
   FC_TRY(bn_kernel(dev, cpu ? "bn_backward_partials_cpu" : "bn_backward_partials", &k));
-  const fc_kernel_arg a1[] = {FC_ARG_VIEW_MEM(x),
-                              FC_ARG_VIEW_OFF(x),
-                              FC_ARG_VIEW_MEM(dy),
-                              FC_ARG_VIEW_OFF(dy),
-                              FC_ARG_VIEW_MEM(y),
-                              FC_ARG_VIEW_OFF(y),
-                              FC_ARG_UINT(sn),
-                              FC_ARG_UINT(sc),
-                              FC_ARG_UINT(hw),
-                              FC_ARG_UINT(m),
-                              FC_ARG_UINT(parts),
-                              FC_ARG_UINT(c),
-                              FC_ARG_VIEW_MEM(save_mean),
-                              FC_ARG_VIEW_OFF(save_mean),
-                              FC_ARG_VIEW_MEM(save_invstd),
-                              FC_ARG_VIEW_OFF(save_invstd),
-                              FC_ARG_INT(relu_mask),
-                              FC_ARG_VIEW_MEM(part),
-                              FC_ARG_VIEW_OFF(part),
-                              FC_ARG_UINT(SLICE_ELEMENTS)};
+  const fc_kernel_arg a1[] = {FC_ARG_VIEW(x),           FC_ARG_VIEW(dy),
+                              FC_ARG_VIEW(y),           FC_ARG_UINT(sn),
+                              FC_ARG_UINT(sc),          FC_ARG_UINT(hw),
+                              FC_ARG_UINT(m),           FC_ARG_UINT(parts),
+                              FC_ARG_UINT(c),           FC_ARG_VIEW(save_mean),
+                              FC_ARG_VIEW(save_invstd), FC_ARG_INT(relu_mask),
+                              FC_ARG_VIEW(part),        FC_ARG_UINT(SLICE_ELEMENTS)};
   FC_TRY(fc_ops_launch_2d(dev, k, "batchnorm_backward_partials", parts, c, a1,
                           FC_NARGS(a1) - (cpu ? 0 : 1)));
 
   FC_TRY(bn_kernel(dev, "bn_backward_finalize", &k));
   const fc_kernel_arg a2[] = {
-      FC_ARG_VIEW_MEM(part),   FC_ARG_VIEW_OFF(part),   FC_ARG_UINT(parts),
-      FC_ARG_UINT(c),          FC_ARG_UINT(m),          FC_ARG_INT(accumulate != 0),
-      FC_ARG_VIEW_MEM(dgamma), FC_ARG_VIEW_OFF(dgamma), FC_ARG_VIEW_MEM(dbeta),
-      FC_ARG_VIEW_OFF(dbeta),  FC_ARG_VIEW_MEM(sums),   FC_ARG_VIEW_OFF(sums)};
+      FC_ARG_VIEW(part),           FC_ARG_UINT(parts),  FC_ARG_UINT(c),     FC_ARG_UINT(m),
+      FC_ARG_INT(accumulate != 0), FC_ARG_VIEW(dgamma), FC_ARG_VIEW(dbeta), FC_ARG_VIEW(sums)};
   FC_TRY(fc_launch_1d(dev, k, "batchnorm_backward_finalize", c, a2, FC_NARGS(a2)));
   /* --sync-bn: dx needs the global batch's means of dy and dy·x̂ (dgamma and
    * dbeta stay this rank's sums: the trainer adds the gradients up). */
@@ -313,29 +276,13 @@ fc_status fc_batchnorm_backward(fc_device *dev, fc_shape4 s, fc_view x, fc_view 
     FC_TRY(sync_sum(dev, p->sync, sums, 2 * c, (double)m, 1.0 / ((double)m * p->sync->ranks)));
 
   FC_TRY(bn_kernel(dev, cpu ? "bn_backward_dx_cpu" : "bn_backward_dx", &k));
-  const fc_kernel_arg a3[] = {FC_ARG_VIEW_MEM(x),
-                              FC_ARG_VIEW_OFF(x),
-                              FC_ARG_VIEW_MEM(dy),
-                              FC_ARG_VIEW_OFF(dy),
-                              FC_ARG_VIEW_MEM(y),
-                              FC_ARG_VIEW_OFF(y),
-                              FC_ARG_UINT(sn),
-                              FC_ARG_UINT(sc),
-                              FC_ARG_UINT(hw),
-                              FC_ARG_UINT(m),
-                              FC_ARG_UINT(parts),
-                              FC_ARG_UINT(c),
-                              FC_ARG_VIEW_MEM(save_mean),
-                              FC_ARG_VIEW_OFF(save_mean),
-                              FC_ARG_VIEW_MEM(save_invstd),
-                              FC_ARG_VIEW_OFF(save_invstd),
-                              FC_ARG_VIEW_MEM(p->gamma),
-                              FC_ARG_VIEW_OFF(p->gamma),
-                              FC_ARG_VIEW_MEM(sums),
-                              FC_ARG_VIEW_OFF(sums),
-                              FC_ARG_INT(relu_mask),
-                              FC_ARG_VIEW_MEM(dx),
-                              FC_ARG_VIEW_OFF(dx),
-                              FC_ARG_UINT(SLICE_ELEMENTS)};
+  const fc_kernel_arg a3[] = {FC_ARG_VIEW(x),           FC_ARG_VIEW(dy),
+                              FC_ARG_VIEW(y),           FC_ARG_UINT(sn),
+                              FC_ARG_UINT(sc),          FC_ARG_UINT(hw),
+                              FC_ARG_UINT(m),           FC_ARG_UINT(parts),
+                              FC_ARG_UINT(c),           FC_ARG_VIEW(save_mean),
+                              FC_ARG_VIEW(save_invstd), FC_ARG_VIEW(p->gamma),
+                              FC_ARG_VIEW(sums),        FC_ARG_INT(relu_mask),
+                              FC_ARG_VIEW(dx),          FC_ARG_UINT(SLICE_ELEMENTS)};
   return fc_ops_launch_2d(dev, k, "batchnorm_backward_dx", cpu ? parts : m, c, a3, FC_NARGS(a3));
 }

@@ -38,7 +38,7 @@ fc_status fc_threshold_mask(fc_device *dev, int batch, int classes, fc_view conf
   FC_TRY(fc_ops_check_view(op, "mask", mask, (size_t)batch));
   cl_kernel k;
   FC_TRY(kernel(dev, "dta_threshold_mask", &k));
-  const fc_kernel_arg args[] = {FC_ARG_VIEW(conf), FC_ARG_VIEW(argmax), FC_ARG_VIEW(tau),
+  const fc_kernel_arg args[] = {FC_ARG_VIEW(conf),  FC_ARG_VIEW(argmax),  FC_ARG_VIEW(tau),
                                 FC_ARG_UINT(batch), FC_ARG_UINT(classes), FC_ARG_VIEW(mask)};
   return fc_launch_1d(dev, k, op, (size_t)batch, args, FC_NARGS(args));
 }
@@ -67,10 +67,14 @@ static fc_status dta_launch(fc_device *dev, const char *op, int classes, fc_view
   cl_kernel k;
   FC_TRY(kernel(dev, "dta_update", &k));
   const fc_kernel_arg args[] = {FC_ARG_MEM(init ? state.mem : stats.mem),
-                                FC_ARG_UINT(init ? 0 : stats.offset), FC_ARG_UINT(classes),
-                                FC_ARG_FLOAT(m), FC_ARG_FLOAT(prm->tau_min),
-                                FC_ARG_FLOAT(prm->tau_max), FC_ARG_UINT(init != 0),
-                                FC_ARG_UINT(prm->rescale != 0), FC_ARG_VIEW(state)};
+                                FC_ARG_UINT(init ? 0 : stats.offset),
+                                FC_ARG_UINT(classes),
+                                FC_ARG_FLOAT(m),
+                                FC_ARG_FLOAT(prm->tau_min),
+                                FC_ARG_FLOAT(prm->tau_max),
+                                FC_ARG_UINT(init != 0),
+                                FC_ARG_UINT(prm->rescale != 0),
+                                FC_ARG_VIEW(state)};
   return fc_launch_1d(dev, k, op, 1, args, FC_NARGS(args));
 }
 
@@ -126,7 +130,7 @@ fc_status fc_confident_histogram(fc_device *dev, int batch, int classes, fc_view
   FC_TRY(fc_ops_check_view(op, "hist", hist, (size_t)classes));
   cl_kernel k;
   FC_TRY(kernel(dev, "dta_histogram", &k));
-  const fc_kernel_arg args[] = {FC_ARG_VIEW(conf), FC_ARG_VIEW(argmax), FC_ARG_UINT(batch),
+  const fc_kernel_arg args[] = {FC_ARG_VIEW(conf),    FC_ARG_VIEW(argmax),     FC_ARG_UINT(batch),
                                 FC_ARG_UINT(classes), FC_ARG_FLOAT(tau_fixed), FC_ARG_VIEW(hist)};
   return fc_launch_1d(dev, k, op, (size_t)classes, args, FC_NARGS(args));
 }

@@ -12,9 +12,6 @@ static fc_status check_norm(const char *op, float b_norm) {
   return FC_OK;
 }
 
-/* An absent optional view still needs a valid cl_mem argument: reuse another. */
-static cl_mem mem_or(fc_view v, cl_mem fallback) { return v.mem ? v.mem : fallback; }
-
 fc_status fc_softmax_forward(fc_device *dev, int batch, int classes, fc_view logits,
                              fc_view probs) {
   const char *op = "softmax_forward";
@@ -24,9 +21,8 @@ fc_status fc_softmax_forward(fc_device *dev, int batch, int classes, fc_view log
   FC_TRY(fc_ops_check_view(op, "probs", probs, bc));
   cl_kernel k;
   FC_TRY(kernel(dev, "softmax_rows", &k));
-  const fc_kernel_arg args[] = {FC_ARG_VIEW_MEM(logits), FC_ARG_VIEW_OFF(logits),
-                                FC_ARG_UINT(batch),      FC_ARG_UINT(classes),
-                                FC_ARG_VIEW_MEM(probs),  FC_ARG_VIEW_OFF(probs)};
+  const fc_kernel_arg args[] = {FC_ARG_VIEW(logits), FC_ARG_UINT(batch), FC_ARG_UINT(classes),
+                                FC_ARG_VIEW(probs)};
   return fc_launch_1d(dev, k, op, (size_t)batch, args, FC_NARGS(args));
 }
 
@@ -46,23 +42,13 @@ fc_status fc_softmax_xent_forward(fc_device *dev, int batch, int classes, fc_vie
   cl_kernel kr, ks;
   FC_TRY(kernel(dev, "xent_rows", &kr));
   FC_TRY(kernel(dev, "xent_sum", &ks));
-  const fc_kernel_arg rows[] = {
-      FC_ARG_VIEW_MEM(logits),         FC_ARG_VIEW_OFF(logits), FC_ARG_VIEW_MEM(labels),
-      FC_ARG_VIEW_OFF(labels),         FC_ARG_UINT(batch),      FC_ARG_UINT(classes),
-      FC_ARG_VIEW_MEM(probs),          FC_ARG_VIEW_OFF(probs),  FC_ARG_VIEW_MEM(loss_per_sample),
-      FC_ARG_VIEW_OFF(loss_per_sample)};
+  const fc_kernel_arg rows[] = {FC_ARG_VIEW(logits), FC_ARG_VIEW(labels),
+                                FC_ARG_UINT(batch),  FC_ARG_UINT(classes),
+                                FC_ARG_VIEW(probs),  FC_ARG_VIEW(loss_per_sample)};
   FC_TRY(fc_launch_1d(dev, kr, "xent_rows", B, rows, FC_NARGS(rows)));
-  const fc_kernel_arg sum[] = {FC_ARG_VIEW_MEM(loss_per_sample),
-                               FC_ARG_VIEW_OFF(loss_per_sample),
-                               FC_ARG_VIEW_MEM(labels),
-                               FC_ARG_VIEW_OFF(labels),
-                               FC_ARG_MEM(mem_or(weights, labels.mem)),
-                               FC_ARG_VIEW_OFF(weights),
-                               FC_ARG_UINT(weights.mem != NULL),
-                               FC_ARG_UINT(batch),
-                               FC_ARG_FLOAT(b_norm),
-                               FC_ARG_VIEW_MEM(loss),
-                               FC_ARG_VIEW_OFF(loss)};
+  const fc_kernel_arg sum[] = {
+      FC_ARG_VIEW(loss_per_sample), FC_ARG_VIEW(labels),  FC_ARG_OPTIONAL_VIEW(weights, labels.mem),
+      FC_ARG_UINT(batch),           FC_ARG_FLOAT(b_norm), FC_ARG_VIEW(loss)};
   return fc_launch_1d(dev, ks, "xent_sum", 1, sum, FC_NARGS(sum));
 }
 
@@ -79,19 +65,10 @@ fc_status fc_softmax_xent_backward(fc_device *dev, int batch, int classes, fc_vi
   FC_TRY(fc_ops_check_view(op, "dlogits", dlogits, bc));
   cl_kernel k;
   FC_TRY(kernel(dev, "xent_backward", &k));
-  const fc_kernel_arg args[] = {FC_ARG_VIEW_MEM(probs),
-                                FC_ARG_VIEW_OFF(probs),
-                                FC_ARG_VIEW_MEM(labels),
-                                FC_ARG_VIEW_OFF(labels),
-                                FC_ARG_MEM(mem_or(weights, labels.mem)),
-                                FC_ARG_VIEW_OFF(weights),
-                                FC_ARG_UINT(weights.mem != NULL),
-                                FC_ARG_UINT(batch),
-                                FC_ARG_UINT(classes),
-                                FC_ARG_FLOAT(lambda / b_norm),
-                                FC_ARG_VIEW_MEM(dlogits),
-                                FC_ARG_VIEW_OFF(dlogits),
-                                FC_ARG_UINT(accumulate != 0)};
+  const fc_kernel_arg args[] = {
+      FC_ARG_VIEW(probs),   FC_ARG_VIEW(labels),         FC_ARG_OPTIONAL_VIEW(weights, labels.mem),
+      FC_ARG_UINT(batch),   FC_ARG_UINT(classes),        FC_ARG_FLOAT(lambda / b_norm),
+      FC_ARG_VIEW(dlogits), FC_ARG_UINT(accumulate != 0)};
   return fc_launch_1d(dev, k, op, bc, args, FC_NARGS(args));
 }
 
@@ -117,25 +94,12 @@ fc_status fc_nl_loss_forward(fc_device *dev, int batch, int classes, fc_view log
   cl_kernel kr, ks;
   FC_TRY(kernel(dev, "nl_rows", &kr));
   FC_TRY(kernel(dev, "nl_sum", &ks));
-  const fc_kernel_arg rows[] = {FC_ARG_VIEW_MEM(logits),
-                                FC_ARG_VIEW_OFF(logits),
-                                FC_ARG_VIEW_MEM(negatives),
-                                FC_ARG_VIEW_OFF(negatives),
-                                FC_ARG_UINT(batch),
-                                FC_ARG_UINT(classes),
-                                FC_ARG_FLOAT(eps),
-                                FC_ARG_VIEW_MEM(loss_per_sample),
-                                FC_ARG_VIEW_OFF(loss_per_sample)};
+  const fc_kernel_arg rows[] = {FC_ARG_VIEW(logits), FC_ARG_VIEW(negatives),
+                                FC_ARG_UINT(batch),  FC_ARG_UINT(classes),
+                                FC_ARG_FLOAT(eps),   FC_ARG_VIEW(loss_per_sample)};
   FC_TRY(fc_launch_1d(dev, kr, "nl_rows", (size_t)batch, rows, FC_NARGS(rows)));
-  const fc_kernel_arg sum[] = {FC_ARG_VIEW_MEM(loss_per_sample),
-                               FC_ARG_VIEW_OFF(loss_per_sample),
-                               FC_ARG_MEM(mem_or(mask, logits.mem)),
-                               FC_ARG_VIEW_OFF(mask),
-                               FC_ARG_UINT(mask.mem != NULL),
-                               FC_ARG_UINT(batch),
-                               FC_ARG_FLOAT(b_norm),
-                               FC_ARG_VIEW_MEM(loss),
-                               FC_ARG_VIEW_OFF(loss)};
+  const fc_kernel_arg sum[] = {FC_ARG_VIEW(loss_per_sample), FC_ARG_OPTIONAL_VIEW(mask, logits.mem),
+                               FC_ARG_UINT(batch), FC_ARG_FLOAT(b_norm), FC_ARG_VIEW(loss)};
   return fc_launch_1d(dev, ks, "nl_sum", 1, sum, FC_NARGS(sum));
 }
 
@@ -147,19 +111,14 @@ fc_status fc_nl_loss_backward(fc_device *dev, int batch, int classes, fc_view lo
   FC_TRY(fc_ops_check_view(op, "dlogits", dlogits, (size_t)batch * classes));
   cl_kernel k;
   FC_TRY(kernel(dev, "nl_backward", &k));
-  const fc_kernel_arg args[] = {FC_ARG_VIEW_MEM(logits),
-                                FC_ARG_VIEW_OFF(logits),
-                                FC_ARG_VIEW_MEM(negatives),
-                                FC_ARG_VIEW_OFF(negatives),
-                                FC_ARG_MEM(mem_or(mask, logits.mem)),
-                                FC_ARG_VIEW_OFF(mask),
-                                FC_ARG_UINT(mask.mem != NULL),
+  const fc_kernel_arg args[] = {FC_ARG_VIEW(logits),
+                                FC_ARG_VIEW(negatives),
+                                FC_ARG_OPTIONAL_VIEW(mask, logits.mem),
                                 FC_ARG_UINT(batch),
                                 FC_ARG_UINT(classes),
                                 FC_ARG_FLOAT(eps),
                                 FC_ARG_FLOAT(lambda / b_norm),
-                                FC_ARG_VIEW_MEM(dlogits),
-                                FC_ARG_VIEW_OFF(dlogits),
+                                FC_ARG_VIEW(dlogits),
                                 FC_ARG_UINT(accumulate != 0)};
   return fc_launch_1d(dev, k, op, (size_t)batch, args, FC_NARGS(args));
 }

@@ -40,17 +40,22 @@ fc_status fc_snl_negatives(fc_device *dev, int batch, int classes, const fc_snl_
   const fc_view sp = prm->mode == FC_SNL_TOPK ? student_probs : q; /* unread otherwise */
   cl_kernel k;
   FC_TRY(kernel(dev, "snl_negatives", &k));
-  const fc_kernel_arg args[] = {FC_ARG_VIEW(q), FC_ARG_MEM(mask.mem ? mask.mem : q.mem),
-                                FC_ARG_VIEW_OFF(mask), FC_ARG_UINT(mask.mem != NULL),
-                                FC_ARG_VIEW(sp), FC_ARG_UINT(batch), FC_ARG_UINT(classes),
-                                FC_ARG_INT(prm->mode), FC_ARG_FLOAT(prm->tau_n),
+  const fc_kernel_arg args[] = {FC_ARG_VIEW(q),
+                                FC_ARG_OPTIONAL_VIEW(mask, q.mem),
+                                FC_ARG_VIEW(sp),
+                                FC_ARG_UINT(batch),
+                                FC_ARG_UINT(classes),
+                                FC_ARG_INT(prm->mode),
+                                FC_ARG_FLOAT(prm->tau_n),
                                 FC_ARG_UINT(prm->mode == FC_SNL_TOPK ? prm->k : 0),
-                                FC_ARG_FLOAT(prm->cap), FC_ARG_UINT((uint32_t)prm->seed),
+                                FC_ARG_FLOAT(prm->cap),
+                                FC_ARG_UINT((uint32_t)prm->seed),
                                 FC_ARG_UINT((uint32_t)(prm->seed >> 32)),
                                 FC_ARG_UINT((uint32_t)prm->step),
                                 FC_ARG_UINT((uint32_t)(prm->step >> 32)),
                                 FC_ARG_UINT(fc_philox_stream(FC_RNG_STREAM_SNL, 0)),
-                                FC_ARG_VIEW(negatives), FC_ARG_VIEW(counts)};
+                                FC_ARG_VIEW(negatives),
+                                FC_ARG_VIEW(counts)};
   return fc_launch_1d(dev, k, op, (size_t)batch, args, FC_NARGS(args));
 }
 

@@ -1,12 +1,9 @@
 /* The RGB canvas behind the plots: pixels, rectangles, clipped lines, PNG output. */
 #include <math.h>
-#include <png.h>
-#include <setjmp.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "fercl/fileio.h"
-#include "fercl/log.h"
+#include "data/png_write.h"
 #include "ssl/plot.h"
 
 fc_status fc_canvas_create(fc_canvas *canvas, int width, int height, fc_rgb background) {
@@ -174,90 +171,8 @@ void fc_canvas_line(fc_canvas *canvas, double x0, double y0, double x1, double y
 
 /* ---- PNG ----------------------------------------------------------------- */
 
-typedef struct png_memory {
-  unsigned char *data;
-  size_t size, capacity;
-  int out_of_memory;
-} png_memory;
-
-typedef struct png_failure {
-  jmp_buf jump;
-  char message[256];
-} png_failure;
-
-static void png_memory_write(png_structp png, png_bytep data, size_t length) {
-  png_memory *mem = png_get_io_ptr(png);
-  if (length > mem->capacity - mem->size) {
-    size_t cap = mem->capacity ? mem->capacity : 65536;
-    while (cap - mem->size < length) cap *= 2;
-    unsigned char *grown = realloc(mem->data, cap);
-    if (!grown) {
-      mem->out_of_memory = 1;
-      png_error(png, "out of memory for the encoded image");
-    }
-    mem->data = grown;
-    mem->capacity = cap;
-  }
-  memcpy(mem->data + mem->size, data, length);
-  mem->size += length;
-}
-
-static void png_memory_flush(png_structp png) { (void)png; }
-
-static void png_on_error(png_structp png, png_const_charp message) {
-  png_failure *failure = png_get_error_ptr(png);
-  snprintf(failure->message, sizeof failure->message, "%s", message);
-  longjmp(failure->jump, 1);
-}
-
-static void png_on_warning(png_structp png, png_const_charp message) {
-  (void)png;
-  fc_log(FC_LOG_DEBUG, "libpng: %s", message);
-}
-
-/* Encodes into mem; separate from the file write so setjmp guards only libpng. */
-static fc_status encode_png(const fc_canvas *canvas, png_memory *mem, png_bytep *rows) {
-  png_failure failure;
-  failure.message[0] = '\0';
-  png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &failure, png_on_error,
-                                            png_on_warning);
-  if (!png) return fc_errorf(FC_ERR_NOMEM, "cannot start the PNG encoder (out of memory)");
-  png_infop info = png_create_info_struct(png);
-  if (!info) {
-    png_destroy_write_struct(&png, NULL);
-    return fc_errorf(FC_ERR_NOMEM, "cannot start the PNG encoder (out of memory)");
-  }
-  if (setjmp(failure.jump)) {
-    png_destroy_write_struct(&png, &info);
-    return fc_errorf(mem->out_of_memory ? FC_ERR_NOMEM : FC_ERR_INTERNAL, "PNG encoder: %s",
-                     failure.message);
-  }
-  png_set_write_fn(png, mem, png_memory_write, png_memory_flush);
-  png_set_IHDR(png, info, (png_uint_32)canvas->width, (png_uint_32)canvas->height, 8,
-               PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT,
-               PNG_FILTER_TYPE_DEFAULT);
-  png_write_info(png, info);
-  png_write_image(png, rows);
-  png_write_end(png, info);
-  png_destroy_write_struct(&png, &info);
-  return FC_OK;
-}
-
 fc_status fc_canvas_write_png(const fc_canvas *canvas, const char *path) {
   if (!canvas || !canvas->pixels || !path)
     return fc_errorf(FC_ERR_INVALID_ARG, "fc_canvas_write_png: NULL canvas or path");
-  png_bytep *rows = malloc((size_t)canvas->height * sizeof *rows);
-  if (!rows) return fc_errorf(FC_ERR_NOMEM, "out of memory writing %s", path);
-  for (int y = 0; y < canvas->height; y++)
-    rows[y] = canvas->pixels + (size_t)y * (size_t)canvas->width * 3;
-  png_memory mem = {0};
-  fc_status st = encode_png(canvas, &mem, rows);
-  free(rows);
-  if (st != FC_OK) {
-    free(mem.data);
-    return fc_error_context(st, "writing %s", path);
-  }
-  st = fc_file_write_atomic(path, mem.data, mem.size); /* its message names the path */
-  free(mem.data);
-  return st;
+  return fc_png_write(path, canvas->pixels, canvas->width, canvas->height, 3);
 }

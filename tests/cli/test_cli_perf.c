@@ -1,4 +1,4 @@
-/* perf: `fer-cl bench` and `fer-cl tune` end to end on tiny workloads —
+/* `fer-cl bench` and `fer-cl tune` end to end on tiny workloads —
  * exit codes, JSON output, profile files, a tuning file written and reused. */
 #include <stdio.h>
 #include <stdlib.h>

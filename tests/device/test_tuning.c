@@ -1,4 +1,4 @@
-/* perf: the tuning file (src/device/tuning.c) and profiles (src/device/profile.c):
+/* The tuning file (src/device/tuning.c) and profiles (src/device/profile.c):
  * parsing, refusals, save + load at device open, and a profile of real launches. */
 #include <stdio.h>
 #include <stdlib.h>

@@ -19,7 +19,7 @@ static fc_json *parse_ok(const char *text, size_t size) {
 static const char *const accepted[] = {
     "{}", "[]", " \t\r\n0 \n", "-0", "1.5e-3", "1E+2", "\"\"", "true", "false", "null",
     "{\"a\":[1,2,{\"b\":null}],\"c\":true,\"d\":false}", "[[[[[]]]]]", "\"caf\xc3\xa9\"",
-    "\"\\ud83d\\ude00\"", "123456789012345678901234567890", "{\"a\":1,\"A\":2,\"a \":3}",
+    "\"\\ud83d\\ude00\"", "123456789012345678901234567890.0", "{\"a\":1,\"A\":2,\"a \":3}",
 };
 
 START_TEST(accepts_valid_documents) {
@@ -35,59 +35,67 @@ typedef struct rejection {
   const char *message; /* the whole message, including the byte offset */
 } rejection;
 
+/* Messages are jansson's (2.14, Debian 12): where it stopped reading, and why. */
 static const rejection rejected[] = {
-    {"", FC_ERR_FORMAT, "JSON error at byte 0: expected a value, found the end of the text"},
-    {"   ", FC_ERR_FORMAT, "JSON error at byte 3: expected a value, found the end of the text"},
-    {"{\"a\":1,}", FC_ERR_FORMAT, "JSON error at byte 7: trailing comma"},
-    {"[1,2,]", FC_ERR_FORMAT, "JSON error at byte 5: trailing comma"},
-    {"[1 2]", FC_ERR_FORMAT, "JSON error at byte 3: expected ',' or ']', found '2'"},
-    {"{\"a\" 1}", FC_ERR_FORMAT, "JSON error at byte 5: expected ':', found '1'"},
-    {"{a:1}", FC_ERR_FORMAT, "JSON error at byte 1: expected a string key, found 'a'"},
-    {"{\"a\":1 \"b\":2}", FC_ERR_FORMAT, "JSON error at byte 7: expected ',' or '}', found '\"'"},
-    {"[1,2,x]", FC_ERR_FORMAT, "JSON error at byte 5: expected a value, found 'x'"},
-    {"[", FC_ERR_FORMAT, "JSON error at byte 1: expected a value, found the end of the text"},
-    {"[1", FC_ERR_FORMAT, "JSON error at byte 2: expected ',' or ']', found the end of the text"},
-    {"01", FC_ERR_FORMAT, "JSON error at byte 0: leading zeros are not allowed in numbers"},
-    {"-012", FC_ERR_FORMAT, "JSON error at byte 1: leading zeros are not allowed in numbers"},
-    {"1.", FC_ERR_FORMAT, "JSON error at byte 1: a decimal point must be followed by digits"},
-    {"1.e5", FC_ERR_FORMAT, "JSON error at byte 1: a decimal point must be followed by digits"},
-    {"1e", FC_ERR_FORMAT, "JSON error at byte 1: an exponent must have digits"},
-    {"1e+", FC_ERR_FORMAT, "JSON error at byte 1: an exponent must have digits"},
-    {"-", FC_ERR_FORMAT, "JSON error at byte 1: expected a digit, found the end of the text"},
-    {"-a", FC_ERR_FORMAT, "JSON error at byte 1: expected a digit, found 'a'"},
-    {".5", FC_ERR_FORMAT, "JSON error at byte 0: expected a value, found '.'"},
-    {"+1", FC_ERR_FORMAT, "JSON error at byte 0: expected a value, found '+'"},
-    {"NaN", FC_ERR_FORMAT, "JSON error at byte 0: expected a value, found 'N'"},
-    {"-Infinity", FC_ERR_FORMAT, "JSON error at byte 1: expected a digit, found 'I'"},
-    {"1e400", FC_ERR_FORMAT, "JSON error at byte 0: number too large for a double"},
-    {"tru", FC_ERR_FORMAT, "JSON error at byte 0: expected a value, found 't'"},
-    {"True", FC_ERR_FORMAT, "JSON error at byte 0: expected a value, found 'T'"},
-    {"nulls", FC_ERR_FORMAT, "JSON error at byte 4: unexpected text after the JSON value"},
-    {"{} x", FC_ERR_FORMAT, "JSON error at byte 3: unexpected text after the JSON value"},
-    {"[1] // comment", FC_ERR_FORMAT, "JSON error at byte 4: unexpected text after the JSON value"},
-    {"1 2", FC_ERR_FORMAT, "JSON error at byte 2: unexpected text after the JSON value"},
-    {"\"abc", FC_ERR_FORMAT, "JSON error at byte 0: unterminated string"},
-    {"\"abc\\\"", FC_ERR_FORMAT, "JSON error at byte 0: unterminated string"},
-    {"'a'", FC_ERR_FORMAT, "JSON error at byte 0: expected a value, found '''"},
-    {"\"a\\xb\"", FC_ERR_FORMAT,
-     "JSON error at byte 2: invalid escape (allowed: \\\" \\\\ \\/ \\b \\f \\n \\r \\t \\uXXXX)"},
-    {"\"\\u12\"", FC_ERR_FORMAT, "JSON error at byte 5: \\u must be followed by 4 hex digits"},
-    {"\"\\u12g4\"", FC_ERR_FORMAT, "JSON error at byte 5: \\u must be followed by 4 hex digits"},
-    {"\"\\ud800\"", FC_ERR_FORMAT, "JSON error at byte 1: high surrogate not followed by a \\u low surrogate"},
-    {"\"\\ud800x\"", FC_ERR_FORMAT, "JSON error at byte 1: high surrogate not followed by a \\u low surrogate"},
-    {"\"\\ud800\\u0041\"", FC_ERR_FORMAT, "JSON error at byte 1: high surrogate not followed by a low surrogate"},
-    {"\"\\udc00\"", FC_ERR_FORMAT, "JSON error at byte 1: unpaired low surrogate"},
-    {"\"a\tb\"", FC_ERR_FORMAT, "JSON error at byte 2: raw control character in a string (write it as \\u00XX)"},
-    {"\"a\nb\"", FC_ERR_FORMAT, "JSON error at byte 2: raw control character in a string (write it as \\u00XX)"},
-    {"\"\xff\"", FC_ERR_FORMAT, "JSON error at byte 1: invalid UTF-8 in a string"},
-    {"\"\xc0\xaf\"", FC_ERR_FORMAT, "JSON error at byte 1: invalid UTF-8 in a string"},       /* overlong '/' */
-    {"\"\xed\xa0\x80\"", FC_ERR_FORMAT, "JSON error at byte 1: invalid UTF-8 in a string"},   /* surrogate */
-    {"\"\xf4\x90\x80\x80\"", FC_ERR_FORMAT, "JSON error at byte 1: invalid UTF-8 in a string"}, /* > U+10FFFF */
-    {"\"\xc3\"", FC_ERR_FORMAT, "JSON error at byte 1: invalid UTF-8 in a string"},           /* cut short */
-    {"\xef\xbb\xbf{}", FC_ERR_FORMAT, "JSON error at byte 0: expected a value, found byte 0xef"}, /* BOM */
-    {"{\"a\":1,\"a\":2}", FC_ERR_FORMAT, "JSON error at byte 7: duplicate key \"a\""},
-    {"{\"k\":{\"x\":1,\"y\":2,\"x\":3}}", FC_ERR_FORMAT, "JSON error at byte 18: duplicate key \"x\""},
-    {"{\"\\u0061\":1,\"a\":2}", FC_ERR_FORMAT, "JSON error at byte 12: duplicate key \"a\""},
+    {"", FC_ERR_FORMAT, "JSON error at byte 0: unexpected token near end of file"},
+    {"   ", FC_ERR_FORMAT, "JSON error at byte 3: unexpected token near end of file"},
+    {"{\"a\":1,}", FC_ERR_FORMAT, "JSON error at byte 8: string or '}' expected near '}'"},
+    {"[1,2,]", FC_ERR_FORMAT, "JSON error at byte 6: unexpected token near ']'"},
+    {"[1 2]", FC_ERR_FORMAT, "JSON error at byte 4: ']' expected near '2'"},
+    {"{\"a\" 1}", FC_ERR_FORMAT, "JSON error at byte 6: ':' expected near '1'"},
+    {"{a:1}", FC_ERR_FORMAT, "JSON error at byte 2: string or '}' expected near 'a'"},
+    {"{\"a\":1 \"b\":2}", FC_ERR_FORMAT, "JSON error at byte 10: '}' expected near '\"b\"'"},
+    {"[1,2,x]", FC_ERR_FORMAT, "JSON error at byte 6: invalid token near 'x'"},
+    {"[", FC_ERR_FORMAT, "JSON error at byte 1: ']' expected near end of file"},
+    {"[1", FC_ERR_FORMAT, "JSON error at byte 2: ']' expected near end of file"},
+    {"01", FC_ERR_FORMAT, "JSON error at byte 1: invalid token near '0'"},
+    {"-012", FC_ERR_FORMAT, "JSON error at byte 2: invalid token near '-0'"},
+    {"1.", FC_ERR_FORMAT, "JSON error at byte 2: invalid token near '1.'"},
+    {"1.e5", FC_ERR_FORMAT, "JSON error at byte 2: invalid token near '1.'"},
+    {"1e", FC_ERR_FORMAT, "JSON error at byte 2: invalid token near '1e'"},
+    {"1e+", FC_ERR_FORMAT, "JSON error at byte 3: invalid token near '1e+'"},
+    {"-", FC_ERR_FORMAT, "JSON error at byte 1: invalid token near '-'"},
+    {"-a", FC_ERR_FORMAT, "JSON error at byte 1: invalid token near '-'"},
+    {".5", FC_ERR_FORMAT, "JSON error at byte 1: invalid token near '.'"},
+    {"+1", FC_ERR_FORMAT, "JSON error at byte 1: invalid token near '+'"},
+    {"NaN", FC_ERR_FORMAT, "JSON error at byte 3: invalid token near 'NaN'"},
+    {"-Infinity", FC_ERR_FORMAT, "JSON error at byte 1: invalid token near '-'"},
+    {"1e400", FC_ERR_FORMAT, "JSON error at byte 5: real number overflow near '1e400'"},
+    {"9223372036854775808", FC_ERR_FORMAT, "JSON error at byte 19: too big integer near '9223372036854775808'"},
+    {"-9223372036854775809", FC_ERR_FORMAT,
+     "JSON error at byte 20: too big negative integer near '-9223372036854775809'"},
+    {"123456789012345678901234567890", FC_ERR_FORMAT, "JSON error at byte 30: too big integer"},
+    {"tru", FC_ERR_FORMAT, "JSON error at byte 3: invalid token near 'tru'"},
+    {"True", FC_ERR_FORMAT, "JSON error at byte 4: invalid token near 'True'"},
+    {"nulls", FC_ERR_FORMAT, "JSON error at byte 5: invalid token near 'nulls'"},
+    {"{} x", FC_ERR_FORMAT, "JSON error at byte 4: end of file expected near 'x'"},
+    {"[1] // comment", FC_ERR_FORMAT, "JSON error at byte 5: end of file expected near '/'"},
+    {"1 2", FC_ERR_FORMAT, "JSON error at byte 3: end of file expected near '2'"},
+    {"\"abc", FC_ERR_FORMAT, "JSON error at byte 4: premature end of input near '\"abc'"},
+    {"\"abc\\\"", FC_ERR_FORMAT, "JSON error at byte 6: premature end of input near '\"abc\\\"'"},
+    {"'a'", FC_ERR_FORMAT, "JSON error at byte 1: invalid token near '''"},
+    {"\"a\\xb\"", FC_ERR_FORMAT, "JSON error at byte 4: invalid escape near '\"a\\x'"},
+    {"\"\\u12\"", FC_ERR_FORMAT, "JSON error at byte 6: invalid escape near '\"\\u12\"'"},
+    {"\"\\u12g4\"", FC_ERR_FORMAT, "JSON error at byte 6: invalid escape near '\"\\u12g'"},
+    {"\"\\ud800\"", FC_ERR_FORMAT, "JSON error at byte 8: invalid Unicode '\\uD800' near '\"\\ud800\"'"},
+    {"\"\\ud800x\"", FC_ERR_FORMAT, "JSON error at byte 9: invalid Unicode '\\uD800' near '\"\\ud800x\"'"},
+    {"\"\\ud800\\u0041\"", FC_ERR_FORMAT,
+     "JSON error at byte 14: invalid Unicode '\\uD800\\u0041' near '\"\\ud800\\u0041\"'"},
+    {"\"\\udc00\"", FC_ERR_FORMAT, "JSON error at byte 8: invalid Unicode '\\uDC00' near '\"\\udc00\"'"},
+    {"\"a\tb\"", FC_ERR_FORMAT, "JSON error at byte 2: control character 0x9 near '\"a'"},
+    {"\"a\nb\"", FC_ERR_FORMAT, "JSON error at byte 2: unexpected newline near '\"a'"},
+    {"\"\xff\"", FC_ERR_FORMAT, "JSON error at byte 1: unable to decode byte 0xff near '\"'"},
+    {"\"\xc0\xaf\"", FC_ERR_FORMAT, "JSON error at byte 1: unable to decode byte 0xc0 near '\"'"},     /* overlong '/' */
+    {"\"\xed\xa0\x80\"", FC_ERR_FORMAT, "JSON error at byte 1: unable to decode byte 0xed near '\"'"}, /* surrogate */
+    {"\"\xf4\x90\x80\x80\"", FC_ERR_FORMAT,
+     "JSON error at byte 1: unable to decode byte 0xf4 near '\"'"},                                       /* > U+10FFFF */
+    {"\"\xc3\"", FC_ERR_FORMAT, "JSON error at byte 1: unable to decode byte 0xc3 near '\"'"},         /* cut short */
+    {"\xef\xbb\xbf{}", FC_ERR_FORMAT, "JSON error at byte 3: invalid token near '\xef\xbb\xbf'"},      /* BOM */
+    {"{\"a\":1,\"a\":2}", FC_ERR_FORMAT, "JSON error at byte 10: duplicate object key near '\"a\"'"},
+    {"{\"k\":{\"x\":1,\"y\":2,\"x\":3}}", FC_ERR_FORMAT, "JSON error at byte 21: duplicate object key near '\"x\"'"},
+    {"{\"\\u0061\":1,\"a\":2}", FC_ERR_FORMAT, "JSON error at byte 15: duplicate object key near '\"a\"'"},
+    {"{\"a\\u0000\":1}", FC_ERR_FORMAT,
+     "JSON error at byte 10: NUL byte in object key not supported near '\"a\\u0000\"'"},
 };
 
 START_TEST(rejects_invalid_documents) {
@@ -103,7 +111,7 @@ END_TEST
 
 START_TEST(decodes_values) {
   const char text[] = "{\"i\":-42,\"big\":9223372036854775807,\"min\":-9223372036854775808,"
-                      "\"over\":9223372036854775808,\"f\":2.5e2,\"one\":1.0,\"s\":\"\\\"\\\\\\/\\b\\f\\n\\r\\t\","
+                      "\"over\":9223372036854775808.0,\"f\":2.5e2,\"one\":1.0,\"s\":\"\\\"\\\\\\/\\b\\f\\n\\r\\t\","
                       "\"u\":\"\\u00e9\\u20AC\\ud83d\\ude00\",\"nul\":\"a\\u0000b\",\"arr\":[true,false,null]}";
   fc_json *v = parse_ok(text, sizeof text - 1);
   ck_assert_int_eq(v->type, FC_JSON_OBJECT);
@@ -132,7 +140,6 @@ START_TEST(decodes_values) {
   ck_assert(arr->items[0].type == FC_JSON_BOOL && arr->items[0].boolean == 1);
   ck_assert(arr->items[1].type == FC_JSON_BOOL && arr->items[1].boolean == 0);
   ck_assert(arr->items[2].type == FC_JSON_NULL);
-  ck_assert_uint_eq(arr->items[2].offset, sizeof text - 7);
   ck_assert_ptr_null(fc_json_get(v, "missing"));
   ck_assert_ptr_null(fc_json_get(arr, "i"));
   fc_json_free(v);
@@ -146,9 +153,11 @@ START_TEST(respects_size) {
   fc_json_free(v);
   v = NULL;
   ck_assert_int_eq(fc_json_parse("\"abc\"", 3, NULL, &v), FC_ERR_FORMAT);
-  ck_assert_str_eq(fc_last_error(), "JSON error at byte 0: unterminated string");
-  ck_assert_int_eq(fc_json_parse("1\0", 2, NULL, &v), FC_ERR_FORMAT);
-  ck_assert_str_eq(fc_last_error(), "JSON error at byte 1: unexpected text after the JSON value");
+  ck_assert_str_eq(fc_last_error(), "JSON error at byte 3: premature end of input near '\"ab'");
+  ck_assert_int_eq(fc_json_parse("1\0", 2, NULL, &v), FC_ERR_FORMAT); /* jansson alone would stop at the NUL */
+  ck_assert_str_eq(fc_last_error(), "JSON error at byte 1: NUL byte, not allowed in JSON text");
+  ck_assert_int_eq(fc_json_parse("[\"a\0\"]", 5, NULL, &v), FC_ERR_FORMAT);
+  ck_assert_str_eq(fc_last_error(), "JSON error at byte 3: NUL byte, not allowed in JSON text");
 }
 END_TEST
 
@@ -166,11 +175,11 @@ START_TEST(limits_depth) {
   fc_json *v = parse_ok(ok, strlen(ok));
   fc_json_free(v);
   ck_assert_int_eq(fc_json_parse(deep, strlen(deep), NULL, &v), FC_ERR_LIMIT);
-  ck_assert_str_eq(fc_last_error(), "JSON error at byte 64: nesting deeper than 64 levels");
+  ck_assert_str_eq(fc_last_error(), "JSON error: nesting deeper than 64 levels");
   ck_assert_int_eq(fc_json_parse(very, strlen(very), NULL, &v), FC_ERR_LIMIT);
   fc_json_limits limits = {.max_depth = 3};
   ck_assert_int_eq(fc_json_parse("{\"a\":[[[1]]]}", 13, &limits, &v), FC_ERR_LIMIT);
-  ck_assert_str_eq(fc_last_error(), "JSON error at byte 7: nesting deeper than 3 levels");
+  ck_assert_str_eq(fc_last_error(), "JSON error: nesting deeper than 3 levels");
   ck_assert_int_eq(fc_json_parse("{\"a\":[[1]]}", 11, &limits, &v), FC_OK);
   fc_json_free(v);
   free(ok);
@@ -188,8 +197,19 @@ START_TEST(limits_size_and_values) {
   ck_assert_int_eq(fc_json_parse("[1,2]", 5, &limits, &v), FC_OK);
   fc_json_free(v);
   ck_assert_int_eq(fc_json_parse("[1,2,3]", 7, &limits, &v), FC_ERR_LIMIT);
-  ck_assert_str_eq(fc_last_error(), "JSON error at byte 5: more than 3 values");
+  ck_assert_str_eq(fc_last_error(), "JSON error: more than 3 values");
   ck_assert_ptr_null(v);
+  /* Memory while jansson builds its tree: 2000 values need more than 4 KiB. */
+  char many[4002];
+  for (int i = 0; i < 2000; i++) memcpy(many + 2 * i, i ? ",0" : "[0", 2);
+  memcpy(many + 4000, "]", 2);
+  limits = (fc_json_limits){.max_memory = 4096};
+  ck_assert_int_eq(fc_json_parse(many, 4001, &limits, &v), FC_ERR_LIMIT);
+  ck_assert_msg(strstr(fc_last_error(), "parsing needs more than 4096 bytes of memory"), "%s", fc_last_error());
+  ck_assert_ptr_null(v);
+  ck_assert_int_eq(fc_json_parse(many, 4001, NULL, &v), FC_OK); /* the budget ends with the parse */
+  ck_assert_uint_eq(v->count, 2000);
+  fc_json_free(v);
 }
 END_TEST
 
@@ -210,7 +230,9 @@ START_TEST(writer_round_trips) {
   fc_json_buf_raw(&buf, ",", 1);
   fc_json_buf_int(&buf, INT64_MIN);
   fc_json_buf_raw(&buf, ",", 1);
-  fc_json_buf_uint(&buf, UINT64_MAX);
+  fc_json_buf_uint(&buf, (uint64_t)INT64_MAX);
+  fc_json_buf_raw(&buf, ",", 1);
+  fc_json_buf_number(&buf, -0.0);
   fc_json_buf_cstr(&buf, "]}");
   ck_assert(!buf.failed);
   ck_assert_uint_eq(strlen(buf.data), buf.length);
@@ -222,11 +244,12 @@ START_TEST(writer_round_trips) {
   ck_assert_uint_eq(s->length, sizeof raw - 1);
   ck_assert(memcmp(s->string, raw, sizeof raw) == 0);
   const fc_json *n = fc_json_get(v, "n");
-  ck_assert_uint_eq(n->count, 9);
+  ck_assert_uint_eq(n->count, 10);
   for (size_t i = 0; i < 6; i++) ck_assert(n->items[i].number == numbers[i]);
   ck_assert_int_eq(n->items[6].type, FC_JSON_NULL);
   ck_assert(n->items[7].is_integer && n->items[7].integer == INT64_MIN);
-  ck_assert(!n->items[8].is_integer && n->items[8].number == 18446744073709551616.0);
+  ck_assert(n->items[8].is_integer && n->items[8].integer == INT64_MAX);
+  ck_assert(!n->items[9].is_integer && n->items[9].number == 0.0 && signbit(n->items[9].number));
   fc_json_free(v);
   fc_json_buf_free(&buf);
   ck_assert_ptr_null(buf.data);

@@ -438,6 +438,18 @@ START_TEST(checkpoint_round_trip_is_bit_exact) {
   ck_assert_int_eq(back.config.stem, FC_STEM_IMAGENET);
   ck_assert(back.config.width == c.width);
   ck_assert(back.config.rfd_prob == c.rfd_prob);
+  /* Every config key of the metadata table (checkpoint.c) reads back as written. */
+  ck_assert_str_eq(back.config.arch, c.arch);
+  for (int i = 0; i < 4; i++) ck_assert_int_eq(back.config.blocks[i], c.blocks[i]);
+  ck_assert_int_eq(back.config.in_channels, c.in_channels);
+  ck_assert_int_eq(back.config.input_size, c.input_size);
+  ck_assert_int_eq(back.config.lae3, c.lae3);
+  ck_assert_int_eq(back.config.lae4, c.lae4);
+  ck_assert_int_eq(back.config.lae_kernel, c.lae_kernel);
+  ck_assert_int_eq(back.config.rfd, c.rfd);
+  ck_assert_int_eq(back.config.rfd_block, c.rfd_block);
+  ck_assert(back.config.dropout == c.dropout && back.config.bn_momentum == c.bn_momentum);
+  ck_assert(back.config.bn_eps == c.bn_eps);
   ck_assert_str_eq(back.class_names[6], "surprise");
   ck_assert(back.norm.mean[0] == 0.52f && back.norm.std[0] == 0.27f);
 

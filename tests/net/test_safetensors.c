@@ -258,8 +258,8 @@ typedef struct bad_header {
 #define T_F32_2(name, b, e) "\"" name "\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[" #b "," #e "]}"
 
 static const bad_header bad_headers[] = {
-    {"{\"a\":", 0, FC_ERR_FORMAT, "%s: header: JSON error at byte 5: expected a value, found the end of the text"},
-    {"{\"a\":{}} x", 0, FC_ERR_FORMAT, "%s: header: JSON error at byte 9: unexpected text after the JSON value"},
+    {"{\"a\":", 0, FC_ERR_FORMAT, "%s: header: JSON error at byte 5: unexpected token near end of file"},
+    {"{\"a\":{}} x", 0, FC_ERR_FORMAT, "%s: header: JSON error at byte 10: end of file expected near 'x'"},
     {"{}\0\0\0\0\0\0", 0, FC_ERR_FORMAT, "%s: the header is JSON array, expected an object"}, /* replaced below */
     {"[]", 0, FC_ERR_FORMAT, "%s: the header is JSON array, expected an object"},
     {"{\"a\":{\"dtype\":\"F33\",\"shape\":[2],\"data_offsets\":[0,8]}}", 8, FC_ERR_UNSUPPORTED,
@@ -287,10 +287,10 @@ static const bad_header bad_headers[] = {
     {"{" T_F32_2("a", 0, 8) "}", 12, FC_ERR_FORMAT,
      "%s: the data section has 12 bytes but the tensors cover only the first 8"},
     {"{" T_F32_2("a", 0, 8) "," T_F32_2("a", 8, 16) "}", 16, FC_ERR_FORMAT,
-     "%s: header: JSON error at byte 54: duplicate key \"a\""},
+     "%s: header: JSON error at byte 57: duplicate object key near '\"a\"'"},
     {"{" T_F32_2("", 0, 8) "}", 8, FC_ERR_FORMAT, "%s: a tensor has an empty name"},
     {"{\"a\\u0000b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}", 8, FC_ERR_FORMAT,
-     "%s: tensor name \"a...\" contains a NUL character"},
+     "%s: header: JSON error at byte 11: NUL byte in object key not supported near '\"a\\u0000b\"'"},
     {"{\"__metadata__\":{\"epoch\":3}}", 0, FC_ERR_FORMAT,
      "%s: metadata \"epoch\" is JSON number; metadata values must be strings"},
     {"{\"__metadata__\":{\"a\":\"b\",\"nested\":{}}}", 0, FC_ERR_FORMAT,
@@ -317,9 +317,9 @@ static const bad_header bad_headers[] = {
     {"{\"a\":{\"dtype\":\"F32\",\"shape\":[4294967296,4294967296,4],\"data_offsets\":[0,8]}}", 8, FC_ERR_FORMAT,
      "%s: tensor a: shape [4294967296,4294967296,4] is too large"},
     {"{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,18446744073709551615]}}", 8, FC_ERR_FORMAT,
-     "%s: tensor a: \"data_offsets\" must be [begin, end] with 0 <= begin <= end"},
+     "%s: header: JSON error at byte 70: too big integer near '18446744073709551615'"},
     {"{\"a\":{\"dtype\":\"I8\",\"shape\":[[[[[[[[1]]]]]]]],\"data_offsets\":[0,1]}}", 1, FC_ERR_LIMIT,
-     "%s: header: JSON error at byte 33: nesting deeper than 8 levels"},
+     "%s: header: JSON error: nesting deeper than 8 levels"},
 };
 
 START_TEST(rejects_bad_headers) {
@@ -329,7 +329,7 @@ START_TEST(rejects_bad_headers) {
     FILE *fp = fopen(path, "wb");
     fwrite("\x08\0\0\0\0\0\0\0{}\0\0\0\0\0\0", 1, 16, fp);
     fclose(fp);
-    expect_rejection(path, FC_ERR_FORMAT, "%s: header: JSON error at byte 2: unexpected text after the JSON value");
+    expect_rejection(path, FC_ERR_FORMAT, "%s: header: JSON error at byte 2: NUL byte, not allowed in JSON text");
     return;
   }
   char name[64];

@@ -6,10 +6,10 @@ const fc_op_test fc_op_tests[] = {
     {"relu", fc_test_relu, fc_test_relu_grad},
     {"add", fc_test_add, fc_test_add_grad},
     {"gemm", fc_test_gemm, fc_test_gemm_grad},
-    /* ---- backbone ops (opsa) ---- */
+    /* the backbone's ops */
     {"im2col", fc_test_im2col, fc_test_im2col_grad},
     {"conv2d", fc_test_conv2d, fc_test_conv2d_grad},
-    /* perf */
+    /* every GEMM engine and convolution engine `fer-cl tune` may pick */
     {"gemm_variants", fc_test_gemm_variants, NULL},
     {"conv2d_engines", fc_test_conv2d_engines, NULL},
     {"batchnorm", fc_test_batchnorm, fc_test_batchnorm_grad},
@@ -21,8 +21,7 @@ const fc_op_test fc_op_tests[] = {
     {"dropout", fc_test_dropout, fc_test_dropout_grad},
     {"input_from_u8", fc_test_input_from_u8, NULL},
     {"layout_convert", fc_test_layout_convert, NULL},
-    /* ---- end of backbone ops (opsa) ---- */
-    /* opsb */
+    /* the method's ops */
     {"lae", fc_test_lae, fc_test_lae_grad},
     {"rfd", fc_test_rfd, fc_test_rfd_grad},
     {"softmax", fc_test_softmax, NULL},
@@ -36,7 +35,6 @@ const fc_op_test fc_op_tests[] = {
     {"adam", fc_test_adam, NULL},
     {"ema", fc_test_ema, NULL},
     {"sum_gather", fc_test_sum_gather, NULL},
-    /* end opsb */
 };
 const int fc_op_test_count = (int)(sizeof fc_op_tests / sizeof fc_op_tests[0]);
 

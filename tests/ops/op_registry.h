@@ -33,11 +33,11 @@ void fc_test_add(fc_device *dev);
 void fc_test_add_grad(fc_device *dev);
 void fc_test_gemm(fc_device *dev);
 void fc_test_gemm_grad(fc_device *dev);
-/* perf: GEMM engines and kernel variants (tests/ops/test_gemm_variants.c) */
+/* GEMM engines and kernel variants (tests/ops/test_gemm_variants.c) */
 void fc_test_gemm_variants(fc_device *dev);
 void fc_test_conv2d_engines(fc_device *dev);
 
-/* ---- backbone ops (opsa) ---- */
+/* the backbone's ops */
 void fc_test_im2col(fc_device *dev);
 void fc_test_im2col_grad(fc_device *dev);
 void fc_test_conv2d(fc_device *dev);
@@ -57,8 +57,7 @@ void fc_test_dropout(fc_device *dev);
 void fc_test_dropout_grad(fc_device *dev);
 void fc_test_input_from_u8(fc_device *dev);
 void fc_test_layout_convert(fc_device *dev);
-/* ---- end of backbone ops (opsa) ---- */
-/* opsb: attention, RFD, losses, selection, optimizers, reductions */
+/* the method's ops: LAE, RFD, losses, DTA, SNL, optimizers, reductions */
 void fc_test_lae(fc_device *dev);
 void fc_test_lae_grad(fc_device *dev);
 void fc_test_rfd(fc_device *dev);
@@ -76,6 +75,5 @@ void fc_test_sgd(fc_device *dev);
 void fc_test_adam(fc_device *dev);
 void fc_test_ema(fc_device *dev);
 void fc_test_sum_gather(fc_device *dev);
-/* end opsb */
 
 #endif

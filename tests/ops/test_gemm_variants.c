@@ -1,4 +1,4 @@
-/* perf: every GEMM engine and kernel variant `fer-cl tune` may pick, against
+/* Every GEMM engine and kernel variant `fer-cl tune` may pick, against
  * the reference — fc_gemm (all transposes, k blocks shorter than k, several
  * tile shapes and work-groups), strided-batched GEMMs, and convolutions through
  * each engine and panel width (which selects different im2col kernels). */

@@ -20,7 +20,7 @@ void fc_ref_gemm(int trans_a, int trans_b, size_t m, size_t n, size_t k, double 
                  const double *a, size_t lda, const double *b, size_t ldb, double beta, double *c,
                  size_t ldc);
 
-/* ==== backbone ops (opsa): rng, im2col, conv2d, batchnorm, pool, linear, dropout,
+/* ==== the backbone's ops: rng, im2col, conv2d, batchnorm, pool, linear, dropout,
  * convert. Activations are host arrays laid out as the fc_shape4 says. ==== */
 
 /* ---- counter-based RNG: bit-exact twin of cl/prelude.cl's Philox-4x32-10 ---- */
@@ -90,8 +90,7 @@ void fc_ref_dropout_backward(const double *dy, double *dx, size_t n, double p_dr
 void fc_ref_input_from_u8(fc_shape4 out, const uint8_t *src, const float *mean, const float *std,
                           double *y);
 void fc_ref_layout_convert(fc_shape4 in, const double *x, fc_layout out_layout, double *y);
-/* ==== end of backbone ops (opsa) ==== */
-/* ======== opsb: attention, RFD, losses, selection, optimizers ======== */
+/* ======== the method's ops: LAE, RFD, losses, DTA, SNL, optimizers ======== */
 /* Integer tensors (labels, argmax, negatives, counts, RFD params) are int32_t, as on
  * the device; float tensors are double. */
 
@@ -152,6 +151,5 @@ void fc_ref_sgd_step(const fc_sgd_config *cfg, double wd_scale, size_t n, double
 void fc_ref_adam_step(const fc_adam_config *cfg, double wd_scale, size_t n, double *p,
                       const double *g, double *m, double *v, double lr, uint64_t step);
 void fc_ref_ema_update(double *teacher, const double *student, size_t n, double m);
-/* ======== end of the opsb block ======== */
 
 #endif
