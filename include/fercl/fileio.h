@@ -17,10 +17,10 @@ extern "C" {
 #endif
 
 typedef struct fc_atomic_file {
-  FILE *fp;          /* write here */
-  char *path;        /* final name */
-  char *temp_path;   /* where the bytes go until commit */
-  int failed;        /* set by fc_atomic_file_write on a short write */
+  FILE *fp;        /* write here */
+  char *path;      /* final name */
+  char *temp_path; /* where the bytes go until commit */
+  int failed;      /* set by fc_atomic_file_write on a short write */
 } fc_atomic_file;
 
 fc_status fc_atomic_file_open(fc_atomic_file *file, const char *path);

@@ -288,17 +288,16 @@ fc_status fc_layout_convert(fc_device *dev, fc_shape4 in, fc_view x, fc_layout o
  * then the first maximal channel of each pixel as [N][H][W] (stored as floats).
  * y must not alias x. */
 size_t fc_lae_saved_size(fc_shape4 shape);
-fc_status fc_lae_forward(fc_device *dev, fc_shape4 shape, int k, fc_view x,
-                         fc_view w, fc_view b, fc_view y, fc_view saved);
+fc_status fc_lae_forward(fc_device *dev, fc_shape4 shape, int k, fc_view x, fc_view w, fc_view b,
+                         fc_view y, fc_view saved);
 /* Scratch floats the backward pass needs. */
 size_t fc_lae_workspace_size(fc_shape4 shape, int k);
 /* dx (overwritten; may alias dy) gets the direct path and the paths through the mean
  * and the max (the max's gradient goes to the first maximal channel); dw [2k²] and
  * db [1] are overwritten or accumulated. */
-fc_status fc_lae_backward(fc_device *dev, fc_shape4 shape, int k, fc_view x,
-                          fc_view w, fc_view saved, fc_view dy, fc_view dx,
-                          fc_view dw, fc_view db, int accumulate,
-                          fc_view workspace);
+fc_status fc_lae_backward(fc_device *dev, fc_shape4 shape, int k, fc_view x, fc_view w,
+                          fc_view saved, fc_view dy, fc_view dx, fc_view dw, fc_view db,
+                          int accumulate, fc_view workspace);
 
 /* ---- random feature-map dropout, RFD (cl/rfd.cl) ----
  * Training only (the teacher and evaluation do not call it). Per sample n, with
@@ -487,8 +486,7 @@ typedef struct fc_gather_item {
   fc_view src;
   size_t count;
 } fc_gather_item;
-fc_status fc_gather_words(fc_device *dev, const fc_gather_item *items, int n_items,
-                          fc_view dst);
+fc_status fc_gather_words(fc_device *dev, const fc_gather_item *items, int n_items, fc_view dst);
 
 #ifdef __cplusplus
 }

@@ -113,11 +113,11 @@ typedef struct fc_tune_config {
 } fc_tune_config;
 
 typedef struct fc_tune_result {
-  char path[1024];        /* the tuning file written */
-  char gemm[64];          /* the GEMM chosen, described */
-  int ops_wg;             /* element-wise work-group size chosen */
-  double fercl_ms;        /* the convolutions with the best of fer-cl's GEMM */
-  int clblast_faster;     /* CLBlast won the convolutions */
+  char path[1024];    /* the tuning file written */
+  char gemm[64];      /* the GEMM chosen, described */
+  int ops_wg;         /* element-wise work-group size chosen */
+  double fercl_ms;    /* the convolutions with the best of fer-cl's GEMM */
+  int clblast_faster; /* CLBlast won the convolutions */
 } fc_tune_result;
 
 /* Measures the candidates (resuming an interrupted run unless cfg->restart),

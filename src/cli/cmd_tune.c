@@ -43,8 +43,11 @@ static void progress(void *user, const char *text) {
 int fc_cmd_tune(int argc, char **argv) {
   int rc = fc_cli_parse_no_args(&tune_spec, argc, argv, "");
   if (rc >= 0) return rc;
-  fc_tune_config cfg = {.batch = tune_batch, .quick = quick, .restart = restart,
-                        .no_clblast = no_clblast, .progress = progress};
+  fc_tune_config cfg = {.batch = tune_batch,
+                        .quick = quick,
+                        .restart = restart,
+                        .no_clblast = no_clblast,
+                        .progress = progress};
   fc_net_config_default(&cfg.model);
   fc_status st = fc_net_config_set_arch(&cfg.model, fc_cli_arch_names[arch_choice]);
   cfg.model.in_channels = channels;

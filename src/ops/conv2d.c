@@ -158,9 +158,13 @@ static fc_status bias_add(fc_device *dev, const fc_conv2d_desc *d, fc_view b, fc
   cl_kernel k = NULL;
   FC_TRY(fc_conv2d_kernel(dev, "channel_bias_add", &k));
   size_t hw = (size_t)s.h * s.w, count = (size_t)s.n * hw;
-  const fc_kernel_arg args[] = {FC_ARG_VIEW(y), FC_ARG_UINT(fc_shape4_stride_n(s)),
-                                FC_ARG_UINT(fc_shape4_stride_c(s)), FC_ARG_UINT(hw),
-                                FC_ARG_UINT(count), FC_ARG_UINT(s.c), FC_ARG_VIEW(b)};
+  const fc_kernel_arg args[] = {FC_ARG_VIEW(y),
+                                FC_ARG_UINT(fc_shape4_stride_n(s)),
+                                FC_ARG_UINT(fc_shape4_stride_c(s)),
+                                FC_ARG_UINT(hw),
+                                FC_ARG_UINT(count),
+                                FC_ARG_UINT(s.c),
+                                FC_ARG_VIEW(b)};
   return fc_ops_launch_2d(dev, k, "conv2d_bias", count, (size_t)s.c, args, FC_NARGS(args));
 }
 
@@ -186,23 +190,34 @@ static fc_status panels_of_columns(fc_device *dev, const fc_conv2d_desc *d, fc_v
   if (nr == 16 && fc_conv2d_shift_eligible(d)) {
     FC_TRY(fc_conv2d_kernel(dev, "im2col_panels_s1", &kernel));
     int before = n0 * d->h * d->w, after = (d->n - n0) * d->h * d->w;
-    const fc_kernel_arg args[] = {FC_ARG_VIEW(xs), FC_ARG_UINT(fc_shape4_stride_c(s)),
-                                  FC_ARG_INT(d->h), FC_ARG_INT(d->w), FC_ARG_UINT(cols),
-                                  FC_ARG_UINT(padded), FC_ARG_UINT(d->c_in), FC_ARG_INT(d->kh),
-                                  FC_ARG_INT(d->kw), FC_ARG_INT(d->pad), FC_ARG_INT(-before),
-                                  FC_ARG_INT(after), FC_ARG_VIEW(out)};
+    const fc_kernel_arg args[] = {FC_ARG_VIEW(xs),      FC_ARG_UINT(fc_shape4_stride_c(s)),
+                                  FC_ARG_INT(d->h),     FC_ARG_INT(d->w),
+                                  FC_ARG_UINT(cols),    FC_ARG_UINT(padded),
+                                  FC_ARG_UINT(d->c_in), FC_ARG_INT(d->kh),
+                                  FC_ARG_INT(d->kw),    FC_ARG_INT(d->pad),
+                                  FC_ARG_INT(-before),  FC_ARG_INT(after),
+                                  FC_ARG_VIEW(out)};
     return fc_ops_launch_2d(dev, kernel, "im2col", padded / 16, (size_t)d->c_in, args,
                             FC_NARGS(args));
   }
   int wide = nr == 16; /* 16-column work-items */
   FC_TRY(fc_conv2d_kernel(dev, wide ? "im2col_panels_g" : "im2col_panels", &kernel));
-  const fc_kernel_arg args[] = {FC_ARG_VIEW(xs), FC_ARG_UINT(fc_shape4_stride_n(s)),
-                                FC_ARG_UINT(fc_shape4_stride_c(s)), FC_ARG_INT(d->h),
-                                FC_ARG_INT(d->w), FC_ARG_INT(fc_conv2d_out_h(d)),
-                                FC_ARG_INT(fc_conv2d_out_w(d)), FC_ARG_UINT(cols),
-                                FC_ARG_UINT(padded), FC_ARG_UINT(d->c_in), FC_ARG_INT(d->kh),
-                                FC_ARG_INT(d->kw), FC_ARG_INT(d->stride), FC_ARG_INT(d->pad),
-                                FC_ARG_VIEW(out), FC_ARG_UINT(nr)};
+  const fc_kernel_arg args[] = {FC_ARG_VIEW(xs),
+                                FC_ARG_UINT(fc_shape4_stride_n(s)),
+                                FC_ARG_UINT(fc_shape4_stride_c(s)),
+                                FC_ARG_INT(d->h),
+                                FC_ARG_INT(d->w),
+                                FC_ARG_INT(fc_conv2d_out_h(d)),
+                                FC_ARG_INT(fc_conv2d_out_w(d)),
+                                FC_ARG_UINT(cols),
+                                FC_ARG_UINT(padded),
+                                FC_ARG_UINT(d->c_in),
+                                FC_ARG_INT(d->kh),
+                                FC_ARG_INT(d->kw),
+                                FC_ARG_INT(d->stride),
+                                FC_ARG_INT(d->pad),
+                                FC_ARG_VIEW(out),
+                                FC_ARG_UINT(nr)};
   if (wide)
     return fc_ops_launch_2d(dev, kernel, "im2col", padded / 16, (size_t)d->c_in, args,
                             FC_NARGS(args) - 1);
@@ -224,22 +239,31 @@ static fc_status panels_of_columns_t(fc_device *dev, const fc_conv2d_desc *d, fc
   if (nr == 16 && fc_conv2d_shift_eligible(d)) {
     FC_TRY(fc_conv2d_kernel(dev, "im2col_panels_t_s1", &kernel));
     int before = n0 * d->h * d->w, after = (d->n - n0) * d->h * d->w;
-    const fc_kernel_arg args[] = {FC_ARG_VIEW(xs), FC_ARG_UINT(fc_shape4_stride_c(s)),
-                                  FC_ARG_INT(d->h), FC_ARG_INT(d->w), FC_ARG_UINT(cols),
-                                  FC_ARG_UINT(d->c_in), FC_ARG_INT(d->kh), FC_ARG_INT(d->kw),
-                                  FC_ARG_INT(d->pad), FC_ARG_INT(-before), FC_ARG_INT(after),
-                                  FC_ARG_VIEW(out)};
+    const fc_kernel_arg args[] = {FC_ARG_VIEW(xs),    FC_ARG_UINT(fc_shape4_stride_c(s)),
+                                  FC_ARG_INT(d->h),   FC_ARG_INT(d->w),
+                                  FC_ARG_UINT(cols),  FC_ARG_UINT(d->c_in),
+                                  FC_ARG_INT(d->kh),  FC_ARG_INT(d->kw),
+                                  FC_ARG_INT(d->pad), FC_ARG_INT(-before),
+                                  FC_ARG_INT(after),  FC_ARG_VIEW(out)};
     return fc_ops_launch_2d(dev, kernel, "im2col_t", (cols + 15) / 16, (k + 15) / 16, args,
                             FC_NARGS(args));
   }
   int wide = nr == 16; /* 16-column work-items */
   FC_TRY(fc_conv2d_kernel(dev, wide ? "im2col_panels_t_g" : "im2col_panels_t", &kernel));
-  const fc_kernel_arg args[] = {FC_ARG_VIEW(xs), FC_ARG_UINT(fc_shape4_stride_n(s)),
-                                FC_ARG_UINT(fc_shape4_stride_c(s)), FC_ARG_INT(d->h),
-                                FC_ARG_INT(d->w), FC_ARG_INT(fc_conv2d_out_h(d)),
-                                FC_ARG_INT(fc_conv2d_out_w(d)), FC_ARG_UINT(cols),
-                                FC_ARG_UINT(d->c_in), FC_ARG_INT(d->kh), FC_ARG_INT(d->kw),
-                                FC_ARG_INT(d->stride), FC_ARG_INT(d->pad), FC_ARG_VIEW(out),
+  const fc_kernel_arg args[] = {FC_ARG_VIEW(xs),
+                                FC_ARG_UINT(fc_shape4_stride_n(s)),
+                                FC_ARG_UINT(fc_shape4_stride_c(s)),
+                                FC_ARG_INT(d->h),
+                                FC_ARG_INT(d->w),
+                                FC_ARG_INT(fc_conv2d_out_h(d)),
+                                FC_ARG_INT(fc_conv2d_out_w(d)),
+                                FC_ARG_UINT(cols),
+                                FC_ARG_UINT(d->c_in),
+                                FC_ARG_INT(d->kh),
+                                FC_ARG_INT(d->kw),
+                                FC_ARG_INT(d->stride),
+                                FC_ARG_INT(d->pad),
+                                FC_ARG_VIEW(out),
                                 FC_ARG_UINT(nr)};
   if (wide)
     return fc_ops_launch_2d(dev, kernel, "im2col_t", (cols + 15) / 16, (k + 15) / 16, args,
@@ -299,12 +323,22 @@ static fc_status implicit_gemm(fc_device *dev, const fc_conv2d_desc *d, size_t m
   if (fc_device_profiling(dev))
     snprintf(dev->prof_shape, sizeof dev->prof_shape, "m=%zu n=%zu k=%zu %s", m, cols, k,
              batch_panels ? "taps" : "implicit");
-  const fc_kernel_arg args[] = {FC_ARG_INT(m), FC_ARG_INT(batch_panels ? (size_t)d->n : cols),
-                                FC_ARG_INT(batch_panels ? channels : k), FC_ARG_INT(kc),
-                                FC_ARG_VIEW(ap), FC_ARG_UINT(k * (size_t)mr), FC_ARG_VIEW(src),
-                                FC_ARG_UINT(cols), FC_ARG_INT(d->h), FC_ARG_INT(d->w),
-                                FC_ARG_INT(d->kh), FC_ARG_INT(d->kw), FC_ARG_INT(d->pad),
-                                FC_ARG_FLOAT(0.0f), FC_ARG_VIEW(c), FC_ARG_UINT(cols),
+  const fc_kernel_arg args[] = {FC_ARG_INT(m),
+                                FC_ARG_INT(batch_panels ? (size_t)d->n : cols),
+                                FC_ARG_INT(batch_panels ? channels : k),
+                                FC_ARG_INT(kc),
+                                FC_ARG_VIEW(ap),
+                                FC_ARG_UINT(k * (size_t)mr),
+                                FC_ARG_VIEW(src),
+                                FC_ARG_UINT(cols),
+                                FC_ARG_INT(d->h),
+                                FC_ARG_INT(d->w),
+                                FC_ARG_INT(d->kh),
+                                FC_ARG_INT(d->kw),
+                                FC_ARG_INT(d->pad),
+                                FC_ARG_FLOAT(0.0f),
+                                FC_ARG_VIEW(c),
+                                FC_ARG_UINT(cols),
                                 FC_ARG_INT(per_group)};
   size_t global[2] = {n_tiles, groups};
   size_t local[2] = {batch_panels ? 1 : (size_t)dev->tuning.gemm.wg, 1};
@@ -324,8 +358,8 @@ static fc_status pack_weights_tap_major(fc_device *dev, const fc_conv2d_desc *d,
   FC_TRY(fc_ops_check_u32("conv2d", ws.offset + panels * (size_t)mr * k, "A panel extent"));
   cl_kernel kernel = NULL;
   FC_TRY(fc_gemm_kernel(dev, "gemm_pack_wtap", &kernel));
-  const fc_kernel_arg args[] = {FC_ARG_VIEW(w), FC_ARG_UINT(d->c_in), FC_ARG_UINT(d->c_out),
-                                FC_ARG_UINT(khw), FC_ARG_INT(flip), FC_ARG_UINT(mr),
+  const fc_kernel_arg args[] = {FC_ARG_VIEW(w),   FC_ARG_UINT(d->c_in), FC_ARG_UINT(d->c_out),
+                                FC_ARG_UINT(khw), FC_ARG_INT(flip),     FC_ARG_UINT(mr),
                                 FC_ARG_VIEW(ws)};
   size_t global[2] = {k, panels}, local[2] = {dev->wg_1d, 1};
   return fc_launch(dev, kernel, "gemm_pack", 2, global, local, args, FC_NARGS(args));
@@ -355,7 +389,7 @@ static fc_status implicit_backward_data(fc_device *dev, const fc_conv2d_desc *d,
   FC_TRY(fc_ops_check_u32("conv2d", ws.offset + panels * (size_t)mr * k, "A panel extent"));
   cl_kernel kernel = NULL;
   FC_TRY(fc_gemm_kernel(dev, "gemm_pack_wflip", &kernel));
-  const fc_kernel_arg args[] = {FC_ARG_VIEW(w), FC_ARG_UINT(ci), FC_ARG_UINT(d->c_out),
+  const fc_kernel_arg args[] = {FC_ARG_VIEW(w),   FC_ARG_UINT(ci), FC_ARG_UINT(d->c_out),
                                 FC_ARG_UINT(khw), FC_ARG_UINT(mr), FC_ARG_VIEW(ws)};
   size_t global[2] = {k, panels}, local[2] = {dev->wg_1d, 1};
   FC_TRY(fc_launch(dev, kernel, "gemm_pack", 2, global, local, args, FC_NARGS(args)));
@@ -408,11 +442,13 @@ static fc_status implicit_backward_weights(fc_device *dev, const fc_conv2d_desc 
     size_t kq = cols - q0 < ko ? cols - q0 : ko;
     fc_view a0 = fc_view_add(ap, q0 * (size_t)mr);
     float beta = q0 == 0 ? 0.0f : 1.0f;
-    const fc_kernel_arg args[] = {FC_ARG_INT(co), FC_ARG_INT(ci), FC_ARG_INT(kq), FC_ARG_INT(kc),
-                                  FC_ARG_VIEW(a0), FC_ARG_UINT(cols * (size_t)mr), FC_ARG_VIEW(xt),
-                                  FC_ARG_INT(d->h), FC_ARG_INT(d->w), FC_ARG_INT(d->kh),
-                                  FC_ARG_INT(d->kw), FC_ARG_INT(d->pad), FC_ARG_INT(q0),
-                                  FC_ARG_FLOAT(beta), FC_ARG_VIEW(dwp), FC_ARG_INT(per_group)};
+    const fc_kernel_arg args[] = {
+        FC_ARG_INT(co),       FC_ARG_INT(ci),     FC_ARG_INT(kq),
+        FC_ARG_INT(kc),       FC_ARG_VIEW(a0),    FC_ARG_UINT(cols * (size_t)mr),
+        FC_ARG_VIEW(xt),      FC_ARG_INT(d->h),   FC_ARG_INT(d->w),
+        FC_ARG_INT(d->kh),    FC_ARG_INT(d->kw),  FC_ARG_INT(d->pad),
+        FC_ARG_INT(q0),       FC_ARG_FLOAT(beta), FC_ARG_VIEW(dwp),
+        FC_ARG_INT(per_group)};
     size_t global[2] = {n_tiles, groups}, local[2] = {(size_t)dev->tuning.gemm.wg, 1};
     st = fc_launch(dev, kernel, "conv_wgrad", 2, global, local, args, FC_NARGS(args));
   }

@@ -70,12 +70,20 @@ fc_status fc_im2col(fc_device *dev, const fc_conv2d_desc *d, fc_view x, int n0, 
   cl_kernel kernel = NULL;
   FC_TRY(fc_conv2d_kernel(dev, "im2col", &kernel));
   fc_view xs = fc_view_add(x, (size_t)n0 * fc_shape4_stride_n(s));
-  const fc_kernel_arg args[] = {FC_ARG_VIEW(xs), FC_ARG_UINT(fc_shape4_stride_n(s)),
-                                FC_ARG_UINT(fc_shape4_stride_c(s)), FC_ARG_INT(d->h),
-                                FC_ARG_INT(d->w), FC_ARG_INT(fc_conv2d_out_h(d)),
-                                FC_ARG_INT(fc_conv2d_out_w(d)), FC_ARG_UINT(columns),
-                                FC_ARG_UINT(d->c_in), FC_ARG_INT(d->kh), FC_ARG_INT(d->kw),
-                                FC_ARG_INT(d->stride), FC_ARG_INT(d->pad), FC_ARG_VIEW(col),
+  const fc_kernel_arg args[] = {FC_ARG_VIEW(xs),
+                                FC_ARG_UINT(fc_shape4_stride_n(s)),
+                                FC_ARG_UINT(fc_shape4_stride_c(s)),
+                                FC_ARG_INT(d->h),
+                                FC_ARG_INT(d->w),
+                                FC_ARG_INT(fc_conv2d_out_h(d)),
+                                FC_ARG_INT(fc_conv2d_out_w(d)),
+                                FC_ARG_UINT(columns),
+                                FC_ARG_UINT(d->c_in),
+                                FC_ARG_INT(d->kh),
+                                FC_ARG_INT(d->kw),
+                                FC_ARG_INT(d->stride),
+                                FC_ARG_INT(d->pad),
+                                FC_ARG_VIEW(col),
                                 FC_ARG_UINT(ld_col)};
   return fc_ops_launch_2d(dev, kernel, "im2col", columns, (size_t)d->c_in, args, FC_NARGS(args));
 }
@@ -100,21 +108,36 @@ fc_status fc_col2im(fc_device *dev, const fc_conv2d_desc *d, fc_view col, size_t
   /* CPUs: the shifted-copy or plane variants (GPUs keep the per-pixel gather). */
   if (fc_conv2d_shift_eligible(d) && dev->cpu_kernels) {
     FC_TRY(fc_conv2d_kernel(dev, "col2im_s1", &kernel));
-    const fc_kernel_arg args[] = {FC_ARG_VIEW(col), FC_ARG_UINT(ld_col), FC_ARG_INT(d->h),
-                                  FC_ARG_INT(d->w), FC_ARG_UINT(pixels), FC_ARG_UINT(d->c_in),
-                                  FC_ARG_INT(d->kh), FC_ARG_INT(d->kw), FC_ARG_INT(d->pad),
-                                  FC_ARG_VIEW(dxs), FC_ARG_UINT(fc_shape4_stride_c(s))};
+    const fc_kernel_arg args[] = {FC_ARG_VIEW(col),
+                                  FC_ARG_UINT(ld_col),
+                                  FC_ARG_INT(d->h),
+                                  FC_ARG_INT(d->w),
+                                  FC_ARG_UINT(pixels),
+                                  FC_ARG_UINT(d->c_in),
+                                  FC_ARG_INT(d->kh),
+                                  FC_ARG_INT(d->kw),
+                                  FC_ARG_INT(d->pad),
+                                  FC_ARG_VIEW(dxs),
+                                  FC_ARG_UINT(fc_shape4_stride_c(s))};
     return fc_ops_launch_2d(dev, kernel, "col2im", (pixels + 15) / 16, (size_t)d->c_in, args,
                             FC_NARGS(args));
   }
   /* By planes on CPUs (cl/conv2d.cl col2im_plane). */
   int cpu = dev->cpu_kernels;
   FC_TRY(fc_conv2d_kernel(dev, cpu ? "col2im_plane" : "col2im", &kernel));
-  const fc_kernel_arg args[] = {FC_ARG_VIEW(col), FC_ARG_UINT(ld_col), FC_ARG_INT(d->h),
-                                FC_ARG_INT(d->w), FC_ARG_INT(fc_conv2d_out_h(d)),
-                                FC_ARG_INT(fc_conv2d_out_w(d)), FC_ARG_UINT(pixels),
-                                FC_ARG_UINT(d->c_in), FC_ARG_INT(d->kh), FC_ARG_INT(d->kw),
-                                FC_ARG_INT(d->stride), FC_ARG_INT(d->pad), FC_ARG_VIEW(dxs),
+  const fc_kernel_arg args[] = {FC_ARG_VIEW(col),
+                                FC_ARG_UINT(ld_col),
+                                FC_ARG_INT(d->h),
+                                FC_ARG_INT(d->w),
+                                FC_ARG_INT(fc_conv2d_out_h(d)),
+                                FC_ARG_INT(fc_conv2d_out_w(d)),
+                                FC_ARG_UINT(pixels),
+                                FC_ARG_UINT(d->c_in),
+                                FC_ARG_INT(d->kh),
+                                FC_ARG_INT(d->kw),
+                                FC_ARG_INT(d->stride),
+                                FC_ARG_INT(d->pad),
+                                FC_ARG_VIEW(dxs),
                                 FC_ARG_UINT(fc_shape4_stride_n(s)),
                                 FC_ARG_UINT(fc_shape4_stride_c(s))};
   return fc_ops_launch_2d(dev, kernel, "col2im", cpu ? (size_t)count : pixels, (size_t)d->c_in,

@@ -28,8 +28,8 @@ static fc_status kernel(fc_device *dev, const char *name, cl_kernel *k) {
   return fc_device_kernel(dev, "lae", "", name, k);
 }
 
-fc_status fc_lae_forward(fc_device *dev, fc_shape4 s, int k, fc_view x, fc_view w,
-                         fc_view b, fc_view y, fc_view saved) {
+fc_status fc_lae_forward(fc_device *dev, fc_shape4 s, int k, fc_view x, fc_view w, fc_view b,
+                         fc_view y, fc_view saved) {
   const char *op = "lae_forward";
   FC_TRY(check_common(op, s, k, x, w));
   FC_TRY(fc_ops_check_view(op, "b", b, 1));
@@ -43,20 +43,22 @@ fc_status fc_lae_forward(fc_device *dev, fc_shape4 s, int k, fc_view x, fc_view 
   FC_TRY(kernel(dev, "lae_gate", &kg));
   FC_TRY(kernel(dev, "lae_apply", &ka));
 
-  const fc_kernel_arg pool[] = {FC_ARG_VIEW(x), FC_ARG_UINT(N), FC_ARG_UINT(C), FC_ARG_UINT(HW),
-                                FC_ARG_UINT(sn), FC_ARG_UINT(sc), FC_ARG_VIEW(saved)};
+  const fc_kernel_arg pool[] = {FC_ARG_VIEW(x),    FC_ARG_UINT(N),  FC_ARG_UINT(C),
+                                FC_ARG_UINT(HW),   FC_ARG_UINT(sn), FC_ARG_UINT(sc),
+                                FC_ARG_VIEW(saved)};
   FC_TRY(fc_launch_1d(dev, kp, "lae_pool", pixels(s), pool, FC_NARGS(pool)));
-  const fc_kernel_arg gate[] = {FC_ARG_VIEW(w), FC_ARG_VIEW(b), FC_ARG_UINT(N), FC_ARG_UINT(H),
+  const fc_kernel_arg gate[] = {FC_ARG_VIEW(w), FC_ARG_VIEW(b), FC_ARG_UINT(N),    FC_ARG_UINT(H),
                                 FC_ARG_UINT(W), FC_ARG_UINT(k), FC_ARG_VIEW(saved)};
   FC_TRY(fc_launch_1d(dev, kg, "lae_gate", pixels(s), gate, FC_NARGS(gate)));
-  const fc_kernel_arg apply[] = {FC_ARG_VIEW(x), FC_ARG_VIEW(saved), FC_ARG_UINT(N), FC_ARG_UINT(C),
-                                 FC_ARG_UINT(HW), FC_ARG_UINT(sn), FC_ARG_UINT(sc), FC_ARG_VIEW(y)};
+  const fc_kernel_arg apply[] = {FC_ARG_VIEW(x),  FC_ARG_VIEW(saved), FC_ARG_UINT(N),
+                                 FC_ARG_UINT(C),  FC_ARG_UINT(HW),    FC_ARG_UINT(sn),
+                                 FC_ARG_UINT(sc), FC_ARG_VIEW(y)};
   return fc_launch_1d(dev, ka, "lae_apply", fc_shape4_count(s), apply, FC_NARGS(apply));
 }
 
-fc_status fc_lae_backward(fc_device *dev, fc_shape4 s, int k, fc_view x, fc_view w,
-                          fc_view saved, fc_view dy, fc_view dx, fc_view dw,
-                          fc_view db, int accumulate, fc_view workspace) {
+fc_status fc_lae_backward(fc_device *dev, fc_shape4 s, int k, fc_view x, fc_view w, fc_view saved,
+                          fc_view dy, fc_view dx, fc_view dw, fc_view db, int accumulate,
+                          fc_view workspace) {
   const char *op = "lae_backward";
   FC_TRY(check_common(op, s, k, x, w));
   FC_TRY(fc_ops_check_view(op, "saved", saved, fc_lae_saved_size(s)));
@@ -79,27 +81,30 @@ fc_status fc_lae_backward(fc_device *dev, fc_shape4 s, int k, fc_view x, fc_view
   FC_TRY(kernel(dev, "lae_bwd_wsum", &ks));
   cl_mem wsm = workspace.mem;
 
-  const fc_kernel_arg gate[] = {FC_ARG_VIEW(x), FC_ARG_VIEW(dy), FC_ARG_VIEW(saved), FC_ARG_UINT(N),
-                                FC_ARG_UINT(C), FC_ARG_UINT(HW), FC_ARG_UINT(sn), FC_ARG_UINT(sc),
-                                FC_ARG_MEM(wsm), FC_ARG_UINT(ds_off)};
+  const fc_kernel_arg gate[] = {
+      FC_ARG_VIEW(x),  FC_ARG_VIEW(dy), FC_ARG_VIEW(saved), FC_ARG_UINT(N),  FC_ARG_UINT(C),
+      FC_ARG_UINT(HW), FC_ARG_UINT(sn), FC_ARG_UINT(sc),    FC_ARG_MEM(wsm), FC_ARG_UINT(ds_off)};
   FC_TRY(fc_launch_1d(dev, kg, "lae_bwd_gate", pixels(s), gate, FC_NARGS(gate)));
-  const fc_kernel_arg maps[] = {FC_ARG_VIEW(w), FC_ARG_UINT(N), FC_ARG_UINT(H), FC_ARG_UINT(W),
-                                FC_ARG_UINT(k), FC_ARG_MEM(wsm), FC_ARG_UINT(ds_off),
-                                FC_ARG_UINT(dm_off)};
+  const fc_kernel_arg maps[] = {FC_ARG_VIEW(w),      FC_ARG_UINT(N),     FC_ARG_UINT(H),
+                                FC_ARG_UINT(W),      FC_ARG_UINT(k),     FC_ARG_MEM(wsm),
+                                FC_ARG_UINT(ds_off), FC_ARG_UINT(dm_off)};
   FC_TRY(fc_launch_1d(dev, km, "lae_bwd_maps", pixels(s), maps, FC_NARGS(maps)));
-  const fc_kernel_arg part[] = {FC_ARG_VIEW(saved), FC_ARG_MEM(wsm), FC_ARG_UINT(ds_off),
-                                FC_ARG_UINT(part_off), FC_ARG_UINT(N), FC_ARG_UINT(H),
-                                FC_ARG_UINT(W), FC_ARG_UINT(k), FC_ARG_UINT(LAE_CHUNK),
+  const fc_kernel_arg part[] = {FC_ARG_VIEW(saved),    FC_ARG_MEM(wsm), FC_ARG_UINT(ds_off),
+                                FC_ARG_UINT(part_off), FC_ARG_UINT(N),  FC_ARG_UINT(H),
+                                FC_ARG_UINT(W),        FC_ARG_UINT(k),  FC_ARG_UINT(LAE_CHUNK),
                                 FC_ARG_UINT(nch)};
   FC_TRY(fc_launch_1d(dev, kp, "lae_bwd_wpart", (size_t)(taps + 1) * nch, part, FC_NARGS(part)));
-  const fc_kernel_arg sum[] = {FC_ARG_MEM(wsm), FC_ARG_UINT(part_off), FC_ARG_UINT(k),
-                               FC_ARG_UINT(nch), FC_ARG_VIEW(dw), FC_ARG_VIEW(db),
+  const fc_kernel_arg sum[] = {FC_ARG_MEM(wsm),
+                               FC_ARG_UINT(part_off),
+                               FC_ARG_UINT(k),
+                               FC_ARG_UINT(nch),
+                               FC_ARG_VIEW(dw),
+                               FC_ARG_VIEW(db),
                                FC_ARG_UINT(accumulate != 0)};
   FC_TRY(fc_launch_1d(dev, ks, "lae_bwd_wsum", taps + 1, sum, FC_NARGS(sum)));
   /* Last: dx may alias dy, which the gate gradient above still had to read. */
-  const fc_kernel_arg input[] = {FC_ARG_VIEW(dy), FC_ARG_VIEW(saved), FC_ARG_MEM(wsm),
-                                 FC_ARG_UINT(dm_off), FC_ARG_UINT(N), FC_ARG_UINT(C),
-                                 FC_ARG_UINT(HW), FC_ARG_UINT(sn), FC_ARG_UINT(sc),
-                                 FC_ARG_VIEW(dx)};
+  const fc_kernel_arg input[] = {
+      FC_ARG_VIEW(dy), FC_ARG_VIEW(saved), FC_ARG_MEM(wsm), FC_ARG_UINT(dm_off), FC_ARG_UINT(N),
+      FC_ARG_UINT(C),  FC_ARG_UINT(HW),    FC_ARG_UINT(sn), FC_ARG_UINT(sc),     FC_ARG_VIEW(dx)};
   return fc_launch_1d(dev, ki, "lae_bwd_input", fc_shape4_count(s), input, FC_NARGS(input));
 }

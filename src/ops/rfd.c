@@ -20,11 +20,18 @@ static fc_status apply(fc_device *dev, const char *tag, fc_shape4 s, int block, 
   const float scale = kept ? (float)((double)hw / (double)kept) : 1.0f;
   cl_kernel k;
   FC_TRY(fc_device_kernel(dev, "rfd", "", "rfd_apply", &k));
-  const fc_kernel_arg args[] = {FC_ARG_VIEW(src), FC_ARG_VIEW(params), FC_ARG_UINT(s.n),
-                                FC_ARG_UINT(s.c), FC_ARG_UINT(s.h), FC_ARG_UINT(s.w),
+  const fc_kernel_arg args[] = {FC_ARG_VIEW(src),
+                                FC_ARG_VIEW(params),
+                                FC_ARG_UINT(s.n),
+                                FC_ARG_UINT(s.c),
+                                FC_ARG_UINT(s.h),
+                                FC_ARG_UINT(s.w),
                                 FC_ARG_UINT(fc_shape4_stride_n(s)),
-                                FC_ARG_UINT(fc_shape4_stride_c(s)), FC_ARG_UINT(bh),
-                                FC_ARG_UINT(bw), FC_ARG_FLOAT(scale), FC_ARG_VIEW(dst)};
+                                FC_ARG_UINT(fc_shape4_stride_c(s)),
+                                FC_ARG_UINT(bh),
+                                FC_ARG_UINT(bw),
+                                FC_ARG_FLOAT(scale),
+                                FC_ARG_VIEW(dst)};
   return fc_launch_1d(dev, k, tag, fc_shape4_count(s), args, FC_NARGS(args));
 }
 
@@ -41,11 +48,16 @@ fc_status fc_rfd_forward(fc_device *dev, fc_shape4 s, int block, float p, uint64
                 bw = (cl_uint)(block < s.w ? block : s.w);
   cl_kernel k;
   FC_TRY(fc_device_kernel(dev, "rfd", "", "rfd_draw", &k));
-  const fc_kernel_arg draw[] = {FC_ARG_UINT(s.n), FC_ARG_UINT(s.h), FC_ARG_UINT(s.w),
-                                FC_ARG_UINT(bh), FC_ARG_UINT(bw),
+  const fc_kernel_arg draw[] = {FC_ARG_UINT(s.n),
+                                FC_ARG_UINT(s.h),
+                                FC_ARG_UINT(s.w),
+                                FC_ARG_UINT(bh),
+                                FC_ARG_UINT(bw),
                                 FC_ARG_UINT(fc_philox_prob_threshold(p)),
-                                FC_ARG_UINT((uint32_t)seed), FC_ARG_UINT((uint32_t)(seed >> 32)),
-                                FC_ARG_UINT((uint32_t)step), FC_ARG_UINT((uint32_t)(step >> 32)),
+                                FC_ARG_UINT((uint32_t)seed),
+                                FC_ARG_UINT((uint32_t)(seed >> 32)),
+                                FC_ARG_UINT((uint32_t)step),
+                                FC_ARG_UINT((uint32_t)(step >> 32)),
                                 FC_ARG_UINT(fc_philox_stream(FC_RNG_STREAM_RFD, layer)),
                                 FC_ARG_VIEW(params)};
   FC_TRY(fc_launch_1d(dev, k, "rfd_draw", (size_t)s.n, draw, FC_NARGS(draw)));

@@ -15,23 +15,23 @@ fc_status fc_snl_negatives(fc_device *dev, int batch, int classes, const fc_snl_
   const size_t bc = (size_t)batch * classes;
   if (!prm) return fc_errorf(FC_ERR_INVALID_ARG, "%s: no parameters given", op);
   switch (prm->mode) {
-    case FC_SNL_THRESH:
-    case FC_SNL_RANDOM:
-      if (!(prm->tau_n >= 0.0f && prm->tau_n <= 1.0f))
-        return fc_errorf(FC_ERR_INVALID_ARG, "%s: tau_n = %g must be in [0, 1]", op,
-                         (double)prm->tau_n);
-      break;
-    case FC_SNL_TOPK:
-      if (prm->k < 1 || prm->k > classes)
-        return fc_errorf(FC_ERR_INVALID_ARG, "%s: top-k with k = %d; k must be 1..%d", op, prm->k,
-                         classes);
-      if (prm->cap != prm->cap)
-        return fc_errorf(FC_ERR_INVALID_ARG, "%s: the student cap is NaN", op);
-      FC_TRY(fc_ops_check_view(op, "student_probs", student_probs, bc));
-      break;
-    default:
-      return fc_errorf(FC_ERR_INVALID_ARG, "%s: unknown mode %d (thresh, topk or random)", op,
-                       (int)prm->mode);
+  case FC_SNL_THRESH:
+  case FC_SNL_RANDOM:
+    if (!(prm->tau_n >= 0.0f && prm->tau_n <= 1.0f))
+      return fc_errorf(FC_ERR_INVALID_ARG, "%s: tau_n = %g must be in [0, 1]", op,
+                       (double)prm->tau_n);
+    break;
+  case FC_SNL_TOPK:
+    if (prm->k < 1 || prm->k > classes)
+      return fc_errorf(FC_ERR_INVALID_ARG, "%s: top-k with k = %d; k must be 1..%d", op, prm->k,
+                       classes);
+    if (prm->cap != prm->cap)
+      return fc_errorf(FC_ERR_INVALID_ARG, "%s: the student cap is NaN", op);
+    FC_TRY(fc_ops_check_view(op, "student_probs", student_probs, bc));
+    break;
+  default:
+    return fc_errorf(FC_ERR_INVALID_ARG, "%s: unknown mode %d (thresh, topk or random)", op,
+                     (int)prm->mode);
   }
   FC_TRY(fc_ops_check_view(op, "q", q, bc));
   FC_TRY(fc_ops_check_optional_view(op, "mask", mask, (size_t)batch));

@@ -143,7 +143,9 @@ static fc_status bench_peak(bench *bn) {
              v ? "peak" : "no vectors");
     st = run_one(bn, "peak", name, run_kernel, &c,
                  flops_per_iter[v] * (double)iters * (double)global, "GFLOP/s", -1);
-    if (st == FC_OK) *(v ? &bn->rep->peak_vector : &bn->rep->peak_scalar) = bn->rep->results[bn->rep->n_results - 1].rate;
+    if (st == FC_OK)
+      *(v ? &bn->rep->peak_vector : &bn->rep->peak_scalar) =
+          bn->rep->results[bn->rep->n_results - 1].rate;
   }
   fc_buffer_release(&out);
   return st;
@@ -381,8 +383,8 @@ static fc_status bench_gemm(bench *bn) {
                          : pass == 2 ? "CLBlast tuned"
                                      : host_lib;
       snprintf(name, sizeof name, "%zu^3 %s%s", n, what, pass == 3 ? " (host CPU)" : "");
-      st =
-          run_one(bn, "gemm", name, run_gemm, &g, 2.0 * (double)n * n * n, "GFLOP/s", bn->rep->peak_vector);
+      st = run_one(bn, "gemm", name, run_gemm, &g, 2.0 * (double)n * n * n, "GFLOP/s",
+                   bn->rep->peak_vector);
     }
   }
   if (st == FC_OK && !has_tuned_clblast && !bn->cfg->no_clblast)
@@ -451,9 +453,9 @@ static fc_status bench_convs(bench *bn, const fc_net_config *cfg) {
   if (st == FC_OK && total_ms > 0) {
     double rate = total_flops / (total_ms * 1e-3) * 1e-9;
     char line[160];
-    int len = snprintf(line, sizeof line,
-                       "  all convolutions of one training step: %.1f ms, %.1f GFLOP/s", total_ms,
-                       rate);
+    int len =
+        snprintf(line, sizeof line,
+                 "  all convolutions of one training step: %.1f ms, %.1f GFLOP/s", total_ms, rate);
     if (bn->rep->peak_vector > 0)
       len += snprintf(line + len, sizeof line - (size_t)len, " (%.0f%% of peak)",
                       100.0 * rate / bn->rep->peak_vector);
@@ -477,25 +479,20 @@ static fc_status run_op(fc_device *dev, void *p) {
   fc_view dx = fc_view_of(c->dx, 0), ws = fc_view_of(c->ws, 0), sm = fc_view_of(c->small, 0);
   size_t n = fc_shape4_count(c->s);
   switch (c->which) {
-    case 0:
-    case 1:
-      return fc_perf_bn_relu(dev, c->s, c->which, x, y, dy, dx, sm, ws, c->ws_floats);
-    case 2:
-      return fc_relu_forward(dev, x, y, n);
-    case 3:
-      return fc_add_forward(dev, x, dy, y, n);
-    case 4:
-      return fc_maxpool2d_forward(dev, c->s, 3, 2, 1, x, y, fc_view_of(c->idx, 0));
-    case 5:
-      return fc_maxpool2d_backward(dev, c->s, 3, 2, 1, fc_view_of(c->idx, 0), dy, dx);
-    case 6: {
-      size_t cols = (size_t)c->d.n * fc_conv2d_out_h(&c->d) * fc_conv2d_out_w(&c->d);
-      return fc_im2col(dev, &c->d, x, 0, c->d.n, ws, cols);
-    }
-    case 7: {
-      size_t cols = (size_t)c->d.n * fc_conv2d_out_h(&c->d) * fc_conv2d_out_w(&c->d);
-      return fc_col2im(dev, &c->d, ws, cols, 0, c->d.n, dx);
-    }
+  case 0:
+  case 1: return fc_perf_bn_relu(dev, c->s, c->which, x, y, dy, dx, sm, ws, c->ws_floats);
+  case 2: return fc_relu_forward(dev, x, y, n);
+  case 3: return fc_add_forward(dev, x, dy, y, n);
+  case 4: return fc_maxpool2d_forward(dev, c->s, 3, 2, 1, x, y, fc_view_of(c->idx, 0));
+  case 5: return fc_maxpool2d_backward(dev, c->s, 3, 2, 1, fc_view_of(c->idx, 0), dy, dx);
+  case 6: {
+    size_t cols = (size_t)c->d.n * fc_conv2d_out_h(&c->d) * fc_conv2d_out_w(&c->d);
+    return fc_im2col(dev, &c->d, x, 0, c->d.n, ws, cols);
+  }
+  case 7: {
+    size_t cols = (size_t)c->d.n * fc_conv2d_out_h(&c->d) * fc_conv2d_out_w(&c->d);
+    return fc_col2im(dev, &c->d, ws, cols, 0, c->d.n, dx);
+  }
   }
   return FC_OK;
 }
@@ -520,8 +517,8 @@ static fc_status bench_ops(bench *bn, const fc_net_config *cfg) {
   }
   fc_shape4 s = fc_slot_shape(bn_slot, bn->cfg->batch);
   const fc_slot *cx = &g.slots[conv->x], *cy = &g.slots[conv->y];
-  fc_conv2d_desc d = {bn->cfg->batch, cx->c, cx->h,        cx->w,     cy->c,
-                      3,     3,     conv->stride, conv->pad, FC_LAYOUT_CNHW};
+  fc_conv2d_desc d = {bn->cfg->batch, cx->c,     cx->h,         cx->w, cy->c, 3, 3,
+                      conv->stride,   conv->pad, FC_LAYOUT_CNHW};
   char title[160];
   snprintf(title, sizeof title,
            "memory-bound ops (activation %dx%dx%d, batch %d; GB/s count each tensor read or "
@@ -529,7 +526,8 @@ static fc_status bench_ops(bench *bn, const fc_net_config *cfg) {
            s.c, s.h, s.w, bn->cfg->batch);
   section(bn, title);
   size_t n = fc_shape4_count(s);
-  size_t colf = (size_t)d.c_in * 9 * (size_t)bn->cfg->batch * fc_conv2d_out_h(&d) * fc_conv2d_out_w(&d);
+  size_t colf =
+      (size_t)d.c_in * 9 * (size_t)bn->cfg->batch * fc_conv2d_out_h(&d) * fc_conv2d_out_w(&d);
   size_t nxd = fc_shape4_count(fc_conv2d_in_shape(&d));
   size_t big = n > nxd ? n : nxd;
   op_ctx c;
@@ -726,8 +724,9 @@ static fc_status bench_ssl(bench *bn, const fc_net_config *base) {
   }
   if (st == FC_OK) {
     fc_bench_train_result *r = &bn->rep->train[bn->rep->n_train++];
-    snprintf(r->what, sizeof r->what, "semi-supervised step, default recipe (B_l %d + B_u %d, LAE k %d)",
-             cfg.batch, B_u, cfg.net.lae_kernel);
+    snprintf(r->what, sizeof r->what,
+             "semi-supervised step, default recipe (B_l %d + B_u %d, LAE k %d)", cfg.batch, B_u,
+             cfg.net.lae_kernel);
     r->images = cfg.batch + B_u;
     r->plan_s = plan_s;
     step_times(bn, r, t);

@@ -80,7 +80,8 @@ static fc_status save_partial(tune *t) {
   size_t cap = 64 + (size_t)t->n_done * 128;
   char *text = malloc(cap);
   if (!text) return fc_errorf(FC_ERR_NOMEM, "out of memory");
-  size_t n = (size_t)snprintf(text, cap, "# fer-cl tune progress (key, ms); deleted when t->done\n");
+  size_t n =
+      (size_t)snprintf(text, cap, "# fer-cl tune progress (key, ms); deleted when t->done\n");
   for (int i = 0; i < t->n_done && n < cap; i++)
     n += (size_t)snprintf(text + n, cap - n, "%s %.4f\n", t->done[i].key, t->done[i].ms);
   fc_status st = fc_file_write_atomic(t->partial_path, text, n < cap ? n : cap - 1);
@@ -98,8 +99,8 @@ typedef fc_status (*workload_fn)(fc_device *dev, void *ctx);
 
 /* Time of `fn` (min of reps after a warm-up that builds kernels), or the saved
  * value. A failing candidate (e.g. parameters a driver rejects) scores +inf. */
-static double measure(tune *t, fc_device *dev, const char *key, const char *label, workload_fn fn, void *ctx,
-                      int reps) {
+static double measure(tune *t, fc_device *dev, const char *key, const char *label, workload_fn fn,
+                      void *ctx, int reps) {
   t->step_no++;
   const done_entry *d = find_done(t, key);
   if (d) {
@@ -401,8 +402,8 @@ static fc_status tune_run(tune *tn, fc_device *dev, fc_tune_result *result) {
       if (st == FC_OK) st = fc_tuning_apply_clblast(dev);
       if (st == FC_OK) {
         snprintf(key, sizeof key, "conv:clblast:%s", cl_best.clblast_count ? "tuned" : "default");
-        double ms =
-            measure(tn, dev, key, "convolutions, CLBlast (best parameters)", conv_work_run, &cw, reps);
+        double ms = measure(tn, dev, key, "convolutions, CLBlast (best parameters)", conv_work_run,
+                            &cw, reps);
         /* Keep the CLBlast parameters either way: bench's "CLBlast tuned" uses them. */
         best.clblast_count = t2.clblast_count;
         memcpy(best.clblast_names, t2.clblast_names, sizeof best.clblast_names);

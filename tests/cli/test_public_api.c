@@ -19,7 +19,8 @@ int main(void) {
     return 1;
   }
   if (fc_net_config_check(&bench.model) != FC_OK) {
-    fprintf(stderr, "bench's default model does not pass fc_net_config_check: %s\n", fc_last_error());
+    fprintf(stderr, "bench's default model does not pass fc_net_config_check: %s\n",
+            fc_last_error());
     return 1;
   }
   double t0 = fc_perf_now_s(), t1 = fc_perf_now_s();

@@ -49,7 +49,8 @@ const fc_conv_case fc_conv_engine_cases[] = {
     {2, 3, 4, 3, 2, 5, 3, 2, "stride 3"},
     {33, 16, 2, 2, 64, 3, 1, 1, "small plane, batch panels that skip padded taps"},
 };
-const size_t fc_conv_engine_case_count = sizeof fc_conv_engine_cases / sizeof fc_conv_engine_cases[0];
+const size_t fc_conv_engine_case_count =
+    sizeof fc_conv_engine_cases / sizeof fc_conv_engine_cases[0];
 
 fc_conv2d_desc fc_conv_case_desc(const fc_conv_case *c, fc_layout layout) {
   fc_conv2d_desc d = {c->n, c->c_in, c->h, c->w, c->c_out, c->k, c->k, c->stride, c->pad, layout};

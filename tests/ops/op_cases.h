@@ -18,9 +18,9 @@ typedef struct fc_conv_case {
   const char *note;
 } fc_conv_case;
 
-extern const fc_conv_case fc_conv_cases[];        /* awkward shapes, every kernel program */
+extern const fc_conv_case fc_conv_cases[]; /* awkward shapes, every kernel program */
 extern const size_t fc_conv_case_count;
-extern const fc_conv_case fc_conv_grad_cases[];   /* finite differences on the reference */
+extern const fc_conv_case fc_conv_grad_cases[]; /* finite differences on the reference */
 extern const size_t fc_conv_grad_case_count;
 extern const fc_conv_case fc_conv_engine_cases[]; /* each GEMM engine and kernel path */
 extern const size_t fc_conv_engine_case_count;

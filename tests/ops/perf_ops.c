@@ -11,12 +11,12 @@
 #include "perf/perf_internal.h"
 
 /* Outside Check (no test is running): a failure ends the program with its message. */
-#define PERF_OK(expr)                                                                        \
-  do {                                                                                       \
-    if ((expr) != FC_OK) {                                                                   \
-      fprintf(stderr, "test_ops --perf: %s: %s\n", #expr, fc_last_error());                  \
-      exit(1);                                                                               \
-    }                                                                                        \
+#define PERF_OK(expr)                                                       \
+  do {                                                                      \
+    if ((expr) != FC_OK) {                                                  \
+      fprintf(stderr, "test_ops --perf: %s: %s\n", #expr, fc_last_error()); \
+      exit(1);                                                              \
+    }                                                                       \
   } while (0)
 
 typedef struct conv_pass_ctx {
@@ -40,12 +40,11 @@ static void time_conv(fc_device *dev, const char *label, const fc_perf_conv *cv)
     conv_pass_ctx c = {&cv->d, pass, &buf};
     double min_ms = 0, median_ms = 0;
     int reps = 0;
-    PERF_OK(fc_perf_time(dev, conv_pass, &c, fc_perf_case_budget_s(), &min_ms, &median_ms,
-                             &reps));
+    PERF_OK(fc_perf_time(dev, conv_pass, &c, fc_perf_case_budget_s(), &min_ms, &median_ms, &reps));
     const fc_conv2d_desc *d = &cv->d;
     char shape[64];
-    snprintf(shape, sizeof shape, "n%d %dx%dx%d -> %d k%d s%d", d->n, d->c_in, d->h, d->w,
-             d->c_out, d->kh, d->stride);
+    snprintf(shape, sizeof shape, "n%d %dx%dx%d -> %d k%d s%d", d->n, d->c_in, d->h, d->w, d->c_out,
+             d->kh, d->stride);
     printf("conv2d %-40s %-28s %-5s %9.3f ms (median %9.3f) %8.1f GFLOP/s\n", label, shape,
            passes[pass], min_ms, median_ms, flops / (min_ms * 1e-3) * 1e-9);
     fflush(stdout);

@@ -257,7 +257,9 @@ void fc_test_batchnorm_grad(fc_device *dev) {
         char what[128];
         snprintf(what, sizeof what, "batchnorm %s %s n=%d c=%d %dx%d", epi_name(ctx.epi),
                  li ? "CNHW" : "NCHW", s.n, s.c, s.h, s.w);
-        const fc_fd_input fd_in[] = {{"x", x, n, dx}, {"gamma", g, c, dg}, {"beta", b, c, db},
+        const fc_fd_input fd_in[] = {{"x", x, n, dx},
+                                     {"gamma", g, c, dg},
+                                     {"beta", b, c, db},
                                      {"residual", r, n, e == FC_BN_ADD_RELU ? dr : NULL}};
         fc_test_fd(what, bn_fd_forward, &ctx, fd_in, 4, dy, n, 1e-6, 40, 203 + si);
         free(x), free(g), free(b), free(r), free(dy), free(y), free(dx), free(dg), free(db);

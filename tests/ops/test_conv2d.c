@@ -205,8 +205,7 @@ void fc_test_conv2d_case(fc_device *dev, fc_test_rng *rng, const fc_conv2d_desc 
   for (size_t i = 0; i < nb; i++) dbd[i] *= 2.0;
   expect_output(dev, &gdw, out, dwd, nw, "conv2d_backward_weights accumulate dw", tag, d, chunk);
   if (with_bias)
-    expect_output(dev, &gdb, out, dbd, nb, "conv2d_backward_weights accumulate db", tag, d,
-                  chunk);
+    expect_output(dev, &gdb, out, dbd, nb, "conv2d_backward_weights accumulate db", tag, d, chunk);
   fc_gbuf_download(dev, &gws, out); /* guard bands of the workspace */
 
   fc_gbuf_free(&gx), fc_gbuf_free(&gw), fc_gbuf_free(&gb), fc_gbuf_free(&gdy), fc_gbuf_free(&gy);

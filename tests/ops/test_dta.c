@@ -165,12 +165,14 @@ void fc_test_dta(fc_device *dev) {
     double tau[64];
     /* The thresholds left the clamp: the test exercised g·p̃/max p̃. */
     int inside = run_dta(dev, &rng, C, 0.5f, 0.95f, 0, tau);
-    if (C > 1) ck_assert_msg(inside > 0, "no threshold strictly inside (tau_min, tau_max), C=%d", C);
+    if (C > 1)
+      ck_assert_msg(inside > 0, "no threshold strictly inside (tau_min, tau_max), C=%d", C);
     /* Rescaled, with a floor (0.8) that clamping pins every class to: the classes stay
      * apart, each strictly above the floor. */
     inside = run_dta(dev, &rng, C, 0.8f, 0.95f, 1, tau);
     if (C > 1) /* one class: β = g = 1, τ = τ_max */
-      ck_assert_msg(inside == C, "rescaled: %d of %d thresholds strictly inside (0.8, 0.95)", inside, C);
+      ck_assert_msg(inside == C, "rescaled: %d of %d thresholds strictly inside (0.8, 0.95)",
+                    inside, C);
     if (C > 1) {
       double lo = tau[0], hi = tau[0];
       for (int c = 1; c < C; c++) lo = tau[c] < lo ? tau[c] : lo, hi = tau[c] > hi ? tau[c] : hi;
@@ -184,13 +186,15 @@ void fc_test_dta(fc_device *dev) {
     fc_gbuf gst = fc_gbuf_from_floats(dev, "state", state0, 7);
     fc_gbuf gstats = fc_gbuf_from_floats(dev, "stats", zero_stats, 4);
     const fc_dta_params prm = {0.8f, 0.95f, rescale};
-    FC_CHECK_OK(fc_dta_freematch_update(dev, 3, gstats.view, 1.0f, &prm, gst.view)); /* m = 1: state kept */
+    FC_CHECK_OK(
+        fc_dta_freematch_update(dev, 3, gstats.view, 1.0f, &prm, gst.view)); /* m = 1: state kept */
     float o[7];
     fc_gbuf_download(dev, &gst, o);
     const float want[2][3] = {{0.8f, 0.8f, 0.8f}, {0.89f, 0.845f, 0.845f}};
     for (int c = 0; c < 3; c++)
-      ck_assert_msg(fabsf(o[4 + c] - want[rescale][c]) < 1e-6f, "hand-made rescale %d: tau[%d] = %g, want %g",
-                    rescale, c, (double)o[4 + c], (double)want[rescale][c]);
+      ck_assert_msg(fabsf(o[4 + c] - want[rescale][c]) < 1e-6f,
+                    "hand-made rescale %d: tau[%d] = %g, want %g", rescale, c, (double)o[4 + c],
+                    (double)want[rescale][c]);
     fc_gbuf_free(&gst), fc_gbuf_free(&gstats);
   }
   fc_gbuf g = fc_gbuf_alloc(dev, "any", 64, 4);
@@ -204,8 +208,10 @@ void fc_test_dta(fc_device *dev) {
 
 static void run_dist_align(fc_device *dev, fc_test_rng *rng, int B, int C, int in_place) {
   const size_t n = (size_t)B * C, ns = fc_dist_align_state_size(C);
-  float *q = fc_test_alloc_floats(n), *out = fc_test_alloc_floats(n), *st = fc_test_alloc_floats(ns);
-  double *qd = fc_test_alloc_doubles(n), *outd = fc_test_alloc_doubles(n), *std = fc_test_alloc_doubles(ns);
+  float *q = fc_test_alloc_floats(n), *out = fc_test_alloc_floats(n),
+        *st = fc_test_alloc_floats(ns);
+  double *qd = fc_test_alloc_doubles(n), *outd = fc_test_alloc_doubles(n),
+         *std = fc_test_alloc_doubles(ns);
   fc_test_fill_probs(rng, q, B, C, 3.0);
   /* A skewed prior and a running mean far from it, one class with p̄ below the floor. */
   double psum = 0;
@@ -262,12 +268,15 @@ void fc_test_dist_align(fc_device *dev) {
   fc_gbuf_free(&gq), fc_gbuf_free(&gs), fc_gbuf_free(&gz);
 
   fc_test_rng rng = fc_test_rng_make(404);
-  static const int batches[] = {1, 3, 31, 33, 63}, classes[] = {1, 7, 8, 16}; /* random_probs: C ≤ 16 */
+  static const int batches[] = {1, 3, 31, 33, 63},
+                   classes[] = {1, 7, 8, 16}; /* random_probs: C ≤ 16 */
   for (int bi = 0; bi < 5; bi++)
-    for (int ci = 0; ci < 4; ci++) run_dist_align(dev, &rng, batches[bi], classes[ci], (bi + ci) % 2);
+    for (int ci = 0; ci < 4; ci++)
+      run_dist_align(dev, &rng, batches[bi], classes[ci], (bi + ci) % 2);
 
   fc_gbuf g = fc_gbuf_alloc(dev, "any", 64, 4);
   ck_assert_int_eq(fc_dist_align_update(dev, 2, 7, g.view, 1.5f, g.view), FC_ERR_INVALID_ARG);
-  ck_assert_int_eq(fc_dist_align_apply(dev, 1000, 7, g.view, g.view, g.view), FC_ERR_INVALID_ARG); /* q too small */
+  ck_assert_int_eq(fc_dist_align_apply(dev, 1000, 7, g.view, g.view, g.view),
+                   FC_ERR_INVALID_ARG); /* q too small */
   fc_gbuf_free(&g);
 }

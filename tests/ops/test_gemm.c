@@ -29,8 +29,8 @@ void fc_test_gemm_case(fc_device *dev, fc_test_rng *rng, int ta, int tb, size_t 
   FC_CHECK_OK(fc_gemm(dev, ta, tb, m, n, k, alpha, ga.view, lda, gb.view, ldb, beta, gc.view, ldc));
   fc_ref_gemm(ta, tb, m, n, k, alpha, ad, lda, bd, ldb, beta, cd, ldc);
   fc_test_expect_download(dev, &gc, c, cd, nc, FC_NMSE_FORWARD,
-                          "gemm%s%s%s m=%zu n=%zu k=%zu ta=%d tb=%d", tag ? " [" : "", tag ? tag : "",
-                          tag ? "]" : "", m, n, k, ta, tb);
+                          "gemm%s%s%s m=%zu n=%zu k=%zu ta=%d tb=%d", tag ? " [" : "",
+                          tag ? tag : "", tag ? "]" : "", m, n, k, ta, tb);
   fc_gbuf_free(&ga), fc_gbuf_free(&gb), fc_gbuf_free(&gc);
   free(a), free(b), free(c), free(ad), free(bd), free(cd);
 }

@@ -24,8 +24,7 @@ static void run_case(fc_device *dev, lae_case tc, fc_layout layout, int quantize
   const int k = tc.k;
   const size_t n = fc_shape4_count(s), nw = 2 * (size_t)k * k;
   if (fc_test_over_budget(n)) return;
-  const size_t ns = fc_lae_saved_size(s),
-               nws = fc_lae_workspace_size(s, k);
+  const size_t ns = fc_lae_saved_size(s), nws = fc_lae_workspace_size(s, k);
   float *x = fc_test_alloc_floats(n), *dy = fc_test_alloc_floats(n), *w = fc_test_alloc_floats(nw);
   float b[1], out = 0;
   size_t no = n > ns ? n : ns;
@@ -43,8 +42,8 @@ static void run_case(fc_device *dev, lae_case tc, fc_layout layout, int quantize
   fc_test_fill_uniform(rng, w, wd, nw, -0.5, 0.5);
   fc_test_fill_uniform(rng, b, bd, 1, -0.5, 0.5);
   char what[160];
-  snprintf(what, sizeof what, "lae N=%d C=%d H=%d W=%d k=%d %s%s", tc.n, tc.c, tc.h,
-           tc.w, k, layout == FC_LAYOUT_NCHW ? "NCHW" : "CNHW", quantize ? " (ties)" : "");
+  snprintf(what, sizeof what, "lae N=%d C=%d H=%d W=%d k=%d %s%s", tc.n, tc.c, tc.h, tc.w, k,
+           layout == FC_LAYOUT_NCHW ? "NCHW" : "CNHW", quantize ? " (ties)" : "");
 
   fc_gbuf gx = fc_gbuf_from_floats(dev, "x", x, n), gw = fc_gbuf_from_floats(dev, "w", w, nw);
   fc_gbuf gb = fc_gbuf_from_floats(dev, "b", b, 1), gdy = fc_gbuf_from_floats(dev, "dy", dy, n);
@@ -65,24 +64,24 @@ static void run_case(fc_device *dev, lae_case tc, fc_layout layout, int quantize
                   "%s: argmax channel of pixel %zu: device %g, reference %g", what, i,
                   (double)o[3 * nhw + i], sd[3 * nhw + i]);
 
-  FC_CHECK_OK(fc_lae_backward(dev, s, k, gx.view, gw.view, gs.view, gdy.view,
-                              gdx.view, gdw.view, gdb.view, 0, gws.view));
+  FC_CHECK_OK(fc_lae_backward(dev, s, k, gx.view, gw.view, gs.view, gdy.view, gdx.view, gdw.view,
+                              gdb.view, 0, gws.view));
   fc_ref_lae_backward(s, k, xd, wd, sd, dyd, dxd, dwd, dbd);
   fc_test_expect_download(dev, &gdx, o, dxd, n, FC_NMSE_FORWARD, "%s: dx", what);
   fc_test_expect_download(dev, &gdw, o, dwd, nw, FC_NMSE_FORWARD, "%s: dw", what);
   fc_test_expect_download(dev, &gdb, &out, dbd, 1, FC_NMSE_FORWARD, "%s: db", what);
 
   /* accumulate: a second backward adds the same gradients once more. */
-  FC_CHECK_OK(fc_lae_backward(dev, s, k, gx.view, gw.view, gs.view, gdy.view,
-                              gdx.view, gdw.view, gdb.view, 1, gws.view));
+  FC_CHECK_OK(fc_lae_backward(dev, s, k, gx.view, gw.view, gs.view, gdy.view, gdx.view, gdw.view,
+                              gdb.view, 1, gws.view));
   for (size_t i = 0; i < nw; i++) dwd[i] *= 2.0;
   dbd[0] *= 2.0;
   fc_test_expect_download(dev, &gdw, o, dwd, nw, FC_NMSE_FORWARD, "%s: dw accumulated", what);
   fc_test_expect_download(dev, &gdb, &out, dbd, 1, FC_NMSE_FORWARD, "%s: db accumulated", what);
 
   /* dx aliasing dy. */
-  FC_CHECK_OK(fc_lae_backward(dev, s, k, gx.view, gw.view, gs.view, gdy.view,
-                              gdy.view, gdw.view, gdb.view, 0, gws.view));
+  FC_CHECK_OK(fc_lae_backward(dev, s, k, gx.view, gw.view, gs.view, gdy.view, gdy.view, gdw.view,
+                              gdb.view, 0, gws.view));
   fc_test_expect_download(dev, &gdy, o, dxd, n, FC_NMSE_FORWARD, "%s: dx in place of dy", what);
 
   fc_gbuf_free(&gx), fc_gbuf_free(&gw), fc_gbuf_free(&gb), fc_gbuf_free(&gdy), fc_gbuf_free(&gy);
@@ -148,8 +147,8 @@ void fc_test_lae_grad(fc_device *dev) {
       fc_ref_lae_forward(ctx.s, k, x, w, b, y, ctx.saved);
       fc_ref_lae_backward(ctx.s, k, x, w, ctx.saved, dy, dx, dw, db);
       const fc_fd_input fd_in[] = {{"F", x, n, dx}, {"W", w, nw, dw}, {"b", b, 1, db}};
-      fc_test_fd(layout ? "lae CNHW" : "lae NCHW", lae_fd_forward,
-                 &ctx, fd_in, 3, dy, n, 1e-6, 120, 103 + (uint64_t)k);
+      fc_test_fd(layout ? "lae CNHW" : "lae NCHW", lae_fd_forward, &ctx, fd_in, 3, dy, n, 1e-6, 120,
+                 103 + (uint64_t)k);
       free(x), free(w), free(y), free(dy), free(dx), free(dw), free(ctx.saved);
     }
   }

@@ -95,12 +95,11 @@ void fc_ref_layout_convert(fc_shape4 in, const double *x, fc_layout out_layout, 
  * the device; float tensors are double. */
 
 /* ---- spatial attention (saved: 4·N·H·W doubles, the device layout) ---- */
-void fc_ref_lae_forward(fc_shape4 s, int k, const double *x, const double *w,
-                        const double *b, double *y, double *saved);
+void fc_ref_lae_forward(fc_shape4 s, int k, const double *x, const double *w, const double *b,
+                        double *y, double *saved);
 /* Overwrites dx, dw [2k²], db [1]. */
-void fc_ref_lae_backward(fc_shape4 s, int k, const double *x, const double *w,
-                         const double *saved, const double *dy, double *dx,
-                         double *dw, double *db);
+void fc_ref_lae_backward(fc_shape4 s, int k, const double *x, const double *w, const double *saved,
+                         const double *dy, double *dx, double *dw, double *db);
 
 /* ---- random feature-map dropout ---- */
 void fc_ref_rfd_draw(fc_shape4 s, int block, float p, uint64_t seed, uint64_t step,

@@ -34,8 +34,8 @@ void fc_ref_snl_negatives(int B, int C, const fc_snl_params *prm, const double *
     if (prm->mode == FC_SNL_RANDOM && total > 0) {
       uint32_t r[4];
       fc_philox((uint32_t)b, (uint32_t)prm->step, (uint32_t)(prm->step >> 32),
-                    fc_philox_stream(FC_RNG_STREAM_SNL, 0), (uint32_t)prm->seed,
-                    (uint32_t)(prm->seed >> 32), r);
+                fc_philox_stream(FC_RNG_STREAM_SNL, 0), (uint32_t)prm->seed,
+                (uint32_t)(prm->seed >> 32), r);
       int pick = (int)fc_philox_below(r[0], (uint32_t)total), seen = 0;
       for (int c = 0; c < C; c++) {
         if (!nr[c]) continue;
