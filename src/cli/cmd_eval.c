@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/faces.h"
 #include "fercl/ckpt.h"
 #include "fercl/data.h"
 #include "fercl/device.h"
@@ -399,19 +400,33 @@ int fc_cmd_eval(int argc, char **argv) {
 
 static const char *predict_model;
 static int predict_json, predict_top = 3, predict_logits;
+static fc_predict_faces predict_faces = {.mode = FC_FACES_AUTO, .margin = 0.0};
 
 static const fc_option predict_options[] = {
     FC_OPTION_STRING("model", &predict_model, "FILE", "checkpoint written by fer-cl train"),
     FC_OPTION_INT("top", &predict_top, "K", "classes to show per image", 1, FC_NET_MAX_CLASSES),
     FC_OPTION_FLAG("json", &predict_json, "print JSON"),
     FC_OPTION_FLAG("logits", &predict_logits, "with --json: also every class's raw logit"),
+    FC_OPTION_CHOICE("faces", &predict_faces.mode, fc_faces_mode_names,
+                     "find faces first: auto (pictures larger than twice the model's input), always, never"),
+    FC_OPTION_STRING("detector", &predict_faces.detector, "FILE",
+                     "MTCNN weights (default: $FERCL_DETECTOR, else ~/.local/share/fer-cl/mtcnn.safetensors)"),
+    FC_OPTION_STRING("annotate", &predict_faces.annotate, "DIR", "write each picture with boxes and labels drawn"),
+    FC_OPTION_STRING("crops", &predict_faces.crops, "DIR", "write each face as the model sees it (aligned, resized)"),
+    FC_OPTION_FLAG("csv", &predict_faces.csv, "one CSV row per picture and face (folders of video frames)"),
+    FC_OPTION_DOUBLE("face-margin", &predict_faces.margin, "M",
+                     "alignment: the face template shrunk by 1 + 2M (0: FER2013's own framing)", -0.3, 1.0),
     {0}};
 
 static const fc_args_spec predict_spec = {
     .command = "predict",
-    .usage = "--model FILE IMAGE...",
+    .usage = "--model FILE IMAGE|FOLDER...",
     .summary = "The most likely expressions of each image (PNG or JPEG), with probabilities. Images are\n"
                "converted and resized as the checkpoint's metadata says.",
+    .details = "Faces: with --faces auto (the default) a picture whose longer side is more than twice the\n"
+               "model's input side goes through the face detector (MTCNN, tools/get-face-detector); each face\n"
+               "is aligned by its 5 landmarks to the model's input and classified. Smaller pictures are taken\n"
+               "as face crops and resized whole, as with --faces never. A folder stands for its images, sorted.",
     .options = predict_options,
     .global_options = fc_cli_global_options};
 
@@ -429,6 +444,12 @@ int fc_cmd_predict(int argc, char **argv) {
   if (st != FC_OK) return fc_cli_fail(st);
   int C = m.meta.config.num_classes, failures = 0;
   if (predict_top > C) predict_top = C;
+  if (predict_faces.mode != FC_FACES_NEVER || predict_faces.csv || predict_faces.annotate || predict_faces.crops) {
+    predict_faces.json = predict_json, predict_faces.top = predict_top, predict_faces.logits = predict_logits;
+    rc = fc_cli_predict_faces(m.dev, &m.ev, &m.meta, &predict_faces, positional, npos);
+    unload(&m);
+    return rc;
+  }
   float probs[FC_NET_MAX_CLASSES];
   fc_decode_request req = {.channels = m.meta.config.in_channels, .height = m.meta.config.input_size,
                            .width = m.meta.config.input_size};

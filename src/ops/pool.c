@@ -26,14 +26,8 @@ static fc_status check_pool(const char *op, fc_shape4 in, int k, int stride, int
   return FC_OK;
 }
 
-fc_status fc_maxpool2d_forward(fc_device *dev, fc_shape4 in, int k, int stride, int pad, fc_view x,
-                               fc_view y, fc_view argmax) {
-  const char *op = "maxpool2d_forward";
-  FC_TRY(check_pool(op, in, k, stride, pad));
-  fc_shape4 out = fc_pool2d_out_shape(in, k, stride, pad);
-  FC_TRY(fc_ops_check_view(op, "x", x, fc_shape4_count(in)));
-  FC_TRY(fc_ops_check_view(op, "y", y, fc_shape4_count(out)));
-  FC_TRY(fc_ops_check_view(op, "argmax", argmax, fc_shape4_count(out)));
+fc_status fc_maxpool2d_launch(fc_device *dev, const char *op, fc_shape4 in, fc_shape4 out, int k,
+                              int stride, int pad, fc_view x, fc_view y, fc_view argmax) {
   cl_kernel kernel = NULL;
   int cpu = dev->cpu_kernels; /* row variant (cl/pool.cl) */
   const char *name = !cpu ? "maxpool_forward"
@@ -63,6 +57,17 @@ fc_status fc_maxpool2d_forward(fc_device *dev, fc_shape4 in, int k, int stride, 
   /* The CPU variants take a work-item per output row (the rest would return at once). */
   return fc_ops_launch_2d(dev, kernel, op, cpu ? (size_t)out.n * out.h : count, (size_t)in.c,
                           args, FC_NARGS(args));
+}
+
+fc_status fc_maxpool2d_forward(fc_device *dev, fc_shape4 in, int k, int stride, int pad, fc_view x,
+                               fc_view y, fc_view argmax) {
+  const char *op = "maxpool2d_forward";
+  FC_TRY(check_pool(op, in, k, stride, pad));
+  fc_shape4 out = fc_pool2d_out_shape(in, k, stride, pad);
+  FC_TRY(fc_ops_check_view(op, "x", x, fc_shape4_count(in)));
+  FC_TRY(fc_ops_check_view(op, "y", y, fc_shape4_count(out)));
+  FC_TRY(fc_ops_check_view(op, "argmax", argmax, fc_shape4_count(out)));
+  return fc_maxpool2d_launch(dev, op, in, out, k, stride, pad, x, y, argmax);
 }
 
 fc_status fc_maxpool2d_backward(fc_device *dev, fc_shape4 in, int k, int stride, int pad,

@@ -18,6 +18,8 @@
 #include <unistd.h>
 
 #include "device/runtime.h"
+#include "fercl/data.h"
+#include "fercl/face.h"
 #include "fercl/log.h"
 #include "fercl/net.h"
 #include "fercl/ops.h"
@@ -753,6 +755,77 @@ static fc_status bench_train(bench *bn) {
   return FC_OK;
 }
 
+/* ---- face detection (MTCNN, src/face) ---- */
+
+typedef struct faces_ctx {
+  fc_face_detector *det;
+  const fc_image *img;
+  int found;
+} faces_ctx;
+
+static fc_status faces_once(fc_device *dev, void *ctx) {
+  (void)dev;
+  faces_ctx *c = ctx;
+  fc_face *faces = NULL;
+  fc_status st = fc_face_detect(c->det, c->img, NULL, &faces, &c->found);
+  free(faces);
+  return st;
+}
+
+/* A picture for the faces section: the file as it is, or synthetic faces (fc_synth_render,
+ * 3 channels) enlarged to side, on a gray w × h canvas. */
+static fc_status faces_picture(const char *file, int w, int h, int side, fc_image *out) {
+  if (file) return fc_image_load(file, &(fc_decode_request){.channels = 3}, out, NULL);
+  fc_synth_config sc;
+  fc_synth_config_default(&sc);
+  sc.channels = 3, sc.height = sc.width = side;
+  fc_image face = {0};
+  FC_TRY(fc_image_alloc(out, 3, h, w));
+  memset(out->data, 128, (size_t)3 * h * w);
+  fc_status st = fc_synth_render(&sc, 0, 3, &face);
+  for (int c = 0; st == FC_OK && c < 3; c++)
+    for (int y = 0; y < side && y < h; y++)
+      for (int x = 0; x < side && x < w; x++)
+        out->data[((size_t)c * h + y + (h - side) / 2) * w + x + (w - side) / 2] =
+            face.data[((size_t)c * side + y) * side + x];
+  fc_image_free(&face);
+  return st;
+}
+
+static fc_status bench_faces(bench *bn) {
+  fc_device *dev = bn->dev;
+  const char *faces_detector = bn->cfg->faces_detector;
+  char path[4096];
+  FC_TRY(fc_face_detector_path(faces_detector, path, sizeof path));
+  if (!faces_detector && access(path, R_OK) != 0) {
+    char line[4200];
+    snprintf(line, sizeof line,
+             "\nface detection: skipped (no detector at %s; run tools/get-face-detector)\n", path);
+    note(bn, line);
+    return FC_OK;
+  }
+  fc_face_detector *det = NULL;
+  FC_TRY(fc_face_detector_create(dev, path, &det));
+  section(bn, "face detection (MTCNN: P-Net pyramid, R-Net, O-Net; default thresholds)");
+  fc_image photo = {0}, portrait = {0};
+  fc_status st = faces_picture(bn->cfg->faces_photo, 640, 480, 200, &photo);
+  if (st == FC_OK) st = faces_picture(bn->cfg->faces_portrait, 256, 256, 256, &portrait);
+  const fc_image *imgs[2] = {&photo, &portrait};
+  const char *what[2] = {"photo", "portrait"};
+  for (int i = 0; i < 2 && st == FC_OK; i++) {
+    faces_ctx ctx = {det, imgs[i], 0};
+    st = faces_once(dev, &ctx); /* the face count for the row's name */
+    char name[112];
+    snprintf(name, sizeof name, "detect %s %dx%d (%d face%s)", what[i], imgs[i]->width, imgs[i]->height,
+             ctx.found, ctx.found == 1 ? "" : "s");
+    if (st == FC_OK) st = run_one(bn, "faces", name, faces_once, &ctx, 1e9, "img/s", 0);
+  }
+  fc_image_free(&photo);
+  fc_image_free(&portrait);
+  fc_face_detector_free(det);
+  return st;
+}
+
 /* ---- the run ---- */
 
 void fc_bench_config_default(fc_bench_config *cfg) {
@@ -788,6 +861,7 @@ fc_status fc_bench_run(fc_device *device, const fc_bench_config *config, fc_benc
   if (st == FC_OK && (cfg.sections & FC_BENCH_GEMM)) st = bench_gemm(&bn);
   if (st == FC_OK && (cfg.sections & FC_BENCH_CONV)) st = bench_convs(&bn, &cfg.model);
   if (st == FC_OK && (cfg.sections & FC_BENCH_OPS)) st = bench_ops(&bn, &cfg.model);
+  if (st == FC_OK && (cfg.sections & FC_BENCH_FACES)) st = bench_faces(&bn);
   if (st == FC_OK) st = profile_collect(&bn, 0);
   return st;
 }

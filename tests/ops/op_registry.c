@@ -35,6 +35,11 @@ const fc_op_test fc_op_tests[] = {
     {"adam", fc_test_adam, NULL},
     {"ema", fc_test_ema, NULL},
     {"sum_gather", fc_test_sum_gather, NULL},
+    /* picture ops (face detection and alignment) */
+    {"prelu", fc_test_prelu, NULL},
+    {"maxpool2d_ceil", fc_test_maxpool2d_ceil, NULL},
+    {"crop_resize", fc_test_crop_resize, NULL},
+    {"affine_warp", fc_test_affine_warp, NULL},
 };
 const int fc_op_test_count = (int)(sizeof fc_op_tests / sizeof fc_op_tests[0]);
 

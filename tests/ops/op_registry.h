@@ -75,5 +75,10 @@ void fc_test_sgd(fc_device *dev);
 void fc_test_adam(fc_device *dev);
 void fc_test_ema(fc_device *dev);
 void fc_test_sum_gather(fc_device *dev);
+/* picture ops (tests/ops/test_vision.c) */
+void fc_test_prelu(fc_device *dev);
+void fc_test_maxpool2d_ceil(fc_device *dev);
+void fc_test_crop_resize(fc_device *dev);
+void fc_test_affine_warp(fc_device *dev);
 
 #endif
