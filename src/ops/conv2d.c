@@ -202,21 +202,8 @@ static fc_status panels_of_columns(fc_device *dev, const fc_conv2d_desc *d, fc_v
   }
   int wide = nr == 16; /* 16-column work-items */
   FC_TRY(fc_conv2d_kernel(dev, wide ? "im2col_panels_g" : "im2col_panels", &kernel));
-  const fc_kernel_arg args[] = {FC_ARG_VIEW(xs),
-                                FC_ARG_UINT(fc_shape4_stride_n(s)),
-                                FC_ARG_UINT(fc_shape4_stride_c(s)),
-                                FC_ARG_INT(d->h),
-                                FC_ARG_INT(d->w),
-                                FC_ARG_INT(fc_conv2d_out_h(d)),
-                                FC_ARG_INT(fc_conv2d_out_w(d)),
-                                FC_ARG_UINT(cols),
-                                FC_ARG_UINT(padded),
-                                FC_ARG_UINT(d->c_in),
-                                FC_ARG_INT(d->kh),
-                                FC_ARG_INT(d->kw),
-                                FC_ARG_INT(d->stride),
-                                FC_ARG_INT(d->pad),
-                                FC_ARG_VIEW(out),
+  const fc_kernel_arg args[] = {FC_ARG_VIEW(xs),     FC_ARG_CONV_PLANES(d, s), FC_ARG_UINT(cols),
+                                FC_ARG_UINT(padded), FC_ARG_CONV_WINDOW(d),    FC_ARG_VIEW(out),
                                 FC_ARG_UINT(nr)};
   if (wide)
     return fc_ops_launch_2d(dev, kernel, "im2col", padded / 16, (size_t)d->c_in, args,
@@ -233,7 +220,8 @@ static fc_status panels_of_columns_t(fc_device *dev, const fc_conv2d_desc *d, fc
     return fc_gemm_pack(dev, fc_view_add(x, (size_t)n0 * p), (size_t)d->n * p, 1, k, cols, nr, out,
                         1, 0, 0);
   fc_shape4 s = fc_conv2d_in_shape(d);
-  FC_TRY(fc_ops_check_u32("im2col", out.offset + fc_gemm_panel_floats(k, cols, nr), "panel extent"));
+  FC_TRY(
+      fc_ops_check_u32("im2col", out.offset + fc_gemm_panel_floats(k, cols, nr), "panel extent"));
   cl_kernel kernel = NULL;
   fc_view xs = fc_view_add(x, (size_t)n0 * fc_shape4_stride_n(s));
   if (nr == 16 && fc_conv2d_shift_eligible(d)) {
@@ -250,26 +238,12 @@ static fc_status panels_of_columns_t(fc_device *dev, const fc_conv2d_desc *d, fc
   }
   int wide = nr == 16; /* 16-column work-items */
   FC_TRY(fc_conv2d_kernel(dev, wide ? "im2col_panels_t_g" : "im2col_panels_t", &kernel));
-  const fc_kernel_arg args[] = {FC_ARG_VIEW(xs),
-                                FC_ARG_UINT(fc_shape4_stride_n(s)),
-                                FC_ARG_UINT(fc_shape4_stride_c(s)),
-                                FC_ARG_INT(d->h),
-                                FC_ARG_INT(d->w),
-                                FC_ARG_INT(fc_conv2d_out_h(d)),
-                                FC_ARG_INT(fc_conv2d_out_w(d)),
-                                FC_ARG_UINT(cols),
-                                FC_ARG_UINT(d->c_in),
-                                FC_ARG_INT(d->kh),
-                                FC_ARG_INT(d->kw),
-                                FC_ARG_INT(d->stride),
-                                FC_ARG_INT(d->pad),
-                                FC_ARG_VIEW(out),
-                                FC_ARG_UINT(nr)};
+  const fc_kernel_arg args[] = {FC_ARG_VIEW(xs),       FC_ARG_CONV_PLANES(d, s), FC_ARG_UINT(cols),
+                                FC_ARG_CONV_WINDOW(d), FC_ARG_VIEW(out),         FC_ARG_UINT(nr)};
   if (wide)
     return fc_ops_launch_2d(dev, kernel, "im2col_t", (cols + 15) / 16, (k + 15) / 16, args,
                             FC_NARGS(args) - 1);
-  return fc_ops_launch_2d(dev, kernel, "im2col_t", cols, (size_t)d->c_in + 1, args,
-                          FC_NARGS(args));
+  return fc_ops_launch_2d(dev, kernel, "im2col_t", cols, (size_t)d->c_in + 1, args, FC_NARGS(args));
 }
 
 /* ---- implicit GEMM (conv_panel_s1 in cl/gemm.cl): stride-1 same convolutions ---- */
@@ -407,8 +381,7 @@ static size_t wgrad_floats(const fc_conv2d_desc *d, int mr) {
 }
 
 static int use_implicit_wgrad(const fc_device *dev, const fc_conv2d_desc *d, size_t ws_size) {
-  return use_implicit(dev, d) && d->c_in % 16 == 0 &&
-         ws_size >= wgrad_floats(d, fc_gemm_mr(dev));
+  return use_implicit(dev, d) && d->c_in % 16 == 0 && ws_size >= wgrad_floats(d, fc_gemm_mr(dev));
 }
 
 static fc_status implicit_backward_weights(fc_device *dev, const fc_conv2d_desc *d, fc_view x,
@@ -431,12 +404,14 @@ static fc_status implicit_backward_weights(fc_device *dev, const fc_conv2d_desc 
   size_t m_tiles = (co + (size_t)mr - 1) / (size_t)mr, n_tiles = ci * khw / 16;
   size_t groups = 1, per_group = 1;
   fc_gemm_groups(dev, m_tiles, n_tiles, 1, &groups, &per_group);
-  size_t kc = dev->tuning.gemm.kc > 0 && dev->tuning.gemm.kc <= 256 ? (size_t)dev->tuning.gemm.kc : 256;
+  size_t kc =
+      dev->tuning.gemm.kc > 0 && dev->tuning.gemm.kc <= 256 ? (size_t)dev->tuning.gemm.kc : 256;
   /* Launches of ko pixels: the work-items of a launch share that block of A. */
   size_t ko = (size_t)65536 / (m_tiles * (size_t)mr);
   ko = ko < kc ? kc : (ko + kc - 1) / kc * kc;
   if (fc_device_profiling(dev))
-    snprintf(dev->prof_shape, sizeof dev->prof_shape, "m=%zu n=%zu k=%zu implicit", co, ci * khw, cols);
+    snprintf(dev->prof_shape, sizeof dev->prof_shape, "m=%zu n=%zu k=%zu implicit", co, ci * khw,
+             cols);
   fc_status st = FC_OK;
   for (size_t q0 = 0; q0 < cols && st == FC_OK; q0 += ko) {
     size_t kq = cols - q0 < ko ? cols - q0 : ko;
@@ -490,8 +465,8 @@ static fc_status packed_backward_data(fc_device *dev, const fc_conv2d_desc *d, f
     size_t cols = (size_t)nc * p;
     FC_TRY(fc_gemm_pack(dev, fc_view_add(dy, (size_t)n0 * p), 1, ld, cols, co, nr, dyp, 1, 0, 0));
     if (is_pointwise(d)) {
-      FC_TRY(fc_gemm_packed(dev, k, cols, co, 1.0f, wtp, dyp, 0.0f,
-                            fc_view_add(dx, (size_t)n0 * p), ld, 1, 0, 0, 0));
+      FC_TRY(fc_gemm_packed(dev, k, cols, co, 1.0f, wtp, dyp, 0.0f, fc_view_add(dx, (size_t)n0 * p),
+                            ld, 1, 0, 0, 0));
     } else {
       FC_TRY(fc_gemm_packed(dev, k, cols, co, 1.0f, wtp, dyp, 0.0f, dcol, cols, 1, 0, 0, 0));
       FC_TRY(fc_col2im(dev, d, dcol, cols, n0, nc, dx));
