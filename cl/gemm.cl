@@ -19,7 +19,7 @@
  * Explicit float8 (not PoCL's work-item vectorization) because the tile must
  * stay in registers across the k loop, which a per-work-item scalar tile would
  * not. Each output is one fixed-order sum: deterministic.
- * The im2col kernels (cl/im2col.cl) write convolution column matrices straight
+ * The im2col kernels (cl/conv2d.cl) write convolution column matrices straight
  * into the B-panel layout. */
 
 #ifndef GEMM_MR
@@ -221,7 +221,7 @@ __kernel void gemm_panel(const int M, const int N, const int K, const int kc, co
  * The B operand is the column matrix of a source tensor src [C][N·H·W], never
  * stored: for k row r = (c, i, j) and column q, B[r][q] = src[c][q + s(i,j)]
  * with s(i,j) = (i − pad)·W + (j − pad), zero where the shifted pixel leaves
- * the image (the same masks as cl/im2col.cl's shifted copies).
+ * the image (the same masks as cl/conv2d.cl's shifted copies).
  *   forward:        Y = W · cols(x)      src = x
  *   backward-data:  dX = W̃ · cols(dY)    src = dY, W̃ the transposed weights rotated
  *                   by 180° (gemm_pack_wflip): the transposed convolution of a stride-1

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "core/fileio.h"
+#include "fercl/fileio.h"
 
 static fc_device *test_device = NULL;
 static char temp_dir[512];
@@ -82,6 +82,14 @@ int fc_test_run_suite(Suite *suite, int nofork) {
   srunner_free(runner);
   close_device();
   return failed == 0 ? 0 : 1;
+}
+
+void fc_test_add_case(Suite *suite, const char *name, int timeout_s, const TTest *const *tests,
+                      int count) {
+  TCase *tc = tcase_create(name);
+  if (timeout_s > 0) tcase_set_timeout(tc, timeout_s);
+  for (int i = 0; i < count; i++) tcase_add_test(tc, tests[i]);
+  suite_add_tcase(suite, tc);
 }
 
 void fc_test_copy_dir(const char *from, const char *to) {

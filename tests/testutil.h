@@ -12,6 +12,25 @@
  * OpenCL runtime (driver threads do not survive fork). */
 int fc_test_run_suite(Suite *suite, int nofork);
 
+/* Adds a test case `name` to suite holding the tests (START_TEST names) in
+ * order; timeout_s > 0 sets its timeout (else Check's default). */
+void fc_test_add_case(Suite *suite, const char *name, int timeout_s, const TTest *const *tests,
+                      int count);
+#define FC_TEST_CASE(suite, name, timeout_s, ...)                              \
+  do {                                                                         \
+    const TTest *const fc_case_tests_[] = {__VA_ARGS__};                       \
+    fc_test_add_case((suite), (name), (timeout_s), fc_case_tests_,             \
+                     (int)(sizeof fc_case_tests_ / sizeof fc_case_tests_[0])); \
+  } while (0)
+/* main() of a test program whose suite is one test case: runs the tests with
+ * fc_test_run_suite(suite, nofork). Written at file scope, without a semicolon. */
+#define FC_TEST_MAIN(suite_name, nofork, case_name, timeout_s, ...) \
+  int main(void) {                                                  \
+    Suite *fc_suite_ = suite_create(suite_name);                    \
+    FC_TEST_CASE(fc_suite_, case_name, timeout_s, __VA_ARGS__);     \
+    return fc_test_run_suite(fc_suite_, nofork);                    \
+  }
+
 /* The device the tests run on, opened once per test program: $FERCL_TEST_DEVICE,
  * else $FERCL_DEVICE, else 0. Exits with 77 (meson's "skipped") when no OpenCL
  * platform is installed, so host-only machines report skips, not failures. */

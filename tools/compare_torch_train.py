@@ -135,7 +135,7 @@ def build_resnet(args, lae_kernel=0, rfd=False):
         return model
 
     class SpatialAttention(torch.nn.Module):
-        """fer-cl's LAE (cl/attention.cl): A = sigmoid(conv_kxk([mean_c x, max_c x]) + b),
+        """fer-cl's LAE (cl/lae.cl): A = sigmoid(conv_kxk([mean_c x, max_c x]) + b),
         y = x * (1 + A)."""
 
         def __init__(self, k):
@@ -147,7 +147,7 @@ def build_resnet(args, lae_kernel=0, rfd=False):
             return x * (1 + torch.sigmoid(self.conv(m)))
 
     class FeatureDropout(torch.nn.Module):
-        """fer-cl's random feature-map dropout (cl/dropblock.cl): with probability p a
+        """fer-cl's random feature-map dropout (cl/rfd.cl): with probability p a
         sample loses one block x block square, at a random place, in every channel;
         the rest of that sample is scaled by H*W / kept. Identity in eval mode."""
 

@@ -18,8 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/fileio.h"
 #include "device/runtime.h"
+#include "fercl/fileio.h"
 #include "fercl/ops.h"
 #include "ops/ref/ref.h"
 

@@ -116,6 +116,11 @@ fc_status fc_metrics_write_report(FILE *out, const fc_confusion *cm,
 fc_status fc_metrics_write_json(FILE *out, const fc_confusion *cm,
                                 const char *const *class_names);
 
+/* Writes counts (row-major, counts[true * C + predicted], fc_confusion_counts)
+ * as a PNG heatmap with a title (src/ssl/plot.c: fc_plot_confusion_render). */
+fc_status fc_plot_confusion_png(const char *path, const uint64_t *counts, int num_classes,
+                                const char *const *class_names, const char *title);
+
 #ifdef __cplusplus
 }
 #endif

@@ -100,7 +100,7 @@ fc_status fc_gemm_strided_batched(fc_device *dev, int trans_a, int trans_b, size
 /* Element (n,c,h,w) of a 4-D activation with strides sn, sc (fc_shape4_stride_n/_c)
  * is at n·sn + c·sc + h·W + w: the ops below take any of the two layouts. */
 
-/* ---- im2col / col2im (cl/im2col.cl) and conv2d (src/ops/conv2d.c) ---- */
+/* ---- conv2d (cl/conv2d.cl, src/ops/conv2d.c; im2col / col2im in src/ops/im2col.c) ---- */
 
 /* A 2-D convolution: groups 1, dilation 1, the same stride and padding on both axes.
  * Weights are [c_out][c_in][kh][kw] (PyTorch's), bias [c_out]. x, y and their
@@ -268,7 +268,7 @@ fc_status fc_input_from_u8(fc_device *dev, fc_shape4 out, fc_view src, const flo
 /* y = x re-laid out from in.layout to out_layout (e.g. NCHW ↔ CNHW); y must not alias x. */
 fc_status fc_layout_convert(fc_device *dev, fc_shape4 in, fc_view x, fc_layout out_layout,
                             fc_view y);
-/* ======== the method's ops: attention, regularisation, losses, selection, optimizers ========
+/* ======== the method's ops: LAE, RFD, losses, DTA, SNL, optimizers ========
  * Conventions of this block: batch B and classes C are ints > 0; per-sample
  * vectors are [B], class matrices [B][C] row-major; float tensors are fc_views of
  * float buffers, "int32" ones of int buffers. Reductions run in a fixed order
@@ -276,30 +276,30 @@ fc_status fc_layout_convert(fc_device *dev, fc_shape4 in, fc_view x, fc_layout o
  * Gradients of parameters/logits are overwritten, or added to the existing content
  * when `accumulate` is nonzero (several losses or passes feeding one tensor). */
 
-/* ---- spatial attention, LAE (cl/attention.cl) ----
+/* ---- local attention enhancement, LAE (cl/lae.cl; these were formerly named
+ * fc_spatial_attention_*) ----
  * Residual spatial attention over a feature map F of shape (N, C, H, W), either layout:
  *   M = [mean_c F ; max_c F]        two maps per sample
  *   A = sigmoid(conv_k(M) + b)      weight w [1][2][k][k] (input channel 0 = mean,
  *                                   1 = max), bias b [1], stride 1, zero padding k/2
  *   y = F ⊙ (1 + A)                 A broadcast over channels
- * k is odd, 1..15. `saved` (fc_spatial_attention_saved_size floats) is written by the
+ * k is odd, 1..15. `saved` (fc_lae_saved_size floats) is written by the
  * forward pass and read by the backward pass: M as [N][2][H][W], then A as [N][H][W],
  * then the first maximal channel of each pixel as [N][H][W] (stored as floats).
  * y must not alias x. */
-size_t fc_spatial_attention_saved_size(fc_shape4 shape);
-fc_status fc_spatial_attention_forward(fc_device *dev, fc_shape4 shape, int k, fc_view x,
-                                       fc_view w, fc_view b, fc_view y, fc_view saved);
+size_t fc_lae_saved_size(fc_shape4 shape);
+fc_status fc_lae_forward(fc_device *dev, fc_shape4 shape, int k, fc_view x, fc_view w, fc_view b,
+                         fc_view y, fc_view saved);
 /* Scratch floats the backward pass needs. */
-size_t fc_spatial_attention_workspace_size(fc_shape4 shape, int k);
+size_t fc_lae_workspace_size(fc_shape4 shape, int k);
 /* dx (overwritten; may alias dy) gets the direct path and the paths through the mean
  * and the max (the max's gradient goes to the first maximal channel); dw [2k²] and
  * db [1] are overwritten or accumulated. */
-fc_status fc_spatial_attention_backward(fc_device *dev, fc_shape4 shape, int k, fc_view x,
-                                        fc_view w, fc_view saved, fc_view dy, fc_view dx,
-                                        fc_view dw, fc_view db, int accumulate,
-                                        fc_view workspace);
+fc_status fc_lae_backward(fc_device *dev, fc_shape4 shape, int k, fc_view x, fc_view w,
+                          fc_view saved, fc_view dy, fc_view dx, fc_view dw, fc_view db,
+                          int accumulate, fc_view workspace);
 
-/* ---- random feature-map dropout, RFD (cl/dropblock.cl) ----
+/* ---- random feature-map dropout, RFD (cl/rfd.cl) ----
  * Training only (the teacher and evaluation do not call it). Per sample n, with
  * probability p, one bh×bw block (bh = min(block, H), bw = min(block, W)) is zeroed
  * across all channels, placed fully inside the map so exactly bh·bw pixels go, and the
@@ -354,7 +354,7 @@ fc_status fc_nl_loss_backward(fc_device *dev, int batch, int classes, fc_view lo
                               fc_view negatives, fc_view mask, float eps, float b_norm,
                               float lambda, fc_view dlogits, int accumulate);
 
-/* ---- selection and thresholds on the device (cl/select.cl) ----
+/* ---- DTA: selection and thresholds on the device (cl/dta.cl, src/ops/dta.c) ----
  * q: the teacher's probabilities [B][C]. Orders over classes break ties towards the
  * lowest index (argmax, top-2, top-k). */
 
@@ -365,6 +365,7 @@ fc_status fc_confidence(fc_device *dev, int batch, int classes, fc_view q, fc_vi
 fc_status fc_threshold_mask(fc_device *dev, int batch, int classes, fc_view conf,
                             fc_view argmax, fc_view tau, fc_view mask);
 
+/* ---- SNL: negative sets (cl/snl.cl, src/ops/snl.c) ---- */
 typedef enum fc_snl_mode {
   FC_SNL_THRESH = 0, /* classes with q < tau_n, never the teacher's top-2 */
   FC_SNL_TOPK = 1,   /* classes outside the teacher's top-k, except student p > cap */
@@ -392,7 +393,8 @@ fc_status fc_snl_negatives(fc_device *dev, int batch, int classes, const fc_snl_
 fc_status fc_snl_hits(fc_device *dev, int batch, int classes, fc_view negatives, fc_view labels,
                       fc_view hits);
 
-/* DTA (METHOD §4). stats [1 + C] float: stats[0] = mean_b conf_b,
+/* ---- DTA, continued ----
+ * DTA (METHOD §4). stats [1 + C] float: stats[0] = mean_b conf_b,
  * stats[1 + c] = mean_b q_b(c). */
 fc_status fc_batch_confidence_stats(fc_device *dev, int batch, int classes, fc_view q,
                                     fc_view conf, fc_view stats);
@@ -484,8 +486,7 @@ typedef struct fc_gather_item {
   fc_view src;
   size_t count;
 } fc_gather_item;
-fc_status fc_gather_words(fc_device *dev, const fc_gather_item *items, int n_items,
-                          fc_view dst);
+fc_status fc_gather_words(fc_device *dev, const fc_gather_item *items, int n_items, fc_view dst);
 
 #ifdef __cplusplus
 }

@@ -37,14 +37,17 @@ double fc_cli_now_s(void);
 int fc_cli_parse(const fc_args_spec *spec, int argc, char **argv, char **positional,
                  int *positional_count);
 
+/* fc_cli_parse for a subcommand that takes options only: a positional argument
+ * is a usage error, "fer-cl: error: fer-cl CMD takes no arguments (got 'X')"
+ * then `hint` (NULL: "; see 'fer-cl CMD --help'"), exit code 2. */
+int fc_cli_parse_no_args(const fc_args_spec *spec, int argc, char **argv, const char *hint);
+
 /* Prints "fer-cl: error: <last error>" and returns the status's exit code. */
 int fc_cli_fail(fc_status status);
 
 /* Applies --verbose/--quiet to the library's log level. */
 void fc_cli_apply_log_level(void);
 
-/* Removes a temporary folder of plain files (a scratch run's) and the folder. */
-void fc_cli_remove_temp_dir(const char *dir);
 
 /* Subcommands: each returns the process exit code. */
 int fc_cmd_devices(int argc, char **argv);

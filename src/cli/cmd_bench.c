@@ -1,36 +1,17 @@
-/* fer-cl bench: what the device can do (clpeak-like), then what fer-cl's ops
- * and a whole training step achieve on it, each as time, GFLOP/s or GB/s and
- * a share of the measured peak.
- *
- * Timing: every measurement runs once to build kernels, then is repeated for
- * a time budget (at least 3 and at most 50 repetitions), each repetition
- * waited for on its own; min and median are reported — the minimum is the
- * most stable number on a shared machine, the median says how noisy it was. */
-#include <clblast_c.h>
-#include <dirent.h>
-#include <dlfcn.h>
-#include <math.h>
+/* fer-cl bench: parses the options, runs fc_bench_run (src/perf/bench.c) and
+ * prints what it measures as it comes, then JSON with --json. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "cli/cli.h"
-#include "core/fileio.h"
-#include "fercl/face.h"
-#include "core/json.h"
-#include "device/runtime.h"
-#include "fercl/ckpt.h"
+#include "fercl/fileio.h"
+#include "fercl/json.h"
 #include "fercl/log.h"
 #include "fercl/net.h"
-#include "fercl/ops.h"
+#include "fercl/perf.h"
 #include "fercl/profile.h"
 #include "fercl/train.h"
-#include "net/graph.h"
-#include "net/net_internal.h"
-#include "ops/gemm_internal.h"
-#include "ssl/trainer_internal.h"
 
 /* ---- options ---- */
 
@@ -84,32 +65,17 @@ static const fc_args_spec bench_spec = {
     .options = bench_options,
     .global_options = fc_cli_global_options};
 
-/* ---- results ---- */
+/* ---- printing as results come ---- */
 
-typedef struct result {
-  char section[16];
-  char name[112];
-  double min_ms, median_ms;
-  double rate;      /* GFLOP/s, GB/s or images/s (see unit) */
-  const char *unit; /* "GFLOP/s", "GB/s", "img/s", "us", "" */
-  double pct_peak;  /* < 0: none */
-  int reps;
-} result;
+static FILE *human; /* stdout, or stderr with --json */
 
-static result *results;
-static int n_results, cap_results;
-static double peak_scalar, peak_vector, peak_bw; /* measured */
-static FILE *human;                              /* stdout, or stderr with --json */
+static void print_section(void *user, const char *title) {
+  (void)user;
+  fprintf(human, "\n%s\n", title);
+}
 
-static void add_result(const result *r) {
-  if (n_results == cap_results) {
-    int cap = cap_results ? 2 * cap_results : 64;
-    result *p = realloc(results, (size_t)cap * sizeof *p);
-    if (!p) return;
-    results = p;
-    cap_results = cap;
-  }
-  results[n_results++] = *r;
+static void print_result(void *user, const fc_bench_result *r) {
+  (void)user;
   if (r->unit && strcmp(r->unit, "us") == 0) {
     fprintf(human, "  %-52s %9.2f us  (median %.2f)\n", r->name, r->min_ms * 1e3,
             r->median_ms * 1e3);
@@ -122,364 +88,17 @@ static void add_result(const result *r) {
   fflush(human);
 }
 
-static void section(const char *title) { fprintf(human, "\n%s\n", title); }
-
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
+static void print_train(void *user, const fc_bench_train_result *r) {
+  (void)user;
+  fprintf(human, "  %-52s %8.3f s/step (median %.3f)  %8.1f img/s  (plan + warm-up %.1f s)\n",
+          r->what, r->min_s, r->median_s, r->images / r->min_s, r->plan_s);
+  fflush(human);
 }
 
-typedef fc_status (*bench_fn)(fc_device *dev, void *ctx);
-
-/* Warm-up run, then repetitions for the time budget; min and median (ms). */
-static fc_status measure(fc_device *dev, bench_fn fn, void *ctx, double *min_ms, double *median_ms,
-                         int *reps_out) {
-  FC_TRY(fn(dev, ctx)); /* warm-up: builds kernels */
-  FC_TRY(fc_device_finish(dev));
-  /* Time a second run to choose the repetition count. */
-  double t0 = fc_cli_now_s();
-  FC_TRY(fn(dev, ctx));
-  FC_TRY(fc_device_finish(dev));
-  double one = fc_cli_now_s() - t0;
-  double budget = (quick ? 0.4 : 1.0) * budget_ms * 1e-3;
-  int reps = one > 0 ? (int)(budget / one) : 50;
-  if (reps < 3) reps = 3;
-  if (reps > 50) reps = 50;
-  double t[50];
-  for (int r = 0; r < reps; r++) {
-    t0 = fc_cli_now_s();
-    FC_TRY(fn(dev, ctx));
-    FC_TRY(fc_device_finish(dev));
-    t[r] = (fc_cli_now_s() - t0) * 1e3;
-  }
-  qsort(t, (size_t)reps, sizeof t[0], cmp_double);
-  *min_ms = t[0];
-  *median_ms = t[reps / 2];
-  if (reps_out) *reps_out = reps;
-  return FC_OK;
+static void print_note(void *user, const char *line) {
+  (void)user;
+  fputs(line, human);
 }
-
-/* Measures and records one result; work is flops (GFLOP/s) or bytes (GB/s). */
-static fc_status run_one(fc_device *dev, const char *sec, const char *name, bench_fn fn, void *ctx,
-                         double work, const char *unit, double peak) {
-  result r;
-  memset(&r, 0, sizeof r);
-  snprintf(r.section, sizeof r.section, "%s", sec);
-  snprintf(r.name, sizeof r.name, "%s", name);
-  fc_status st = measure(dev, fn, ctx, &r.min_ms, &r.median_ms, &r.reps);
-  if (st != FC_OK) return fc_error_context(st, "benchmark %s", name);
-  r.unit = unit;
-  r.rate = r.min_ms > 0 ? work / (r.min_ms * 1e-3) * 1e-9 : 0;
-  r.pct_peak = peak > 0 ? 100.0 * r.rate / peak : -1; /* -1: peak not measured (--only) */
-  add_result(&r);
-  return FC_OK;
-}
-
-/* ---- device peaks ---- */
-
-typedef struct kernel_ctx {
-  cl_kernel k;
-  size_t global, local;
-  const fc_kernel_arg *args;
-  int nargs;
-} kernel_ctx;
-
-static fc_status run_kernel(fc_device *dev, void *p) {
-  kernel_ctx *c = p;
-  return fc_launch(dev, c->k, "bench", 1, &c->global, c->local ? &c->local : NULL, c->args,
-                   c->nargs);
-}
-
-static fc_status bench_peak(fc_device *dev) {
-  section("peak (clpeak-like)");
-  const fc_device_info *info = &dev->info;
-  int cpu = info->type == FC_DEVICE_TYPE_CPU;
-  size_t global = cpu ? (size_t)info->compute_units * 512 : (size_t)info->compute_units * 4096;
-  size_t local = cpu ? 64 : 256;
-  if (local > info->max_work_group_size) local = info->max_work_group_size;
-  global = (global + local - 1) / local * local;
-  cl_mem out = NULL;
-  FC_TRY(fc_buffer_alloc(dev, global * sizeof(float), "bench output", &out));
-  fc_status st = FC_OK;
-  const char *names[2] = {"peak_fma_scalar", "peak_fma_vector"};
-  const double flops_per_iter[2] = {16.0, 128.0};
-  for (int v = 0; v < 2 && st == FC_OK; v++) {
-    cl_kernel k = NULL;
-    st = fc_device_kernel(dev, "bench", "", names[v], &k);
-    if (st != FC_OK) break;
-    /* Calibrate iterations so one run takes about a tenth of the budget. */
-    int iters = 256;
-    for (int tries = 0; tries < 8 && st == FC_OK; tries++) {
-      const fc_kernel_arg args[] = {FC_ARG_MEM(out), FC_ARG_INT(iters), FC_ARG_FLOAT(0.999f),
-                                    FC_ARG_FLOAT(0.001f)};
-      kernel_ctx c = {k, global, local, args, FC_NARGS(args)};
-      double t0 = fc_cli_now_s();
-      st = run_kernel(dev, &c);
-      if (st == FC_OK) st = fc_device_finish(dev);
-      double dt = fc_cli_now_s() - t0;
-      if (dt > 0.1 * budget_ms * 1e-3 || iters >= (1 << 22)) break;
-      iters *= dt > 0 ? (int)fmin(16.0, fmax(2.0, 0.1 * budget_ms * 1e-3 / dt)) : 16;
-    }
-    if (st != FC_OK) break;
-    const fc_kernel_arg args[] = {FC_ARG_MEM(out), FC_ARG_INT(iters), FC_ARG_FLOAT(0.999f),
-                                  FC_ARG_FLOAT(0.001f)};
-    kernel_ctx c = {k, global, local, args, FC_NARGS(args)};
-    char name[96];
-    snprintf(name, sizeof name, "FMA %s (%s)", v ? "float8 vectors" : "scalar floats",
-             v ? "peak" : "no vectors");
-    st = run_one(dev, "peak", name, run_kernel, &c,
-                 flops_per_iter[v] * (double)iters * (double)global, "GFLOP/s", -1);
-    if (st == FC_OK) *(v ? &peak_vector : &peak_scalar) = results[n_results - 1].rate;
-  }
-  fc_buffer_release(&out);
-  return st;
-}
-
-static fc_status bench_bandwidth(fc_device *dev) {
-  const fc_device_info *info = &dev->info;
-  int cpu = info->type == FC_DEVICE_TYPE_CPU;
-  size_t bytes = (size_t)(quick ? 64 : 256) << 20;
-  if (bytes > info->max_alloc_bytes / 2) bytes = (size_t)(info->max_alloc_bytes / 2) & ~(size_t)31;
-  size_t n = bytes / sizeof(float), n8 = n / 8;
-  cl_mem x = NULL, y = NULL, out = NULL;
-  size_t rglobal = cpu ? (size_t)info->compute_units * 16 : (size_t)info->compute_units * 2048;
-  size_t local = cpu ? 16 : 256;
-  if (local > info->max_work_group_size) local = info->max_work_group_size;
-  rglobal = (rglobal + local - 1) / local * local;
-  fc_status st = fc_buffer_alloc(dev, bytes, "bench buffer", &x);
-  if (st == FC_OK) st = fc_buffer_alloc(dev, bytes, "bench buffer", &y);
-  if (st == FC_OK) st = fc_buffer_alloc(dev, rglobal * sizeof(float), "bench output", &out);
-  if (st == FC_OK) st = fc_buffer_fill_zero(dev, x, 0, bytes);
-  cl_kernel kr = NULL, kw = NULL, kc = NULL;
-  if (st == FC_OK) st = fc_device_kernel(dev, "bench", "", "bw_read", &kr);
-  if (st == FC_OK) st = fc_device_kernel(dev, "bench", "", "bw_write", &kw);
-  if (st == FC_OK) st = fc_device_kernel(dev, "bench", "", "bw_copy", &kc);
-  char name[96];
-  if (st == FC_OK) {
-    const fc_kernel_arg args[] = {FC_ARG_MEM(x), FC_ARG_UINT(n8), FC_ARG_MEM(out)};
-    kernel_ctx c = {kr, rglobal, local, args, FC_NARGS(args)};
-    snprintf(name, sizeof name, "read %zu MiB", bytes >> 20);
-    st = run_one(dev, "bandwidth", name, run_kernel, &c, (double)bytes, "GB/s", -1);
-  }
-  size_t wlocal = cpu ? 64 : 256;
-  if (wlocal > info->max_work_group_size) wlocal = info->max_work_group_size;
-  if (st == FC_OK) {
-    const fc_kernel_arg args[] = {FC_ARG_MEM(y), FC_ARG_UINT(n8), FC_ARG_FLOAT(1.0f)};
-    kernel_ctx c = {kw, (n8 + wlocal - 1) / wlocal * wlocal, wlocal, args, FC_NARGS(args)};
-    snprintf(name, sizeof name, "write %zu MiB", bytes >> 20);
-    st = run_one(dev, "bandwidth", name, run_kernel, &c, (double)bytes, "GB/s", -1);
-  }
-  if (st == FC_OK) {
-    const fc_kernel_arg args[] = {FC_ARG_MEM(x), FC_ARG_MEM(y), FC_ARG_UINT(n8)};
-    kernel_ctx c = {kc, (n8 + wlocal - 1) / wlocal * wlocal, wlocal, args, FC_NARGS(args)};
-    snprintf(name, sizeof name, "copy %zu MiB (read + write counted)", bytes >> 20);
-    st = run_one(dev, "bandwidth", name, run_kernel, &c, 2.0 * (double)bytes, "GB/s", -1);
-    if (st == FC_OK) peak_bw = results[n_results - 1].rate;
-  }
-  fc_buffer_release(&x);
-  fc_buffer_release(&y);
-  fc_buffer_release(&out);
-  return st;
-}
-
-static fc_status bench_latency(fc_device *dev) {
-  section("launch latency and host<->device transfers");
-  cl_kernel k = NULL;
-  cl_mem buf = NULL;
-  FC_TRY(fc_buffer_alloc(dev, 64, "bench output", &buf));
-  fc_status st = fc_device_kernel(dev, "bench", "", "empty_kernel", &k);
-  const fc_kernel_arg args[] = {FC_ARG_MEM(buf)};
-  size_t g = 1, l = 1;
-  for (int mode = 0; mode < 2 && st == FC_OK; mode++) {
-    int n = mode == 0 ? 500 : 100;
-    double best = 1e30, samples[5];
-    for (int rep = 0; rep < 5 && st == FC_OK; rep++) {
-      st = fc_device_finish(dev);
-      double t0 = fc_cli_now_s(), enq = 0;
-      for (int i = 0; i < n && st == FC_OK; i++) {
-        st = fc_launch(dev, k, "bench", 1, &g, &l, args, 1);
-        if (mode == 1 && st == FC_OK) st = fc_device_finish(dev);
-      }
-      enq = fc_cli_now_s() - t0;
-      if (st == FC_OK && mode == 0) st = fc_device_finish(dev);
-      samples[rep] = enq / n;
-      if (samples[rep] < best) best = samples[rep];
-    }
-    if (st != FC_OK) break;
-    qsort(samples, 5, sizeof samples[0], cmp_double);
-    result r;
-    memset(&r, 0, sizeof r);
-    snprintf(r.section, sizeof r.section, "latency");
-    snprintf(r.name, sizeof r.name, "%s",
-             mode == 0 ? "kernel launch, enqueue only" : "kernel launch, enqueue + wait");
-    r.min_ms = best * 1e3;
-    r.median_ms = samples[2] * 1e3;
-    r.unit = "us";
-    r.pct_peak = -1;
-    r.reps = 5;
-    add_result(&r);
-  }
-  fc_buffer_release(&buf);
-  if (st != FC_OK) return st;
-  /* Transfers: blocking writes and reads of a pageable host buffer. */
-  size_t bytes = (size_t)(quick ? 32 : 128) << 20;
-  if (bytes > dev->info.max_alloc_bytes / 2) bytes = (size_t)(dev->info.max_alloc_bytes / 2);
-  char *host = malloc(bytes);
-  cl_mem dbuf = NULL;
-  if (!host) return fc_errorf(FC_ERR_NOMEM, "out of memory");
-  memset(host, 1, bytes);
-  st = fc_buffer_alloc(dev, bytes, "bench buffer", &dbuf);
-  for (int dir = 0; dir < 2 && st == FC_OK; dir++) {
-    double t[5];
-    for (int rep = 0; rep < 5 && st == FC_OK; rep++) {
-      double t0 = fc_cli_now_s();
-      st = dir == 0 ? fc_buffer_write(dev, dbuf, 0, bytes, host, 1)
-                    : fc_buffer_read(dev, dbuf, 0, bytes, host, 1);
-      t[rep] = (fc_cli_now_s() - t0) * 1e3;
-    }
-    if (st != FC_OK) break;
-    qsort(t, 5, sizeof t[0], cmp_double);
-    result r;
-    memset(&r, 0, sizeof r);
-    snprintf(r.section, sizeof r.section, "transfer");
-    snprintf(r.name, sizeof r.name, "%s %zu MiB", dir == 0 ? "host -> device" : "device -> host",
-             bytes >> 20);
-    r.min_ms = t[0];
-    r.median_ms = t[2];
-    r.rate = (double)bytes / (t[0] * 1e-3) * 1e-9;
-    r.unit = "GB/s";
-    r.pct_peak = -1;
-    r.reps = 5;
-    add_result(&r);
-  }
-  fc_buffer_release(&dbuf);
-  free(host);
-  return st;
-}
-
-/* ---- GEMM ---- */
-
-typedef void (*cblas_sgemm_fn)(int, int, int, int, int, int, float, const float *, int,
-                               const float *, int, float, float *, int);
-
-typedef struct gemm_ctx {
-  size_t m, n, k;
-  cl_mem a, b, c;
-  int engine; /* 0 fercl, 1 clblast (device's current overrides), 2 host BLAS */
-  cblas_sgemm_fn host;
-  float *ha, *hb, *hc;
-} gemm_ctx;
-
-static fc_status run_gemm(fc_device *dev, void *p) {
-  gemm_ctx *g = p;
-  if (g->engine == 2) {
-    g->host(101, 111, 111, (int)g->m, (int)g->n, (int)g->k, 1.0f, g->ha, (int)g->k, g->hb,
-            (int)g->n, 0.0f, g->hc, (int)g->n);
-    return FC_OK;
-  }
-  if (g->engine == 1) {
-    /* Straight to CLBlast, so "as shipped" is not affected by pending overrides. */
-    CLBlastStatusCode code = CLBlastSgemm(CLBlastLayoutRowMajor, CLBlastTransposeNo,
-                                          CLBlastTransposeNo, g->m, g->n, g->k, 1.0f, g->a, 0, g->k,
-                                          g->b, 0, g->n, 0.0f, g->c, 0, g->n, &dev->queue, NULL);
-    if (code != CLBlastSuccess)
-      return fc_errorf(FC_ERR_OPENCL, "CLBlast SGEMM %zux%zux%zu failed with status %d", g->m, g->n,
-                       g->k, (int)code);
-    return FC_OK;
-  }
-  fc_gemm_engine saved = dev->tuning.gemm.engine;
-  dev->tuning.gemm.engine = FC_GEMM_ENGINE_FERCL;
-  fc_status st = fc_gemm(dev, 0, 0, g->m, g->n, g->k, 1.0f, fc_view_of(g->a, 0), g->k,
-                         fc_view_of(g->b, 0), g->n, 0.0f, fc_view_of(g->c, 0), g->n);
-  dev->tuning.gemm.engine = saved;
-  return st;
-}
-
-static cblas_sgemm_fn find_host_blas(const char **which) {
-  static const char *libs[] = {"libopenblas.so.0", "libopenblas.so", "libblis.so.4",
-                               "libblas.so.3"};
-  for (size_t i = 0; i < sizeof libs / sizeof libs[0]; i++) {
-    void *h = dlopen(libs[i], RTLD_NOW | RTLD_LOCAL);
-    if (!h) continue;
-    void *f = dlsym(h, "cblas_sgemm");
-    if (f) {
-      *which = libs[i];
-      cblas_sgemm_fn fn;
-      memcpy(&fn, &f, sizeof fn);
-      return fn;
-    }
-    dlclose(h);
-  }
-  return NULL;
-}
-
-static fc_status bench_gemm(fc_device *dev) {
-  section("SGEMM (row-major C = A.B, square)");
-  static const size_t sizes_full[] = {256, 512, 1024, 2048};
-  static const size_t sizes_quick[] = {512, 1024};
-  const size_t *sizes = quick ? sizes_quick : sizes_full;
-  int n_sizes = quick ? 2 : 4;
-  size_t maxn = sizes[n_sizes - 1];
-  const char *host_lib = NULL;
-  cblas_sgemm_fn host = find_host_blas(&host_lib);
-  size_t bytes = maxn * maxn * sizeof(float);
-  float *ha = malloc(bytes), *hb = malloc(bytes), *hc = malloc(bytes);
-  if (!ha || !hb || !hc) {
-    free(ha), free(hb), free(hc);
-    return fc_errorf(FC_ERR_NOMEM, "out of memory");
-  }
-  for (size_t i = 0; i < maxn * maxn; i++) {
-    ha[i] = (float)((i * 7919) % 1000) * 1e-3f - 0.5f;
-    hb[i] = (float)((i * 104729) % 1000) * 1e-3f - 0.5f;
-  }
-  cl_mem a = NULL, b = NULL, c = NULL;
-  fc_status st = fc_buffer_alloc(dev, bytes, "bench A", &a);
-  if (st == FC_OK) st = fc_buffer_alloc(dev, bytes, "bench B", &b);
-  if (st == FC_OK) st = fc_buffer_alloc(dev, bytes, "bench C", &c);
-  if (st == FC_OK) st = fc_buffer_write(dev, a, 0, bytes, ha, 1);
-  if (st == FC_OK) st = fc_buffer_write(dev, b, 0, bytes, hb, 1);
-  char params[64];
-  fc_gemm_params_describe(&dev->tuning.gemm, params, sizeof params);
-  fc_gemm_params ours = dev->tuning.gemm;
-  ours.engine = FC_GEMM_ENGINE_FERCL;
-  char ours_desc[64];
-  fc_gemm_params_describe(&ours, ours_desc, sizeof ours_desc);
-  int has_tuned_clblast = dev->tuning.clblast_count > 0;
-  /* Passes: CLBlast as shipped (before any override reaches CLBlast), fer-cl's
-   * kernel, CLBlast tuned, host BLAS. */
-  for (int pass = 0; pass < 4 && st == FC_OK; pass++) {
-    if ((pass == 0 || pass == 2) && no_clblast) continue;
-    if (pass == 0 && dev->tuning.clblast_applied) continue; /* overrides already active */
-    if (pass == 2 && !has_tuned_clblast) continue;
-    if (pass == 3 && !host) continue;
-    if (pass == 2) st = fc_tuning_apply_clblast(dev);
-    if (pass == 0 && !quick)
-      fc_log(FC_LOG_INFO, "building CLBlast's kernels (slow on PoCL; --no-clblast skips them)");
-    for (int s = 0; s < n_sizes && st == FC_OK; s++) {
-      size_t n = sizes[s];
-      gemm_ctx g = {n, n, n, a, b, c, pass == 3 ? 2 : (pass == 1 ? 0 : 1), host, ha, hb, hc};
-      char name[112];
-      const char *what = pass == 0   ? "CLBlast as shipped"
-                         : pass == 1 ? ours_desc
-                         : pass == 2 ? "CLBlast tuned"
-                                     : host_lib;
-      snprintf(name, sizeof name, "%zu^3 %s%s", n, what, pass == 3 ? " (host CPU)" : "");
-      st =
-          run_one(dev, "gemm", name, run_gemm, &g, 2.0 * (double)n * n * n, "GFLOP/s", peak_vector);
-    }
-  }
-  if (st == FC_OK && !has_tuned_clblast && !no_clblast)
-    fprintf(human, "  (no tuned CLBlast parameters for this device: run fer-cl tune)\n");
-  fprintf(human, "  fc_gemm on this device uses: %s%s\n", params,
-          dev->tuning.tuned ? " (tuned)" : " (defaults)");
-  fc_buffer_release(&a);
-  fc_buffer_release(&b);
-  fc_buffer_release(&c);
-  free(ha), free(hb), free(hc);
-  return st;
-}
-
-/* ---- convolutions and memory-bound ops at the model's shapes ---- */
 
 static fc_status model_config(fc_net_config *cfg) {
   fc_net_config_default(cfg);
@@ -491,617 +110,141 @@ static fc_status model_config(fc_net_config *cfg) {
   return fc_net_config_check(cfg);
 }
 
-typedef struct conv_ctx {
-  fc_conv2d_desc d;
-  int which; /* 0 forward, 1 backward data, 2 backward weights */
-  cl_mem x, y, w, ws;
-  size_t ws_floats;
-} conv_ctx;
-
-static fc_status run_conv(fc_device *dev, void *p) {
-  conv_ctx *c = p;
-  fc_view none = {0};
-  fc_view x = fc_view_of(c->x, 0), y = fc_view_of(c->y, 0), w = fc_view_of(c->w, 0);
-  fc_view ws = fc_view_of(c->ws, 0);
-  if (c->which == 0) return fc_conv2d_forward(dev, &c->d, x, w, none, y, ws, c->ws_floats);
-  if (c->which == 1) return fc_conv2d_backward_data(dev, &c->d, y, w, x, ws, c->ws_floats);
-  return fc_conv2d_backward_weights(dev, &c->d, x, y, w, none, 0, ws, c->ws_floats);
-}
-
-#define CONV_WS_CAP ((size_t)32 << 20) /* as the network's plans */
-
-static fc_status bench_convs(fc_device *dev, const fc_net_config *cfg) {
-  fc_graph g;
-  memset(&g, 0, sizeof g);
-  FC_TRY(fc_graph_build(cfg, &g));
-  char title[160];
-  snprintf(title, sizeof title,
-           "convolutions of %s (%dx%dx%d input, %s stem), batch %d: forward / backward-data / "
-           "backward-weights",
-           cfg->arch, cfg->in_channels, cfg->input_size, cfg->input_size, fc_stem_name(cfg->stem),
-           batch);
-  section(title);
-  fc_status st = FC_OK;
-  double total_ms = 0, total_flops = 0;
-  for (int i = 0; i < g.n_layers && st == FC_OK; i++) {
-    const fc_layer *l = &g.layers[i];
-    if (l->kind != FC_LAYER_CONV) continue;
-    const fc_slot *xs = &g.slots[l->x], *ys = &g.slots[l->y];
-    fc_conv2d_desc d = {batch, xs->c, xs->h,     xs->w,  ys->c,
-                        l->k,  l->k,  l->stride, l->pad, FC_LAYOUT_CNHW};
-    /* Same shape as an earlier layer: count it, measure once. */
-    int count = 0, first = 1;
-    for (int j = 0; j < g.n_layers; j++) {
-      const fc_layer *o = &g.layers[j];
-      if (o->kind != FC_LAYER_CONV) continue;
-      const fc_slot *ox = &g.slots[o->x], *oy = &g.slots[o->y];
-      int same = ox->c == xs->c && ox->h == xs->h && ox->w == xs->w && oy->c == ys->c &&
-                 o->k == l->k && o->stride == l->stride && o->pad == l->pad;
-      if (same && j < i) first = 0;
-      count += same;
-    }
-    if (!first) continue;
-    size_t nx = fc_shape4_count(fc_conv2d_in_shape(&d)),
-           ny = fc_shape4_count(fc_conv2d_out_shape(&d));
-    size_t nw = (size_t)d.c_out * d.c_in * d.kh * d.kw;
-    size_t full = fc_conv2d_workspace_size(&d, 0), one = fc_conv2d_workspace_size(&d, 1);
-    size_t wsf = full < CONV_WS_CAP ? full : (one > CONV_WS_CAP ? one : CONV_WS_CAP);
-    conv_ctx c = {d, 0, NULL, NULL, NULL, NULL, wsf};
-    st = fc_buffer_alloc(dev, nx * 4, "bench x", &c.x);
-    if (st == FC_OK) st = fc_buffer_alloc(dev, ny * 4, "bench y", &c.y);
-    if (st == FC_OK) st = fc_buffer_alloc(dev, nw * 4, "bench w", &c.w);
-    if (st == FC_OK) st = fc_buffer_alloc(dev, wsf * 4, "bench workspace", &c.ws);
-    if (st == FC_OK) st = fc_buffer_fill_zero(dev, c.x, 0, nx * 4);
-    if (st == FC_OK) st = fc_buffer_fill_zero(dev, c.y, 0, ny * 4);
-    if (st == FC_OK) st = fc_buffer_fill_zero(dev, c.w, 0, nw * 4);
-    double flops = 2.0 * (double)nw * (double)(ny / (size_t)d.c_out);
-    static const char *which[] = {"fwd", "bwd-x", "bwd-w"};
-    for (int k = 0; k < 3 && st == FC_OK; k++) {
-      if (k == 1 && l->x == 0) continue; /* the network input needs no gradient */
-      c.which = k;
-      char name[112];
-      snprintf(name, sizeof name, "%s %dx%dx%d -> %d k%d s%d %s%s", l->name, d.c_in, d.h, d.w,
-               d.c_out, d.kh, d.stride, which[k], count > 1 ? " (x" : "");
-      if (count > 1) snprintf(name + strlen(name), sizeof name - strlen(name), "%d)", count);
-      st = run_one(dev, "conv", name, run_conv, &c, flops, "GFLOP/s", peak_vector);
-      if (st == FC_OK) {
-        total_ms += count * results[n_results - 1].min_ms;
-        total_flops += count * flops;
-      }
-    }
-    fc_buffer_release(&c.x), fc_buffer_release(&c.y), fc_buffer_release(&c.w);
-    fc_buffer_release(&c.ws);
-  }
-  if (st == FC_OK && total_ms > 0) {
-    double rate = total_flops / (total_ms * 1e-3) * 1e-9;
-    fprintf(human, "  all convolutions of one training step: %.1f ms, %.1f GFLOP/s", total_ms,
-            rate);
-    if (peak_vector > 0) fprintf(human, " (%.0f%% of peak)", 100.0 * rate / peak_vector);
-    fprintf(human, "\n");
-  }
-  fc_graph_free(&g);
-  return st;
-}
-
-typedef struct op_ctx {
-  int which;
-  fc_shape4 s;
-  fc_conv2d_desc d;
-  cl_mem x, y, dy, dx, res, small, ws, idx;
-  size_t ws_floats;
-} op_ctx;
-
-static fc_status run_op(fc_device *dev, void *p) {
-  op_ctx *c = p;
-  fc_view none = {0};
-  fc_view x = fc_view_of(c->x, 0), y = fc_view_of(c->y, 0), dy = fc_view_of(c->dy, 0);
-  fc_view dx = fc_view_of(c->dx, 0), ws = fc_view_of(c->ws, 0), sm = fc_view_of(c->small, 0);
-  size_t C = (size_t)c->s.c, n = fc_shape4_count(c->s);
-  fc_batchnorm_params bp = {
-      sm, fc_view_add(sm, C), fc_view_add(sm, 2 * C), fc_view_add(sm, 3 * C), 0.1f, 1e-5f, NULL};
-  switch (c->which) {
-    case 0:
-      return fc_batchnorm_forward_train(dev, c->s, x, &bp, fc_view_add(sm, 4 * C),
-                                        fc_view_add(sm, 5 * C), FC_BN_RELU, none, y, ws,
-                                        c->ws_floats);
-    case 1:
-      return fc_batchnorm_backward(
-          dev, c->s, x, dy, &bp, fc_view_add(sm, 4 * C), fc_view_add(sm, 5 * C), FC_BN_RELU, y,
-          none, dx, fc_view_add(sm, 6 * C), fc_view_add(sm, 7 * C), 0, ws, c->ws_floats);
-    case 2:
-      return fc_relu_forward(dev, x, y, n);
-    case 3:
-      return fc_add_forward(dev, x, dy, y, n);
-    case 4:
-      return fc_maxpool2d_forward(dev, c->s, 3, 2, 1, x, y, fc_view_of(c->idx, 0));
-    case 5:
-      return fc_maxpool2d_backward(dev, c->s, 3, 2, 1, fc_view_of(c->idx, 0), dy, dx);
-    case 6: {
-      size_t cols = (size_t)c->d.n * fc_conv2d_out_h(&c->d) * fc_conv2d_out_w(&c->d);
-      return fc_im2col(dev, &c->d, x, 0, c->d.n, ws, cols);
-    }
-    case 7: {
-      size_t cols = (size_t)c->d.n * fc_conv2d_out_h(&c->d) * fc_conv2d_out_w(&c->d);
-      return fc_col2im(dev, &c->d, ws, cols, 0, c->d.n, dx);
-    }
-  }
-  return FC_OK;
-}
-
-static fc_status bench_ops(fc_device *dev, const fc_net_config *cfg) {
-  fc_graph g;
-  memset(&g, 0, sizeof g);
-  FC_TRY(fc_graph_build(cfg, &g));
-  /* The first BN and the first 3x3 conv of stage 1: the largest activations. */
-  const fc_slot *bn_slot = NULL;
-  const fc_layer *conv = NULL;
-  for (int i = 0; i < g.n_layers; i++) {
-    const fc_layer *l = &g.layers[i];
-    if (l->kind == FC_LAYER_BN && !bn_slot) bn_slot = &g.slots[l->x];
-    if (l->kind == FC_LAYER_CONV && l->k == 3 && !conv) conv = l;
-  }
-  fc_status st = FC_OK;
-  if (!bn_slot || !conv) {
-    fc_graph_free(&g);
-    return FC_OK;
-  }
-  fc_shape4 s = fc_slot_shape(bn_slot, batch);
-  const fc_slot *cx = &g.slots[conv->x], *cy = &g.slots[conv->y];
-  fc_conv2d_desc d = {batch, cx->c, cx->h,        cx->w,     cy->c,
-                      3,     3,     conv->stride, conv->pad, FC_LAYOUT_CNHW};
-  char title[160];
-  snprintf(title, sizeof title,
-           "memory-bound ops (activation %dx%dx%d, batch %d; GB/s count each tensor read or "
-           "written once)",
-           s.c, s.h, s.w, batch);
-  section(title);
-  size_t n = fc_shape4_count(s);
-  size_t colf = (size_t)d.c_in * 9 * (size_t)batch * fc_conv2d_out_h(&d) * fc_conv2d_out_w(&d);
-  size_t nxd = fc_shape4_count(fc_conv2d_in_shape(&d));
-  size_t big = n > nxd ? n : nxd;
-  op_ctx c;
-  memset(&c, 0, sizeof c);
-  c.s = s;
-  c.d = d;
-  c.ws_floats = fc_batchnorm_workspace_size(s);
-  if (colf > c.ws_floats) c.ws_floats = colf;
-  st = fc_buffer_alloc(dev, big * 4, "bench x", &c.x);
-  if (st == FC_OK) st = fc_buffer_alloc(dev, big * 4, "bench y", &c.y);
-  if (st == FC_OK) st = fc_buffer_alloc(dev, big * 4, "bench dy", &c.dy);
-  if (st == FC_OK) st = fc_buffer_alloc(dev, big * 4, "bench dx", &c.dx);
-  if (st == FC_OK) st = fc_buffer_alloc(dev, big * 4, "bench argmax", &c.idx);
-  if (st == FC_OK) st = fc_buffer_alloc(dev, 8 * (size_t)s.c * 4, "bench params", &c.small);
-  if (st == FC_OK) st = fc_buffer_alloc(dev, c.ws_floats * 4, "bench workspace", &c.ws);
-  if (st == FC_OK) st = fc_buffer_fill_zero(dev, c.x, 0, big * 4);
-  if (st == FC_OK) st = fc_buffer_fill_zero(dev, c.dy, 0, big * 4);
-  if (st == FC_OK) st = fc_buffer_fill_zero(dev, c.small, 0, 8 * (size_t)s.c * 4);
-  if (st == FC_OK) st = fc_fill(dev, fc_view_of(c.small, 3 * (size_t)s.c), 1.0f, (size_t)s.c);
-  fc_shape4 ps = fc_pool2d_out_shape(s, 3, 2, 1);
-  size_t np = fc_shape4_count(ps);
-  struct {
-    const char *name;
-    double bytes;
-  } ops[] = {
-      {"batchnorm+relu forward (train)", 2.0 * n * 4},
-      {"batchnorm+relu backward", 4.0 * n * 4},
-      {"relu", 2.0 * n * 4},
-      {"add", 3.0 * n * 4},
-      {"maxpool 3x3/2 forward", (n + 2.0 * np) * 4},
-      {"maxpool 3x3/2 backward", (2.0 * np + n) * 4},
-      {"im2col (row-major, CLBlast path)", ((double)nxd + (double)colf) * 4},
-      {"col2im", ((double)nxd + (double)colf) * 4},
-  };
-  for (int i = 0; i < (int)(sizeof ops / sizeof ops[0]) && st == FC_OK; i++) {
-    c.which = i;
-    char name[112];
-    if (i >= 6)
-      snprintf(name, sizeof name, "%s %dx%dx%d k3", ops[i].name, d.c_in, d.h, d.w);
-    else
-      snprintf(name, sizeof name, "%s", ops[i].name);
-    st = run_one(dev, "ops", name, run_op, &c, ops[i].bytes, "GB/s", peak_bw);
-  }
-  fc_buffer_release(&c.x), fc_buffer_release(&c.y), fc_buffer_release(&c.dy);
-  fc_buffer_release(&c.dx), fc_buffer_release(&c.idx), fc_buffer_release(&c.small);
-  fc_buffer_release(&c.ws);
-  fc_graph_free(&g);
-  return st;
-}
-
-/* ---- training steps ---- */
-
-typedef struct train_result {
-  const char *what;
-  int images; /* per step */
-  double plan_s, min_s, median_s, mean_s;
-} train_result;
-
-static train_result train_results[2];
-static int n_train_results;
-
-static fc_profile *profile;
-
-static fc_status profile_collect(int64_t step) {
-  return profile ? fc_profile_collect(profile, step) : FC_OK;
-}
-
-/* min, median and mean of the timed steps t[1..steps] (t[0] is the warm-up); sorts them. */
-static void step_times(train_result *r, double *t) {
-  double sum = 0;
-  for (int i = 1; i <= steps; i++) sum += t[i];
-  qsort(t + 1, (size_t)steps, sizeof t[0], cmp_double);
-  r->min_s = t[1];
-  r->median_s = t[1 + steps / 2];
-  r->mean_s = sum / steps;
-}
-
-static void report_train(const train_result *r) {
-  fprintf(human, "  %-52s %8.3f s/step (median %.3f)  %8.1f img/s  (plan + warm-up %.1f s)\n",
-          r->what, r->min_s, r->median_s, r->images / r->min_s, r->plan_s);
-  fflush(human);
-}
-
-static fc_status bench_supervised(fc_device *dev, const fc_net_config *base) {
-  fc_net_config cfg = *base;
-  cfg.lae3 = cfg.lae4 = 0;
-  cfg.rfd = 0;
-  cfg.dropout = 0;
-  const int B = batch, C = cfg.num_classes;
-  fc_net *net = NULL;
-  fc_net_plan *plan = NULL;
-  cl_mem small = NULL;
-  double t0 = fc_cli_now_s();
-  fc_status st = fc_net_create(dev, &cfg, FC_NET_TRAINABLE, &net);
-  if (st == FC_OK) st = fc_net_init_params(net, 1);
-  if (st == FC_OK) st = fc_net_plan_create(net, B, FC_NET_TRAINING, &plan);
-  /* small: labels [B] int32 | probs [B·C] | loss per sample [B] | loss [1] | dlogits [B·C] */
-  size_t words = (size_t)B + 2 * (size_t)B * C + (size_t)B + 1;
-  if (st == FC_OK) st = fc_buffer_alloc(dev, words * 4, "bench step tensors", &small);
-  size_t img_bytes = (size_t)B * cfg.in_channels * cfg.input_size * cfg.input_size;
-  uint8_t *img = malloc(img_bytes);
-  int32_t *labels = malloc((size_t)B * sizeof *labels);
-  if (st == FC_OK && (!img || !labels)) st = fc_errorf(FC_ERR_NOMEM, "out of memory");
-  if (st == FC_OK) {
-    uint64_t z = 12345;
-    for (size_t i = 0; i < img_bytes; i++) {
-      z = z * 6364136223846793005ULL + 1442695040888963407ULL;
-      img[i] = (uint8_t)(z >> 56);
-    }
-    for (int b = 0; b < B; b++) labels[b] = b % C;
-    st = fc_buffer_write(dev, fc_net_plan_input(plan).mem, 0, img_bytes, img, 1);
-  }
-  if (st == FC_OK) st = fc_buffer_write(dev, small, 0, (size_t)B * 4, labels, 1);
-  fc_view lab = fc_view_of(small, 0), probs = fc_view_of(small, (size_t)B);
-  fc_view lps = fc_view_add(probs, (size_t)B * C), loss = fc_view_add(lps, (size_t)B);
-  fc_view dlogits = fc_view_add(loss, 1), none = {0};
-  fc_input_norm norm;
-  fc_input_norm_default(&norm, cfg.in_channels);
-  const fc_optim_segment *segs = NULL;
-  int nseg = st == FC_OK ? fc_net_decay_segments(net, &segs) : 0;
-  fc_sgd_config sgd = {0.9f, 0.0f, 5e-4f, 0};
-  double plan_s = fc_cli_now_s() - t0;
-  double t[10000 + 1];
-  int total = steps + 1;
-  for (int i = 0; i < total && st == FC_OK; i++) {
-    double s0 = fc_cli_now_s();
-    size_t np = fc_net_param_count(net);
-    st = fc_net_forward(plan, fc_net_plan_input(plan), &norm, 1, (uint64_t)i);
-    if (st == FC_OK)
-      st = fc_softmax_xent_forward(dev, B, C, fc_net_plan_logits(plan), lab, none, (float)B, probs,
-                                   lps, loss);
-    if (st == FC_OK)
-      st = fc_softmax_xent_backward(dev, B, C, probs, lab, none, (float)B, 1.0f, dlogits, 0);
-    if (st == FC_OK) st = fc_zero_grad(dev, fc_net_grads(net), np);
-    if (st == FC_OK) st = fc_net_backward(plan, dlogits);
-    if (st == FC_OK)
-      st = fc_sgd_step(dev, &sgd, segs, nseg, np, fc_net_params(net), fc_net_grads(net),
-                       fc_net_opt_state(net, 0), 0.01f, (uint64_t)i + 1);
-    float host_loss = 0;
-    if (st == FC_OK) st = fc_buffer_read(dev, small, loss.offset * 4, 4, &host_loss, 1);
-    t[i] = fc_cli_now_s() - s0;
-    if (st == FC_OK) st = profile_collect(i == 0 ? -1 : i);
-  }
-  if (st == FC_OK) {
-    train_result *r = &train_results[n_train_results++];
-    r->what = "supervised step (forward, CE, backward, SGD)";
-    r->images = B;
-    r->plan_s = plan_s;
-    step_times(r, t);
-    report_train(r);
-  }
-  free(img);
-  free(labels);
-  fc_buffer_release(&small);
-  fc_net_plan_free(plan);
-  fc_net_free(net);
-  return st;
-}
-
-static fc_status bench_ssl(fc_device *dev, const fc_net_config *base) {
-  fc_train_config cfg;
-  fc_train_config_default(&cfg);
-  fc_net_config defaults = cfg.net;
-  cfg.net = *base;
-  /* The default recipe's model extras (attention, feature dropout) on this backbone. */
-  cfg.net.lae3 = defaults.lae3;
-  cfg.net.lae4 = defaults.lae4;
-  cfg.net.lae_kernel = lae_kernel;
-  cfg.net.rfd = defaults.rfd;
-  cfg.net.dropout = defaults.dropout;
-  cfg.batch = ssl_batch;
-  cfg.mu = ssl_mu;
-  FC_TRY(fc_train_config_check(&cfg));
-  int B_u = cfg.batch * cfg.mu;
-  cfg.synth_train = 7 * cfg.labels_per_class + 2 * B_u;
-  cfg.synth_val = 0;
-  cfg.steps = steps + 1;
-  cfg.eval_every = cfg.save_every = 0;
-  char dir[] = "/tmp/fer-cl-bench-XXXXXX";
-  if (!mkdtemp(dir)) return fc_errorf(FC_ERR_IO, "cannot create a temporary folder in /tmp");
-  cfg.out = dir;
-  fc_trainer *tr = NULL;
-  double t0 = fc_cli_now_s();
-  fc_status st = fc_trainer_create(dev, &cfg, NULL, &tr);
-  double plan_s = fc_cli_now_s() - t0;
-  double t[10000 + 1];
-  for (int i = 0; i <= steps && st == FC_OK; i++) {
-    fc_log_row row;
-    double s0 = fc_cli_now_s();
-    st = fc_trainer_step(tr, &row);
-    t[i] = fc_cli_now_s() - s0;
-    if (st == FC_OK) st = profile_collect(i == 0 ? -1 : 100000 + i);
-  }
-  if (st == FC_OK) {
-    train_result *r = &train_results[n_train_results++];
-    static char what[128];
-    snprintf(what, sizeof what, "semi-supervised step, default recipe (B_l %d + B_u %d, LAE k %d)",
-             cfg.batch, B_u, cfg.net.lae_kernel);
-    r->what = what;
-    r->images = cfg.batch + B_u;
-    r->plan_s = plan_s;
-    step_times(r, t);
-    report_train(r);
-  }
-  fc_trainer_free(tr);
-  fc_cli_remove_temp_dir(dir); /* the trainer writes labels.txt */
-  return st;
-}
-
-static fc_status bench_train(fc_device *dev) {
-  fc_net_config cfg;
-  FC_TRY(model_config(&cfg));
-  if (no_ssl && no_supervised)
-    return fc_errorf(FC_ERR_USAGE, "--no-ssl and --no-supervised leave --train nothing to time");
-  char title[200];
-  snprintf(title, sizeof title,
-           "training %s, %dx%dx%d input, %s stem, width %g (images/s = images "
-           "through the student per second)",
-           cfg.arch, cfg.in_channels, cfg.input_size, cfg.input_size, fc_stem_name(cfg.stem),
-           cfg.width);
-  section(title);
-  if (!no_supervised) FC_TRY(bench_supervised(dev, &cfg));
-  if (!no_ssl) FC_TRY(bench_ssl(dev, &cfg));
-  return FC_OK;
-}
-
 /* ---- output ---- */
 
-static void print_json(const fc_device *dev) {
+/* ,"key":value */
+static void json_number(FILE *o, const char *key, double value) {
+  fprintf(o, ",\"%s\":", key);
+  fc_json_write_number(o, value);
+}
+
+static void json_string(FILE *o, const char *key, const char *value) {
+  fprintf(o, ",\"%s\":", key);
+  fc_json_write_string(o, value);
+}
+
+static void print_json(const fc_device *dev, const fc_bench_report *rep) {
   FILE *o = stdout;
   fprintf(o, "{\"device\":");
-  fc_json_write_string(o, dev->info.name);
-  fprintf(o, ",\"platform\":");
-  fc_json_write_string(o, dev->info.platform_version);
-  fprintf(o, ",\"driver\":");
-  fc_json_write_string(o, dev->info.driver_version);
-  char params[64];
-  fc_gemm_params_describe(&dev->tuning.gemm, params, sizeof params);
-  fprintf(o, ",\"gemm\":");
-  fc_json_write_string(o, params);
-  fprintf(o, ",\"tuned\":%s", dev->tuning.tuned ? "true" : "false");
+  const fc_device_info *info = fc_device_get_info(dev);
+  fc_json_write_string(o, info->name);
+  json_string(o, "platform", info->platform_version);
+  json_string(o, "driver", info->driver_version);
+  fc_perf_tuning_info tuning;
+  fc_perf_tuning_info_get(dev, &tuning);
+  json_string(o, "gemm", tuning.gemm);
+  fprintf(o, ",\"tuned\":%s", tuning.tuned ? "true" : "false");
   fprintf(o, ",\"peak\":{\"fma_scalar_gflops\":");
-  fc_json_write_number(o, peak_scalar);
-  fprintf(o, ",\"fma_vector_gflops\":");
-  fc_json_write_number(o, peak_vector);
-  fprintf(o, ",\"copy_gbps\":");
-  fc_json_write_number(o, peak_bw);
+  fc_json_write_number(o, rep->peak_scalar);
+  json_number(o, "fma_vector_gflops", rep->peak_vector);
+  json_number(o, "copy_gbps", rep->peak_bw);
   fprintf(o, "},\"results\":[");
-  for (int i = 0; i < n_results; i++) {
-    const result *r = &results[i];
+  for (int i = 0; i < rep->n_results; i++) {
+    const fc_bench_result *r = &rep->results[i];
     fprintf(o, "%s\n {\"section\":", i ? "," : "");
     fc_json_write_string(o, r->section);
-    fprintf(o, ",\"name\":");
-    fc_json_write_string(o, r->name);
-    fprintf(o, ",\"min_ms\":");
-    fc_json_write_number(o, r->min_ms);
-    fprintf(o, ",\"median_ms\":");
-    fc_json_write_number(o, r->median_ms);
+    json_string(o, "name", r->name);
+    json_number(o, "min_ms", r->min_ms);
+    json_number(o, "median_ms", r->median_ms);
     fprintf(o, ",\"reps\":%d", r->reps);
     if (r->unit && strcmp(r->unit, "us") != 0) {
-      fprintf(o, ",\"rate\":");
-      fc_json_write_number(o, r->rate);
-      fprintf(o, ",\"unit\":");
-      fc_json_write_string(o, r->unit);
+      json_number(o, "rate", r->rate);
+      json_string(o, "unit", r->unit);
     }
-    if (r->pct_peak >= 0) {
-      fprintf(o, ",\"pct_peak\":");
-      fc_json_write_number(o, r->pct_peak);
-    }
+    if (r->pct_peak >= 0) json_number(o, "pct_peak", r->pct_peak);
     fprintf(o, "}");
   }
   fprintf(o, "],\"train\":[");
-  for (int i = 0; i < n_train_results; i++) {
-    const train_result *r = &train_results[i];
+  for (int i = 0; i < rep->n_train; i++) {
+    const fc_bench_train_result *r = &rep->train[i];
     fprintf(o, "%s\n {\"what\":", i ? "," : "");
     fc_json_write_string(o, r->what);
     fprintf(o,
             ",\"arch\":\"%s\",\"channels\":%d,\"input\":%d,\"stem\":\"%s\",\"width\":%g,\"images_per_step\":%d",
             fc_cli_arch_names[arch_choice], channels, input_size, fc_cli_stem_names[stem_choice], width,
             r->images);
-    fprintf(o, ",\"min_s\":");
-    fc_json_write_number(o, r->min_s);
-    fprintf(o, ",\"median_s\":");
-    fc_json_write_number(o, r->median_s);
-    fprintf(o, ",\"mean_s\":");
-    fc_json_write_number(o, r->mean_s);
-    fprintf(o, ",\"images_per_s\":");
-    fc_json_write_number(o, r->images / r->min_s);
-    fprintf(o, ",\"images_per_s_median\":");
-    fc_json_write_number(o, r->images / r->median_s);
-    fprintf(o, ",\"plan_s\":");
-    fc_json_write_number(o, r->plan_s);
+    json_number(o, "min_s", r->min_s);
+    json_number(o, "median_s", r->median_s);
+    json_number(o, "mean_s", r->mean_s);
+    json_number(o, "images_per_s", r->images / r->min_s);
+    json_number(o, "images_per_s_median", r->images / r->median_s);
+    json_number(o, "plan_s", r->plan_s);
     fprintf(o, "}");
   }
   fprintf(o, "]}\n");
 }
 
-/* ---- face detection (MTCNN, src/face) ---- */
-
-typedef struct faces_ctx {
-  fc_face_detector *det;
-  const fc_image *img;
-  int found;
-} faces_ctx;
-
-static fc_status faces_once(fc_device *dev, void *ctx) {
-  (void)dev;
-  faces_ctx *c = ctx;
-  fc_face *faces = NULL;
-  fc_status st = fc_face_detect(c->det, c->img, NULL, &faces, &c->found);
-  free(faces);
-  return st;
-}
-
-/* A picture for the faces section: the file as it is, or synthetic faces (fc_synth_render,
- * 3 channels) enlarged to side, on a gray w × h canvas. */
-static fc_status faces_picture(const char *file, int w, int h, int side, fc_image *out) {
-  if (file) return fc_image_load(file, &(fc_decode_request){.channels = 3}, out, NULL);
-  fc_synth_config sc;
-  fc_synth_config_default(&sc);
-  sc.channels = 3, sc.height = sc.width = side;
-  fc_image face = {0};
-  FC_TRY(fc_image_alloc(out, 3, h, w));
-  memset(out->data, 128, (size_t)3 * h * w);
-  fc_status st = fc_synth_render(&sc, 0, 3, &face);
-  for (int c = 0; st == FC_OK && c < 3; c++)
-    for (int y = 0; y < side && y < h; y++)
-      for (int x = 0; x < side && x < w; x++)
-        out->data[((size_t)c * h + y + (h - side) / 2) * w + x + (w - side) / 2] =
-            face.data[((size_t)c * side + y) * side + x];
-  fc_image_free(&face);
-  return st;
-}
-
-static fc_status bench_faces(fc_device *dev) {
-  char path[4096];
-  FC_TRY(fc_face_detector_path(faces_detector, path, sizeof path));
-  if (!faces_detector && access(path, R_OK) != 0) {
-    fprintf(human, "\nface detection: skipped (no detector at %s; run tools/get-face-detector)\n", path);
-    return FC_OK;
-  }
-  fc_face_detector *det = NULL;
-  FC_TRY(fc_face_detector_create(dev, path, &det));
-  section("face detection (MTCNN: P-Net pyramid, R-Net, O-Net; default thresholds)");
-  fc_image photo = {0}, portrait = {0};
-  fc_status st = faces_picture(faces_photo, 640, 480, 200, &photo);
-  if (st == FC_OK) st = faces_picture(faces_portrait, 256, 256, 256, &portrait);
-  const fc_image *imgs[2] = {&photo, &portrait};
-  const char *what[2] = {"photo", "portrait"};
-  for (int i = 0; i < 2 && st == FC_OK; i++) {
-    faces_ctx ctx = {det, imgs[i], 0};
-    st = faces_once(dev, &ctx); /* the face count for the row's name */
-    char name[112];
-    snprintf(name, sizeof name, "detect %s %dx%d (%d face%s)", what[i], imgs[i]->width, imgs[i]->height,
-             ctx.found, ctx.found == 1 ? "" : "s");
-    if (st == FC_OK) st = run_one(dev, "faces", name, faces_once, &ctx, 1e9, "img/s", 0);
-  }
-  fc_image_free(&photo);
-  fc_image_free(&portrait);
-  fc_face_detector_free(det);
-  return st;
-}
-
-static int want(const char *sec) {
-  if (!only) return 1;
-  size_t n = strlen(sec);
-  for (const char *p = only; *p;) {
-    const char *e = strchr(p, ',');
-    size_t len = e ? (size_t)(e - p) : strlen(p);
-    if (len == n && strncmp(p, sec, n) == 0) return 1;
-    if (!e) break;
-    p = e + 1;
-  }
-  return 0;
-}
-
-/* --only: known section names, none empty; and not with --train. */
-static fc_status check_only(void) {
+/* --only: known section names, none empty; and not with --train. Sets *wanted
+ * (FC_BENCH_*: bit i is sections[i]). */
+static fc_status check_only(unsigned *wanted) {
   static const char *const sections[] = {"peak", "latency", "gemm", "conv", "ops", "faces", NULL};
+  *wanted = FC_BENCH_ALL;
   if (!only) return FC_OK;
   if (train_mode)
     return fc_errorf(FC_ERR_USAGE, "--only picks device and op sections; --train runs training steps only");
+  *wanted = 0;
   for (const char *p = only;;) {
     const char *e = strchr(p, ',');
     size_t len = e ? (size_t)(e - p) : strlen(p);
-    int ok = 0;
-    for (int i = 0; sections[i] && !ok; i++) ok = strlen(sections[i]) == len && !strncmp(sections[i], p, len);
-    if (!ok && len == 0)
+    int found = -1;
+    for (int i = 0; sections[i] && found < 0; i++)
+      if (strlen(sections[i]) == len && !strncmp(sections[i], p, len)) found = i;
+    if (found < 0 && len == 0)
       return fc_errorf(FC_ERR_USAGE, "--only: an empty section name in '%s' (use peak, latency, gemm, conv, ops, faces, "
                        "comma-separated)", only);
-    if (!ok)
+    if (found < 0)
       return fc_errorf(FC_ERR_USAGE, "--only: unknown section '%.*s' (use peak, latency, gemm, conv, ops, faces)", (int)len,
                        p);
+    *wanted |= 1u << found;
     if (!e) return FC_OK;
     p = e + 1;
   }
 }
 
 int fc_cmd_bench(int argc, char **argv) {
-  char *positional[argc > 0 ? argc : 1];
-  int npos = 0;
-  fc_train_config recipe; /* the semi-supervised step's defaults */
-  fc_train_config_default(&recipe);
-  ssl_batch = recipe.batch;
-  ssl_mu = recipe.mu;
-  lae_kernel = recipe.net.lae_kernel;
-  int rc = fc_cli_parse(&bench_spec, argc, argv, positional, &npos);
+  fc_bench_config bc;
+  fc_bench_config_default(&bc);
+  ssl_batch = bc.ssl_batch;
+  ssl_mu = bc.ssl_mu;
+  lae_kernel = bc.lae_kernel;
+  int rc = fc_cli_parse_no_args(&bench_spec, argc, argv, NULL);
   if (rc >= 0) return rc;
-  if (npos > 0) {
-    fprintf(
-        stderr,
-        "fer-cl: error: fer-cl bench takes no arguments (got '%s'); see 'fer-cl bench --help'\n",
-        positional[0]);
-    return 2;
-  }
-  if (steps > 10000) steps = 10000;
   /* Every argument is checked before the device opens and any work starts. */
-  fc_net_config cfg;
-  fc_status st = check_only();
-  if (st == FC_OK) st = model_config(&cfg);
+  fc_status st = check_only(&bc.sections);
+  if (st == FC_OK) st = model_config(&bc.model);
   if (st != FC_OK) return fc_cli_fail(st);
+  bc.batch = batch;
+  bc.steps = steps;
+  bc.train = train_mode;
+  bc.no_ssl = no_ssl;
+  bc.no_supervised = no_supervised;
+  bc.ssl_batch = ssl_batch;
+  bc.ssl_mu = ssl_mu;
+  bc.lae_kernel = lae_kernel;
+  bc.budget_ms = budget_ms;
+  bc.quick = quick;
+  bc.no_clblast = no_clblast;
+  bc.faces_photo = faces_photo;
+  bc.faces_portrait = faces_portrait;
+  bc.faces_detector = faces_detector;
+  bc.sink = (fc_bench_sink){print_section, print_result, print_train, print_note, NULL};
   human = as_json ? stderr : stdout;
   fc_device *dev = NULL;
   st = fc_device_open_selected(fc_cli.device, profile_opt ? FC_DEVICE_OPEN_PROFILING : 0, &dev);
   if (st != FC_OK) return fc_cli_fail(st);
   const fc_device_info *info = fc_device_get_info(dev);
-  char params[64];
-  fc_gemm_params_describe(&dev->tuning.gemm, params, sizeof params);
+  fc_perf_tuning_info tuning;
+  fc_perf_tuning_info_get(dev, &tuning);
   fprintf(human, "device: %s (%s; %u compute units @ %u MHz)\n", info->name, info->platform_version,
           info->compute_units, info->max_clock_mhz);
-  fprintf(human, "gemm: %s, %s\n", params,
-          dev->tuning.tuned ? dev->tuning.source : "default parameters (run fer-cl tune to tune)");
+  fprintf(human, "gemm: %s, %s\n", tuning.gemm,
+          tuning.tuned ? tuning.source : "default parameters (run fer-cl tune to tune)");
+  fc_profile *profile = NULL;
   if (profile_opt) st = fc_profile_create(dev, &profile);
-  if (st == FC_OK && train_mode) {
-    st = bench_train(dev);
-  } else if (st == FC_OK) {
-    if (st == FC_OK && want("peak")) st = bench_peak(dev);
-    if (st == FC_OK && want("peak")) st = bench_bandwidth(dev);
-    if (st == FC_OK && want("latency")) st = bench_latency(dev);
-    if (st == FC_OK && want("gemm")) st = bench_gemm(dev);
-    if (st == FC_OK && want("conv")) st = bench_convs(dev, &cfg);
-    if (st == FC_OK && want("ops")) st = bench_ops(dev, &cfg);
-    if (st == FC_OK && want("faces")) st = bench_faces(dev);
-    if (st == FC_OK) st = profile_collect(0);
-  }
+  bc.profile = profile;
+  fc_bench_report rep;
+  memset(&rep, 0, sizeof rep);
+  if (st == FC_OK) st = fc_bench_run(dev, &bc, &rep);
   if (st == FC_OK && profile) {
     char csv[1100], trace[1100];
     snprintf(csv, sizeof csv, "%s/bench-profile.csv", out_dir);
@@ -1115,13 +258,10 @@ int fc_cmd_bench(int argc, char **argv) {
               trace);
     }
   }
-  if (st == FC_OK && as_json) print_json(dev);
+  if (st == FC_OK && as_json) print_json(dev, &rep);
   fc_profile_free(profile);
-  profile = NULL;
   fc_device_close(dev);
-  free(results);
-  results = NULL;
-  n_results = cap_results = 0;
+  fc_bench_report_free(&rep);
   if (st != FC_OK) return fc_cli_fail(st);
   return 0;
 }

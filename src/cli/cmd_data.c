@@ -6,8 +6,8 @@
 #include <time.h>
 
 #include "cli/cli.h"
-#include "core/json.h"
 #include "fercl/data.h"
+#include "fercl/json.h"
 #include "fercl/log.h"
 
 static const char *data_path = NULL;

@@ -3,8 +3,8 @@
 #include <string.h>
 
 #include "cli/cli.h"
-#include "core/json.h"
 #include "fercl/device.h"
+#include "fercl/json.h"
 #include "fercl/log.h"
 
 static int as_json = 0;
@@ -135,15 +135,8 @@ static void print_json(const fc_device_registry *reg, const long long *multiples
 }
 
 int fc_cmd_devices(int argc, char **argv) {
-  char *positional[argc > 0 ? argc : 1];
-  int npos = 0;
-  int rc = fc_cli_parse(&devices_spec, argc, argv, positional, &npos);
+  int rc = fc_cli_parse_no_args(&devices_spec, argc, argv, NULL);
   if (rc >= 0) return rc;
-  if (npos > 0) {
-    fprintf(stderr, "fer-cl: error: fer-cl devices takes no arguments (got '%s'); see 'fer-cl devices --help'\n",
-            positional[0]);
-    return 2;
-  }
   fc_device_registry *reg = NULL;
   fc_status st = fc_device_registry_create(&reg);
   if (st != FC_OK) return fc_cli_fail(st);

@@ -7,13 +7,12 @@
 
 #include "cli/cli.h"
 #include "cli/faces.h"
-#include "core/json.h"
 #include "fercl/ckpt.h"
 #include "fercl/data.h"
 #include "fercl/device.h"
+#include "fercl/eval.h"
+#include "fercl/json.h"
 #include "fercl/metrics.h"
-#include "ssl/evaluate.h"
-#include "ssl/plot.h"
 
 /* The model of a checkpoint, on the selected device, ready for inference. */
 typedef struct loaded_model {
@@ -336,14 +335,8 @@ static fc_status check_writable_folder(const char *file) {
 }
 
 int fc_cmd_eval(int argc, char **argv) {
-  char *positional[argc > 0 ? argc : 1];
-  int npos = 0;
-  int rc = fc_cli_parse(&eval_spec, argc, argv, positional, &npos);
+  int rc = fc_cli_parse_no_args(&eval_spec, argc, argv, NULL);
   if (rc >= 0) return rc;
-  if (npos > 0) {
-    fprintf(stderr, "fer-cl: error: fer-cl eval takes no arguments (got '%s'); see 'fer-cl eval --help'\n", positional[0]);
-    return 2;
-  }
   if (!eval_model || !eval_data) {
     fprintf(stderr, "fer-cl: error: fer-cl eval needs --model FILE and --data PATH (see 'fer-cl eval --help')\n");
     return 2;

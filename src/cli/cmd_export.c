@@ -21,15 +21,8 @@ static const fc_args_spec export_spec = {
     .global_options = fc_cli_global_options};
 
 int fc_cmd_export(int argc, char **argv) {
-  char *positional[argc > 0 ? argc : 1];
-  int npos = 0;
-  int rc = fc_cli_parse(&export_spec, argc, argv, positional, &npos);
+  int rc = fc_cli_parse_no_args(&export_spec, argc, argv, NULL);
   if (rc >= 0) return rc;
-  if (npos > 0) {
-    fprintf(stderr, "fer-cl: error: fer-cl export takes no arguments (got '%s'); see 'fer-cl export --help'\n",
-            positional[0]);
-    return 2;
-  }
   if (!export_model || !export_onnx) {
     fprintf(stderr, "fer-cl: error: fer-cl export needs --model FILE and --onnx OUT.onnx (see 'fer-cl export --help')\n");
     return 2;

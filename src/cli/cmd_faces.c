@@ -8,8 +8,8 @@
 
 #include "cli/cli.h"
 #include "cli/faces.h"
-#include "core/fileio.h"
-#include "core/json.h"
+#include "fercl/fileio.h"
+#include "fercl/json.h"
 #include "data/internal.h"
 #include "device/runtime.h"
 #include "fercl/face.h"

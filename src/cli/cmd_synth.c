@@ -36,14 +36,8 @@ static const fc_args_spec synth_spec = {
     .global_options = fc_cli_global_options};
 
 int fc_cmd_synth(int argc, char **argv) {
-  char *positional[argc > 0 ? argc : 1];
-  int npos = 0;
-  int rc = fc_cli_parse(&synth_spec, argc, argv, positional, &npos);
+  int rc = fc_cli_parse_no_args(&synth_spec, argc, argv, "; use --out DIR");
   if (rc >= 0) return rc;
-  if (npos > 0) {
-    fprintf(stderr, "fer-cl: error: fer-cl synth takes no arguments (got '%s'); use --out DIR\n", positional[0]);
-    return 2;
-  }
   if (!out_dir) {
     fprintf(stderr, "fer-cl: error: fer-cl synth needs --out DIR\n");
     return 2;

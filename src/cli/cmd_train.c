@@ -14,14 +14,13 @@
 #include "cli/cli.h"
 #include "cli/progress_line.h"
 #include "cli/train_baseline.h"
-#include "core/fileio.h"
-#include "core/hash.h"
 #include "fercl/device.h"
+#include "fercl/dist.h"
 #include "fercl/fercl.h"
+#include "fercl/fileio.h"
 #include "fercl/log.h"
 #include "fercl/profile.h"
 #include "fercl/train.h"
-#include "ssl/dist.h"
 
 static fc_train_config cfg;
 static int arch_choice, stem_choice, dta_choice, snl_choice, opt_choice, sched_choice;
@@ -464,11 +463,9 @@ static void discard_unstarted_run(void) {
 static int fail_together(fc_status st) {
   if (fc_dist_size() <= 1) return fc_cli_fail(st);
   const char *msg = fc_last_error();
-  uint64_t mine = fc_hash_string(FC_HASH_INIT, msg), lead = mine;
-  uint64_t all[fc_dist_size()];
-  if (fc_dist_allgather(&mine, sizeof mine, all) == FC_OK) lead = all[0];
+  int differs = fc_dist_differs_from_lead(msg);
   if (fc_dist_rank() == 0) return fc_cli_fail(st);
-  if (mine != lead && !fc_dist_failed_elsewhere())
+  if (differs && !fc_dist_failed_elsewhere())
     fprintf(stderr, "fer-cl (rank %d of %d): error: %s\n", fc_dist_rank(), fc_dist_size(), msg);
   return fc_status_exit_code(st);
 }
@@ -513,16 +510,7 @@ static int parse_options(int argc, char **argv) {
       cfg.out = NULL;
     }
   }
-  char *positional[argc > 0 ? argc : 1];
-  int npos = 0;
-  int rc = fc_cli_parse(&train_spec, argc, argv, positional, &npos);
-  if (rc >= 0) return rc;
-  if (npos > 0) {
-    fprintf(stderr, "fer-cl: error: fer-cl train takes no arguments (got '%s'); see 'fer-cl train --help'\n",
-            positional[0]);
-    return 2;
-  }
-  return -1;
+  return fc_cli_parse_no_args(&train_spec, argc, argv, NULL);
 }
 
 /* The built-in synthetic faces' own defaults (README "The default run"): a

@@ -4,7 +4,7 @@
 
 #include "fercl/ckpt.h"
 #include "fercl/device.h"
-#include "ssl/evaluate.h"
+#include "fercl/eval.h"
 
 typedef enum fc_faces_mode { FC_FACES_AUTO = 0, FC_FACES_ALWAYS = 1, FC_FACES_NEVER = 2 } fc_faces_mode;
 extern const char *const fc_faces_mode_names[];

@@ -4,8 +4,8 @@
 #include <string.h>
 
 #include "cli/cli.h"
-#include "fercl/log.h"
 #include "fercl/fercl.h"
+#include "fercl/log.h"
 
 fc_cli_globals fc_cli;
 

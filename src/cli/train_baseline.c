@@ -8,6 +8,7 @@
 
 #include "cli/cli.h"
 #include "cli/train_baseline.h"
+#include "fercl/fileio.h"
 #include "fercl/log.h"
 
 fc_status fc_cli_train_baseline(fc_device *dev, const fc_train_config *run_cfg, const char *run_dir,
@@ -36,7 +37,7 @@ fc_status fc_cli_train_baseline(fc_device *dev, const fc_train_config *run_cfg, 
   fc_log(FC_LOG_INFO, "supervised-only baseline: the same %lld steps on the labelled faces alone (--no-baseline skips it)",
          (long long)run->steps_done);
   fc_status st = fc_train_run(dev, &cfg, NULL, baseline);
-  fc_cli_remove_temp_dir(dir);
+  fc_remove_temp_dir(dir);
   if (st == FC_ERR_INTERRUPTED) { /* Ctrl-C: no comparison; its folder is gone, the run is whole */
     baseline->interrupted = 1;
     return FC_OK;

@@ -1,11 +1,12 @@
 /* Whole-file reads and temp-then-rename writes. */
 #define _POSIX_C_SOURCE 200809L
-#include "core/fileio.h"
+#include "fercl/fileio.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -192,4 +193,19 @@ fc_status fc_mkdir_p(const char *path) {
   }
   free(buf);
   return FC_OK;
+}
+
+void fc_remove_temp_dir(const char *dir) {
+  DIR *d = opendir(dir);
+  if (d) {
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+      if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
+      char path[1200];
+      snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+      unlink(path);
+    }
+    closedir(d);
+  }
+  rmdir(dir);
 }

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "fercl/json.h"
 #include "fercl/status.h"
 
 /* ---- parsing ---------------------------------------------------------- */
@@ -72,10 +73,7 @@ const char *fc_json_type_name(fc_json_type type);
 
 /* ---- output ----------------------------------------------------------- */
 
-/* Writes s as a JSON string literal, quotes included. */
-void fc_json_write_string(FILE *out, const char *s);
-/* Writes a finite double compactly ("%.9g"); NaN/Inf become null. */
-void fc_json_write_number(FILE *out, double value);
+/* fc_json_write_string, fc_json_write_number: public, fercl/json.h. */
 
 /* A growable text buffer. Appends never fail loudly: an allocation failure
  * sets `failed`, later appends do nothing, and the builder checks once. */

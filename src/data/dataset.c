@@ -9,9 +9,9 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "core/fileio.h"
 #include "core/hash.h"
 #include "data/internal.h"
+#include "fercl/fileio.h"
 #include "fercl/log.h"
 
 static const char *const format_names[FC_DATA_FORMAT_COUNT] = {

@@ -9,8 +9,8 @@
 #include <jpeglib.h>
 #include <png.h>
 
-#include "core/fileio.h"
 #include "data/internal.h"
+#include "fercl/fileio.h"
 
 /* The decoded file before conversion: interleaved 8-bit gray or RGB. */
 typedef struct raw_image {

@@ -5,8 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "core/fileio.h"
 #include "fercl/data.h"
+#include "fercl/fileio.h"
 #include "fercl/log.h"
 
 static void on_error(png_structp png, png_const_charp message) {

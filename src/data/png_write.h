@@ -9,7 +9,7 @@
 
 /* Writes height rows of width pixels, channels (1 gray, 3 RGB) interleaved
  * bytes each, rows width·channels bytes apart, as an 8-bit PNG at path,
- * atomically (core/fileio.h). FC_ERR_IO naming path when it cannot. */
+ * atomically (fercl/fileio.h). FC_ERR_IO naming path when it cannot. */
 fc_status fc_png_write(const char *path, const uint8_t *pixels, int width, int height,
                        int channels);
 

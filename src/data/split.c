@@ -6,9 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/fileio.h"
 #include "core/hash.h"
 #include "data/internal.h"
+#include "fercl/fileio.h"
 #include "fercl/log.h"
 
 #define SPLIT_STREAM 0x53504c4954ULL /* "SPLIT" */

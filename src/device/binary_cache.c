@@ -13,9 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/fileio.h"
 #include "core/hash.h"
 #include "device/binary_cache.h"
+#include "fercl/fileio.h"
 #include "fercl/log.h"
 
 #define CACHE_MAGIC "FCLBIN01"

@@ -5,9 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/fileio.h"
 #include "core/json.h"
 #include "device/runtime.h"
+#include "fercl/fileio.h"
 
 typedef struct prof_row {
   int64_t step;

@@ -5,11 +5,11 @@
 #include <string.h>
 #include <time.h>
 
-#include "core/fileio.h"
 #include "core/hash.h"
 #include "device/binary_cache.h"
 #include "device/kernel_sources.h"
 #include "device/runtime.h"
+#include "fercl/fileio.h"
 #include "fercl/log.h"
 
 static double now_seconds(void) {

@@ -8,9 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/fileio.h"
 #include "core/hash.h"
 #include "device/runtime.h"
+#include "fercl/fileio.h"
 #include "fercl/log.h"
 
 #define TUNING_MAGIC "fer-cl tuning 1"

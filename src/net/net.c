@@ -120,7 +120,7 @@ static size_t aux_words(const fc_graph *g, const fc_layer *l, int batch, fc_net_
   switch (l->kind) {
   case FC_LAYER_BN: return 2 * (size_t)x->c; /* inference too: fc_net_plan_set_batch_stats */
   case FC_LAYER_MAXPOOL: return fc_slot_count(&g->slots[l->y], batch);
-  case FC_LAYER_LAE: return fc_spatial_attention_saved_size(fc_slot_shape(x, batch));
+  case FC_LAYER_LAE: return fc_lae_saved_size(fc_slot_shape(x, batch));
   case FC_LAYER_RFD: return mode == FC_NET_TRAINING ? 4 * (size_t)batch : 0;
   default: return 0;
   }
@@ -139,7 +139,7 @@ static size_t workspace_floats(const fc_graph *g, int batch, fc_net_mode mode) {
     } else if (l->kind == FC_LAYER_BN) { /* inference too: fc_net_plan_set_batch_stats */
       w = fc_batchnorm_workspace_size(fc_slot_shape(&g->slots[l->x], batch));
     } else if (l->kind == FC_LAYER_LAE && mode == FC_NET_TRAINING) {
-      w = fc_spatial_attention_workspace_size(fc_slot_shape(&g->slots[l->x], batch), l->k);
+      w = fc_lae_workspace_size(fc_slot_shape(&g->slots[l->x], batch), l->k);
     }
     if (w > need) need = w;
   }
@@ -353,8 +353,8 @@ static fc_status forward_layer(fc_net_plan *p, const fc_layer *l, fc_view images
   case FC_LAYER_MAXPOOL:
     return fc_maxpool2d_forward(dev, fc_slot_shape(&g->slots[l->x], n), l->k, l->stride, l->pad, x, y, aux);
   case FC_LAYER_LAE:
-    return fc_spatial_attention_forward(dev, fc_slot_shape(&g->slots[l->x], n), l->k, x, pview(net, l->weight),
-                                        pview(net, l->bias), y, aux);
+    return fc_lae_forward(dev, fc_slot_shape(&g->slots[l->x], n), l->k, x, pview(net, l->weight),
+                          pview(net, l->bias), y, aux);
   case FC_LAYER_RFD:
     if (!training) return FC_OK; /* aliased to its input */
     return fc_rfd_forward(dev, fc_slot_shape(&g->slots[l->x], n), l->k, (float)net->cfg.rfd_prob, seed, step,
@@ -452,8 +452,8 @@ static fc_status backward_layer(fc_net_plan *p, const fc_layer *l, int li) {
     FC_TRY(fc_maxpool2d_backward(dev, fc_slot_shape(&g->slots[l->x], n), l->k, l->stride, l->pad, aux, dy, dx));
     break;
   case FC_LAYER_LAE:
-    FC_TRY(fc_spatial_attention_backward(dev, fc_slot_shape(&g->slots[l->x], n), l->k, x, pview(net, l->weight),
-                                         aux, dy, dx, gview(net, l->weight), gview(net, l->bias), 1, work));
+    FC_TRY(fc_lae_backward(dev, fc_slot_shape(&g->slots[l->x], n), l->k, x, pview(net, l->weight),
+                           aux, dy, dx, gview(net, l->weight), gview(net, l->bias), 1, work));
     break;
   case FC_LAYER_RFD:
     FC_TRY(fc_rfd_backward(dev, fc_slot_shape(&g->slots[l->x], n), l->k, aux, dy, dx));

@@ -10,10 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/fileio.h"
 #include "core/json.h"
 #include "core/protobuf.h"
 #include "fercl/fercl.h"
+#include "fercl/fileio.h"
 #include "net/net_internal.h"
 
 enum { MODEL_IR_VERSION = 1, MODEL_PRODUCER_NAME = 2, MODEL_PRODUCER_VERSION = 3, MODEL_DOC = 6,
@@ -266,7 +266,7 @@ static void emit_maxpool(exporter *e, const fc_layer *l) {
   node_end(e, &node);
 }
 
-/* LAE (ops/ref/attention.c): y = x·(1 + σ(conv_k([mean_c x; max_c x]) + b)). */
+/* LAE (ops/ref/lae.c): y = x·(1 + σ(conv_k([mean_c x; max_c x]) + b)). */
 static void emit_lae(exporter *e, const fc_layer *l) {
   char mean[NAME_MAX_LEN + 16], max[NAME_MAX_LEN + 16], maps[NAME_MAX_LEN + 16], logit[NAME_MAX_LEN + 16],
       gate[NAME_MAX_LEN + 16], scale[NAME_MAX_LEN + 16], wname[NAME_MAX_LEN + 16], bname[NAME_MAX_LEN + 16],

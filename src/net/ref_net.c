@@ -11,7 +11,8 @@ static size_t aux_bytes(const fc_graph *g, const fc_layer *l, int batch) {
   switch (l->kind) {
   case FC_LAYER_BN: return 2 * (size_t)g->slots[l->x].c * sizeof(double);
   case FC_LAYER_MAXPOOL: return fc_slot_count(&g->slots[l->y], batch) * sizeof(int32_t);
-  case FC_LAYER_LAE: return fc_spatial_attention_saved_size(fc_slot_shape(&g->slots[l->x], batch)) * sizeof(double);
+  case FC_LAYER_LAE:
+    return fc_lae_saved_size(fc_slot_shape(&g->slots[l->x], batch)) * sizeof(double);
   case FC_LAYER_RFD: return 4 * (size_t)batch * sizeof(int32_t);
   default: return 0;
   }
@@ -125,7 +126,9 @@ void fc_ref_net_forward(fc_ref_net *r, const uint8_t *images, const fc_input_nor
       break;
     }
     case FC_LAYER_MAXPOOL: fc_ref_maxpool2d_forward(xs, l->k, l->stride, l->pad, x, y, r->aux[i]); break;
-    case FC_LAYER_LAE: fc_ref_spatial_attention_forward(xs, l->k, x, P(l->weight), P(l->bias), y, r->aux[i]); break;
+    case FC_LAYER_LAE:
+      fc_ref_lae_forward(xs, l->k, x, P(l->weight), P(l->bias), y, r->aux[i]);
+      break;
     case FC_LAYER_RFD:
       if (r->training) {
         fc_ref_rfd_draw(xs, l->k, (float)r->cfg.rfd_prob, seed, step, (uint32_t)l->rng_id, r->aux[i]);
@@ -195,7 +198,7 @@ void fc_ref_net_backward(fc_ref_net *r, const double *dlogits) {
     case FC_LAYER_LAE: {
       const fc_tensor_info *wt = &g->tensors[l->weight];
       double *dw = calloc(wt->count, sizeof(double)), db = 0.0;
-      fc_ref_spatial_attention_backward(xs, l->k, x, P(l->weight), r->aux[i], dy, dx, dw, &db);
+      fc_ref_lae_backward(xs, l->k, x, P(l->weight), r->aux[i], dy, dx, dw, &db);
       accumulate(G(l->weight), dw, wt->count);
       G(l->bias)[0] += db;
       free(dw);

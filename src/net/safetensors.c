@@ -11,8 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "core/fileio.h"
 #include "core/json.h"
+#include "fercl/fileio.h"
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
 #error "safetensors.c copies tensor bytes as they are, which assumes a little-endian host"

@@ -2,7 +2,7 @@
  *
  * Two engines (src/device/tuning.h). With fer-cl's packed GEMM (CPU devices),
  * CNHW convolutions write the column matrix straight into GEMM panels
- * (im2col_panels / im2col_panels_t in cl/im2col.cl) and pack only the small
+ * (im2col_panels / im2col_panels_t in cl/conv2d.cl) and pack only the small
  * operands (weights, dY), so no pass copies the big column matrix:
  *   forward      Y[:, chunk] = pack(W) · panels(col)
  *   backward-x   dcol = pack(Wᵀ) · pack(dY[:, chunk]), then col2im
@@ -158,15 +158,13 @@ static fc_status bias_add(fc_device *dev, const fc_conv2d_desc *d, fc_view b, fc
   cl_kernel k = NULL;
   FC_TRY(fc_conv2d_kernel(dev, "channel_bias_add", &k));
   size_t hw = (size_t)s.h * s.w, count = (size_t)s.n * hw;
-  const fc_kernel_arg args[] = {FC_ARG_VIEW_MEM(y),
-                                FC_ARG_VIEW_OFF(y),
+  const fc_kernel_arg args[] = {FC_ARG_VIEW(y),
                                 FC_ARG_UINT(fc_shape4_stride_n(s)),
                                 FC_ARG_UINT(fc_shape4_stride_c(s)),
                                 FC_ARG_UINT(hw),
                                 FC_ARG_UINT(count),
                                 FC_ARG_UINT(s.c),
-                                FC_ARG_VIEW_MEM(b),
-                                FC_ARG_VIEW_OFF(b)};
+                                FC_ARG_VIEW(b)};
   return fc_ops_launch_2d(dev, k, "conv2d_bias", count, (size_t)s.c, args, FC_NARGS(args));
 }
 
@@ -192,36 +190,20 @@ static fc_status panels_of_columns(fc_device *dev, const fc_conv2d_desc *d, fc_v
   if (nr == 16 && fc_conv2d_shift_eligible(d)) {
     FC_TRY(fc_conv2d_kernel(dev, "im2col_panels_s1", &kernel));
     int before = n0 * d->h * d->w, after = (d->n - n0) * d->h * d->w;
-    const fc_kernel_arg args[] = {FC_ARG_VIEW_MEM(xs),     FC_ARG_VIEW_OFF(xs),
-                                  FC_ARG_UINT(fc_shape4_stride_c(s)), FC_ARG_INT(d->h),
-                                  FC_ARG_INT(d->w),        FC_ARG_UINT(cols),
-                                  FC_ARG_UINT(padded),     FC_ARG_UINT(d->c_in),
-                                  FC_ARG_INT(d->kh),       FC_ARG_INT(d->kw),
-                                  FC_ARG_INT(d->pad),      FC_ARG_INT(-before),
-                                  FC_ARG_INT(after),       FC_ARG_VIEW_MEM(out),
-                                  FC_ARG_VIEW_OFF(out)};
+    const fc_kernel_arg args[] = {FC_ARG_VIEW(xs),      FC_ARG_UINT(fc_shape4_stride_c(s)),
+                                  FC_ARG_INT(d->h),     FC_ARG_INT(d->w),
+                                  FC_ARG_UINT(cols),    FC_ARG_UINT(padded),
+                                  FC_ARG_UINT(d->c_in), FC_ARG_INT(d->kh),
+                                  FC_ARG_INT(d->kw),    FC_ARG_INT(d->pad),
+                                  FC_ARG_INT(-before),  FC_ARG_INT(after),
+                                  FC_ARG_VIEW(out)};
     return fc_ops_launch_2d(dev, kernel, "im2col", padded / 16, (size_t)d->c_in, args,
                             FC_NARGS(args));
   }
   int wide = nr == 16; /* 16-column work-items */
   FC_TRY(fc_conv2d_kernel(dev, wide ? "im2col_panels_g" : "im2col_panels", &kernel));
-  const fc_kernel_arg args[] = {FC_ARG_VIEW_MEM(xs),
-                                FC_ARG_VIEW_OFF(xs),
-                                FC_ARG_UINT(fc_shape4_stride_n(s)),
-                                FC_ARG_UINT(fc_shape4_stride_c(s)),
-                                FC_ARG_INT(d->h),
-                                FC_ARG_INT(d->w),
-                                FC_ARG_INT(fc_conv2d_out_h(d)),
-                                FC_ARG_INT(fc_conv2d_out_w(d)),
-                                FC_ARG_UINT(cols),
-                                FC_ARG_UINT(padded),
-                                FC_ARG_UINT(d->c_in),
-                                FC_ARG_INT(d->kh),
-                                FC_ARG_INT(d->kw),
-                                FC_ARG_INT(d->stride),
-                                FC_ARG_INT(d->pad),
-                                FC_ARG_VIEW_MEM(out),
-                                FC_ARG_VIEW_OFF(out),
+  const fc_kernel_arg args[] = {FC_ARG_VIEW(xs),     FC_ARG_CONV_PLANES(d, s), FC_ARG_UINT(cols),
+                                FC_ARG_UINT(padded), FC_ARG_CONV_WINDOW(d),    FC_ARG_VIEW(out),
                                 FC_ARG_UINT(nr)};
   if (wide)
     return fc_ops_launch_2d(dev, kernel, "im2col", padded / 16, (size_t)d->c_in, args,
@@ -238,46 +220,30 @@ static fc_status panels_of_columns_t(fc_device *dev, const fc_conv2d_desc *d, fc
     return fc_gemm_pack(dev, fc_view_add(x, (size_t)n0 * p), (size_t)d->n * p, 1, k, cols, nr, out,
                         1, 0, 0);
   fc_shape4 s = fc_conv2d_in_shape(d);
-  FC_TRY(fc_ops_check_u32("im2col", out.offset + fc_gemm_panel_floats(k, cols, nr), "panel extent"));
+  FC_TRY(
+      fc_ops_check_u32("im2col", out.offset + fc_gemm_panel_floats(k, cols, nr), "panel extent"));
   cl_kernel kernel = NULL;
   fc_view xs = fc_view_add(x, (size_t)n0 * fc_shape4_stride_n(s));
   if (nr == 16 && fc_conv2d_shift_eligible(d)) {
     FC_TRY(fc_conv2d_kernel(dev, "im2col_panels_t_s1", &kernel));
     int before = n0 * d->h * d->w, after = (d->n - n0) * d->h * d->w;
-    const fc_kernel_arg args[] = {FC_ARG_VIEW_MEM(xs),     FC_ARG_VIEW_OFF(xs),
-                                  FC_ARG_UINT(fc_shape4_stride_c(s)), FC_ARG_INT(d->h),
-                                  FC_ARG_INT(d->w),        FC_ARG_UINT(cols),
-                                  FC_ARG_UINT(d->c_in),    FC_ARG_INT(d->kh),
-                                  FC_ARG_INT(d->kw),       FC_ARG_INT(d->pad),
-                                  FC_ARG_INT(-before),     FC_ARG_INT(after),
-                                  FC_ARG_VIEW_MEM(out),    FC_ARG_VIEW_OFF(out)};
+    const fc_kernel_arg args[] = {FC_ARG_VIEW(xs),    FC_ARG_UINT(fc_shape4_stride_c(s)),
+                                  FC_ARG_INT(d->h),   FC_ARG_INT(d->w),
+                                  FC_ARG_UINT(cols),  FC_ARG_UINT(d->c_in),
+                                  FC_ARG_INT(d->kh),  FC_ARG_INT(d->kw),
+                                  FC_ARG_INT(d->pad), FC_ARG_INT(-before),
+                                  FC_ARG_INT(after),  FC_ARG_VIEW(out)};
     return fc_ops_launch_2d(dev, kernel, "im2col_t", (cols + 15) / 16, (k + 15) / 16, args,
                             FC_NARGS(args));
   }
   int wide = nr == 16; /* 16-column work-items */
   FC_TRY(fc_conv2d_kernel(dev, wide ? "im2col_panels_t_g" : "im2col_panels_t", &kernel));
-  const fc_kernel_arg args[] = {FC_ARG_VIEW_MEM(xs),
-                                FC_ARG_VIEW_OFF(xs),
-                                FC_ARG_UINT(fc_shape4_stride_n(s)),
-                                FC_ARG_UINT(fc_shape4_stride_c(s)),
-                                FC_ARG_INT(d->h),
-                                FC_ARG_INT(d->w),
-                                FC_ARG_INT(fc_conv2d_out_h(d)),
-                                FC_ARG_INT(fc_conv2d_out_w(d)),
-                                FC_ARG_UINT(cols),
-                                FC_ARG_UINT(d->c_in),
-                                FC_ARG_INT(d->kh),
-                                FC_ARG_INT(d->kw),
-                                FC_ARG_INT(d->stride),
-                                FC_ARG_INT(d->pad),
-                                FC_ARG_VIEW_MEM(out),
-                                FC_ARG_VIEW_OFF(out),
-                                FC_ARG_UINT(nr)};
+  const fc_kernel_arg args[] = {FC_ARG_VIEW(xs),       FC_ARG_CONV_PLANES(d, s), FC_ARG_UINT(cols),
+                                FC_ARG_CONV_WINDOW(d), FC_ARG_VIEW(out),         FC_ARG_UINT(nr)};
   if (wide)
     return fc_ops_launch_2d(dev, kernel, "im2col_t", (cols + 15) / 16, (k + 15) / 16, args,
                             FC_NARGS(args) - 1);
-  return fc_ops_launch_2d(dev, kernel, "im2col_t", cols, (size_t)d->c_in + 1, args,
-                          FC_NARGS(args));
+  return fc_ops_launch_2d(dev, kernel, "im2col_t", cols, (size_t)d->c_in + 1, args, FC_NARGS(args));
 }
 
 /* ---- implicit GEMM (conv_panel_s1 in cl/gemm.cl): stride-1 same convolutions ---- */
@@ -335,11 +301,9 @@ static fc_status implicit_gemm(fc_device *dev, const fc_conv2d_desc *d, size_t m
                                 FC_ARG_INT(batch_panels ? (size_t)d->n : cols),
                                 FC_ARG_INT(batch_panels ? channels : k),
                                 FC_ARG_INT(kc),
-                                FC_ARG_VIEW_MEM(ap),
-                                FC_ARG_VIEW_OFF(ap),
+                                FC_ARG_VIEW(ap),
                                 FC_ARG_UINT(k * (size_t)mr),
-                                FC_ARG_VIEW_MEM(src),
-                                FC_ARG_VIEW_OFF(src),
+                                FC_ARG_VIEW(src),
                                 FC_ARG_UINT(cols),
                                 FC_ARG_INT(d->h),
                                 FC_ARG_INT(d->w),
@@ -347,8 +311,7 @@ static fc_status implicit_gemm(fc_device *dev, const fc_conv2d_desc *d, size_t m
                                 FC_ARG_INT(d->kw),
                                 FC_ARG_INT(d->pad),
                                 FC_ARG_FLOAT(0.0f),
-                                FC_ARG_VIEW_MEM(c),
-                                FC_ARG_VIEW_OFF(c),
+                                FC_ARG_VIEW(c),
                                 FC_ARG_UINT(cols),
                                 FC_ARG_INT(per_group)};
   size_t global[2] = {n_tiles, groups};
@@ -369,9 +332,9 @@ static fc_status pack_weights_tap_major(fc_device *dev, const fc_conv2d_desc *d,
   FC_TRY(fc_ops_check_u32("conv2d", ws.offset + panels * (size_t)mr * k, "A panel extent"));
   cl_kernel kernel = NULL;
   FC_TRY(fc_gemm_kernel(dev, "gemm_pack_wtap", &kernel));
-  const fc_kernel_arg args[] = {FC_ARG_VIEW_MEM(w),    FC_ARG_VIEW_OFF(w), FC_ARG_UINT(d->c_in),
-                                FC_ARG_UINT(d->c_out), FC_ARG_UINT(khw),   FC_ARG_INT(flip),
-                                FC_ARG_UINT(mr),       FC_ARG_VIEW_MEM(ws), FC_ARG_VIEW_OFF(ws)};
+  const fc_kernel_arg args[] = {FC_ARG_VIEW(w),   FC_ARG_UINT(d->c_in), FC_ARG_UINT(d->c_out),
+                                FC_ARG_UINT(khw), FC_ARG_INT(flip),     FC_ARG_UINT(mr),
+                                FC_ARG_VIEW(ws)};
   size_t global[2] = {k, panels}, local[2] = {dev->wg_1d, 1};
   return fc_launch(dev, kernel, "gemm_pack", 2, global, local, args, FC_NARGS(args));
 }
@@ -400,9 +363,8 @@ static fc_status implicit_backward_data(fc_device *dev, const fc_conv2d_desc *d,
   FC_TRY(fc_ops_check_u32("conv2d", ws.offset + panels * (size_t)mr * k, "A panel extent"));
   cl_kernel kernel = NULL;
   FC_TRY(fc_gemm_kernel(dev, "gemm_pack_wflip", &kernel));
-  const fc_kernel_arg args[] = {FC_ARG_VIEW_MEM(w),  FC_ARG_VIEW_OFF(w), FC_ARG_UINT(ci),
-                                FC_ARG_UINT(d->c_out), FC_ARG_UINT(khw),  FC_ARG_UINT(mr),
-                                FC_ARG_VIEW_MEM(ws), FC_ARG_VIEW_OFF(ws)};
+  const fc_kernel_arg args[] = {FC_ARG_VIEW(w),   FC_ARG_UINT(ci), FC_ARG_UINT(d->c_out),
+                                FC_ARG_UINT(khw), FC_ARG_UINT(mr), FC_ARG_VIEW(ws)};
   size_t global[2] = {k, panels}, local[2] = {dev->wg_1d, 1};
   FC_TRY(fc_launch(dev, kernel, "gemm_pack", 2, global, local, args, FC_NARGS(args)));
   /* Rotated weights with same padding (2·pad = K − 1, implied by OH = H, OW = W):
@@ -419,8 +381,7 @@ static size_t wgrad_floats(const fc_conv2d_desc *d, int mr) {
 }
 
 static int use_implicit_wgrad(const fc_device *dev, const fc_conv2d_desc *d, size_t ws_size) {
-  return use_implicit(dev, d) && d->c_in % 16 == 0 &&
-         ws_size >= wgrad_floats(d, fc_gemm_mr(dev));
+  return use_implicit(dev, d) && d->c_in % 16 == 0 && ws_size >= wgrad_floats(d, fc_gemm_mr(dev));
 }
 
 static fc_status implicit_backward_weights(fc_device *dev, const fc_conv2d_desc *d, fc_view x,
@@ -435,43 +396,42 @@ static fc_status implicit_backward_weights(fc_device *dev, const fc_conv2d_desc 
   cl_kernel kernel = NULL;
   FC_TRY(fc_gemm_kernel(dev, "gemm_transpose_cl", &kernel));
   {
-    const fc_kernel_arg args[] = {FC_ARG_VIEW_MEM(x),  FC_ARG_VIEW_OFF(x), FC_ARG_UINT(cols),
-                                  FC_ARG_UINT(ci),     FC_ARG_VIEW_MEM(xt), FC_ARG_VIEW_OFF(xt)};
+    const fc_kernel_arg args[] = {FC_ARG_VIEW(x), FC_ARG_UINT(cols), FC_ARG_UINT(ci),
+                                  FC_ARG_VIEW(xt)};
     FC_TRY(fc_ops_launch_2d(dev, kernel, "transpose", cols, ci / 16, args, FC_NARGS(args)));
   }
   FC_TRY(fc_gemm_kernel(dev, "conv_wgrad_s1", &kernel));
   size_t m_tiles = (co + (size_t)mr - 1) / (size_t)mr, n_tiles = ci * khw / 16;
   size_t groups = 1, per_group = 1;
   fc_gemm_groups(dev, m_tiles, n_tiles, 1, &groups, &per_group);
-  size_t kc = dev->tuning.gemm.kc > 0 && dev->tuning.gemm.kc <= 256 ? (size_t)dev->tuning.gemm.kc : 256;
+  size_t kc =
+      dev->tuning.gemm.kc > 0 && dev->tuning.gemm.kc <= 256 ? (size_t)dev->tuning.gemm.kc : 256;
   /* Launches of ko pixels: the work-items of a launch share that block of A. */
   size_t ko = (size_t)65536 / (m_tiles * (size_t)mr);
   ko = ko < kc ? kc : (ko + kc - 1) / kc * kc;
   if (fc_device_profiling(dev))
-    snprintf(dev->prof_shape, sizeof dev->prof_shape, "m=%zu n=%zu k=%zu implicit", co, ci * khw, cols);
+    snprintf(dev->prof_shape, sizeof dev->prof_shape, "m=%zu n=%zu k=%zu implicit", co, ci * khw,
+             cols);
   fc_status st = FC_OK;
   for (size_t q0 = 0; q0 < cols && st == FC_OK; q0 += ko) {
     size_t kq = cols - q0 < ko ? cols - q0 : ko;
     fc_view a0 = fc_view_add(ap, q0 * (size_t)mr);
     float beta = q0 == 0 ? 0.0f : 1.0f;
-    const fc_kernel_arg args[] = {FC_ARG_INT(co),         FC_ARG_INT(ci),
-                                  FC_ARG_INT(kq),         FC_ARG_INT(kc),
-                                  FC_ARG_VIEW_MEM(a0),    FC_ARG_VIEW_OFF(a0),
-                                  FC_ARG_UINT(cols * (size_t)mr), FC_ARG_VIEW_MEM(xt),
-                                  FC_ARG_VIEW_OFF(xt),    FC_ARG_INT(d->h),
-                                  FC_ARG_INT(d->w),       FC_ARG_INT(d->kh),
-                                  FC_ARG_INT(d->kw),      FC_ARG_INT(d->pad),
-                                  FC_ARG_INT(q0),         FC_ARG_FLOAT(beta),     FC_ARG_VIEW_MEM(dwp),
-                                  FC_ARG_VIEW_OFF(dwp),   FC_ARG_INT(per_group)};
+    const fc_kernel_arg args[] = {
+        FC_ARG_INT(co),       FC_ARG_INT(ci),     FC_ARG_INT(kq),
+        FC_ARG_INT(kc),       FC_ARG_VIEW(a0),    FC_ARG_UINT(cols * (size_t)mr),
+        FC_ARG_VIEW(xt),      FC_ARG_INT(d->h),   FC_ARG_INT(d->w),
+        FC_ARG_INT(d->kh),    FC_ARG_INT(d->kw),  FC_ARG_INT(d->pad),
+        FC_ARG_INT(q0),       FC_ARG_FLOAT(beta), FC_ARG_VIEW(dwp),
+        FC_ARG_INT(per_group)};
     size_t global[2] = {n_tiles, groups}, local[2] = {(size_t)dev->tuning.gemm.wg, 1};
     st = fc_launch(dev, kernel, "conv_wgrad", 2, global, local, args, FC_NARGS(args));
   }
   dev->prof_shape[0] = '\0';
   if (st == FC_OK) st = fc_gemm_kernel(dev, "wgrad_permute", &kernel);
   if (st == FC_OK) {
-    const fc_kernel_arg args[] = {FC_ARG_VIEW_MEM(dwp), FC_ARG_VIEW_OFF(dwp), FC_ARG_VIEW_MEM(dw),
-                                  FC_ARG_VIEW_OFF(dw),  FC_ARG_UINT(ci),      FC_ARG_UINT(khw),
-                                  FC_ARG_UINT(co),      FC_ARG_INT(accumulate != 0)};
+    const fc_kernel_arg args[] = {FC_ARG_VIEW(dwp), FC_ARG_VIEW(dw), FC_ARG_UINT(ci),
+                                  FC_ARG_UINT(khw), FC_ARG_UINT(co), FC_ARG_INT(accumulate != 0)};
     st = fc_ops_launch_2d(dev, kernel, "wgrad_permute", ci * khw, co, args, FC_NARGS(args));
   }
   return st;
@@ -505,8 +465,8 @@ static fc_status packed_backward_data(fc_device *dev, const fc_conv2d_desc *d, f
     size_t cols = (size_t)nc * p;
     FC_TRY(fc_gemm_pack(dev, fc_view_add(dy, (size_t)n0 * p), 1, ld, cols, co, nr, dyp, 1, 0, 0));
     if (is_pointwise(d)) {
-      FC_TRY(fc_gemm_packed(dev, k, cols, co, 1.0f, wtp, dyp, 0.0f,
-                            fc_view_add(dx, (size_t)n0 * p), ld, 1, 0, 0, 0));
+      FC_TRY(fc_gemm_packed(dev, k, cols, co, 1.0f, wtp, dyp, 0.0f, fc_view_add(dx, (size_t)n0 * p),
+                            ld, 1, 0, 0, 0));
     } else {
       FC_TRY(fc_gemm_packed(dev, k, cols, co, 1.0f, wtp, dyp, 0.0f, dcol, cols, 1, 0, 0, 0));
       FC_TRY(fc_col2im(dev, d, dcol, cols, n0, nc, dx));

@@ -1,4 +1,4 @@
-/* Host side of cl/im2col.cl: convolution geometry, im2col and col2im. */
+/* Host side of the column kernels of cl/conv2d.cl: convolution geometry, im2col and col2im. */
 #include "ops/conv_internal.h"
 #include "ops/spatial.h"
 
@@ -42,7 +42,7 @@ size_t fc_conv2d_weight_count(const fc_conv2d_desc *d) {
 }
 
 fc_status fc_conv2d_kernel(fc_device *dev, const char *name, cl_kernel *out) {
-  return fc_device_kernel(dev, "im2col", "", name, out);
+  return fc_device_kernel(dev, "conv2d", "", name, out);
 }
 
 static fc_status check_chunk(const char *op, const fc_conv2d_desc *d, int n0, int count,
@@ -70,30 +70,15 @@ fc_status fc_im2col(fc_device *dev, const fc_conv2d_desc *d, fc_view x, int n0, 
   cl_kernel kernel = NULL;
   FC_TRY(fc_conv2d_kernel(dev, "im2col", &kernel));
   fc_view xs = fc_view_add(x, (size_t)n0 * fc_shape4_stride_n(s));
-  const fc_kernel_arg args[] = {FC_ARG_VIEW_MEM(xs),
-                                FC_ARG_VIEW_OFF(xs),
-                                FC_ARG_UINT(fc_shape4_stride_n(s)),
-                                FC_ARG_UINT(fc_shape4_stride_c(s)),
-                                FC_ARG_INT(d->h),
-                                FC_ARG_INT(d->w),
-                                FC_ARG_INT(fc_conv2d_out_h(d)),
-                                FC_ARG_INT(fc_conv2d_out_w(d)),
-                                FC_ARG_UINT(columns),
-                                FC_ARG_UINT(d->c_in),
-                                FC_ARG_INT(d->kh),
-                                FC_ARG_INT(d->kw),
-                                FC_ARG_INT(d->stride),
-                                FC_ARG_INT(d->pad),
-                                FC_ARG_VIEW_MEM(col),
-                                FC_ARG_VIEW_OFF(col),
-                                FC_ARG_UINT(ld_col)};
+  const fc_kernel_arg args[] = {FC_ARG_VIEW(xs),      FC_ARG_CONV_PLANES(d, s),
+                                FC_ARG_UINT(columns), FC_ARG_CONV_WINDOW(d),
+                                FC_ARG_VIEW(col),     FC_ARG_UINT(ld_col)};
   return fc_ops_launch_2d(dev, kernel, "im2col", columns, (size_t)d->c_in, args, FC_NARGS(args));
 }
 
 int fc_conv2d_shift_eligible(const fc_conv2d_desc *d) {
   return d->stride == 1 && fc_conv2d_out_h(d) == d->h && fc_conv2d_out_w(d) == d->w &&
-         (d->layout == FC_LAYOUT_CNHW || d->n == 1) &&
-         (size_t)d->n * d->h * d->w < 0x7fffff00u;
+         (d->layout == FC_LAYOUT_CNHW || d->n == 1) && (size_t)d->n * d->h * d->w < 0x7fffff00u;
 }
 
 fc_status fc_col2im(fc_device *dev, const fc_conv2d_desc *d, fc_view col, size_t ld_col, int n0,
@@ -110,34 +95,32 @@ fc_status fc_col2im(fc_device *dev, const fc_conv2d_desc *d, fc_view col, size_t
   /* CPUs: the shifted-copy or plane variants (GPUs keep the per-pixel gather). */
   if (fc_conv2d_shift_eligible(d) && dev->cpu_kernels) {
     FC_TRY(fc_conv2d_kernel(dev, "col2im_s1", &kernel));
-    const fc_kernel_arg args[] = {FC_ARG_VIEW_MEM(col), FC_ARG_VIEW_OFF(col),
-                                  FC_ARG_UINT(ld_col),  FC_ARG_INT(d->h),
-                                  FC_ARG_INT(d->w),     FC_ARG_UINT(pixels),
-                                  FC_ARG_UINT(d->c_in), FC_ARG_INT(d->kh),
-                                  FC_ARG_INT(d->kw),    FC_ARG_INT(d->pad),
-                                  FC_ARG_VIEW_MEM(dxs), FC_ARG_VIEW_OFF(dxs),
+    const fc_kernel_arg args[] = {FC_ARG_VIEW(col),
+                                  FC_ARG_UINT(ld_col),
+                                  FC_ARG_INT(d->h),
+                                  FC_ARG_INT(d->w),
+                                  FC_ARG_UINT(pixels),
+                                  FC_ARG_UINT(d->c_in),
+                                  FC_ARG_INT(d->kh),
+                                  FC_ARG_INT(d->kw),
+                                  FC_ARG_INT(d->pad),
+                                  FC_ARG_VIEW(dxs),
                                   FC_ARG_UINT(fc_shape4_stride_c(s))};
     return fc_ops_launch_2d(dev, kernel, "col2im", (pixels + 15) / 16, (size_t)d->c_in, args,
                             FC_NARGS(args));
   }
-  /* By planes on CPUs (cl/im2col.cl col2im_plane). */
+  /* By planes on CPUs (cl/conv2d.cl col2im_plane). */
   int cpu = dev->cpu_kernels;
   FC_TRY(fc_conv2d_kernel(dev, cpu ? "col2im_plane" : "col2im", &kernel));
-  const fc_kernel_arg args[] = {FC_ARG_VIEW_MEM(col),
-                                FC_ARG_VIEW_OFF(col),
+  const fc_kernel_arg args[] = {FC_ARG_VIEW(col),
                                 FC_ARG_UINT(ld_col),
                                 FC_ARG_INT(d->h),
                                 FC_ARG_INT(d->w),
                                 FC_ARG_INT(fc_conv2d_out_h(d)),
                                 FC_ARG_INT(fc_conv2d_out_w(d)),
                                 FC_ARG_UINT(pixels),
-                                FC_ARG_UINT(d->c_in),
-                                FC_ARG_INT(d->kh),
-                                FC_ARG_INT(d->kw),
-                                FC_ARG_INT(d->stride),
-                                FC_ARG_INT(d->pad),
-                                FC_ARG_VIEW_MEM(dxs),
-                                FC_ARG_VIEW_OFF(dxs),
+                                FC_ARG_CONV_WINDOW(d),
+                                FC_ARG_VIEW(dxs),
                                 FC_ARG_UINT(fc_shape4_stride_n(s)),
                                 FC_ARG_UINT(fc_shape4_stride_c(s))};
   return fc_ops_launch_2d(dev, kernel, "col2im", cpu ? (size_t)count : pixels, (size_t)d->c_in,

@@ -1,6 +1,8 @@
 /* The MPI side of data-parallel training (dist.h). Everything else in fer-cl
  * sees only fc_dist_*; without FERCL_HAVE_MPI the world is one process. */
-#include "ssl/dist.h"
+#include "fercl/dist.h"
+
+#include "core/hash.h"
 
 #include <limits.h>
 #include <stdio.h>
@@ -15,6 +17,15 @@
 static int world_size = 1, world_rank = 0, local_rank = 0, initialised = 0, failed_elsewhere = 0;
 
 int fc_dist_failed_elsewhere(void) { return failed_elsewhere; }
+
+int fc_dist_differs_from_lead(const char *message) {
+  int n = fc_dist_size();
+  if (n <= 1) return 0;
+  uint64_t mine = fc_hash_string(FC_HASH_INIT, message ? message : ""), lead = mine;
+  uint64_t all[n];
+  if (fc_dist_allgather(&mine, sizeof mine, all) == FC_OK) lead = all[0];
+  return mine != lead;
+}
 
 /* The rank count a launcher announced in the environment, 0 when none. */
 static int launcher_size(void) {

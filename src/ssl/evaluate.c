@@ -1,5 +1,5 @@
 /* Batched inference over dataset images. */
-#include "ssl/evaluate.h"
+#include "fercl/eval.h"
 
 #include <math.h>
 #include <stdlib.h>

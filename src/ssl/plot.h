@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "fercl/metrics.h"
 #include "fercl/status.h"
 
 /* Largest canvas side we agree to allocate (a 8192 x 8192 RGB canvas is 192 MiB). */
@@ -166,7 +167,6 @@ typedef struct fc_plot_heat_layout {
 fc_status fc_plot_confusion_render(fc_canvas *canvas, const uint64_t *counts, int num_classes,
                                    const char *const *class_names, const char *title,
                                    fc_plot_heat_layout *layout);
-fc_status fc_plot_confusion_png(const char *path, const uint64_t *counts, int num_classes,
-                                const char *const *class_names, const char *title);
+/* fc_plot_confusion_png (the PNG of this figure) is public: fercl/metrics.h. */
 
 #endif

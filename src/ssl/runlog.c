@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/fileio.h"
+#include "fercl/fileio.h"
 #include "ssl/plot.h"
 
 fc_status fc_runlog_init(fc_runlog *log, int classes, char *const *class_names) {

@@ -12,9 +12,9 @@
 #include <unistd.h>
 
 #include "core/fault.h"
-#include "core/fileio.h"
 #include "core/hash.h"
 #include "device/runtime.h"
+#include "fercl/fileio.h"
 #include "fercl/log.h"
 #include "fercl/safetensors.h"
 #include "net/net_internal.h"

@@ -7,11 +7,11 @@
 
 #include "fercl/ckpt.h"
 #include "fercl/data.h"
+#include "fercl/dist.h"
+#include "fercl/eval.h"
 #include "fercl/ops.h"
 #include "fercl/train.h"
-#include "ssl/evaluate.h"
 #include "ssl/runlog.h"
-#include "ssl/dist.h"
 #include "ssl/ssl_host.h"
 
 typedef struct fc_trainer {
@@ -69,7 +69,7 @@ typedef struct fc_trainer {
   cl_mem backup;
   size_t backup_bytes;
 
-  /* Data-parallel ranks (ssl/dist.h, mpirun). B_l and B_u above are this
+  /* Data-parallel ranks (fercl/dist.h, mpirun). B_l and B_u above are this
    * rank's share of the global batch B_l_all + B_u_all (equal when world is 1). */
   int world, rank;
   int B_l_all, B_u_all;

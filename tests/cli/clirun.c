@@ -9,7 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "core/fileio.h"
+#include "fercl/fileio.h"
 #include "testutil.h"
 
 extern char **environ;

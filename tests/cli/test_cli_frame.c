@@ -121,15 +121,5 @@ START_TEST(no_platform_gives_the_install_hint) {
 }
 END_TEST
 
-int main(void) {
-  Suite *s = suite_create("cli-frame");
-  TCase *tc = tcase_create("cli");
-  tcase_set_timeout(tc, 300);
-  tcase_add_test(tc, version_and_help);
-  tcase_add_test(tc, usage_errors_exit_2_with_one_message);
-  tcase_add_test(tc, devices_lists_the_tree);
-  tcase_add_test(tc, device_selection_errors);
-  tcase_add_test(tc, no_platform_gives_the_install_hint);
-  suite_add_tcase(s, tc);
-  return fc_test_run_suite(s, 0);
-}
+FC_TEST_MAIN("cli-frame", 0, "cli", 300, version_and_help, usage_errors_exit_2_with_one_message,
+             devices_lists_the_tree, device_selection_errors, no_platform_gives_the_install_hint)

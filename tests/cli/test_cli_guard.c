@@ -18,7 +18,7 @@
 #include <unistd.h>
 
 #include "clirun.h"
-#include "core/fileio.h"
+#include "fercl/fileio.h"
 #include "fercl/safetensors.h"
 #include "testutil.h"
 
@@ -915,26 +915,13 @@ END_TEST
 int main(void) {
   fc_test_device(); /* exits 77 (skip) without OpenCL */
   Suite *s = suite_create("cli-guard");
-  TCase *tc = tcase_create("guard");
-  tcase_set_timeout(tc, 600);
-  tcase_add_test(tc, users_files_in_out_folder_survive);
-  tcase_add_test(tc, failed_overwrite_keeps_old_run);
-  tcase_add_test(tc, overwrite_removes_stale_outputs);
-  tcase_add_test(tc, synth_refuses_non_empty_folder);
-  tcase_add_test(tc, unlabeled_overlapping_dataset_refused);
-  tcase_add_test(tc, second_run_of_a_folder_refused);
-  tcase_add_test(tc, non_finite_checkpoint_refused);
-  tcase_add_test(tc, config_with_byte_order_mark);
-  tcase_add_test(tc, options_mean_what_they_say);
-  tcase_add_test(tc, global_options_after_the_command);
-  tcase_add_test(tc, run_without_checkpoint_can_be_rerun);
-  tcase_add_test(tc, run_config_is_portable);
-  tcase_add_test(tc, second_ctrl_c_during_save_says_so);
-  tcase_add_test(tc, arguments_checked_before_the_work);
-  tcase_add_test(tc, eval_matches_classes_by_name);
-  tcase_add_test(tc, progress_line_fits_the_terminal);
-  tcase_add_test(tc, synthetic_run_ends_beside_supervised_only);
-  tcase_add_test(tc, ctrl_c_during_comparison_keeps_the_run);
-  suite_add_tcase(s, tc);
+  FC_TEST_CASE(s, "guard", 600, users_files_in_out_folder_survive, failed_overwrite_keeps_old_run,
+               overwrite_removes_stale_outputs, synth_refuses_non_empty_folder,
+               unlabeled_overlapping_dataset_refused, second_run_of_a_folder_refused,
+               non_finite_checkpoint_refused, config_with_byte_order_mark,
+               options_mean_what_they_say, global_options_after_the_command,
+               run_without_checkpoint_can_be_rerun, run_config_is_portable,
+               second_ctrl_c_during_save_says_so, arguments_checked_before_the_work,
+               eval_matches_classes_by_name, progress_line_fits_the_terminal, synthetic_run_ends_beside_supervised_only, ctrl_c_during_comparison_keeps_the_run);
   return fc_test_run_suite(s, 1);
 }

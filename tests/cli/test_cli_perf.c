@@ -139,14 +139,5 @@ START_TEST(tune_writes_a_file_that_bench_uses) {
 }
 END_TEST
 
-int main(void) {
-  Suite *s = suite_create("cli-perf");
-  TCase *tc = tcase_create("cli-perf");
-  tcase_set_timeout(tc, 600);
-  tcase_add_test(tc, help_and_usage_errors);
-  tcase_add_test(tc, bench_json_and_profile);
-  tcase_add_test(tc, bench_ssl_step_follows_its_options);
-  tcase_add_test(tc, tune_writes_a_file_that_bench_uses);
-  suite_add_tcase(s, tc);
-  return fc_test_run_suite(s, 0);
-}
+FC_TEST_MAIN("cli-perf", 0, "cli-perf", 600, help_and_usage_errors, bench_json_and_profile,
+             bench_ssl_step_follows_its_options, tune_writes_a_file_that_bench_uses)

@@ -9,7 +9,7 @@
 #include <jpeglib.h>
 #include <png.h>
 
-#include "core/fileio.h"
+#include "fercl/fileio.h"
 #include "testutil.h"
 
 int fx_png_interlace = 0;

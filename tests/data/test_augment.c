@@ -287,23 +287,6 @@ START_TEST(permutation_is_a_bijection) {
 }
 END_TEST
 
-int main(void) {
-  Suite *s = suite_create("data-augment");
-  TCase *tc = tcase_create("augment");
-  tcase_add_test(tc, autocontrast);
-  tcase_add_test(tc, brightness);
-  tcase_add_test(tc, color);
-  tcase_add_test(tc, contrast);
-  tcase_add_test(tc, equalize);
-  tcase_add_test(tc, identity_and_posterize);
-  tcase_add_test(tc, rotate);
-  tcase_add_test(tc, sharpness);
-  tcase_add_test(tc, shear);
-  tcase_add_test(tc, solarize);
-  tcase_add_test(tc, translate);
-  tcase_add_test(tc, flip_shift_cutout);
-  tcase_add_test(tc, weak_and_strong_views);
-  tcase_add_test(tc, permutation_is_a_bijection);
-  suite_add_tcase(s, tc);
-  return fc_test_run_suite(s, 0);
-}
+FC_TEST_MAIN("data-augment", 0, "augment", 0, autocontrast, brightness, color, contrast, equalize,
+             identity_and_posterize, rotate, sharpness, shear, solarize, translate,
+             flip_shift_cutout, weak_and_strong_views, permutation_is_a_bijection)

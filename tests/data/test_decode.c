@@ -417,24 +417,9 @@ START_TEST(write_png_roundtrip) {
 }
 END_TEST
 
-int main(void) {
-  Suite *s = suite_create("data-decode");
-  TCase *tc = tcase_create("decode");
-  tcase_add_test(tc, png_gray8_exact);
-  tcase_add_test(tc, png_gray16_reduced);
-  tcase_add_test(tc, png_rgb_to_gray_luma601);
-  tcase_add_test(tc, png_rgba_and_gray_alpha_drop_alpha);
-  tcase_add_test(tc, png_interlaced_16bit_rgba);
-  tcase_add_test(tc, png_palette_expanded);
-  tcase_add_test(tc, gray_to_rgb_replicates);
-  tcase_add_test(tc, jpeg_gray_and_rgb);
-  tcase_add_test(tc, jpeg_large_shrinks_close_to_area_average);
-  tcase_add_test(tc, truncated_jpeg_rejected);
-  tcase_add_test(tc, bad_png_rejected);
-  tcase_add_test(tc, absurd_dimensions_refused_before_allocating);
-  tcase_add_test(tc, resize_area_and_bilinear_known_answers);
-  tcase_add_test(tc, decode_with_resize_and_crop);
-  tcase_add_test(tc, write_png_roundtrip);
-  suite_add_tcase(s, tc);
-  return fc_test_run_suite(s, 0);
-}
+FC_TEST_MAIN("data-decode", 0, "decode", 0, png_gray8_exact, png_gray16_reduced,
+             png_rgb_to_gray_luma601, png_rgba_and_gray_alpha_drop_alpha, png_interlaced_16bit_rgba,
+             png_palette_expanded, gray_to_rgb_replicates, jpeg_gray_and_rgb,
+             jpeg_large_shrinks_close_to_area_average, truncated_jpeg_rejected, bad_png_rejected,
+             absurd_dimensions_refused_before_allocating, resize_area_and_bilinear_known_answers,
+             decode_with_resize_and_crop, write_png_roundtrip)

@@ -110,9 +110,6 @@ int main(void) {
     return 77;
   }
   Suite *s = suite_create("data-fer2013");
-  TCase *tc = tcase_create("fer2013");
-  tcase_set_timeout(tc, 300);
-  tcase_add_test(tc, counts_classes_split_and_loader);
-  suite_add_tcase(s, tc);
+  FC_TEST_CASE(s, "fer2013", 300, counts_classes_split_and_loader);
   return fc_test_run_suite(s, 0);
 }

@@ -611,21 +611,8 @@ START_TEST(format_names) {
 }
 END_TEST
 
-int main(void) {
-  Suite *s = suite_create("data-formats");
-  TCase *tc = tcase_create("formats");
-  tcase_add_test(tc, folder_with_splits_every_png_kind_and_jpeg);
-  tcase_add_test(tc, folder_without_splits_and_native_size);
-  tcase_add_test(tc, folder_errors_name_the_problem);
-  tcase_add_test(tc, corrupt_image_skipped_or_fatal_in_strict_mode);
-  tcase_add_test(tc, decode_threads_do_not_change_the_result);
-  tcase_add_test(tc, fer2013_csv);
-  tcase_add_test(tc, fer2013_csv_errors);
-  tcase_add_test(tc, fer2013_csv_with_byte_order_mark);
-  tcase_add_test(tc, rafdb);
-  tcase_add_test(tc, affectnet);
-  tcase_add_test(tc, unlabeled_folder_added_to_pool);
-  tcase_add_test(tc, format_names);
-  suite_add_tcase(s, tc);
-  return fc_test_run_suite(s, 0);
-}
+FC_TEST_MAIN("data-formats", 0, "formats", 0, folder_with_splits_every_png_kind_and_jpeg,
+             folder_without_splits_and_native_size, folder_errors_name_the_problem,
+             corrupt_image_skipped_or_fatal_in_strict_mode, decode_threads_do_not_change_the_result,
+             fer2013_csv, fer2013_csv_errors, fer2013_csv_with_byte_order_mark, rafdb, affectnet,
+             unlabeled_folder_added_to_pool, format_names)

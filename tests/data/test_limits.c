@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/fileio.h"
 #include "fercl/data.h"
+#include "fercl/fileio.h"
 #include "fercl/log.h"
 #include "fixtures.h"
 #include "testutil.h"
@@ -193,14 +193,7 @@ START_TEST(rafdb_list_cannot_name_files_elsewhere) {
 }
 END_TEST
 
-int main(void) {
-  Suite *s = suite_create("limits");
-  TCase *tc = tcase_create("readers");
-  tcase_add_test(tc, png_chunk_claiming_gigabytes_is_not_allocated);
-  tcase_add_test(tc, png_ancillary_chunks_are_skipped_not_decoded);
-  tcase_add_test(tc, fer2013_rows_cannot_claim_more_pixels);
-  tcase_add_test(tc, decoded_set_above_max_bytes_refused_before_decoding);
-  tcase_add_test(tc, rafdb_list_cannot_name_files_elsewhere);
-  suite_add_tcase(s, tc);
-  return fc_test_run_suite(s, 0);
-}
+FC_TEST_MAIN("limits", 0, "readers", 0, png_chunk_claiming_gigabytes_is_not_allocated,
+             png_ancillary_chunks_are_skipped_not_decoded, fer2013_rows_cannot_claim_more_pixels,
+             decoded_set_above_max_bytes_refused_before_decoding,
+             rafdb_list_cannot_name_files_elsewhere)

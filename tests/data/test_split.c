@@ -261,14 +261,6 @@ START_TEST(list_file_round_trip) {
 }
 END_TEST
 
-int main(void) {
-  Suite *s = suite_create("data-split");
-  TCase *tc = tcase_create("split");
-  tcase_add_test(tc, balanced_with_a_short_class);
-  tcase_add_test(tc, remainder_goes_to_classes_with_most_room);
-  tcase_add_test(tc, per_class_and_all);
-  tcase_add_test(tc, deterministic_seeded_and_nested);
-  tcase_add_test(tc, list_file_round_trip);
-  suite_add_tcase(s, tc);
-  return fc_test_run_suite(s, 0);
-}
+FC_TEST_MAIN("data-split", 0, "split", 0, balanced_with_a_short_class,
+             remainder_goes_to_classes_with_most_room, per_class_and_all,
+             deterministic_seeded_and_nested, list_file_round_trip)

@@ -177,13 +177,5 @@ START_TEST(classes_differ_but_not_trivially) {
 }
 END_TEST
 
-int main(void) {
-  Suite *s = suite_create("data-synth");
-  TCase *tc = tcase_create("synth");
-  tcase_add_test(tc, deterministic_and_balanced);
-  tcase_add_test(tc, sizes_and_channels);
-  tcase_add_test(tc, written_folder_reads_back);
-  tcase_add_test(tc, classes_differ_but_not_trivially);
-  suite_add_tcase(s, tc);
-  return fc_test_run_suite(s, 0);
-}
+FC_TEST_MAIN("data-synth", 0, "synth", 0, deterministic_and_balanced, sizes_and_channels,
+             written_folder_reads_back, classes_differ_but_not_trivially)

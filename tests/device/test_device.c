@@ -7,10 +7,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "core/fileio.h"
 #include "device/binary_cache.h"
 #include "device/kernel_sources.h"
 #include "device/runtime.h"
+#include "fercl/fileio.h"
 #include "testutil.h"
 
 static fc_device_registry *registry(void) {
@@ -340,22 +340,10 @@ START_TEST(impossible_allocations_are_explained) {
 }
 END_TEST
 
-int main(void) {
-  Suite *s = suite_create("device");
-  TCase *tc = tcase_create("device");
-  tcase_set_timeout(tc, 600);
-  tcase_add_test(tc, enumerates_devices);
-  tcase_add_test(tc, selects_by_index_pair_and_name);
-  tcase_add_test(tc, rejects_bad_selectors_with_the_device_list);
-  tcase_add_test(tc, environment_supplies_the_default);
-  tcase_add_test(tc, kernel_variant_follows_the_environment);
-  tcase_add_test(tc, every_kernel_source_compiles);
-  tcase_add_test(tc, kernel_round_trip_with_specialisation);
-  tcase_add_test(tc, programs_are_built_once_per_options);
-  tcase_add_test(tc, binary_cache_writes_hits_and_survives_corruption);
-  tcase_add_test(tc, kernel_dir_overrides_and_build_errors_are_explained);
-  tcase_add_test(tc, compiles_inside_a_step_are_refused);
-  tcase_add_test(tc, impossible_allocations_are_explained);
-  suite_add_tcase(s, tc);
-  return fc_test_run_suite(s, 1);
-}
+FC_TEST_MAIN("device", 1, "device", 600, enumerates_devices, selects_by_index_pair_and_name,
+             rejects_bad_selectors_with_the_device_list, environment_supplies_the_default,
+             kernel_variant_follows_the_environment, every_kernel_source_compiles,
+             kernel_round_trip_with_specialisation, programs_are_built_once_per_options,
+             binary_cache_writes_hits_and_survives_corruption,
+             kernel_dir_overrides_and_build_errors_are_explained,
+             compiles_inside_a_step_are_refused, impossible_allocations_are_explained)

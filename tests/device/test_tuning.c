@@ -176,13 +176,5 @@ START_TEST(profile_records_launches) {
 }
 END_TEST
 
-int main(void) {
-  Suite *s = suite_create("tuning");
-  TCase *tc = tcase_create("tuning");
-  tcase_set_timeout(tc, 300);
-  tcase_add_test(tc, parse_good_and_bad);
-  tcase_add_test(tc, save_then_open_loads);
-  tcase_add_test(tc, profile_records_launches);
-  suite_add_tcase(s, tc);
-  return fc_test_run_suite(s, 1);
-}
+FC_TEST_MAIN("tuning", 1, "tuning", 300, parse_good_and_bad, save_then_open_loads,
+             profile_records_launches)

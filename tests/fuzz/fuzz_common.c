@@ -7,7 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "core/fileio.h"
+#include "fercl/fileio.h"
 #include "fercl/log.h"
 
 static void quiet_sink(fc_log_level level, const char *message, void *user) {

@@ -16,7 +16,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "core/fileio.h"
+#include "fercl/fileio.h"
 #include "fuzz_common.h"
 #include "seeds.h"
 

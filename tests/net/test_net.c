@@ -7,9 +7,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "core/fileio.h"
 #include "device/runtime.h"
 #include "fercl/ckpt.h"
+#include "fercl/fileio.h"
 #include "fercl/net.h"
 #include "fercl/safetensors.h"
 #include "net/net_internal.h"
@@ -621,23 +621,13 @@ END_TEST
 
 int main(void) {
   Suite *s = suite_create("net");
-  TCase *tc = tcase_create("net");
-  tcase_set_timeout(tc, 900);
-  tcase_add_test(tc, names_match_torchvision);
-  tcase_add_test(tc, config_errors_name_the_field);
-  tcase_add_test(tc, device_matches_reference_imagenet_stem);
-  tcase_add_test(tc, inference_plan_matches_reference);
-  tcase_add_test(tc, batch_stats_inference_matches_reference);
-  tcase_add_test(tc, full_network_gradient_by_finite_differences);
-  tcase_add_test(tc, checkpoint_round_trip_is_bit_exact);
-  tcase_add_test(tc, bad_checkpoints_are_rejected_clearly);
-  tcase_add_test(tc, init_from_torchvision_style_weights);
-  suite_add_tcase(s, tc);
+  FC_TEST_CASE(s, "net", 900, names_match_torchvision, config_errors_name_the_field,
+               device_matches_reference_imagenet_stem, inference_plan_matches_reference,
+               batch_stats_inference_matches_reference, full_network_gradient_by_finite_differences,
+               checkpoint_round_trip_is_bit_exact, bad_checkpoints_are_rejected_clearly,
+               init_from_torchvision_style_weights);
   /* One forward/backward of the tiny network in a case of its own, so
    * tools/oclgrind.sh can run just it on the simulator (CK_RUN_CASE). */
-  TCase *fb = tcase_create("forward_backward");
-  tcase_set_timeout(fb, 900);
-  tcase_add_test(fb, device_matches_reference_small_stem);
-  suite_add_tcase(s, fb);
+  FC_TEST_CASE(s, "forward_backward", 900, device_matches_reference_small_stem);
   return fc_test_run_suite(s, 1);
 }

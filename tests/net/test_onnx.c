@@ -16,8 +16,8 @@
 #include <unistd.h>
 
 #include "../cli/clirun.h"
-#include "core/fileio.h"
 #include "fercl/fercl.h"
+#include "fercl/fileio.h"
 #include "net/net_internal.h"
 #include "testutil.h"
 
@@ -436,13 +436,8 @@ END_TEST
 
 static Suite *onnx_suite(void) {
   Suite *s = suite_create("onnx");
-  TCase *tc = tcase_create("export");
-  tcase_add_test(tc, exports_a_checkpoint);
-  tcase_add_test(tc, refuses_what_is_not_a_checkpoint);
-  tcase_add_test(tc, refuses_a_damaged_checkpoint);
-  tcase_add_test(tc, refuses_a_model_onnx_cannot_hold);
-  tcase_add_test(tc, command_line);
-  suite_add_tcase(s, tc);
+  FC_TEST_CASE(s, "export", 0, exports_a_checkpoint, refuses_what_is_not_a_checkpoint,
+               refuses_a_damaged_checkpoint, refuses_a_model_onnx_cannot_hold, command_line);
   return s;
 }
 

@@ -10,10 +10,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "core/fileio.h"
-#include "core/json.h"
-#include "fercl/safetensors.h"
 #include "../testutil.h"
+#include "core/json.h"
+#include "fercl/fileio.h"
+#include "fercl/safetensors.h"
 
 static const char *temp_path(const char *name) {
   static char path[4][600];

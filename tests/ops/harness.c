@@ -1,6 +1,7 @@
 #include "harness.h"
 
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -197,4 +198,55 @@ size_t fc_test_gemm_largest(size_t m, size_t n, size_t k) {
   size_t a = m * k, b = k * n, c = m * n;
   size_t ab = a > b ? a : b;
   return ab > c ? ab : c;
+}
+
+void fc_test_fd(const char *what, fc_fd_forward_fn forward, void *ctx, const fc_fd_input *inputs,
+                int n_inputs, const double *dout, size_t n_out, double tol, int max_probes,
+                uint64_t seed) {
+  ck_assert_msg(n_inputs > 0 && n_inputs <= FC_FD_MAX_INPUTS, "%s: %d inputs", what, n_inputs);
+  double *x[FC_FD_MAX_INPUTS], *grads[FC_FD_MAX_INPUTS];
+  size_t sizes[FC_FD_MAX_INPUTS];
+  const char *names[FC_FD_MAX_INPUTS];
+  for (int i = 0; i < n_inputs; i++) {
+    x[i] = inputs[i].x;
+    grads[i] = inputs[i].grad;
+    sizes[i] = inputs[i].n;
+    names[i] = inputs[i].name;
+  }
+  fc_fd_spec spec = {.what = what,
+                     .ctx = ctx,
+                     .forward = forward,
+                     .n_inputs = n_inputs,
+                     .inputs = x,
+                     .input_sizes = sizes,
+                     .input_names = names,
+                     .grads = grads,
+                     .dout = dout,
+                     .n_out = n_out,
+                     .h = 1e-6,
+                     .tol = tol,
+                     .max_probes = max_probes,
+                     .seed = seed};
+  fc_test_fd_check(&spec);
+}
+
+/* Teacher probabilities with ties: softmax of random logits, then rounded to
+ * multiples of 1/64 (rows need not sum to 1 exactly; the ops do not care). */
+void fc_test_fill_probs(fc_test_rng *rng, float *q, int B, int C, double spread) {
+  for (int b = 0; b < B; b++) {
+    double z[16], s = 0;
+    for (int c = 0; c < C; c++) s += (z[c] = exp(fc_test_rng_uniform(rng, -spread, spread)));
+    for (int c = 0; c < C; c++) q[(size_t)b * C + c] = (float)(floor(z[c] / s * 64.0 + 0.5) / 64.0);
+  }
+}
+
+void fc_test_expect_download(fc_device *dev, const fc_gbuf *g, float *out, const double *ref,
+                             size_t n, double bound, const char *fmt, ...) {
+  char what[256];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(what, sizeof what, fmt, ap);
+  va_end(ap);
+  fc_gbuf_download(dev, g, out);
+  fc_test_expect_close(what, out, ref, n, bound);
 }

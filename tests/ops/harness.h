@@ -29,6 +29,10 @@ void fc_test_fill_uniform(fc_test_rng *rng, float *f, double *d, size_t n, doubl
 void fc_test_fill_away_from_zero(fc_test_rng *rng, float *f, double *d, size_t n, double margin,
                                  double hi);
 
+/* Teacher probabilities [B][C] (C <= 16) with ties: softmax of random logits in
+ * ±spread, rounded to multiples of 1/64 (rows need not sum to 1 exactly). */
+void fc_test_fill_probs(fc_test_rng *rng, float *q, int B, int C, double spread);
+
 /* ---- guarded device buffers ----
  * The buffer holds `guard` sentinel elements, then the n payload elements, then
  * `guard` more sentinels. The payload starts as a NaN pattern too, so an element
@@ -58,6 +62,11 @@ double fc_test_nmse(const float *a, const double *ref, size_t n);
 /* Fails unless nmse <= bound; the message names the case and the worst element. */
 void fc_test_expect_close(const char *what, const float *dev_out, const double *ref, size_t n,
                           double bound);
+/* Downloads a device output into out (fc_gbuf_download) and compares it with
+ * ref (fc_test_expect_close); the case is named by a printf format. */
+void fc_test_expect_download(fc_device *dev, const fc_gbuf *g, float *out, const double *ref,
+                             size_t n, double bound, const char *fmt, ...)
+    __attribute__((format(printf, 7, 8)));
 /* Exact equality for integer outputs. */
 void fc_test_expect_equal_i32(const char *what, const int32_t *dev_out, const int32_t *ref,
                               size_t n);
@@ -90,6 +99,21 @@ typedef struct fc_fd_spec {
 } fc_fd_spec;
 
 void fc_test_fd_check(const fc_fd_spec *spec);
+
+/* One input of a check: values (perturbed in place, then restored), element
+ * count, analytic gradient (NULL: not checked). */
+typedef struct fc_fd_input {
+  const char *name;
+  double *x;
+  size_t n;
+  double *grad;
+} fc_fd_input;
+#define FC_FD_MAX_INPUTS 8
+
+/* fc_test_fd_check with the step every op uses (h = 1e-6). */
+void fc_test_fd(const char *what, fc_fd_forward_fn forward, void *ctx, const fc_fd_input *inputs,
+                int n_inputs, const double *dout, size_t n_out, double tol, int max_probes,
+                uint64_t seed);
 
 /* ---- case budget (the Oclgrind stage) ----
  * FERCL_TEST_MAX_ELEMENTS=N: a device case whose largest tensor has more than N

@@ -22,13 +22,13 @@ const fc_op_test fc_op_tests[] = {
     {"input_from_u8", fc_test_input_from_u8, NULL},
     {"layout_convert", fc_test_layout_convert, NULL},
     /* the method's ops */
-    {"spatial_attention", fc_test_spatial_attention, fc_test_spatial_attention_grad},
+    {"lae", fc_test_lae, fc_test_lae_grad},
     {"rfd", fc_test_rfd, fc_test_rfd_grad},
     {"softmax", fc_test_softmax, NULL},
     {"softmax_xent", fc_test_softmax_xent, fc_test_softmax_xent_grad},
     {"nl_loss", fc_test_nl_loss, fc_test_nl_loss_grad},
     {"confidence", fc_test_confidence, NULL},
-    {"snl_negatives", fc_test_snl_negatives, NULL},
+    {"snl", fc_test_snl, NULL},
     {"dta", fc_test_dta, NULL},
     {"dist_align", fc_test_dist_align, NULL},
     {"sgd", fc_test_sgd, NULL},
@@ -42,3 +42,8 @@ const fc_op_test fc_op_tests[] = {
     {"affine_warp", fc_test_affine_warp, NULL},
 };
 const int fc_op_test_count = (int)(sizeof fc_op_tests / sizeof fc_op_tests[0]);
+
+const fc_op_perf fc_op_perfs[] = {
+    {"conv2d", fc_perf_conv2d},
+};
+const int fc_op_perf_count = (int)(sizeof fc_op_perfs / sizeof fc_op_perfs[0]);

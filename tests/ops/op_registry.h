@@ -16,6 +16,16 @@ typedef struct fc_op_test {
 extern const fc_op_test fc_op_tests[];
 extern const int fc_op_test_count;
 
+/* test_ops --perf: the ops with a perf runner (perf_ops.c), timing their
+ * declarative cases (op_cases.c) and the model's shapes. */
+typedef struct fc_op_perf {
+  const char *name; /* as in fc_op_tests */
+  fc_op_test_fn run;
+} fc_op_perf;
+
+extern const fc_op_perf fc_op_perfs[];
+extern const int fc_op_perf_count;
+
 /* Test functions, one pair per op (defined in tests/ops/test_<family>.c). */
 void fc_test_relu(fc_device *dev);
 void fc_test_relu_grad(fc_device *dev);
@@ -32,6 +42,7 @@ void fc_test_im2col(fc_device *dev);
 void fc_test_im2col_grad(fc_device *dev);
 void fc_test_conv2d(fc_device *dev);
 void fc_test_conv2d_grad(fc_device *dev);
+void fc_perf_conv2d(fc_device *dev);
 void fc_test_batchnorm(fc_device *dev);
 void fc_test_batchnorm_grad(fc_device *dev);
 void fc_test_batchnorm_sync(fc_device *dev);
@@ -46,9 +57,9 @@ void fc_test_dropout(fc_device *dev);
 void fc_test_dropout_grad(fc_device *dev);
 void fc_test_input_from_u8(fc_device *dev);
 void fc_test_layout_convert(fc_device *dev);
-/* the method's ops: attention, RFD, losses, selection, optimizers, reductions */
-void fc_test_spatial_attention(fc_device *dev);
-void fc_test_spatial_attention_grad(fc_device *dev);
+/* the method's ops: LAE, RFD, losses, DTA, SNL, optimizers, reductions */
+void fc_test_lae(fc_device *dev);
+void fc_test_lae_grad(fc_device *dev);
 void fc_test_rfd(fc_device *dev);
 void fc_test_rfd_grad(fc_device *dev);
 void fc_test_softmax(fc_device *dev);
@@ -57,7 +68,7 @@ void fc_test_softmax_xent_grad(fc_device *dev);
 void fc_test_nl_loss(fc_device *dev);
 void fc_test_nl_loss_grad(fc_device *dev);
 void fc_test_confidence(fc_device *dev);
-void fc_test_snl_negatives(fc_device *dev);
+void fc_test_snl(fc_device *dev);
 void fc_test_dta(fc_device *dev);
 void fc_test_dist_align(fc_device *dev);
 void fc_test_sgd(fc_device *dev);

@@ -254,27 +254,14 @@ void fc_test_batchnorm_grad(fc_device *dev) {
         }
         bn_fd_forward(&ctx, inputs, y);
         fc_ref_batchnorm_backward(s, x, dy, g, mean, invstd, (fc_bn_epilogue)e, y, dr, dx, dg, db);
-        double *grads[] = {dx, dg, db, e == FC_BN_ADD_RELU ? dr : NULL};
-        size_t sizes[] = {n, c, c, n};
-        const char *names[] = {"x", "gamma", "beta", "residual"};
         char what[128];
         snprintf(what, sizeof what, "batchnorm %s %s n=%d c=%d %dx%d", epi_name(ctx.epi),
                  li ? "CNHW" : "NCHW", s.n, s.c, s.h, s.w);
-        fc_fd_spec spec = {.what = what,
-                           .ctx = &ctx,
-                           .forward = bn_fd_forward,
-                           .n_inputs = 4,
-                           .inputs = inputs,
-                           .input_sizes = sizes,
-                           .input_names = names,
-                           .grads = grads,
-                           .dout = dy,
-                           .n_out = n,
-                           .h = 1e-6,
-                           .tol = 1e-6,
-                           .max_probes = 40,
-                           .seed = 203 + si};
-        fc_test_fd_check(&spec);
+        const fc_fd_input fd_in[] = {{"x", x, n, dx},
+                                     {"gamma", g, c, dg},
+                                     {"beta", b, c, db},
+                                     {"residual", r, n, e == FC_BN_ADD_RELU ? dr : NULL}};
+        fc_test_fd(what, bn_fd_forward, &ctx, fd_in, 4, dy, n, 1e-6, 40, 203 + si);
         free(x), free(g), free(b), free(r), free(dy), free(y), free(dx), free(dg), free(db);
         free(dr), free(mean), free(invstd);
       }

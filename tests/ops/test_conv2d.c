@@ -7,35 +7,14 @@
 #include <string.h>
 
 #include "harness.h"
+#include "op_cases.h"
 #include "op_registry.h"
 #include "ops/ref/ref.h"
 
-/* n, c_in, h, w, c_out, kh, kw, stride, pad */
-static const int cases[][9] = {
-    {1, 3, 7, 7, 5, 3, 3, 1, 1},   /* basic block 3×3 */
-    {3, 5, 31, 31, 4, 3, 3, 2, 1}, /* stage entry 3×3 s2 */
-    {3, 3, 33, 33, 5, 7, 7, 2, 3}, /* ResNet stem */
-    {1, 5, 1, 1, 3, 1, 1, 1, 0},   /* pointwise, no im2col */
-    {3, 5, 7, 7, 4, 1, 1, 1, 0},   /* pointwise over a batch */
-    {3, 4, 7, 7, 6, 1, 1, 2, 0},   /* downsampling shortcut */
-    {3, 2, 33, 31, 1, 7, 7, 1, 3}, /* spatial attention 7×7, 2 → 1 */
-    {3, 2, 7, 7, 1, 3, 3, 1, 1},   /* spatial attention 3×3 */
-    {1, 3, 63, 63, 4, 3, 3, 2, 0}, /* 63 with padding 0 (generic program) */
-    {3, 5, 7, 7, 3, 3, 3, 1, 0},   /* padding 0, stride 1 (generic) */
-    {3, 3, 1, 1, 4, 3, 3, 1, 1},   /* spatial 1 under a padded 3×3 */
-    {3, 2, 31, 31, 3, 5, 5, 3, 2}, /* odd geometry (generic) */
-    /* Small planes with a batch of 16 or more: batch panels that skip the taps
-     * in the padding (conv_tap_s1), a partial last block of samples. */
-    {33, 16, 2, 2, 64, 3, 3, 1, 1}, /* forward on batch panels */
-    {32, 64, 3, 3, 16, 3, 3, 1, 1}, /* backward-data on batch panels */
-    {17, 16, 4, 3, 5, 5, 5, 1, 2},
-    {20, 16, 1, 1, 6, 3, 3, 1, 1},
-};
-#define N_CASES (sizeof cases / sizeof cases[0])
+#define N_CASES fc_conv_case_count
 
-static fc_conv2d_desc desc_of(const int *c, fc_layout layout) {
-  fc_conv2d_desc d = {c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8], layout};
-  return d;
+static fc_conv2d_desc case_desc(size_t ci, fc_layout layout) {
+  return fc_conv_case_desc(&fc_conv_cases[ci], layout);
 }
 
 /* Elements of the largest of x, y and the column matrix (fc_test_over_budget). */
@@ -48,10 +27,15 @@ static size_t conv_largest_tensor(const fc_conv2d_desc *d) {
 
 static const char *layout_name(fc_layout l) { return l == FC_LAYOUT_NCHW ? "NCHW" : "CNHW"; }
 
+static void describe_tagged(char *out, size_t size, const char *what, const char *tag,
+                            const fc_conv2d_desc *d, int chunk) {
+  snprintf(out, size, "%s%s%s%s n=%d c_in=%d %dx%d c_out=%d k=%dx%d s=%d p=%d %s chunk=%d", what,
+           tag ? " [" : "", tag ? tag : "", tag ? "]" : "", d->n, d->c_in, d->h, d->w, d->c_out,
+           d->kh, d->kw, d->stride, d->pad, layout_name(d->layout), chunk);
+}
+
 static void describe(char *out, size_t size, const char *what, const fc_conv2d_desc *d, int chunk) {
-  snprintf(out, size, "%s n=%d c_in=%d %dx%d c_out=%d k=%dx%d s=%d p=%d %s chunk=%d", what, d->n,
-           d->c_in, d->h, d->w, d->c_out, d->kh, d->kw, d->stride, d->pad, layout_name(d->layout),
-           chunk);
+  describe_tagged(out, size, what, NULL, d, chunk);
 }
 
 /* Copies the elements of samples n0..n0+count-1 of a tensor (shape s) into a compact
@@ -76,7 +60,7 @@ void fc_test_im2col(fc_device *dev) {
   fc_test_rng rng = fc_test_rng_make(101);
   for (size_t ci = 0; ci < N_CASES; ci++) {
     for (int li = 0; li < 2; li++) {
-      fc_conv2d_desc d = desc_of(cases[ci], li ? FC_LAYOUT_CNHW : FC_LAYOUT_NCHW);
+      fc_conv2d_desc d = case_desc(ci, li ? FC_LAYOUT_CNHW : FC_LAYOUT_NCHW);
       fc_shape4 is = fc_conv2d_in_shape(&d);
       size_t nx = fc_shape4_count(is), k = (size_t)d.c_in * d.kh * d.kw;
       size_t plane = (size_t)fc_conv2d_out_h(&d) * fc_conv2d_out_w(&d);
@@ -154,32 +138,23 @@ void fc_test_im2col_grad(fc_device *dev) {
     fc_test_fill_uniform(&rng, NULL, x, nx, -1, 1);
     fc_test_fill_uniform(&rng, NULL, dcol, ncol, -1, 1);
     fc_ref_col2im(&c.d, dcol, c.ld, 0, c.d.n, dx);
-    double *inputs[] = {x};
-    double *grads[] = {dx};
-    size_t sizes[] = {nx};
-    const char *names[] = {"x"};
-    fc_fd_spec spec = {.what = "im2col",
-                       .ctx = &c,
-                       .forward = im2col_fd_forward,
-                       .n_inputs = 1,
-                       .inputs = inputs,
-                       .input_sizes = sizes,
-                       .input_names = names,
-                       .grads = grads,
-                       .dout = dcol,
-                       .n_out = ncol,
-                       .h = 1e-6,
-                       .tol = 1e-7,
-                       .max_probes = 60,
-                       .seed = 103};
-    fc_test_fd_check(&spec);
+    const fc_fd_input fd_in[] = {{"x", x, nx, dx}};
+    fc_test_fd("im2col", im2col_fd_forward, &c, fd_in, 1, dcol, ncol, 1e-7, 60, 103);
     free(x), free(dcol), free(dx);
   }
 }
 
-/* One conv case on the device with a workspace for `chunk` samples. */
-static void run_conv_case(fc_device *dev, fc_test_rng *rng, const fc_conv2d_desc *d, int chunk,
-                          int with_bias) {
+/* Downloads a device output and compares it with the reference. */
+static void expect_output(fc_device *dev, const fc_gbuf *g, float *out, const double *ref, size_t n,
+                          const char *what, const char *tag, const fc_conv2d_desc *d, int chunk) {
+  char msg[256];
+  fc_gbuf_download(dev, g, out);
+  describe_tagged(msg, sizeof msg, what, tag, d, chunk);
+  fc_test_expect_close(msg, out, ref, n, FC_NMSE_FORWARD);
+}
+
+void fc_test_conv2d_case(fc_device *dev, fc_test_rng *rng, const fc_conv2d_desc *d, int chunk,
+                         int with_bias, const char *tag) {
   fc_shape4 is = fc_conv2d_in_shape(d), os = fc_conv2d_out_shape(d);
   size_t nx = fc_shape4_count(is), ny = fc_shape4_count(os);
   size_t nw = (size_t)d->c_out * d->c_in * d->kh * d->kw, nb = (size_t)d->c_out;
@@ -208,44 +183,29 @@ static void run_conv_case(fc_device *dev, fc_test_rng *rng, const fc_conv2d_desc
   fc_gbuf gws = fc_gbuf_alloc(dev, "workspace", ws_size, sizeof(float));
   fc_view bias = with_bias ? gb.view : fc_view_of(NULL, 0);
   fc_view dbias = with_bias ? gdb.view : fc_view_of(NULL, 0);
-  char what[256];
 
   FC_CHECK_OK(fc_conv2d_forward(dev, d, gx.view, gw.view, bias, gy.view, gws.view, ws_size));
   fc_ref_conv2d_forward(d, xd, wd, with_bias ? bd : NULL, yd);
-  fc_gbuf_download(dev, &gy, out);
-  describe(what, sizeof what, "conv2d_forward", d, chunk);
-  fc_test_expect_close(what, out, yd, ny, FC_NMSE_FORWARD);
+  expect_output(dev, &gy, out, yd, ny, "conv2d_forward", tag, d, chunk);
 
   FC_CHECK_OK(fc_conv2d_backward_data(dev, d, gdy.view, gw.view, gdx.view, gws.view, ws_size));
   fc_ref_conv2d_backward_data(d, dyd, wd, dxd);
-  fc_gbuf_download(dev, &gdx, out);
-  describe(what, sizeof what, "conv2d_backward_data", d, chunk);
-  fc_test_expect_close(what, out, dxd, nx, FC_NMSE_FORWARD);
+  expect_output(dev, &gdx, out, dxd, nx, "conv2d_backward_data", tag, d, chunk);
 
   FC_CHECK_OK(
       fc_conv2d_backward_weights(dev, d, gx.view, gdy.view, gdw.view, dbias, 0, gws.view, ws_size));
   fc_ref_conv2d_backward_weights(d, xd, dyd, dwd, with_bias ? dbd : NULL);
-  fc_gbuf_download(dev, &gdw, out);
-  describe(what, sizeof what, "conv2d_backward_weights dw", d, chunk);
-  fc_test_expect_close(what, out, dwd, nw, FC_NMSE_FORWARD);
-  if (with_bias) {
-    fc_gbuf_download(dev, &gdb, out);
-    describe(what, sizeof what, "conv2d_backward_weights db", d, chunk);
-    fc_test_expect_close(what, out, dbd, nb, FC_NMSE_FORWARD);
-  }
+  expect_output(dev, &gdw, out, dwd, nw, "conv2d_backward_weights dw", tag, d, chunk);
+  if (with_bias)
+    expect_output(dev, &gdb, out, dbd, nb, "conv2d_backward_weights db", tag, d, chunk);
   /* accumulate = 1 adds a second copy. */
   FC_CHECK_OK(
       fc_conv2d_backward_weights(dev, d, gx.view, gdy.view, gdw.view, dbias, 1, gws.view, ws_size));
   for (size_t i = 0; i < nw; i++) dwd[i] *= 2.0;
   for (size_t i = 0; i < nb; i++) dbd[i] *= 2.0;
-  fc_gbuf_download(dev, &gdw, out);
-  describe(what, sizeof what, "conv2d_backward_weights accumulate dw", d, chunk);
-  fc_test_expect_close(what, out, dwd, nw, FC_NMSE_FORWARD);
-  if (with_bias) {
-    fc_gbuf_download(dev, &gdb, out);
-    describe(what, sizeof what, "conv2d_backward_weights accumulate db", d, chunk);
-    fc_test_expect_close(what, out, dbd, nb, FC_NMSE_FORWARD);
-  }
+  expect_output(dev, &gdw, out, dwd, nw, "conv2d_backward_weights accumulate dw", tag, d, chunk);
+  if (with_bias)
+    expect_output(dev, &gdb, out, dbd, nb, "conv2d_backward_weights accumulate db", tag, d, chunk);
   fc_gbuf_download(dev, &gws, out); /* guard bands of the workspace */
 
   fc_gbuf_free(&gx), fc_gbuf_free(&gw), fc_gbuf_free(&gb), fc_gbuf_free(&gdy), fc_gbuf_free(&gy);
@@ -258,17 +218,17 @@ void fc_test_conv2d(fc_device *dev) {
   fc_test_rng rng = fc_test_rng_make(104);
   for (size_t ci = 0; ci < N_CASES; ci++)
     for (int li = 0; li < 2; li++) {
-      fc_conv2d_desc d = desc_of(cases[ci], li ? FC_LAYOUT_CNHW : FC_LAYOUT_NCHW);
+      fc_conv2d_desc d = case_desc(ci, li ? FC_LAYOUT_CNHW : FC_LAYOUT_NCHW);
       FC_CHECK_OK(fc_conv2d_check(&d));
       if (fc_test_over_budget(conv_largest_tensor(&d))) continue;
       /* Whole batch at once, then chunks of 2 (uneven for n = 3) and of 1. */
-      run_conv_case(dev, &rng, &d, d.n, (int)(ci % 3 != 1));
-      if (d.n == 3) run_conv_case(dev, &rng, &d, 2, 1);
-      if (d.n > 1) run_conv_case(dev, &rng, &d, 1, (int)(ci % 2));
+      fc_test_conv2d_case(dev, &rng, &d, d.n, (int)(ci % 3 != 1), NULL);
+      if (d.n == 3) fc_test_conv2d_case(dev, &rng, &d, 2, 1, NULL);
+      if (d.n > 1) fc_test_conv2d_case(dev, &rng, &d, 1, (int)(ci % 2), NULL);
     }
 
   /* Refusals: a workspace below one sample's column matrix, a bad descriptor. */
-  fc_conv2d_desc d = desc_of(cases[1], FC_LAYOUT_CNHW);
+  fc_conv2d_desc d = case_desc(1, FC_LAYOUT_CNHW);
   size_t one = fc_conv2d_workspace_size(&d, 1);
   fc_gbuf gws = fc_gbuf_alloc(dev, "workspace", one, sizeof(float));
   fc_gbuf gbig = fc_gbuf_alloc(dev, "tensors", 100000, sizeof(float));
@@ -298,11 +258,10 @@ static void conv_fd_forward(void *ctx, double *const *in, double *out) {
 void fc_test_conv2d_grad(fc_device *dev) {
   (void)dev;
   fc_test_rng rng = fc_test_rng_make(105);
-  static const int fd_cases[][9] = {
-      {2, 3, 5, 6, 2, 3, 3, 2, 1}, {2, 2, 4, 4, 3, 1, 1, 1, 0}, {1, 2, 7, 5, 2, 7, 7, 1, 3}};
-  for (size_t ci = 0; ci < sizeof fd_cases / sizeof fd_cases[0]; ci++)
+  for (size_t ci = 0; ci < fc_conv_grad_case_count; ci++)
     for (int li = 0; li < 2; li++) {
-      conv_fd_ctx c = {desc_of(fd_cases[ci], li ? FC_LAYOUT_CNHW : FC_LAYOUT_NCHW)};
+      fc_layout layout = li ? FC_LAYOUT_CNHW : FC_LAYOUT_NCHW;
+      conv_fd_ctx c = {fc_conv_case_desc(&fc_conv_grad_cases[ci], layout)};
       size_t nx = fc_shape4_count(fc_conv2d_in_shape(&c.d));
       size_t ny = fc_shape4_count(fc_conv2d_out_shape(&c.d));
       size_t nw = (size_t)c.d.c_out * c.d.c_in * c.d.kh * c.d.kw, nb = (size_t)c.d.c_out;
@@ -316,25 +275,8 @@ void fc_test_conv2d_grad(fc_device *dev) {
       fc_test_fill_uniform(&rng, NULL, dy, ny, -1, 1);
       fc_ref_conv2d_backward_data(&c.d, dy, w, dx);
       fc_ref_conv2d_backward_weights(&c.d, x, dy, dw, db);
-      double *inputs[] = {x, w, b};
-      double *grads[] = {dx, dw, db};
-      size_t sizes[] = {nx, nw, nb};
-      const char *names[] = {"x", "w", "b"};
-      fc_fd_spec spec = {.what = "conv2d",
-                         .ctx = &c,
-                         .forward = conv_fd_forward,
-                         .n_inputs = 3,
-                         .inputs = inputs,
-                         .input_sizes = sizes,
-                         .input_names = names,
-                         .grads = grads,
-                         .dout = dy,
-                         .n_out = ny,
-                         .h = 1e-6,
-                         .tol = 1e-7,
-                         .max_probes = 40,
-                         .seed = 106 + ci};
-      fc_test_fd_check(&spec);
+      const fc_fd_input fd_in[] = {{"x", x, nx, dx}, {"w", w, nw, dw}, {"b", b, nb, db}};
+      fc_test_fd("conv2d", conv_fd_forward, &c, fd_in, 3, dy, ny, 1e-7, 40, 106 + ci);
       free(x), free(w), free(b), free(dy), free(dx), free(dw), free(db);
     }
 }

@@ -112,24 +112,7 @@ void fc_test_dropout_grad(fc_device *dev) {
   fc_test_fill_uniform(&rng, NULL, x, d.n, -1, 1);
   fc_test_fill_uniform(&rng, NULL, dy, d.n, -1, 1);
   fc_ref_dropout_backward(dy, dx, d.n, d.p, d.seed);
-  double *inputs[] = {x};
-  double *grads[] = {dx};
-  size_t sizes_in[] = {d.n};
-  const char *names[] = {"x"};
-  fc_fd_spec spec = {.what = "dropout",
-                     .ctx = &d,
-                     .forward = dropout_fd_forward,
-                     .n_inputs = 1,
-                     .inputs = inputs,
-                     .input_sizes = sizes_in,
-                     .input_names = names,
-                     .grads = grads,
-                     .dout = dy,
-                     .n_out = d.n,
-                     .h = 1e-6,
-                     .tol = 1e-7,
-                     .max_probes = 63,
-                     .seed = 503};
-  fc_test_fd_check(&spec);
+  const fc_fd_input fd_in[] = {{"x", x, d.n, dx}};
+  fc_test_fd("dropout", dropout_fd_forward, &d, fd_in, 1, dy, d.n, 1e-7, 63, 503);
   free(x), free(dy), free(dx);
 }

@@ -60,15 +60,8 @@ void fc_test_relu_grad(fc_device *dev) {
   fc_test_fill_uniform(&rng, NULL, dy, n, -1.0, 1.0);
   fc_ref_relu_forward(x, y, n);
   fc_ref_relu_backward(y, dy, dx, n);
-  double *inputs[] = {x};
-  double *grads[] = {dx};
-  size_t sizes_in[] = {n};
-  const char *names[] = {"x"};
-  fc_fd_spec spec = {.what = "relu", .ctx = &n, .forward = relu_fd_forward, .n_inputs = 1,
-                     .inputs = inputs, .input_sizes = sizes_in, .input_names = names,
-                     .grads = grads, .dout = dy, .n_out = n, .h = 1e-6, .tol = 1e-7,
-                     .max_probes = 63, .seed = 3};
-  fc_test_fd_check(&spec);
+  const fc_fd_input fd_in[] = {{"x", x, n, dx}};
+  fc_test_fd("relu", relu_fd_forward, &n, fd_in, 1, dy, n, 1e-7, 63, 3);
   free(x), free(y), free(dy), free(dx);
 }
 
@@ -122,14 +115,7 @@ void fc_test_add_grad(fc_device *dev) {
   fc_test_fill_uniform(&rng, NULL, a, n, -1, 1);
   fc_test_fill_uniform(&rng, NULL, b, n, -1, 1);
   fc_test_fill_uniform(&rng, NULL, dy, n, -1, 1);
-  double *inputs[] = {a, b};
-  double *grads[] = {dy, dy};
-  size_t sizes_in[] = {n, n};
-  const char *names[] = {"a", "b"};
-  fc_fd_spec spec = {.what = "add", .ctx = &n, .forward = add_fd_forward, .n_inputs = 2,
-                     .inputs = inputs, .input_sizes = sizes_in, .input_names = names,
-                     .grads = grads, .dout = dy, .n_out = n, .h = 1e-6, .tol = 1e-7,
-                     .max_probes = 33, .seed = 6};
-  fc_test_fd_check(&spec);
+  const fc_fd_input fd_in[] = {{"a", a, n, dy}, {"b", b, n, dy}};
+  fc_test_fd("add", add_fd_forward, &n, fd_in, 2, dy, n, 1e-7, 33, 6);
   free(a), free(b), free(dy);
 }

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 
 #include "harness.h"
+#include "op_cases.h"
 #include "op_registry.h"
 #include "ops/ref/ref.h"
 
@@ -12,6 +13,28 @@ typedef struct gemm_shape {
 
 static const gemm_shape shapes[] = {{1, 1, 1}, {7, 31, 33}, {63, 1, 17}, {33, 65, 129}, {64, 49, 576}};
 
+void fc_test_gemm_case(fc_device *dev, fc_test_rng *rng, int ta, int tb, size_t m, size_t n,
+                       size_t k, const size_t pad[4], float alpha, float beta, const char *tag) {
+  size_t lda = (ta ? m : k) + pad[0], ldb = (tb ? k : n) + pad[1], ldc = n + pad[2];
+  size_t na = (ta ? k : m) * lda + pad[3], nb = (tb ? n : k) * ldb + pad[3], nc = m * ldc;
+  float *a = fc_test_alloc_floats(na), *b = fc_test_alloc_floats(nb), *c = fc_test_alloc_floats(nc);
+  double *ad = fc_test_alloc_doubles(na), *bd = fc_test_alloc_doubles(nb),
+         *cd = fc_test_alloc_doubles(nc);
+  fc_test_fill_uniform(rng, a, ad, na, -1, 1);
+  fc_test_fill_uniform(rng, b, bd, nb, -1, 1);
+  fc_test_fill_uniform(rng, c, cd, nc, -1, 1);
+  fc_gbuf ga = fc_gbuf_from_floats(dev, "A", a, na);
+  fc_gbuf gb = fc_gbuf_from_floats(dev, "B", b, nb);
+  fc_gbuf gc = fc_gbuf_from_floats(dev, "C", c, nc);
+  FC_CHECK_OK(fc_gemm(dev, ta, tb, m, n, k, alpha, ga.view, lda, gb.view, ldb, beta, gc.view, ldc));
+  fc_ref_gemm(ta, tb, m, n, k, alpha, ad, lda, bd, ldb, beta, cd, ldc);
+  fc_test_expect_download(dev, &gc, c, cd, nc, FC_NMSE_FORWARD,
+                          "gemm%s%s%s m=%zu n=%zu k=%zu ta=%d tb=%d", tag ? " [" : "",
+                          tag ? tag : "", tag ? "]" : "", m, n, k, ta, tb);
+  fc_gbuf_free(&ga), fc_gbuf_free(&gb), fc_gbuf_free(&gc);
+  free(a), free(b), free(c), free(ad), free(bd), free(cd);
+}
+
 void fc_test_gemm(fc_device *dev) {
   fc_test_rng rng = fc_test_rng_make(11);
   for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
@@ -19,24 +42,7 @@ void fc_test_gemm(fc_device *dev) {
     for (int ta = 0; ta < 2; ta++) {
       for (int tb = 0; tb < 2; tb++) {
         size_t m = shapes[s].m, n = shapes[s].n, k = shapes[s].k;
-        size_t lda = (ta ? m : k) + 3, ldb = (tb ? k : n) + 1, ldc = n + 2;
-        size_t na = (ta ? k : m) * lda, nb = (tb ? n : k) * ldb, nc = m * ldc;
-        float *a = fc_test_alloc_floats(na), *b = fc_test_alloc_floats(nb), *c = fc_test_alloc_floats(nc);
-        double *ad = fc_test_alloc_doubles(na), *bd = fc_test_alloc_doubles(nb), *cd = fc_test_alloc_doubles(nc);
-        fc_test_fill_uniform(&rng, a, ad, na, -1, 1);
-        fc_test_fill_uniform(&rng, b, bd, nb, -1, 1);
-        fc_test_fill_uniform(&rng, c, cd, nc, -1, 1);
-        fc_gbuf ga = fc_gbuf_from_floats(dev, "A", a, na);
-        fc_gbuf gb = fc_gbuf_from_floats(dev, "B", b, nb);
-        fc_gbuf gc = fc_gbuf_from_floats(dev, "C", c, nc);
-        FC_CHECK_OK(fc_gemm(dev, ta, tb, m, n, k, 0.75f, ga.view, lda, gb.view, ldb, 0.5f, gc.view, ldc));
-        fc_ref_gemm(ta, tb, m, n, k, 0.75, ad, lda, bd, ldb, 0.5, cd, ldc);
-        fc_gbuf_download(dev, &gc, c);
-        char what[128];
-        snprintf(what, sizeof what, "gemm m=%zu n=%zu k=%zu ta=%d tb=%d", m, n, k, ta, tb);
-        fc_test_expect_close(what, c, cd, nc, FC_NMSE_FORWARD);
-        fc_gbuf_free(&ga), fc_gbuf_free(&gb), fc_gbuf_free(&gc);
-        free(a), free(b), free(c), free(ad), free(bd), free(cd);
+        fc_test_gemm_case(dev, &rng, ta, tb, m, n, k, (size_t[]){3, 1, 2, 0}, 0.75f, 0.5f, NULL);
       }
     }
   }
@@ -81,14 +87,7 @@ void fc_test_gemm_grad(fc_device *dev) {
   fc_test_fill_uniform(&rng, NULL, dc, g.m * g.n, -1, 1);
   fc_ref_gemm(0, 1, g.m, g.k, g.n, 1.0, dc, g.n, b, g.n, 0.0, da, g.k);
   fc_ref_gemm(1, 0, g.k, g.n, g.m, 1.0, a, g.k, dc, g.n, 0.0, db, g.n);
-  double *inputs[] = {a, b};
-  double *grads[] = {da, db};
-  size_t sizes_in[] = {g.m * g.k, g.k * g.n};
-  const char *names[] = {"A", "B"};
-  fc_fd_spec spec = {.what = "gemm", .ctx = &g, .forward = gemm_fd_forward, .n_inputs = 2,
-                     .inputs = inputs, .input_sizes = sizes_in, .input_names = names,
-                     .grads = grads, .dout = dc, .n_out = g.m * g.n, .h = 1e-6, .tol = 1e-7,
-                     .max_probes = 40, .seed = 13};
-  fc_test_fd_check(&spec);
+  const fc_fd_input fd_in[] = {{"A", a, g.m * g.k, da}, {"B", b, g.k * g.n, db}};
+  fc_test_fd("gemm", gemm_fd_forward, &g, fd_in, 2, dc, g.m * g.n, 1e-7, 40, 13);
   free(a), free(b), free(dc), free(da), free(db);
 }

@@ -8,6 +8,7 @@
 
 #include "device/tuning.h"
 #include "harness.h"
+#include "op_cases.h"
 #include "op_registry.h"
 #include "ops/ref/ref.h"
 
@@ -80,29 +81,8 @@ void fc_test_gemm_variants(fc_device *dev) {
         int ta = tr & 1, tb = tr >> 1;
         size_t m = shapes[s].m, n = shapes[s].n, k = shapes[s].k;
         if (variants[vi].engine == FC_GEMM_ENGINE_CLBLAST && k == 0) continue; /* CLBlast's rule */
-        size_t lda = (ta ? m : k) + 2, ldb = (tb ? k : n) + 3, ldc = n + 1;
-        size_t na = (ta ? k : m) * lda + 1, nb = (tb ? n : k) * ldb + 1, nc = m * ldc;
-        float *a = fc_test_alloc_floats(na), *b = fc_test_alloc_floats(nb),
-              *c = fc_test_alloc_floats(nc);
-        double *ad = fc_test_alloc_doubles(na), *bd = fc_test_alloc_doubles(nb),
-               *cd = fc_test_alloc_doubles(nc);
-        fc_test_fill_uniform(&rng, a, ad, na, -1, 1);
-        fc_test_fill_uniform(&rng, b, bd, nb, -1, 1);
-        fc_test_fill_uniform(&rng, c, cd, nc, -1, 1);
-        fc_gbuf ga = fc_gbuf_from_floats(dev, "A", a, na);
-        fc_gbuf gb = fc_gbuf_from_floats(dev, "B", b, nb);
-        fc_gbuf gc = fc_gbuf_from_floats(dev, "C", c, nc);
         float beta = s % 2 ? 0.0f : -0.5f;
-        FC_CHECK_OK(
-            fc_gemm(dev, ta, tb, m, n, k, 1.25f, ga.view, lda, gb.view, ldb, beta, gc.view, ldc));
-        fc_ref_gemm(ta, tb, m, n, k, 1.25, ad, lda, bd, ldb, beta, cd, ldc);
-        fc_gbuf_download(dev, &gc, c);
-        char what[160];
-        snprintf(what, sizeof what, "gemm [%s] m=%zu n=%zu k=%zu ta=%d tb=%d", vname, m, n, k, ta,
-                 tb);
-        fc_test_expect_close(what, c, cd, nc, FC_NMSE_FORWARD);
-        fc_gbuf_free(&ga), fc_gbuf_free(&gb), fc_gbuf_free(&gc);
-        free(a), free(b), free(c), free(ad), free(bd), free(cd);
+        fc_test_gemm_case(dev, &rng, ta, tb, m, n, k, (size_t[]){2, 3, 1, 1}, 1.25f, beta, vname);
       }
     }
     /* Strided batched, shared and per-matrix A. */
@@ -133,25 +113,8 @@ void fc_test_gemm_variants(fc_device *dev) {
   FC_CHECK_OK(fc_tuning_apply(dev, &saved));
 }
 
-/* Convolutions through each engine and kernel path: implicit GEMM (stride-1
- * same convolutions), explicit column matrices with 16-wide panels (shifted
- * copies, 16-column im2col) or other widths (per-element im2col), CLBlast; in
- * chunks of 2 samples so chunk offsets are exercised. */
-static const int conv_cases[][9] = {
-    /* n, c_in, h, w, c_out, kh, kw, stride, pad */
-    {3, 5, 9, 7, 7, 3, 3, 1, 1},     /* stride-1 same: shifted copies, 9x7 planes */
-    {3, 3, 11, 11, 4, 3, 3, 2, 1},   /* stride 2 */
-    {3, 4, 6, 6, 5, 1, 1, 2, 0},     /* strided 1x1 shortcut */
-    {2, 2, 13, 13, 3, 7, 7, 2, 3},   /* stem-like */
-    {3, 6, 5, 5, 9, 1, 1, 1, 0},     /* pointwise */
-    {2, 16, 9, 7, 7, 3, 3, 1, 1},    /* channels a multiple of 16: channel-last weight gradient */
-    {4, 16, 32, 32, 13, 3, 3, 1, 1}, /* ... over several launches of pixels */
-    {3, 32, 5, 5, 13, 1, 1, 1, 0},   /* ... pointwise */
-    {2, 3, 1, 2, 4, 3, 3, 2, 1},     /* windows reaching past a 1x2 image (col2im bounds) */
-    {2, 3, 4, 3, 2, 5, 5, 3, 2},     /* stride 3 */
-    {33, 16, 2, 2, 64, 3, 3, 1, 1},  /* small plane, batch panels that skip padded taps */
-};
-
+/* Convolutions through each engine and kernel path (op_cases.c:
+ * fc_conv_engine_cases), in chunks of 2 samples so chunk offsets are exercised. */
 void fc_test_conv2d_engines(fc_device *dev) {
   fc_tuning saved = dev->tuning;
   fc_test_rng rng = fc_test_rng_make(702);
@@ -167,64 +130,15 @@ void fc_test_conv2d_engines(fc_device *dev) {
     set_variant(dev, &conv_variants[vi]);
     char vname[64];
     describe(vname, sizeof vname, &conv_variants[vi]);
-    for (size_t ci = 0; ci < sizeof conv_cases / sizeof conv_cases[0]; ci++) {
-      const int *cc = conv_cases[ci];
-      fc_conv2d_desc d = {cc[0], cc[1], cc[2], cc[3], cc[4],
-                          cc[5], cc[6], cc[7], cc[8], FC_LAYOUT_CNHW};
+    for (size_t ci = 0; ci < fc_conv_engine_case_count; ci++) {
+      fc_conv2d_desc d = fc_conv_case_desc(&fc_conv_engine_cases[ci], FC_LAYOUT_CNHW);
       FC_CHECK_OK(fc_conv2d_check(&d));
-      fc_shape4 is = fc_conv2d_in_shape(&d), os = fc_conv2d_out_shape(&d);
-      size_t nx = fc_shape4_count(is), ny = fc_shape4_count(os);
-      size_t nw = (size_t)d.c_out * d.c_in * d.kh * d.kw;
+      size_t ny = fc_shape4_count(fc_conv2d_out_shape(&d));
       if (fc_test_over_budget(ny / (size_t)d.c_out * d.c_in * d.kh * d.kw)) continue; /* columns */
       /* Chunks of 2, except the whole batch where the channel-last weight gradient applies. */
-      size_t ws = fc_conv2d_workspace_size(&d, d.c_in % 16 == 0 ? 0 : 2);
-      float *x = fc_test_alloc_floats(nx), *w = fc_test_alloc_floats(nw),
-            *dy = fc_test_alloc_floats(ny);
-      size_t nout = nx > ny ? nx : ny;
-      if (nw > nout) nout = nw;
-      if (ws > nout) nout = ws;
-      float *out = fc_test_alloc_floats(nout);
-      double *xd = fc_test_alloc_doubles(nx), *wd = fc_test_alloc_doubles(nw),
-             *dyd = fc_test_alloc_doubles(ny);
-      double *yd = fc_test_alloc_doubles(ny), *dxd = fc_test_alloc_doubles(nx),
-             *dwd = fc_test_alloc_doubles(nw);
-      fc_test_fill_uniform(&rng, x, xd, nx, -1, 1);
-      fc_test_fill_uniform(&rng, w, wd, nw, -0.5, 0.5);
-      fc_test_fill_uniform(&rng, dy, dyd, ny, -1, 1);
-      fc_gbuf gx = fc_gbuf_from_floats(dev, "x", x, nx), gw = fc_gbuf_from_floats(dev, "w", w, nw);
-      fc_gbuf gdy = fc_gbuf_from_floats(dev, "dy", dy, ny);
-      fc_gbuf gy = fc_gbuf_alloc(dev, "y", ny, 4), gdx = fc_gbuf_alloc(dev, "dx", nx, 4);
-      fc_gbuf gdw = fc_gbuf_alloc(dev, "dw", nw, 4), gws = fc_gbuf_alloc(dev, "workspace", ws, 4);
-      fc_view none = {0};
-      char what[200];
-      FC_CHECK_OK(fc_conv2d_forward(dev, &d, gx.view, gw.view, none, gy.view, gws.view, ws));
-      fc_ref_conv2d_forward(&d, xd, wd, NULL, yd);
-      fc_gbuf_download(dev, &gy, out);
-      snprintf(what, sizeof what, "conv2d_forward [%s] case %zu", vname, ci);
-      fc_test_expect_close(what, out, yd, ny, FC_NMSE_FORWARD);
-      FC_CHECK_OK(fc_conv2d_backward_data(dev, &d, gdy.view, gw.view, gdx.view, gws.view, ws));
-      fc_ref_conv2d_backward_data(&d, dyd, wd, dxd);
-      fc_gbuf_download(dev, &gdx, out);
-      snprintf(what, sizeof what, "conv2d_backward_data [%s] case %zu", vname, ci);
-      fc_test_expect_close(what, out, dxd, nx, FC_NMSE_FORWARD);
-      FC_CHECK_OK(
-          fc_conv2d_backward_weights(dev, &d, gx.view, gdy.view, gdw.view, none, 0, gws.view, ws));
-      fc_ref_conv2d_backward_weights(&d, xd, dyd, dwd, NULL);
-      fc_gbuf_download(dev, &gdw, out);
-      snprintf(what, sizeof what, "conv2d_backward_weights [%s] case %zu", vname, ci);
-      fc_test_expect_close(what, out, dwd, nw, FC_NMSE_FORWARD);
-      /* accumulate = 1 adds a second copy. */
-      FC_CHECK_OK(
-          fc_conv2d_backward_weights(dev, &d, gx.view, gdy.view, gdw.view, none, 1, gws.view, ws));
-      for (size_t e = 0; e < nw; e++) dwd[e] *= 2.0;
-      fc_gbuf_download(dev, &gdw, out);
-      snprintf(what, sizeof what, "conv2d_backward_weights accumulate [%s] case %zu", vname, ci);
-      fc_test_expect_close(what, out, dwd, nw, FC_NMSE_FORWARD);
-      fc_gbuf_download(dev, &gws, out); /* guard bands of the workspace */
-      fc_gbuf_free(&gx), fc_gbuf_free(&gw), fc_gbuf_free(&gdy), fc_gbuf_free(&gy);
-      fc_gbuf_free(&gdx), fc_gbuf_free(&gdw), fc_gbuf_free(&gws);
-      free(x), free(w), free(dy), free(out), free(xd), free(wd), free(dyd), free(yd), free(dxd);
-      free(dwd);
+      char tag[96];
+      snprintf(tag, sizeof tag, "%s, case %zu", vname, ci);
+      fc_test_conv2d_case(dev, &rng, &d, d.c_in % 16 == 0 ? d.n : 2, 0, tag);
     }
   }
   FC_CHECK_OK(fc_tuning_apply(dev, &saved));

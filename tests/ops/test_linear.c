@@ -100,24 +100,7 @@ void fc_test_linear_grad(fc_device *dev) {
   fc_test_fill_uniform(&rng, NULL, b, l.out, -1, 1);
   fc_test_fill_uniform(&rng, NULL, dy, ny, -1, 1);
   fc_ref_linear_backward(l.n, l.in, l.out, x, w, dy, dx, dw, db);
-  double *inputs[] = {x, w, b};
-  double *grads[] = {dx, dw, db};
-  size_t sizes[] = {nx, nw, (size_t)l.out};
-  const char *names[] = {"x", "w", "b"};
-  fc_fd_spec spec = {.what = "linear",
-                     .ctx = &l,
-                     .forward = linear_fd_forward,
-                     .n_inputs = 3,
-                     .inputs = inputs,
-                     .input_sizes = sizes,
-                     .input_names = names,
-                     .grads = grads,
-                     .dout = dy,
-                     .n_out = ny,
-                     .h = 1e-6,
-                     .tol = 1e-7,
-                     .max_probes = 40,
-                     .seed = 403};
-  fc_test_fd_check(&spec);
+  const fc_fd_input fd_in[] = {{"x", x, nx, dx}, {"w", w, nw, dw}, {"b", b, (size_t)l.out, db}};
+  fc_test_fd("linear", linear_fd_forward, &l, fd_in, 3, dy, ny, 1e-7, 40, 403);
   free(x), free(w), free(b), free(dy), free(dx), free(dw), free(db);
 }

@@ -83,12 +83,8 @@ void fc_test_softmax_xent(fc_device *dev) {
         fc_ref_softmax_xent_forward(B, C, zd, y, wref, b_norm, pd, ld, &lossd);
         char what[96], msg[160];
         snprintf(what, sizeof what, "softmax_xent B=%d C=%d%s", B, C, weighted ? " weighted" : "");
-        fc_gbuf_download(dev, &gp, o);
-        snprintf(msg, sizeof msg, "%s: probs", what);
-        fc_test_expect_close(msg, o, pd, n, FC_NMSE_FORWARD);
-        fc_gbuf_download(dev, &gl, o);
-        snprintf(msg, sizeof msg, "%s: loss per sample", what);
-        fc_test_expect_close(msg, o, ld, B, FC_NMSE_FORWARD);
+        fc_test_expect_download(dev, &gp, o, pd, n, FC_NMSE_FORWARD, "%s: probs", what);
+        fc_test_expect_download(dev, &gl, o, ld, B, FC_NMSE_FORWARD, "%s: loss per sample", what);
         fc_gbuf_download(dev, &gs, &loss);
         snprintf(msg, sizeof msg, "%s: loss", what);
         fc_test_expect_close(msg, &loss, &lossd, 1, FC_NMSE_FORWARD);
@@ -98,24 +94,18 @@ void fc_test_softmax_xent(fc_device *dev) {
                                              gd.view, 1));
         fc_ref_softmax_xent_backward(B, C, pd, y, wref, b_norm, lambda, dzd);
         for (size_t i = 0; i < n; i++) dz0d[i] += dzd[i];
-        fc_gbuf_download(dev, &gd, o);
-        snprintf(msg, sizeof msg, "%s: dlogits accumulated", what);
-        fc_test_expect_close(msg, o, dz0d, n, FC_NMSE_FORWARD);
+        fc_test_expect_download(dev, &gd, o, dz0d, n, FC_NMSE_FORWARD, "%s: dlogits accumulated",
+                                what);
         FC_CHECK_OK(fc_softmax_xent_backward(dev, B, C, gp.view, gy.view, wview, b_norm, lambda,
                                              gd.view, 0));
-        fc_gbuf_download(dev, &gd, o);
-        snprintf(msg, sizeof msg, "%s: dlogits", what);
-        fc_test_expect_close(msg, o, dzd, n, FC_NMSE_FORWARD);
+        fc_test_expect_download(dev, &gd, o, dzd, n, FC_NMSE_FORWARD, "%s: dlogits", what);
 
         /* probs in place of the logits: the same losses and probabilities. */
         FC_CHECK_OK(fc_softmax_xent_forward(dev, B, C, gz.view, gy.view, wview, b_norm, gz.view,
                                             gl.view, gs.view));
-        fc_gbuf_download(dev, &gz, o);
-        snprintf(msg, sizeof msg, "%s: probs in place", what);
-        fc_test_expect_close(msg, o, pd, n, FC_NMSE_FORWARD);
-        fc_gbuf_download(dev, &gl, o);
-        snprintf(msg, sizeof msg, "%s: loss per sample (probs in place)", what);
-        fc_test_expect_close(msg, o, ld, B, FC_NMSE_FORWARD);
+        fc_test_expect_download(dev, &gz, o, pd, n, FC_NMSE_FORWARD, "%s: probs in place", what);
+        fc_test_expect_download(dev, &gl, o, ld, B, FC_NMSE_FORWARD,
+                                "%s: loss per sample (probs in place)", what);
 
         fc_gbuf_free(&gz), fc_gbuf_free(&gw), fc_gbuf_free(&gy), fc_gbuf_free(&gp);
         fc_gbuf_free(&gl), fc_gbuf_free(&gs), fc_gbuf_free(&gd);
@@ -170,25 +160,8 @@ void fc_test_softmax_xent_grad(fc_device *dev) {
   double loss;
   fc_ref_softmax_xent_forward(B, C, z, y, w, 8.0, p, l, &loss);
   fc_ref_softmax_xent_backward(B, C, p, y, w, 8.0, 1.0, dz);
-  double *inputs[] = {z};
-  double *grads[] = {dz};
-  size_t sizes_in[] = {35};
-  const char *names[] = {"logits"};
-  fc_fd_spec spec = {.what = "softmax_xent",
-                     .ctx = &ctx,
-                     .forward = xent_fd_forward,
-                     .n_inputs = 1,
-                     .inputs = inputs,
-                     .input_sizes = sizes_in,
-                     .input_names = names,
-                     .grads = grads,
-                     .dout = &dout,
-                     .n_out = 1,
-                     .h = 1e-6,
-                     .tol = 1e-7,
-                     .max_probes = 35,
-                     .seed = 304};
-  fc_test_fd_check(&spec);
+  const fc_fd_input fd_in[] = {{"logits", z, 35, dz}};
+  fc_test_fd("softmax_xent", xent_fd_forward, &ctx, fd_in, 1, &dout, 1, 1e-7, 35, 304);
 }
 
 void fc_test_nl_loss(fc_device *dev) {
@@ -233,9 +206,7 @@ void fc_test_nl_loss(fc_device *dev) {
         fc_ref_nl_loss_forward(B, C, zd, neg, mref, eps, b_norm, ld, &lossd);
         char what[96], msg[160];
         snprintf(what, sizeof what, "nl_loss B=%d C=%d%s", B, C, masked ? " masked" : "");
-        fc_gbuf_download(dev, &gl, o);
-        snprintf(msg, sizeof msg, "%s: loss per sample", what);
-        fc_test_expect_close(msg, o, ld, B, FC_NMSE_FORWARD);
+        fc_test_expect_download(dev, &gl, o, ld, B, FC_NMSE_FORWARD, "%s: loss per sample", what);
         fc_gbuf_download(dev, &gs, &loss);
         snprintf(msg, sizeof msg, "%s: loss", what);
         fc_test_expect_close(msg, &loss, &lossd, 1, FC_NMSE_FORWARD);
@@ -244,14 +215,11 @@ void fc_test_nl_loss(fc_device *dev) {
                                         gd.view, 1));
         fc_ref_nl_loss_backward(B, C, zd, neg, mref, eps, b_norm, lambda, dzd);
         for (size_t i = 0; i < n; i++) dz0d[i] += dzd[i];
-        fc_gbuf_download(dev, &gd, o);
-        snprintf(msg, sizeof msg, "%s: dlogits accumulated", what);
-        fc_test_expect_close(msg, o, dz0d, n, FC_NMSE_FORWARD);
+        fc_test_expect_download(dev, &gd, o, dz0d, n, FC_NMSE_FORWARD, "%s: dlogits accumulated",
+                                what);
         FC_CHECK_OK(fc_nl_loss_backward(dev, B, C, gz.view, gn.view, mview, eps, b_norm, lambda,
                                         gd.view, 0));
-        fc_gbuf_download(dev, &gd, o);
-        snprintf(msg, sizeof msg, "%s: dlogits", what);
-        fc_test_expect_close(msg, o, dzd, n, FC_NMSE_FORWARD);
+        fc_test_expect_download(dev, &gd, o, dzd, n, FC_NMSE_FORWARD, "%s: dlogits", what);
 
         fc_gbuf_free(&gz), fc_gbuf_free(&gm), fc_gbuf_free(&gn), fc_gbuf_free(&gl);
         fc_gbuf_free(&gs), fc_gbuf_free(&gd);
@@ -284,23 +252,6 @@ void fc_test_nl_loss_grad(fc_device *dev) {
   nl_fd_ctx ctx = {B, C, neg, mask, l};
   fc_ref_nl_loss_forward(B, C, z, neg, mask, 1e-7, 4.0, l, &loss);
   fc_ref_nl_loss_backward(B, C, z, neg, mask, 1e-7, 4.0, 1.0, dz);
-  double *inputs[] = {z};
-  double *grads[] = {dz};
-  size_t sizes_in[] = {32};
-  const char *names[] = {"logits"};
-  fc_fd_spec spec = {.what = "nl_loss",
-                     .ctx = &ctx,
-                     .forward = nl_fd_forward,
-                     .n_inputs = 1,
-                     .inputs = inputs,
-                     .input_sizes = sizes_in,
-                     .input_names = names,
-                     .grads = grads,
-                     .dout = &dout,
-                     .n_out = 1,
-                     .h = 1e-6,
-                     .tol = 1e-7,
-                     .max_probes = 32,
-                     .seed = 307};
-  fc_test_fd_check(&spec);
+  const fc_fd_input fd_in[] = {{"logits", z, 32, dz}};
+  fc_test_fd("nl_loss", nl_fd_forward, &ctx, fd_in, 1, &dout, 1, 1e-7, 32, 307);
 }

@@ -2,7 +2,9 @@
  * and every reference backward against finite differences.
  *   test_ops            all ops
  *   test_ops -o conv2d  one op (comma-separated list allowed)
- *   test_ops -l         list the ops */
+ *   test_ops -l         list the ops
+ *   test_ops --perf [-o conv2d]  time the ops that have a perf runner on their
+ *                       cases and the model's shapes (no checks of time) */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,19 +34,39 @@ static int selected(const char *filter, const char *name) {
   return 0;
 }
 
+/* --perf: each selected op's perf runner, outside Check (a failure aborts). */
+static int run_perf(const char *filter) {
+  int count = 0;
+  for (int k = 0; k < fc_op_perf_count; k++) {
+    if (!selected(filter, fc_op_perfs[k].name)) continue;
+    fc_op_perfs[k].run(fc_test_device());
+    count++;
+  }
+  if (count == 0) {
+    fprintf(stderr, "test_ops --perf: no op with a perf runner matches '%s'\n",
+            filter ? filter : "");
+    return 2;
+  }
+  return 0;
+}
+
 int main(int argc, char **argv) {
   const char *filter = NULL;
+  int perf = 0;
   for (int i = 1; i < argc; i++) {
-    if (!strcmp(argv[i], "-o") && i + 1 < argc) {
+    if (!strcmp(argv[i], "--perf")) {
+      perf = 1;
+    } else if (!strcmp(argv[i], "-o") && i + 1 < argc) {
       filter = argv[++i];
     } else if (!strcmp(argv[i], "-l")) {
       for (int k = 0; k < fc_op_test_count; k++) printf("%s\n", fc_op_tests[k].name);
       return 0;
     } else {
-      fprintf(stderr, "usage: test_ops [-o OP[,OP...]] [-l]\n");
+      fprintf(stderr, "usage: test_ops [--perf] [-o OP[,OP...]] [-l]\n");
       return 2;
     }
   }
+  if (perf) return run_perf(filter);
   Suite *suite = suite_create("ops");
   int count = 0;
   for (int k = 0; k < fc_op_test_count; k++) {

@@ -131,25 +131,8 @@ void fc_test_maxpool2d_grad(fc_device *dev) {
       fc_test_fill_uniform(&rng, NULL, dy, ny, -1, 1);
       maxpool_fd_forward(&p, (double *const[]){x}, y);
       fc_ref_maxpool2d_backward(p.in, p.k, p.stride, p.pad, p.argmax, dy, dx);
-      double *inputs[] = {x};
-      double *grads[] = {dx};
-      size_t sizes[] = {nx};
-      const char *names[] = {"x"};
-      fc_fd_spec spec = {.what = "maxpool2d",
-                         .ctx = &p,
-                         .forward = maxpool_fd_forward,
-                         .n_inputs = 1,
-                         .inputs = inputs,
-                         .input_sizes = sizes,
-                         .input_names = names,
-                         .grads = grads,
-                         .dout = dy,
-                         .n_out = ny,
-                         .h = 1e-6,
-                         .tol = 1e-7,
-                         .max_probes = 84,
-                         .seed = 303};
-      fc_test_fd_check(&spec);
+      const fc_fd_input fd_in[] = {{"x", x, nx, dx}};
+      fc_test_fd("maxpool2d", maxpool_fd_forward, &p, fd_in, 1, dy, ny, 1e-7, 84, 303);
       free(x), free(dx), free(y), free(dy), free(p.argmax);
     }
 }
@@ -200,25 +183,8 @@ void fc_test_global_avgpool_grad(fc_device *dev) {
     fc_test_fill_uniform(&rng, NULL, x, nx, -1, 1);
     fc_test_fill_uniform(&rng, NULL, dy, ny, -1, 1);
     fc_ref_global_avgpool_backward(in, dy, dx);
-    double *inputs[] = {x};
-    double *grads[] = {dx};
-    size_t sizes[] = {nx};
-    const char *names[] = {"x"};
-    fc_fd_spec spec = {.what = "global_avgpool",
-                       .ctx = &in,
-                       .forward = gap_fd_forward,
-                       .n_inputs = 1,
-                       .inputs = inputs,
-                       .input_sizes = sizes,
-                       .input_names = names,
-                       .grads = grads,
-                       .dout = dy,
-                       .n_out = ny,
-                       .h = 1e-6,
-                       .tol = 1e-7,
-                       .max_probes = 90,
-                       .seed = 306};
-    fc_test_fd_check(&spec);
+    const fc_fd_input fd_in[] = {{"x", x, nx, dx}};
+    fc_test_fd("global_avgpool", gap_fd_forward, &in, fd_in, 1, dy, ny, 1e-7, 90, 306);
     free(x), free(dx), free(dy);
   }
 }

@@ -22,8 +22,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "core/fileio.h"
 #include "fercl/ckpt.h"
+#include "fercl/fileio.h"
 #include "fercl/safetensors.h"
 #include "testutil.h"
 
@@ -660,21 +660,11 @@ END_TEST
 int main(void) {
   fc_test_device(); /* exits 77 (skip) without OpenCL */
   Suite *s = suite_create("faults");
-  TCase *tc = tcase_create("training");
-  tcase_set_timeout(tc, 900);
-  tcase_add_test(tc, test_stale_temp_files);
-  tcase_add_test(tc, test_plan_size_estimate);
-  tcase_add_test(tc, test_batch_too_large_for_device);
-  tcase_add_test(tc, test_device_lost_stops_and_resumes);
-  tcase_add_test(tc, test_kill9_during_save_then_resume);
-  tcase_add_test(tc, test_sigint_saves_and_resumes);
-  tcase_add_test(tc, test_disk_full_keeps_checkpoint);
-  tcase_add_test(tc, test_unwritable_folder_keeps_checkpoint);
-  tcase_add_test(tc, test_kernel_build_failure);
-  tcase_add_test(tc, test_nan_loss_stops);
-  tcase_add_test(tc, test_nan_loss_skipped);
-  tcase_add_test(tc, test_corrupt_resume_state_refused);
-  tcase_add_test(tc, test_existing_run_is_kept);
-  suite_add_tcase(s, tc);
+  FC_TEST_CASE(s, "training", 900, test_stale_temp_files, test_plan_size_estimate,
+               test_batch_too_large_for_device, test_device_lost_stops_and_resumes,
+               test_kill9_during_save_then_resume, test_sigint_saves_and_resumes,
+               test_disk_full_keeps_checkpoint, test_unwritable_folder_keeps_checkpoint,
+               test_kernel_build_failure, test_nan_loss_stops, test_nan_loss_skipped,
+               test_corrupt_resume_state_refused, test_existing_run_is_kept);
   return fc_test_run_suite(s, 1);
 }

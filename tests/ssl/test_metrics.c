@@ -250,16 +250,11 @@ END_TEST
 
 static Suite *metrics_suite(void) {
   Suite *s = suite_create("metrics");
-  TCase *tc = tcase_create("metrics");
-  tcase_add_test(tc, accumulates_counts);
-  tcase_add_test(tc, metrics_match_hand_computation);
-  tcase_add_test(tc, empty_class_and_single_prediction_follow_zero_division_0);
-  tcase_add_test(tc, bad_labels_are_refused_without_partial_counts);
-  tcase_add_test(tc, text_rendering_aligns_columns);
-  tcase_add_test(tc, report_lists_per_class_numbers);
-  tcase_add_test(tc, json_rendering_holds_every_metric);
-  tcase_add_test(tc, stream_errors_are_reported);
-  suite_add_tcase(s, tc);
+  FC_TEST_CASE(s, "metrics", 0, accumulates_counts, metrics_match_hand_computation,
+               empty_class_and_single_prediction_follow_zero_division_0,
+               bad_labels_are_refused_without_partial_counts, text_rendering_aligns_columns,
+               report_lists_per_class_numbers, json_rendering_holds_every_metric,
+               stream_errors_are_reported);
   return s;
 }
 

@@ -6,10 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/fileio.h"
+#include "../testutil.h"
+#include "fercl/fileio.h"
 #include "ssl/plot.h"
 #include "ssl/runlog.h"
-#include "../testutil.h"
 
 /* ---- helpers --------------------------------------------------------------- */
 
@@ -786,30 +786,16 @@ END_TEST
 
 static Suite *plot_suite(void) {
   Suite *s = suite_create("plot");
-  TCase *tc = tcase_create("plot");
-  tcase_add_test(tc, png_round_trip_keeps_size_and_pixels);
-  tcase_add_test(tc, png_write_failure_names_the_path);
-  tcase_add_test(tc, canvas_limits_are_refused);
-  tcase_add_test(tc, lines_hit_their_endpoints_and_clip);
-  tcase_add_test(tc, font_covers_printable_ascii_with_distinct_glyphs);
-  tcase_add_test(tc, text_draws_glyph_pixels_at_scale);
-  tcase_add_test(tc, curves_draw_lines_where_the_frame_says);
-  tcase_add_test(tc, legend_goes_to_an_empty_corner);
-  tcase_add_test(tc, curves_log_axis_places_decades_evenly);
-  tcase_add_test(tc, curves_survive_degenerate_series);
-  tcase_add_test(tc, curves_downsample_huge_series_to_its_envelope);
-  tcase_add_test(tc, curves_reject_bad_arguments);
-  tcase_add_test(tc, heatmap_cells_are_coloured_by_row_share);
-  tcase_add_test(tc, heatmap_handles_many_and_few_classes);
-  tcase_add_test(tc, sample_training_report);
-  tcase_add_test(tc, run_log_header_quotes_class_names);
-  tcase_add_test(tc, legend_for_many_classes);
-  tcase_add_test(tc, integer_x_ticks);
-  tcase_add_test(tc, interleaved_series_show_every_colour);
-  tcase_add_test(tc, accented_letters_are_not_boxes);
-  tcase_add_test(tc, other_scripts_are_spelled_out);
-  tcase_add_test(tc, legend_never_hides_data);
-  suite_add_tcase(s, tc);
+  FC_TEST_CASE(s, "plot", 0, png_round_trip_keeps_size_and_pixels, png_write_failure_names_the_path,
+               canvas_limits_are_refused, lines_hit_their_endpoints_and_clip,
+               font_covers_printable_ascii_with_distinct_glyphs, text_draws_glyph_pixels_at_scale,
+               curves_draw_lines_where_the_frame_says, legend_goes_to_an_empty_corner,
+               curves_log_axis_places_decades_evenly, curves_survive_degenerate_series,
+               curves_downsample_huge_series_to_its_envelope, curves_reject_bad_arguments,
+               heatmap_cells_are_coloured_by_row_share, heatmap_handles_many_and_few_classes,
+               sample_training_report, run_log_header_quotes_class_names, legend_for_many_classes,
+               integer_x_ticks, interleaved_series_show_every_colour,
+               accented_letters_are_not_boxes, other_scripts_are_spelled_out, legend_never_hides_data);
   return s;
 }
 

@@ -411,19 +411,10 @@ END_TEST
 
 int main(void) {
   Suite *s = suite_create("trainer");
-  TCase *host = tcase_create("host");
-  tcase_add_test(host, lr_schedule_and_ema_warmup);
-  tcase_add_test(host, flexmatch_thresholds_from_counts);
-  tcase_add_test(host, adacm_thresholds_per_epoch);
-  tcase_add_test(host, topk_window_picks_smallest_k_for_99_percent);
-  suite_add_tcase(s, host);
-  TCase *dev = tcase_create("device");
-  tcase_set_timeout(dev, 1200);
-  tcase_add_test(dev, first_steps_match_the_reference);
-  tcase_add_test(dev, rescaled_aligned_steps_match_the_reference);
-  tcase_add_test(dev, resume_continues_exactly);
-  tcase_add_test(dev, resume_continues_exactly_rescaled_aligned);
-  tcase_add_test(dev, accuracy_rises_well_above_chance);
-  suite_add_tcase(s, dev);
+  FC_TEST_CASE(s, "host", 0, lr_schedule_and_ema_warmup, flexmatch_thresholds_from_counts,
+               adacm_thresholds_per_epoch, topk_window_picks_smallest_k_for_99_percent);
+  FC_TEST_CASE(s, "device", 1200, first_steps_match_the_reference,
+               rescaled_aligned_steps_match_the_reference, resume_continues_exactly,
+               resume_continues_exactly_rescaled_aligned, accuracy_rises_well_above_chance);
   return fc_test_run_suite(s, 1);
 }

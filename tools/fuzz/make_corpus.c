@@ -6,7 +6,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "core/fileio.h"
+#include "fercl/fileio.h"
 #include "seeds.h"
 
 typedef struct writer {

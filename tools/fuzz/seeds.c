@@ -12,7 +12,7 @@
 #include <jpeglib.h> /* after stdio.h, which it needs */
 #include <png.h>
 
-#include "core/fileio.h"
+#include "fercl/fileio.h"
 #include "fercl/safetensors.h"
 #include "ssl/runlog.h"
 

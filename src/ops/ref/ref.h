@@ -90,17 +90,16 @@ void fc_ref_dropout_backward(const double *dy, double *dx, size_t n, double p_dr
 void fc_ref_input_from_u8(fc_shape4 out, const uint8_t *src, const float *mean, const float *std,
                           double *y);
 void fc_ref_layout_convert(fc_shape4 in, const double *x, fc_layout out_layout, double *y);
-/* ======== the method's ops: attention, RFD, losses, selection, optimizers ======== */
+/* ======== the method's ops: LAE, RFD, losses, DTA, SNL, optimizers ======== */
 /* Integer tensors (labels, argmax, negatives, counts, RFD params) are int32_t, as on
  * the device; float tensors are double. */
 
 /* ---- spatial attention (saved: 4·N·H·W doubles, the device layout) ---- */
-void fc_ref_spatial_attention_forward(fc_shape4 s, int k, const double *x, const double *w,
-                                      const double *b, double *y, double *saved);
+void fc_ref_lae_forward(fc_shape4 s, int k, const double *x, const double *w, const double *b,
+                        double *y, double *saved);
 /* Overwrites dx, dw [2k²], db [1]. */
-void fc_ref_spatial_attention_backward(fc_shape4 s, int k, const double *x, const double *w,
-                                       const double *saved, const double *dy, double *dx,
-                                       double *dw, double *db);
+void fc_ref_lae_backward(fc_shape4 s, int k, const double *x, const double *w, const double *saved,
+                         const double *dy, double *dx, double *dw, double *db);
 
 /* ---- random feature-map dropout ---- */
 void fc_ref_rfd_draw(fc_shape4 s, int block, float p, uint64_t seed, uint64_t step,
@@ -124,7 +123,7 @@ void fc_ref_nl_loss_backward(int B, int C, const double *z, const int32_t *neg,
                              const double *mask, double eps, double b_norm, double lambda,
                              double *dz);
 
-/* ---- selection, SNL, DTA ---- */
+/* ---- DTA (ref/dta.c) and SNL (ref/snl.c) ---- */
 void fc_ref_confidence(int B, int C, const double *q, double *conf, int32_t *argmax);
 void fc_ref_threshold_mask(int B, int C, const double *conf, const int32_t *argmax,
                            const double *tau, double *mask);

@@ -11,8 +11,8 @@ void fc_ref_rfd_draw(fc_shape4 s, int block, float p, uint64_t seed, uint64_t st
   for (int n = 0; n < s.n; n++) {
     uint32_t r[4];
     fc_philox((uint32_t)n, (uint32_t)step, (uint32_t)(step >> 32),
-                  fc_philox_stream(FC_RNG_STREAM_RFD, layer), (uint32_t)seed, (uint32_t)(seed >> 32),
-                  r);
+              fc_philox_stream(FC_RNG_STREAM_RFD, layer), (uint32_t)seed, (uint32_t)(seed >> 32),
+              r);
     params[4 * n] = (r[0] >> 8) < threshold && bh * bw < (uint32_t)(s.h * s.w);
     params[4 * n + 1] = (int32_t)fc_philox_below(r[1], (uint32_t)s.h - bh + 1);
     params[4 * n + 2] = (int32_t)fc_philox_below(r[2], (uint32_t)s.w - bw + 1);

@@ -1,7 +1,7 @@
-/* Selection on the device: confidence/argmax, threshold masks, SNL negative sets
- * (thresh, topk, random), hits, DTA statistics and the freematch-fer state update,
- * flexmatch's histogram. Integer outputs must equal the reference exactly: a hand-made
- * batch with answers written down below, plus random batches with many ties. */
+/* DTA on the device: confidence/argmax, threshold masks, DTA statistics and the
+ * freematch-fer state update, distribution alignment, flexmatch's histogram. Integer
+ * outputs must equal the reference exactly: a hand-made batch with answers written
+ * down below, plus random batches with many ties. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,8 +9,6 @@
 #include "harness.h"
 #include "op_registry.h"
 #include "ops/ref/ref.h"
-
-static const fc_view absent = {NULL, 0};
 
 /* ---- confidence, threshold mask, histogram ---- */
 
@@ -51,16 +49,6 @@ static void run_confidence(fc_device *dev, int B, int C, const float *q, const f
   free(hist), free(histd);
 }
 
-/* Teacher probabilities with ties: softmax of random logits, then rounded to
- * multiples of 1/64 (rows need not sum to 1 exactly; the ops do not care). */
-static void random_probs(fc_test_rng *rng, float *q, int B, int C, double spread) {
-  for (int b = 0; b < B; b++) {
-    double z[16], s = 0;
-    for (int c = 0; c < C; c++) s += (z[c] = exp(fc_test_rng_uniform(rng, -spread, spread)));
-    for (int c = 0; c < C; c++) q[(size_t)b * C + c] = (float)(floor(z[c] / s * 64.0 + 0.5) / 64.0);
-  }
-}
-
 void fc_test_confidence(fc_device *dev) {
   /* Hand-made: ties go to the lowest index; conf equal to τ passes (≥). */
   const float q[4 * 4] = {0.25f, 0.25f, 0.25f, 0.25f,  /* argmax 0, conf .25 */
@@ -95,7 +83,7 @@ void fc_test_confidence(fc_device *dev) {
     for (int ci = 0; ci < 2; ci++) {
       int B = batches[bi], C = classes[ci];
       float *qr = fc_test_alloc_floats((size_t)B * C), taur[8];
-      random_probs(&rng, qr, B, C, 2.5);
+      fc_test_fill_probs(&rng, qr, B, C, 2.5);
       for (int c = 0; c < C; c++)
         taur[c] = (float)(floor(fc_test_rng_uniform(&rng, 0.2, 0.6) * 64) / 64);
       char what[64];
@@ -103,139 +91,6 @@ void fc_test_confidence(fc_device *dev) {
       run_confidence(dev, B, C, qr, taur, 0.375f, what);
       free(qr);
     }
-}
-
-/* ---- SNL negative sets ---- */
-
-static void run_snl(fc_device *dev, int B, int C, const fc_snl_params *prm, const float *q,
-                    const float *mask, const float *sp, const int32_t *labels, const char *what,
-                    int32_t *neg_out, int32_t *count_out) {
-  size_t n = (size_t)B * C;
-  double *qd = fc_test_alloc_doubles(n), *spd = fc_test_alloc_doubles(n),
-         *md = fc_test_alloc_doubles(B);
-  int32_t *neg = calloc(n, 4), *negd = calloc(n, 4), *cnt = calloc(B, 4), *cntd = calloc(B, 4);
-  int32_t *hits = calloc(B, 4), *hitsd = calloc(B, 4);
-  fc_test_to_double(q, qd, n);
-  if (sp) fc_test_to_double(sp, spd, n);
-  if (mask) fc_test_to_double(mask, md, B);
-  fc_gbuf gq = fc_gbuf_from_floats(dev, "q", q, n);
-  fc_gbuf gsp = fc_gbuf_from_floats(dev, "student_probs", sp ? sp : q, n);
-  fc_gbuf gm = fc_gbuf_from_floats(dev, "mask", mask ? mask : q, B);
-  fc_gbuf gn = fc_gbuf_alloc(dev, "negatives", n, 4), gc = fc_gbuf_alloc(dev, "counts", B, 4);
-  fc_gbuf gl = fc_gbuf_alloc(dev, "labels", B, 4), gh = fc_gbuf_alloc(dev, "hits", B, 4);
-  fc_gbuf_upload(dev, &gl, labels);
-  FC_CHECK_OK(fc_snl_negatives(dev, B, C, prm, gq.view, mask ? gm.view : absent,
-                               sp ? gsp.view : absent, gn.view, gc.view));
-  FC_CHECK_OK(fc_snl_hits(dev, B, C, gn.view, gl.view, gh.view));
-  fc_ref_snl_negatives(B, C, prm, qd, mask ? md : NULL, spd, negd, cntd);
-  fc_ref_snl_hits(B, C, negd, labels, hitsd);
-  fc_gbuf_download(dev, &gn, neg), fc_gbuf_download(dev, &gc, cnt),
-      fc_gbuf_download(dev, &gh, hits);
-  char msg[160];
-  snprintf(msg, sizeof msg, "%s: negatives", what);
-  fc_test_expect_equal_i32(msg, neg, negd, n);
-  snprintf(msg, sizeof msg, "%s: counts", what);
-  fc_test_expect_equal_i32(msg, cnt, cntd, B);
-  snprintf(msg, sizeof msg, "%s: hits", what);
-  fc_test_expect_equal_i32(msg, hits, hitsd, B);
-  for (int b = 0; b < B; b++) { /* counts agree with the rows */
-    int sum = 0;
-    for (int c = 0; c < C; c++) sum += neg[(size_t)b * C + c];
-    ck_assert_msg(sum == cnt[b], "%s: row %d holds %d negatives, count says %d", what, b, sum,
-                  cnt[b]);
-  }
-  if (neg_out) memcpy(neg_out, neg, n * 4);
-  if (count_out) memcpy(count_out, cnt, (size_t)B * 4);
-  fc_gbuf_free(&gq), fc_gbuf_free(&gsp), fc_gbuf_free(&gm), fc_gbuf_free(&gn), fc_gbuf_free(&gc);
-  fc_gbuf_free(&gl), fc_gbuf_free(&gh);
-  free(qd), free(spd), free(md), free(neg), free(negd), free(cnt), free(cntd), free(hits),
-      free(hitsd);
-}
-
-void fc_test_snl_negatives(fc_device *dev) {
-  /* Hand-made, C = 7, tau_n = 0.05. */
-  enum { B = 5, C = 7 };
-  const float q[B * C] = {
-      0.50f, 0.30f, 0.04f, 0.03f, 0.06f, 0.04f, 0.03f,  /* 0: THRESH {2,3,5,6} */
-      0.50f, 0.30f, 0.04f, 0.03f, 0.06f, 0.04f, 0.03f,  /* 1: masked: none */
-      0.02f, 0.02f, 0.90f, 0.02f, 0.02f, 0.01f, 0.01f,  /* 2: top-2 {2, 0}: {1,3,4,5,6} */
-      0.15f, 0.14f, 0.14f, 0.14f, 0.15f, 0.14f, 0.14f,  /* 3: near uniform: none */
-      0.01f, 0.01f, 0.01f, 0.01f, 0.01f, 0.01f, 0.94f}; /* 4: all ties: top-2 {6, 0} */
-  const float mask[B] = {0, 1, 0, 0, 0};
-  const float sp[B * C] = {/* student: class 3 of row 0 and class 4 of row 2 above the cap */
-                           0.01f, 0.01f, 0.01f, 0.95f, 0.01f, 0.005f, 0.005f, 0.2f,  0.2f,
-                           0.2f,  0.1f,  0.1f,  0.1f,  0.1f,  0.01f,  0.01f,  0.01f, 0.01f,
-                           0.91f, 0.03f, 0.02f, 0.2f,  0.2f,  0.2f,   0.1f,   0.1f,  0.1f,
-                           0.1f,  0.2f,  0.2f,  0.2f,  0.1f,  0.1f,   0.1f,   0.1f};
-  const int32_t labels[B] = {2, 2, 2, -1, 6};
-  int32_t neg[B * C], cnt[B];
-
-  fc_snl_params thresh = {.mode = FC_SNL_THRESH, .tau_n = 0.05f};
-  run_snl(dev, B, C, &thresh, q, mask, NULL, labels, "snl thresh hand-made", neg, cnt);
-  const int32_t want_neg[B * C] = {0, 0, 1, 1, 0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 1,
-                                   1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 0};
-  const int32_t want_cnt[B] = {4, 0, 5, 0, 5};
-  fc_test_expect_equal_i32("snl thresh hand-made: expected negatives", neg, want_neg, B * C);
-  fc_test_expect_equal_i32("snl thresh hand-made: expected counts", cnt, want_cnt, B);
-
-  /* TOPK, k = 3, cap 0.9025 (τ_max²), no mask: outside the teacher's top-3 and not
-   * above the cap. Row 0 top-3 {0,1,4} → {2,3,5,6} minus 3 (student 0.95);
-   * row 1 (no mask in this call) {2,3,5,6}; row 2 top-3 {2,0,1} → {3,4,5,6} minus 4
-   * (student 0.91); row 3 top-3 {0,4,1}; row 4 top-3 {6,0,1}. */
-  fc_snl_params topk = {.mode = FC_SNL_TOPK, .k = 3, .cap = 0.9025f};
-  run_snl(dev, B, C, &topk, q, NULL, sp, labels, "snl topk hand-made", neg, cnt);
-  const int32_t want_topk[B * C] = {0, 0, 1, 0, 0, 1, 1, 0, 0, 1, 1, 0, 1, 1, 0, 0, 0, 1,
-                                    0, 1, 1, 0, 0, 1, 1, 0, 1, 1, 0, 0, 1, 1, 1, 1, 0};
-  const int32_t want_topk_cnt[B] = {3, 4, 3, 4, 4};
-  fc_test_expect_equal_i32("snl topk hand-made: expected negatives", neg, want_topk, B * C);
-  fc_test_expect_equal_i32("snl topk hand-made: expected counts", cnt, want_topk_cnt, B);
-
-  /* RANDOM: exactly one member of each non-empty THRESH set. */
-  fc_snl_params rnd = {.mode = FC_SNL_RANDOM, .tau_n = 0.05f, .seed = 77, .step = 3};
-  run_snl(dev, B, C, &rnd, q, mask, NULL, labels, "snl random hand-made", neg, cnt);
-  for (int b = 0; b < B; b++) {
-    ck_assert_int_eq(cnt[b], want_cnt[b] ? 1 : 0);
-    for (int c = 0; c < C; c++)
-      ck_assert_msg(!neg[b * C + c] || want_neg[b * C + c], "random negative %d of row %d", c, b);
-  }
-
-  /* Random batches with ties, every mode, against the reference. */
-  fc_test_rng rng = fc_test_rng_make(402);
-  static const int batches[] = {1, 3, 31, 33}, classes[] = {7, 8};
-  for (int bi = 0; bi < 4; bi++)
-    for (int ci = 0; ci < 2; ci++) {
-      int nb = batches[bi], nc = classes[ci];
-      size_t n = (size_t)nb * nc;
-      float *qr = fc_test_alloc_floats(n), *spr = fc_test_alloc_floats(n),
-            *mr = fc_test_alloc_floats(nb);
-      int32_t *lr = calloc(nb, 4);
-      random_probs(&rng, qr, nb, nc, 3.0);
-      random_probs(&rng, spr, nb, nc, 4.0);
-      for (int b = 0; b < nb; b++) {
-        mr[b] = (float)(fc_test_rng_u64(&rng) % 3 == 0);
-        lr[b] = (int32_t)(fc_test_rng_u64(&rng) % (uint64_t)(nc + 1)) - 1;
-      }
-      for (int mode = 0; mode < 3; mode++)
-        for (int use_mask = 0; use_mask < 2; use_mask++) {
-          fc_snl_params prm = {.mode = (fc_snl_mode)mode,
-                               .tau_n = 0.0625f,
-                               .k = 1 + (int)(fc_test_rng_u64(&rng) % (uint64_t)nc),
-                               .cap = 0.5f,
-                               .seed = 1000 + (uint64_t)bi,
-                               .step = 5 + (uint64_t)ci};
-          char what[96];
-          snprintf(what, sizeof what, "snl mode %d B=%d C=%d%s k=%d", mode, nb, nc,
-                   use_mask ? " masked" : "", prm.k);
-          run_snl(dev, nb, nc, &prm, qr, use_mask ? mr : NULL, spr, lr, what, NULL, NULL);
-        }
-      free(qr), free(spr), free(mr), free(lr);
-    }
-
-  fc_gbuf g = fc_gbuf_alloc(dev, "any", 64, 4);
-  fc_snl_params bad = {.mode = FC_SNL_TOPK, .k = 8, .cap = 0.9f};
-  ck_assert_int_eq(fc_snl_negatives(dev, 2, 7, &bad, g.view, absent, g.view, g.view, g.view),
-                   FC_ERR_INVALID_ARG);
-  fc_gbuf_free(&g);
 }
 
 /* ---- DTA ---- */
@@ -269,7 +124,7 @@ static int run_dta(fc_device *dev, fc_test_rng *rng, int C, float tmin, float tm
     double *statsd = fc_test_alloc_doubles(1 + C);
     int32_t *argd = calloc(B, 4);
     /* Peaked rows (some confident) so thresholds move off the clamp. */
-    random_probs(rng, q, B, C, 4.0 + it);
+    fc_test_fill_probs(rng, q, B, C, 4.0 + it);
     fc_test_to_double(q, qd, n);
     fc_gbuf gq = fc_gbuf_from_floats(dev, "q", q, n), gc = fc_gbuf_alloc(dev, "conf", B, 4);
     fc_gbuf ga = fc_gbuf_alloc(dev, "argmax", B, 4);
@@ -310,12 +165,14 @@ void fc_test_dta(fc_device *dev) {
     double tau[64];
     /* The thresholds left the clamp: the test exercised g·p̃/max p̃. */
     int inside = run_dta(dev, &rng, C, 0.5f, 0.95f, 0, tau);
-    if (C > 1) ck_assert_msg(inside > 0, "no threshold strictly inside (tau_min, tau_max), C=%d", C);
+    if (C > 1)
+      ck_assert_msg(inside > 0, "no threshold strictly inside (tau_min, tau_max), C=%d", C);
     /* Rescaled, with a floor (0.8) that clamping pins every class to: the classes stay
      * apart, each strictly above the floor. */
     inside = run_dta(dev, &rng, C, 0.8f, 0.95f, 1, tau);
     if (C > 1) /* one class: β = g = 1, τ = τ_max */
-      ck_assert_msg(inside == C, "rescaled: %d of %d thresholds strictly inside (0.8, 0.95)", inside, C);
+      ck_assert_msg(inside == C, "rescaled: %d of %d thresholds strictly inside (0.8, 0.95)",
+                    inside, C);
     if (C > 1) {
       double lo = tau[0], hi = tau[0];
       for (int c = 1; c < C; c++) lo = tau[c] < lo ? tau[c] : lo, hi = tau[c] > hi ? tau[c] : hi;
@@ -329,13 +186,15 @@ void fc_test_dta(fc_device *dev) {
     fc_gbuf gst = fc_gbuf_from_floats(dev, "state", state0, 7);
     fc_gbuf gstats = fc_gbuf_from_floats(dev, "stats", zero_stats, 4);
     const fc_dta_params prm = {0.8f, 0.95f, rescale};
-    FC_CHECK_OK(fc_dta_freematch_update(dev, 3, gstats.view, 1.0f, &prm, gst.view)); /* m = 1: state kept */
+    FC_CHECK_OK(
+        fc_dta_freematch_update(dev, 3, gstats.view, 1.0f, &prm, gst.view)); /* m = 1: state kept */
     float o[7];
     fc_gbuf_download(dev, &gst, o);
     const float want[2][3] = {{0.8f, 0.8f, 0.8f}, {0.89f, 0.845f, 0.845f}};
     for (int c = 0; c < 3; c++)
-      ck_assert_msg(fabsf(o[4 + c] - want[rescale][c]) < 1e-6f, "hand-made rescale %d: tau[%d] = %g, want %g",
-                    rescale, c, (double)o[4 + c], (double)want[rescale][c]);
+      ck_assert_msg(fabsf(o[4 + c] - want[rescale][c]) < 1e-6f,
+                    "hand-made rescale %d: tau[%d] = %g, want %g", rescale, c, (double)o[4 + c],
+                    (double)want[rescale][c]);
     fc_gbuf_free(&gst), fc_gbuf_free(&gstats);
   }
   fc_gbuf g = fc_gbuf_alloc(dev, "any", 64, 4);
@@ -349,9 +208,11 @@ void fc_test_dta(fc_device *dev) {
 
 static void run_dist_align(fc_device *dev, fc_test_rng *rng, int B, int C, int in_place) {
   const size_t n = (size_t)B * C, ns = fc_dist_align_state_size(C);
-  float *q = fc_test_alloc_floats(n), *out = fc_test_alloc_floats(n), *st = fc_test_alloc_floats(ns);
-  double *qd = fc_test_alloc_doubles(n), *outd = fc_test_alloc_doubles(n), *std = fc_test_alloc_doubles(ns);
-  random_probs(rng, q, B, C, 3.0);
+  float *q = fc_test_alloc_floats(n), *out = fc_test_alloc_floats(n),
+        *st = fc_test_alloc_floats(ns);
+  double *qd = fc_test_alloc_doubles(n), *outd = fc_test_alloc_doubles(n),
+         *std = fc_test_alloc_doubles(ns);
+  fc_test_fill_probs(rng, q, B, C, 3.0);
   /* A skewed prior and a running mean far from it, one class with p̄ below the floor. */
   double psum = 0;
   for (int c = 0; c < C; c++) psum += (st[c] = (float)fc_test_rng_uniform(rng, 0.2, 1.0));
@@ -369,9 +230,8 @@ static void run_dist_align(fc_device *dev, fc_test_rng *rng, int B, int C, int i
   fc_ref_dist_align_update(B, C, qd, m, std);
   fc_ref_dist_align_apply(B, C, qd, std, in_place ? qd : outd);
   char what[96];
-  fc_gbuf_download(dev, &gs, st);
-  snprintf(what, sizeof what, "dist_align state B=%d C=%d", B, C);
-  fc_test_expect_close(what, st, std, ns, FC_NMSE_FORWARD);
+  fc_test_expect_download(dev, &gs, st, std, ns, FC_NMSE_FORWARD, "dist_align state B=%d C=%d", B,
+                          C);
   fc_gbuf_download(dev, in_place ? &gq : &go, out);
   snprintf(what, sizeof what, "dist_align apply B=%d C=%d%s", B, C, in_place ? " in place" : "");
   fc_test_expect_close(what, out, in_place ? qd : outd, n, FC_NMSE_FORWARD);
@@ -408,12 +268,15 @@ void fc_test_dist_align(fc_device *dev) {
   fc_gbuf_free(&gq), fc_gbuf_free(&gs), fc_gbuf_free(&gz);
 
   fc_test_rng rng = fc_test_rng_make(404);
-  static const int batches[] = {1, 3, 31, 33, 63}, classes[] = {1, 7, 8, 16}; /* random_probs: C ≤ 16 */
+  static const int batches[] = {1, 3, 31, 33, 63},
+                   classes[] = {1, 7, 8, 16}; /* random_probs: C ≤ 16 */
   for (int bi = 0; bi < 5; bi++)
-    for (int ci = 0; ci < 4; ci++) run_dist_align(dev, &rng, batches[bi], classes[ci], (bi + ci) % 2);
+    for (int ci = 0; ci < 4; ci++)
+      run_dist_align(dev, &rng, batches[bi], classes[ci], (bi + ci) % 2);
 
   fc_gbuf g = fc_gbuf_alloc(dev, "any", 64, 4);
   ck_assert_int_eq(fc_dist_align_update(dev, 2, 7, g.view, 1.5f, g.view), FC_ERR_INVALID_ARG);
-  ck_assert_int_eq(fc_dist_align_apply(dev, 1000, 7, g.view, g.view, g.view), FC_ERR_INVALID_ARG); /* q too small */
+  ck_assert_int_eq(fc_dist_align_apply(dev, 1000, 7, g.view, g.view, g.view),
+                   FC_ERR_INVALID_ARG); /* q too small */
   fc_gbuf_free(&g);
 }

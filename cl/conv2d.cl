@@ -1,4 +1,6 @@
-/* im2col / col2im for 2-D convolution, and the conv bias broadcast.
+/* conv2d (src/ops/conv2d.c, src/ops/im2col.c): the column-matrix kernels
+ * (im2col / col2im, their GEMM-panel forms) and the conv bias broadcast; the
+ * GEMMs, the implicit-GEMM convolution kernels included, are cl/gemm.cl.
  *
  * Activations are read and written through (sn, sc) strides, so one kernel
  * serves NCHW and CNHW. The column matrix has K = C·KH·KW rows (row

@@ -1,9 +1,9 @@
-/* Host side of cl/select.cl: confidences, threshold masks, SNL negative sets, DTA. */
+/* Host side of cl/dta.cl: confidences, threshold masks, DTA thresholds, distribution
+ * alignment, the confident histogram (METHOD §3-§4). */
 #include "ops/op_checks.h"
-#include "ops/ref/rng.h"
 
 static fc_status kernel(fc_device *dev, const char *name, cl_kernel *k) {
-  return fc_device_kernel(dev, "select", "", name, k);
+  return fc_device_kernel(dev, "dta", "", name, k);
 }
 
 static fc_status check_tau_range(const char *op, float tau_min, float tau_max) {
@@ -22,7 +22,7 @@ fc_status fc_confidence(fc_device *dev, int batch, int classes, fc_view q, fc_vi
   FC_TRY(fc_ops_check_view(op, "conf", conf, (size_t)batch));
   FC_TRY(fc_ops_check_view(op, "argmax", argmax, (size_t)batch));
   cl_kernel k;
-  FC_TRY(kernel(dev, "sel_confidence", &k));
+  FC_TRY(kernel(dev, "dta_confidence", &k));
   const fc_kernel_arg args[] = {FC_ARG_VIEW(q), FC_ARG_UINT(batch), FC_ARG_UINT(classes),
                                 FC_ARG_VIEW(conf), FC_ARG_VIEW(argmax)};
   return fc_launch_1d(dev, k, op, (size_t)batch, args, FC_NARGS(args));
@@ -37,75 +37,9 @@ fc_status fc_threshold_mask(fc_device *dev, int batch, int classes, fc_view conf
   FC_TRY(fc_ops_check_view(op, "tau", tau, (size_t)classes));
   FC_TRY(fc_ops_check_view(op, "mask", mask, (size_t)batch));
   cl_kernel k;
-  FC_TRY(kernel(dev, "sel_threshold_mask", &k));
+  FC_TRY(kernel(dev, "dta_threshold_mask", &k));
   const fc_kernel_arg args[] = {FC_ARG_VIEW(conf),  FC_ARG_VIEW(argmax),  FC_ARG_VIEW(tau),
                                 FC_ARG_UINT(batch), FC_ARG_UINT(classes), FC_ARG_VIEW(mask)};
-  return fc_launch_1d(dev, k, op, (size_t)batch, args, FC_NARGS(args));
-}
-
-fc_status fc_snl_negatives(fc_device *dev, int batch, int classes, const fc_snl_params *prm,
-                           fc_view q, fc_view mask, fc_view student_probs, fc_view negatives,
-                           fc_view counts) {
-  const char *op = "snl_negatives";
-  FC_TRY(fc_ops_check_rows(op, batch, classes));
-  const size_t bc = (size_t)batch * classes;
-  if (!prm) return fc_errorf(FC_ERR_INVALID_ARG, "%s: no parameters given", op);
-  switch (prm->mode) {
-    case FC_SNL_THRESH:
-    case FC_SNL_RANDOM:
-      if (!(prm->tau_n >= 0.0f && prm->tau_n <= 1.0f))
-        return fc_errorf(FC_ERR_INVALID_ARG, "%s: tau_n = %g must be in [0, 1]", op,
-                         (double)prm->tau_n);
-      break;
-    case FC_SNL_TOPK:
-      if (prm->k < 1 || prm->k > classes)
-        return fc_errorf(FC_ERR_INVALID_ARG, "%s: top-k with k = %d; k must be 1..%d", op, prm->k,
-                         classes);
-      if (prm->cap != prm->cap)
-        return fc_errorf(FC_ERR_INVALID_ARG, "%s: the student cap is NaN", op);
-      FC_TRY(fc_ops_check_view(op, "student_probs", student_probs, bc));
-      break;
-    default:
-      return fc_errorf(FC_ERR_INVALID_ARG, "%s: unknown mode %d (thresh, topk or random)", op,
-                       (int)prm->mode);
-  }
-  FC_TRY(fc_ops_check_view(op, "q", q, bc));
-  FC_TRY(fc_ops_check_optional_view(op, "mask", mask, (size_t)batch));
-  FC_TRY(fc_ops_check_view(op, "negatives", negatives, bc));
-  FC_TRY(fc_ops_check_view(op, "counts", counts, (size_t)batch));
-  const fc_view sp = prm->mode == FC_SNL_TOPK ? student_probs : q; /* unread otherwise */
-  cl_kernel k;
-  FC_TRY(kernel(dev, "sel_snl", &k));
-  const fc_kernel_arg args[] = {FC_ARG_VIEW(q),
-                                FC_ARG_OPTIONAL_VIEW(mask, q.mem),
-                                FC_ARG_VIEW(sp),
-                                FC_ARG_UINT(batch),
-                                FC_ARG_UINT(classes),
-                                FC_ARG_INT(prm->mode),
-                                FC_ARG_FLOAT(prm->tau_n),
-                                FC_ARG_UINT(prm->mode == FC_SNL_TOPK ? prm->k : 0),
-                                FC_ARG_FLOAT(prm->cap),
-                                FC_ARG_UINT((uint32_t)prm->seed),
-                                FC_ARG_UINT((uint32_t)(prm->seed >> 32)),
-                                FC_ARG_UINT((uint32_t)prm->step),
-                                FC_ARG_UINT((uint32_t)(prm->step >> 32)),
-                                FC_ARG_UINT(fc_philox_stream(FC_RNG_STREAM_SNL, 0)),
-                                FC_ARG_VIEW(negatives),
-                                FC_ARG_VIEW(counts)};
-  return fc_launch_1d(dev, k, op, (size_t)batch, args, FC_NARGS(args));
-}
-
-fc_status fc_snl_hits(fc_device *dev, int batch, int classes, fc_view negatives, fc_view labels,
-                      fc_view hits) {
-  const char *op = "snl_hits";
-  FC_TRY(fc_ops_check_rows(op, batch, classes));
-  FC_TRY(fc_ops_check_view(op, "negatives", negatives, (size_t)batch * classes));
-  FC_TRY(fc_ops_check_view(op, "labels", labels, (size_t)batch));
-  FC_TRY(fc_ops_check_view(op, "hits", hits, (size_t)batch));
-  cl_kernel k;
-  FC_TRY(kernel(dev, "sel_snl_hits", &k));
-  const fc_kernel_arg args[] = {FC_ARG_VIEW(negatives), FC_ARG_VIEW(labels), FC_ARG_UINT(batch),
-                                FC_ARG_UINT(classes), FC_ARG_VIEW(hits)};
   return fc_launch_1d(dev, k, op, (size_t)batch, args, FC_NARGS(args));
 }
 
@@ -117,7 +51,7 @@ fc_status fc_batch_confidence_stats(fc_device *dev, int batch, int classes, fc_v
   FC_TRY(fc_ops_check_view(op, "conf", conf, (size_t)batch));
   FC_TRY(fc_ops_check_view(op, "stats", stats, 1 + (size_t)classes));
   cl_kernel k;
-  FC_TRY(kernel(dev, "sel_batch_stats", &k));
+  FC_TRY(kernel(dev, "dta_batch_stats", &k));
   const fc_kernel_arg args[] = {FC_ARG_VIEW(q), FC_ARG_VIEW(conf), FC_ARG_UINT(batch),
                                 FC_ARG_UINT(classes), FC_ARG_VIEW(stats)};
   return fc_launch_1d(dev, k, op, 1 + (size_t)classes, args, FC_NARGS(args));
@@ -131,7 +65,7 @@ static fc_status dta_launch(fc_device *dev, const char *op, int classes, fc_view
   FC_TRY(check_tau_range(op, prm->tau_min, prm->tau_max));
   FC_TRY(fc_ops_check_view(op, "state", state, fc_dta_state_size(classes)));
   cl_kernel k;
-  FC_TRY(kernel(dev, "sel_dta_update", &k));
+  FC_TRY(kernel(dev, "dta_update", &k));
   const fc_kernel_arg args[] = {FC_ARG_MEM(init ? state.mem : stats.mem),
                                 FC_ARG_UINT(init ? 0 : stats.offset),
                                 FC_ARG_UINT(classes),
@@ -167,7 +101,7 @@ fc_status fc_dist_align_update(fc_device *dev, int batch, int classes, fc_view q
   FC_TRY(fc_ops_check_view(op, "q", q, (size_t)batch * classes));
   FC_TRY(fc_ops_check_view(op, "state", state, fc_dist_align_state_size(classes)));
   cl_kernel k;
-  FC_TRY(kernel(dev, "sel_da_update", &k));
+  FC_TRY(kernel(dev, "dta_align_update", &k));
   const fc_kernel_arg args[] = {FC_ARG_VIEW(q), FC_ARG_UINT(batch), FC_ARG_UINT(classes),
                                 FC_ARG_FLOAT(m), FC_ARG_VIEW(state)};
   return fc_launch_1d(dev, k, op, (size_t)classes, args, FC_NARGS(args));
@@ -181,7 +115,7 @@ fc_status fc_dist_align_apply(fc_device *dev, int batch, int classes, fc_view q,
   FC_TRY(fc_ops_check_view(op, "state", state, fc_dist_align_state_size(classes)));
   FC_TRY(fc_ops_check_view(op, "out", out, (size_t)batch * classes));
   cl_kernel k;
-  FC_TRY(kernel(dev, "sel_da_apply", &k));
+  FC_TRY(kernel(dev, "dta_align_apply", &k));
   const fc_kernel_arg args[] = {FC_ARG_VIEW(q), FC_ARG_UINT(batch), FC_ARG_UINT(classes),
                                 FC_ARG_VIEW(state), FC_ARG_VIEW(out)};
   return fc_launch_1d(dev, k, op, (size_t)batch, args, FC_NARGS(args));
@@ -195,7 +129,7 @@ fc_status fc_confident_histogram(fc_device *dev, int batch, int classes, fc_view
   FC_TRY(fc_ops_check_view(op, "argmax", argmax, (size_t)batch));
   FC_TRY(fc_ops_check_view(op, "hist", hist, (size_t)classes));
   cl_kernel k;
-  FC_TRY(kernel(dev, "sel_histogram", &k));
+  FC_TRY(kernel(dev, "dta_histogram", &k));
   const fc_kernel_arg args[] = {FC_ARG_VIEW(conf),    FC_ARG_VIEW(argmax),     FC_ARG_UINT(batch),
                                 FC_ARG_UINT(classes), FC_ARG_FLOAT(tau_fixed), FC_ARG_VIEW(hist)};
   return fc_launch_1d(dev, k, op, (size_t)classes, args, FC_NARGS(args));

@@ -1,4 +1,4 @@
-/* Reference spatial attention (LAE) in double precision; saved has the device layout. */
+/* Reference local attention enhancement (LAE) in double precision; saved has the device layout. */
 #include <math.h>
 #include <string.h>
 
@@ -8,8 +8,8 @@ static size_t at(fc_shape4 s, int n, int c, size_t p) {
   return (size_t)n * fc_shape4_stride_n(s) + (size_t)c * fc_shape4_stride_c(s) + p;
 }
 
-void fc_ref_spatial_attention_forward(fc_shape4 s, int k, const double *x, const double *w,
-                                      const double *b, double *y, double *saved) {
+void fc_ref_lae_forward(fc_shape4 s, int k, const double *x, const double *w, const double *b,
+                        double *y, double *saved) {
   const size_t HW = (size_t)s.h * s.w, NHW = (size_t)s.n * HW;
   double *m = saved, *a = saved + 2 * NHW, *arg = saved + 3 * NHW;
   const int pad = k / 2;
@@ -49,9 +49,8 @@ void fc_ref_spatial_attention_forward(fc_shape4 s, int k, const double *x, const
   }
 }
 
-void fc_ref_spatial_attention_backward(fc_shape4 s, int k, const double *x, const double *w,
-                                       const double *saved, const double *dy, double *dx,
-                                       double *dw, double *db) {
+void fc_ref_lae_backward(fc_shape4 s, int k, const double *x, const double *w, const double *saved,
+                         const double *dy, double *dx, double *dw, double *db) {
   const size_t HW = (size_t)s.h * s.w, NHW = (size_t)s.n * HW;
   const double *m = saved, *a = saved + 2 * NHW, *arg = saved + 3 * NHW;
   const int pad = k / 2;

@@ -3,13 +3,17 @@
  * dist.c; built without MPI (-Dmpi=disabled, or no Open MPI found) the same
  * functions describe a world of one process: size 1, rank 0, and every
  * reduction, broadcast and gather is a copy or nothing. */
-#ifndef FERCL_SSL_DIST_H
-#define FERCL_SSL_DIST_H
+#ifndef FERCL_DIST_H
+#define FERCL_DIST_H
 
 #include <stddef.h>
 #include <stdint.h>
 
 #include "fercl/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 /* 1 when fer-cl was built with MPI. */
 int fc_dist_built_with_mpi(void);
@@ -40,7 +44,14 @@ fc_status fc_dist_allgather(const void *mine, size_t bytes, void *all);
 fc_status fc_dist_agree(fc_status st);
 /* 1 when the last fc_dist_agree failed because of another rank, not this one. */
 int fc_dist_failed_elsewhere(void);
+/* Collective (every rank calls it): 1 on a rank whose `message` differs from
+ * rank 0's, so each distinct error is printed once; 0 on rank 0, with one
+ * rank, or when the ranks cannot compare. */
+int fc_dist_differs_from_lead(const char *message);
 /* Seconds, for timing the reductions. */
 double fc_dist_seconds(void);
 
+#ifdef __cplusplus
+}
+#endif
 #endif

@@ -1,4 +1,4 @@
-/* Host side of cl/dropblock.cl: random feature-map dropout (RFD). */
+/* Host side of cl/rfd.cl: random feature-map dropout (RFD). */
 #include "ops/op_checks.h"
 #include "ops/ref/rng.h"
 
@@ -19,11 +19,9 @@ static fc_status apply(fc_device *dev, const char *tag, fc_shape4 s, int block, 
   /* A full-map block is never dropped (rfd_draw), so the scale is then unused. */
   const float scale = kept ? (float)((double)hw / (double)kept) : 1.0f;
   cl_kernel k;
-  FC_TRY(fc_device_kernel(dev, "dropblock", "", "rfd_apply", &k));
-  const fc_kernel_arg args[] = {FC_ARG_VIEW_MEM(src),
-                                FC_ARG_VIEW_OFF(src),
-                                FC_ARG_VIEW_MEM(params),
-                                FC_ARG_VIEW_OFF(params),
+  FC_TRY(fc_device_kernel(dev, "rfd", "", "rfd_apply", &k));
+  const fc_kernel_arg args[] = {FC_ARG_VIEW(src),
+                                FC_ARG_VIEW(params),
                                 FC_ARG_UINT(s.n),
                                 FC_ARG_UINT(s.c),
                                 FC_ARG_UINT(s.h),
@@ -33,8 +31,7 @@ static fc_status apply(fc_device *dev, const char *tag, fc_shape4 s, int block, 
                                 FC_ARG_UINT(bh),
                                 FC_ARG_UINT(bw),
                                 FC_ARG_FLOAT(scale),
-                                FC_ARG_VIEW_MEM(dst),
-                                FC_ARG_VIEW_OFF(dst)};
+                                FC_ARG_VIEW(dst)};
   return fc_launch_1d(dev, k, tag, fc_shape4_count(s), args, FC_NARGS(args));
 }
 
@@ -50,7 +47,7 @@ fc_status fc_rfd_forward(fc_device *dev, fc_shape4 s, int block, float p, uint64
   const cl_uint bh = (cl_uint)(block < s.h ? block : s.h),
                 bw = (cl_uint)(block < s.w ? block : s.w);
   cl_kernel k;
-  FC_TRY(fc_device_kernel(dev, "dropblock", "", "rfd_draw", &k));
+  FC_TRY(fc_device_kernel(dev, "rfd", "", "rfd_draw", &k));
   const fc_kernel_arg draw[] = {FC_ARG_UINT(s.n),
                                 FC_ARG_UINT(s.h),
                                 FC_ARG_UINT(s.w),
@@ -62,8 +59,7 @@ fc_status fc_rfd_forward(fc_device *dev, fc_shape4 s, int block, float p, uint64
                                 FC_ARG_UINT((uint32_t)step),
                                 FC_ARG_UINT((uint32_t)(step >> 32)),
                                 FC_ARG_UINT(fc_philox_stream(FC_RNG_STREAM_RFD, layer)),
-                                FC_ARG_VIEW_MEM(params),
-                                FC_ARG_VIEW_OFF(params)};
+                                FC_ARG_VIEW(params)};
   FC_TRY(fc_launch_1d(dev, k, "rfd_draw", (size_t)s.n, draw, FC_NARGS(draw)));
   return apply(dev, "rfd_forward", s, block, params, x, y);
 }

@@ -4,19 +4,23 @@
  * fc_atomic_file: data lands in "<path>.tmp.<pid>" and is renamed over <path>
  * only after a successful flush + fsync, so a kill or a full disk never leaves
  * a half-written file under the real name; the previous version stays intact. */
-#ifndef FERCL_CORE_FILEIO_H
-#define FERCL_CORE_FILEIO_H
+#ifndef FERCL_FILEIO_H
+#define FERCL_FILEIO_H
 
 #include <stdio.h>
 #include <stddef.h>
 
 #include "fercl/status.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct fc_atomic_file {
-  FILE *fp;          /* write here */
-  char *path;        /* final name */
-  char *temp_path;   /* where the bytes go until commit */
-  int failed;        /* set by fc_atomic_file_write on a short write */
+  FILE *fp;        /* write here */
+  char *path;      /* final name */
+  char *temp_path; /* where the bytes go until commit */
+  int failed;      /* set by fc_atomic_file_write on a short write */
 } fc_atomic_file;
 
 fc_status fc_atomic_file_open(fc_atomic_file *file, const char *path);
@@ -45,4 +49,11 @@ fc_status fc_file_read_all(const char *path, size_t max_size, char **data, size_
 /* mkdir -p; FC_ERR_IO naming the component that failed. */
 fc_status fc_mkdir_p(const char *path);
 
+/* Removes a temporary folder of plain files that fer-cl made (a scratch run
+ * folder), then the folder; best effort, silent. */
+void fc_remove_temp_dir(const char *dir);
+
+#ifdef __cplusplus
+}
+#endif
 #endif

@@ -73,21 +73,15 @@ static void run_case(fc_device *dev, rfd_case tc, fc_layout layout, float p, uin
     if (p == 1.0f && bh * bw < tc.h * tc.w) ck_assert_int_eq(prm[4 * i], 1);
   }
   fc_ref_rfd_apply(s, block, prm_ref, xd, yd);
-  fc_gbuf_download(dev, &gy, o);
-  snprintf(msg, sizeof msg, "%s: y", what);
-  fc_test_expect_close(msg, o, yd, n, FC_NMSE_FORWARD);
+  fc_test_expect_download(dev, &gy, o, yd, n, FC_NMSE_FORWARD, "%s: y", what);
   if (p == 0.0f)
     ck_assert_msg(memcmp(o, x, n * sizeof *o) == 0, "%s: p = 0 changed the input", what);
 
   /* Backward = the same mask and scale on dy; then in place (dx aliasing dy). */
   FC_CHECK_OK(fc_rfd_backward(dev, s, block, gp.view, gx.view, gy.view));
-  fc_gbuf_download(dev, &gy, o);
-  snprintf(msg, sizeof msg, "%s: dx", what);
-  fc_test_expect_close(msg, o, yd, n, FC_NMSE_FORWARD);
+  fc_test_expect_download(dev, &gy, o, yd, n, FC_NMSE_FORWARD, "%s: dx", what);
   FC_CHECK_OK(fc_rfd_backward(dev, s, block, gp.view, gx.view, gx.view));
-  fc_gbuf_download(dev, &gx, o);
-  snprintf(msg, sizeof msg, "%s: dx in place", what);
-  fc_test_expect_close(msg, o, yd, n, FC_NMSE_FORWARD);
+  fc_test_expect_download(dev, &gx, o, yd, n, FC_NMSE_FORWARD, "%s: dx in place", what);
 
   fc_gbuf_free(&gx), fc_gbuf_free(&gy), fc_gbuf_free(&gp);
   free(x), free(o), free(xd), free(yd), free(prm), free(prm_ref);
@@ -159,25 +153,8 @@ void fc_test_rfd_grad(fc_device *dev) {
     fc_test_fill_uniform(&rng, NULL, x, n, -1, 1);
     fc_test_fill_uniform(&rng, NULL, dy, n, -1, 1);
     fc_ref_rfd_apply(s, 3, params, dy, dx); /* backward = the same mask on dy */
-    double *inputs[] = {x};
-    double *grads[] = {dx};
-    size_t sizes_in[] = {n};
-    const char *names[] = {"F"};
-    fc_fd_spec spec = {.what = "rfd (fixed mask)",
-                       .ctx = &ctx,
-                       .forward = rfd_fd_forward,
-                       .n_inputs = 1,
-                       .inputs = inputs,
-                       .input_sizes = sizes_in,
-                       .input_names = names,
-                       .grads = grads,
-                       .dout = dy,
-                       .n_out = n,
-                       .h = 1e-6,
-                       .tol = 1e-7,
-                       .max_probes = 200,
-                       .seed = 203};
-    fc_test_fd_check(&spec);
+    const fc_fd_input fd_in[] = {{"F", x, n, dx}};
+    fc_test_fd("rfd (fixed mask)", rfd_fd_forward, &ctx, fd_in, 1, dy, n, 1e-7, 200, 203);
     free(x), free(dy), free(dx);
   }
 }

@@ -6,7 +6,7 @@
  * The 2→1-channel k×k convolution is direct: 2k² taps per pixel. */
 
 /* One work-item per (n, p): channel mean, max and first maximal channel. */
-__kernel void attn_pool(__global const float *x, const uint x_off, const uint N, const uint C,
+__kernel void lae_pool(__global const float *x, const uint x_off, const uint N, const uint C,
                         const uint HW, const uint sn, const uint sc, __global float *saved,
                         const uint s_off) {
   const uint i = get_global_id(0);
@@ -30,7 +30,7 @@ __kernel void attn_pool(__global const float *x, const uint x_off, const uint N,
 }
 
 /* One work-item per (n, p): A = sigmoid(b + Σ w·M) over the k×k window. */
-__kernel void attn_gate(__global const float *w, const uint w_off, __global const float *b,
+__kernel void lae_gate(__global const float *w, const uint w_off, __global const float *b,
                         const uint b_off, const uint N, const uint H, const uint W, const uint K,
                         __global float *saved, const uint s_off) {
   const uint i = get_global_id(0);
@@ -57,7 +57,7 @@ __kernel void attn_gate(__global const float *w, const uint w_off, __global cons
 }
 
 /* One work-item per element, enumerated as (n, c, p): y = x·(1 + A). */
-__kernel void attn_apply(__global const float *x, const uint x_off, __global const float *saved,
+__kernel void lae_apply(__global const float *x, const uint x_off, __global const float *saved,
                          const uint s_off, const uint N, const uint C, const uint HW, const uint sn,
                          const uint sc, __global float *y, const uint y_off) {
   const uint i = get_global_id(0);
@@ -69,7 +69,7 @@ __kernel void attn_apply(__global const float *x, const uint x_off, __global con
 }
 
 /* Backward 1, per (n, p): ds = (Σ_c dy·x) · A(1 − A), the gradient at the gate's input. */
-__kernel void attn_bwd_gate(__global const float *x, const uint x_off, __global const float *dy,
+__kernel void lae_bwd_gate(__global const float *x, const uint x_off, __global const float *dy,
                             const uint dy_off, __global const float *saved, const uint s_off,
                             const uint N, const uint C, const uint HW, const uint sn, const uint sc,
                             __global float *ws, const uint ds_off) {
@@ -84,7 +84,7 @@ __kernel void attn_bwd_gate(__global const float *x, const uint x_off, __global 
 }
 
 /* Backward 2, per (n, p): dM[ci] = transposed convolution of ds with w[ci]. */
-__kernel void attn_bwd_maps(__global const float *w, const uint w_off, const uint N, const uint H,
+__kernel void lae_bwd_maps(__global const float *w, const uint w_off, const uint N, const uint H,
                             const uint W, const uint K, __global float *ws, const uint ds_off,
                             const uint dm_off) {
   const uint i = get_global_id(0);
@@ -111,7 +111,7 @@ __kernel void attn_bwd_maps(__global const float *w, const uint w_off, const uin
 
 /* Backward 3, per element: dx = dy·(1 + A) + dM_mean / C + [c = argmax]·dM_max.
  * Reads dy[e] before writing dx[e], so dx may alias dy. */
-__kernel void attn_bwd_input(__global const float *dy, const uint dy_off,
+__kernel void lae_bwd_input(__global const float *dy, const uint dy_off,
                              __global const float *saved, const uint s_off,
                              __global const float *ws, const uint dm_off, const uint N,
                              const uint C, const uint HW, const uint sn, const uint sc,
@@ -130,7 +130,7 @@ __kernel void attn_bwd_input(__global const float *dy, const uint dy_off,
 
 /* Backward 4, per (tap j, chunk): partial sums of the weight/bias gradients over a
  * fixed chunk of the N·HW pixels. j < 2K²: tap (ci, ky, kx); j = 2K²: the bias. */
-__kernel void attn_bwd_wpart(__global const float *saved, const uint s_off, __global float *ws,
+__kernel void lae_bwd_wpart(__global const float *saved, const uint s_off, __global float *ws,
                              const uint ds_off, const uint part_off, const uint N, const uint H,
                              const uint W, const uint K, const uint chunk, const uint nchunks) {
   const uint i = get_global_id(0);
@@ -156,7 +156,7 @@ __kernel void attn_bwd_wpart(__global const float *saved, const uint s_off, __gl
 }
 
 /* Backward 5, per output j: sum the chunks in order; dw[j] (j < 2K²) or db. */
-__kernel void attn_bwd_wsum(__global const float *ws, const uint part_off, const uint K,
+__kernel void lae_bwd_wsum(__global const float *ws, const uint part_off, const uint K,
                             const uint nchunks, __global float *dw, const uint dw_off,
                             __global float *db, const uint db_off, const uint accumulate) {
   const uint j = get_global_id(0);
