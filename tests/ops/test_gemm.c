@@ -10,7 +10,7 @@ typedef struct gemm_shape {
   size_t m, n, k;
 } gemm_shape;
 
-static const gemm_shape shapes[] = {{1, 1, 1}, {7, 31, 33}, {63, 1, 17}, {33, 65, 129}, {64, 49, 576}};
+static const gemm_shape shapes[] = {{1, 1, 1}, {7, 31, 33}, {63, 1, 17}, {33, 65, 129}, {64, 49, 576}, {33, 48, 65}};
 
 void fc_test_gemm(fc_device *dev) {
   fc_test_rng rng = fc_test_rng_make(11);
