@@ -325,7 +325,7 @@ __kernel void conv_panel_s1(const int M, const int N, const int K, const int kc,
         GEMM_LOADB
         GEMM_ROWS(GEMM_FMA)
         ap += GEMM_MR;
-        bp += b_step;
+        bp += GEMM_NR;
       }
       {
         __global float *c = cmat + c_off;
