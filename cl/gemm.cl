@@ -177,12 +177,13 @@ void gemm_store8(__global float *c, const int i, const int n0, const int M, cons
  * Blocks after the first add to C (beta = 1): C = ((alpha·acc₀ + beta·C) +
  * alpha·acc₁) + …, a fixed order. One launch per GEMM. Panels: A tile tm at
  * a_off + batch·a_batch + tm·a_panel, B tile tn at b_off + batch·b_batch +
- * tn·b_panel; k advances GEMM_MR (resp. GEMM_NR) floats. */
+ * tn·b_panel; k advances GEMM_MR (resp. b_step) floats: B is packed panels
+ * (b_step = GEMM_NR) or a row-major matrix read in place (b_step = ldb). */
 __kernel void gemm_panel(const int M, const int N, const int K, const int kc, const float alpha,
                          __global const float *a, const uint a_off, const uint a_panel,
                          const uint a_batch, __global const float *b, const uint b_off,
-                         const uint b_panel, const uint b_batch, const float beta,
-                         __global float *cmat, const uint c_off, const uint ldc,
+                         const uint b_panel, const uint b_step, const uint b_batch,
+                         const float beta, __global float *cmat, const uint c_off, const uint ldc,
                          const uint c_batch, const int m_per_group) {
   const int tn = get_global_id(0), g = get_global_id(1);
   const uint batch = get_global_id(2);
@@ -200,13 +201,13 @@ __kernel void gemm_panel(const int M, const int N, const int K, const int kc, co
     for (int tm = tm_begin; tm < tm_end; tm++) {
       const int m0 = tm * GEMM_MR;
       __global const float *ap = abase + (uint)tm * a_panel + (uint)k0 * GEMM_MR;
-      __global const float *bp = bbase + (uint)k0 * GEMM_NR;
+      __global const float *bp = bbase + (uint)k0 * b_step;
       GEMM_ROWS(GEMM_DECL)
       for (int k = 0; k < kb; k++) {
         GEMM_LOADB
         GEMM_ROWS(GEMM_FMA)
         ap += GEMM_MR;
-        bp += GEMM_NR;
+        bp += b_step;
       }
       {
         const float beta = beta_k; /* GEMM_STORE uses `beta` */

@@ -11,7 +11,7 @@ typedef struct gemm_shape {
   size_t m, n, k;
 } gemm_shape;
 
-static const gemm_shape shapes[] = {{1, 1, 1}, {7, 31, 33}, {63, 1, 17}, {33, 65, 129}, {64, 49, 576}};
+static const gemm_shape shapes[] = {{1, 1, 1}, {7, 31, 33}, {63, 1, 17}, {33, 65, 129}, {64, 49, 576}, {33, 48, 65}};
 
 void fc_test_gemm_case(fc_device *dev, fc_test_rng *rng, int ta, int tb, size_t m, size_t n,
                        size_t k, const size_t pad[4], float alpha, float beta, const char *tag) {

@@ -65,7 +65,9 @@ typedef struct gshape {
 /* Edges of every tile shape (1, 7, 17, 25 columns...), k = 0 (C = beta·C), k above kc,
  * and a long k for a tall A (several launches of k rows, src/ops/gemm.c). */
 static const gshape shapes[] = {{1, 1, 1},     {7, 31, 33},  {13, 17, 0},
-                                {33, 65, 129}, {9, 25, 300}, {300, 20, 600}};
+                                {33, 65, 129}, {9, 25, 300}, {300, 20, 600},
+                                /* whole panels of every width (48): B read in place, k blocks, k split */
+                                {31, 48, 33},  {300, 48, 600}};
 
 void fc_test_gemm_variants(fc_device *dev) {
   fc_tuning saved = dev->tuning;
