@@ -1,6 +1,11 @@
 /* Host side of cl/pool.cl: max-pool and global average pool. */
 #include "ops/spatial.h"
 
+/* A tensor's batch and channel strides and plane size, as the pool kernels take them. */
+#define POOL_PLANES(s)                                                                           \
+  FC_ARG_UINT(fc_shape4_stride_n(s)), FC_ARG_UINT(fc_shape4_stride_c(s)), FC_ARG_INT((s).h), \
+      FC_ARG_INT((s).w)
+
 fc_shape4 fc_pool2d_out_shape(fc_shape4 in, int k, int stride, int pad) {
   fc_shape4 out = in;
   if (k < 1 || stride < 1) {
@@ -35,20 +40,11 @@ fc_status fc_maxpool2d_launch(fc_device *dev, const char *op, fc_shape4 in, fc_s
                                                           : "maxpool_forward_cpu";
   FC_TRY(fc_device_kernel(dev, "pool", "", name, &kernel));
   size_t count = (size_t)out.n * out.h * out.w;
-  const fc_kernel_arg args[] = {FC_ARG_VIEW_MEM(x),
-                                FC_ARG_VIEW_OFF(x),
-                                FC_ARG_UINT(fc_shape4_stride_n(in)),
-                                FC_ARG_UINT(fc_shape4_stride_c(in)),
-                                FC_ARG_INT(in.h),
-                                FC_ARG_INT(in.w),
-                                FC_ARG_VIEW_MEM(y),
-                                FC_ARG_VIEW_OFF(y),
-                                FC_ARG_VIEW_MEM(argmax),
-                                FC_ARG_VIEW_OFF(argmax),
-                                FC_ARG_UINT(fc_shape4_stride_n(out)),
-                                FC_ARG_UINT(fc_shape4_stride_c(out)),
-                                FC_ARG_INT(out.h),
-                                FC_ARG_INT(out.w),
+  const fc_kernel_arg args[] = {FC_ARG_VIEW(x),
+                                POOL_PLANES(in),
+                                FC_ARG_VIEW(y),
+                                FC_ARG_VIEW(argmax),
+                                POOL_PLANES(out),
                                 FC_ARG_UINT(count),
                                 FC_ARG_UINT(in.c),
                                 FC_ARG_INT(k),
@@ -83,20 +79,11 @@ fc_status fc_maxpool2d_backward(fc_device *dev, fc_shape4 in, int k, int stride,
   FC_TRY(fc_device_kernel(dev, "pool", "", cpu ? "maxpool_backward_cpu" : "maxpool_backward",
                           &kernel));
   size_t count = (size_t)in.n * in.h * in.w;
-  const fc_kernel_arg args[] = {FC_ARG_VIEW_MEM(argmax),
-                                FC_ARG_VIEW_OFF(argmax),
-                                FC_ARG_VIEW_MEM(dy),
-                                FC_ARG_VIEW_OFF(dy),
-                                FC_ARG_UINT(fc_shape4_stride_n(out)),
-                                FC_ARG_UINT(fc_shape4_stride_c(out)),
-                                FC_ARG_INT(out.h),
-                                FC_ARG_INT(out.w),
-                                FC_ARG_VIEW_MEM(dx),
-                                FC_ARG_VIEW_OFF(dx),
-                                FC_ARG_UINT(fc_shape4_stride_n(in)),
-                                FC_ARG_UINT(fc_shape4_stride_c(in)),
-                                FC_ARG_INT(in.h),
-                                FC_ARG_INT(in.w),
+  const fc_kernel_arg args[] = {FC_ARG_VIEW(argmax),
+                                FC_ARG_VIEW(dy),
+                                POOL_PLANES(out),
+                                FC_ARG_VIEW(dx),
+                                POOL_PLANES(in),
                                 FC_ARG_UINT(count),
                                 FC_ARG_UINT(in.c),
                                 FC_ARG_INT(k),
@@ -113,15 +100,13 @@ fc_status fc_global_avgpool_forward(fc_device *dev, fc_shape4 in, fc_view x, fc_
   FC_TRY(fc_ops_check_view(op, "y", y, (size_t)in.n * in.c));
   cl_kernel kernel = NULL;
   FC_TRY(fc_device_kernel(dev, "pool", "", "global_avgpool_forward", &kernel));
-  const fc_kernel_arg args[] = {FC_ARG_VIEW_MEM(x),
-                                FC_ARG_VIEW_OFF(x),
+  const fc_kernel_arg args[] = {FC_ARG_VIEW(x),
                                 FC_ARG_UINT(fc_shape4_stride_n(in)),
                                 FC_ARG_UINT(fc_shape4_stride_c(in)),
                                 FC_ARG_UINT((size_t)in.h * in.w),
                                 FC_ARG_UINT(in.n),
                                 FC_ARG_UINT(in.c),
-                                FC_ARG_VIEW_MEM(y),
-                                FC_ARG_VIEW_OFF(y)};
+                                FC_ARG_VIEW(y)};
   return fc_ops_launch_2d(dev, kernel, op, (size_t)in.n, (size_t)in.c, args, FC_NARGS(args));
 }
 
@@ -133,10 +118,8 @@ fc_status fc_global_avgpool_backward(fc_device *dev, fc_shape4 in, fc_view dy, f
   cl_kernel kernel = NULL;
   FC_TRY(fc_device_kernel(dev, "pool", "", "global_avgpool_backward", &kernel));
   size_t hw = (size_t)in.h * in.w, count = (size_t)in.n * hw;
-  const fc_kernel_arg args[] = {FC_ARG_VIEW_MEM(dy),
-                                FC_ARG_VIEW_OFF(dy),
-                                FC_ARG_VIEW_MEM(dx),
-                                FC_ARG_VIEW_OFF(dx),
+  const fc_kernel_arg args[] = {FC_ARG_VIEW(dy),
+                                FC_ARG_VIEW(dx),
                                 FC_ARG_UINT(fc_shape4_stride_n(in)),
                                 FC_ARG_UINT(fc_shape4_stride_c(in)),
                                 FC_ARG_UINT(hw),

@@ -529,6 +529,38 @@ START_TEST(run_config_is_portable) {
 }
 END_TEST
 
+/* Starts fer-cl (argv[0]) with stdout and stderr into err_path, FERCL_TEST_FAULT
+ * set to `fault` and TMPDIR to `tmpdir` (when given). */
+static pid_t spawn_fercl(const char *const *argv, const char *err_path, const char *fault, const char *tmpdir) {
+  fflush(NULL);
+  pid_t pid = fork();
+  if (pid == 0) {
+    int fd = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0) _exit(126);
+    dup2(fd, 1);
+    dup2(fd, 2);
+    if (tmpdir) setenv("TMPDIR", tmpdir, 1);
+    setenv("FERCL_TEST_FAULT", fault, 1);
+    execv(argv[0], (char *const *)argv);
+    _exit(127);
+  }
+  ck_assert_int_ge(pid, 0);
+  return pid;
+}
+
+/* Waits (up to `limit_ms`) until the file holds `text`. */
+static int wait_for_text(const char *path, const char *text, int limit_ms) {
+  for (int ms = 0; ms < limit_ms; ms += 5) {
+    char *data = NULL;
+    size_t size = 0;
+    int seen = fc_file_read_all(path, 1u << 24, &data, &size) == FC_OK && strstr(data, text) != NULL;
+    free(data);
+    if (seen) return 1;
+    usleep(5000);
+  }
+  return 0;
+}
+
 /* Ctrl-C twice while the run saves: it stops at once and says so; the last
  * complete save resumes. */
 START_TEST(second_ctrl_c_during_save_says_so) {
@@ -537,28 +569,9 @@ START_TEST(second_ctrl_c_during_save_says_so) {
   const char *argv[] = {getenv("FERCL_BIN"), "train", "--width", "0.125", "--synth-train", "70", "--synth-val", "14",
                         "--batch", "8", "--mu", "1", "--threads", "1", "--steps", "20", "--save-every", "2",
                         "--log-every", "1", "--out", dir, NULL};
-  fflush(NULL);
-  pid_t pid = fork();
-  if (pid == 0) {
-    int fd = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (fd < 0) _exit(126);
-    dup2(fd, 1);
-    dup2(fd, 2);
-    /* Saves take 1.5 s between writing and renaming: the second Ctrl-C lands in one. */
-    setenv("FERCL_TEST_FAULT", "step-delay-ms@20,commit-delay-ms@1500", 1);
-    execv(argv[0], (char *const *)argv);
-    _exit(127);
-  }
-  ck_assert_int_ge(pid, 0);
-  int seen = 0;
-  for (int ms = 0; ms < 120000 && !seen; ms += 5) {
-    char *text = NULL;
-    size_t size = 0;
-    if (fc_file_read_all(err_path, 1u << 24, &text, &size) == FC_OK) seen = strstr(text, "step 3/20") != NULL;
-    free(text);
-    if (!seen) usleep(5000);
-  }
-  ck_assert_msg(seen, "the run never reached step 3");
+  /* Saves take 1.5 s between writing and renaming: the second Ctrl-C lands in one. */
+  pid_t pid = spawn_fercl(argv, err_path, "step-delay-ms@20,commit-delay-ms@1500", NULL);
+  ck_assert_msg(wait_for_text(err_path, "step 3/20", 120000), "the run never reached step 3");
   kill(pid, SIGINT);
   usleep(400000); /* into the save the first Ctrl-C asked for */
   kill(pid, SIGINT);
@@ -867,28 +880,8 @@ START_TEST(ctrl_c_during_comparison_keeps_the_run) {
   const char *argv[] = {getenv("FERCL_BIN"), "train", "--width", "0.125", "--synth-train", "140", "--synth-val", "28",
                         "--labels-per-class", "4", "--batch", "8", "--mu", "1", "--threads", "1", "--steps", "20",
                         "--log-every", "1", "--out", dir, NULL};
-  fflush(NULL);
-  pid_t pid = fork();
-  if (pid == 0) {
-    int fd = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (fd < 0) _exit(126);
-    dup2(fd, 1);
-    dup2(fd, 2);
-    setenv("TMPDIR", tmp, 1);
-    setenv("FERCL_TEST_FAULT", "step-delay-ms@30", 1);
-    execv(argv[0], (char *const *)argv);
-    _exit(127);
-  }
-  ck_assert_int_ge(pid, 0);
-  int seen = 0;
-  for (int ms = 0; ms < 300000 && !seen; ms += 5) {
-    char *text = NULL;
-    size_t size = 0;
-    if (fc_file_read_all(err_path, 1u << 24, &text, &size) == FC_OK) seen = strstr(text, "supervised-only baseline:") != NULL;
-    free(text);
-    if (!seen) usleep(5000);
-  }
-  ck_assert_msg(seen, "the comparison never started");
+  pid_t pid = spawn_fercl(argv, err_path, "step-delay-ms@30", tmp);
+  ck_assert_msg(wait_for_text(err_path, "supervised-only baseline:", 300000), "the comparison never started");
   usleep(100000);
   kill(pid, SIGINT);
   int status = 0;
@@ -922,6 +915,7 @@ int main(void) {
                options_mean_what_they_say, global_options_after_the_command,
                run_without_checkpoint_can_be_rerun, run_config_is_portable,
                second_ctrl_c_during_save_says_so, arguments_checked_before_the_work,
-               eval_matches_classes_by_name, progress_line_fits_the_terminal, synthetic_run_ends_beside_supervised_only, ctrl_c_during_comparison_keeps_the_run);
+               eval_matches_classes_by_name, progress_line_fits_the_terminal,
+               synthetic_run_ends_beside_supervised_only, ctrl_c_during_comparison_keeps_the_run);
   return fc_test_run_suite(s, 1);
 }
