@@ -104,8 +104,11 @@ static fc_status convert(converter *c, const json_t *j, fc_json *v, size_t depth
     v->items = calloc(n, sizeof *v->items);
   if (!v->members && !v->items) return oom();
   if (!is_object) {
-    for (; v->count < n; v->count++)
-      FC_TRY(convert(c, json_array_get(j, v->count), &v->items[v->count], depth + 1));
+    /* Counted before it is filled, so a failure inside an item frees what it built. */
+    for (size_t i = 0; i < n; i++) {
+      v->count = i + 1;
+      FC_TRY(convert(c, json_array_get(j, i), &v->items[i], depth + 1));
+    }
     return FC_OK;
   }
   /* Iteration follows the text order; jansson has refused duplicate keys and
