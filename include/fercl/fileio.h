@@ -49,6 +49,10 @@ fc_status fc_file_read_all(const char *path, size_t max_size, char **data, size_
 /* mkdir -p; FC_ERR_IO naming the component that failed. */
 fc_status fc_mkdir_p(const char *path);
 
+/* Creates a new folder $TMPDIR/<prefix>-XXXXXX (/tmp without TMPDIR) for scratch
+ * files and writes its path to out; fc_remove_temp_dir removes it. */
+fc_status fc_make_temp_dir(const char *prefix, char *out, size_t size);
+
 /* Removes a temporary folder of plain files that fer-cl made (a scratch run
  * folder), then the folder; best effort, silent. */
 void fc_remove_temp_dir(const char *dir);

@@ -260,6 +260,12 @@ static void on_signal(int sig) {
   _exit(130);
 }
 
+/* Ctrl-C and SIGTERM go to on_signal (on) or end the process (off). */
+static void catch_signals(int on) {
+  signal(SIGINT, on ? on_signal : SIG_DFL);
+  signal(SIGTERM, on ? on_signal : SIG_DFL);
+}
+
 static void prepare_signal_messages(const char *dir) {
   snprintf(first_signal_message, sizeof first_signal_message,
            "\nfer-cl: stopping after this step and saving (press Ctrl-C again to stop at once, without saving)\n");
@@ -652,12 +658,10 @@ static int train_main(int argc, char **argv) {
          fc_device_get_info(dev)->platform_name, dir,
          world > 1 ? " (rank 0; every rank drives a device of its own)" : "");
   prepare_signal_messages(dir);
-  signal(SIGINT, on_signal);
-  signal(SIGTERM, on_signal);
+  catch_signals(1);
   fc_train_result res;
   st = fc_train_run(dev, &cfg, resume_dir, &res);
-  signal(SIGINT, SIG_DFL);
-  signal(SIGTERM, SIG_DFL);
+  catch_signals(0);
   if (ps.line_open) fprintf(stderr, "\n");
   if (st != FC_OK && res.must_abort) {
     /* The other ranks wait for this one in a collective: end them all. */
@@ -684,11 +688,9 @@ static int train_main(int argc, char **argv) {
              "\nfer-cl: stopping the supervised-only comparison (the run is saved in %s)\n", dir);
     first_signal_length = strlen(first_signal_message);
     signals_seen = 0;
-    signal(SIGINT, on_signal);
-    signal(SIGTERM, on_signal);
+    catch_signals(1);
     st = fc_cli_train_baseline(dev, &cfg, dir, &res, &baseline);
-    signal(SIGINT, SIG_DFL);
-    signal(SIGTERM, SIG_DFL);
+    catch_signals(0);
     if (st != FC_OK) {
       fc_device_close(dev);
       return fc_cli_fail(st); /* the run itself is saved and whole */

@@ -27,12 +27,9 @@ fc_status fc_cli_train_baseline(fc_device *dev, const fc_train_config *run_cfg, 
   cfg.progress_user = NULL;
   cfg.before_writing = NULL;
   cfg.profile = 0;
-  const char *tmp = getenv("TMPDIR");
-  if (!tmp || !*tmp) tmp = "/tmp";
   char dir[1100];
-  snprintf(dir, sizeof dir, "%s/fer-cl-baseline-XXXXXX", tmp);
-  if (!mkdtemp(dir))
-    return fc_errorf(FC_ERR_IO, "supervised-only baseline: cannot create a temporary folder in %s (set TMPDIR)", tmp);
+  fc_status made = fc_make_temp_dir("fer-cl-baseline", dir, sizeof dir);
+  if (made != FC_OK) return fc_error_context(made, "supervised-only baseline");
   cfg.out = dir;
   fc_log(FC_LOG_INFO, "supervised-only baseline: the same %lld steps on the labelled faces alone (--no-baseline skips it)",
          (long long)run->steps_done);

@@ -195,6 +195,17 @@ fc_status fc_mkdir_p(const char *path) {
   return FC_OK;
 }
 
+fc_status fc_make_temp_dir(const char *prefix, char *out, size_t size) {
+  const char *tmp = getenv("TMPDIR");
+  if (!tmp || !*tmp) tmp = "/tmp";
+  int n = snprintf(out, size, "%s/%s-XXXXXX", tmp, prefix);
+  if (n < 0 || (size_t)n >= size)
+    return fc_errorf(FC_ERR_INVALID_ARG, "temporary folder path under %s is too long (set TMPDIR)", tmp);
+  if (!mkdtemp(out))
+    return fc_errorf(FC_ERR_IO, "cannot create a temporary folder in %s: %s (set TMPDIR)", tmp, strerror(errno));
+  return FC_OK;
+}
+
 void fc_remove_temp_dir(const char *dir) {
   DIR *d = opendir(dir);
   if (d) {

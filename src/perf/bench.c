@@ -694,8 +694,8 @@ static fc_status bench_ssl(bench *bn, const fc_net_config *base) {
   cfg.synth_val = 0;
   cfg.steps = bn->cfg->steps + 1;
   cfg.eval_every = cfg.save_every = 0;
-  char dir[] = "/tmp/fer-cl-bench-XXXXXX";
-  if (!mkdtemp(dir)) return fc_errorf(FC_ERR_IO, "cannot create a temporary folder in /tmp");
+  char dir[1100];
+  FC_TRY(fc_make_temp_dir("fer-cl-bench", dir, sizeof dir));
   cfg.out = dir;
   fc_trainer *tr = NULL;
   double t0 = fc_perf_now_s();
