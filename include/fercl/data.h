@@ -78,6 +78,18 @@ fc_status fc_image_resize(const fc_image *src, fc_image *dst);
 /* Writes an 8-bit gray (1 channel) or RGB (3) PNG, temp-then-rename. */
 fc_status fc_image_write_png(const char *path, const fc_image *image);
 
+/* A list of malloc'd strings (file names, paths). */
+typedef struct fc_name_list {
+  char **names;
+  size_t count, capacity;
+} fc_name_list;
+void fc_name_list_free(fc_name_list *list);
+
+/* The pictures named on a command line, appended to out: a folder becomes its image files
+ * (.jpg / .jpeg / .png, any case; not its sub-folders; sorted by byte order, joined to the
+ * folder's path), anything else stays as given. Free out with fc_name_list_free, also on failure. */
+fc_status fc_image_paths(char *const *paths, int count, fc_name_list *out);
+
 /* ------------------------------------------------------------------------ */
 /* Datasets                                                                 */
 

@@ -56,6 +56,31 @@ void fc_face_detector_free(fc_face_detector *detector);
 fc_status fc_face_detect(fc_face_detector *detector, const fc_image *rgb,
                          const fc_face_options *options, fc_face **faces, int *count);
 
+/* ---- alignment and drawing (src/face/align.c, annotate.c) ---- */
+
+/* The alignment template: where the 5 landmarks go in a side × side crop, for a margin (a
+ * fraction of the face's size added on every side): FER2013's mean landmark positions. */
+void fc_face_template(double margin, int side, float points[10]);
+
+/* Crops faces out of pictures on the device; keeps its device buffers between calls (they
+ * grow to the largest picture and face count seen). */
+typedef struct fc_face_aligner fc_face_aligner;
+fc_status fc_face_aligner_create(fc_device *dev, fc_face_aligner **out);
+void fc_face_aligner_free(fc_face_aligner *aligner);
+
+/* Each face aligned to the template for margin: the similarity transform (least squares over
+ * the 5 landmarks) taking the template to the face, sampled bilinearly (fc_affine_warp).
+ * rgb: 3 channels, planar; crops: host memory for n × channels × side × side bytes, filled
+ * with uint8 [n][channels][side][side] (channels 1: ITU-R 601 luma, or 3). Waits for the device. */
+fc_status fc_face_align(fc_face_aligner *aligner, const fc_image *rgb, const fc_face *faces, int n,
+                        int channels, int side, double margin, uint8_t *crops);
+
+/* The picture with each face's box, its landmarks (when its score is above 0) and its label
+ * (labels[i], when labels and labels[i] are not NULL) drawn in palette colour i, written as an
+ * 8-bit RGB PNG at path (temp name, then renamed). rgb: 3 channels, planar. */
+fc_status fc_face_annotate_png(const char *path, const fc_image *rgb, const fc_face *faces, int n,
+                               const char *const *labels);
+
 #ifdef __cplusplus
 }
 #endif

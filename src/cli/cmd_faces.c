@@ -8,74 +8,30 @@
 
 #include "cli/cli.h"
 #include "cli/faces.h"
+#include "fercl/face.h"
 #include "fercl/fileio.h"
 #include "fercl/json.h"
-#include "data/internal.h"
-#include "device/runtime.h"
-#include "fercl/face.h"
-#include "fercl/ops_vision.h"
-#include "ssl/plot.h"
 
 const char *const fc_faces_mode_names[] = {"auto", "always", "never", NULL};
 
 /* ---- inputs: files, and folders of frames ---- */
 
-static fc_status expand_paths(char **paths, int npaths, fc_name_list *out) {
-  for (int i = 0; i < npaths; i++) {
-    if (!fc_is_dir(paths[i])) {
-      FC_TRY(fc_name_list_push(out, paths[i]));
-      continue;
-    }
-    fc_name_list files = {0};
-    fc_status st = fc_list_dir(paths[i], 0, &files);
-    for (size_t k = 0; st == FC_OK && k < files.count; k++) {
-      if (!fc_has_image_extension(files.names[k])) continue;
-      char *p = fc_path_join(paths[i], files.names[k]);
-      st = p ? fc_name_list_push(out, p) : fc_errorf(FC_ERR_NOMEM, "out of memory");
-      free(p);
-    }
-    fc_name_list_free(&files);
-    FC_TRY(st);
-  }
-  return FC_OK;
+/* DIR/<file name of path><suffix>; malloc'd, NULL when out of memory. */
+static char *output_path(const char *dir, const char *path, const char *suffix) {
+  const char *base = strrchr(path, '/');
+  base = base ? base + 1 : path;
+  size_t len = strlen(dir);
+  const char *sep = len && dir[len - 1] != '/' ? "/" : "";
+  int n = snprintf(NULL, 0, "%s%s%s%s", dir, sep, base, suffix);
+  char *out = n >= 0 ? malloc((size_t)n + 1) : NULL;
+  if (out) snprintf(out, (size_t)n + 1, "%s%s%s%s", dir, sep, base, suffix);
+  return out;
 }
 
 static fc_status open_detector(fc_device *dev, const char *explicit_path, fc_face_detector **out) {
   char path[4096];
   FC_TRY(fc_face_detector_path(explicit_path, path, sizeof path));
   return fc_face_detector_create(dev, path, out);
-}
-
-/* ---- alignment ---- */
-
-/* Mean landmark positions of FER2013 faces in their 48×48 crops, as fractions of the side,
- * made left-right symmetric: measured by tools/face_alignment_study.py (this detector on
- * 188 FER2013 val faces pasted into canvases; README "Faces in photos"). */
-static const double fer_template[10] = {0.3150, 0.3921, 0.6850, 0.3921, 0.5000, 0.6017,
-                                        0.3501, 0.8094, 0.6499, 0.8094};
-
-void fc_face_template(double margin, int side, float points[10]) {
-  for (int k = 0; k < 10; k++)
-    points[k] = (float)((0.5 + (fer_template[k] - 0.5) / (1.0 + 2.0 * margin)) * side - 0.5);
-}
-
-/* The similarity transform (least squares over the 5 points) taking template points to the
- * face's landmarks: output pixel → source point, as fc_affine_warp wants. */
-static void similarity(const float *from, const float *to, float m[6]) {
-  double fx = 0, fy = 0, tx = 0, ty = 0;
-  for (int k = 0; k < 5; k++) fx += from[2 * k], fy += from[2 * k + 1], tx += to[2 * k], ty += to[2 * k + 1];
-  fx /= 5, fy /= 5, tx /= 5, ty /= 5;
-  double den = 0, a = 0, b = 0;
-  for (int k = 0; k < 5; k++) {
-    double px = from[2 * k] - fx, py = from[2 * k + 1] - fy, qx = to[2 * k] - tx, qy = to[2 * k + 1] - ty;
-    den += px * px + py * py;
-    a += px * qx + py * qy;
-    b += px * qy - py * qx;
-  }
-  if (den <= 0) den = 1;
-  a /= den, b /= den;
-  m[0] = (float)a, m[1] = (float)-b, m[2] = (float)(tx - a * fx + b * fy);
-  m[3] = (float)b, m[4] = (float)a, m[5] = (float)(ty - b * fx - a * fy);
 }
 
 /* ---- output ---- */
@@ -116,47 +72,11 @@ static void json_face(const fc_face *f) {
 
 /* Boxes (and labels when given) drawn on the picture, written as DIR/<name>.png. */
 static fc_status annotate(const char *dir, const char *path, const fc_image *img, const fc_face *faces,
-                          int n, char labels[][96]) {
+                          int n, const char *const *labels) {
   FC_TRY(fc_mkdir_p(dir));
-  fc_canvas cv;
-  FC_TRY(fc_canvas_create(&cv, img->width, img->height, (fc_rgb){0, 0, 0}));
-  size_t plane = (size_t)img->width * img->height;
-  for (size_t i = 0; i < plane; i++) {
-    cv.pixels[3 * i] = img->data[i];
-    cv.pixels[3 * i + 1] = img->data[plane + i];
-    cv.pixels[3 * i + 2] = img->data[2 * plane + i];
-  }
-  int side = img->width > img->height ? img->width : img->height;
-  int thick = side / 400 + 1, scale = side / 500 + 1;
-  for (int i = 0; i < n; i++) {
-    const fc_face *f = &faces[i];
-    fc_rgb col = fc_plot_palette(i);
-    double x0 = f->box[0], y0 = f->box[1], x1 = f->box[2], y1 = f->box[3];
-    fc_canvas_line(&cv, x0, y0, x1, y0, thick, col);
-    fc_canvas_line(&cv, x1, y0, x1, y1, thick, col);
-    fc_canvas_line(&cv, x1, y1, x0, y1, thick, col);
-    fc_canvas_line(&cv, x0, y1, x0, y0, thick, col);
-    for (int k = 0; k < 5 && f->score > 0; k++) {
-      int px = (int)lround(f->landmarks[2 * k]), py = (int)lround(f->landmarks[2 * k + 1]);
-      fc_canvas_fill_rect(&cv, px - thick, py - thick, px + thick, py + thick, col);
-    }
-    const char *text = labels ? labels[i] : "";
-    if (*text) {
-      int tw = fc_text_width(text, scale), th = fc_text_height(scale);
-      int tx = (int)x0, ty = (int)y0 - th - 2 * thick;
-      if (ty < 0) ty = (int)y1 + thick;
-      fc_canvas_fill_rect(&cv, tx, ty, tx + tw + 2, ty + th + 1, col);
-      fc_canvas_text(&cv, tx + 1, ty + 1, text, scale, (fc_rgb){255, 255, 255});
-    }
-  }
-  const char *base = strrchr(path, '/');
-  base = base ? base + 1 : path;
-  char *name = fc_strprintf("%s.png", base);
-  char *out = name ? fc_path_join(dir, name) : NULL;
-  fc_status st = out ? fc_canvas_write_png(&cv, out) : fc_errorf(FC_ERR_NOMEM, "out of memory");
-  free(name);
+  char *out = output_path(dir, path, ".png");
+  fc_status st = out ? fc_face_annotate_png(out, img, faces, n, labels) : fc_errorf(FC_ERR_NOMEM, "out of memory");
   free(out);
-  fc_canvas_free(&cv);
   return st;
 }
 
@@ -193,7 +113,7 @@ int fc_cmd_faces(int argc, char **argv) {
   fc_device *dev = NULL;
   fc_face_detector *det = NULL;
   fc_name_list paths = {0};
-  fc_status st = expand_paths(positional, npos, &paths);
+  fc_status st = fc_image_paths(positional, npos, &paths);
   if (st == FC_OK) st = fc_device_open_selected(fc_cli.device, 0, &dev);
   if (st == FC_OK) st = open_detector(dev, faces_detector, &det);
   if (st != FC_OK) {
@@ -263,50 +183,14 @@ static int is_face_crop(const fc_predict_faces *opt, const fc_model_meta *meta, 
   return side <= 2 * meta->config.input_size;
 }
 
-typedef struct face_run {
-  fc_device *dev;
-  cl_mem src, mats, crops;
-  size_t src_bytes, mat_count, crop_bytes;
-} face_run;
-
-static fc_status grow_buffer(fc_device *dev, cl_mem *mem, size_t *have, size_t need, const char *what) {
-  if (*mem && *have >= need) return FC_OK;
-  fc_buffer_release(mem);
-  *have = 0;
-  FC_TRY(fc_buffer_alloc(dev, need, what, mem));
-  *have = need;
-  return FC_OK;
-}
-
-/* Aligned crops of the faces (uint8 [n][C][S][S]) into crops_host. */
-static fc_status align_faces(face_run *r, const fc_image *img, const fc_face *faces, int n, int channels,
-                             int side, double margin, uint8_t *crops_host) {
-  size_t img_bytes = (size_t)3 * img->height * img->width, crop = (size_t)channels * side * side;
-  FC_TRY(grow_buffer(r->dev, &r->src, &r->src_bytes, img_bytes, "picture"));
-  FC_TRY(grow_buffer(r->dev, &r->mats, &r->mat_count, (size_t)n * 6 * sizeof(float), "alignment matrices"));
-  FC_TRY(grow_buffer(r->dev, &r->crops, &r->crop_bytes, (size_t)n * crop, "face crops"));
-  float tmpl[10], *m = malloc((size_t)n * 6 * sizeof *m);
-  if (!m) return fc_errorf(FC_ERR_NOMEM, "out of memory");
-  fc_face_template(margin, side, tmpl);
-  for (int i = 0; i < n; i++) similarity(tmpl, faces[i].landmarks, m + 6 * i);
-  fc_status st = fc_buffer_write(r->dev, r->src, 0, img_bytes, img->data, 0);
-  if (st == FC_OK) st = fc_buffer_write(r->dev, r->mats, 0, (size_t)n * 6 * sizeof(float), m, 1);
-  if (st == FC_OK)
-    st = fc_affine_warp(r->dev, fc_view_of(r->src, 0), 3, img->height, img->width, fc_view_of(r->mats, 0), n,
-                        channels, side, side, fc_view_of(r->crops, 0));
-  if (st == FC_OK) st = fc_buffer_read(r->dev, r->crops, 0, (size_t)n * crop, crops_host, 1);
-  free(m);
-  return st;
-}
-
 int fc_cli_predict_faces(fc_device *dev, fc_evaluator *ev, const fc_model_meta *meta,
                          const fc_predict_faces *opt, char **argpaths, int npaths) {
   int C = meta->config.num_classes, S = meta->config.input_size, ch = meta->config.in_channels;
   int top = opt->top < C ? opt->top : C;
   fc_name_list paths = {0};
   fc_face_detector *det = NULL;
-  face_run run = {.dev = dev};
-  fc_status st = expand_paths(argpaths, npaths, &paths);
+  fc_face_aligner *aligner = NULL;
+  fc_status st = fc_image_paths(argpaths, npaths, &paths);
   if (st != FC_OK) {
     fc_name_list_free(&paths);
     return fc_cli_fail(st);
@@ -334,6 +218,7 @@ int fc_cli_predict_faces(fc_device *dev, fc_evaluator *ev, const fc_model_meta *
     int n = 0, crop_given = 0;
     uint8_t *crops = NULL;
     char (*labels)[96] = NULL;
+    const char **label_of = NULL; /* labels as fc_face_annotate_png takes them */
     st = fc_image_load(path, &(fc_decode_request){.channels = 3}, &img, NULL);
     if (st == FC_OK && (crop_given = is_face_crop(opt, meta, &img))) {
       memset(&whole, 0, sizeof whole);
@@ -351,7 +236,8 @@ int fc_cli_predict_faces(fc_device *dev, fc_evaluator *ev, const fc_model_meta *
     if (st == FC_OK && n > 0) {
       crops = malloc((size_t)n * ch * S * S);
       labels = calloc((size_t)n, sizeof *labels);
-      if (!crops || !labels) st = fc_errorf(FC_ERR_NOMEM, "out of memory");
+      label_of = calloc((size_t)n, sizeof *label_of);
+      if (!crops || !labels || !label_of) st = fc_errorf(FC_ERR_NOMEM, "out of memory");
     }
     if (st == FC_OK && n > 0) {
       if (crop_given) { /* today's predict: the whole picture resized */
@@ -360,7 +246,8 @@ int fc_cli_predict_faces(fc_device *dev, fc_evaluator *ev, const fc_model_meta *
         if (st == FC_OK) memcpy(crops, small.data, (size_t)ch * S * S);
         fc_image_free(&small);
       } else {
-        st = align_faces(&run, &img, faces, n, ch, S, opt->margin, crops);
+        if (!aligner) st = fc_face_aligner_create(dev, &aligner);
+        if (st == FC_OK) st = fc_face_align(aligner, &img, faces, n, ch, S, opt->margin, crops);
       }
     }
     /* A picture taken as a face crop prints as predict always did (one entry, no "faces"). */
@@ -385,6 +272,7 @@ int fc_cli_predict_faces(fc_device *dev, fc_evaluator *ev, const fc_model_meta *
       top_order(probs, C, order);
       const fc_face *f = &faces[k];
       snprintf(labels[k], sizeof labels[k], "%s %.2f", meta->class_names[order[0]], (double)probs[order[0]]);
+      label_of[k] = labels[k];
       if (opt->json) {
         if (crop_given && opt->logits) {
           printf(", \"logits\": [");
@@ -421,15 +309,14 @@ int fc_cli_predict_faces(fc_device *dev, fc_evaluator *ev, const fc_model_meta *
       }
     }
     if (opt->json && st == FC_OK && !crop_given) printf("]}");
-    if (st == FC_OK && opt->annotate) st = annotate(opt->annotate, path, &img, faces, n, labels);
+    if (st == FC_OK && opt->annotate) st = annotate(opt->annotate, path, &img, faces, n, label_of);
     if (st == FC_OK && opt->crops && n > 0) st = fc_mkdir_p(opt->crops);
     for (int k = 0; k < n && st == FC_OK && opt->crops; k++) {
-      const char *base = strrchr(path, '/');
-      char *name = fc_strprintf("%s.face%d.png", base ? base + 1 : path, k + 1);
-      char *out = name ? fc_path_join(opt->crops, name) : NULL;
+      char suffix[32];
+      snprintf(suffix, sizeof suffix, ".face%d.png", k + 1);
+      char *out = output_path(opt->crops, path, suffix);
       fc_image crop = {crops + (size_t)k * ch * S * S, ch, S, S};
       st = out ? fc_image_write_png(out, &crop) : fc_errorf(FC_ERR_NOMEM, "out of memory");
-      free(name);
       free(out);
     }
     if (st != FC_OK) {
@@ -439,13 +326,12 @@ int fc_cli_predict_faces(fc_device *dev, fc_evaluator *ev, const fc_model_meta *
     if (faces != &whole) free(faces);
     free(crops);
     free(labels);
+    free(label_of);
     fc_image_free(&img);
   }
   if (opt->json) printf("\n]\n");
   if (detector_failed) failures = -fc_cli_fail(detector_failed);
-  fc_buffer_release(&run.src);
-  fc_buffer_release(&run.mats);
-  fc_buffer_release(&run.crops);
+  fc_face_aligner_free(aligner);
   fc_face_detector_free(det);
   fc_name_list_free(&paths);
   return failures < 0 ? -failures : failures ? 1 : 0;

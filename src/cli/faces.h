@@ -24,7 +24,4 @@ typedef struct fc_predict_faces {
 int fc_cli_predict_faces(fc_device *dev, fc_evaluator *ev, const fc_model_meta *meta,
                          const fc_predict_faces *opt, char **paths, int npaths);
 
-/* The alignment template: where the 5 landmarks go in a side × side crop, for a margin. */
-void fc_face_template(double margin, int side, float points[10]);
-
 #endif

@@ -83,6 +83,26 @@ void fc_name_list_sort(fc_name_list *list) {
   if (list->count > 1) qsort(list->names, list->count, sizeof *list->names, compare_names);
 }
 
+fc_status fc_image_paths(char *const *paths, int count, fc_name_list *out) {
+  for (int i = 0; i < count; i++) {
+    if (!fc_is_dir(paths[i])) {
+      FC_TRY(fc_name_list_push(out, paths[i]));
+      continue;
+    }
+    fc_name_list files = {0};
+    fc_status st = fc_list_dir(paths[i], 0, &files);
+    for (size_t k = 0; st == FC_OK && k < files.count; k++) {
+      if (!fc_has_image_extension(files.names[k])) continue;
+      char *p = fc_path_join(paths[i], files.names[k]);
+      st = p ? fc_name_list_push(out, p) : fc_errorf(FC_ERR_NOMEM, "out of memory");
+      free(p);
+    }
+    fc_name_list_free(&files);
+    FC_TRY(st);
+  }
+  return FC_OK;
+}
+
 fc_status fc_list_dir(const char *dir, int want_dirs, fc_name_list *out) {
   memset(out, 0, sizeof *out);
   DIR *d = opendir(dir);

@@ -73,11 +73,7 @@ int fc_is_file(const char *path);
 /* .jpg / .jpeg / .png, any case. */
 int fc_has_image_extension(const char *name);
 
-typedef struct fc_name_list {
-  char **names;
-  size_t count, capacity;
-} fc_name_list;
-void fc_name_list_free(fc_name_list *list);
+/* fc_name_list and fc_name_list_free: fercl/data.h. */
 fc_status fc_name_list_push(fc_name_list *list, const char *name);
 void fc_name_list_sort(fc_name_list *list);
 
