@@ -3,19 +3,31 @@
  * (C is small: 7 expressions). Scalar losses are summed over the rows by one
  * work-item in row order, so they are deterministic. */
 
-/* probs = softmax(logits) per row, max-subtracted. probs may alias logits. */
-__kernel void softmax_rows(__global const float *z, const uint z_off, const uint B, const uint C,
-                           __global float *p, const uint p_off) {
-  const uint b = get_global_id(0);
-  if (b >= B) return;
-  __global const float *zr = z + z_off + b * C;
-  __global float *pr = p + p_off + b * C;
+/* A row's maximum m, and *sum = Σ_c exp(z_c − m). */
+float row_max_expsum(__global const float *zr, const uint C, float *sum) {
   float m = zr[0];
   for (uint c = 1; c < C; c++) m = fmax(m, zr[c]);
   float s = 0.0f;
   for (uint c = 0; c < C; c++) s += exp(zr[c] - m);
+  *sum = s;
+  return m;
+}
+
+/* p = softmax(z) of one row, max-subtracted (p may alias z: it is written last); returns
+ * logsumexp(z). */
+float softmax_row(__global const float *zr, __global float *pr, const uint C) {
+  float s;
+  const float m = row_max_expsum(zr, C, &s);
   const float inv = 1.0f / s;
   for (uint c = 0; c < C; c++) pr[c] = exp(zr[c] - m) * inv;
+  return m + log(s);
+}
+
+/* probs = softmax(logits) per row. probs may alias logits. */
+__kernel void softmax_rows(__global const float *z, const uint z_off, const uint B, const uint C,
+                           __global float *p, const uint p_off) {
+  const uint b = get_global_id(0);
+  if (b < B) softmax_row(z + z_off + b * C, p + p_off + b * C, C);
 }
 
 /* Per row: CE = logsumexp(z) − z_y and probs (probs may alias z). Label −1: loss 0; a label outside
@@ -26,22 +38,11 @@ __kernel void xent_rows(__global const float *z, const uint z_off, __global cons
   const uint b = get_global_id(0);
   if (b >= B) return;
   __global const float *zr = z + z_off + b * C;
-  __global float *pr = p + p_off + b * C;
-  float m = zr[0];
-  for (uint c = 1; c < C; c++) m = fmax(m, zr[c]);
-  float s = 0.0f;
-  for (uint c = 0; c < C; c++) s += exp(zr[c] - m);
-  const float lse = m + log(s), inv = 1.0f / s;
   const int y = labels[l_off + b];
-  float l;
-  if (y == -1)
-    l = 0.0f;
-  else if (y < 0 || y >= (int)C)
-    l = NAN;
-  else
-    l = lse - zr[y];
-  loss[loss_off + b] = l;
-  for (uint c = 0; c < C; c++) pr[c] = exp(zr[c] - m) * inv; /* last: probs may alias z */
+  const int known = y >= 0 && y < (int)C;
+  const float zy = known ? zr[y] : 0.0f; /* read before the probs overwrite z */
+  const float lse = softmax_row(zr, p + p_off + b * C, C);
+  loss[loss_off + b] = y == -1 ? 0.0f : known ? lse - zy : NAN;
 }
 
 /* One work-item: out = Σ_b w_b·loss_b / b_norm over rows with a label (w = 1 when
@@ -104,10 +105,8 @@ __kernel void nl_rows(__global const float *z, const uint z_off, __global const 
   if (b >= B) return;
   __global const float *zr = z + z_off + b * C;
   __global const int *nr = neg + n_off + b * C;
-  float m = zr[0];
-  for (uint c = 1; c < C; c++) m = fmax(m, zr[c]);
-  float S = 0.0f;
-  for (uint c = 0; c < C; c++) S += exp(zr[c] - m);
+  float S;
+  const float m = row_max_expsum(zr, C, &S);
   float l = 0.0f;
   for (uint c = 0; c < C; c++)
     if (nr[c]) l -= log(nl_one_minus_p(zr, C, m, S, c) + eps);

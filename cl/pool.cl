@@ -1,22 +1,11 @@
 /* Max-pool with argmax, and global average pool. Activations are addressed
  * through (sn, sc) strides, so NCHW and CNHW share the kernels. */
 
-/* One work-item per (n·OH·OW + output pixel, c). Padding never wins; ties
- * keep the first maximum in scan order and NaN propagates (PyTorch's rule). */
-__kernel void maxpool_forward(__global const float *x, const uint x_off, const uint sn,
-                              const uint sc, const int h, const int w,
-                              __global float *y, const uint y_off, __global int *argmax,
-                              const uint a_off, const uint osn, const uint osc, const int oh,
-                              const int ow, const uint count, const uint channels, const int k,
-                              const int stride, const int pad) {
-  const uint q = get_global_id(0), c = get_global_id(1);
-  if (q >= count || c >= channels) return;
-  const uint plane = (uint)(oh * ow);
-  const uint n = q / plane, r = q - n * plane;
-  const int py = (int)(r / (uint)ow), px = (int)r - py * ow;
-  const int y0 = py * stride - pad, x0 = px * stride - pad;
-  const int ya = max(y0, 0), yb = min(y0 + k, h), xa = max(x0, 0), xb = min(x0 + k, w);
-  __global const float *src = x + x_off + n * sn + c * sc;
+/* The maximum of window rows ya..yb−1, columns xa..xb−1 of a plane w wide, and where it is
+ * (*at = row·w + column): padding never wins; ties keep the first maximum in scan order and
+ * NaN propagates (PyTorch's rule). */
+float maxpool_window(__global const float *src, const int w, const int ya, const int yb,
+                     const int xa, const int xb, int *at) {
   float best = src[ya * w + xa];
   int best_i = ya * w + xa;
   for (int yy = ya; yy < yb; yy++)
@@ -27,6 +16,35 @@ __kernel void maxpool_forward(__global const float *x, const uint x_off, const u
         best_i = yy * w + xx;
       }
     }
+  *at = best_i;
+  return best;
+}
+
+/* The arguments every max-pool forward kernel takes, and every backward one: the host
+ * launches whichever suits the device alike (src/ops/pool.c). */
+#define MAXPOOL_FORWARD_ARGS                                                                   \
+  __global const float *x, const uint x_off, const uint sn, const uint sc, const int h,        \
+      const int w, __global float *y, const uint y_off, __global int *argmax, const uint a_off, \
+      const uint osn, const uint osc, const int oh, const int ow, const uint count,             \
+      const uint channels, const int k, const int stride, const int pad
+#define MAXPOOL_BACKWARD_ARGS                                                                   \
+  __global const int *argmax, const uint a_off, __global const float *dy, const uint dy_off,    \
+      const uint osn, const uint osc, const int oh, const int ow, __global float *dx,           \
+      const uint dx_off, const uint sn, const uint sc, const int h, const int w,                \
+      const uint count, const uint channels, const int k, const int stride, const int pad
+
+/* One work-item per (n·OH·OW + output pixel, c); the window as maxpool_window says. */
+__kernel void maxpool_forward(MAXPOOL_FORWARD_ARGS) {
+  const uint q = get_global_id(0), c = get_global_id(1);
+  if (q >= count || c >= channels) return;
+  const uint plane = (uint)(oh * ow);
+  const uint n = q / plane, r = q - n * plane;
+  const int py = (int)(r / (uint)ow), px = (int)r - py * ow;
+  const int y0 = py * stride - pad, x0 = px * stride - pad;
+  const int ya = max(y0, 0), yb = min(y0 + k, h), xa = max(x0, 0), xb = min(x0 + k, w);
+  __global const float *src = x + x_off + n * sn + c * sc;
+  int best_i;
+  const float best = maxpool_window(src, w, ya, yb, xa, xb, &best_i);
   const uint at = n * osn + c * osc + r;
   y[y_off + at] = best;
   argmax[a_off + at] = best_i;
@@ -35,13 +53,7 @@ __kernel void maxpool_forward(__global const float *x, const uint x_off, const u
 /* One work-item per (n·H·W + input pixel, c): sums dy of every window that
  * covers the pixel and chose it, in (oy, ox) order — deterministic even where
  * windows overlap (3×3 stride 2). */
-__kernel void maxpool_backward(__global const int *argmax, const uint a_off,
-                               __global const float *dy, const uint dy_off, const uint osn,
-                               const uint osc, const int oh, const int ow,
-                               __global float *dx, const uint dx_off, const uint sn,
-                               const uint sc, const int h, const int w, const uint count,
-                               const uint channels, const int k, const int stride,
-                               const int pad) {
+__kernel void maxpool_backward(MAXPOOL_BACKWARD_ARGS) {
   const uint q = get_global_id(0), c = get_global_id(1);
   if (q >= count || c >= channels) return;
   const uint plane = (uint)(h * w);
@@ -91,12 +103,7 @@ __kernel void global_avgpool_backward(__global const float *dy, const uint dy_of
  * then adds each output's dy to its argmax in output order — for every input
  * pixel the same terms in the same order as maxpool_backward's gather, so the
  * result is bit-identical, at a fraction of the reads. */
-__kernel void maxpool_forward_cpu(__global const float *x, const uint x_off, const uint sn,
-                                  const uint sc, const int h, const int w,
-                                  __global float *y, const uint y_off, __global int *argmax,
-                                  const uint a_off, const uint osn, const uint osc, const int oh,
-                                  const int ow, const uint count, const uint channels,
-                                  const int k, const int stride, const int pad) {
+__kernel void maxpool_forward_cpu(MAXPOOL_FORWARD_ARGS) {
   const uint row = get_global_id(0), c = get_global_id(1);
   if (row >= count / (uint)ow || c >= channels) return;
   const uint n = row / (uint)oh;
@@ -108,28 +115,14 @@ __kernel void maxpool_forward_cpu(__global const float *x, const uint x_off, con
   for (int px = 0; px < ow; px++) {
     const int x0 = px * stride - pad;
     const int xa = max(x0, 0), xb = min(x0 + k, w);
-    float best = src[ya * w + xa];
-    int best_i = ya * w + xa;
-    for (int yy = ya; yy < yb; yy++)
-      for (int xx = xa; xx < xb; xx++) {
-        const float v = src[yy * w + xx];
-        if (v > best || isnan(v)) {
-          best = v;
-          best_i = yy * w + xx;
-        }
-      }
+    int best_i;
+    const float best = maxpool_window(src, w, ya, yb, xa, xb, &best_i);
     y[y_off + at0 + (uint)px] = best;
     argmax[a_off + at0 + (uint)px] = best_i;
   }
 }
 
-__kernel void maxpool_backward_cpu(__global const int *argmax, const uint a_off,
-                                   __global const float *dy, const uint dy_off, const uint osn,
-                                   const uint osc, const int oh, const int ow,
-                                   __global float *dx, const uint dx_off, const uint sn,
-                                   const uint sc, const int h, const int w, const uint count,
-                                   const uint channels, const int k, const int stride,
-                                   const int pad) {
+__kernel void maxpool_backward_cpu(MAXPOOL_BACKWARD_ARGS) {
   const uint n = get_global_id(0), c = get_global_id(1);
   if (n >= count / (uint)(h * w) || c >= channels) return;
   (void)k, (void)stride, (void)pad;
@@ -147,13 +140,7 @@ __kernel void maxpool_backward_cpu(__global const int *argmax, const uint a_off,
  * even lane and the odd lane of 16 consecutive floats. Scan order, tie and NaN
  * rules as maxpool_forward (padding never wins: masked out). Same arguments;
  * work-item per output row as maxpool_forward_cpu. */
-__kernel void maxpool3s2_forward_cpu(__global const float *x, const uint x_off, const uint sn,
-                                     const uint sc, const int h, const int w,
-                                     __global float *y, const uint y_off, __global int *argmax,
-                                     const uint a_off, const uint osn, const uint osc,
-                                     const int oh, const int ow, const uint count,
-                                     const uint channels, const int k, const int stride,
-                                     const int pad) {
+__kernel void maxpool3s2_forward_cpu(MAXPOOL_FORWARD_ARGS) {
   const uint row = get_global_id(0), c = get_global_id(1);
   if (row >= count / (uint)ow || c >= channels) return;
   (void)k, (void)stride, (void)pad;
@@ -195,16 +182,8 @@ __kernel void maxpool3s2_forward_cpu(__global const float *x, const uint x_off, 
   for (; px < ow; px++) {
     const int x0 = px * 2 - 1;
     const int xa = max(x0, 0), xb = min(x0 + 3, w);
-    float best = src[ya * w + xa];
-    int best_i = ya * w + xa;
-    for (int yy = ya; yy < yb; yy++)
-      for (int xx = xa; xx < xb; xx++) {
-        const float v = src[yy * w + xx];
-        if (v > best || isnan(v)) {
-          best = v;
-          best_i = yy * w + xx;
-        }
-      }
+    int best_i;
+    const float best = maxpool_window(src, w, ya, yb, xa, xb, &best_i);
     y[y_off + at0 + (uint)px] = best;
     argmax[a_off + at0 + (uint)px] = best_i;
   }

@@ -71,11 +71,12 @@ static void json_face(const fc_face *f) {
 }
 
 /* Boxes (and labels when given) drawn on the picture, written as DIR/<name>.png. */
-static fc_status annotate(const char *dir, const char *path, const fc_image *img, const fc_face *faces,
-                          int n, const char *const *labels) {
+static fc_status annotate(const char *dir, const char *path, const fc_image *img,
+                          const fc_face *faces, int n, const char *const *labels) {
   FC_TRY(fc_mkdir_p(dir));
   char *out = output_path(dir, path, ".png");
-  fc_status st = out ? fc_face_annotate_png(out, img, faces, n, labels) : fc_errorf(FC_ERR_NOMEM, "out of memory");
+  fc_status st = out ? fc_face_annotate_png(out, img, faces, n, labels)
+                     : fc_errorf(FC_ERR_NOMEM, "out of memory");
   free(out);
   return st;
 }

@@ -12,6 +12,18 @@ static fc_status check_norm(const char *op, float b_norm) {
   return FC_OK;
 }
 
+/* What softmax_xent_forward and _backward check first: rows, b_norm, then `what` (logits
+ * or probs) [B][C], labels [B] and the optional weights [B]. */
+static fc_status check_xent(const char *op, int batch, int classes, float b_norm, const char *what,
+                            fc_view rows, fc_view labels, fc_view weights) {
+  FC_TRY(fc_ops_check_rows(op, batch, classes));
+  FC_TRY(check_norm(op, b_norm));
+  const size_t B = (size_t)batch;
+  FC_TRY(fc_ops_check_view(op, what, rows, B * classes));
+  FC_TRY(fc_ops_check_view(op, "labels", labels, B));
+  return fc_ops_check_optional_view(op, "weights", weights, B);
+}
+
 fc_status fc_softmax_forward(fc_device *dev, int batch, int classes, fc_view logits,
                              fc_view probs) {
   const char *op = "softmax_forward";
@@ -30,15 +42,10 @@ fc_status fc_softmax_xent_forward(fc_device *dev, int batch, int classes, fc_vie
                                   fc_view labels, fc_view weights, float b_norm, fc_view probs,
                                   fc_view loss_per_sample, fc_view loss) {
   const char *op = "softmax_xent_forward";
-  FC_TRY(fc_ops_check_rows(op, batch, classes));
-  FC_TRY(check_norm(op, b_norm));
+  FC_TRY(check_xent(op, batch, classes, b_norm, "logits", logits, labels, weights));
   const size_t B = (size_t)batch, bc = B * classes;
-  FC_TRY(fc_ops_check_view(op, "logits", logits, bc));
-  FC_TRY(fc_ops_check_view(op, "labels", labels, B));
-  FC_TRY(fc_ops_check_optional_view(op, "weights", weights, B));
-  FC_TRY(fc_ops_check_view(op, "probs", probs, bc));
-  FC_TRY(fc_ops_check_view(op, "loss_per_sample", loss_per_sample, B));
-  FC_TRY(fc_ops_check_view(op, "loss", loss, 1));
+  FC_TRY(FC_OPS_CHECK_VIEWS(op, {"probs", probs, bc}, {"loss_per_sample", loss_per_sample, B},
+                            {"loss", loss, 1}));
   cl_kernel kr, ks;
   FC_TRY(kernel(dev, "xent_rows", &kr));
   FC_TRY(kernel(dev, "xent_sum", &ks));
@@ -56,12 +63,8 @@ fc_status fc_softmax_xent_backward(fc_device *dev, int batch, int classes, fc_vi
                                    fc_view labels, fc_view weights, float b_norm, float lambda,
                                    fc_view dlogits, int accumulate) {
   const char *op = "softmax_xent_backward";
-  FC_TRY(fc_ops_check_rows(op, batch, classes));
-  FC_TRY(check_norm(op, b_norm));
-  const size_t B = (size_t)batch, bc = B * classes;
-  FC_TRY(fc_ops_check_view(op, "probs", probs, bc));
-  FC_TRY(fc_ops_check_view(op, "labels", labels, B));
-  FC_TRY(fc_ops_check_optional_view(op, "weights", weights, B));
+  FC_TRY(check_xent(op, batch, classes, b_norm, "probs", probs, labels, weights));
+  const size_t bc = (size_t)batch * classes;
   FC_TRY(fc_ops_check_view(op, "dlogits", dlogits, bc));
   cl_kernel k;
   FC_TRY(kernel(dev, "xent_backward", &k));

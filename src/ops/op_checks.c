@@ -51,3 +51,16 @@ fc_status fc_ops_require_view(const char *op, fc_view v, const char *what) {
 fc_status fc_ops_check_optional_view(const char *op, const char *what, fc_view v, size_t count) {
   return v.mem ? fc_ops_check_view(op, what, v, count) : FC_OK;
 }
+
+fc_status fc_ops_check_views(const char *op, const fc_view_need *needs, int count) {
+  for (int i = 0; i < count; i++)
+    FC_TRY(fc_ops_check_view(op, needs[i].what, needs[i].v, needs[i].count));
+  return FC_OK;
+}
+
+fc_status fc_ops_run_1d(fc_device *dev, const char *program, const char *name, const char *op,
+                        size_t global, const fc_kernel_arg *args, int nargs) {
+  cl_kernel k;
+  FC_TRY(fc_device_kernel(dev, program, "", name, &k));
+  return fc_launch_1d(dev, k, op, global, args, nargs);
+}

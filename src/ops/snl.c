@@ -3,10 +3,6 @@
 #include "ops/op_checks.h"
 #include "ops/ref/rng.h"
 
-static fc_status kernel(fc_device *dev, const char *name, cl_kernel *k) {
-  return fc_device_kernel(dev, "snl", "", name, k);
-}
-
 fc_status fc_snl_negatives(fc_device *dev, int batch, int classes, const fc_snl_params *prm,
                            fc_view q, fc_view mask, fc_view student_probs, fc_view negatives,
                            fc_view counts) {
@@ -35,11 +31,8 @@ fc_status fc_snl_negatives(fc_device *dev, int batch, int classes, const fc_snl_
   }
   FC_TRY(fc_ops_check_view(op, "q", q, bc));
   FC_TRY(fc_ops_check_optional_view(op, "mask", mask, (size_t)batch));
-  FC_TRY(fc_ops_check_view(op, "negatives", negatives, bc));
-  FC_TRY(fc_ops_check_view(op, "counts", counts, (size_t)batch));
+  FC_TRY(FC_OPS_CHECK_VIEWS(op, {"negatives", negatives, bc}, {"counts", counts, (size_t)batch}));
   const fc_view sp = prm->mode == FC_SNL_TOPK ? student_probs : q; /* unread otherwise */
-  cl_kernel k;
-  FC_TRY(kernel(dev, "snl_negatives", &k));
   const fc_kernel_arg args[] = {FC_ARG_VIEW(q),
                                 FC_ARG_OPTIONAL_VIEW(mask, q.mem),
                                 FC_ARG_VIEW(sp),
@@ -56,19 +49,16 @@ fc_status fc_snl_negatives(fc_device *dev, int batch, int classes, const fc_snl_
                                 FC_ARG_UINT(fc_philox_stream(FC_RNG_STREAM_SNL, 0)),
                                 FC_ARG_VIEW(negatives),
                                 FC_ARG_VIEW(counts)};
-  return fc_launch_1d(dev, k, op, (size_t)batch, args, FC_NARGS(args));
+  return fc_ops_run_1d(dev, "snl", "snl_negatives", op, (size_t)batch, args, FC_NARGS(args));
 }
 
 fc_status fc_snl_hits(fc_device *dev, int batch, int classes, fc_view negatives, fc_view labels,
                       fc_view hits) {
   const char *op = "snl_hits";
   FC_TRY(fc_ops_check_rows(op, batch, classes));
-  FC_TRY(fc_ops_check_view(op, "negatives", negatives, (size_t)batch * classes));
-  FC_TRY(fc_ops_check_view(op, "labels", labels, (size_t)batch));
-  FC_TRY(fc_ops_check_view(op, "hits", hits, (size_t)batch));
-  cl_kernel k;
-  FC_TRY(kernel(dev, "snl_hits", &k));
+  FC_TRY(FC_OPS_CHECK_VIEWS(op, {"negatives", negatives, (size_t)batch * classes},
+                            {"labels", labels, (size_t)batch}, {"hits", hits, (size_t)batch}));
   const fc_kernel_arg args[] = {FC_ARG_VIEW(negatives), FC_ARG_VIEW(labels), FC_ARG_UINT(batch),
                                 FC_ARG_UINT(classes), FC_ARG_VIEW(hits)};
-  return fc_launch_1d(dev, k, op, (size_t)batch, args, FC_NARGS(args));
+  return fc_ops_run_1d(dev, "snl", "snl_hits", op, (size_t)batch, args, FC_NARGS(args));
 }
