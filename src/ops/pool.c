@@ -93,11 +93,18 @@ fc_status fc_maxpool2d_backward(fc_device *dev, fc_shape4 in, int k, int stride,
                           FC_NARGS(args));
 }
 
+/* What global_avgpool_forward and _backward check: the input shape, the input-sized view
+ * (x or dx) and the N·C one (y or dy). */
+static fc_status check_global_avgpool(const char *op, fc_shape4 in, const char *plane_name,
+                                      fc_view planes, const char *mean_name, fc_view means) {
+  FC_TRY(fc_ops_check_shape4(op, in, "x"));
+  FC_TRY(fc_ops_check_view(op, plane_name, planes, fc_shape4_count(in)));
+  return fc_ops_check_view(op, mean_name, means, (size_t)in.n * in.c);
+}
+
 fc_status fc_global_avgpool_forward(fc_device *dev, fc_shape4 in, fc_view x, fc_view y) {
   const char *op = "global_avgpool_forward";
-  FC_TRY(fc_ops_check_shape4(op, in, "x"));
-  FC_TRY(fc_ops_check_view(op, "x", x, fc_shape4_count(in)));
-  FC_TRY(fc_ops_check_view(op, "y", y, (size_t)in.n * in.c));
+  FC_TRY(check_global_avgpool(op, in, "x", x, "y", y));
   cl_kernel kernel = NULL;
   FC_TRY(fc_device_kernel(dev, "pool", "", "global_avgpool_forward", &kernel));
   const fc_kernel_arg args[] = {FC_ARG_VIEW(x),
@@ -112,9 +119,7 @@ fc_status fc_global_avgpool_forward(fc_device *dev, fc_shape4 in, fc_view x, fc_
 
 fc_status fc_global_avgpool_backward(fc_device *dev, fc_shape4 in, fc_view dy, fc_view dx) {
   const char *op = "global_avgpool_backward";
-  FC_TRY(fc_ops_check_shape4(op, in, "x"));
-  FC_TRY(fc_ops_check_view(op, "dx", dx, fc_shape4_count(in)));
-  FC_TRY(fc_ops_check_view(op, "dy", dy, (size_t)in.n * in.c));
+  FC_TRY(check_global_avgpool(op, in, "dx", dx, "dy", dy));
   cl_kernel kernel = NULL;
   FC_TRY(fc_device_kernel(dev, "pool", "", "global_avgpool_backward", &kernel));
   size_t hw = (size_t)in.h * in.w, count = (size_t)in.n * hw;
