@@ -12,6 +12,7 @@
 
 #include <stddef.h>
 
+#include "fercl/api.h"
 #include "fercl/net.h"
 #include "fercl/status.h"
 
@@ -38,28 +39,28 @@ typedef struct fc_ckpt_blob {
 
 /* Writes the model's parameters and statistics (read from the device) plus
  * blobs and extra metadata (keys should start with "fercl."). */
-fc_status fc_checkpoint_save(const char *path, fc_net *model, const fc_model_meta *meta,
+FC_API fc_status fc_checkpoint_save(const char *path, fc_net *model, const fc_model_meta *meta,
                              const fc_ckpt_blob *blobs, int n_blobs,
                              const char *const *keys, const char *const *values, int n_kv);
 
 /* Reads the metadata of a fer-cl checkpoint (config, classes, normalisation). */
-fc_status fc_checkpoint_read_meta(const char *path, fc_model_meta *meta);
+FC_API fc_status fc_checkpoint_read_meta(const char *path, fc_model_meta *meta);
 
 /* Loads every tensor of the model. Every name, shape and dtype is checked;
  * all mismatches are reported in one message (missing, unexpected, wrong
  * shape, wrong dtype). Tensors under "train." are allowed and ignored here. */
-fc_status fc_checkpoint_load(const char *path, fc_net *model);
+FC_API fc_status fc_checkpoint_load(const char *path, fc_net *model);
 
 /* --init: loads what fits from a torchvision-named safetensors file (e.g.
  * converted ImageNet weights): tensors with a matching name and shape are
  * loaded; the classifier is skipped when the class count differs; a
  * 3-channel conv1 is summed to 1 channel for grayscale models. `report`
  * (may be NULL) receives a summary of what was loaded and what was not. */
-fc_status fc_checkpoint_init_from(const char *path, fc_net *model, char *report, size_t report_size);
+FC_API fc_status fc_checkpoint_init_from(const char *path, fc_net *model, char *report, size_t report_size);
 
 /* Default normalisation for c channels: mean 0.5, std 0.25 (what fer-cl uses
  * when no dataset statistics are given). */
-void fc_input_norm_default(fc_input_norm *norm, int channels);
+FC_API void fc_input_norm_default(fc_input_norm *norm, int channels);
 
 #ifdef __cplusplus
 }

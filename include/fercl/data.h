@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "fercl/api.h"
 #include "fercl/status.h"
 
 #ifdef __cplusplus
@@ -38,8 +39,8 @@ typedef struct fc_image {
 } fc_image;
 
 /* Allocates data (zeroed); FC_ERR_LIMIT above FC_IMAGE_MAX_PIXELS. */
-fc_status fc_image_alloc(fc_image *image, int channels, int height, int width);
-void fc_image_free(fc_image *image);
+FC_API fc_status fc_image_alloc(fc_image *image, int channels, int height, int width);
+FC_API void fc_image_free(fc_image *image);
 
 /* What a decode request wants. Zero fields mean "as stored in the file". */
 typedef struct fc_decode_request {
@@ -64,31 +65,31 @@ typedef struct fc_image_info {
  * rounded (ITU-R 601). Shrinking averages areas, enlarging is bilinear
  * (pixel centres aligned). name is used in messages only. out is allocated;
  * info may be NULL. Never exits: a corrupt or truncated file is FC_ERR_FORMAT. */
-fc_status fc_image_decode(const void *bytes, size_t size, const char *name,
+FC_API fc_status fc_image_decode(const void *bytes, size_t size, const char *name,
                           const fc_decode_request *request, fc_image *out, fc_image_info *info);
 /* Reads a file (up to FC_IMAGE_MAX_FILE_BYTES) and decodes it. */
-fc_status fc_image_load(const char *path, const fc_decode_request *request, fc_image *out,
+FC_API fc_status fc_image_load(const char *path, const fc_decode_request *request, fc_image *out,
                         fc_image_info *info);
 
 /* Resizes src into dst, whose channels/height/width (and data) the caller
  * set; dst->channels must equal src->channels. Per axis: area averaging when
  * shrinking, bilinear (half-pixel centres) when enlarging, copy when equal. */
-fc_status fc_image_resize(const fc_image *src, fc_image *dst);
+FC_API fc_status fc_image_resize(const fc_image *src, fc_image *dst);
 
 /* Writes an 8-bit gray (1 channel) or RGB (3) PNG, temp-then-rename. */
-fc_status fc_image_write_png(const char *path, const fc_image *image);
+FC_API fc_status fc_image_write_png(const char *path, const fc_image *image);
 
 /* A list of malloc'd strings (file names, paths). */
 typedef struct fc_name_list {
   char **names;
   size_t count, capacity;
 } fc_name_list;
-void fc_name_list_free(fc_name_list *list);
+FC_API void fc_name_list_free(fc_name_list *list);
 
 /* The pictures named on a command line, appended to out: a folder becomes its image files
  * (.jpg / .jpeg / .png, any case; not its sub-folders; sorted by byte order, joined to the
  * folder's path), anything else stays as given. Free out with fc_name_list_free, also on failure. */
-fc_status fc_image_paths(char *const *paths, int count, fc_name_list *out);
+FC_API fc_status fc_image_paths(char *const *paths, int count, fc_name_list *out);
 
 /* ------------------------------------------------------------------------ */
 /* Datasets                                                                 */
@@ -105,12 +106,12 @@ typedef enum fc_data_format {
 } fc_data_format;
 
 /* "auto", "folder", "fer2013-csv", "rafdb", "affectnet", "unlabeled", "synth" */
-const char *fc_data_format_name(fc_data_format format);
+FC_API const char *fc_data_format_name(fc_data_format format);
 /* Which format a path holds (what FC_DATA_AUTO picks); FC_ERR_FORMAT saying
  * what was expected when it cannot tell. */
-fc_status fc_data_format_detect(const char *path, fc_data_format *out);
+FC_API fc_status fc_data_format_detect(const char *path, fc_data_format *out);
 /* Parses one of the names above (FC_ERR_INVALID_ARG listing them otherwise). */
-fc_status fc_data_format_parse(const char *name, fc_data_format *out);
+FC_API fc_status fc_data_format_parse(const char *name, fc_data_format *out);
 
 typedef enum fc_split {
   FC_SPLIT_TRAIN = 0,
@@ -121,7 +122,7 @@ typedef enum fc_split {
 } fc_split;
 
 /* "train", "val", "test", "unlabeled" */
-const char *fc_split_name(fc_split split);
+FC_API const char *fc_split_name(fc_split split);
 
 /* An image the loader skipped (or, in strict mode, stopped at). */
 typedef struct fc_data_problem {
@@ -160,20 +161,20 @@ typedef struct fc_data_options {
   uint64_t max_bytes;    /* refuse a decoded set larger than this; default 16 GiB */
 } fc_data_options;
 
-void fc_data_options_default(fc_data_options *options);
+FC_API void fc_data_options_default(fc_data_options *options);
 
 /* Loads a dataset from a folder or file. Format errors (unknown layout, empty
  * class, label out of range, malformed CSV) are fatal and name the file and
  * line. Unreadable or corrupt images are skipped with a warning, listed in
  * problems and summarised (unless options->strict); a set in which nothing
  * decodes is an error. */
-fc_status fc_dataset_load(const char *path, const fc_data_options *options, fc_dataset **out);
+FC_API fc_status fc_dataset_load(const char *path, const fc_data_options *options, fc_dataset **out);
 
 /* Adds every image below dir (recursively; .jpg/.jpeg/.png, any case) to ds
  * as FC_SPLIT_UNLABELED with label -1, converted to ds's channels and size. */
-fc_status fc_dataset_add_unlabeled(fc_dataset *ds, const char *dir, const fc_data_options *options);
+FC_API fc_status fc_dataset_add_unlabeled(fc_dataset *ds, const char *dir, const fc_data_options *options);
 
-void fc_dataset_free(fc_dataset *ds);
+FC_API void fc_dataset_free(fc_dataset *ds);
 
 static inline const uint8_t *fc_dataset_image(const fc_dataset *ds, int64_t i) {
   return ds->pixels + (size_t)i * (size_t)ds->channels * (size_t)ds->height * (size_t)ds->width;
@@ -188,16 +189,16 @@ typedef struct fc_index_list {
   int64_t count;
 } fc_index_list;
 
-void fc_index_list_free(fc_index_list *list);
+FC_API void fc_index_list_free(fc_index_list *list);
 /* All images of one split, ascending. */
-fc_status fc_dataset_split_indices(const fc_dataset *ds, fc_split split, fc_index_list *out);
+FC_API fc_status fc_dataset_split_indices(const fc_dataset *ds, fc_split split, fc_index_list *out);
 /* Images per class among list (counts has class_count entries; -1 labels not counted). */
-void fc_dataset_class_counts(const fc_dataset *ds, const fc_index_list *list, int64_t *counts);
+FC_API void fc_dataset_class_counts(const fc_dataset *ds, const fc_index_list *list, int64_t *counts);
 /* Copies images idx[0..n) one after the other into dst (n * image bytes). */
-void fc_dataset_gather(const fc_dataset *ds, const int64_t *idx, int64_t n, uint8_t *dst);
+FC_API void fc_dataset_gather(const fc_dataset *ds, const int64_t *idx, int64_t n, uint8_t *dst);
 /* Writes ds as a folder-per-class PNG dataset: dir/<split>/<class>/<name>.png,
  * where name is the source's file stem; unlabelled images go to dir/unlabeled/. */
-fc_status fc_dataset_write_folder(const fc_dataset *ds, const char *dir);
+FC_API fc_status fc_dataset_write_folder(const fc_dataset *ds, const char *dir);
 
 /* Per-channel normalisation the device applies: x = (v / 255 - mean) / std. */
 typedef struct fc_data_norm {
@@ -207,10 +208,10 @@ typedef struct fc_data_norm {
 } fc_data_norm;
 
 /* Mean and standard deviation of the images in list (pixel values / 255). */
-fc_status fc_data_norm_compute(const fc_dataset *ds, const fc_index_list *list, fc_data_norm *out);
+FC_API fc_status fc_data_norm_compute(const fc_dataset *ds, const fc_index_list *list, fc_data_norm *out);
 /* ImageNet's values for 3 channels; for 1 channel the same converted to luma
  * (mean 0.4590, std 0.2256). */
-void fc_data_norm_default(int channels, fc_data_norm *out);
+FC_API void fc_data_norm_default(int channels, fc_data_norm *out);
 
 /* ------------------------------------------------------------------------ */
 /* Label split                                                              */
@@ -225,35 +226,35 @@ typedef struct fc_label_split_config {
   int64_t margin_min;       /* default 1 */
 } fc_label_split_config;
 
-void fc_label_split_config_default(fc_label_split_config *config);
+FC_API void fc_label_split_config_default(fc_label_split_config *config);
 
 /* Chooses the labelled images among ds's training split. labeled gets them
  * (ascending); unlabeled gets the rest of the training split plus every
  * FC_SPLIT_UNLABELED image (ascending). Deterministic in (ds, config). */
-fc_status fc_label_split(const fc_dataset *ds, const fc_label_split_config *config,
+FC_API fc_status fc_label_split(const fc_dataset *ds, const fc_label_split_config *config,
                          fc_index_list *labeled, fc_index_list *unlabeled);
 
 /* Writes the labelled list as text (one "source<TAB>label<TAB>class" line per
  * image), temp-then-rename. */
-fc_status fc_label_split_write(const char *path, const fc_dataset *ds, const fc_index_list *labeled);
+FC_API fc_status fc_label_split_write(const char *path, const fc_dataset *ds, const fc_index_list *labeled);
 /* Reads such a file back against ds: every source must exist in the training
  * split with the same label. Fills labeled and unlabeled as fc_label_split does. */
-fc_status fc_label_split_read(const char *path, const fc_dataset *ds, fc_index_list *labeled,
+FC_API fc_status fc_label_split_read(const char *path, const fc_dataset *ds, fc_index_list *labeled,
                               fc_index_list *unlabeled);
 
 /* ------------------------------------------------------------------------ */
 /* Counter-based randomness                                                 */
 
 /* A key from a seed and up to three counters (a strong 64-bit mix). */
-uint64_t fc_rng_key(uint64_t seed, uint64_t stream, uint64_t a, uint64_t b);
+FC_API uint64_t fc_rng_key(uint64_t seed, uint64_t stream, uint64_t a, uint64_t b);
 /* Splitmix64 step: advances *state and returns the next value. */
-uint64_t fc_rng_next(uint64_t *state);
+FC_API uint64_t fc_rng_next(uint64_t *state);
 /* Uniform in [0, n) (n >= 1), and in [0, 1). */
-uint64_t fc_rng_below(uint64_t *state, uint64_t n);
-double fc_rng_uniform(uint64_t *state);
+FC_API uint64_t fc_rng_below(uint64_t *state, uint64_t n);
+FC_API double fc_rng_uniform(uint64_t *state);
 /* Element i of a pseudo-random permutation of [0, n) selected by key:
  * a bijection computed in O(1) without a table (Feistel + cycle walking). */
-int64_t fc_permute(uint64_t key, int64_t n, int64_t i);
+FC_API int64_t fc_permute(uint64_t key, int64_t n, int64_t i);
 
 /* ------------------------------------------------------------------------ */
 /* Augmentation (uint8, planar, in place unless noted)                      */
@@ -278,20 +279,20 @@ typedef enum fc_aug_op {
 } fc_aug_op;
 
 /* "AutoContrast", "Brightness", ... */
-const char *fc_aug_op_name(fc_aug_op op);
+FC_API const char *fc_aug_op_name(fc_aug_op op);
 
 /* Blends are round(d + f * (v - d)) clamped to 0..255, d the degenerate image.
  * fill is used where geometric ops uncover pixels. scratch must hold one
  * image (channels*height*width bytes). */
-void fc_augment_apply_op(fc_image *image, fc_aug_op op, double param, uint8_t fill, uint8_t *scratch);
+FC_API void fc_augment_apply_op(fc_image *image, fc_aug_op op, double param, uint8_t fill, uint8_t *scratch);
 
 /* Mirror left-right. */
-void fc_augment_flip(fc_image *image);
+FC_API void fc_augment_flip(fc_image *image);
 /* out(x, y) = in(x - dx, y - dy), reflecting at the borders (a random crop of
  * the reflect-padded image). |dx|, |dy| < the side. */
-void fc_augment_shift_reflect(fc_image *image, int dx, int dy, uint8_t *scratch);
+FC_API void fc_augment_shift_reflect(fc_image *image, int dx, int dy, uint8_t *scratch);
 /* Fills the size x size square whose top-left corner is (x0, y0), clipped. */
-void fc_augment_cutout(fc_image *image, int x0, int y0, int size, uint8_t fill);
+FC_API void fc_augment_cutout(fc_image *image, int x0, int y0, int size, uint8_t fill);
 
 typedef struct fc_augment_config {
   int flip;              /* weak: random horizontal flip (default 1) */
@@ -303,15 +304,15 @@ typedef struct fc_augment_config {
   int augment_labeled;   /* weak augmentation on the labelled batch (default 1) */
 } fc_augment_config;
 
-void fc_augment_config_default(fc_augment_config *config);
+FC_API void fc_augment_config_default(fc_augment_config *config);
 
 /* The weak view of image in place, randomness drawn from *rng. */
-void fc_augment_weak(fc_image *image, const fc_augment_config *config, uint64_t *rng, uint8_t *scratch);
+FC_API void fc_augment_weak(fc_image *image, const fc_augment_config *config, uint64_t *rng, uint8_t *scratch);
 /* The strong view: (weak), RandAugment, Cutout. Magnitudes: a uniform v in
  * [0, 1] per op; Brightness/Color/Contrast/Sharpness f = 1 +- 0.9 v,
  * Rotate +-30 v degrees, Shear +-0.3 v, Translate +-0.3 v of the side,
  * Posterize 8 - round(4 v) bits, Solarize threshold 256 - round(256 v). */
-void fc_augment_strong(fc_image *image, const fc_augment_config *config, uint64_t *rng,
+FC_API void fc_augment_strong(fc_image *image, const fc_augment_config *config, uint64_t *rng,
                        uint8_t *scratch);
 
 /* ------------------------------------------------------------------------ */
@@ -340,7 +341,7 @@ typedef struct fc_loader_config {
                                   positions (0 or 1 shards: all of it) */
 } fc_loader_config;
 
-void fc_loader_config_default(fc_loader_config *config);
+FC_API void fc_loader_config_default(fc_loader_config *config);
 
 /* One training step's input. data is ONE contiguous buffer
  * [x_l: B_l*C*H*W | u_w: B_u*C*H*W | u_s: B_u*C*H*W] so it goes to the
@@ -360,24 +361,24 @@ typedef struct fc_batch {
 
 typedef struct fc_loader fc_loader;
 
-fc_status fc_loader_create(const fc_loader_config *config, fc_loader **out);
+FC_API fc_status fc_loader_create(const fc_loader_config *config, fc_loader **out);
 /* The batch of training step `step` (>= 0): a pure function of (seed, step,
  * dataset, index lists, augmentation settings). Blocks until it is ready and
  * keeps preparing the following steps. Asking for a step out of order (a
  * resume, a jump) discards what was prefetched and restarts from there.
  * The batch stays valid until released; hold at most queue_depth - 1. */
-fc_status fc_loader_get(fc_loader *loader, int64_t step, const fc_batch **out);
-void fc_loader_release(fc_loader *loader, const fc_batch *batch);
-void fc_loader_free(fc_loader *loader);
+FC_API fc_status fc_loader_get(fc_loader *loader, int64_t step, const fc_batch **out);
+FC_API void fc_loader_release(fc_loader *loader, const fc_batch *batch);
+FC_API void fc_loader_free(fc_loader *loader);
 
 /* Which dataset images step `step` uses (no pixels): labelled[B_l], unlabeled[B_u]. */
-void fc_loader_step_indices(const fc_loader *loader, int64_t step, int64_t *labeled, int64_t *unlabeled);
+FC_API void fc_loader_step_indices(const fc_loader *loader, int64_t step, int64_t *labeled, int64_t *unlabeled);
 
 /* ------------------------------------------------------------------------ */
 /* Synthetic faces                                                          */
 
 /* Class names and order of the synthetic set: FER2013's folder order. */
-extern const char *const fc_synth_class_names[7];
+FC_API extern const char *const fc_synth_class_names[7];
 
 typedef struct fc_synth_config {
   int64_t train_count;  /* default 7000 */
@@ -388,14 +389,14 @@ typedef struct fc_synth_config {
   int threads;          /* 0 = online CPUs */
 } fc_synth_config;
 
-void fc_synth_config_default(fc_synth_config *config);
+FC_API void fc_synth_config_default(fc_synth_config *config);
 
 /* Draws one face of class label (0..6) for image number index of the set;
  * a pure function of (config seed, size, channels, index, label). out is
  * allocated. */
-fc_status fc_synth_render(const fc_synth_config *config, int64_t index, int label, fc_image *out);
+FC_API fc_status fc_synth_render(const fc_synth_config *config, int64_t index, int label, fc_image *out);
 /* A whole dataset (train then val, classes in turn), deterministic in config. */
-fc_status fc_synth_generate(const fc_synth_config *config, fc_dataset **out);
+FC_API fc_status fc_synth_generate(const fc_synth_config *config, fc_dataset **out);
 
 #ifdef __cplusplus
 }

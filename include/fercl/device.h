@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "fercl/api.h"
 #include "fercl/status.h"
 
 #ifdef __cplusplus
@@ -55,18 +56,18 @@ typedef struct fc_device_registry fc_device_registry;
  * is logged as a warning and skipped. With no platform at all, or no device
  * on any platform, returns FC_ERR_NO_PLATFORM with a message carrying the
  * install hint. */
-fc_status fc_device_registry_create(fc_device_registry **out);
-void fc_device_registry_free(fc_device_registry *registry);
+FC_API fc_status fc_device_registry_create(fc_device_registry **out);
+FC_API void fc_device_registry_free(fc_device_registry *registry);
 
-int fc_device_registry_count(const fc_device_registry *registry);
-const fc_device_info *fc_device_registry_info(const fc_device_registry *registry, int index);
+FC_API int fc_device_registry_count(const fc_device_registry *registry);
+FC_API const fc_device_info *fc_device_registry_info(const fc_device_registry *registry, int index);
 /* Platforms that failed to enumerate and were skipped (for `fer-cl devices`). */
-int fc_device_registry_skipped_platforms(const fc_device_registry *registry);
+FC_API int fc_device_registry_skipped_platforms(const fc_device_registry *registry);
 
 /* Resolves a selector to a flat index: "N", "P:D" or a name substring.
  * NULL or "" uses $FERCL_DEVICE, then 0. On failure FC_ERR_NO_DEVICE with a
  * message that lists the valid devices. */
-fc_status fc_device_registry_select(const fc_device_registry *registry, const char *selector,
+FC_API fc_status fc_device_registry_select(const fc_device_registry *registry, const char *selector,
                                     int *index);
 
 /* An opened device: one context and one in-order command queue. */
@@ -76,20 +77,20 @@ enum {
   FC_DEVICE_OPEN_PROFILING = 1u << 0, /* queue records event timestamps */
 };
 
-fc_status fc_device_open(const fc_device_registry *registry, int index, unsigned flags,
+FC_API fc_status fc_device_open(const fc_device_registry *registry, int index, unsigned flags,
                          fc_device **out);
 /* Enumerates, selects and opens in one call (selector as for _select). */
-fc_status fc_device_open_selected(const char *selector, unsigned flags, fc_device **out);
-void fc_device_close(fc_device *device);
+FC_API fc_status fc_device_open_selected(const char *selector, unsigned flags, fc_device **out);
+FC_API void fc_device_close(fc_device *device);
 
-const fc_device_info *fc_device_get_info(const fc_device *device);
+FC_API const fc_device_info *fc_device_get_info(const fc_device *device);
 
 /* Waits for all queued work. */
-fc_status fc_device_finish(fc_device *device);
+FC_API fc_status fc_device_finish(fc_device *device);
 
 /* A kernel's preferred work-group size multiple on this device (compiles the
  * self-test kernel on first use). */
-fc_status fc_device_preferred_wg_multiple(fc_device *device, size_t *multiple);
+FC_API fc_status fc_device_preferred_wg_multiple(fc_device *device, size_t *multiple);
 
 #ifdef __cplusplus
 }

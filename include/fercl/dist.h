@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "fercl/api.h"
 #include "fercl/status.h"
 
 #ifdef __cplusplus
@@ -16,40 +17,40 @@ extern "C" {
 #endif
 
 /* 1 when fer-cl was built with MPI. */
-int fc_dist_built_with_mpi(void);
+FC_API int fc_dist_built_with_mpi(void);
 /* Initialises MPI when this process was started by mpirun (or another PMI
  * launcher: $OMPI_COMM_WORLD_SIZE, $PMI_SIZE, $PMIX_RANK); otherwise, and
  * always without MPI, the world is this process alone. Fails when a launcher
  * asked for several ranks but fer-cl has no MPI (each would train alone). */
-fc_status fc_dist_init(void);
+FC_API fc_status fc_dist_init(void);
 /* MPI_Finalize when fc_dist_init initialised MPI. */
-void fc_dist_finalize(void);
-int fc_dist_size(void);
-int fc_dist_rank(void);
+FC_API void fc_dist_finalize(void);
+FC_API int fc_dist_size(void);
+FC_API int fc_dist_rank(void);
 /* This rank's index among the ranks of its machine (picks its device). */
-int fc_dist_local_rank(void);
+FC_API int fc_dist_local_rank(void);
 /* Ends every rank of the job at once (MPI_Abort), or exits this process. */
-_Noreturn void fc_dist_abort(int exit_code);
+FC_API _Noreturn void fc_dist_abort(int exit_code);
 
 /* In place: v = the sum of every rank's v (MPI_Allreduce). */
-fc_status fc_dist_sum_f32(float *v, size_t n);
-fc_status fc_dist_sum_f64(double *v, size_t n);
+FC_API fc_status fc_dist_sum_f32(float *v, size_t n);
+FC_API fc_status fc_dist_sum_f64(double *v, size_t n);
 /* bytes from rank 0 to every rank. */
-fc_status fc_dist_broadcast(void *buf, size_t bytes);
+FC_API fc_status fc_dist_broadcast(void *buf, size_t bytes);
 /* all[r·bytes ..] = rank r's mine[0 .. bytes). */
-fc_status fc_dist_allgather(const void *mine, size_t bytes, void *all);
+FC_API fc_status fc_dist_allgather(const void *mine, size_t bytes, void *all);
 /* A collective check before the next collective: returns st when this rank
  * failed, an error saying another rank failed when one did (its message is
  * printed by that rank), FC_OK when none did. */
-fc_status fc_dist_agree(fc_status st);
+FC_API fc_status fc_dist_agree(fc_status st);
 /* 1 when the last fc_dist_agree failed because of another rank, not this one. */
-int fc_dist_failed_elsewhere(void);
+FC_API int fc_dist_failed_elsewhere(void);
 /* Collective (every rank calls it): 1 on a rank whose `message` differs from
  * rank 0's, so each distinct error is printed once; 0 on rank 0, with one
  * rank, or when the ranks cannot compare. */
-int fc_dist_differs_from_lead(const char *message);
+FC_API int fc_dist_differs_from_lead(const char *message);
 /* Seconds, for timing the reductions. */
-double fc_dist_seconds(void);
+FC_API double fc_dist_seconds(void);
 
 #ifdef __cplusplus
 }

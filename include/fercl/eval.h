@@ -5,6 +5,7 @@
 
 #include <stdint.h>
 
+#include "fercl/api.h"
 #include "fercl/data.h"
 #include "fercl/metrics.h"
 #include "fercl/net.h"
@@ -22,18 +23,18 @@ typedef struct fc_evaluator {
   float *logits;    /* capacity × classes */
 } fc_evaluator;
 
-fc_status fc_evaluator_create(fc_net *net, int batch, fc_evaluator *out);
-void fc_evaluator_free(fc_evaluator *ev);
+FC_API fc_status fc_evaluator_create(fc_net *net, int batch, fc_evaluator *out);
+FC_API void fc_evaluator_free(fc_evaluator *ev);
 /* Probabilities (softmax of the logits) of n ≤ capacity images (uint8 CHW,
  * one after the other) into probs [n][classes]. One blocking read. */
-fc_status fc_evaluator_run(fc_evaluator *ev, const uint8_t *images, int n,
+FC_API fc_status fc_evaluator_run(fc_evaluator *ev, const uint8_t *images, int n,
                            const fc_input_norm *norm, float *probs);
 /* The predicted class (argmax) of every image of list into pred[list->count]. */
-fc_status fc_evaluate_predict(fc_evaluator *ev, const fc_dataset *ds, const fc_index_list *list,
+FC_API fc_status fc_evaluate_predict(fc_evaluator *ev, const fc_dataset *ds, const fc_index_list *list,
                               const fc_input_norm *norm, int32_t *pred);
 /* Predicts every image of list and adds (label, prediction) to cm (images
  * without a label are skipped). */
-fc_status fc_evaluate_list(fc_evaluator *ev, const fc_dataset *ds, const fc_index_list *list,
+FC_API fc_status fc_evaluate_list(fc_evaluator *ev, const fc_dataset *ds, const fc_index_list *list,
                            const fc_input_norm *norm, fc_confusion *cm);
 
 #ifdef __cplusplus

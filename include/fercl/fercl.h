@@ -3,6 +3,7 @@
 #ifndef FERCL_FERCL_H
 #define FERCL_FERCL_H
 
+#include "fercl/api.h"
 #include "fercl/ckpt.h"
 #include "fercl/data.h"
 #include "fercl/device.h"
@@ -26,7 +27,7 @@ extern "C" {
 #endif
 
 /* "0.1.0" */
-const char *fc_version(void);
+FC_API const char *fc_version(void);
 
 #ifdef __cplusplus
 }

@@ -6,14 +6,16 @@
 
 #include <stdio.h>
 
+#include "fercl/api.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
 
 /* Writes s as a JSON string literal, quotes included (NULL as ""). */
-void fc_json_write_string(FILE *out, const char *s);
+FC_API void fc_json_write_string(FILE *out, const char *s);
 /* Writes a finite double compactly ("%.9g"); NaN/Inf become null. */
-void fc_json_write_number(FILE *out, double value);
+FC_API void fc_json_write_number(FILE *out, double value);
 
 #ifdef __cplusplus
 }

@@ -3,6 +3,8 @@
 #ifndef FERCL_LOG_H
 #define FERCL_LOG_H
 
+#include "fercl/api.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -17,12 +19,12 @@ typedef enum fc_log_level {
 typedef void (*fc_log_sink)(fc_log_level level, const char *message, void *user);
 
 /* Messages above this level are dropped. Default FC_LOG_INFO. */
-void fc_log_set_level(fc_log_level level);
-fc_log_level fc_log_get_level(void);
+FC_API void fc_log_set_level(fc_log_level level);
+FC_API fc_log_level fc_log_get_level(void);
 /* NULL restores the default stderr sink. */
-void fc_log_set_sink(fc_log_sink sink, void *user);
+FC_API void fc_log_set_sink(fc_log_sink sink, void *user);
 
-void fc_log(fc_log_level level, const char *fmt, ...)
+FC_API void fc_log(fc_log_level level, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 2, 3)))
 #endif

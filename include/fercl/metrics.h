@@ -24,6 +24,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "fercl/api.h"
 #include "fercl/status.h"
 
 #ifdef __cplusplus
@@ -37,27 +38,27 @@ typedef struct fc_confusion fc_confusion;
 
 /* An all-zero C x C matrix; num_classes in 1..FC_CONFUSION_MAX_CLASSES.
  * Free with fc_confusion_free. */
-fc_status fc_confusion_create(int num_classes, fc_confusion **out);
-void fc_confusion_free(fc_confusion *cm);
+FC_API fc_status fc_confusion_create(int num_classes, fc_confusion **out);
+FC_API void fc_confusion_free(fc_confusion *cm);
 
 /* Counts one sample. Labels outside 0..C-1 give FC_ERR_INVALID_ARG and
  * leave the matrix unchanged. */
-fc_status fc_confusion_add(fc_confusion *cm, int true_label, int predicted);
+FC_API fc_status fc_confusion_add(fc_confusion *cm, int true_label, int predicted);
 /* Counts n samples. Every label is checked first: on a bad one nothing is
  * counted and the message names its index and value. */
-fc_status fc_confusion_add_array(fc_confusion *cm, const int32_t *true_labels,
+FC_API fc_status fc_confusion_add_array(fc_confusion *cm, const int32_t *true_labels,
                                  const int32_t *predicted, size_t n);
 /* Back to all zeros (same number of classes). */
-void fc_confusion_reset(fc_confusion *cm);
+FC_API void fc_confusion_reset(fc_confusion *cm);
 
-int fc_confusion_num_classes(const fc_confusion *cm);
+FC_API int fc_confusion_num_classes(const fc_confusion *cm);
 /* Samples counted so far. */
-uint64_t fc_confusion_total(const fc_confusion *cm);
+FC_API uint64_t fc_confusion_total(const fc_confusion *cm);
 /* Count of samples of class true_label predicted as predicted; 0 when out of range. */
-uint64_t fc_confusion_count(const fc_confusion *cm, int true_label, int predicted);
+FC_API uint64_t fc_confusion_count(const fc_confusion *cm, int true_label, int predicted);
 /* The C*C counts, row-major: counts[true * C + predicted]. Valid until the
  * matrix is freed. */
-const uint64_t *fc_confusion_counts(const fc_confusion *cm);
+FC_API const uint64_t *fc_confusion_counts(const fc_confusion *cm);
 
 typedef struct fc_class_metrics {
   double precision;
@@ -78,10 +79,10 @@ typedef struct fc_metrics {
 } fc_metrics;
 
 /* Computes every metric from the matrix (rules at the top of this header). */
-fc_status fc_metrics_compute(const fc_confusion *cm, fc_metrics *out);
+FC_API fc_status fc_metrics_compute(const fc_confusion *cm, fc_metrics *out);
 /* The same from raw row-major counts (counts[true * C + predicted]). */
-fc_status fc_metrics_from_counts(const uint64_t *counts, int num_classes, fc_metrics *out);
-void fc_metrics_free(fc_metrics *m);
+FC_API fc_status fc_metrics_from_counts(const uint64_t *counts, int num_classes, fc_metrics *out);
+FC_API void fc_metrics_free(fc_metrics *m);
 
 /* Writes the matrix as aligned text: rows are true classes, columns are
  * predicted classes, plus a "total" column (support). class_names may be
@@ -92,7 +93,7 @@ void fc_metrics_free(fc_metrics *m);
  *         happy      3     80      0     83
  *           sad      4      1     41     46
  * FC_ERR_IO when the stream reports an error. */
-fc_status fc_confusion_write_text(FILE *out, const fc_confusion *cm,
+FC_API fc_status fc_confusion_write_text(FILE *out, const fc_confusion *cm,
                                   const char *const *class_names);
 
 /* Writes a per-class report (names as in fc_confusion_write_text) and the
@@ -102,7 +103,7 @@ fc_status fc_confusion_write_text(FILE *out, const fc_confusion *cm,
  *      happy     0.9288  0.9288  0.9288     1185
  *   accuracy 0.8130  mean class accuracy 0.7140  macro-F1 0.7220  (n = 3012)
  * FC_ERR_IO when the stream reports an error. */
-fc_status fc_metrics_write_report(FILE *out, const fc_confusion *cm,
+FC_API fc_status fc_metrics_write_report(FILE *out, const fc_confusion *cm,
                                   const char *const *class_names);
 
 /* Writes one JSON object with every metric and the matrix:
@@ -113,12 +114,12 @@ fc_status fc_metrics_write_report(FILE *out, const fc_confusion *cm,
  *  "confusion":[[..C counts..],...]}
  * class_names as in fc_confusion_write_text (numbered names are "0", "1"...,
  * never cut). No trailing newline. FC_ERR_IO when the stream reports an error. */
-fc_status fc_metrics_write_json(FILE *out, const fc_confusion *cm,
+FC_API fc_status fc_metrics_write_json(FILE *out, const fc_confusion *cm,
                                 const char *const *class_names);
 
 /* Writes counts (row-major, counts[true * C + predicted], fc_confusion_counts)
  * as a PNG heatmap with a title (src/ssl/plot.c: fc_plot_confusion_render). */
-fc_status fc_plot_confusion_png(const char *path, const uint64_t *counts, int num_classes,
+FC_API fc_status fc_plot_confusion_png(const char *path, const uint64_t *counts, int num_classes,
                                 const char *const *class_names, const char *title);
 
 #ifdef __cplusplus

@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "fercl/api.h"
 #include "fercl/device.h"
 #include "fercl/ops.h"
 #include "fercl/status.h"
@@ -52,15 +53,15 @@ typedef struct fc_net_config {
 
 /* Defaults: resnet18, 1×48×48 input, 7 classes, width 1, small stem, LAE on
  * both stages with k = 7, RFD p = 0.5, dropout 0, BN momentum 0.1, eps 1e-5. */
-void fc_net_config_default(fc_net_config *cfg);
+FC_API void fc_net_config_default(fc_net_config *cfg);
 /* Sets arch and blocks; FC_ERR_INVALID_ARG for an unknown name. */
-fc_status fc_net_config_set_arch(fc_net_config *cfg, const char *arch);
+FC_API fc_status fc_net_config_set_arch(fc_net_config *cfg, const char *arch);
 /* FC_ERR_INVALID_ARG naming the first bad field. */
-fc_status fc_net_config_check(const fc_net_config *cfg);
+FC_API fc_status fc_net_config_check(const fc_net_config *cfg);
 /* Stage s (0..3) channel count. */
-int fc_net_stage_channels(const fc_net_config *cfg, int stage);
-const char *fc_stem_name(fc_stem stem);
-fc_status fc_stem_parse(const char *name, fc_stem *stem);
+FC_API int fc_net_stage_channels(const fc_net_config *cfg, int stage);
+FC_API const char *fc_stem_name(fc_stem stem);
+FC_API fc_status fc_stem_parse(const char *name, fc_stem *stem);
 
 /* ---- tensors (the parameter table) ---- */
 
@@ -89,46 +90,46 @@ enum {
 
 /* Allocates the flat buffers for cfg on dev. Parameters start uninitialised:
  * call fc_net_init_params or load a checkpoint. */
-fc_status fc_net_create(fc_device *dev, const fc_net_config *cfg, unsigned flags, fc_net **out);
-void fc_net_free(fc_net *net);
+FC_API fc_status fc_net_create(fc_device *dev, const fc_net_config *cfg, unsigned flags, fc_net **out);
+FC_API void fc_net_free(fc_net *net);
 
-const fc_net_config *fc_net_get_config(const fc_net *net);
-fc_device *fc_net_get_device(const fc_net *net);
-int fc_net_tensor_count(const fc_net *net);
-const fc_tensor_info *fc_net_tensor(const fc_net *net, int index);
+FC_API const fc_net_config *fc_net_get_config(const fc_net *net);
+FC_API fc_device *fc_net_get_device(const fc_net *net);
+FC_API int fc_net_tensor_count(const fc_net *net);
+FC_API const fc_tensor_info *fc_net_tensor(const fc_net *net, int index);
 /* NULL when no tensor has that name. */
-const fc_tensor_info *fc_net_find_tensor(const fc_net *net, const char *name);
-size_t fc_net_param_count(const fc_net *net); /* trainable floats */
-size_t fc_net_stat_count(const fc_net *net);  /* running-statistics floats */
+FC_API const fc_tensor_info *fc_net_find_tensor(const fc_net *net, const char *name);
+FC_API size_t fc_net_param_count(const fc_net *net); /* trainable floats */
+FC_API size_t fc_net_stat_count(const fc_net *net);  /* running-statistics floats */
 
 /* The flat buffers (views of n floats). grads/opt_* only for FC_NET_TRAINABLE. */
-fc_view fc_net_params(const fc_net *net);
-fc_view fc_net_grads(const fc_net *net);
-fc_view fc_net_stats(const fc_net *net);
+FC_API fc_view fc_net_params(const fc_net *net);
+FC_API fc_view fc_net_grads(const fc_net *net);
+FC_API fc_view fc_net_stats(const fc_net *net);
 /* Optimizer state: two buffers of param_count floats (SGD uses the first). */
-fc_view fc_net_opt_state(const fc_net *net, int which);
+FC_API fc_view fc_net_opt_state(const fc_net *net, int which);
 /* The view of one tensor (in params or stats). */
-fc_view fc_net_tensor_view(const fc_net *net, const fc_tensor_info *t);
+FC_API fc_view fc_net_tensor_view(const fc_net *net, const fc_tensor_info *t);
 /* Gradient view of a parameter tensor. */
-fc_view fc_net_tensor_grad(const fc_net *net, const fc_tensor_info *t);
+FC_API fc_view fc_net_tensor_grad(const fc_net *net, const fc_tensor_info *t);
 
 /* Weight-decay segments over the parameter buffer (conv/linear weights decay;
  * BN and biases do not), in the form the optimizers take. */
-int fc_net_decay_segments(const fc_net *net, const fc_optim_segment **segments);
+FC_API int fc_net_decay_segments(const fc_net *net, const fc_optim_segment **segments);
 
 /* torchvision's initialisation (kaiming-normal fan_out convs, BN γ=1 β=0,
  * nn.Linear/nn.Conv2d defaults elsewhere), drawn from seed; running mean 0,
  * var 1. Deterministic across devices. */
-fc_status fc_net_init_params(fc_net *net, uint64_t seed);
+FC_API fc_status fc_net_init_params(fc_net *net, uint64_t seed);
 
 /* Host copies of the buffers (blocking). */
-fc_status fc_net_read_params(fc_net *net, float *params, float *stats);
-fc_status fc_net_write_params(fc_net *net, const float *params, const float *stats);
+FC_API fc_status fc_net_read_params(fc_net *net, float *params, float *stats);
+FC_API fc_status fc_net_write_params(fc_net *net, const float *params, const float *stats);
 /* Copies parameters and statistics from src (same config). */
-fc_status fc_net_copy_params(fc_net *dst, const fc_net *src);
+FC_API fc_status fc_net_copy_params(fc_net *dst, const fc_net *src);
 /* BN batches seen in training (torchvision's num_batches_tracked). */
-int64_t fc_net_batches_tracked(const fc_net *net);
-void fc_net_set_batches_tracked(fc_net *net, int64_t n);
+FC_API int64_t fc_net_batches_tracked(const fc_net *net);
+FC_API void fc_net_set_batches_tracked(fc_net *net, int64_t n);
 
 /* ---- plans: activations for one batch size and mode ---- */
 
@@ -141,19 +142,19 @@ typedef enum fc_net_mode {
 
 /* Plans and allocates everything a forward (and, in training, backward) of
  * `batch` samples needs, and builds every kernel it will use. */
-fc_status fc_net_plan_create(fc_net *net, int batch, fc_net_mode mode, fc_net_plan **out);
-void fc_net_plan_free(fc_net_plan *plan);
-int fc_net_plan_batch(const fc_net_plan *plan);
+FC_API fc_status fc_net_plan_create(fc_net *net, int batch, fc_net_mode mode, fc_net_plan **out);
+FC_API void fc_net_plan_free(fc_net_plan *plan);
+FC_API int fc_net_plan_batch(const fc_net_plan *plan);
 /* Device bytes the plan holds (activations, gradients, workspace). */
-size_t fc_net_plan_bytes(const fc_net_plan *plan);
+FC_API size_t fc_net_plan_bytes(const fc_net_plan *plan);
 
 /* What a plan / a network would take on a device, computed without one (to
  * refuse a batch the device cannot hold before allocating anything). The
  * plan's equals fc_net_plan_bytes of the plan fc_net_plan_create makes, which
  * refuses plans larger than the device's global memory. */
-fc_status fc_net_plan_device_bytes(const fc_net_config *cfg, int batch, fc_net_mode mode, size_t *bytes);
+FC_API fc_status fc_net_plan_device_bytes(const fc_net_config *cfg, int batch, fc_net_mode mode, size_t *bytes);
 /* Parameters and statistics, plus gradients and optimizer state with FC_NET_TRAINABLE. */
-fc_status fc_net_device_bytes(const fc_net_config *cfg, unsigned flags, size_t *bytes);
+FC_API fc_status fc_net_device_bytes(const fc_net_config *cfg, unsigned flags, size_t *bytes);
 
 /* Input normalisation: x = (v/255 − mean[c]) / std[c]. */
 typedef struct fc_input_norm {
@@ -167,13 +168,13 @@ typedef struct fc_input_norm {
  * batch it runs on (as training does) and leaves the running statistics untouched; RFD and
  * dropout stay off. For a teacher whose running statistics lag its weights (early training).
  * No effect on training plans. */
-void fc_net_plan_set_batch_stats(fc_net_plan *plan, int on);
-fc_status fc_net_forward(fc_net_plan *plan, fc_view images, const fc_input_norm *norm,
+FC_API void fc_net_plan_set_batch_stats(fc_net_plan *plan, int on);
+FC_API fc_status fc_net_forward(fc_net_plan *plan, fc_view images, const fc_input_norm *norm,
                          uint64_t seed, uint64_t step);
-fc_view fc_net_plan_logits(const fc_net_plan *plan);
+FC_API fc_view fc_net_plan_logits(const fc_net_plan *plan);
 /* Backward of the last training forward from dlogits [N][classes]: parameter
  * gradients are ADDED to the net's grads buffer (zero it first). */
-fc_status fc_net_backward(fc_net_plan *plan, fc_view dlogits);
+FC_API fc_status fc_net_backward(fc_net_plan *plan, fc_view dlogits);
 
 #ifdef __cplusplus
 }

@@ -22,6 +22,7 @@
 
 #include <stddef.h>
 
+#include "fercl/api.h"
 #include "fercl/ckpt.h"
 #include "fercl/status.h"
 
@@ -45,7 +46,7 @@ typedef struct fc_onnx_summary {
  * Refuses a file that is not a fer-cl checkpoint, a damaged one, and a model
  * an ONNX file cannot hold (weights over protobuf's 2 GiB limit:
  * FC_ERR_UNSUPPORTED). summary may be NULL. */
-fc_status fc_onnx_export(const char *checkpoint_path, const char *onnx_path, fc_onnx_summary *summary);
+FC_API fc_status fc_onnx_export(const char *checkpoint_path, const char *onnx_path, fc_onnx_summary *summary);
 
 #ifdef __cplusplus
 }

@@ -9,6 +9,7 @@
 #ifndef FERCL_OPS_VISION_H
 #define FERCL_OPS_VISION_H
 
+#include "fercl/api.h"
 #include "fercl/ops.h"
 
 #ifdef __cplusplus
@@ -18,14 +19,14 @@ extern "C" {
 /* ---- PReLU (cl/prelu.cl) ----
  * x, y in shape s (either layout; a [N][C] matrix is (N, C, 1, 1) NCHW); slope [C].
  * y may alias x. */
-fc_status fc_prelu_forward(fc_device *dev, fc_shape4 s, fc_view x, fc_view slope, fc_view y);
+FC_API fc_status fc_prelu_forward(fc_device *dev, fc_shape4 s, fc_view x, fc_view slope, fc_view y);
 
 /* ---- max-pool with ceil rounding (PyTorch's ceil_mode=True, no padding) ----
  * OH = ⌈(H − k)/stride⌉ + 1 (less one when that last window would start past the
  * input): the last window may hang over the edge and takes the maximum of the
  * part inside. Same tie / NaN / argmax rules as fc_maxpool2d_forward. */
-fc_shape4 fc_maxpool2d_ceil_out_shape(fc_shape4 in, int k, int stride);
-fc_status fc_maxpool2d_ceil_forward(fc_device *dev, fc_shape4 in, int k, int stride, fc_view x,
+FC_API fc_shape4 fc_maxpool2d_ceil_out_shape(fc_shape4 in, int k, int stride);
+FC_API fc_status fc_maxpool2d_ceil_forward(fc_device *dev, fc_shape4 in, int k, int stride, fc_view x,
                                     fc_view y, fc_view argmax);
 
 /* ---- crop + resize (cl/resize.cl) ----
@@ -39,7 +40,7 @@ fc_status fc_maxpool2d_ceil_forward(fc_device *dev, fc_shape4 in, int k, int str
  *   FC_RESIZE_BILINEAR  interpolate(mode="bilinear", align_corners=False): half-pixel
  *                       centres, edge samples clamped, no antialiasing. */
 typedef enum fc_resize_mode { FC_RESIZE_AREA = 0, FC_RESIZE_BILINEAR = 1 } fc_resize_mode;
-fc_status fc_crop_resize(fc_device *dev, fc_resize_mode mode, fc_view src, int channels, int h,
+FC_API fc_status fc_crop_resize(fc_device *dev, fc_resize_mode mode, fc_view src, int channels, int h,
                          int w, fc_view boxes, int n, int oh, int ow, float scale, float shift,
                          fc_view y);
 
@@ -50,7 +51,7 @@ fc_status fc_crop_resize(fc_device *dev, fc_resize_mode mode, fc_view src, int c
  * repeat). src: uint8 [C_in][H][W]; y: uint8 [N][C_out][OH][OW], rounded to nearest.
  * C_out = C_in, or C_out = 1 from C_in = 3: ITU-R 601 luma of the rounded RGB
  * samples (as fc_image_decode's gray). */
-fc_status fc_affine_warp(fc_device *dev, fc_view src, int in_channels, int h, int w, fc_view m,
+FC_API fc_status fc_affine_warp(fc_device *dev, fc_view src, int in_channels, int h, int w, fc_view m,
                          int n, int out_channels, int oh, int ow, fc_view y);
 
 #ifdef __cplusplus

@@ -11,6 +11,7 @@
 
 #include <stddef.h>
 
+#include "fercl/api.h"
 #include "fercl/device.h"
 #include "fercl/net.h"
 #include "fercl/profile.h"
@@ -21,7 +22,7 @@ extern "C" {
 #endif
 
 /* Monotonic clock in seconds. */
-double fc_perf_now_s(void);
+FC_API double fc_perf_now_s(void);
 
 /* The GEMM parameters a device uses now ("fer-cl mr6 ..." or "CLBlast"), whether
  * they came from a tuning file, and which file ("" when not tuned). */
@@ -30,7 +31,7 @@ typedef struct fc_perf_tuning_info {
   int tuned;
   char source[1024];
 } fc_perf_tuning_info;
-void fc_perf_tuning_info_get(const fc_device *device, fc_perf_tuning_info *out);
+FC_API void fc_perf_tuning_info_get(const fc_device *device, fc_perf_tuning_info *out);
 
 /* ---- fer-cl bench ---- */
 
@@ -90,7 +91,7 @@ typedef struct fc_bench_config {
 
 /* The defaults of `fer-cl bench` (resnet18, 112 px, batch 64, the default recipe's
  * semi-supervised step). */
-void fc_bench_config_default(fc_bench_config *cfg);
+FC_API void fc_bench_config_default(fc_bench_config *cfg);
 
 typedef struct fc_bench_report {
   fc_bench_result *results;
@@ -102,8 +103,8 @@ typedef struct fc_bench_report {
 
 /* Runs the sections (or the training steps); the report holds what was
  * measured, also on failure. Free with fc_bench_report_free. */
-fc_status fc_bench_run(fc_device *device, const fc_bench_config *cfg, fc_bench_report *report);
-void fc_bench_report_free(fc_bench_report *report);
+FC_API fc_status fc_bench_run(fc_device *device, const fc_bench_config *cfg, fc_bench_report *report);
+FC_API void fc_bench_report_free(fc_bench_report *report);
 
 /* ---- fer-cl tune ---- */
 
@@ -126,7 +127,7 @@ typedef struct fc_tune_result {
 
 /* Measures the candidates (resuming an interrupted run unless cfg->restart),
  * saves the winners where every later device open finds them. */
-fc_status fc_tune_run(fc_device *device, const fc_tune_config *cfg, fc_tune_result *result);
+FC_API fc_status fc_tune_run(fc_device *device, const fc_tune_config *cfg, fc_tune_result *result);
 
 #ifdef __cplusplus
 }

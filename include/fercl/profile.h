@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "fercl/api.h"
 #include "fercl/device.h"
 #include "fercl/status.h"
 
@@ -28,22 +29,22 @@ extern "C" {
 typedef struct fc_profile fc_profile;
 
 /* FC_ERR_INVALID_ARG when the device was not opened with FC_DEVICE_OPEN_PROFILING. */
-fc_status fc_profile_create(fc_device *dev, fc_profile **out);
-void fc_profile_free(fc_profile *profile);
+FC_API fc_status fc_profile_create(fc_device *dev, fc_profile **out);
+FC_API void fc_profile_free(fc_profile *profile);
 /* Waits for the device, then moves the launches recorded since the last call
  * into the profile under the label `step` (a training step, a benchmark
  * repetition). Launches collected with step < 0 are dropped (warm-up). */
-fc_status fc_profile_collect(fc_profile *profile, int64_t step);
+FC_API fc_status fc_profile_collect(fc_profile *profile, int64_t step);
 /* Number of distinct steps collected, and the total kernel time in seconds. */
-int64_t fc_profile_steps(const fc_profile *profile);
-double fc_profile_kernel_seconds(const fc_profile *profile);
+FC_API int64_t fc_profile_steps(const fc_profile *profile);
+FC_API double fc_profile_kernel_seconds(const fc_profile *profile);
 /* Writes the per-launch CSV and the Chrome trace (either path may be NULL). */
-fc_status fc_profile_write(const fc_profile *profile, const char *csv_path, const char *trace_path);
+FC_API fc_status fc_profile_write(const fc_profile *profile, const char *csv_path, const char *trace_path);
 /* Per-layer and per-kernel times (ms per step) as text. */
-void fc_profile_print_summary(const fc_profile *profile, FILE *out);
+FC_API void fc_profile_print_summary(const fc_profile *profile, FILE *out);
 /* For a run folder: writes DIR/profile.csv and DIR/profile.trace.json, then the
  * summary and the two paths to `summary` (may be NULL). */
-fc_status fc_profile_save_run(const fc_profile *profile, const char *dir, FILE *summary);
+FC_API fc_status fc_profile_save_run(const fc_profile *profile, const char *dir, FILE *summary);
 
 #ifdef __cplusplus
 }

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "fercl/api.h"
 #include "fercl/status.h"
 
 #ifdef __cplusplus
@@ -36,9 +37,9 @@ typedef enum fc_st_dtype {
 #define FC_ST_MAX_HEADER ((uint64_t)100 << 20)
 
 /* "F32", "BF16", ...; "?" when out of range. */
-const char *fc_st_dtype_name(fc_st_dtype dtype);
+FC_API const char *fc_st_dtype_name(fc_st_dtype dtype);
 /* Bytes per element (BOOL is one byte); 0 when out of range. */
-size_t fc_st_dtype_size(fc_st_dtype dtype);
+FC_API size_t fc_st_dtype_size(fc_st_dtype dtype);
 
 /* One tensor: what the writer takes, and what the reader describes (data is
  * NULL there; read the bytes with fc_safetensors_read). ndim 0 is a scalar
@@ -61,7 +62,7 @@ typedef struct fc_st_tensor {
  * to its element size. The header is padded with spaces to a multiple of 8.
  * Names must be non-empty, unique, valid UTF-8 and not "__metadata__";
  * metadata keys must be unique; keys and values valid UTF-8. */
-fc_status fc_safetensors_write(const char *path, const fc_st_tensor *tensors, size_t count,
+FC_API fc_status fc_safetensors_write(const char *path, const fc_st_tensor *tensors, size_t count,
                                const char *const *meta_keys, const char *const *meta_values,
                                size_t meta_count);
 
@@ -76,32 +77,32 @@ typedef struct fc_safetensors fc_safetensors;
  * rejection is one message naming the file and the problem (FC_ERR_IO,
  * FC_ERR_FORMAT, FC_ERR_LIMIT, FC_ERR_UNSUPPORTED for a dtype fer-cl does
  * not read). JSON errors give byte offsets within the header (file offset - 8). */
-fc_status fc_safetensors_open(const char *path, fc_safetensors **out);
-void fc_safetensors_close(fc_safetensors *file);
+FC_API fc_status fc_safetensors_open(const char *path, fc_safetensors **out);
+FC_API void fc_safetensors_close(fc_safetensors *file);
 
-const char *fc_safetensors_path(const fc_safetensors *file);
+FC_API const char *fc_safetensors_path(const fc_safetensors *file);
 /* Tensors are indexed in data order (by data_offsets). */
-size_t fc_safetensors_count(const fc_safetensors *file);
+FC_API size_t fc_safetensors_count(const fc_safetensors *file);
 /* Name, dtype and shape of tensor index (data is NULL); NULL when out of range.
  * Valid until fc_safetensors_close. */
-const fc_st_tensor *fc_safetensors_tensor(const fc_safetensors *file, size_t index);
-uint64_t fc_safetensors_numel(const fc_safetensors *file, size_t index);
-uint64_t fc_safetensors_nbytes(const fc_safetensors *file, size_t index);
+FC_API const fc_st_tensor *fc_safetensors_tensor(const fc_safetensors *file, size_t index);
+FC_API uint64_t fc_safetensors_numel(const fc_safetensors *file, size_t index);
+FC_API uint64_t fc_safetensors_nbytes(const fc_safetensors *file, size_t index);
 /* FC_ERR_NOT_FOUND naming the file and the tensor when absent. */
-fc_status fc_safetensors_find(const fc_safetensors *file, const char *name, size_t *index);
+FC_API fc_status fc_safetensors_find(const fc_safetensors *file, const char *name, size_t *index);
 
 /* Copies the tensor's raw bytes; size must equal fc_safetensors_nbytes. */
-fc_status fc_safetensors_read(fc_safetensors *file, size_t index, void *dst, size_t size);
+FC_API fc_status fc_safetensors_read(fc_safetensors *file, size_t index, void *dst, size_t size);
 /* Reads an F32, F16, BF16 or F64 tensor as float (count must equal
  * fc_safetensors_numel); for loading checkpoints stored in other precisions.
  * FC_ERR_MISMATCH for other dtypes. */
-fc_status fc_safetensors_read_f32(fc_safetensors *file, size_t index, float *dst, size_t count);
+FC_API fc_status fc_safetensors_read_f32(fc_safetensors *file, size_t index, float *dst, size_t count);
 
 /* Metadata value for key, or NULL. */
-const char *fc_safetensors_metadata(const fc_safetensors *file, const char *key);
-size_t fc_safetensors_metadata_count(const fc_safetensors *file);
+FC_API const char *fc_safetensors_metadata(const fc_safetensors *file, const char *key);
+FC_API size_t fc_safetensors_metadata_count(const fc_safetensors *file);
 /* The index-th metadata pair in header order; FC_ERR_INVALID_ARG out of range. */
-fc_status fc_safetensors_metadata_at(const fc_safetensors *file, size_t index, const char **key,
+FC_API fc_status fc_safetensors_metadata_at(const fc_safetensors *file, size_t index, const char **key,
                                      const char **value);
 
 #ifdef __cplusplus

@@ -9,6 +9,8 @@
 
 #include <stddef.h>
 
+#include "fercl/api.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -36,11 +38,11 @@ typedef enum fc_status {
 } fc_status;
 
 /* Short stable name of a status, e.g. "FC_ERR_IO". */
-const char *fc_status_name(fc_status status);
+FC_API const char *fc_status_name(fc_status status);
 
 /* Records a message (printf-style) for this thread and returns status.
  * Typical use: return fc_errorf(FC_ERR_IO, "cannot open %s: %s", path, strerror(errno)); */
-fc_status fc_errorf(fc_status status, const char *fmt, ...)
+FC_API fc_status fc_errorf(fc_status status, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 2, 3)))
 #endif
@@ -48,19 +50,19 @@ fc_status fc_errorf(fc_status status, const char *fmt, ...)
 
 /* Prepends context to this thread's message ("context: message") and returns
  * status unchanged; a no-op when status is FC_OK. */
-fc_status fc_error_context(fc_status status, const char *fmt, ...)
+FC_API fc_status fc_error_context(fc_status status, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 2, 3)))
 #endif
     ;
 
 /* This thread's last message; "" when none. Valid until the next fc_errorf. */
-const char *fc_last_error(void);
-void fc_error_clear(void);
+FC_API const char *fc_last_error(void);
+FC_API void fc_error_clear(void);
 
 /* Process exit code for a status: 0 ok, 2 for usage and device selection
  * problems, 130 for an interrupt, 1 otherwise. */
-int fc_status_exit_code(fc_status status);
+FC_API int fc_status_exit_code(fc_status status);
 
 /* Propagates a failing status to the caller. */
 #define FC_TRY(expr)                                                           \

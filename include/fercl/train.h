@@ -7,6 +7,7 @@
 
 #include <stdint.h>
 
+#include "fercl/api.h"
 #include "fercl/device.h"
 #include "fercl/net.h"
 #include "fercl/status.h"
@@ -98,8 +99,8 @@ typedef struct fc_train_config {
   void *before_writing_user;
 } fc_train_config;
 
-void fc_train_config_default(fc_train_config *cfg);
-fc_status fc_train_config_check(const fc_train_config *cfg);
+FC_API void fc_train_config_default(fc_train_config *cfg);
+FC_API fc_status fc_train_config_check(const fc_train_config *cfg);
 
 /* What a run reports at the end. */
 typedef struct fc_train_result {
@@ -129,12 +130,12 @@ typedef struct fc_train_result {
  * saved config wins over cfg, except the step budget). Started by mpirun (and
  * built with MPI), every rank calls it with the same cfg and trains one model
  * together, data-parallel (README "Several devices"); rank 0 alone writes. */
-fc_status fc_train_run(fc_device *dev, const fc_train_config *cfg, const char *resume_dir,
+FC_API fc_status fc_train_run(fc_device *dev, const fc_train_config *cfg, const char *resume_dir,
                        fc_train_result *result);
 
 /* Asks a running fc_train_run to stop after the current step, save, and return
  * FC_ERR_INTERRUPTED (safe to call from a signal handler). */
-void fc_train_request_stop(void);
+FC_API void fc_train_request_stop(void);
 
 #ifdef __cplusplus
 }
