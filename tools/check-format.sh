@@ -1,30 +1,35 @@
 #!/usr/bin/env bash
-# Checks the C formatting of a change against .clang-format (needs clang-format,
-# which provides git-clang-format; Debian: apt-get install clang-format).
+# Checks the C formatting against .clang-format (needs clang-format, which provides
+# git-clang-format; Debian: apt-get install clang-format; CI has Debian 12's clang-format 14,
+# and other versions may lay out a few lines differently).
 #
 #   tools/check-format.sh                 the lines of .c/.h files changed since the branch left
 #                                         main (commits and uncommitted edits)
 #   tools/check-format.sh --base REV      the lines changed since REV instead
+#   tools/check-format.sh --all           every .c/.h file git tracks under src/, include/,
+#                                         tests/ and tools/ (what tools/test.sh checks)
 #   tools/check-format.sh FILE...         the whole of each file given
 #   --fix                                 rewrite those lines or files instead of reporting
 #
-# Only what a change touches is checked, so older code keeps its layout until
-# someone edits it. Prints what clang-format would change; exits 0 when there
-# is nothing, 1 when there is, 2 on a usage error.
+# Prints what clang-format would change (with --all: the first lines of each file's
+# difference, and a count); exits 0 when there is nothing, 1 when there is, 2 on a usage
+# error or without clang-format.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 fix=0
+all=0
 base=
 files=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --fix) fix=1 ;;
+    --all) all=1 ;;
     --base)
       [ $# -ge 2 ] || { echo "check-format: --base needs a revision" >&2; exit 2; }
       base=$2
       shift ;;
-    -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) echo "check-format: unknown option $1 (see --help)" >&2; exit 2 ;;
     *) files+=("$1") ;;
   esac
@@ -32,6 +37,31 @@ while [ $# -gt 0 ]; do
 done
 
 command -v clang-format >/dev/null || { echo "check-format: clang-format is not installed" >&2; exit 2; }
+
+if [ $all = 1 ]; then
+  [ -z "$base" ] && [ ${#files[@]} = 0 ] || { echo "check-format: --all takes no --base or files" >&2; exit 2; }
+  mapfile -t files < <(git ls-files -- 'src/*.c' 'src/*.h' 'include/*.h' 'tests/*.c' 'tests/*.h' \
+                                       'tools/*.c' 'tools/*.h')
+  [ ${#files[@]} -gt 0 ] || { echo "check-format: no tracked .c/.h files (not a git checkout?)" >&2; exit 2; }
+  if [ $fix = 1 ]; then
+    clang-format -i --style=file "${files[@]}"
+    exit 0
+  fi
+  bad=0
+  for f in "${files[@]}"; do
+    d=$(clang-format --style=file "$f" | diff -u --label "$f" --label "$f (formatted)" "$f" -) && continue
+    bad=$((bad + 1))
+    printf '%s\n' "$d" | head -n 40
+    n=$(printf '%s\n' "$d" | wc -l)
+    [ "$n" -le 40 ] || echo "... ($((n - 40)) more lines of difference in $f)"
+  done
+  if [ $bad -gt 0 ]; then
+    echo "check-format: $bad of ${#files[@]} files differ from .clang-format; tools/check-format.sh --all --fix rewrites them"
+    exit 1
+  fi
+  echo "check-format: ${#files[@]} files as .clang-format lays them out"
+  exit 0
+fi
 
 if [ ${#files[@]} -gt 0 ]; then
   [ -z "$base" ] || { echo "check-format: give --base or files, not both" >&2; exit 2; }

