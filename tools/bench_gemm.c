@@ -4,7 +4,6 @@
  *   build/tools/bench_gemm N [REPS] [--per-call]
  * Prints the fastest of 5 rounds of REPS products (default 50) for each side
  * and their ratio (OpenBLAS time / fer-cl time: above 1, fer-cl is faster). */
-#include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,9 +13,7 @@
 #include "fercl/device.h"
 #include "fercl/fercl.h"
 #include "fercl/ops.h"
-
-typedef void (*cblas_sgemm_fn)(int, int, int, int, int, int, float, const float *, int, const float *, int,
-                               float, float *, int);
+#include "perf/perf_internal.h"
 
 static double now_s(void) {
   struct timespec t;
@@ -70,13 +67,11 @@ int main(int argc, char **argv) {
   }
   printf("fc_gemm  %zu^3: %.4f ms  %.1f GFLOP/s  (%s)\n", n, ours * 1e3, 2.0 * (double)count * n / ours * 1e-9,
          per_call ? "one wait per product" : "one wait per round");
-  void *lib = dlopen("libopenblas.so.0", RTLD_NOW | RTLD_LOCAL);
-  void *sym = lib ? dlsym(lib, "cblas_sgemm") : NULL;
-  if (!sym) {
+  const char *which = NULL;
+  fc_cblas_sgemm_fn sgemm = fc_host_sgemm((const char *const[]){"libopenblas.so.0", NULL}, &which);
+  if (!sgemm) {
     printf("OpenBLAS (libopenblas.so.0) not found: no comparison\n");
   } else {
-    cblas_sgemm_fn sgemm;
-    memcpy(&sgemm, &sym, sizeof sgemm);
     double host = 1e30;
     for (int round = -1; round < 5; round++) {
       double t0 = now_s();

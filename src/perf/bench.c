@@ -280,14 +280,11 @@ static fc_status bench_latency(bench *bn) {
 
 /* ---- GEMM ---- */
 
-typedef void (*cblas_sgemm_fn)(int, int, int, int, int, int, float, const float *, int,
-                               const float *, int, float, float *, int);
-
 typedef struct gemm_ctx {
   size_t m, n, k;
   cl_mem a, b, c;
   int engine; /* 0 fercl, 1 clblast (device's current overrides), 2 host BLAS */
-  cblas_sgemm_fn host;
+  fc_cblas_sgemm_fn host;
   float *ha, *hb, *hc;
 } gemm_ctx;
 
@@ -316,16 +313,14 @@ static fc_status run_gemm(fc_device *dev, void *p) {
   return st;
 }
 
-static cblas_sgemm_fn find_host_blas(const char **which) {
-  static const char *libs[] = {"libopenblas.so.0", "libopenblas.so", "libblis.so.4",
-                               "libblas.so.3"};
-  for (size_t i = 0; i < sizeof libs / sizeof libs[0]; i++) {
+fc_cblas_sgemm_fn fc_host_sgemm(const char *const *libs, const char **which) {
+  for (size_t i = 0; libs[i]; i++) {
     void *h = dlopen(libs[i], RTLD_NOW | RTLD_LOCAL);
     if (!h) continue;
     void *f = dlsym(h, "cblas_sgemm");
     if (f) {
       *which = libs[i];
-      cblas_sgemm_fn fn;
+      fc_cblas_sgemm_fn fn;
       memcpy(&fn, &f, sizeof fn);
       return fn;
     }
@@ -343,7 +338,9 @@ static fc_status bench_gemm(bench *bn) {
   int n_sizes = bn->cfg->quick ? 2 : 4;
   size_t maxn = sizes[n_sizes - 1];
   const char *host_lib = NULL;
-  cblas_sgemm_fn host = find_host_blas(&host_lib);
+  static const char *const host_libs[] = {"libopenblas.so.0", "libopenblas.so", "libblis.so.4",
+                                          "libblas.so.3", NULL};
+  fc_cblas_sgemm_fn host = fc_host_sgemm(host_libs, &host_lib);
   size_t bytes = maxn * maxn * sizeof(float);
   float *ha = malloc(bytes), *hb = malloc(bytes), *hc = malloc(bytes);
   if (!ha || !hb || !hc) {

@@ -28,6 +28,13 @@ typedef struct fc_perf_conv {
 /* The model's unique convolutions in layer order (at most FC_PERF_MAX_CONVS). */
 fc_status fc_perf_conv_shapes(const fc_net_config *cfg, int batch, fc_perf_conv *out, int *n);
 
+/* cblas_sgemm of a host BLAS, the comparison of bench's GEMM section and tools/bench_gemm. */
+typedef void (*fc_cblas_sgemm_fn)(int, int, int, int, int, int, float, const float *, int,
+                                  const float *, int, float, float *, int);
+/* The cblas_sgemm of the first library of libs (NULL-terminated) that dlopen finds and that
+ * has one; *which names that library. NULL when none. */
+fc_cblas_sgemm_fn fc_host_sgemm(const char *const *libs, const char **which);
+
 /* Workspace floats a timed convolution gets: all samples at once up to 32 Mi
  * floats, as the network's plans. */
 size_t fc_perf_conv_workspace(const fc_conv2d_desc *d);
