@@ -13,6 +13,25 @@
 #define FC_BN_RELU 1
 #define FC_BN_ADD_RELU 2
 
+/* The generic and CPU kernels of the apply and dx passes take the same arguments (the host
+ * launches either, src/ops/batchnorm.c); m = N·H·W, the elements of a channel. */
+#define BN_APPLY_ARGS                                                                       \
+  __global const float *x, const uint x_off, const uint sn, const uint sc, const uint hw,   \
+      const uint m, const uint parts, const uint channels, __global const float *mean,      \
+      const uint mean_off, __global const float *stat, const uint stat_off,                 \
+      const int stat_is_var, const float eps, __global const float *gamma,                  \
+      const uint gamma_off, __global const float *beta, const uint beta_off,                \
+      const int epilogue, __global const float *res, const uint res_off, __global float *y, \
+      const uint y_off, const uint slice
+#define BN_BACKWARD_DX_ARGS                                                               \
+  __global const float *x, const uint x_off, __global const float *dy, const uint dy_off, \
+      __global const float *y, const uint y_off, const uint sn, const uint sc,            \
+      const uint hw, const uint m, const uint parts, const uint channels,                 \
+      __global const float *mean, const uint mean_off, __global const float *invstd,      \
+      const uint invstd_off, __global const float *gamma, const uint gamma_off,           \
+      __global const float *sums, const uint sums_off, const int relu_mask,               \
+      __global float *dx, const uint dx_off, const uint slice
+
 /* part[c·parts + j] = Σ_slice x            (centered = 0)
  *                   = Σ_slice (x − mean)²  (centered = 1) */
 __kernel void bn_partial_sums(__global const float *x, const uint x_off, const uint sn,
@@ -78,16 +97,9 @@ __kernel void bn_finalize_var(__global const float *part, const uint part_off, c
 /* y = epilogue(gamma·(x − mean)·invstd + beta), one work-item per (n·HW + p, c).
  * stat_is_var: `stat` holds the running variance (inference) instead of invstd. */
 /* parts and slice: unused, for the same arguments as bn_apply_cpu. */
-__kernel void bn_apply(__global const float *x, const uint x_off, const uint sn, const uint sc,
-                       const uint hw, const uint count, const uint parts, const uint channels,
-                       __global const float *mean, const uint mean_off,
-                       __global const float *stat, const uint stat_off, const int stat_is_var,
-                       const float eps, __global const float *gamma, const uint gamma_off,
-                       __global const float *beta, const uint beta_off, const int epilogue,
-                       __global const float *res, const uint res_off, __global float *y,
-                       const uint y_off, const uint slice) {
+__kernel void bn_apply(BN_APPLY_ARGS) {
   const uint q = get_global_id(0), c = get_global_id(1);
-  if (q >= count || c >= channels) return;
+  if (q >= m || c >= channels) return;
   const uint n = q / hw, at = n * sn + c * sc + (q - n * hw);
   const float s = stat[stat_off + c];
   const float invstd = stat_is_var ? 1.0f / sqrt(s + eps) : s;
@@ -155,17 +167,9 @@ __kernel void bn_backward_finalize(__global const float *part, const uint part_o
 
 /* Backward pass 3: dx = gamma·invstd·(g − mean(g) − xhat·mean(g·xhat)). */
 /* parts and slice: unused, for the same arguments as bn_backward_dx_cpu. */
-__kernel void bn_backward_dx(__global const float *x, const uint x_off, __global const float *dy,
-                             const uint dy_off, __global const float *y, const uint y_off,
-                             const uint sn, const uint sc, const uint hw, const uint count,
-                             const uint parts, const uint channels, __global const float *mean,
-                             const uint mean_off, __global const float *invstd,
-                             const uint invstd_off, __global const float *gamma,
-                             const uint gamma_off, __global const float *sums,
-                             const uint sums_off, const int relu_mask, __global float *dx,
-                             const uint dx_off, const uint slice) {
+__kernel void bn_backward_dx(BN_BACKWARD_DX_ARGS) {
   const uint q = get_global_id(0), c = get_global_id(1);
-  if (q >= count || c >= channels) return;
+  if (q >= m || c >= channels) return;
   const uint n = q / hw, at = n * sn + c * sc + (q - n * hw);
   const float is = invstd[invstd_off + c];
   float g = dy[dy_off + at];
@@ -231,14 +235,7 @@ __kernel void bn_partial_sums_cpu(__global const float *x, const uint x_off, con
   part[part_off + c * parts + j] = bn_hsum8(acc8) + acc;
 }
 
-__kernel void bn_apply_cpu(__global const float *x, const uint x_off, const uint sn, const uint sc,
-                           const uint hw, const uint m, const uint parts, const uint channels,
-                           __global const float *mean, const uint mean_off,
-                           __global const float *stat, const uint stat_off, const int stat_is_var,
-                           const float eps, __global const float *gamma, const uint gamma_off,
-                           __global const float *beta, const uint beta_off, const int epilogue,
-                           __global const float *res, const uint res_off, __global float *y,
-                           const uint y_off, const uint slice) {
+__kernel void bn_apply_cpu(BN_APPLY_ARGS) {
   const uint j = get_global_id(0), c = get_global_id(1);
   if (j >= parts || c >= channels) return;
   const float s = stat[stat_off + c];
@@ -298,16 +295,7 @@ __kernel void bn_backward_partials_cpu(__global const float *x, const uint x_off
   part[part_off + (channels + c) * parts + j] = bn_hsum8(gx8) + gx1;
 }
 
-__kernel void bn_backward_dx_cpu(__global const float *x, const uint x_off,
-                                 __global const float *dy, const uint dy_off,
-                                 __global const float *y, const uint y_off, const uint sn,
-                                 const uint sc, const uint hw, const uint m, const uint parts,
-                                 const uint channels, __global const float *mean,
-                                 const uint mean_off, __global const float *invstd,
-                                 const uint invstd_off, __global const float *gamma,
-                                 const uint gamma_off, __global const float *sums,
-                                 const uint sums_off, const int relu_mask, __global float *dx,
-                                 const uint dx_off, const uint slice) {
+__kernel void bn_backward_dx_cpu(BN_BACKWARD_DX_ARGS) {
   const uint j = get_global_id(0), c = get_global_id(1);
   if (j >= parts || c >= channels) return;
   const float is = invstd[invstd_off + c], mu = mean[mean_off + c];

@@ -40,6 +40,19 @@ static void query_platform_string(cl_platform_id p, cl_platform_info what, char 
   for (size_t n = strlen(out); n > 0 && isspace((unsigned char)out[n - 1]); n--) out[n - 1] = '\0';
 }
 
+/* A number the device reports (0 when the driver does not say). */
+static cl_uint query_uint(cl_device_id id, cl_device_info what) {
+  cl_uint v = 0;
+  clGetDeviceInfo(id, what, sizeof v, &v, NULL);
+  return v;
+}
+
+static cl_ulong query_ulong(cl_device_id id, cl_device_info what) {
+  cl_ulong v = 0;
+  clGetDeviceInfo(id, what, sizeof v, &v, NULL);
+  return v;
+}
+
 static void fill_info(fc_device_info *info, cl_platform_id platform, cl_device_id id) {
   query_platform_string(platform, CL_PLATFORM_NAME, info->platform_name, sizeof info->platform_name);
   query_platform_string(platform, CL_PLATFORM_VERSION, info->platform_version,
@@ -51,30 +64,17 @@ static void fill_info(fc_device_info *info, cl_platform_id platform, cl_device_i
   query_string(id, CL_DEVICE_OPENCL_C_VERSION, info->opencl_c_version,
                sizeof info->opencl_c_version);
 
-  cl_device_type type = 0;
-  clGetDeviceInfo(id, CL_DEVICE_TYPE, sizeof type, &type, NULL);
+  cl_device_type type = query_ulong(id, CL_DEVICE_TYPE);
   info->type = (type & CL_DEVICE_TYPE_GPU)           ? FC_DEVICE_TYPE_GPU
                : (type & CL_DEVICE_TYPE_CPU)         ? FC_DEVICE_TYPE_CPU
                : (type & CL_DEVICE_TYPE_ACCELERATOR) ? FC_DEVICE_TYPE_ACCELERATOR
                                                      : FC_DEVICE_TYPE_OTHER;
-  cl_uint u = 0;
-  clGetDeviceInfo(id, CL_DEVICE_MAX_COMPUTE_UNITS, sizeof u, &u, NULL);
-  info->compute_units = u;
-  u = 0;
-  clGetDeviceInfo(id, CL_DEVICE_MAX_CLOCK_FREQUENCY, sizeof u, &u, NULL);
-  info->max_clock_mhz = u;
-  cl_ulong ul = 0;
-  clGetDeviceInfo(id, CL_DEVICE_GLOBAL_MEM_SIZE, sizeof ul, &ul, NULL);
-  info->global_mem_bytes = ul;
-  ul = 0;
-  clGetDeviceInfo(id, CL_DEVICE_LOCAL_MEM_SIZE, sizeof ul, &ul, NULL);
-  info->local_mem_bytes = ul;
-  ul = 0;
-  clGetDeviceInfo(id, CL_DEVICE_MAX_MEM_ALLOC_SIZE, sizeof ul, &ul, NULL);
-  info->max_alloc_bytes = ul;
-  u = 0;
-  clGetDeviceInfo(id, CL_DEVICE_NATIVE_VECTOR_WIDTH_FLOAT, sizeof u, &u, NULL);
-  info->native_float_width = u;
+  info->compute_units = query_uint(id, CL_DEVICE_MAX_COMPUTE_UNITS);
+  info->max_clock_mhz = query_uint(id, CL_DEVICE_MAX_CLOCK_FREQUENCY);
+  info->global_mem_bytes = query_ulong(id, CL_DEVICE_GLOBAL_MEM_SIZE);
+  info->local_mem_bytes = query_ulong(id, CL_DEVICE_LOCAL_MEM_SIZE);
+  info->max_alloc_bytes = query_ulong(id, CL_DEVICE_MAX_MEM_ALLOC_SIZE);
+  info->native_float_width = query_uint(id, CL_DEVICE_NATIVE_VECTOR_WIDTH_FLOAT);
   size_t wg = 0;
   clGetDeviceInfo(id, CL_DEVICE_MAX_WORK_GROUP_SIZE, sizeof wg, &wg, NULL);
   info->max_work_group_size = wg;
