@@ -39,11 +39,8 @@ __kernel void dta_batch_stats(__global const float *q, const uint q_off, __globa
                               __global float *stats, const uint s_off) {
   const uint j = get_global_id(0);
   if (j > C) return;
-  float acc = 0.0f;
-  if (j == 0)
-    for (uint b = 0; b < B; b++) acc += conf[conf_off + b];
-  else
-    for (uint b = 0; b < B; b++) acc += q[q_off + b * C + (j - 1)];
+  const float acc =
+      j == 0 ? fc_column_sum(conf + conf_off, B, 1, 0) : fc_column_sum(q + q_off, B, C, j - 1);
   stats[s_off + j] = acc / (float)B;
 }
 
@@ -86,8 +83,7 @@ __kernel void dta_align_update(__global const float *q, const uint q_off, const 
                             const uint st_off) {
   const uint c = get_global_id(0);
   if (c >= C) return;
-  float acc = 0.0f;
-  for (uint b = 0; b < B; b++) acc += q[q_off + b * C + c];
+  const float acc = fc_column_sum(q + q_off, B, C, c);
   __global float *pbar = state + st_off + C;
   pbar[c] = m * pbar[c] + (1.0f - m) * (acc / (float)B);
 }

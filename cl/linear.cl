@@ -14,7 +14,6 @@ __kernel void linear_bias_grad(__global const float *dy, const uint dy_off, cons
                                const uint db_off) {
   const uint o = get_global_id(0);
   if (o >= cols) return;
-  float acc = 0.0f;
-  for (uint r = 0; r < rows; r++) acc += dy[dy_off + r * cols + o];
+  const float acc = fc_column_sum(dy + dy_off, rows, cols, o);
   db[db_off + o] = (accumulate ? db[db_off + o] : 0.0f) + acc;
 }

@@ -5,6 +5,14 @@
 #define FC_DEVICE_CPU 0
 #endif
 
+/* Σ_r a[r·cols + col] for r = 0..rows−1, in row order (deterministic): a column of a
+ * row-major matrix. */
+float fc_column_sum(__global const float *a, const uint rows, const uint cols, const uint col) {
+  float acc = 0.0f;
+  for (uint r = 0; r < rows; r++) acc += a[r * cols + col];
+  return acc;
+}
+
 /* ---- fc_rng: counter-based random numbers (the C twin is src/ops/ref/rng.c) ----
  * Philox-4x32-10 (Salmon, Moraes, Dror, Shaw, SC'11): four 32-bit words that are a
  * bijection of a 128-bit counter under a 64-bit key. Stateless, so every work-item

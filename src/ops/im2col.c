@@ -45,8 +45,12 @@ fc_status fc_conv2d_kernel(fc_device *dev, const char *name, cl_kernel *out) {
   return fc_device_kernel(dev, "conv2d", "", name, out);
 }
 
+/* What im2col and col2im check: the descriptor, samples n0..n0+count−1 of the batch, the
+ * column matrix (its columns and ld_col), then the image view (x or dx: the whole batch)
+ * and the column view. */
 static fc_status check_chunk(const char *op, const fc_conv2d_desc *d, int n0, int count,
-                             size_t ld_col, size_t *columns) {
+                             size_t ld_col, const char *image_name, fc_view image, fc_view col,
+                             size_t *columns) {
   FC_TRY(fc_conv2d_check(d));
   if (n0 < 0 || count < 1 || n0 > d->n - count)
     return fc_errorf(FC_ERR_INVALID_ARG, "%s: samples %d..%d are outside the batch of %d", op, n0,
@@ -56,17 +60,16 @@ static fc_status check_chunk(const char *op, const fc_conv2d_desc *d, int n0, in
     return fc_errorf(FC_ERR_INVALID_ARG, "%s: ld_col %zu is smaller than the %zu columns", op,
                      ld_col, *columns);
   size_t k = (size_t)d->c_in * d->kh * d->kw;
-  return fc_ops_check_u32(op, (k - 1) * ld_col + *columns, "column matrix size");
+  FC_TRY(fc_ops_check_u32(op, (k - 1) * ld_col + *columns, "column matrix size"));
+  FC_TRY(fc_ops_check_view(op, image_name, image, fc_shape4_count(fc_conv2d_in_shape(d))));
+  return fc_ops_check_view(op, "col", col, (k - 1) * ld_col + *columns);
 }
 
 fc_status fc_im2col(fc_device *dev, const fc_conv2d_desc *d, fc_view x, int n0, int count,
                     fc_view col, size_t ld_col) {
   size_t columns = 0;
-  FC_TRY(check_chunk("im2col", d, n0, count, ld_col, &columns));
+  FC_TRY(check_chunk("im2col", d, n0, count, ld_col, "x", x, col, &columns));
   fc_shape4 s = fc_conv2d_in_shape(d);
-  size_t k = (size_t)d->c_in * d->kh * d->kw;
-  FC_TRY(fc_ops_check_view("im2col", "x", x, fc_shape4_count(s)));
-  FC_TRY(fc_ops_check_view("im2col", "col", col, (k - 1) * ld_col + columns));
   cl_kernel kernel = NULL;
   FC_TRY(fc_conv2d_kernel(dev, "im2col", &kernel));
   fc_view xs = fc_view_add(x, (size_t)n0 * fc_shape4_stride_n(s));
@@ -84,11 +87,8 @@ int fc_conv2d_shift_eligible(const fc_conv2d_desc *d) {
 fc_status fc_col2im(fc_device *dev, const fc_conv2d_desc *d, fc_view col, size_t ld_col, int n0,
                     int count, fc_view dx) {
   size_t columns = 0;
-  FC_TRY(check_chunk("col2im", d, n0, count, ld_col, &columns));
+  FC_TRY(check_chunk("col2im", d, n0, count, ld_col, "dx", dx, col, &columns));
   fc_shape4 s = fc_conv2d_in_shape(d);
-  size_t k = (size_t)d->c_in * d->kh * d->kw;
-  FC_TRY(fc_ops_check_view("col2im", "dx", dx, fc_shape4_count(s)));
-  FC_TRY(fc_ops_check_view("col2im", "col", col, (k - 1) * ld_col + columns));
   cl_kernel kernel = NULL;
   fc_view dxs = fc_view_add(dx, (size_t)n0 * fc_shape4_stride_n(s));
   size_t pixels = (size_t)count * d->h * d->w;
