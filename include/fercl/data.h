@@ -342,6 +342,11 @@ typedef struct fc_loader_config {
 } fc_loader_config;
 
 FC_API void fc_loader_config_default(fc_loader_config *config);
+/* The defaults, then a workload: the dataset, its labelled and unlabelled index lists (the
+ * indices are copied by fc_loader_create) and the two batch sizes. */
+FC_API void fc_loader_config_init(fc_loader_config *config, const fc_dataset *ds,
+                                  const fc_index_list *labeled, const fc_index_list *unlabeled,
+                                  int batch_labeled, int batch_unlabeled);
 
 /* One training step's input. data is ONE contiguous buffer
  * [x_l: B_l*C*H*W | u_w: B_u*C*H*W | u_s: B_u*C*H*W] so it goes to the

@@ -265,14 +265,7 @@ static int bench(void) {
       if (t == 0 && helps == 0) continue; /* with no producer the caller does it all */
       if (t > 0 && helps == 1) continue;  /* producers only: the trainer's thread waits on the device */
       fc_loader_config lc;
-      fc_loader_config_default(&lc);
-      lc.dataset = ds;
-      lc.labeled = train.index;
-      lc.labeled_count = train.count;
-      lc.unlabeled = train.index;
-      lc.unlabeled_count = train.count;
-      lc.batch_labeled = batch_labeled;
-      lc.batch_unlabeled = batch_unlabeled;
+      fc_loader_config_init(&lc, ds, &train, &train, batch_labeled, batch_unlabeled);
       lc.seed = (uint64_t)seed;
       lc.threads = (int)t;
       lc.consumer_helps = helps;

@@ -65,6 +65,19 @@ void fc_loader_config_default(fc_loader_config *config) {
   config->consumer_helps = 1;
 }
 
+void fc_loader_config_init(fc_loader_config *config, const fc_dataset *ds,
+                           const fc_index_list *labeled, const fc_index_list *unlabeled,
+                           int batch_labeled, int batch_unlabeled) {
+  fc_loader_config_default(config);
+  config->dataset = ds;
+  config->labeled = labeled->index;
+  config->labeled_count = labeled->count;
+  config->unlabeled = unlabeled->index;
+  config->unlabeled_count = unlabeled->count;
+  config->batch_labeled = batch_labeled;
+  config->batch_unlabeled = batch_unlabeled;
+}
+
 /* ---- which images a step uses (pure) ---- */
 
 static int64_t labeled_at(const fc_loader *L, int64_t step, int j) {

@@ -316,14 +316,8 @@ static fc_status init_thresholds(fc_trainer *t) {
 static fc_status resume_state(fc_trainer *t, const char *path);
 
 void fc_trainer_loader_config(const fc_trainer *t, int threads, fc_loader_config *lc) {
-  fc_loader_config_default(lc);
-  lc->dataset = t->ds;
-  lc->labeled = t->labeled.index;
-  lc->labeled_count = t->labeled.count;
-  lc->unlabeled = t->unlabeled.index;
-  lc->unlabeled_count = t->unlabeled.count;
-  lc->batch_labeled = t->B_l_all; /* the global batch; this rank's part of it */
-  lc->batch_unlabeled = t->B_u_all;
+  /* The global batch; this rank's part of it. */
+  fc_loader_config_init(lc, t->ds, &t->labeled, &t->unlabeled, t->B_l_all, t->B_u_all);
   lc->shards = t->world;
   lc->shard = t->rank;
   lc->seed = t->cfg.seed;

@@ -60,14 +60,7 @@ START_TEST(counts_classes_split_and_loader) {
     if (c != 1) ck_assert(counts[c] == 601 || counts[c] == 602);
   /* The loader at the trainer's batch sizes. */
   fc_loader_config lc;
-  fc_loader_config_default(&lc);
-  lc.dataset = ds;
-  lc.labeled = l.index;
-  lc.labeled_count = l.count;
-  lc.unlabeled = u.index;
-  lc.unlabeled_count = u.count;
-  lc.batch_labeled = 64;
-  lc.batch_unlabeled = 448;
+  fc_loader_config_init(&lc, ds, &l, &u, 64, 448);
   lc.threads = 2;
   fc_loader *L = NULL;
   FC_CHECK_OK(fc_loader_create(&lc, &L));

@@ -37,14 +37,7 @@ static void teardown(void) {
 
 static fc_loader_config config(int threads, int depth) {
   fc_loader_config c;
-  fc_loader_config_default(&c);
-  c.dataset = ds;
-  c.labeled = lab.index;
-  c.labeled_count = lab.count;
-  c.unlabeled = unl.index;
-  c.unlabeled_count = unl.count;
-  c.batch_labeled = 14;
-  c.batch_unlabeled = 25;
+  fc_loader_config_init(&c, ds, &lab, &unl, 14, 25);
   c.seed = 3;
   c.threads = threads;
   c.queue_depth = depth;
