@@ -13,12 +13,28 @@ status=0
 # Defined dynamic symbols, less the ones the linker adds to every shared object.
 nm -D --defined-only "$lib" | awk '{print $NF}' |
   grep -v -x -e _init -e _fini -e _edata -e _end -e __bss_start | sort -u >"$tmp/exported" || exit 1
-# Names declared FC_API (the name is on the FC_API line: before "(" or "[").
-grep -h '^FC_API ' "$root"/include/fercl/*.h | sed -e 's/[([].*//' -e 's/.*[^A-Za-z0-9_]//' |
-  sort -u >"$tmp/declared"
-# Prototypes at the left margin without FC_API (static inline helpers are not exported).
-grep -Hn '^[A-Za-z].*[^A-Za-z0-9_]fc_[A-Za-z0-9_]*(' "$root"/include/fercl/*.h |
-  grep -v -e ':FC_API ' -e ':static ' -e ':typedef ' -e ':#' >"$tmp/bare"
+# The declarations of include/fercl/*.h: statements that start at the left margin (not
+# typedefs, static inline helpers or preprocessor lines), joined up to their ";" or "{".
+# Those starting FC_API give their name (before the first "(" or "["); any other that
+# declares an fc_ function is reported.
+awk '
+  function done() {
+    if (api) {
+      name = stmt; sub(/[([].*/, "", name); sub(/.*[^A-Za-z0-9_]/, "", name); print "D " name
+    } else if (stmt ~ /[^A-Za-z0-9_]fc_[A-Za-z0-9_]*[ \t]*\(/) {
+      print "B " where ": " stmt
+    }
+    stmt = ""
+  }
+  stmt == "" && /^[A-Za-z]/ && !/^(typedef|static|extern "C")/ {
+    stmt = $0; api = /^FC_API /; where = FILENAME ":" FNR
+    if (/[;{]/) done()
+    next
+  }
+  stmt != "" { stmt = stmt " " $0; if (/[;{]/) done() }
+' "$root"/include/fercl/*.h >"$tmp/decls" || exit 1
+sed -n 's/^D //p' "$tmp/decls" | sort -u >"$tmp/declared"
+sed -n 's/^B //p' "$tmp/decls" >"$tmp/bare"
 
 if [ ! -s "$tmp/declared" ] || [ ! -s "$tmp/exported" ]; then
   echo "nothing declared FC_API in $root/include/fercl, or nothing exported by $lib"
