@@ -10,9 +10,11 @@ tmp=$(mktemp -d) || exit 1
 trap 'rm -rf "$tmp"' EXIT
 status=0
 
-# Defined dynamic symbols, less the ones the linker adds to every shared object.
+# Defined dynamic symbols, less the ones the linker adds to every shared object and the
+# ODR indicators AddressSanitizer adds beside exported data (__odr_asan.NAME).
 nm -D --defined-only "$lib" | awk '{print $NF}' |
-  grep -v -x -e _init -e _fini -e _edata -e _end -e __bss_start | sort -u >"$tmp/exported" || exit 1
+  grep -v -x -e _init -e _fini -e _edata -e _end -e __bss_start -e '__odr_asan\..*' |
+  sort -u >"$tmp/exported" || exit 1
 # The declarations of include/fercl/*.h: statements that start at the left margin (not
 # typedefs, static inline helpers or preprocessor lines), joined up to their ";" or "{".
 # Those starting FC_API give their name (before the first "(" or "["); any other that
