@@ -1,7 +1,6 @@
 /* fer-cl faces (detection only) and predict's face path: find faces with
  * MTCNN on the device, align each to the checkpoint's input with a similarity
  * transform of its 5 landmarks, classify, print / JSON / CSV, draw. */
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
