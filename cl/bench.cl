@@ -1,6 +1,13 @@
 /* Micro-benchmarks for `fer-cl bench`: peak FMA rate, memory bandwidth and
  * launch latency (clpeak-like). Not used by training. */
 
+/* One round of the 8 independent FMA chains x0..x7 (scalar or vector). */
+#define FMA_ROUND(a, b) \
+  do { \
+    x0 = fma(x0, a, b); x1 = fma(x1, a, b); x2 = fma(x2, a, b); x3 = fma(x3, a, b);  \
+    x4 = fma(x4, a, b); x5 = fma(x5, a, b); x6 = fma(x6, a, b); x7 = fma(x7, a, b);  \
+  } while (0)
+
 /* Peak FMA, scalar: 8 independent chains of `iters` FMAs (16 flops per round
  * per work-item), enough chains to cover FMA latency on CPUs and GPUs. */
 __kernel void peak_fma_scalar(__global float *out, const int iters, const float a, const float b) {
@@ -8,14 +15,7 @@ __kernel void peak_fma_scalar(__global float *out, const int iters, const float 
   float x0 = (float)gid * 1e-9f, x1 = x0 + 0.1f, x2 = x0 + 0.2f, x3 = x0 + 0.3f;
   float x4 = x0 + 0.4f, x5 = x0 + 0.5f, x6 = x0 + 0.6f, x7 = x0 + 0.7f;
   for (int i = 0; i < iters; i++) {
-    x0 = fma(x0, a, b);
-    x1 = fma(x1, a, b);
-    x2 = fma(x2, a, b);
-    x3 = fma(x3, a, b);
-    x4 = fma(x4, a, b);
-    x5 = fma(x5, a, b);
-    x6 = fma(x6, a, b);
-    x7 = fma(x7, a, b);
+    FMA_ROUND(a, b);
   }
   out[gid] = x0 + x1 + x2 + x3 + x4 + x5 + x6 + x7;
 }
@@ -28,14 +28,7 @@ __kernel void peak_fma_vector(__global float *out, const int iters, const float 
   float8 x1 = x0 + 0.1f, x2 = x0 + 0.2f, x3 = x0 + 0.3f, x4 = x0 + 0.4f, x5 = x0 + 0.5f;
   float8 x6 = x0 + 0.6f, x7 = x0 + 0.7f;
   for (int i = 0; i < iters; i++) {
-    x0 = fma(x0, va, vb);
-    x1 = fma(x1, va, vb);
-    x2 = fma(x2, va, vb);
-    x3 = fma(x3, va, vb);
-    x4 = fma(x4, va, vb);
-    x5 = fma(x5, va, vb);
-    x6 = fma(x6, va, vb);
-    x7 = fma(x7, va, vb);
+    FMA_ROUND(va, vb);
   }
   const float8 s = x0 + x1 + x2 + x3 + x4 + x5 + x6 + x7;
   out[gid] = s.s0 + s.s1 + s.s2 + s.s3 + s.s4 + s.s5 + s.s6 + s.s7;

@@ -59,7 +59,8 @@ static int remove_entry(const char *path, const struct stat *sb, int flag, struc
 }
 
 static void remove_temp_dir(void) {
-  if (temp_dir[0] && !getenv("FERCL_TEST_KEEP")) nftw(temp_dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+  if (temp_dir[0] && !getenv("FERCL_TEST_KEEP"))
+    nftw(temp_dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 const char *fc_test_temp_dir(void) {

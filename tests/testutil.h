@@ -30,6 +30,15 @@ void fc_test_add_case(Suite *suite, const char *name, int timeout_s, const TTest
     FC_TEST_CASE(fc_suite_, case_name, timeout_s, __VA_ARGS__);     \
     return fc_test_run_suite(fc_suite_, nofork);                    \
   }
+/* The same for a suite that needs an OpenCL device: without one the program
+ * exits 77 (meson's "skipped") before any test runs. */
+#define FC_DEVICE_TEST_MAIN(suite_name, nofork, case_name, timeout_s, ...) \
+  int main(void) {                                                         \
+    fc_test_device();                                                      \
+    Suite *fc_suite_ = suite_create(suite_name);                           \
+    FC_TEST_CASE(fc_suite_, case_name, timeout_s, __VA_ARGS__);            \
+    return fc_test_run_suite(fc_suite_, nofork);                           \
+  }
 
 /* The device the tests run on, opened once per test program: $FERCL_TEST_DEVICE,
  * else $FERCL_DEVICE, else 0. Exits with 77 (meson's "skipped") when no OpenCL
@@ -37,11 +46,11 @@ void fc_test_add_case(Suite *suite, const char *name, int timeout_s, const TTest
 fc_device *fc_test_device(void);
 
 /* Fails the current test with the status and the library's last message. */
-#define FC_CHECK_OK(expr)                                                                  \
-  do {                                                                                     \
-    fc_status fc_check_status_ = (expr);                                                   \
-    ck_assert_msg(fc_check_status_ == FC_OK, "%s -> %s: %s", #expr,                        \
-                  fc_status_name(fc_check_status_), fc_last_error());                      \
+#define FC_CHECK_OK(expr)                                             \
+  do {                                                                \
+    fc_status fc_check_status_ = (expr);                              \
+    ck_assert_msg(fc_check_status_ == FC_OK, "%s -> %s: %s", #expr,   \
+                  fc_status_name(fc_check_status_), fc_last_error()); \
   } while (0)
 
 /* A scratch folder unique to this test program ("/tmp/fercl-test-<name>-<pid>"),

@@ -171,8 +171,13 @@ static int batchnorm(char **a) {
          gdb = upload(NULL, c);
   size_t ws = fc_batchnorm_workspace_size(s);
   cl_mem gws = upload(NULL, ws);
-  fc_batchnorm_params p = {
-      fc_view_of(gg, 0), fc_view_of(gb, 0), fc_view_of(grm, 0), fc_view_of(grv, 0), 0.1f, 1e-5f, NULL};
+  fc_batchnorm_params p = {fc_view_of(gg, 0),
+                           fc_view_of(gb, 0),
+                           fc_view_of(grm, 0),
+                           fc_view_of(grv, 0),
+                           0.1f,
+                           1e-5f,
+                           NULL};
   fc_view vres = fc_view_of(gres, 0);
   if (fc_batchnorm_forward_train(dev, s, fc_view_of(gx, 0), &p, fc_view_of(gmean, 0),
                                  fc_view_of(ginv, 0), epi, vres, fc_view_of(gy, 0),

@@ -40,8 +40,8 @@ typedef struct fc_ckpt_blob {
 /* Writes the model's parameters and statistics (read from the device) plus
  * blobs and extra metadata (keys should start with "fercl."). */
 FC_API fc_status fc_checkpoint_save(const char *path, fc_net *model, const fc_model_meta *meta,
-                             const fc_ckpt_blob *blobs, int n_blobs,
-                             const char *const *keys, const char *const *values, int n_kv);
+                                    const fc_ckpt_blob *blobs, int n_blobs, const char *const *keys,
+                                    const char *const *values, int n_kv);
 
 /* Reads the metadata of a fer-cl checkpoint (config, classes, normalisation). */
 FC_API fc_status fc_checkpoint_read_meta(const char *path, fc_model_meta *meta);
@@ -56,7 +56,8 @@ FC_API fc_status fc_checkpoint_load(const char *path, fc_net *model);
  * loaded; the classifier is skipped when the class count differs; a
  * 3-channel conv1 is summed to 1 channel for grayscale models. `report`
  * (may be NULL) receives a summary of what was loaded and what was not. */
-FC_API fc_status fc_checkpoint_init_from(const char *path, fc_net *model, char *report, size_t report_size);
+FC_API fc_status fc_checkpoint_init_from(const char *path, fc_net *model, char *report,
+                                         size_t report_size);
 
 /* Default normalisation for c channels: mean 0.5, std 0.25 (what fer-cl uses
  * when no dataset statistics are given). */

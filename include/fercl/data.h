@@ -44,10 +44,10 @@ FC_API void fc_image_free(fc_image *image);
 
 /* What a decode request wants. Zero fields mean "as stored in the file". */
 typedef struct fc_decode_request {
-  int channels;        /* 1 (ITU-R 601 luma) or 3; 0 = the file's own (gray 1, else 3) */
-  int height, width;   /* output size; 0 = the (cropped) image's size */
-  int crop_x, crop_y;  /* crop box in file pixels, applied before resizing; */
-  int crop_w, crop_h;  /* crop_w == 0 means the whole image; clipped to the image */
+  int channels;       /* 1 (ITU-R 601 luma) or 3; 0 = the file's own (gray 1, else 3) */
+  int height, width;  /* output size; 0 = the (cropped) image's size */
+  int crop_x, crop_y; /* crop box in file pixels, applied before resizing; */
+  int crop_w, crop_h; /* crop_w == 0 means the whole image; clipped to the image */
 } fc_decode_request;
 
 /* Facts about the file as stored. */
@@ -66,10 +66,11 @@ typedef struct fc_image_info {
  * (pixel centres aligned). name is used in messages only. out is allocated;
  * info may be NULL. Never exits: a corrupt or truncated file is FC_ERR_FORMAT. */
 FC_API fc_status fc_image_decode(const void *bytes, size_t size, const char *name,
-                          const fc_decode_request *request, fc_image *out, fc_image_info *info);
+                                 const fc_decode_request *request, fc_image *out,
+                                 fc_image_info *info);
 /* Reads a file (up to FC_IMAGE_MAX_FILE_BYTES) and decodes it. */
 FC_API fc_status fc_image_load(const char *path, const fc_decode_request *request, fc_image *out,
-                        fc_image_info *info);
+                               fc_image_info *info);
 
 /* Resizes src into dst, whose channels/height/width (and data) the caller
  * set; dst->channels must equal src->channels. Per axis: area averaging when
@@ -96,7 +97,7 @@ FC_API fc_status fc_image_paths(char *const *paths, int count, fc_name_list *out
 
 typedef enum fc_data_format {
   FC_DATA_AUTO = 0,
-  FC_DATA_FOLDER,      /* root/<class>/ images (.jpg .jpeg .png) or root/{train,val,test}/<class>/ */
+  FC_DATA_FOLDER, /* root/<class>/ images (.jpg .jpeg .png) or root/{train,val,test}/<class>/ */
   FC_DATA_FER2013_CSV, /* emotion,pixels,Usage */
   FC_DATA_RAFDB,       /* EmoLabel/list_patition_label.txt + Image/aligned/ */
   FC_DATA_AFFECTNET,   /* training.csv / validation.csv + Manually_Annotated_Images/ */
@@ -132,17 +133,17 @@ typedef struct fc_data_problem {
 
 /* A decoded dataset; every field is owned by it and read-only for users. */
 typedef struct fc_dataset {
-  char *root;            /* the path it was loaded from */
+  char *root; /* the path it was loaded from */
   fc_data_format format;
   int channels, height, width;
   int class_count;
-  char **class_names;    /* [class_count], in label order */
+  char **class_names; /* [class_count], in label order */
   int64_t count;
-  uint8_t *pixels;       /* [count][channels][height][width] */
-  int32_t *labels;       /* [count]; -1 = unknown (unlabelled images) */
-  uint8_t *splits;       /* [count]; fc_split */
-  char **sources;        /* [count]; path relative to root, or "file.csv:LINE" */
-  int32_t *file_width;   /* [count]; size and colour channels as stored */
+  uint8_t *pixels;     /* [count][channels][height][width] */
+  int32_t *labels;     /* [count]; -1 = unknown (unlabelled images) */
+  uint8_t *splits;     /* [count]; fc_split */
+  char **sources;      /* [count]; path relative to root, or "file.csv:LINE" */
+  int32_t *file_width; /* [count]; size and colour channels as stored */
   int32_t *file_height;
   uint8_t *file_channels;
   int64_t problem_count; /* images skipped as unreadable or corrupt */
@@ -168,11 +169,13 @@ FC_API void fc_data_options_default(fc_data_options *options);
  * line. Unreadable or corrupt images are skipped with a warning, listed in
  * problems and summarised (unless options->strict); a set in which nothing
  * decodes is an error. */
-FC_API fc_status fc_dataset_load(const char *path, const fc_data_options *options, fc_dataset **out);
+FC_API fc_status fc_dataset_load(const char *path, const fc_data_options *options,
+                                 fc_dataset **out);
 
 /* Adds every image below dir (recursively; .jpg/.jpeg/.png, any case) to ds
  * as FC_SPLIT_UNLABELED with label -1, converted to ds's channels and size. */
-FC_API fc_status fc_dataset_add_unlabeled(fc_dataset *ds, const char *dir, const fc_data_options *options);
+FC_API fc_status fc_dataset_add_unlabeled(fc_dataset *ds, const char *dir,
+                                          const fc_data_options *options);
 
 FC_API void fc_dataset_free(fc_dataset *ds);
 
@@ -193,7 +196,8 @@ FC_API void fc_index_list_free(fc_index_list *list);
 /* All images of one split, ascending. */
 FC_API fc_status fc_dataset_split_indices(const fc_dataset *ds, fc_split split, fc_index_list *out);
 /* Images per class among list (counts has class_count entries; -1 labels not counted). */
-FC_API void fc_dataset_class_counts(const fc_dataset *ds, const fc_index_list *list, int64_t *counts);
+FC_API void fc_dataset_class_counts(const fc_dataset *ds, const fc_index_list *list,
+                                    int64_t *counts);
 /* Copies images idx[0..n) one after the other into dst (n * image bytes). */
 FC_API void fc_dataset_gather(const fc_dataset *ds, const int64_t *idx, int64_t n, uint8_t *dst);
 /* Writes ds as a folder-per-class PNG dataset: dir/<split>/<class>/<name>.png,
@@ -208,7 +212,8 @@ typedef struct fc_data_norm {
 } fc_data_norm;
 
 /* Mean and standard deviation of the images in list (pixel values / 255). */
-FC_API fc_status fc_data_norm_compute(const fc_dataset *ds, const fc_index_list *list, fc_data_norm *out);
+FC_API fc_status fc_data_norm_compute(const fc_dataset *ds, const fc_index_list *list,
+                                      fc_data_norm *out);
 /* ImageNet's values for 3 channels; for 1 channel the same converted to luma
  * (mean 0.4590, std 0.2256). */
 FC_API void fc_data_norm_default(int channels, fc_data_norm *out);
@@ -222,8 +227,8 @@ typedef struct fc_label_split_config {
   uint64_t seed;
   /* A class too small for its share keeps this much unlabelled (and gives
    * the rest); its shortfall is spread over the other classes. */
-  double margin_fraction;   /* default 0.1 */
-  int64_t margin_min;       /* default 1 */
+  double margin_fraction; /* default 0.1 */
+  int64_t margin_min;     /* default 1 */
 } fc_label_split_config;
 
 FC_API void fc_label_split_config_default(fc_label_split_config *config);
@@ -232,15 +237,16 @@ FC_API void fc_label_split_config_default(fc_label_split_config *config);
  * (ascending); unlabeled gets the rest of the training split plus every
  * FC_SPLIT_UNLABELED image (ascending). Deterministic in (ds, config). */
 FC_API fc_status fc_label_split(const fc_dataset *ds, const fc_label_split_config *config,
-                         fc_index_list *labeled, fc_index_list *unlabeled);
+                                fc_index_list *labeled, fc_index_list *unlabeled);
 
 /* Writes the labelled list as text (one "source<TAB>label<TAB>class" line per
  * image), temp-then-rename. */
-FC_API fc_status fc_label_split_write(const char *path, const fc_dataset *ds, const fc_index_list *labeled);
+FC_API fc_status fc_label_split_write(const char *path, const fc_dataset *ds,
+                                      const fc_index_list *labeled);
 /* Reads such a file back against ds: every source must exist in the training
  * split with the same label. Fills labeled and unlabeled as fc_label_split does. */
 FC_API fc_status fc_label_split_read(const char *path, const fc_dataset *ds, fc_index_list *labeled,
-                              fc_index_list *unlabeled);
+                                     fc_index_list *unlabeled);
 
 /* ------------------------------------------------------------------------ */
 /* Counter-based randomness                                                 */
@@ -267,14 +273,14 @@ typedef enum fc_aug_op {
   FC_AUG_CONTRAST,         /* blend(mean luma, v, f)                          (f = param) */
   FC_AUG_EQUALIZE,         /* per channel histogram equalisation (PIL's rule) */
   FC_AUG_IDENTITY,
-  FC_AUG_POSTERIZE,        /* keep the top `param` bits (1..8) */
-  FC_AUG_ROTATE,           /* `param` degrees counter-clockwise about the centre, nearest, fill */
-  FC_AUG_SHARPNESS,        /* blend(smooth(v), v, f): 3x3 [1 1 1;1 5 1;1 1 1]/13, border kept */
-  FC_AUG_SHEAR_X,          /* out(x, y) = in(x + param * (y - cy), y), nearest, fill */
-  FC_AUG_SHEAR_Y,          /* out(x, y) = in(x, y + param * (x - cx)) */
-  FC_AUG_SOLARIZE,         /* v >= param ? 255 - v : v */
-  FC_AUG_TRANSLATE_X,      /* shift right by `param` pixels (rounded), fill */
-  FC_AUG_TRANSLATE_Y,      /* shift down by `param` pixels */
+  FC_AUG_POSTERIZE,   /* keep the top `param` bits (1..8) */
+  FC_AUG_ROTATE,      /* `param` degrees counter-clockwise about the centre, nearest, fill */
+  FC_AUG_SHARPNESS,   /* blend(smooth(v), v, f): 3x3 [1 1 1;1 5 1;1 1 1]/13, border kept */
+  FC_AUG_SHEAR_X,     /* out(x, y) = in(x + param * (y - cy), y), nearest, fill */
+  FC_AUG_SHEAR_Y,     /* out(x, y) = in(x, y + param * (x - cx)) */
+  FC_AUG_SOLARIZE,    /* v >= param ? 255 - v : v */
+  FC_AUG_TRANSLATE_X, /* shift right by `param` pixels (rounded), fill */
+  FC_AUG_TRANSLATE_Y, /* shift down by `param` pixels */
   FC_AUG_OP_COUNT
 } fc_aug_op;
 
@@ -284,7 +290,8 @@ FC_API const char *fc_aug_op_name(fc_aug_op op);
 /* Blends are round(d + f * (v - d)) clamped to 0..255, d the degenerate image.
  * fill is used where geometric ops uncover pixels. scratch must hold one
  * image (channels*height*width bytes). */
-FC_API void fc_augment_apply_op(fc_image *image, fc_aug_op op, double param, uint8_t fill, uint8_t *scratch);
+FC_API void fc_augment_apply_op(fc_image *image, fc_aug_op op, double param, uint8_t fill,
+                                uint8_t *scratch);
 
 /* Mirror left-right. */
 FC_API void fc_augment_flip(fc_image *image);
@@ -307,34 +314,35 @@ typedef struct fc_augment_config {
 FC_API void fc_augment_config_default(fc_augment_config *config);
 
 /* The weak view of image in place, randomness drawn from *rng. */
-FC_API void fc_augment_weak(fc_image *image, const fc_augment_config *config, uint64_t *rng, uint8_t *scratch);
+FC_API void fc_augment_weak(fc_image *image, const fc_augment_config *config, uint64_t *rng,
+                            uint8_t *scratch);
 /* The strong view: (weak), RandAugment, Cutout. Magnitudes: a uniform v in
  * [0, 1] per op; Brightness/Color/Contrast/Sharpness f = 1 +- 0.9 v,
  * Rotate +-30 v degrees, Shear +-0.3 v, Translate +-0.3 v of the side,
  * Posterize 8 - round(4 v) bits, Solarize threshold 256 - round(256 v). */
 FC_API void fc_augment_strong(fc_image *image, const fc_augment_config *config, uint64_t *rng,
-                       uint8_t *scratch);
+                              uint8_t *scratch);
 
 /* ------------------------------------------------------------------------ */
 /* The prefetching loader                                                   */
 
 typedef struct fc_loader_config {
-  const fc_dataset *dataset;   /* must outlive the loader */
-  const int64_t *labeled;      /* labelled indices (copied) */
+  const fc_dataset *dataset; /* must outlive the loader */
+  const int64_t *labeled;    /* labelled indices (copied) */
   int64_t labeled_count;
-  const int64_t *unlabeled;    /* unlabelled pool (copied) */
+  const int64_t *unlabeled; /* unlabelled pool (copied) */
   int64_t unlabeled_count;
-  int batch_labeled;           /* B_l */
-  int batch_unlabeled;         /* B_u; 0 = supervised only */
-  int class_balanced;          /* labelled batch cycles through classes (default 1);
+  int batch_labeled;   /* B_l */
+  int batch_unlabeled; /* B_u; 0 = supervised only */
+  int class_balanced;  /* labelled batch cycles through classes (default 1);
                                   0 = shuffled epochs like the unlabelled pool */
   uint64_t seed;
   fc_augment_config augment;
-  int threads;                 /* producer threads; 0 = build batches inside fc_loader_get */
-  int queue_depth;             /* batch slots, prepared ahead (default 4) */
-  int consumer_helps;          /* fc_loader_get builds items of the batch it waits for instead
+  int threads;        /* producer threads; 0 = build batches inside fc_loader_get */
+  int queue_depth;    /* batch slots, prepared ahead (default 4) */
+  int consumer_helps; /* fc_loader_get builds items of the batch it waits for instead
                                   of sleeping (default 1; always so with threads 0) */
-  int shards, shard;           /* data-parallel ranks: batch_labeled and batch_unlabeled are the
+  int shards, shard;  /* data-parallel ranks: batch_labeled and batch_unlabeled are the
                                   GLOBAL batch, divisible by shards; each batch holds part `shard`
                                   (positions shard·B/shards ..) of it, with the very images and
                                   augmentation draws one loader of the whole batch gives those
@@ -377,7 +385,8 @@ FC_API void fc_loader_release(fc_loader *loader, const fc_batch *batch);
 FC_API void fc_loader_free(fc_loader *loader);
 
 /* Which dataset images step `step` uses (no pixels): labelled[B_l], unlabeled[B_u]. */
-FC_API void fc_loader_step_indices(const fc_loader *loader, int64_t step, int64_t *labeled, int64_t *unlabeled);
+FC_API void fc_loader_step_indices(const fc_loader *loader, int64_t step, int64_t *labeled,
+                                   int64_t *unlabeled);
 
 /* ------------------------------------------------------------------------ */
 /* Synthetic faces                                                          */
@@ -386,12 +395,12 @@ FC_API void fc_loader_step_indices(const fc_loader *loader, int64_t step, int64_
 FC_API extern const char *const fc_synth_class_names[7];
 
 typedef struct fc_synth_config {
-  int64_t train_count;  /* default 7000 */
-  int64_t val_count;    /* default 1400 */
-  int height, width;    /* default 48 x 48 */
-  int channels;         /* 1 (default) or 3 */
-  uint64_t seed;        /* default 1 */
-  int threads;          /* 0 = online CPUs */
+  int64_t train_count; /* default 7000 */
+  int64_t val_count;   /* default 1400 */
+  int height, width;   /* default 48 x 48 */
+  int channels;        /* 1 (default) or 3 */
+  uint64_t seed;       /* default 1 */
+  int threads;         /* 0 = online CPUs */
 } fc_synth_config;
 
 FC_API void fc_synth_config_default(fc_synth_config *config);
@@ -399,7 +408,8 @@ FC_API void fc_synth_config_default(fc_synth_config *config);
 /* Draws one face of class label (0..6) for image number index of the set;
  * a pure function of (config seed, size, channels, index, label). out is
  * allocated. */
-FC_API fc_status fc_synth_render(const fc_synth_config *config, int64_t index, int label, fc_image *out);
+FC_API fc_status fc_synth_render(const fc_synth_config *config, int64_t index, int label,
+                                 fc_image *out);
 /* A whole dataset (train then val, classes in turn), deterministic in config. */
 FC_API fc_status fc_synth_generate(const fc_synth_config *config, fc_dataset **out);
 

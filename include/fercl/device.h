@@ -33,7 +33,7 @@ typedef struct fc_device_info {
   char vendor[256];
   char platform_name[256];
   char platform_version[256];
-  char device_version[256];   /* "OpenCL 3.0 ..." */
+  char device_version[256]; /* "OpenCL 3.0 ..." */
   char driver_version[256];
   char opencl_c_version[256]; /* "OpenCL C 1.2 ..." */
   fc_device_type type;
@@ -68,7 +68,7 @@ FC_API int fc_device_registry_skipped_platforms(const fc_device_registry *regist
  * NULL or "" uses $FERCL_DEVICE, then 0. On failure FC_ERR_NO_DEVICE with a
  * message that lists the valid devices. */
 FC_API fc_status fc_device_registry_select(const fc_device_registry *registry, const char *selector,
-                                    int *index);
+                                           int *index);
 
 /* An opened device: one context and one in-order command queue. */
 typedef struct fc_device fc_device;
@@ -78,7 +78,7 @@ enum {
 };
 
 FC_API fc_status fc_device_open(const fc_device_registry *registry, int index, unsigned flags,
-                         fc_device **out);
+                                fc_device **out);
 /* Enumerates, selects and opens in one call (selector as for _select). */
 FC_API fc_status fc_device_open_selected(const char *selector, unsigned flags, fc_device **out);
 FC_API void fc_device_close(fc_device *device);

@@ -30,10 +30,10 @@ typedef struct fc_face {
 } fc_face;
 
 typedef struct fc_face_options {
-  int min_face;          /* smallest face side searched for, pixels (20) */
-  float thresholds[3];   /* P-, R-, O-Net probability thresholds (0.6, 0.7, 0.7) */
-  float factor;          /* pyramid scale step (0.709) */
-  int max_pyramid_side;  /* pyramid levels whose longer side exceeds this are skipped, so a
+  int min_face;         /* smallest face side searched for, pixels (20) */
+  float thresholds[3];  /* P-, R-, O-Net probability thresholds (0.6, 0.7, 0.7) */
+  float factor;         /* pyramid scale step (0.709) */
+  int max_pyramid_side; /* pyramid levels whose longer side exceeds this are skipped, so a
                             huge photo costs bounded memory (1280; 0 = no limit) */
 } fc_face_options;
 
@@ -55,7 +55,7 @@ FC_API void fc_face_detector_free(fc_face_detector *detector);
 /* Faces of an RGB picture (3 channels, planar), largest box first (as
  * facenet-pytorch's MTCNN.detect). *faces is malloc'd (NULL when none). */
 FC_API fc_status fc_face_detect(fc_face_detector *detector, const fc_image *rgb,
-                         const fc_face_options *options, fc_face **faces, int *count);
+                                const fc_face_options *options, fc_face **faces, int *count);
 
 /* ---- alignment and drawing (src/face/align.c, annotate.c) ---- */
 
@@ -73,14 +73,14 @@ FC_API void fc_face_aligner_free(fc_face_aligner *aligner);
  * the 5 landmarks) taking the template to the face, sampled bilinearly (fc_affine_warp).
  * rgb: 3 channels, planar; crops: host memory for n × channels × side × side bytes, filled
  * with uint8 [n][channels][side][side] (channels 1: ITU-R 601 luma, or 3). Waits for the device. */
-FC_API fc_status fc_face_align(fc_face_aligner *aligner, const fc_image *rgb, const fc_face *faces, int n,
-                        int channels, int side, double margin, uint8_t *crops);
+FC_API fc_status fc_face_align(fc_face_aligner *aligner, const fc_image *rgb, const fc_face *faces,
+                               int n, int channels, int side, double margin, uint8_t *crops);
 
 /* The picture with each face's box, its landmarks (when its score is above 0) and its label
  * (labels[i], when labels and labels[i] are not NULL) drawn in palette colour i, written as an
  * 8-bit RGB PNG at path (temp name, then renamed). rgb: 3 channels, planar. */
-FC_API fc_status fc_face_annotate_png(const char *path, const fc_image *rgb, const fc_face *faces, int n,
-                               const char *const *labels);
+FC_API fc_status fc_face_annotate_png(const char *path, const fc_image *rgb, const fc_face *faces,
+                                      int n, const char *const *labels);
 
 #ifdef __cplusplus
 }

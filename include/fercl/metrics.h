@@ -47,7 +47,7 @@ FC_API fc_status fc_confusion_add(fc_confusion *cm, int true_label, int predicte
 /* Counts n samples. Every label is checked first: on a bad one nothing is
  * counted and the message names its index and value. */
 FC_API fc_status fc_confusion_add_array(fc_confusion *cm, const int32_t *true_labels,
-                                 const int32_t *predicted, size_t n);
+                                        const int32_t *predicted, size_t n);
 /* Back to all zeros (same number of classes). */
 FC_API void fc_confusion_reset(fc_confusion *cm);
 
@@ -74,7 +74,7 @@ typedef struct fc_metrics {
   double accuracy;
   double mean_class_accuracy;
   double macro_f1;
-  int classes_with_support; /* how many classes mean_class_accuracy averages */
+  int classes_with_support;    /* how many classes mean_class_accuracy averages */
   fc_class_metrics *per_class; /* num_classes entries, owned: fc_metrics_free */
 } fc_metrics;
 
@@ -94,7 +94,7 @@ FC_API void fc_metrics_free(fc_metrics *m);
  *           sad      4      1     41     46
  * FC_ERR_IO when the stream reports an error. */
 FC_API fc_status fc_confusion_write_text(FILE *out, const fc_confusion *cm,
-                                  const char *const *class_names);
+                                         const char *const *class_names);
 
 /* Writes a per-class report (names as in fc_confusion_write_text) and the
  * summary line, numbers with 4 decimals. Example:
@@ -104,7 +104,7 @@ FC_API fc_status fc_confusion_write_text(FILE *out, const fc_confusion *cm,
  *   accuracy 0.8130  mean class accuracy 0.7140  macro-F1 0.7220  (n = 3012)
  * FC_ERR_IO when the stream reports an error. */
 FC_API fc_status fc_metrics_write_report(FILE *out, const fc_confusion *cm,
-                                  const char *const *class_names);
+                                         const char *const *class_names);
 
 /* Writes one JSON object with every metric and the matrix:
  * {"num_classes":C,"total":N,"accuracy":..,"mean_class_accuracy":..,
@@ -115,12 +115,12 @@ FC_API fc_status fc_metrics_write_report(FILE *out, const fc_confusion *cm,
  * class_names as in fc_confusion_write_text (numbered names are "0", "1"...,
  * never cut). No trailing newline. FC_ERR_IO when the stream reports an error. */
 FC_API fc_status fc_metrics_write_json(FILE *out, const fc_confusion *cm,
-                                const char *const *class_names);
+                                       const char *const *class_names);
 
 /* Writes counts (row-major, counts[true * C + predicted], fc_confusion_counts)
  * as a PNG heatmap with a title (src/ssl/plot.c: fc_plot_confusion_render). */
 FC_API fc_status fc_plot_confusion_png(const char *path, const uint64_t *counts, int num_classes,
-                                const char *const *class_names, const char *title);
+                                       const char *const *class_names, const char *title);
 
 #ifdef __cplusplus
 }

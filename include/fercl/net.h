@@ -34,19 +34,19 @@ typedef enum fc_stem {
 #define FC_NET_MAX_CLASSES 64
 
 typedef struct fc_net_config {
-  char arch[16];     /* "resnet10", "resnet18", "resnet34" */
-  int blocks[4];     /* BasicBlocks per stage, from arch */
-  int in_channels;   /* 1 or 3 */
-  int input_size;    /* square input side, ≥ 32 */
-  int num_classes;   /* 2 .. FC_NET_MAX_CLASSES */
-  double width;      /* stage widths round(64·width)·2^s */
+  char arch[16];   /* "resnet10", "resnet18", "resnet34" */
+  int blocks[4];   /* BasicBlocks per stage, from arch */
+  int in_channels; /* 1 or 3 */
+  int input_size;  /* square input side, ≥ 32 */
+  int num_classes; /* 2 .. FC_NET_MAX_CLASSES */
+  double width;    /* stage widths round(64·width)·2^s */
   fc_stem stem;
-  int lae3, lae4;    /* local attention after stage 3 / stage 4 */
-  int lae_kernel;    /* 3 or 7 */
-  int rfd;           /* random feature-map dropout on the stage-4 output (training only) */
-  double rfd_prob;   /* per-sample probability */
-  int rfd_block;     /* block side; 0 = ⌈H/3⌉ of the stage-4 map */
-  double dropout;    /* head dropout probability (training only) */
+  int lae3, lae4;     /* local attention after stage 3 / stage 4 */
+  int lae_kernel;     /* 3 or 7 */
+  int rfd;            /* random feature-map dropout on the stage-4 output (training only) */
+  double rfd_prob;    /* per-sample probability */
+  int rfd_block;      /* block side; 0 = ⌈H/3⌉ of the stage-4 map */
+  double dropout;     /* head dropout probability (training only) */
   double bn_momentum; /* PyTorch's: running = (1−m)·running + m·batch */
   double bn_eps;
 } fc_net_config;
@@ -71,13 +71,13 @@ typedef enum fc_tensor_store {
 } fc_tensor_store;
 
 typedef struct fc_tensor_info {
-  char name[64];   /* torchvision name, e.g. "layer2.0.downsample.1.running_var" */
+  char name[64]; /* torchvision name, e.g. "layer2.0.downsample.1.running_var" */
   int ndim;
   int shape[4];
   fc_tensor_store store;
-  size_t offset;   /* in floats, within its buffer */
+  size_t offset; /* in floats, within its buffer */
   size_t count;
-  int decay;       /* weight decay applies (conv and linear weights) */
+  int decay; /* weight decay applies (conv and linear weights) */
 } fc_tensor_info;
 
 /* ---- the device network ---- */
@@ -90,7 +90,8 @@ enum {
 
 /* Allocates the flat buffers for cfg on dev. Parameters start uninitialised:
  * call fc_net_init_params or load a checkpoint. */
-FC_API fc_status fc_net_create(fc_device *dev, const fc_net_config *cfg, unsigned flags, fc_net **out);
+FC_API fc_status fc_net_create(fc_device *dev, const fc_net_config *cfg, unsigned flags,
+                               fc_net **out);
 FC_API void fc_net_free(fc_net *net);
 
 FC_API const fc_net_config *fc_net_get_config(const fc_net *net);
@@ -152,7 +153,8 @@ FC_API size_t fc_net_plan_bytes(const fc_net_plan *plan);
  * refuse a batch the device cannot hold before allocating anything). The
  * plan's equals fc_net_plan_bytes of the plan fc_net_plan_create makes, which
  * refuses plans larger than the device's global memory. */
-FC_API fc_status fc_net_plan_device_bytes(const fc_net_config *cfg, int batch, fc_net_mode mode, size_t *bytes);
+FC_API fc_status fc_net_plan_device_bytes(const fc_net_config *cfg, int batch, fc_net_mode mode,
+                                          size_t *bytes);
 /* Parameters and statistics, plus gradients and optimizer state with FC_NET_TRAINABLE. */
 FC_API fc_status fc_net_device_bytes(const fc_net_config *cfg, unsigned flags, size_t *bytes);
 
@@ -170,7 +172,7 @@ typedef struct fc_input_norm {
  * No effect on training plans. */
 FC_API void fc_net_plan_set_batch_stats(fc_net_plan *plan, int on);
 FC_API fc_status fc_net_forward(fc_net_plan *plan, fc_view images, const fc_input_norm *norm,
-                         uint64_t seed, uint64_t step);
+                                uint64_t seed, uint64_t step);
 FC_API fc_view fc_net_plan_logits(const fc_net_plan *plan);
 /* Backward of the last training forward from dlogits [N][classes]: parameter
  * gradients are ADDED to the net's grads buffer (zero it first). */

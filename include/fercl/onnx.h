@@ -37,8 +37,8 @@ typedef struct fc_onnx_summary {
   fc_model_meta meta; /* the checkpoint's config, classes, normalisation */
   int nodes;
   int initializers;
-  size_t parameters;  /* floats in the initializers (after BN folding) */
-  size_t bytes;       /* file size */
+  size_t parameters; /* floats in the initializers (after BN folding) */
+  size_t bytes;      /* file size */
 } fc_onnx_summary;
 
 /* Writes the network of checkpoint_path to onnx_path (temp file + rename: on
@@ -46,7 +46,8 @@ typedef struct fc_onnx_summary {
  * Refuses a file that is not a fer-cl checkpoint, a damaged one, and a model
  * an ONNX file cannot hold (weights over protobuf's 2 GiB limit:
  * FC_ERR_UNSUPPORTED). summary may be NULL. */
-FC_API fc_status fc_onnx_export(const char *checkpoint_path, const char *onnx_path, fc_onnx_summary *summary);
+FC_API fc_status fc_onnx_export(const char *checkpoint_path, const char *onnx_path,
+                                fc_onnx_summary *summary);
 
 #ifdef __cplusplus
 }

@@ -86,14 +86,15 @@ FC_API fc_status fc_fill(fc_device *dev, fc_view y, float value, size_t n);
 /* Row-major C[m×n] = alpha · op(A)[m×k] · op(B)[k×n] + beta · C, with op = transpose
  * when trans_* is nonzero; ld* are row strides of the stored matrices. */
 FC_API fc_status fc_gemm(fc_device *dev, int trans_a, int trans_b, size_t m, size_t n, size_t k,
-                  float alpha, fc_view a, size_t lda, fc_view b, size_t ldb, float beta, fc_view c,
-                  size_t ldc);
+                         float alpha, fc_view a, size_t lda, fc_view b, size_t ldb, float beta,
+                         fc_view c, size_t ldc);
 /* `batch` independent GEMMs; matrix i starts stride_* elements after matrix i-1
  * (a stride of 0 reuses the same matrix, e.g. shared weights). */
-FC_API fc_status fc_gemm_strided_batched(fc_device *dev, int trans_a, int trans_b, size_t m, size_t n,
-                                  size_t k, float alpha, fc_view a, size_t lda, size_t stride_a,
-                                  fc_view b, size_t ldb, size_t stride_b, float beta, fc_view c,
-                                  size_t ldc, size_t stride_c, size_t batch);
+FC_API fc_status fc_gemm_strided_batched(fc_device *dev, int trans_a, int trans_b, size_t m,
+                                         size_t n, size_t k, float alpha, fc_view a, size_t lda,
+                                         size_t stride_a, fc_view b, size_t ldb, size_t stride_b,
+                                         float beta, fc_view c, size_t ldc, size_t stride_c,
+                                         size_t batch);
 
 /* ==== the backbone's ops: im2col, conv2d, batchnorm, pooling, linear, dropout,
  * input conversion. Workspace sizes are counted in floats (view elements). ==== */
@@ -124,11 +125,11 @@ FC_API fc_shape4 fc_conv2d_out_shape(const fc_conv2d_desc *d);
  * (row (c·kh + i)·kw + j) and count·OH·OW columns ((n − n0)·OH·OW + oh·OW + ow).
  * Padding reads as 0. ld_col ≥ count·OH·OW. */
 FC_API fc_status fc_im2col(fc_device *dev, const fc_conv2d_desc *d, fc_view x, int n0, int count,
-                    fc_view col, size_t ld_col);
+                           fc_view col, size_t ld_col);
 /* The adjoint: dx of samples n0 .. n0+count−1 (overwritten) = the sum of the column
  * entries each pixel contributed to, gathered in a fixed order (deterministic). */
-FC_API fc_status fc_col2im(fc_device *dev, const fc_conv2d_desc *d, fc_view col, size_t ld_col, int n0,
-                    int count, fc_view dx);
+FC_API fc_status fc_col2im(fc_device *dev, const fc_conv2d_desc *d, fc_view col, size_t ld_col,
+                           int n0, int count, fc_view dx);
 
 /* Workspace (floats) for the conv2d ops when they may process up to max_chunk_samples
  * samples per im2col (0 or ≥ n: the whole batch at once). Larger chunks mean fewer,
@@ -139,15 +140,16 @@ FC_API fc_status fc_col2im(fc_device *dev, const fc_conv2d_desc *d, fc_view col,
 FC_API size_t fc_conv2d_workspace_size(const fc_conv2d_desc *d, int max_chunk_samples);
 /* y = conv(x, w) + b (b optional: mem == NULL). */
 FC_API fc_status fc_conv2d_forward(fc_device *dev, const fc_conv2d_desc *d, fc_view x, fc_view w,
-                            fc_view b, fc_view y, fc_view workspace, size_t workspace_size);
+                                   fc_view b, fc_view y, fc_view workspace, size_t workspace_size);
 /* dx = the gradient w.r.t. x (overwritten). */
-FC_API fc_status fc_conv2d_backward_data(fc_device *dev, const fc_conv2d_desc *d, fc_view dy, fc_view w,
-                                  fc_view dx, fc_view workspace, size_t workspace_size);
+FC_API fc_status fc_conv2d_backward_data(fc_device *dev, const fc_conv2d_desc *d, fc_view dy,
+                                         fc_view w, fc_view dx, fc_view workspace,
+                                         size_t workspace_size);
 /* dw (and db if present) = gradients w.r.t. w and b; added to their content when
  * accumulate is nonzero, else overwritten. Sums over the batch in a fixed order. */
 FC_API fc_status fc_conv2d_backward_weights(fc_device *dev, const fc_conv2d_desc *d, fc_view x,
-                                     fc_view dy, fc_view dw, fc_view db, int accumulate,
-                                     fc_view workspace, size_t workspace_size);
+                                            fc_view dy, fc_view dw, fc_view db, int accumulate,
+                                            fc_view workspace, size_t workspace_size);
 
 /* ---- batch normalisation over (N, H, W) per channel (cl/batchnorm.cl) ---- */
 
@@ -191,29 +193,30 @@ FC_API size_t fc_batchnorm_workspace_size(fc_shape4 s);
  * batch variance (PyTorch). Needs N·H·W ≥ 2. residual: FC_BN_ADD_RELU only (same
  * shape as x). y may alias x only when no backward follows. */
 FC_API fc_status fc_batchnorm_forward_train(fc_device *dev, fc_shape4 s, fc_view x,
-                                     const fc_batchnorm_params *p, fc_view save_mean,
-                                     fc_view save_invstd, fc_bn_epilogue epilogue,
-                                     fc_view residual, fc_view y, fc_view workspace,
-                                     size_t workspace_size);
+                                            const fc_batchnorm_params *p, fc_view save_mean,
+                                            fc_view save_invstd, fc_bn_epilogue epilogue,
+                                            fc_view residual, fc_view y, fc_view workspace,
+                                            size_t workspace_size);
 /* Inference: normalises with the running statistics. y may alias x. */
 FC_API fc_status fc_batchnorm_forward_infer(fc_device *dev, fc_shape4 s, fc_view x,
-                                     const fc_batchnorm_params *p, fc_bn_epilogue epilogue,
-                                     fc_view residual, fc_view y);
+                                            const fc_batchnorm_params *p, fc_bn_epilogue epilogue,
+                                            fc_view residual, fc_view y);
 /* Backward of the training forward: x, the saved statistics, and for epilogues with a
  * ReLU the forward output y (its mask). Writes dx (may alias dy, except with
  * FC_BN_ADD_RELU), dgamma and dbeta ([C]; added to when accumulate is nonzero).
  * FC_BN_ADD_RELU also writes d_residual, the gradient of the residual input (may alias
  * dy; must not alias dx). */
 FC_API fc_status fc_batchnorm_backward(fc_device *dev, fc_shape4 s, fc_view x, fc_view dy,
-                                const fc_batchnorm_params *p, fc_view save_mean,
-                                fc_view save_invstd, fc_bn_epilogue epilogue, fc_view y,
-                                fc_view d_residual, fc_view dx, fc_view dgamma, fc_view dbeta,
-                                int accumulate, fc_view workspace, size_t workspace_size);
+                                       const fc_batchnorm_params *p, fc_view save_mean,
+                                       fc_view save_invstd, fc_bn_epilogue epilogue, fc_view y,
+                                       fc_view d_residual, fc_view dx, fc_view dgamma,
+                                       fc_view dbeta, int accumulate, fc_view workspace,
+                                       size_t workspace_size);
 
 /* out[c] (+)= sum of x over (N, H, W), deterministic two-pass (conv bias gradients). */
 FC_API size_t fc_channel_sum_workspace_size(fc_shape4 s);
 FC_API fc_status fc_channel_sum(fc_device *dev, fc_shape4 s, fc_view x, fc_view out, int accumulate,
-                         fc_view workspace, size_t workspace_size);
+                                fc_view workspace, size_t workspace_size);
 
 /* ---- pooling (cl/pool.cl) ---- */
 
@@ -224,11 +227,11 @@ FC_API fc_shape4 fc_pool2d_out_shape(fc_shape4 in, int k, int stride, int pad);
  * the winner's index h·W + w within its input plane; ties go to the first maximum in
  * scan order and NaN propagates, like PyTorch. */
 FC_API fc_status fc_maxpool2d_forward(fc_device *dev, fc_shape4 in, int k, int stride, int pad,
-                               fc_view x, fc_view y, fc_view argmax);
+                                      fc_view x, fc_view y, fc_view argmax);
 /* dx (overwritten) gathers, per input pixel, dy of the outputs that selected it, in a
  * fixed order (windows may overlap). */
 FC_API fc_status fc_maxpool2d_backward(fc_device *dev, fc_shape4 in, int k, int stride, int pad,
-                                fc_view argmax, fc_view dy, fc_view dx);
+                                       fc_view argmax, fc_view dy, fc_view dx);
 /* y[n][c] (row-major [N][C]) = mean over (H, W) of x. */
 FC_API fc_status fc_global_avgpool_forward(fc_device *dev, fc_shape4 in, fc_view x, fc_view y);
 FC_API fc_status fc_global_avgpool_backward(fc_device *dev, fc_shape4 in, fc_view dy, fc_view dx);
@@ -237,11 +240,11 @@ FC_API fc_status fc_global_avgpool_backward(fc_device *dev, fc_shape4 in, fc_vie
 
 /* y[n][out] = x[n][in] · wᵀ + b, w [out][in] (PyTorch's), b optional. */
 FC_API fc_status fc_linear_forward(fc_device *dev, int n, int in, int out, fc_view x, fc_view w,
-                            fc_view b, fc_view y);
+                                   fc_view b, fc_view y);
 /* dx [n][in] (optional, overwritten), dw [out][in], db [out] (optional); dw and db are
  * added to when accumulate is nonzero. db is a fixed-order column sum. */
 FC_API fc_status fc_linear_backward(fc_device *dev, int n, int in, int out, fc_view x, fc_view w,
-                             fc_view dy, fc_view dx, fc_view dw, fc_view db, int accumulate);
+                                    fc_view dy, fc_view dx, fc_view dw, fc_view db, int accumulate);
 
 /* ---- dropout (cl/dropout.cl) ---- */
 
@@ -251,10 +254,10 @@ FC_API fc_status fc_linear_backward(fc_device *dev, int n, int in, int out, fc_v
  * and backward recomputes the mask instead of storing it. Inference: y = x. y may
  * alias x. p_drop in [0, 1]. */
 FC_API fc_status fc_dropout_forward(fc_device *dev, fc_view x, fc_view y, size_t n, float p_drop,
-                             uint64_t seed, int training);
+                                    uint64_t seed, int training);
 /* dx = dy · mask / (1 − p_drop), the mask of the training forward with the same seed. */
 FC_API fc_status fc_dropout_backward(fc_device *dev, fc_view dy, fc_view dx, size_t n, float p_drop,
-                              uint64_t seed);
+                                     uint64_t seed);
 /* The integer threshold the kernels compare against (shared by the reference). */
 FC_API uint32_t fc_dropout_keep_threshold(double p_drop);
 
@@ -265,10 +268,10 @@ FC_API uint32_t fc_dropout_keep_threshold(double p_drop);
  * y = (v/255 − mean[c]) / std[c], written in out's layout. C ≤ FC_INPUT_MAX_CHANNELS;
  * mean and std are host arrays of C values. */
 FC_API fc_status fc_input_from_u8(fc_device *dev, fc_shape4 out, fc_view src, const float *mean,
-                           const float *std, fc_view y);
+                                  const float *std, fc_view y);
 /* y = x re-laid out from in.layout to out_layout (e.g. NCHW ↔ CNHW); y must not alias x. */
 FC_API fc_status fc_layout_convert(fc_device *dev, fc_shape4 in, fc_view x, fc_layout out_layout,
-                            fc_view y);
+                                   fc_view y);
 /* ======== the method's ops: LAE, RFD, losses, DTA, SNL, optimizers ========
  * Conventions of this block: batch B and classes C are ints > 0; per-sample
  * vectors are [B], class matrices [B][C] row-major; float tensors are fc_views of
@@ -289,16 +292,16 @@ FC_API fc_status fc_layout_convert(fc_device *dev, fc_shape4 in, fc_view x, fc_l
  * then the first maximal channel of each pixel as [N][H][W] (stored as floats).
  * y must not alias x. */
 FC_API size_t fc_lae_saved_size(fc_shape4 shape);
-FC_API fc_status fc_lae_forward(fc_device *dev, fc_shape4 shape, int k, fc_view x, fc_view w, fc_view b,
-                         fc_view y, fc_view saved);
+FC_API fc_status fc_lae_forward(fc_device *dev, fc_shape4 shape, int k, fc_view x, fc_view w,
+                                fc_view b, fc_view y, fc_view saved);
 /* Scratch floats the backward pass needs. */
 FC_API size_t fc_lae_workspace_size(fc_shape4 shape, int k);
 /* dx (overwritten; may alias dy) gets the direct path and the paths through the mean
  * and the max (the max's gradient goes to the first maximal channel); dw [2k²] and
  * db [1] are overwritten or accumulated. */
 FC_API fc_status fc_lae_backward(fc_device *dev, fc_shape4 shape, int k, fc_view x, fc_view w,
-                          fc_view saved, fc_view dy, fc_view dx, fc_view dw, fc_view db,
-                          int accumulate, fc_view workspace);
+                                 fc_view saved, fc_view dy, fc_view dx, fc_view dw, fc_view db,
+                                 int accumulate, fc_view workspace);
 
 /* ---- random feature-map dropout, RFD (cl/rfd.cl) ----
  * Training only (the teacher and evaluation do not call it). Per sample n, with
@@ -313,16 +316,17 @@ FC_API fc_status fc_lae_backward(fc_device *dev, fc_shape4 shape, int k, fc_view
  * y may alias x; dx may alias dy. */
 FC_API int fc_rfd_default_block(int h); /* ⌈h/3⌉ */
 FC_API fc_status fc_rfd_forward(fc_device *dev, fc_shape4 shape, int block, float p, uint64_t seed,
-                         uint64_t step, uint32_t layer, fc_view x, fc_view y, fc_view params);
+                                uint64_t step, uint32_t layer, fc_view x, fc_view y,
+                                fc_view params);
 /* dx = dy with the same block zeroed and the same scale. */
 FC_API fc_status fc_rfd_backward(fc_device *dev, fc_shape4 shape, int block, fc_view params,
-                          fc_view dy, fc_view dx);
+                                 fc_view dy, fc_view dx);
 
 /* ---- softmax and losses (cl/loss.cl) ---- logits/probabilities [B][C] float. */
 
 /* probs = softmax(logits) per row (max-subtracted); probs may alias logits. */
 FC_API fc_status fc_softmax_forward(fc_device *dev, int batch, int classes, fc_view logits,
-                             fc_view probs);
+                                    fc_view probs);
 
 /* Weighted softmax cross-entropy. labels int32 [B], −1 = no label (weight 0);
  * weights float [B] (0 = masked out), or absent (mem NULL) for all 1.
@@ -331,12 +335,12 @@ FC_API fc_status fc_softmax_forward(fc_device *dev, int batch, int classes, fc_v
  * loss [1] = Σ_b w_b·CE_b / b_norm (the unscaled loss part, for logging).
  * probs may alias logits. */
 FC_API fc_status fc_softmax_xent_forward(fc_device *dev, int batch, int classes, fc_view logits,
-                                  fc_view labels, fc_view weights, float b_norm, fc_view probs,
-                                  fc_view loss_per_sample, fc_view loss);
+                                         fc_view labels, fc_view weights, float b_norm,
+                                         fc_view probs, fc_view loss_per_sample, fc_view loss);
 /* dlogits = lambda·w_b·(probs − onehot(y_b)) / b_norm; rows without a valid label get 0. */
 FC_API fc_status fc_softmax_xent_backward(fc_device *dev, int batch, int classes, fc_view probs,
-                                   fc_view labels, fc_view weights, float b_norm, float lambda,
-                                   fc_view dlogits, int accumulate);
+                                          fc_view labels, fc_view weights, float b_norm,
+                                          float lambda, fc_view dlogits, int accumulate);
 
 /* METHOD §5's default eps for the negative-learning loss. */
 #define FC_NL_LOSS_EPS 1e-7f
@@ -348,12 +352,12 @@ FC_API fc_status fc_softmax_xent_backward(fc_device *dev, int batch, int classes
  * computed as Σ_{j≠c} p_b(j) so it keeps its precision when p → 1. Forward writes
  * loss_per_sample [B] = ℓ_b (unmasked) and loss [1]. */
 FC_API fc_status fc_nl_loss_forward(fc_device *dev, int batch, int classes, fc_view logits,
-                             fc_view negatives, fc_view mask, float eps, float b_norm,
-                             fc_view loss_per_sample, fc_view loss);
+                                    fc_view negatives, fc_view mask, float eps, float b_norm,
+                                    fc_view loss_per_sample, fc_view loss);
 /* dlogits = lambda · ∂loss/∂logits (through the softmax). */
 FC_API fc_status fc_nl_loss_backward(fc_device *dev, int batch, int classes, fc_view logits,
-                              fc_view negatives, fc_view mask, float eps, float b_norm,
-                              float lambda, fc_view dlogits, int accumulate);
+                                     fc_view negatives, fc_view mask, float eps, float b_norm,
+                                     float lambda, fc_view dlogits, int accumulate);
 
 /* ---- DTA: selection and thresholds on the device (cl/dta.cl, src/ops/dta.c) ----
  * q: the teacher's probabilities [B][C]. Orders over classes break ties towards the
@@ -361,10 +365,10 @@ FC_API fc_status fc_nl_loss_backward(fc_device *dev, int batch, int classes, fc_
 
 /* conf [B] float = max_c q_b(c); argmax [B] int32 = first maximal class. */
 FC_API fc_status fc_confidence(fc_device *dev, int batch, int classes, fc_view q, fc_view conf,
-                        fc_view argmax);
+                               fc_view argmax);
 /* mask [B] float = 1 when conf_b ≥ tau[argmax_b] (tau float [C] on the device), else 0. */
 FC_API fc_status fc_threshold_mask(fc_device *dev, int batch, int classes, fc_view conf,
-                            fc_view argmax, fc_view tau, fc_view mask);
+                                   fc_view argmax, fc_view tau, fc_view mask);
 
 /* ---- SNL: negative sets (cl/snl.cl, src/ops/snl.c) ---- */
 typedef enum fc_snl_mode {
@@ -386,19 +390,19 @@ typedef struct fc_snl_params {
  * negatives per sample). Samples with mask_b ≠ 0 get none (mask float [B], or absent:
  * every sample eligible). student_probs [B][C] is read in TOPK mode only (absent
  * otherwise). */
-FC_API fc_status fc_snl_negatives(fc_device *dev, int batch, int classes, const fc_snl_params *params,
-                           fc_view q, fc_view mask, fc_view student_probs, fc_view negatives,
-                           fc_view counts);
+FC_API fc_status fc_snl_negatives(fc_device *dev, int batch, int classes,
+                                  const fc_snl_params *params, fc_view q, fc_view mask,
+                                  fc_view student_probs, fc_view negatives, fc_view counts);
 /* For logging SNL's precision: hits [B] int32 = 1 when the true label (int32 [B];
  * −1 or out of range: 0) is among the sample's negatives. */
-FC_API fc_status fc_snl_hits(fc_device *dev, int batch, int classes, fc_view negatives, fc_view labels,
-                      fc_view hits);
+FC_API fc_status fc_snl_hits(fc_device *dev, int batch, int classes, fc_view negatives,
+                             fc_view labels, fc_view hits);
 
 /* ---- DTA, continued ----
  * DTA (METHOD §4). stats [1 + C] float: stats[0] = mean_b conf_b,
  * stats[1 + c] = mean_b q_b(c). */
 FC_API fc_status fc_batch_confidence_stats(fc_device *dev, int batch, int classes, fc_view q,
-                                    fc_view conf, fc_view stats);
+                                           fc_view conf, fc_view stats);
 /* freematch-fer state, owned by the trainer: [g, p̃(0..C−1), τ(0..C−1)] floats. */
 static inline size_t fc_dta_state_size(int classes) { return 1 + 2 * (size_t)classes; }
 static inline fc_view fc_dta_tau(fc_view state, int classes) {
@@ -414,10 +418,10 @@ typedef struct fc_dta_params {
 } fc_dta_params;
 /* g = 1/C, p̃(c) = 1/C, τ as above. */
 FC_API fc_status fc_dta_freematch_init(fc_device *dev, int classes, const fc_dta_params *params,
-                                fc_view state);
+                                       fc_view state);
 /* g ← m·g + (1−m)·stats[0]; p̃(c) ← m·p̃(c) + (1−m)·stats[1+c]; τ recomputed as above. */
 FC_API fc_status fc_dta_freematch_update(fc_device *dev, int classes, fc_view stats, float m,
-                                  const fc_dta_params *params, fc_view state);
+                                         const fc_dta_params *params, fc_view state);
 
 /* Distribution alignment (ReMixMatch), state [prior(0..C−1), p̄(0..C−1)] floats owned
  * by the trainer: prior = the labelled set's class frequencies, p̄ = running mean of the
@@ -425,14 +429,14 @@ FC_API fc_status fc_dta_freematch_update(fc_device *dev, int classes, fc_view st
 static inline size_t fc_dist_align_state_size(int classes) { return 2 * (size_t)classes; }
 /* p̄(c) ← m·p̄(c) + (1−m)·mean_b q_b(c). */
 FC_API fc_status fc_dist_align_update(fc_device *dev, int batch, int classes, fc_view q, float m,
-                               fc_view state);
+                                      fc_view state);
 /* out_b(c) = q_b(c)·prior(c)/max(p̄(c), 1e-6), renormalised per row (a row that sums to
  * 0 is copied unchanged). out may alias q. */
-FC_API fc_status fc_dist_align_apply(fc_device *dev, int batch, int classes, fc_view q, fc_view state,
-                              fc_view out);
+FC_API fc_status fc_dist_align_apply(fc_device *dev, int batch, int classes, fc_view q,
+                                     fc_view state, fc_view out);
 /* flexmatch's per-batch step: hist [C] int32 = #{b : conf_b ≥ tau_fixed, argmax_b = c}. */
 FC_API fc_status fc_confident_histogram(fc_device *dev, int batch, int classes, fc_view conf,
-                                 fc_view argmax, float tau_fixed, fc_view hist);
+                                        fc_view argmax, float tau_fixed, fc_view hist);
 
 /* ---- optimizers over flat parameter buffers (cl/optim.cl) ----
  * params, grads and the optimizer state are views of n floats each, element i of
@@ -452,9 +456,10 @@ typedef struct fc_sgd_config {
   float momentum, dampening, weight_decay;
   int nesterov; /* requires momentum > 0 and dampening 0, as in PyTorch */
 } fc_sgd_config;
-FC_API fc_status fc_sgd_step(fc_device *dev, const fc_sgd_config *cfg, const fc_optim_segment *segments,
-                      int n_segments, size_t n, fc_view params, fc_view grads,
-                      fc_view momentum_buf, float lr, uint64_t step);
+FC_API fc_status fc_sgd_step(fc_device *dev, const fc_sgd_config *cfg,
+                             const fc_optim_segment *segments, int n_segments, size_t n,
+                             fc_view params, fc_view grads, fc_view momentum_buf, float lr,
+                             uint64_t step);
 
 /* PyTorch Adam (decoupled = 0: g = grad + wd·θ) and AdamW (decoupled ≠ 0:
  * θ ← θ·(1 − lr·wd) first); m, v start zeroed; bias correction with `step`:
@@ -464,9 +469,9 @@ typedef struct fc_adam_config {
   int decoupled;
 } fc_adam_config;
 FC_API fc_status fc_adam_step(fc_device *dev, const fc_adam_config *cfg,
-                       const fc_optim_segment *segments, int n_segments, size_t n,
-                       fc_view params, fc_view grads, fc_view m, fc_view v, float lr,
-                       uint64_t step);
+                              const fc_optim_segment *segments, int n_segments, size_t n,
+                              fc_view params, fc_view grads, fc_view m, fc_view v, float lr,
+                              uint64_t step);
 
 /* EMA teacher: teacher ← m·teacher + (1−m)·student over n floats. */
 FC_API fc_status fc_ema_update(fc_device *dev, fc_view teacher, fc_view student, size_t n, float m);
@@ -478,7 +483,7 @@ FC_API fc_status fc_zero_grad(fc_device *dev, fc_view grads, size_t n);
 /* out[0] = scale · Σ_i x[i] in index order (x float, or int32 when x_is_int32),
  * written as a float. For short vectors (per-sample values, counts): one work-item. */
 FC_API fc_status fc_sum(fc_device *dev, fc_view x, size_t n, int x_is_int32, float scale,
-                 fc_view out);
+                        fc_view out);
 
 /* Copies each item's `count` 32-bit words (float or int32, copied bit for bit) into
  * dst, one after another, so the trainer fetches every logging scalar of a step with
@@ -487,7 +492,8 @@ typedef struct fc_gather_item {
   fc_view src;
   size_t count;
 } fc_gather_item;
-FC_API fc_status fc_gather_words(fc_device *dev, const fc_gather_item *items, int n_items, fc_view dst);
+FC_API fc_status fc_gather_words(fc_device *dev, const fc_gather_item *items, int n_items,
+                                 fc_view dst);
 
 #ifdef __cplusplus
 }

@@ -26,8 +26,8 @@ FC_API fc_status fc_prelu_forward(fc_device *dev, fc_shape4 s, fc_view x, fc_vie
  * input): the last window may hang over the edge and takes the maximum of the
  * part inside. Same tie / NaN / argmax rules as fc_maxpool2d_forward. */
 FC_API fc_shape4 fc_maxpool2d_ceil_out_shape(fc_shape4 in, int k, int stride);
-FC_API fc_status fc_maxpool2d_ceil_forward(fc_device *dev, fc_shape4 in, int k, int stride, fc_view x,
-                                    fc_view y, fc_view argmax);
+FC_API fc_status fc_maxpool2d_ceil_forward(fc_device *dev, fc_shape4 in, int k, int stride,
+                                           fc_view x, fc_view y, fc_view argmax);
 
 /* ---- crop + resize (cl/resize.cl) ----
  * src: a planar uint8 image [C][H][W] (offset in bytes). boxes: int32 [N][4], per output
@@ -40,9 +40,9 @@ FC_API fc_status fc_maxpool2d_ceil_forward(fc_device *dev, fc_shape4 in, int k, 
  *   FC_RESIZE_BILINEAR  interpolate(mode="bilinear", align_corners=False): half-pixel
  *                       centres, edge samples clamped, no antialiasing. */
 typedef enum fc_resize_mode { FC_RESIZE_AREA = 0, FC_RESIZE_BILINEAR = 1 } fc_resize_mode;
-FC_API fc_status fc_crop_resize(fc_device *dev, fc_resize_mode mode, fc_view src, int channels, int h,
-                         int w, fc_view boxes, int n, int oh, int ow, float scale, float shift,
-                         fc_view y);
+FC_API fc_status fc_crop_resize(fc_device *dev, fc_resize_mode mode, fc_view src, int channels,
+                                int h, int w, fc_view boxes, int n, int oh, int ow, float scale,
+                                float shift, fc_view y);
 
 /* ---- affine warp (cl/warp.cl) ----
  * For each of n outputs, matrix m (float [N][6]) maps an output pixel (x, y) to the
@@ -51,8 +51,8 @@ FC_API fc_status fc_crop_resize(fc_device *dev, fc_resize_mode mode, fc_view src
  * repeat). src: uint8 [C_in][H][W]; y: uint8 [N][C_out][OH][OW], rounded to nearest.
  * C_out = C_in, or C_out = 1 from C_in = 3: ITU-R 601 luma of the rounded RGB
  * samples (as fc_image_decode's gray). */
-FC_API fc_status fc_affine_warp(fc_device *dev, fc_view src, int in_channels, int h, int w, fc_view m,
-                         int n, int out_channels, int oh, int ow, fc_view y);
+FC_API fc_status fc_affine_warp(fc_device *dev, fc_view src, int in_channels, int h, int w,
+                                fc_view m, int n, int out_channels, int oh, int ow, fc_view y);
 
 #ifdef __cplusplus
 }

@@ -39,8 +39,8 @@ enum {
   FC_BENCH_PEAK = 1u << 0,    /* FMA peaks and bandwidth */
   FC_BENCH_LATENCY = 1u << 1, /* launch latency, transfers */
   FC_BENCH_GEMM = 1u << 2,
-  FC_BENCH_CONV = 1u << 3, /* every convolution shape of the model */
-  FC_BENCH_OPS = 1u << 4,  /* memory-bound ops at the model's largest activation */
+  FC_BENCH_CONV = 1u << 3,  /* every convolution shape of the model */
+  FC_BENCH_OPS = 1u << 4,   /* memory-bound ops at the model's largest activation */
   FC_BENCH_FACES = 1u << 5, /* MTCNN face detection (skipped without a detector file) */
   FC_BENCH_ALL = 63u
 };
@@ -103,7 +103,8 @@ typedef struct fc_bench_report {
 
 /* Runs the sections (or the training steps); the report holds what was
  * measured, also on failure. Free with fc_bench_report_free. */
-FC_API fc_status fc_bench_run(fc_device *device, const fc_bench_config *cfg, fc_bench_report *report);
+FC_API fc_status fc_bench_run(fc_device *device, const fc_bench_config *cfg,
+                              fc_bench_report *report);
 FC_API void fc_bench_report_free(fc_bench_report *report);
 
 /* ---- fer-cl tune ---- */

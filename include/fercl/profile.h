@@ -39,7 +39,8 @@ FC_API fc_status fc_profile_collect(fc_profile *profile, int64_t step);
 FC_API int64_t fc_profile_steps(const fc_profile *profile);
 FC_API double fc_profile_kernel_seconds(const fc_profile *profile);
 /* Writes the per-launch CSV and the Chrome trace (either path may be NULL). */
-FC_API fc_status fc_profile_write(const fc_profile *profile, const char *csv_path, const char *trace_path);
+FC_API fc_status fc_profile_write(const fc_profile *profile, const char *csv_path,
+                                  const char *trace_path);
 /* Per-layer and per-kernel times (ms per step) as text. */
 FC_API void fc_profile_print_summary(const fc_profile *profile, FILE *out);
 /* For a run folder: writes DIR/profile.csv and DIR/profile.trace.json, then the

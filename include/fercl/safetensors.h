@@ -49,7 +49,7 @@ typedef struct fc_st_tensor {
   fc_st_dtype dtype;
   int ndim;
   int64_t shape[FC_ST_MAX_DIMS];
-  const void *data;  /* product(shape) * fc_st_dtype_size(dtype) bytes, little-endian */
+  const void *data; /* product(shape) * fc_st_dtype_size(dtype) bytes, little-endian */
 } fc_st_tensor;
 
 /* Writes a safetensors file atomically (temp file, then rename: on any failure
@@ -63,8 +63,8 @@ typedef struct fc_st_tensor {
  * Names must be non-empty, unique, valid UTF-8 and not "__metadata__";
  * metadata keys must be unique; keys and values valid UTF-8. */
 FC_API fc_status fc_safetensors_write(const char *path, const fc_st_tensor *tensors, size_t count,
-                               const char *const *meta_keys, const char *const *meta_values,
-                               size_t meta_count);
+                                      const char *const *meta_keys, const char *const *meta_values,
+                                      size_t meta_count);
 
 typedef struct fc_safetensors fc_safetensors;
 
@@ -96,14 +96,15 @@ FC_API fc_status fc_safetensors_read(fc_safetensors *file, size_t index, void *d
 /* Reads an F32, F16, BF16 or F64 tensor as float (count must equal
  * fc_safetensors_numel); for loading checkpoints stored in other precisions.
  * FC_ERR_MISMATCH for other dtypes. */
-FC_API fc_status fc_safetensors_read_f32(fc_safetensors *file, size_t index, float *dst, size_t count);
+FC_API fc_status fc_safetensors_read_f32(fc_safetensors *file, size_t index, float *dst,
+                                         size_t count);
 
 /* Metadata value for key, or NULL. */
 FC_API const char *fc_safetensors_metadata(const fc_safetensors *file, const char *key);
 FC_API size_t fc_safetensors_metadata_count(const fc_safetensors *file);
 /* The index-th metadata pair in header order; FC_ERR_INVALID_ARG out of range. */
-FC_API fc_status fc_safetensors_metadata_at(const fc_safetensors *file, size_t index, const char **key,
-                                     const char **value);
+FC_API fc_status fc_safetensors_metadata_at(const fc_safetensors *file, size_t index,
+                                            const char **key, const char **value);
 
 #ifdef __cplusplus
 }

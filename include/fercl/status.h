@@ -65,10 +65,10 @@ FC_API void fc_error_clear(void);
 FC_API int fc_status_exit_code(fc_status status);
 
 /* Propagates a failing status to the caller. */
-#define FC_TRY(expr)                                                           \
-  do {                                                                         \
-    fc_status fc_try_status_ = (expr);                                         \
-    if (fc_try_status_ != FC_OK) return fc_try_status_;                        \
+#define FC_TRY(expr)                                    \
+  do {                                                  \
+    fc_status fc_try_status_ = (expr);                  \
+    if (fc_try_status_ != FC_OK) return fc_try_status_; \
   } while (0)
 
 #ifdef __cplusplus

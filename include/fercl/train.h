@@ -17,14 +17,18 @@ extern "C" {
 #endif
 
 typedef enum fc_dta_mode {
-  FC_DTA_FREEMATCH_FER = 0, /* class-wise self-adaptive thresholds (default) */
-  FC_DTA_FIXED = 1,         /* τ for every class: FixMatch */
-  FC_DTA_FLEXMATCH = 2,     /* τ·β(c)/(2−β(c)) from per-class confident counts */
-  FC_DTA_ADACM = 3,         /* per epoch, from the labelled samples' confidences */
+  FC_DTA_FREEMATCH_FER = 0,     /* class-wise self-adaptive thresholds (default) */
+  FC_DTA_FIXED = 1,             /* τ for every class: FixMatch */
+  FC_DTA_FLEXMATCH = 2,         /* τ·β(c)/(2−β(c)) from per-class confident counts */
+  FC_DTA_ADACM = 3,             /* per epoch, from the labelled samples' confidences */
   FC_DTA_FREEMATCH_RESCALED = 4 /* freematch-fer's g·β(c) mapped onto [τ_min, τ_max], not clamped */
 } fc_dta_mode;
 
-typedef enum fc_optimizer_kind { FC_OPT_SGD = 0, FC_OPT_ADAM = 1, FC_OPT_ADAMW = 2 } fc_optimizer_kind;
+typedef enum fc_optimizer_kind {
+  FC_OPT_SGD = 0,
+  FC_OPT_ADAM = 1,
+  FC_OPT_ADAMW = 2
+} fc_optimizer_kind;
 typedef enum fc_schedule_kind { FC_SCHEDULE_COSINE = 0, FC_SCHEDULE_CONSTANT = 1 } fc_schedule_kind;
 
 /* What a step reports to the progress callback. */
@@ -33,7 +37,7 @@ typedef struct fc_train_progress {
   double epoch;
   double loss, loss_s, loss_u, loss_n;
   double mask_rate, lr, images_per_s, eta_seconds;
-  int evaluated;             /* this step ran an evaluation: */
+  int evaluated; /* this step ran an evaluation: */
   double val_acc, val_mca, val_f1;
   int is_best;
 } fc_train_progress;
@@ -42,54 +46,54 @@ typedef void (*fc_train_progress_fn)(const fc_train_progress *progress, void *us
 
 typedef struct fc_train_config {
   /* data */
-  const char *data;       /* NULL: built-in synthetic faces */
-  const char *format;     /* NULL or "auto": detect */
-  const char *unlabeled;  /* extra unlabelled folder, or NULL */
-  int labels;             /* N labelled images, class-balanced (0: use labels_per_class) */
-  int labels_per_class;   /* K per class (both 0: every training image is labelled) */
-  const char *split_file; /* reuse a labelled list */
+  const char *data;           /* NULL: built-in synthetic faces */
+  const char *format;         /* NULL or "auto": detect */
+  const char *unlabeled;      /* extra unlabelled folder, or NULL */
+  int labels;                 /* N labelled images, class-balanced (0: use labels_per_class) */
+  int labels_per_class;       /* K per class (both 0: every training image is labelled) */
+  const char *split_file;     /* reuse a labelled list */
   int synth_train, synth_val; /* synthetic set sizes */
-  int strict_data;        /* a corrupt image is fatal */
-  int threads;            /* loader threads; 0 = online CPUs */
+  int strict_data;            /* a corrupt image is fatal */
+  int threads;                /* loader threads; 0 = online CPUs */
   /* model */
   fc_net_config net;
-  const char *init;       /* torchvision-named weights to start from */
+  const char *init; /* torchvision-named weights to start from */
   /* batches and schedule */
-  int batch;              /* labelled batch B_l */
-  int mu;                 /* unlabelled batch B_u = mu·B_l */
-  int steps;              /* total optimizer steps (0: from epochs) */
-  double epochs;          /* passes over the unlabelled pool (labelled set when supervised only) */
+  int batch;     /* labelled batch B_l */
+  int mu;        /* unlabelled batch B_u = mu·B_l */
+  int steps;     /* total optimizer steps (0: from epochs) */
+  double epochs; /* passes over the unlabelled pool (labelled set when supervised only) */
   fc_optimizer_kind optimizer;
   double lr, momentum, weight_decay;
   int nesterov;
   fc_schedule_kind schedule;
-  int warmup;             /* linear learning-rate warm-up steps */
-  double ema;             /* teacher momentum m */
+  int warmup; /* linear learning-rate warm-up steps */
+  double ema; /* teacher momentum m */
   /* DTA */
   fc_dta_mode dta;
-  double tau;             /* fixed threshold (fixed; flexmatch's base) */
+  double tau; /* fixed threshold (fixed; flexmatch's base) */
   double tau_min, tau_max;
   double dta_momentum;
-  int dist_align;         /* align the teacher's probabilities to the labelled class prior (ReMixMatch) */
+  int dist_align; /* align the teacher's probabilities to the labelled class prior (ReMixMatch) */
   double dist_align_momentum; /* momentum of the running mean of the teacher's predictions */
   /* SNL */
-  int snl;                /* 0 = off */
-  int snl_mode;           /* fc_snl_mode */
+  int snl;      /* 0 = off */
+  int snl_mode; /* fc_snl_mode */
   double tau_n;
-  int snl_warmup;         /* steps before SNL starts */
-  int pseudo_warmup;      /* steps before pseudo-labels count (mask forced to 0 before) */
+  int snl_warmup;          /* steps before SNL starts */
+  int pseudo_warmup;       /* steps before pseudo-labels count (mask forced to 0 before) */
   int teacher_batch_stats; /* steps in which the teacher's BN uses batch statistics */
   /* loss weights */
   double lambda_s, lambda_u, lambda_n;
   int supervised_only;
   /* run */
   uint64_t seed;
-  const char *out;        /* run folder */
+  const char *out; /* run folder */
   int eval_every, save_every, log_every;
   int eval_batch;
-  int skip_nonfinite;     /* skip a step whose loss is NaN/Inf instead of stopping */
-  int profile;            /* per-kernel profile of the run (CSV + Chrome trace) */
-  int sync_bn;            /* data-parallel ranks (mpirun): BN batch statistics over the global batch */
+  int skip_nonfinite; /* skip a step whose loss is NaN/Inf instead of stopping */
+  int profile;        /* per-kernel profile of the run (CSV + Chrome trace) */
+  int sync_bn;        /* data-parallel ranks (mpirun): BN batch statistics over the global batch */
   fc_train_progress_fn progress; /* called after every step (may be NULL) */
   void *progress_user;
   /* A new run (not a resume): called once the run is set up (data, split,
@@ -131,7 +135,7 @@ typedef struct fc_train_result {
  * built with MPI), every rank calls it with the same cfg and trains one model
  * together, data-parallel (README "Several devices"); rank 0 alone writes. */
 FC_API fc_status fc_train_run(fc_device *dev, const fc_train_config *cfg, const char *resume_dir,
-                       fc_train_result *result);
+                              fc_train_result *result);
 
 /* Asks a running fc_train_run to stop after the current step, save, and return
  * FC_ERR_INTERRUPTED (safe to call from a signal handler). */

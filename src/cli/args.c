@@ -90,7 +90,8 @@ static fc_status set_value(const fc_args_spec *spec, const fc_option *o, const c
       } else if (!strcmp(value, "false") || !strcmp(value, "0") || !strcmp(value, "no")) {
         *(int *)o->target = !o->flag_value; /* off, even over a --config that set it */
       } else {
-        return usage_error(spec, "%s is a switch: give it alone, or =true or =false (got '%s')", name, value);
+        return usage_error(spec, "%s is a switch: give it alone, or =true or =false (got '%s')",
+                           name, value);
       }
     } else {
       *(int *)o->target = o->flag_value;
@@ -120,9 +121,7 @@ static fc_status set_value(const fc_args_spec *spec, const fc_option *o, const c
     *(double *)o->target = v;
     return FC_OK;
   }
-  case FC_OPT_STRING:
-    *(const char **)o->target = value;
-    return FC_OK;
+  case FC_OPT_STRING: *(const char **)o->target = value; return FC_OK;
   case FC_OPT_CHOICE:
     for (int i = 0; o->choices[i]; i++) {
       if (!strcmp(o->choices[i], value)) {
@@ -197,7 +196,8 @@ static fc_status parse(const fc_args_spec *spec, int argc, char **argv, int firs
       if (i + 1 >= argc) {
         char name[96];
         snprintf(name, sizeof name, "--%s", o->name);
-        return usage_error(spec, "%s needs a value (%s)", name, o->arg_name ? o->arg_name : "VALUE");
+        return usage_error(spec, "%s needs a value (%s)", name,
+                           o->arg_name ? o->arg_name : "VALUE");
       }
       value = argv[++i];
     }
@@ -260,8 +260,10 @@ fc_status fc_args_parse_config(const fc_args_spec *spec, const char *path, char 
       while (isspace((unsigned char)*value)) value++;
       if (*value == '"') {
         if (!unquote(value))
-          return fc_errorf(FC_ERR_USAGE, "%s:%d: a quoted value must end with '\"' (write \\\" for a quote inside)",
-                           path, line_no);
+          return fc_errorf(
+              FC_ERR_USAGE,
+              "%s:%d: a quoted value must end with '\"' (write \\\" for a quote inside)", path,
+              line_no);
       } else {
         value[strcspn(value, "#")] = '\0';
         value = trim(value);

@@ -17,8 +17,8 @@ typedef enum fc_opt_type {
 } fc_opt_type;
 
 typedef struct fc_option {
-  const char *name;  /* long name, without "--" */
-  char short_name;   /* 0 when none */
+  const char *name; /* long name, without "--" */
+  char short_name;  /* 0 when none */
   fc_opt_type type;
   void *target;
   const char *arg_name; /* shown in help: "N", "PATH" */
@@ -31,13 +31,16 @@ typedef struct fc_option {
 
 /* Options end with an entry whose name is NULL. Table rows for the common
  * cases (other fields: designated initializers): */
-#define FC_OPTION_FLAG(n, t, h) {.name = n, .type = FC_OPT_FLAG, .target = t, .flag_value = 1, .help = h}
+#define FC_OPTION_FLAG(n, t, h) \
+  { .name = n, .type = FC_OPT_FLAG, .target = t, .flag_value = 1, .help = h }
 #define FC_OPTION_INT(n, t, a, h, lo, hi) \
-  {.name = n, .type = FC_OPT_INT, .target = t, .arg_name = a, .help = h, .min = lo, .max = hi}
+  { .name = n, .type = FC_OPT_INT, .target = t, .arg_name = a, .help = h, .min = lo, .max = hi }
 #define FC_OPTION_DOUBLE(n, t, a, h, lo, hi) \
-  {.name = n, .type = FC_OPT_DOUBLE, .target = t, .arg_name = a, .help = h, .min = lo, .max = hi}
-#define FC_OPTION_STRING(n, t, a, h) {.name = n, .type = FC_OPT_STRING, .target = t, .arg_name = a, .help = h}
-#define FC_OPTION_CHOICE(n, t, c, h) {.name = n, .type = FC_OPT_CHOICE, .target = t, .choices = c, .help = h}
+  { .name = n, .type = FC_OPT_DOUBLE, .target = t, .arg_name = a, .help = h, .min = lo, .max = hi }
+#define FC_OPTION_STRING(n, t, a, h) \
+  { .name = n, .type = FC_OPT_STRING, .target = t, .arg_name = a, .help = h }
+#define FC_OPTION_CHOICE(n, t, c, h) \
+  { .name = n, .type = FC_OPT_CHOICE, .target = t, .choices = c, .help = h }
 
 typedef struct fc_args_spec {
   const char *command; /* "train", or NULL for the top level */

@@ -21,11 +21,11 @@ extern const char *const fc_cli_arch_names[];
 extern const char *const fc_cli_stem_names[];
 
 /* The option rows that pick a model's shape for bench and tune (int targets). */
-#define FC_CLI_MODEL_SHAPE_OPTIONS(arch, stem, channels, input, arch_help)                      \
-  FC_OPTION_CHOICE("arch", arch, fc_cli_arch_names, arch_help),                                 \
-      FC_OPTION_CHOICE("stem", stem, fc_cli_stem_names,                                         \
-                       "imagenet (torchvision's 7x7/2 + max-pool) or small (3x3/1)"),           \
-      FC_OPTION_INT("channels", channels, "C", "input channels", 1, 3),                         \
+#define FC_CLI_MODEL_SHAPE_OPTIONS(arch, stem, channels, input, arch_help)            \
+  FC_OPTION_CHOICE("arch", arch, fc_cli_arch_names, arch_help),                       \
+      FC_OPTION_CHOICE("stem", stem, fc_cli_stem_names,                               \
+                       "imagenet (torchvision's 7x7/2 + max-pool) or small (3x3/1)"), \
+      FC_OPTION_INT("channels", channels, "C", "input channels", 1, 3),               \
       FC_OPTION_INT("input", input, "S", "input side", 32, 1024)
 
 /* Monotonic clock in seconds, for progress and timings. */
@@ -47,7 +47,6 @@ int fc_cli_fail(fc_status status);
 
 /* Applies --verbose/--quiet to the library's log level. */
 void fc_cli_apply_log_level(void);
-
 
 /* Subcommands: each returns the process exit code. */
 int fc_cmd_devices(int argc, char **argv);

@@ -23,6 +23,8 @@ static double width = 1.0, budget_ms = 300;
 static const char *out_dir = ".";
 static const char *only; /* comma-separated section names, NULL = all */
 
+/* Option tables and command specs keep one entry a line. */
+// clang-format off
 static const fc_option bench_options[] = {
     FC_OPTION_FLAG("json", &as_json, "print the results as JSON on stdout (progress goes to stderr)"),
     FC_OPTION_FLAG("train", &train_mode, "benchmark training steps (images/s) instead of the device and op sections"),
@@ -64,6 +66,7 @@ static const fc_args_spec bench_spec = {
         "feature dropout; change with --ssl-batch, --mu, --lae-kernel) on the model given.",
     .options = bench_options,
     .global_options = fc_cli_global_options};
+// clang-format on
 
 /* ---- printing as results come ---- */
 
@@ -160,9 +163,10 @@ static void print_json(const fc_device *dev, const fc_bench_report *rep) {
     fprintf(o, "%s\n {\"what\":", i ? "," : "");
     fc_json_write_string(o, r->what);
     fprintf(o,
-            ",\"arch\":\"%s\",\"channels\":%d,\"input\":%d,\"stem\":\"%s\",\"width\":%g,\"images_per_step\":%d",
-            fc_cli_arch_names[arch_choice], channels, input_size, fc_cli_stem_names[stem_choice], width,
-            r->images);
+            ",\"arch\":\"%s\",\"channels\":%d,\"input\":%d,\"stem\":\"%s\",\"width\":%g,\"images_"
+            "per_step\":%d",
+            fc_cli_arch_names[arch_choice], channels, input_size, fc_cli_stem_names[stem_choice],
+            width, r->images);
     json_number(o, "min_s", r->min_s);
     json_number(o, "median_s", r->median_s);
     json_number(o, "mean_s", r->mean_s);
@@ -181,7 +185,8 @@ static fc_status check_only(unsigned *wanted) {
   *wanted = FC_BENCH_ALL;
   if (!only) return FC_OK;
   if (train_mode)
-    return fc_errorf(FC_ERR_USAGE, "--only picks device and op sections; --train runs training steps only");
+    return fc_errorf(FC_ERR_USAGE,
+                     "--only picks device and op sections; --train runs training steps only");
   *wanted = 0;
   for (const char *p = only;;) {
     const char *e = strchr(p, ',');
@@ -190,11 +195,15 @@ static fc_status check_only(unsigned *wanted) {
     for (int i = 0; sections[i] && found < 0; i++)
       if (strlen(sections[i]) == len && !strncmp(sections[i], p, len)) found = i;
     if (found < 0 && len == 0)
-      return fc_errorf(FC_ERR_USAGE, "--only: an empty section name in '%s' (use peak, latency, gemm, conv, ops, faces, "
-                       "comma-separated)", only);
+      return fc_errorf(
+          FC_ERR_USAGE,
+          "--only: an empty section name in '%s' (use peak, latency, gemm, conv, ops, faces, "
+          "comma-separated)",
+          only);
     if (found < 0)
-      return fc_errorf(FC_ERR_USAGE, "--only: unknown section '%.*s' (use peak, latency, gemm, conv, ops, faces)", (int)len,
-                       p);
+      return fc_errorf(FC_ERR_USAGE,
+                       "--only: unknown section '%.*s' (use peak, latency, gemm, conv, ops, faces)",
+                       (int)len, p);
     *wanted |= 1u << found;
     if (!e) return FC_OK;
     p = e + 1;

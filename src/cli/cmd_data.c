@@ -28,9 +28,11 @@ static int labels = 0;
 static int labels_per_class = 0;
 static const char *out_path = NULL;
 
-static const char *const format_choices[] = {"auto", "folder", "fer2013-csv", "rafdb", "affectnet", "unlabeled",
-                                             "synth", NULL};
+static const char *const format_choices[] = {"auto",      "folder",    "fer2013-csv", "rafdb",
+                                             "affectnet", "unlabeled", "synth",       NULL};
 
+/* Option tables and command specs keep one entry a line. */
+// clang-format off
 static const fc_option data_options[] = {
     FC_OPTION_STRING("data", &data_path, "PATH", "dataset folder or file (bench and split default to synthetic faces)"),
     FC_OPTION_CHOICE("format", &format_choice, format_choices, "dataset layout"),
@@ -63,6 +65,7 @@ static const fc_args_spec data_spec = {
                "RAF-DB (EmoLabel/list_patition_label.txt), AffectNet (training.csv, validation.csv).",
     .options = data_options,
     .global_options = fc_cli_global_options};
+// clang-format on
 
 static fc_status load(fc_dataset **ds, int allow_synth) {
   if (!data_path || (format_choice == FC_DATA_SYNTH)) {
@@ -74,7 +77,8 @@ static fc_status load(fc_dataset **ds, int allow_synth) {
     if (channels) sc.channels = channels;
     sc.seed = (uint64_t)seed;
     sc.threads = threads;
-    fc_log(FC_LOG_INFO, "no --data: using %lld synthetic faces", (long long)(sc.train_count + sc.val_count));
+    fc_log(FC_LOG_INFO, "no --data: using %lld synthetic faces",
+           (long long)(sc.train_count + sc.val_count));
     return fc_synth_generate(&sc, ds);
   }
   fc_data_options o;
@@ -130,28 +134,32 @@ static int stats(void) {
   for (int64_t i = 0; i < ds->count; i++) {
     int k;
     for (k = 0; k < nsizes; k++)
-      if (sizes[k].w == ds->file_width[i] && sizes[k].h == ds->file_height[i] && sizes[k].c == ds->file_channels[i])
+      if (sizes[k].w == ds->file_width[i] && sizes[k].h == ds->file_height[i] &&
+          sizes[k].c == ds->file_channels[i])
         break;
     if (k == nsizes) {
       if (nsizes == 64) {
         more_sizes = 1;
         continue;
       }
-      sizes[nsizes++] = (size_count){ds->file_width[i], ds->file_height[i], ds->file_channels[i], 0};
+      sizes[nsizes++] =
+          (size_count){ds->file_width[i], ds->file_height[i], ds->file_channels[i], 0};
     }
     sizes[k].n++;
   }
   qsort(sizes, (size_t)nsizes, sizeof *sizes, by_count);
   fc_index_list train = {0};
   fc_data_norm norm = {0};
-  int have_norm = fc_dataset_split_indices(ds, FC_SPLIT_TRAIN, &train) == FC_OK && train.count > 0 &&
-                  fc_data_norm_compute(ds, &train, &norm) == FC_OK;
+  int have_norm = fc_dataset_split_indices(ds, FC_SPLIT_TRAIN, &train) == FC_OK &&
+                  train.count > 0 && fc_data_norm_compute(ds, &train, &norm) == FC_OK;
   fc_index_list_free(&train);
   if (as_json) {
     printf("{\n  \"path\": ");
     fc_json_write_string(stdout, ds->root);
-    printf(",\n  \"format\": \"%s\",\n  \"decoded\": {\"channels\": %d, \"height\": %d, \"width\": %d},\n",
-           fc_data_format_name(ds->format), ds->channels, ds->height, ds->width);
+    printf(
+        ",\n  \"format\": \"%s\",\n  \"decoded\": {\"channels\": %d, \"height\": %d, \"width\": "
+        "%d},\n",
+        fc_data_format_name(ds->format), ds->channels, ds->height, ds->width);
     printf("  \"classes\": [");
     for (int c = 0; c < C; c++) {
       printf("%s", c ? ", " : "");
@@ -161,16 +169,16 @@ static int stats(void) {
     int first = 1;
     for (int s = 0; s < FC_SPLIT_COUNT; s++) {
       if (!total[s]) continue;
-      printf("%s\n    \"%s\": {\"images\": %lld, \"per_class\": [", first ? "" : ",", fc_split_name((fc_split)s),
-             (long long)total[s]);
+      printf("%s\n    \"%s\": {\"images\": %lld, \"per_class\": [", first ? "" : ",",
+             fc_split_name((fc_split)s), (long long)total[s]);
       first = 0;
       for (int c = 0; c < C; c++) printf("%s%lld", c ? ", " : "", (long long)per[s][c]);
       printf("], \"unlabeled\": %lld}", (long long)per[s][C]);
     }
     printf("\n  },\n  \"stored_sizes\": [");
     for (int k = 0; k < nsizes; k++)
-      printf("%s\n    {\"width\": %d, \"height\": %d, \"channels\": %d, \"images\": %lld}", k ? "," : "", sizes[k].w,
-             sizes[k].h, sizes[k].c, (long long)sizes[k].n);
+      printf("%s\n    {\"width\": %d, \"height\": %d, \"channels\": %d, \"images\": %lld}",
+             k ? "," : "", sizes[k].w, sizes[k].h, sizes[k].c, (long long)sizes[k].n);
     printf("\n  ],\n  \"ignored_rows\": %lld,\n  \"unreadable\": [", (long long)ds->ignored_count);
     for (int64_t k = 0; k < ds->problem_count; k++) {
       printf("%s\n    {\"source\": ", k ? "," : "");
@@ -198,8 +206,8 @@ static int stats(void) {
     printf("\n}\n");
   } else {
     printf("dataset  %s (%s)\n", ds->root, fc_data_format_name(ds->format));
-    printf("decoded  %lld images as %d x %d x %d (channels x height x width) in %.2f s\n\n", (long long)ds->count,
-           ds->channels, ds->height, ds->width, load_s);
+    printf("decoded  %lld images as %d x %d x %d (channels x height x width) in %.2f s\n\n",
+           (long long)ds->count, ds->channels, ds->height, ds->width, load_s);
     int w = 10;
     for (int c = 0; c < C; c++)
       if ((int)strlen(ds->class_names[c]) + 1 > w) w = (int)strlen(ds->class_names[c]) + 1;
@@ -215,11 +223,12 @@ static int stats(void) {
     }
     printf("\nstored sizes:");
     for (int k = 0; k < nsizes && k < 10; k++)
-      printf("%s %dx%d %s: %lld", k ? "," : "", sizes[k].w, sizes[k].h, sizes[k].c == 1 ? "gray" : "colour",
-             (long long)sizes[k].n);
+      printf("%s %dx%d %s: %lld", k ? "," : "", sizes[k].w, sizes[k].h,
+             sizes[k].c == 1 ? "gray" : "colour", (long long)sizes[k].n);
     if (nsizes > 10 || more_sizes) printf(", ... (more sizes)");
     printf("\n");
-    if (ds->ignored_count) printf("ignored rows (format says skip): %lld\n", (long long)ds->ignored_count);
+    if (ds->ignored_count)
+      printf("ignored rows (format says skip): %lld\n", (long long)ds->ignored_count);
     printf("unreadable or corrupt files: %lld\n", (long long)ds->problem_count);
     for (int64_t k = 0; k < ds->problem_count; k++) printf("  %s\n", ds->problems[k].message);
     if (have_norm) {
@@ -240,15 +249,18 @@ static int bench(void) {
   if (st != FC_OK) return fc_cli_fail(st);
   fc_index_list train = {0};
   st = fc_dataset_split_indices(ds, FC_SPLIT_TRAIN, &train);
-  if (st == FC_OK && train.count == 0) st = fc_errorf(FC_ERR_INVALID_ARG, "%s has no training images", ds->root);
+  if (st == FC_OK && train.count == 0)
+    st = fc_errorf(FC_ERR_INVALID_ARG, "%s has no training images", ds->root);
   if (st != FC_OK) {
     fc_dataset_free(ds);
     return fc_cli_fail(st);
   }
-  printf("loader bench: %s, %lld training images of %dx%dx%d, B_l=%d, B_u=%d (%d augmented images per step: "
-         "x_l weak, u weak, u strong), %d steps per setting\n",
-         ds->root, (long long)train.count, ds->channels, ds->height, ds->width, batch_labeled, batch_unlabeled,
-         batch_labeled + 2 * batch_unlabeled, steps);
+  printf(
+      "loader bench: %s, %lld training images of %dx%dx%d, B_l=%d, B_u=%d (%d augmented images per "
+      "step: "
+      "x_l weak, u weak, u strong), %d steps per setting\n",
+      ds->root, (long long)train.count, ds->channels, ds->height, ds->width, batch_labeled,
+      batch_unlabeled, batch_labeled + 2 * batch_unlabeled, steps);
   printf("%-26s %12s %14s %12s\n", "setting", "steps/s", "images/s", "ms/step");
   int rc = 0;
   const char *p = loader_threads;
@@ -256,14 +268,16 @@ static int bench(void) {
     char *end = NULL;
     long t = strtol(p, &end, 10);
     if (end == p || t < 0 || t > 256) {
-      fprintf(stderr, "fer-cl: error: --loader-threads '%s': expected numbers like 0,1,2\n", loader_threads);
+      fprintf(stderr, "fer-cl: error: --loader-threads '%s': expected numbers like 0,1,2\n",
+              loader_threads);
       rc = 2;
       break;
     }
     p = *end == ',' ? end + 1 : end;
     for (int helps = 0; helps <= 1; helps++) {
       if (t == 0 && helps == 0) continue; /* with no producer the caller does it all */
-      if (t > 0 && helps == 1) continue;  /* producers only: the trainer's thread waits on the device */
+      if (t > 0 && helps == 1)
+        continue; /* producers only: the trainer's thread waits on the device */
       fc_loader_config lc;
       fc_loader_config_init(&lc, ds, &train, &train, batch_labeled, batch_unlabeled);
       lc.seed = (uint64_t)seed;
@@ -299,8 +313,8 @@ static int bench(void) {
       else
         snprintf(name, sizeof name, "threads %ld (producers only)", t);
       double sps = steps / dt;
-      printf("%-26s %12.1f %14.0f %12.2f\n", name, sps, sps * (batch_labeled + 2.0 * batch_unlabeled),
-             1000.0 * dt / steps);
+      printf("%-26s %12.1f %14.0f %12.2f\n", name, sps,
+             sps * (batch_labeled + 2.0 * batch_unlabeled), 1000.0 * dt / steps);
       fc_log(FC_LOG_DEBUG, "checksum %llu", (unsigned long long)checksum);
     }
     if (rc) break;
@@ -348,12 +362,15 @@ int fc_cmd_data(int argc, char **argv) {
   int rc = fc_cli_parse(&data_spec, argc, argv, positional, &npos);
   if (rc >= 0) return rc;
   if (npos != 1) {
-    fprintf(stderr, "fer-cl: error: fer-cl data takes one action: stats, bench or split (see 'fer-cl data --help')\n");
+    fprintf(stderr,
+            "fer-cl: error: fer-cl data takes one action: stats, bench or split (see 'fer-cl data "
+            "--help')\n");
     return 2;
   }
   if (!strcmp(positional[0], "stats")) return stats();
   if (!strcmp(positional[0], "bench")) return bench();
   if (!strcmp(positional[0], "split")) return split();
-  fprintf(stderr, "fer-cl: error: unknown data action '%s'; use stats, bench or split\n", positional[0]);
+  fprintf(stderr, "fer-cl: error: unknown data action '%s'; use stats, bench or split\n",
+          positional[0]);
   return 2;
 }

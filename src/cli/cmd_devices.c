@@ -10,6 +10,8 @@
 static int as_json = 0;
 static int skip_probe = 0;
 
+/* Option tables and command specs keep one entry a line. */
+// clang-format off
 static const fc_option devices_options[] = {
     FC_OPTION_FLAG("json", &as_json, "print the same facts as JSON"),
     FC_OPTION_FLAG("no-probe", &skip_probe, "do not open devices (skips the preferred work-group multiple)"),
@@ -23,6 +25,7 @@ static const fc_args_spec devices_spec = {
                "or by part of its name (--device nvidia); FERCL_DEVICE sets the default.",
     .options = devices_options,
     .global_options = fc_cli_global_options};
+// clang-format on
 
 static const char *type_name(fc_device_type t) {
   switch (t) {
@@ -76,14 +79,16 @@ static void print_text(const fc_device_registry *reg, const long long *multiples
     human_bytes(d->global_mem_bytes, global, sizeof global);
     human_bytes(d->local_mem_bytes, local, sizeof local);
     human_bytes(d->max_alloc_bytes, alloc, sizeof alloc);
-    printf("%s Device %d [%d:%d]: %s\n", branch, d->index, d->platform_index, d->device_index, d->name);
+    printf("%s Device %d [%d:%d]: %s\n", branch, d->index, d->platform_index, d->device_index,
+           d->name);
     printf("%s     type             %s, %s\n", rail, type_name(d->type), d->vendor);
     printf("%s     version          %s; driver %s\n", rail, d->device_version, d->driver_version);
     printf("%s     OpenCL C         %s\n", rail, d->opencl_c_version);
     printf("%s     compute units    %u @ %u MHz\n", rail, d->compute_units, d->max_clock_mhz);
     printf("%s     global memory    %s (max allocation %s)\n", rail, global, alloc);
     printf("%s     local memory     %s\n", rail, local);
-    printf("%s     fp16 / fp64      %s / %s\n", rail, d->has_fp16 ? "yes" : "no", d->has_fp64 ? "yes" : "no");
+    printf("%s     fp16 / fp64      %s / %s\n", rail, d->has_fp16 ? "yes" : "no",
+           d->has_fp64 ? "yes" : "no");
     printf("%s     float vector     %u (native width)\n", rail, d->native_float_width);
     if (multiples[i] > 0)
       printf("%s     work-group       max %zu, preferred multiple %lld\n", rail,
@@ -92,7 +97,8 @@ static void print_text(const fc_device_registry *reg, const long long *multiples
       printf("%s     work-group       max %zu\n", rail, d->max_work_group_size);
   }
   int skipped = fc_device_registry_skipped_platforms(reg);
-  if (skipped) printf("\n(%d platform%s skipped: see the warnings above)\n", skipped, skipped == 1 ? "" : "s");
+  if (skipped)
+    printf("\n(%d platform%s skipped: see the warnings above)\n", skipped, skipped == 1 ? "" : "s");
 }
 
 static void print_json(const fc_device_registry *reg, const long long *multiples, int only) {
@@ -102,8 +108,11 @@ static void print_json(const fc_device_registry *reg, const long long *multiples
   for (int i = 0; i < n; i++) {
     const fc_device_info *d = fc_device_registry_info(reg, i);
     if (only >= 0 && i != only) continue;
-    printf("%s\n    {\"index\": %d, \"platform_index\": %d, \"device_index\": %d, \"selector\": \"%d:%d\",\n", printed++ ? "," : "",
-           d->index, d->platform_index, d->device_index, d->platform_index, d->device_index);
+    printf(
+        "%s\n    {\"index\": %d, \"platform_index\": %d, \"device_index\": %d, \"selector\": "
+        "\"%d:%d\",\n",
+        printed++ ? "," : "", d->index, d->platform_index, d->device_index, d->platform_index,
+        d->device_index);
     printf("     \"name\": ");
     fc_json_write_string(stdout, d->name);
     printf(", \"type\": \"%s\", \"vendor\": ", type_name(d->type));
@@ -118,14 +127,17 @@ static void print_json(const fc_device_registry *reg, const long long *multiples
     fc_json_write_string(stdout, d->driver_version);
     printf(", \"opencl_c_version\": ");
     fc_json_write_string(stdout, d->opencl_c_version);
-    printf(",\n     \"compute_units\": %u, \"max_clock_mhz\": %u, \"global_mem_bytes\": %llu, "
-           "\"local_mem_bytes\": %llu, \"max_alloc_bytes\": %llu,\n",
-           d->compute_units, d->max_clock_mhz, (unsigned long long)d->global_mem_bytes,
-           (unsigned long long)d->local_mem_bytes, (unsigned long long)d->max_alloc_bytes);
-    printf("     \"fp16\": %s, \"fp64\": %s, \"native_float_width\": %u, \"max_work_group_size\": %zu, "
-           "\"preferred_work_group_multiple\": ",
-           d->has_fp16 ? "true" : "false", d->has_fp64 ? "true" : "false", d->native_float_width,
-           d->max_work_group_size);
+    printf(
+        ",\n     \"compute_units\": %u, \"max_clock_mhz\": %u, \"global_mem_bytes\": %llu, "
+        "\"local_mem_bytes\": %llu, \"max_alloc_bytes\": %llu,\n",
+        d->compute_units, d->max_clock_mhz, (unsigned long long)d->global_mem_bytes,
+        (unsigned long long)d->local_mem_bytes, (unsigned long long)d->max_alloc_bytes);
+    printf(
+        "     \"fp16\": %s, \"fp64\": %s, \"native_float_width\": %u, \"max_work_group_size\": "
+        "%zu, "
+        "\"preferred_work_group_multiple\": ",
+        d->has_fp16 ? "true" : "false", d->has_fp64 ? "true" : "false", d->native_float_width,
+        d->max_work_group_size);
     if (multiples[i] > 0)
       printf("%lld}", multiples[i]);
     else
@@ -150,7 +162,8 @@ int fc_cmd_devices(int argc, char **argv) {
     }
   }
   long long multiples[n > 0 ? n : 1];
-  for (int i = 0; i < n; i++) multiples[i] = (only < 0 || only == i) ? probe_wg_multiple(reg, i) : -1;
+  for (int i = 0; i < n; i++)
+    multiples[i] = (only < 0 || only == i) ? probe_wg_multiple(reg, i) : -1;
   if (as_json)
     print_json(reg, multiples, only);
   else

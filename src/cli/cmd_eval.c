@@ -32,7 +32,9 @@ static void unload(loaded_model *m) {
 
 static fc_status load_model(const char *path, int batch, loaded_model *m) {
   memset(m, 0, sizeof *m);
-  if (!path) return fc_errorf(FC_ERR_USAGE, "--model FILE is required (a .safetensors written by fer-cl train)");
+  if (!path)
+    return fc_errorf(FC_ERR_USAGE,
+                     "--model FILE is required (a .safetensors written by fer-cl train)");
   FC_TRY(fc_checkpoint_read_meta(path, &m->meta));
   fc_status st = fc_device_open_selected(fc_cli.device, 0, &m->dev);
   if (st == FC_OK) st = fc_net_create(m->dev, &m->meta.config, 0, &m->net);
@@ -49,6 +51,8 @@ static const char *eval_model, *eval_data, *eval_format, *eval_png, *eval_class_
 static int eval_json, eval_batch = 128, eval_split = 0;
 static const char *const split_names[] = {"auto", "val", "test", "train", "all", NULL};
 
+/* Option tables and command specs keep one entry a line. */
+// clang-format off
 static const fc_option eval_options[] = {
     FC_OPTION_STRING("model", &eval_model, "FILE", "checkpoint (best.safetensors, last.safetensors)"),
     FC_OPTION_STRING("data", &eval_data, "PATH", "dataset to evaluate on"),
@@ -71,6 +75,7 @@ static const fc_args_spec eval_spec = {
                "(CK+'s contempt) are left out of the metrics and reported apart.",
     .options = eval_options,
     .global_options = fc_cli_global_options};
+// clang-format on
 
 static fc_status pick_list(const fc_dataset *ds, fc_index_list *list) {
   fc_split order[4];
@@ -138,7 +143,8 @@ static fc_status match_classes(const fc_dataset *ds, const fc_model_meta *meta, 
   out->to_model = malloc((size_t)(D > 0 ? D : 1) * sizeof(int));
   out->images = calloc((size_t)(D > 0 ? D : 1), sizeof(int64_t));
   out->predicted = calloc((size_t)(D > 0 ? D : 1) * (size_t)M, sizeof(int64_t));
-  if (!out->to_model || !out->images || !out->predicted) return fc_errorf(FC_ERR_NOMEM, "out of memory");
+  if (!out->to_model || !out->images || !out->predicted)
+    return fc_errorf(FC_ERR_NOMEM, "out of memory");
   for (int d = 0; d < D; d++)
     out->to_model[d] = find_name(model_names, M, ds->class_names[d], strlen(ds->class_names[d]));
   char data_list[1024], model_list[1024];
@@ -147,13 +153,14 @@ static fc_status match_classes(const fc_dataset *ds, const fc_model_meta *meta, 
   for (const char *p = eval_class_map; p && *p;) {
     const char *end = p + strcspn(p, ","), *eq = memchr(p, '=', (size_t)(end - p));
     if (!eq || eq == p || eq + 1 == end)
-      return fc_errorf(FC_ERR_USAGE, "--class-map: '%.*s' is not DATA=MODEL (e.g. anger=angry,sadness=sad)",
+      return fc_errorf(FC_ERR_USAGE,
+                       "--class-map: '%.*s' is not DATA=MODEL (e.g. anger=angry,sadness=sad)",
                        (int)(end - p), p);
     int d = find_name(ds->class_names, D, p, (size_t)(eq - p));
     int m = find_name(model_names, M, eq + 1, (size_t)(end - eq - 1));
     if (d < 0)
-      return fc_errorf(FC_ERR_USAGE, "--class-map: the data has no class '%.*s' (its classes: %s)", (int)(eq - p), p,
-                       data_list);
+      return fc_errorf(FC_ERR_USAGE, "--class-map: the data has no class '%.*s' (its classes: %s)",
+                       (int)(eq - p), p, data_list);
     if (m < 0)
       return fc_errorf(FC_ERR_USAGE, "--class-map: the model has no class '%.*s' (its classes: %s)",
                        (int)(end - eq - 1), eq + 1, model_list);
@@ -163,17 +170,18 @@ static fc_status match_classes(const fc_dataset *ds, const fc_model_meta *meta, 
   int matched = 0;
   for (int d = 0; d < D; d++) matched += out->to_model[d] >= 0;
   if (matched == 0)
-    return fc_errorf(FC_ERR_MISMATCH,
-                     "none of the data's classes (%s) is a class of the model (%s): name the pairs with "
-                     "--class-map DATA=MODEL,... (e.g. anger=angry)",
-                     data_list, model_list);
+    return fc_errorf(
+        FC_ERR_MISMATCH,
+        "none of the data's classes (%s) is a class of the model (%s): name the pairs with "
+        "--class-map DATA=MODEL,... (e.g. anger=angry)",
+        data_list, model_list);
   return FC_OK;
 }
 
 /* Relabels the data in the model's classes: list keeps the matched images,
  * left gets the others (their labels stay the data's, in left_labels). */
-static fc_status split_by_match(fc_dataset *ds, class_match *cm, fc_index_list *list, fc_index_list *left,
-                                int32_t **left_labels) {
+static fc_status split_by_match(fc_dataset *ds, class_match *cm, fc_index_list *list,
+                                fc_index_list *left, int32_t **left_labels) {
   left->index = malloc((size_t)(list->count > 0 ? list->count : 1) * sizeof(int64_t));
   *left_labels = malloc((size_t)(list->count > 0 ? list->count : 1) * sizeof(int32_t));
   if (!left->index || !*left_labels) return fc_errorf(FC_ERR_NOMEM, "out of memory");
@@ -193,19 +201,22 @@ static fc_status split_by_match(fc_dataset *ds, class_match *cm, fc_index_list *
   }
   list->count = kept;
   for (int64_t k = 0; k < ds->count; k++) /* in the model's classes from here on */
-    if (ds->labels[k] >= 0 && ds->labels[k] < cm->data_classes) ds->labels[k] = cm->to_model[ds->labels[k]];
+    if (ds->labels[k] >= 0 && ds->labels[k] < cm->data_classes)
+      ds->labels[k] = cm->to_model[ds->labels[k]];
   return FC_OK;
 }
 
 /* Whether the data's classes are the model's, same names in the same order. */
-static int identical_classes(const fc_dataset *ds, const fc_model_meta *meta, const class_match *cm) {
+static int identical_classes(const fc_dataset *ds, const fc_model_meta *meta,
+                             const class_match *cm) {
   if (ds->class_count != meta->config.num_classes) return 0;
   for (int d = 0; d < ds->class_count; d++)
     if (cm->to_model[d] != d || strcmp(ds->class_names[d], meta->class_names[d]) != 0) return 0;
   return 1;
 }
 
-static void print_match(FILE *out, const fc_dataset *ds, const fc_model_meta *meta, const class_match *cm) {
+static void print_match(FILE *out, const fc_dataset *ds, const fc_model_meta *meta,
+                        const class_match *cm) {
   fprintf(out, "classes (data -> model):");
   for (int d = 0; d < ds->class_count; d++) {
     int m = cm->to_model[d];
@@ -220,7 +231,8 @@ static void print_match(FILE *out, const fc_dataset *ds, const fc_model_meta *me
 }
 
 /* The model's three most frequent answers for the left-out images of data class d. */
-static void print_left_out_answers(FILE *out, const class_match *match, const fc_model_meta *meta, int d) {
+static void print_left_out_answers(FILE *out, const class_match *match, const fc_model_meta *meta,
+                                   int d) {
   const int M = meta->config.num_classes;
   const int64_t *row = match->predicted + (size_t)d * (size_t)M;
   int shown[3] = {-1, -1, -1};
@@ -236,8 +248,9 @@ static void print_left_out_answers(FILE *out, const class_match *match, const fc
   fprintf(out, ")");
 }
 
-static fc_status print_text(const fc_dataset *ds, const fc_model_meta *meta, const class_match *match,
-                            const fc_confusion *cm, const char *const *names, int64_t evaluated, int64_t left_out,
+static fc_status print_text(const fc_dataset *ds, const fc_model_meta *meta,
+                            const class_match *match, const fc_confusion *cm,
+                            const char *const *names, int64_t evaluated, int64_t left_out,
                             int same) {
   if (!same) print_match(stdout, ds, meta, match);
   printf("model %s on %s (%lld images)\n\n", eval_model, eval_data, (long long)evaluated);
@@ -249,37 +262,50 @@ static fc_status print_text(const fc_dataset *ds, const fc_model_meta *meta, con
   const int M = meta->config.num_classes;
   if (mt.classes_with_support < M) {
     double f1 = 0;
-    printf("\nthe data has no images of the model's class%s", M - mt.classes_with_support == 1 ? "" : "es");
+    printf("\nthe data has no images of the model's class%s",
+           M - mt.classes_with_support == 1 ? "" : "es");
     for (int c = 0, k = 0; c < M; c++) {
-      if (mt.per_class[c].support == 0) printf("%s %s", k++ ? "," : "", names[c]);
-      else f1 += mt.per_class[c].f1;
+      if (mt.per_class[c].support == 0)
+        printf("%s %s", k++ ? "," : "", names[c]);
+      else
+        f1 += mt.per_class[c].f1;
     }
-    printf(": mean class accuracy averages the %d classes it has; macro-F1 over those: %.4f (over all %d: %.4f)\n",
-           mt.classes_with_support, f1 / mt.classes_with_support, M, mt.macro_f1);
+    printf(
+        ": mean class accuracy averages the %d classes it has; macro-F1 over those: %.4f (over all "
+        "%d: %.4f)\n",
+        mt.classes_with_support, f1 / mt.classes_with_support, M, mt.macro_f1);
   }
   if (left_out > 0) {
     int left_classes = 0;
-    for (int d = 0; d < ds->class_count; d++) left_classes += match->to_model[d] < 0 && match->images[d] > 0;
-    printf("\nleft out: %lld image%s of %d data class%s the model does not have:", (long long)left_out,
-           left_out == 1 ? "" : "s", left_classes, left_classes == 1 ? "" : "es");
+    for (int d = 0; d < ds->class_count; d++)
+      left_classes += match->to_model[d] < 0 && match->images[d] > 0;
+    printf(
+        "\nleft out: %lld image%s of %d data class%s the model does not have:", (long long)left_out,
+        left_out == 1 ? "" : "s", left_classes, left_classes == 1 ? "" : "es");
     for (int d = 0, k = 0; d < ds->class_count; d++) {
       if (match->to_model[d] >= 0 || match->images[d] == 0) continue;
       printf("%s %s %lld", k++ ? ";" : "", ds->class_names[d], (long long)match->images[d]);
       print_left_out_answers(stdout, match, meta, d);
     }
-    printf("\naccuracy %.4f on the %lld images of the matched classes; %.4f on all %lld images, counting the left-out "
-           "ones as errors\n",
-           mt.accuracy, (long long)evaluated, mt.accuracy * (double)evaluated / (double)(evaluated + left_out),
-           (long long)(evaluated + left_out));
-    printf("(a left-out class that is one of the model's under another name: --class-map DATA=MODEL)\n");
+    printf(
+        "\naccuracy %.4f on the %lld images of the matched classes; %.4f on all %lld images, "
+        "counting the left-out "
+        "ones as errors\n",
+        mt.accuracy, (long long)evaluated,
+        mt.accuracy * (double)evaluated / (double)(evaluated + left_out),
+        (long long)(evaluated + left_out));
+    printf(
+        "(a left-out class that is one of the model's under another name: --class-map "
+        "DATA=MODEL)\n");
   }
   fc_metrics_free(&mt);
   return FC_OK;
 }
 
 /* The metrics object, plus how the data's classes were matched and what was left out. */
-static fc_status print_json(const fc_dataset *ds, const fc_model_meta *meta, const class_match *match,
-                            const fc_confusion *cm, const char *const *names, int64_t evaluated, int64_t left_out) {
+static fc_status print_json(const fc_dataset *ds, const fc_model_meta *meta,
+                            const class_match *match, const fc_confusion *cm,
+                            const char *const *names, int64_t evaluated, int64_t left_out) {
   char *buf = NULL;
   size_t size = 0;
   FILE *mem = open_memstream(&buf, &size);
@@ -301,8 +327,10 @@ static fc_status print_json(const fc_dataset *ds, const fc_model_meta *meta, con
     printf("%s{\"name\":", d ? "," : "");
     fc_json_write_string(stdout, ds->class_names[d]);
     printf(",\"model_class\":");
-    if (match->to_model[d] >= 0) fc_json_write_string(stdout, meta->class_names[match->to_model[d]]);
-    else printf("null");
+    if (match->to_model[d] >= 0)
+      fc_json_write_string(stdout, meta->class_names[match->to_model[d]]);
+    else
+      printf("null");
     printf(",\"images\":%lld", (long long)match->images[d]);
     if (match->to_model[d] < 0) {
       printf(",\"predicted\":{");
@@ -327,7 +355,8 @@ static fc_status print_json(const fc_dataset *ds, const fc_model_meta *meta, con
 static fc_status check_writable_folder(const char *file) {
   const char *slash = strrchr(file, '/');
   char dir[1024];
-  snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - file) + (slash == file) : 1, slash ? file : ".");
+  snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - file) + (slash == file) : 1,
+           slash ? file : ".");
   if (access(dir, W_OK) != 0)
     return fc_errorf(FC_ERR_IO, "cannot write %s: the folder %s %s", file, dir,
                      access(dir, F_OK) != 0 ? "does not exist" : "is not writable");
@@ -338,7 +367,9 @@ int fc_cmd_eval(int argc, char **argv) {
   int rc = fc_cli_parse_no_args(&eval_spec, argc, argv, NULL);
   if (rc >= 0) return rc;
   if (!eval_model || !eval_data) {
-    fprintf(stderr, "fer-cl: error: fer-cl eval needs --model FILE and --data PATH (see 'fer-cl eval --help')\n");
+    fprintf(stderr,
+            "fer-cl: error: fer-cl eval needs --model FILE and --data PATH (see 'fer-cl eval "
+            "--help')\n");
     return 2;
   }
   /* Every argument is checked before the model and the data are loaded. */
@@ -367,24 +398,29 @@ int fc_cmd_eval(int argc, char **argv) {
   }
   if (st == FC_OK) st = split_by_match(ds, &match, &list, &left, &left_labels);
   if (st == FC_OK && list.count == 0)
-    st = fc_errorf(FC_ERR_NOT_FOUND, "%s has no labelled images of the model's classes to evaluate", eval_data);
+    st = fc_errorf(FC_ERR_NOT_FOUND, "%s has no labelled images of the model's classes to evaluate",
+                   eval_data);
   if (st == FC_OK) st = fc_confusion_create(m.meta.config.num_classes, &cm);
   if (st == FC_OK) st = fc_evaluate_list(&m.ev, ds, &list, &m.meta.norm, cm);
   if (st == FC_OK && left.count > 0) {
     int32_t *pred = malloc((size_t)left.count * sizeof(int32_t));
-    st = pred ? fc_evaluate_predict(&m.ev, ds, &left, &m.meta.norm, pred) : fc_errorf(FC_ERR_NOMEM, "out of memory");
+    st = pred ? fc_evaluate_predict(&m.ev, ds, &left, &m.meta.norm, pred)
+              : fc_errorf(FC_ERR_NOMEM, "out of memory");
     for (int64_t i = 0; st == FC_OK && i < left.count; i++)
-      match.predicted[(size_t)left_labels[i] * (size_t)m.meta.config.num_classes + (size_t)pred[i]]++;
+      match.predicted[(size_t)left_labels[i] * (size_t)m.meta.config.num_classes +
+                      (size_t)pred[i]]++;
     free(pred);
   }
   const char *names[FC_NET_MAX_CLASSES];
   for (int c = 0; c < m.meta.config.num_classes; c++) names[c] = m.meta.class_names[c];
-  if (st == FC_OK) st = eval_json ? print_json(ds, &m.meta, &match, cm, names, list.count, left.count)
-                                  : print_text(ds, &m.meta, &match, cm, names, list.count, left.count, same);
+  if (st == FC_OK)
+    st = eval_json ? print_json(ds, &m.meta, &match, cm, names, list.count, left.count)
+                   : print_text(ds, &m.meta, &match, cm, names, list.count, left.count, same);
   if (st == FC_OK && eval_png) {
     char title[512];
     snprintf(title, sizeof title, "%s on %s", eval_model, eval_data);
-    st = fc_plot_confusion_png(eval_png, fc_confusion_counts(cm), m.meta.config.num_classes, names, title);
+    st = fc_plot_confusion_png(eval_png, fc_confusion_counts(cm), m.meta.config.num_classes, names,
+                               title);
   }
   fc_confusion_free(cm);
   fc_index_list_free(&list);
@@ -402,6 +438,7 @@ static const char *predict_model;
 static int predict_json, predict_top = 3, predict_logits;
 static fc_predict_faces predict_faces = {.mode = FC_FACES_AUTO, .margin = 0.0};
 
+// clang-format off
 static const fc_option predict_options[] = {
     FC_OPTION_STRING("model", &predict_model, "FILE", "checkpoint written by fer-cl train"),
     FC_OPTION_INT("top", &predict_top, "K", "classes to show per image", 1, FC_NET_MAX_CLASSES),
@@ -429,6 +466,7 @@ static const fc_args_spec predict_spec = {
                "as face crops and resized whole, as with --faces never. A folder stands for its images, sorted.",
     .options = predict_options,
     .global_options = fc_cli_global_options};
+// clang-format on
 
 int fc_cmd_predict(int argc, char **argv) {
   char *positional[argc > 0 ? argc : 1];
@@ -436,7 +474,9 @@ int fc_cmd_predict(int argc, char **argv) {
   int rc = fc_cli_parse(&predict_spec, argc, argv, positional, &npos);
   if (rc >= 0) return rc;
   if (!predict_model || npos == 0) {
-    fprintf(stderr, "fer-cl: error: fer-cl predict needs --model FILE and at least one IMAGE (see 'fer-cl predict --help')\n");
+    fprintf(stderr,
+            "fer-cl: error: fer-cl predict needs --model FILE and at least one IMAGE (see 'fer-cl "
+            "predict --help')\n");
     return 2;
   }
   loaded_model m;
@@ -444,14 +484,17 @@ int fc_cmd_predict(int argc, char **argv) {
   if (st != FC_OK) return fc_cli_fail(st);
   int C = m.meta.config.num_classes, failures = 0;
   if (predict_top > C) predict_top = C;
-  if (predict_faces.mode != FC_FACES_NEVER || predict_faces.csv || predict_faces.annotate || predict_faces.crops) {
-    predict_faces.json = predict_json, predict_faces.top = predict_top, predict_faces.logits = predict_logits;
+  if (predict_faces.mode != FC_FACES_NEVER || predict_faces.csv || predict_faces.annotate ||
+      predict_faces.crops) {
+    predict_faces.json = predict_json, predict_faces.top = predict_top,
+    predict_faces.logits = predict_logits;
     rc = fc_cli_predict_faces(m.dev, &m.ev, &m.meta, &predict_faces, positional, npos);
     unload(&m);
     return rc;
   }
   float probs[FC_NET_MAX_CLASSES];
-  fc_decode_request req = {.channels = m.meta.config.in_channels, .height = m.meta.config.input_size,
+  fc_decode_request req = {.channels = m.meta.config.in_channels,
+                           .height = m.meta.config.input_size,
                            .width = m.meta.config.input_size};
   if (predict_json) printf("[");
   int printed = 0;

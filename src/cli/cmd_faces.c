@@ -65,7 +65,8 @@ static void json_face(const fc_face *f) {
          (double)f->box[2], (double)f->box[3]);
   printf("\"score\": %.6f, \"landmarks\": [", (double)f->score);
   for (int k = 0; k < 5; k++)
-    printf("%s[%.2f, %.2f]", k ? ", " : "", (double)f->landmarks[2 * k], (double)f->landmarks[2 * k + 1]);
+    printf("%s[%.2f, %.2f]", k ? ", " : "", (double)f->landmarks[2 * k],
+           (double)f->landmarks[2 * k + 1]);
   printf("]");
 }
 
@@ -85,6 +86,8 @@ static fc_status annotate(const char *dir, const char *path, const fc_image *img
 static const char *faces_detector, *faces_annotate;
 static int faces_json, faces_min = 20;
 
+/* Option tables and command specs keep one entry a line. */
+// clang-format off
 static const fc_option faces_options[] = {
     FC_OPTION_STRING("detector", &faces_detector, "FILE",
                      "MTCNN weights (default: $FERCL_DETECTOR, else ~/.local/share/fer-cl/mtcnn.safetensors)"),
@@ -100,6 +103,7 @@ static const fc_args_spec faces_spec = {
                "Get the detector once with tools/get-face-detector.",
     .options = faces_options,
     .global_options = fc_cli_global_options};
+// clang-format on
 
 int fc_cmd_faces(int argc, char **argv) {
   char *positional[argc > 0 ? argc : 1];
@@ -107,7 +111,8 @@ int fc_cmd_faces(int argc, char **argv) {
   int rc = fc_cli_parse(&faces_spec, argc, argv, positional, &npos);
   if (rc >= 0) return rc;
   if (npos == 0) {
-    fprintf(stderr, "fer-cl: error: fer-cl faces needs at least one IMAGE (see 'fer-cl faces --help')\n");
+    fprintf(stderr,
+            "fer-cl: error: fer-cl faces needs at least one IMAGE (see 'fer-cl faces --help')\n");
     return 2;
   }
   fc_device *dev = NULL;
@@ -154,11 +159,14 @@ int fc_cmd_faces(int argc, char **argv) {
       printf("%s: %d face%s\n", path, n, n == 1 ? "" : "s");
       for (int k = 0; k < n; k++) {
         const fc_face *f = &faces[k];
-        printf("  box %.1f %.1f %.1f %.1f  p %.4f  eyes (%.1f,%.1f) (%.1f,%.1f) nose (%.1f,%.1f) mouth (%.1f,%.1f) (%.1f,%.1f)\n",
-               (double)f->box[0], (double)f->box[1], (double)f->box[2], (double)f->box[3], (double)f->score,
-               (double)f->landmarks[0], (double)f->landmarks[1], (double)f->landmarks[2], (double)f->landmarks[3],
-               (double)f->landmarks[4], (double)f->landmarks[5], (double)f->landmarks[6], (double)f->landmarks[7],
-               (double)f->landmarks[8], (double)f->landmarks[9]);
+        printf(
+            "  box %.1f %.1f %.1f %.1f  p %.4f  eyes (%.1f,%.1f) (%.1f,%.1f) nose (%.1f,%.1f) "
+            "mouth (%.1f,%.1f) (%.1f,%.1f)\n",
+            (double)f->box[0], (double)f->box[1], (double)f->box[2], (double)f->box[3],
+            (double)f->score, (double)f->landmarks[0], (double)f->landmarks[1],
+            (double)f->landmarks[2], (double)f->landmarks[3], (double)f->landmarks[4],
+            (double)f->landmarks[5], (double)f->landmarks[6], (double)f->landmarks[7],
+            (double)f->landmarks[8], (double)f->landmarks[9]);
       }
     }
     free(faces);
@@ -176,7 +184,8 @@ int fc_cmd_faces(int argc, char **argv) {
 /* auto: a picture no larger than twice the checkpoint's input on its longer side is taken
  * as a face crop already (FER2013's 48×48, RAF-DB's 100×100 aligned faces); larger ones
  * go through the detector. */
-static int is_face_crop(const fc_predict_faces *opt, const fc_model_meta *meta, const fc_image *img) {
+static int is_face_crop(const fc_predict_faces *opt, const fc_model_meta *meta,
+                        const fc_image *img) {
   if (opt->mode == FC_FACES_ALWAYS) return 0;
   if (opt->mode == FC_FACES_NEVER) return 1;
   int side = img->width > img->height ? img->width : img->height;
@@ -217,7 +226,7 @@ int fc_cli_predict_faces(fc_device *dev, fc_evaluator *ev, const fc_model_meta *
     fc_face *faces = NULL, whole;
     int n = 0, crop_given = 0;
     uint8_t *crops = NULL;
-    char (*labels)[96] = NULL;
+    char(*labels)[96] = NULL;
     const char **label_of = NULL; /* labels as fc_face_annotate_png takes them */
     st = fc_image_load(path, &(fc_decode_request){.channels = 3}, &img, NULL);
     if (st == FC_OK && (crop_given = is_face_crop(opt, meta, &img))) {
@@ -242,7 +251,8 @@ int fc_cli_predict_faces(fc_device *dev, fc_evaluator *ev, const fc_model_meta *
     if (st == FC_OK && n > 0) {
       if (crop_given) { /* today's predict: the whole picture resized */
         fc_image small = {0};
-        st = fc_image_load(path, &(fc_decode_request){.channels = ch, .height = S, .width = S}, &small, NULL);
+        st = fc_image_load(path, &(fc_decode_request){.channels = ch, .height = S, .width = S},
+                           &small, NULL);
         if (st == FC_OK) memcpy(crops, small.data, (size_t)ch * S * S);
         fc_image_free(&small);
       } else {
@@ -256,9 +266,12 @@ int fc_cli_predict_faces(fc_device *dev, fc_evaluator *ev, const fc_model_meta *
       fc_json_write_string(stdout, path);
       if (!crop_given) printf(", \"faces\": [");
     } else if (!opt->json && !opt->csv && st == FC_OK) {
-      if (n == 0) printf("%s: no face found\n", path);
-      else if (crop_given) printf("%s:", path);
-      else printf("%s: %d face%s\n", path, n, n == 1 ? "" : "s");
+      if (n == 0)
+        printf("%s: no face found\n", path);
+      else if (crop_given)
+        printf("%s:", path);
+      else
+        printf("%s: %d face%s\n", path, n, n == 1 ? "" : "s");
     } else if (opt->csv && st == FC_OK && n == 0) {
       csv_field(path);
       printf(",,,,,,,");
@@ -271,7 +284,8 @@ int fc_cli_predict_faces(fc_device *dev, fc_evaluator *ev, const fc_model_meta *
       int order[FC_NET_MAX_CLASSES];
       top_order(probs, C, order);
       const fc_face *f = &faces[k];
-      snprintf(labels[k], sizeof labels[k], "%s %.2f", meta->class_names[order[0]], (double)probs[order[0]]);
+      snprintf(labels[k], sizeof labels[k], "%s %.2f", meta->class_names[order[0]],
+               (double)probs[order[0]]);
       label_of[k] = labels[k];
       if (opt->json) {
         if (crop_given && opt->logits) {

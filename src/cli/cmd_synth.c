@@ -15,6 +15,8 @@ static int channels = 1;
 static int seed = 1;
 static int threads = 0;
 
+/* Option tables and command specs keep one entry a line. */
+// clang-format off
 static const fc_option synth_options[] = {
     {.name = "out", .short_name = 'o', .type = FC_OPT_STRING, .target = &out_dir, .arg_name = "DIR",
      .help = "output folder (DIR/train/<class>/*.png, DIR/val/<class>/*.png)"},
@@ -34,6 +36,7 @@ static const fc_args_spec synth_spec = {
                "reads the written folder back.",
     .options = synth_options,
     .global_options = fc_cli_global_options};
+// clang-format on
 
 int fc_cmd_synth(int argc, char **argv) {
   int rc = fc_cli_parse_no_args(&synth_spec, argc, argv, "; use --out DIR");
@@ -55,7 +58,8 @@ int fc_cmd_synth(int argc, char **argv) {
       if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) entry = e->d_name;
     if (entry) {
       fprintf(stderr,
-              "fer-cl: error: %s is not empty (it holds %s): fer-cl synth writes into a new or empty folder only, "
+              "fer-cl: error: %s is not empty (it holds %s): fer-cl synth writes into a new or "
+              "empty folder only, "
               "so a dataset never mixes two sets; choose another --out or empty it\n",
               out_dir, entry);
       closedir(d);
@@ -79,8 +83,8 @@ int fc_cmd_synth(int argc, char **argv) {
     return fc_cli_fail(st);
   }
   printf("wrote %lld synthetic faces (%lld train, %lld val, %dx%d, %d channel%s, seed %d) to %s\n",
-         (long long)ds->count, (long long)cfg.train_count, (long long)cfg.val_count, size, size, channels,
-         channels == 1 ? "" : "s", seed, out_dir);
+         (long long)ds->count, (long long)cfg.train_count, (long long)cfg.val_count, size, size,
+         channels, channels == 1 ? "" : "s", seed, out_dir);
   fc_dataset_free(ds);
   return 0;
 }

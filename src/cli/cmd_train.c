@@ -30,11 +30,14 @@ static int overwrite;
 static int no_baseline;
 static int seed_opt;
 
-static const char *const dta_names[] = {"freematch-fer", "fixed", "flexmatch", "adacm", "freematch-rescaled", NULL};
+static const char *const dta_names[] = {"freematch-fer",      "fixed", "flexmatch", "adacm",
+                                        "freematch-rescaled", NULL};
 static const char *const snl_names[] = {"thresh", "topk", "random", NULL};
 static const char *const opt_names[] = {"sgd", "adam", "adamw", NULL};
 static const char *const sched_names[] = {"cosine", "constant", NULL};
 
+/* Option tables and command specs keep one entry a line. */
+// clang-format off
 static fc_option train_options[] = {
     /* data */
     FC_OPTION_STRING("data", &cfg.data, "PATH", "dataset folder or file (default: built-in synthetic faces)"),
@@ -114,8 +117,8 @@ static const fc_args_spec train_spec = {
     .usage = "[options]",
     .summary = "Train a facial-expression classifier: student + EMA teacher, dynamic class thresholds,\n"
                "selective negative learning. With no --data it trains on built-in synthetic faces, where\n"
-               "some defaults differ (--ema 0.99 --pseudo-warmup 100 --teacher-batch-stats 100\n"
-               "--dta freematch-rescaled --tau-min 0.85) and the run ends beside a supervised-only run.",
+               "the first 100 steps are warm-ups (--pseudo-warmup 100 --teacher-batch-stats 100) and the\n"
+               "run ends beside a supervised-only run.",
     .details = "The run folder gets config.txt (the effective options), labels.txt (the labelled images),\n"
                "log.csv, last.safetensors (model + resume state), best.safetensors, curves.png and\n"
                "confusion.png. Ctrl-C saves and stops; --resume DIR continues exactly.\n\n"
@@ -124,6 +127,7 @@ static const fc_args_spec train_spec = {
                "--device names one, rank 0 writes the run folder (README, \"Several devices\").",
     .options = train_options,
     .global_options = fc_cli_global_options};
+// clang-format on
 
 static void set_defaults(void) {
   fc_train_config_default(&cfg);
@@ -187,7 +191,8 @@ static fc_status write_effective_config(const char *dir) {
   size_t size = 0;
   FILE *mem = open_memstream(&buf, &size);
   if (!mem) return fc_errorf(FC_ERR_NOMEM, "out of memory");
-  fprintf(mem, "# fer-cl %s train: effective options of this run (fer-cl train --config %s)\n", fc_version(), path);
+  fprintf(mem, "# fer-cl %s train: effective options of this run (fer-cl train --config %s)\n",
+          fc_version(), path);
   int world = fc_dist_size();
   fprintf(mem, "# world size: %d rank%s%s\n", world, world == 1 ? "" : "s",
           world == 1 ? " (one process)" : " (mpirun, data-parallel); --resume needs as many");
@@ -204,8 +209,10 @@ static void format_duration(double s, char *out, size_t size) {
     return;
   }
   long t = (long)(s + 0.5);
-  if (t >= 3600) snprintf(out, size, "%ldh%02ldm", t / 3600, (t / 60) % 60);
-  else snprintf(out, size, "%ldm%02lds", t / 60, t % 60);
+  if (t >= 3600)
+    snprintf(out, size, "%ldh%02ldm", t / 3600, (t / 60) % 60);
+  else
+    snprintf(out, size, "%ldm%02lds", t / 60, t % 60);
 }
 
 typedef struct progress_state {
@@ -237,8 +244,9 @@ static void on_progress(const fc_train_progress *p, void *user) {
   if (p->evaluated) {
     if (ps->line_open) fprintf(stderr, "\n");
     ps->line_open = 0;
-    fprintf(stderr, "eval @ step %lld: accuracy %.4f  mean class accuracy %.4f  macro-F1 %.4f%s\n", (long long)p->step,
-            p->val_acc, p->val_mca, p->val_f1, p->is_best ? "  (best so far)" : "");
+    fprintf(stderr, "eval @ step %lld: accuracy %.4f  mean class accuracy %.4f  macro-F1 %.4f%s\n",
+            (long long)p->step, p->val_acc, p->val_mca, p->val_f1,
+            p->is_best ? "  (best so far)" : "");
   }
   fflush(stderr);
 }
@@ -253,10 +261,12 @@ static void on_signal(int sig) {
   (void)sig;
   if (signals_seen++ == 0) {
     fc_train_request_stop();
-    if (write(2, first_signal_message, first_signal_length) < 0) { /* nothing to do about it */ }
+    if (write(2, first_signal_message, first_signal_length) < 0) { /* nothing to do about it */
+    }
     return;
   }
-  if (write(2, second_signal_message, second_signal_length) < 0) { /* nothing to do about it */ }
+  if (write(2, second_signal_message, second_signal_length) < 0) { /* nothing to do about it */
+  }
   _exit(130);
 }
 
@@ -268,10 +278,13 @@ static void catch_signals(int on) {
 
 static void prepare_signal_messages(const char *dir) {
   snprintf(first_signal_message, sizeof first_signal_message,
-           "\nfer-cl: stopping after this step and saving (press Ctrl-C again to stop at once, without saving)\n");
+           "\nfer-cl: stopping after this step and saving (press Ctrl-C again to stop at once, "
+           "without saving)\n");
   snprintf(second_signal_message, sizeof second_signal_message,
-           "\nfer-cl: stopped at once by a second Ctrl-C, without saving. %s/last.safetensors, if there is one, is "
-           "the last complete save (a save cut short leaves only a temporary file, removed on resume): continue "
+           "\nfer-cl: stopped at once by a second Ctrl-C, without saving. %s/last.safetensors, if "
+           "there is one, is "
+           "the last complete save (a save cut short leaves only a temporary file, removed on "
+           "resume): continue "
            "with fer-cl train --resume %s\n",
            dir, dir);
   first_signal_length = strlen(first_signal_message);
@@ -281,16 +294,17 @@ static void prepare_signal_messages(const char *dir) {
 static int was_given(int argc, char **argv, const char *name) {
   size_t n = strlen(name);
   for (int i = 1; i < argc; i++)
-    if (!strncmp(argv[i], "--", 2) && !strncmp(argv[i] + 2, name, n) && (argv[i][2 + n] == '\0' || argv[i][2 + n] == '='))
+    if (!strncmp(argv[i], "--", 2) && !strncmp(argv[i] + 2, name, n) &&
+        (argv[i][2 + n] == '\0' || argv[i][2 + n] == '='))
       return 1;
   return 0;
 }
 
 /* Every file a run writes into its folder; the first three mark a folder as
  * holding a run (a checkpoint or a log worth keeping). */
-static const char *const run_files[] = {"last.safetensors", "best.safetensors", "log.csv",  "config.txt",
-                                        "labels.txt",       "curves.png",       "confusion.png", "profile.csv",
-                                        "profile.trace.json", NULL};
+static const char *const run_files[] = {
+    "last.safetensors", "best.safetensors", "log.csv",     "config.txt",         "labels.txt",
+    "curves.png",       "confusion.png",    "profile.csv", "profile.trace.json", NULL};
 enum { RUN_MARKERS = 3 };
 
 static int file_in(const char *dir, const char *name) {
@@ -325,14 +339,16 @@ static int check_new_run_folder(const char *dir) {
   const char *found = existing_run_output(dir);
   if (found && !overwrite && !strcmp(found, "log.csv")) {
     fprintf(stderr,
-            "fer-cl: error: %s holds a run that stopped before its first checkpoint (log.csv, no last.safetensors), "
+            "fer-cl: error: %s holds a run that stopped before its first checkpoint (log.csv, no "
+            "last.safetensors), "
             "which cannot be resumed; add --overwrite to replace it, or choose another --out\n",
             dir);
     return 2;
   }
   if (found && !overwrite) {
     fprintf(stderr,
-            "fer-cl: error: %s already holds a run (%s/%s); continue it with 'fer-cl train --resume %s', "
+            "fer-cl: error: %s already holds a run (%s/%s); continue it with 'fer-cl train "
+            "--resume %s', "
             "choose another --out, or add --overwrite to replace it\n",
             dir, dir, found, dir);
     return 2;
@@ -340,7 +356,8 @@ static int check_new_run_folder(const char *dir) {
   int ours = holds_fercl_config(dir);
   if (found && !ours) {
     fprintf(stderr,
-            "fer-cl: error: %s holds %s but no config.txt written by fer-cl, so it is not a run that --overwrite "
+            "fer-cl: error: %s holds %s but no config.txt written by fer-cl, so it is not a run "
+            "that --overwrite "
             "may replace (fer-cl replaces only files a run wrote): choose another --out\n",
             dir, found);
     return 2;
@@ -349,13 +366,16 @@ static int check_new_run_folder(const char *dir) {
     if (!file_in(dir, run_files[i]) || (overwrite && ours)) continue;
     if (ours)
       fprintf(stderr,
-              "fer-cl: error: %s/%s is left from an earlier fer-cl run; add --overwrite to replace that run's files, "
+              "fer-cl: error: %s/%s is left from an earlier fer-cl run; add --overwrite to replace "
+              "that run's files, "
               "or choose another --out\n",
               dir, run_files[i]);
     else
       fprintf(stderr,
-              "fer-cl: error: %s/%s was not written by fer-cl (a run's config.txt starts with '# fer-cl'), and a run "
-              "writes a file of that name; fer-cl does not replace files it did not write%s: choose another --out\n",
+              "fer-cl: error: %s/%s was not written by fer-cl (a run's config.txt starts with '# "
+              "fer-cl'), and a run "
+              "writes a file of that name; fer-cl does not replace files it did not write%s: "
+              "choose another --out\n",
               dir, run_files[i], overwrite ? ", not even with --overwrite" : "");
     return 2;
   }
@@ -378,7 +398,9 @@ static fc_status start_writing(void *user) {
       if (remove(path) == 0) removed++;
     }
     fc_atomic_file_remove_stale(run_dir);
-    if (removed) fc_log(FC_LOG_INFO, "--overwrite: removed the %d files of the previous run in %s", removed, run_dir);
+    if (removed)
+      fc_log(FC_LOG_INFO, "--overwrite: removed the %d files of the previous run in %s", removed,
+             run_dir);
   }
   /* Paths as absolute ones, so --resume and --config work from any folder. */
   const char **paths[] = {&cfg.data, &cfg.unlabeled, &cfg.split_file, &cfg.init};
@@ -425,7 +447,8 @@ static int lock_run_folder(const char *dir) {
         return 1;
       }
       fprintf(stderr,
-              "fer-cl: error: %s is in use by another fer-cl train (process %s); two runs in one folder would "
+              "fer-cl: error: %s is in use by another fer-cl train (process %s); two runs in one "
+              "folder would "
               "overwrite each other's files: wait for it to end, or stop it (Ctrl-C saves it)\n",
               dir, pid[0] ? pid : "?");
       return 2;
@@ -433,14 +456,16 @@ static int lock_run_folder(const char *dir) {
     /* The holder may have removed the file between our open and flock: then
      * the lock is on a dead name; try again. */
     struct stat held, now;
-    if (fstat(fd, &held) != 0 || stat(lock_path, &now) != 0 || held.st_ino != now.st_ino || held.st_dev != now.st_dev) {
+    if (fstat(fd, &held) != 0 || stat(lock_path, &now) != 0 || held.st_ino != now.st_ino ||
+        held.st_dev != now.st_dev) {
       close(fd);
       continue;
     }
     char pid[32];
     int len = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
     if (ftruncate(fd, 0) != 0 || pwrite(fd, pid, (size_t)len, 0) != len)
-      fc_log(FC_LOG_WARN, "cannot write the pid into %s", lock_path); /* the lock holds all the same */
+      fc_log(FC_LOG_WARN, "cannot write the pid into %s",
+             lock_path); /* the lock holds all the same */
     lock_fd = fd;
     atexit(unlock_run_folder);
     return -1;
@@ -520,17 +545,11 @@ static int parse_options(int argc, char **argv) {
 }
 
 /* The built-in synthetic faces' own defaults (README "The default run"): a
- * run of a few hundred steps needs a teacher that follows the student
- * closely (EMA 0.99, not 0.999) and that does not pseudo-label with its
- * untrained first guesses (warm-ups), and thresholds that keep the
- * pseudo-labels right (rescaled into [0.85, 0.95]). The options still
- * override them. */
+ * run of a few hundred steps must not pseudo-label with its untrained
+ * teacher's first guesses (warm-ups). The options still override them. */
 static void synthetic_defaults(void) {
-  cfg.ema = 0.99;
   cfg.pseudo_warmup = 100;
   cfg.teacher_batch_stats = 100;
-  dta_choice = FC_DTA_FREEMATCH_RESCALED;
-  cfg.tau_min = 0.85;
 }
 
 static int train_main(int argc, char **argv) {
@@ -551,15 +570,18 @@ static int train_main(int argc, char **argv) {
     snprintf(saved_config, sizeof saved_config, "%s/config.txt", resume_dir);
     st = parse_file(saved_config);
     if (st != FC_OK) return fc_cli_fail(fc_error_context(st, "--resume %s", resume_dir));
-    static const char *const allowed[] = {"steps", "epochs", "device", "verbose", "quiet", "help", "version", "resume",
-                                          "eval-every", "save-every", "log-every", "threads", "eval-batch", NULL};
+    static const char *const allowed[] = {
+        "steps",  "epochs",     "device",     "verbose",   "quiet",   "help",       "version",
+        "resume", "eval-every", "save-every", "log-every", "threads", "eval-batch", NULL};
     for (int i = 1; i < argc; i++) {
       if (strncmp(argv[i], "--", 2) != 0) continue;
       int ok = 0;
-      for (int k = 0; allowed[k] && !ok; k++) ok = was_given(2, (char *[]){argv[0], argv[i], NULL}, allowed[k]);
+      for (int k = 0; allowed[k] && !ok; k++)
+        ok = was_given(2, (char *[]){argv[0], argv[i], NULL}, allowed[k]);
       if (!ok) {
         fprintf(stderr,
-                "fer-cl: error: %s cannot change when resuming: the run's options are in %s (only --steps, "
+                "fer-cl: error: %s cannot change when resuming: the run's options are in %s (only "
+                "--steps, "
                 "--epochs and the logging/evaluation intervals may change)\n",
                 argv[i], saved_config);
         return 2;
@@ -578,9 +600,11 @@ static int train_main(int argc, char **argv) {
   if (!lead && !fc_cli.verbose) fc_log_set_level(FC_LOG_ERROR); /* rank 0 reports for all */
   st = apply_choices();
   if (st == FC_OK) st = fc_train_config_check(&cfg);
-  if (st == FC_OK && cfg.batch % world != 0 && !resume_dir) /* a resume checks the rank count first */
+  if (st == FC_OK && cfg.batch % world != 0 &&
+      !resume_dir) /* a resume checks the rank count first */
     st = fc_errorf(FC_ERR_INVALID_ARG,
-                   "--batch %d does not split over %d ranks: --batch and --mu are the global batch, of which each "
+                   "--batch %d does not split over %d ranks: --batch and --mu are the global "
+                   "batch, of which each "
                    "rank takes an equal share; use a --batch divisible by %d",
                    cfg.batch, world, world);
   if (st != FC_OK) return lead ? fc_cli_fail(st) : fc_status_exit_code(st);
@@ -604,8 +628,9 @@ static int train_main(int argc, char **argv) {
   }
   const char *dir = resume_dir ? resume_dir : cfg.out;
   if (config_out && strcmp(config_out, dir) != 0)
-    fc_log(FC_LOG_INFO, "%s is the config of the run in %s; this run goes to %s (--out DIR chooses)", config_file,
-           config_out, dir);
+    fc_log(FC_LOG_INFO,
+           "%s is the config of the run in %s; this run goes to %s (--out DIR chooses)",
+           config_file, config_out, dir);
   run_dir = dir;
   if (!resume_dir) {
     /* Rank 0 alone prepares the run folder; the others learn how it went. */
@@ -619,7 +644,8 @@ static int train_main(int argc, char **argv) {
       }
       if (rc < 0) {
         rc = lock_run_folder(dir);
-        if (rc < 0) rc = check_new_run_folder(dir); /* again, now that no other run can write there */
+        if (rc < 0)
+          rc = check_new_run_folder(dir); /* again, now that no other run can write there */
         if (rc >= 0) discard_unstarted_run();
       }
     }
@@ -630,7 +656,8 @@ static int train_main(int argc, char **argv) {
     if (!file_in(dir, "last.safetensors")) {
       if (lead)
         fprintf(stderr,
-                "fer-cl: error: %s has no last.safetensors: the run stopped before its first checkpoint and cannot "
+                "fer-cl: error: %s has no last.safetensors: the run stopped before its first "
+                "checkpoint and cannot "
                 "be resumed; start it again with 'fer-cl train --config %s --out %s --overwrite'\n",
                 dir, saved_config, dir);
       return 2;
@@ -680,8 +707,8 @@ static int train_main(int argc, char **argv) {
   /* The synthetic faces' comparison: a new, whole, single-device SSL run. */
   fc_train_result baseline;
   int compared = 0;
-  if (!cfg.data && res.semi_supervised && !no_baseline && !resume_dir && world == 1 && !res.interrupted &&
-      res.best_accuracy >= 0) {
+  if (!cfg.data && res.semi_supervised && !no_baseline && !resume_dir && world == 1 &&
+      !res.interrupted && res.best_accuracy >= 0) {
     /* Ctrl-C here stops the comparison only: the run is saved already, and the
      * comparison's temporary folder is removed on the way out. */
     snprintf(first_signal_message, sizeof first_signal_message,
@@ -697,7 +724,8 @@ static int train_main(int argc, char **argv) {
     }
     compared = !baseline.interrupted;
     if (baseline.interrupted)
-      fc_log(FC_LOG_WARN, "the supervised-only comparison was stopped by a signal; the run in %s is whole", dir);
+      fc_log(FC_LOG_WARN,
+             "the supervised-only comparison was stopped by a signal; the run in %s is whole", dir);
   }
   fc_device_close(dev);
   if (!lead) return 0;
@@ -705,24 +733,29 @@ static int train_main(int argc, char **argv) {
   format_duration(res.seconds, took, sizeof took);
   if (res.first_step > 0) /* the time is this process's: say which steps it covers */
     printf("done: steps %lld-%lld (resumed after step %lld) in %s (%.1f img/s)\n",
-           (long long)res.first_step + 1, (long long)res.steps_done, (long long)res.first_step, took,
-           res.images_per_second);
+           (long long)res.first_step + 1, (long long)res.steps_done, (long long)res.first_step,
+           took, res.images_per_second);
   else
     printf("done: %lld steps in %s (%.1f img/s)\n", (long long)res.steps_done, took,
            res.images_per_second);
   if (res.best_accuracy >= 0)
-    printf("teacher on the validation split: accuracy %.4f, mean class accuracy %.4f, macro-F1 %.4f "
-           "(best accuracy %.4f at step %lld)\n",
-           res.final_accuracy, res.final_mean_class_accuracy, res.final_macro_f1, res.best_accuracy,
-           (long long)res.best_step);
+    printf(
+        "teacher on the validation split: accuracy %.4f, mean class accuracy %.4f, macro-F1 %.4f "
+        "(best accuracy %.4f at step %lld)\n",
+        res.final_accuracy, res.final_mean_class_accuracy, res.final_macro_f1, res.best_accuracy,
+        (long long)res.best_step);
   if (res.world_size > 1)
-    printf("data-parallel: %d ranks; %.1f MB of gradients averaged per step in %.1f ms (device copies and "
-           "MPI_Allreduce, of which the all-reduce, waits for the slower rank included, %.1f ms)\n",
-           res.world_size, (double)res.gradient_bytes / 1e6, 1e3 * res.sync_seconds_per_step,
-           1e3 * res.allreduce_seconds_per_step);
-  printf("run folder: %s (last.safetensors, best.safetensors, log.csv, curves.png, confusion.png, labels.txt, "
-         "config.txt)\n",
-         dir);
+    printf(
+        "data-parallel: %d ranks; %.1f MB of gradients averaged per step in %.1f ms (device copies "
+        "and "
+        "MPI_Allreduce, of which the all-reduce, waits for the slower rank included, %.1f ms)\n",
+        res.world_size, (double)res.gradient_bytes / 1e6, 1e3 * res.sync_seconds_per_step,
+        1e3 * res.allreduce_seconds_per_step);
+  printf(
+      "run folder: %s (last.safetensors, best.safetensors, log.csv, curves.png, confusion.png, "
+      "labels.txt, "
+      "config.txt)\n",
+      dir);
   if (compared) fc_cli_print_baseline(stdout, &res, &baseline);
   return 0;
 }

@@ -11,6 +11,8 @@
 static int quick, restart, no_clblast, tune_batch = 16;
 static int arch_choice = 1, stem_choice = 0, channels = 3, input_size = 112;
 
+/* Option tables and command specs keep one entry a line. */
+// clang-format off
 static const fc_option tune_options[] = {
     FC_OPTION_FLAG("quick", &quick, "fewer candidates (about a minute on PoCL)"),
     FC_OPTION_FLAG("restart", &restart, "ignore the measurements of an interrupted earlier run"),
@@ -33,6 +35,7 @@ static const fc_args_spec tune_spec = {
         "return to the defaults; FERCL_GEMM=clblast|fercl overrides the engine.",
     .options = tune_options,
     .global_options = fc_cli_global_options};
+// clang-format on
 
 static void progress(void *user, const char *text) {
   (void)user;

@@ -26,4 +26,3 @@ int fc_cli_parse_no_args(const fc_args_spec *spec, int argc, char **argv, const 
             spec->command, positional[0], spec->command);
   return 2;
 }
-

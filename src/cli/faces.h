@@ -6,7 +6,11 @@
 #include "fercl/device.h"
 #include "fercl/eval.h"
 
-typedef enum fc_faces_mode { FC_FACES_AUTO = 0, FC_FACES_ALWAYS = 1, FC_FACES_NEVER = 2 } fc_faces_mode;
+typedef enum fc_faces_mode {
+  FC_FACES_AUTO = 0,
+  FC_FACES_ALWAYS = 1,
+  FC_FACES_NEVER = 2
+} fc_faces_mode;
 extern const char *const fc_faces_mode_names[];
 
 /* The options predict adds for faces. */
@@ -16,7 +20,7 @@ typedef struct fc_predict_faces {
   const char *annotate; /* --annotate DIR, or NULL */
   const char *crops;    /* --crops DIR: each face as the model sees it, or NULL */
   int csv, json, top, logits;
-  double margin;        /* --face-margin: the alignment template's margin */
+  double margin; /* --face-margin: the alignment template's margin */
 } fc_predict_faces;
 
 /* Predicts each face of each picture (folders expand to their images, sorted).

@@ -9,6 +9,8 @@
 
 fc_cli_globals fc_cli;
 
+/* Option tables and command specs keep one entry a line. */
+// clang-format off
 const fc_option fc_cli_global_options[] = {
     {.name = "device", .short_name = 'd', .type = FC_OPT_STRING, .target = &fc_cli.device,
      .arg_name = "N|P:D|NAME",
@@ -23,6 +25,7 @@ const fc_option fc_cli_global_options[] = {
     {.name = "version", .type = FC_OPT_FLAG, .target = &fc_cli.version, .flag_value = 1,
      .help = "print the version and exit", .not_in_config = 1},
     {0}};
+// clang-format on
 
 typedef struct command {
   const char *name;
@@ -89,7 +92,8 @@ int fc_cli_parse(const fc_args_spec *spec, int argc, char **argv, char **positio
 }
 
 int main(int argc, char **argv) {
-  fc_args_spec top = {.options = top_options, .global_options = fc_cli_global_options,
+  fc_args_spec top = {.options = top_options,
+                      .global_options = fc_cli_global_options,
                       .usage = "[global options] COMMAND [options]"};
   int cmd_index = argc;
   fc_status st = fc_args_parse_leading(&top, argc, argv, 1, &cmd_index);

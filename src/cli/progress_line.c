@@ -20,7 +20,8 @@ int fc_cli_terminal_columns(int fd) {
   return 80;
 }
 
-size_t fc_cli_progress_line(const fc_train_progress *p, const char *eta, int columns, char *buf, size_t size) {
+size_t fc_cli_progress_line(const fc_train_progress *p, const char *eta, int columns, char *buf,
+                            size_t size) {
   if (!buf || size == 0) return 0;
   const long long step = (long long)p->step, total = (long long)p->total_steps;
   const double mask = p->mask_rate == p->mask_rate ? p->mask_rate : 0.0;
@@ -31,29 +32,29 @@ size_t fc_cli_progress_line(const fc_train_progress *p, const char *eta, int col
     switch (form) {
     case 0:
       n = ssl ? snprintf(buf, size,
-                         "step %lld/%lld  ep %.2f  loss %.4f (sup %.4f  pseudo %.4f  neg %.4f)  mask %.2f  lr %.4g  "
+                         "step %lld/%lld  ep %.2f  loss %.4f (sup %.4f  pseudo %.4f  neg %.4f)  "
+                         "mask %.2f  lr %.4g  "
                          "%.1f img/s  ETA %s",
-                         step, total, p->epoch, p->loss, p->loss_s, p->loss_u, p->loss_n, mask, p->lr,
-                         p->images_per_s, eta)
-              : snprintf(buf, size, "step %lld/%lld  ep %.2f  loss %.4f  lr %.4g  %.1f img/s  ETA %s", step, total,
-                         p->epoch, p->loss, p->lr, p->images_per_s, eta);
+                         step, total, p->epoch, p->loss, p->loss_s, p->loss_u, p->loss_n, mask,
+                         p->lr, p->images_per_s, eta)
+              : snprintf(buf, size,
+                         "step %lld/%lld  ep %.2f  loss %.4f  lr %.4g  %.1f img/s  ETA %s", step,
+                         total, p->epoch, p->loss, p->lr, p->images_per_s, eta);
       break;
     case 1:
-      n = ssl ? snprintf(buf, size, "step %lld/%lld  loss %.4f  mask %.2f  lr %.4g  %.1f img/s  ETA %s", step,
+      n = ssl ? snprintf(buf, size,
+                         "step %lld/%lld  loss %.4f  mask %.2f  lr %.4g  %.1f img/s  ETA %s", step,
                          total, p->loss, mask, p->lr, p->images_per_s, eta)
-              : snprintf(buf, size, "step %lld/%lld  loss %.4f  %.1f img/s  ETA %s", step, total, p->loss,
-                         p->images_per_s, eta);
+              : snprintf(buf, size, "step %lld/%lld  loss %.4f  %.1f img/s  ETA %s", step, total,
+                         p->loss, p->images_per_s, eta);
       break;
     case 2:
-      n = ssl ? snprintf(buf, size, "step %lld/%lld  loss %.4f  mask %.2f  ETA %s", step, total, p->loss, mask, eta)
+      n = ssl ? snprintf(buf, size, "step %lld/%lld  loss %.4f  mask %.2f  ETA %s", step, total,
+                         p->loss, mask, eta)
               : snprintf(buf, size, "step %lld/%lld  loss %.4f  ETA %s", step, total, p->loss, eta);
       break;
-    case 3:
-      n = snprintf(buf, size, "%lld/%lld  ETA %s", step, total, eta);
-      break;
-    default:
-      n = snprintf(buf, size, "%lld/%lld", step, total);
-      break;
+    case 3: n = snprintf(buf, size, "%lld/%lld  ETA %s", step, total, eta); break;
+    default: n = snprintf(buf, size, "%lld/%lld", step, total); break;
     }
     if (n < 0) n = 0;
     if ((size_t)n >= size) n = (int)size - 1;

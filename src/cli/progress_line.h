@@ -14,6 +14,7 @@ int fc_cli_terminal_columns(int fd);
  * parts, short, counter only) that is narrower than columns, else the
  * shortest cut to columns - 1 characters. columns <= 0: no limit (the full
  * form, for plain log lines). Returns strlen(buf). */
-size_t fc_cli_progress_line(const fc_train_progress *p, const char *eta, int columns, char *buf, size_t size);
+size_t fc_cli_progress_line(const fc_train_progress *p, const char *eta, int columns, char *buf,
+                            size_t size);
 
 #endif

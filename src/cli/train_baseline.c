@@ -31,7 +31,9 @@ fc_status fc_cli_train_baseline(fc_device *dev, const fc_train_config *run_cfg, 
   fc_status made = fc_make_temp_dir("fer-cl-baseline", dir, sizeof dir);
   if (made != FC_OK) return fc_error_context(made, "supervised-only baseline");
   cfg.out = dir;
-  fc_log(FC_LOG_INFO, "supervised-only baseline: the same %lld steps on the labelled faces alone (--no-baseline skips it)",
+  fc_log(FC_LOG_INFO,
+         "supervised-only baseline: the same %lld steps on the labelled faces alone (--no-baseline "
+         "skips it)",
          (long long)run->steps_done);
   fc_status st = fc_train_run(dev, &cfg, NULL, baseline);
   fc_remove_temp_dir(dir);
@@ -44,11 +46,16 @@ fc_status fc_cli_train_baseline(fc_device *dev, const fc_train_config *run_cfg, 
 }
 
 void fc_cli_print_baseline(FILE *out, const fc_train_result *run, const fc_train_result *baseline) {
-  fprintf(out, "what the %lld unlabelled faces add (the same %lld labelled faces, model, seed and %lld steps; "
-          "teacher on the validation split):\n", (long long)run->unlabeled_count, (long long)run->labeled_count,
+  fprintf(out,
+          "what the %lld unlabelled faces add (the same %lld labelled faces, model, seed and %lld "
+          "steps; "
+          "teacher on the validation split):\n",
+          (long long)run->unlabeled_count, (long long)run->labeled_count,
           (long long)run->steps_done);
-  fprintf(out, "  semi-supervised (this run)                     accuracy %.4f  macro-F1 %.4f\n", run->final_accuracy,
-          run->final_macro_f1);
-  fprintf(out, "  supervised only (--supervised-only, just now)  accuracy %.4f  macro-F1 %.4f  (%.0f s)\n",
-          baseline->final_accuracy, baseline->final_macro_f1, baseline->seconds);
+  fprintf(out, "  semi-supervised (this run)                     accuracy %.4f  macro-F1 %.4f\n",
+          run->final_accuracy, run->final_macro_f1);
+  fprintf(
+      out,
+      "  supervised only (--supervised-only, just now)  accuracy %.4f  macro-F1 %.4f  (%.0f s)\n",
+      baseline->final_accuracy, baseline->final_macro_f1, baseline->seconds);
 }

@@ -35,8 +35,9 @@ fc_status fc_atomic_file_open(fc_atomic_file *file, const char *path) {
   file->fp = fopen(file->temp_path, "wb");
   if (!file->fp) {
     int err = errno;
-    fc_status st = fc_errorf(FC_ERR_IO, "cannot write %s: %s (check that the folder exists and is writable)",
-                             path, strerror(err));
+    fc_status st =
+        fc_errorf(FC_ERR_IO, "cannot write %s: %s (check that the folder exists and is writable)",
+                  path, strerror(err));
     free(file->path);
     free(file->temp_path);
     memset(file, 0, sizeof *file);
@@ -62,7 +63,10 @@ static void fsync_parent_dir(const char *path) {
   char *slash = strrchr(dir, '/');
   const char *dname = ".";
   if (slash) {
-    if (slash == dir) slash[1] = '\0'; else *slash = '\0';
+    if (slash == dir)
+      slash[1] = '\0';
+    else
+      *slash = '\0';
     dname = dir;
   }
   int fd = open(dname, O_RDONLY);
@@ -80,12 +84,15 @@ fc_status fc_atomic_file_commit(fc_atomic_file *file) {
   if (!err && fsync(fileno(file->fp)) != 0) err = errno;
   if (fclose(file->fp) != 0 && !err) err = errno;
   file->fp = NULL;
-  int64_t delay_ms = fc_fault_value("commit-delay-ms"); /* test-only: widen the window a kill can hit */
-  if (delay_ms > 0) nanosleep(&(struct timespec){delay_ms / 1000, (long)(delay_ms % 1000) * 1000000L}, NULL);
+  int64_t delay_ms =
+      fc_fault_value("commit-delay-ms"); /* test-only: widen the window a kill can hit */
+  if (delay_ms > 0)
+    nanosleep(&(struct timespec){delay_ms / 1000, (long)(delay_ms % 1000) * 1000000L}, NULL);
   if (!err && rename(file->temp_path, file->path) != 0) err = errno;
   if (err) {
-    fc_status st = fc_errorf(FC_ERR_IO, "cannot write %s: %s; the previous version, if any, is unchanged",
-                             file->path, strerror(err));
+    fc_status st =
+        fc_errorf(FC_ERR_IO, "cannot write %s: %s; the previous version, if any, is unchanged",
+                  file->path, strerror(err));
     fc_atomic_file_abort(file);
     return st;
   }
@@ -161,7 +168,8 @@ fc_status fc_file_read_all(const char *path, size_t max_size, char **data, size_
   fclose(fp);
   if (got != n) {
     free(buf);
-    return fc_errorf(FC_ERR_IO, "cannot read %s: %s", path, err ? strerror(err) : "file changed while reading");
+    return fc_errorf(FC_ERR_IO, "cannot read %s: %s", path,
+                     err ? strerror(err) : "file changed while reading");
   }
   buf[n] = '\0';
   *data = buf;
@@ -183,7 +191,8 @@ fc_status fc_mkdir_p(const char *path) {
       }
       struct stat sb;
       if (stat(buf, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
-        fc_status st = fc_errorf(FC_ERR_IO, "cannot create folder %s: a file of that name exists", buf);
+        fc_status st =
+            fc_errorf(FC_ERR_IO, "cannot create folder %s: a file of that name exists", buf);
         free(buf);
         return st;
       }
@@ -200,9 +209,11 @@ fc_status fc_make_temp_dir(const char *prefix, char *out, size_t size) {
   if (!tmp || !*tmp) tmp = "/tmp";
   int n = snprintf(out, size, "%s/%s-XXXXXX", tmp, prefix);
   if (n < 0 || (size_t)n >= size)
-    return fc_errorf(FC_ERR_INVALID_ARG, "temporary folder path under %s is too long (set TMPDIR)", tmp);
+    return fc_errorf(FC_ERR_INVALID_ARG, "temporary folder path under %s is too long (set TMPDIR)",
+                     tmp);
   if (!mkdtemp(out))
-    return fc_errorf(FC_ERR_IO, "cannot create a temporary folder in %s: %s (set TMPDIR)", tmp, strerror(errno));
+    return fc_errorf(FC_ERR_IO, "cannot create a temporary folder in %s: %s (set TMPDIR)", tmp,
+                     strerror(errno));
   return FC_OK;
 }
 

@@ -26,15 +26,15 @@ typedef struct fc_json_member fc_json_member;
 
 typedef struct fc_json {
   fc_json_type type;
-  int boolean;              /* FC_JSON_BOOL */
-  double number;            /* FC_JSON_NUMBER: correctly rounded */
-  int is_integer;           /* number written without fraction or exponent */
-  int64_t integer;          /* exact value when is_integer */
-  char *string;             /* FC_JSON_STRING: UTF-8, NUL-terminated */
-  size_t length;            /* string bytes; a "\u0000" escape makes it exceed strlen() */
-  size_t count;             /* array items or object members */
-  struct fc_json *items;    /* FC_JSON_ARRAY */
-  fc_json_member *members;  /* FC_JSON_OBJECT, in text order; keys are unique */
+  int boolean;             /* FC_JSON_BOOL */
+  double number;           /* FC_JSON_NUMBER: correctly rounded */
+  int is_integer;          /* number written without fraction or exponent */
+  int64_t integer;         /* exact value when is_integer */
+  char *string;            /* FC_JSON_STRING: UTF-8, NUL-terminated */
+  size_t length;           /* string bytes; a "\u0000" escape makes it exceed strlen() */
+  size_t count;            /* array items or object members */
+  struct fc_json *items;   /* FC_JSON_ARRAY */
+  fc_json_member *members; /* FC_JSON_OBJECT, in text order; keys are unique */
 } fc_json;
 
 struct fc_json_member {
@@ -44,10 +44,10 @@ struct fc_json_member {
 };
 
 typedef struct fc_json_limits {
-  size_t max_size;    /* text bytes; default 64 MiB */
-  size_t max_depth;   /* nested arrays/objects; default 64 */
-  size_t max_values;  /* values in the document; default 4M */
-  size_t max_memory;  /* bytes allocated while parsing; default 512 MiB */
+  size_t max_size;   /* text bytes; default 64 MiB */
+  size_t max_depth;  /* nested arrays/objects; default 64 */
+  size_t max_values; /* values in the document; default 4M */
+  size_t max_memory; /* bytes allocated while parsing; default 512 MiB */
 } fc_json_limits;
 
 /* Parses exactly one JSON value spanning text[0, size) (surrounding
@@ -78,7 +78,7 @@ const char *fc_json_type_name(fc_json_type type);
 /* A growable text buffer. Appends never fail loudly: an allocation failure
  * sets `failed`, later appends do nothing, and the builder checks once. */
 typedef struct fc_json_buf {
-  char *data;       /* NUL-terminated while !failed */
+  char *data; /* NUL-terminated while !failed */
   size_t length;
   size_t capacity;
   int failed;

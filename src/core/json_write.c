@@ -59,7 +59,9 @@ void fc_json_buf_raw(fc_json_buf *buf, const char *text, size_t length) {
   buf->data[buf->length] = '\0';
 }
 
-void fc_json_buf_cstr(fc_json_buf *buf, const char *text) { fc_json_buf_raw(buf, text, strlen(text)); }
+void fc_json_buf_cstr(fc_json_buf *buf, const char *text) {
+  fc_json_buf_raw(buf, text, strlen(text));
+}
 
 void fc_json_buf_string(fc_json_buf *buf, const char *s, size_t length) {
   fc_json_buf_raw(buf, "\"", 1);
@@ -75,9 +77,7 @@ void fc_json_buf_string(fc_json_buf *buf, const char *s, size_t length) {
     case '\n': fc_json_buf_raw(buf, "\\n", 2); break;
     case '\r': fc_json_buf_raw(buf, "\\r", 2); break;
     case '\t': fc_json_buf_raw(buf, "\\t", 2); break;
-    default:
-      snprintf(esc, sizeof esc, "\\u%04x", c);
-      fc_json_buf_raw(buf, esc, 6);
+    default: snprintf(esc, sizeof esc, "\\u%04x", c); fc_json_buf_raw(buf, esc, 6);
     }
     run = i + 1;
   }

@@ -39,7 +39,9 @@ static void raw_varint(fc_pb *pb, uint64_t v) {
   append(pb, bytes, n);
 }
 
-static void tag(fc_pb *pb, int field, int wire) { raw_varint(pb, ((uint64_t)field << 3) | (uint64_t)wire); }
+static void tag(fc_pb *pb, int field, int wire) {
+  raw_varint(pb, ((uint64_t)field << 3) | (uint64_t)wire);
+}
 
 void fc_pb_varint(fc_pb *pb, int field, int64_t value) {
   tag(pb, field, WIRE_VARINT);
@@ -49,7 +51,8 @@ void fc_pb_varint(fc_pb *pb, int field, int64_t value) {
 void fc_pb_float(fc_pb *pb, int field, float value) {
   uint32_t bits;
   memcpy(&bits, &value, sizeof bits);
-  uint8_t le[4] = {(uint8_t)bits, (uint8_t)(bits >> 8), (uint8_t)(bits >> 16), (uint8_t)(bits >> 24)};
+  uint8_t le[4] = {(uint8_t)bits, (uint8_t)(bits >> 8), (uint8_t)(bits >> 16),
+                   (uint8_t)(bits >> 24)};
   tag(pb, field, WIRE_FIXED32);
   append(pb, le, sizeof le);
 }
@@ -60,7 +63,9 @@ void fc_pb_bytes(fc_pb *pb, int field, const void *data, size_t size) {
   append(pb, data, size);
 }
 
-void fc_pb_string(fc_pb *pb, int field, const char *text) { fc_pb_bytes(pb, field, text, strlen(text)); }
+void fc_pb_string(fc_pb *pb, int field, const char *text) {
+  fc_pb_bytes(pb, field, text, strlen(text));
+}
 
 void fc_pb_message(fc_pb *pb, int field, const fc_pb *message) {
   if (message->failed) pb->failed = 1;

@@ -8,14 +8,16 @@
 #include "data/internal.h"
 
 static const char *const op_names[FC_AUG_OP_COUNT] = {
-    "AutoContrast", "Brightness", "Color",   "Contrast", "Equalize",   "Identity",   "Posterize",
-    "Rotate",       "Sharpness",  "ShearX",  "ShearY",   "Solarize",   "TranslateX", "TranslateY"};
+    "AutoContrast", "Brightness", "Color",  "Contrast", "Equalize", "Identity",   "Posterize",
+    "Rotate",       "Sharpness",  "ShearX", "ShearY",   "Solarize", "TranslateX", "TranslateY"};
 
 const char *fc_aug_op_name(fc_aug_op op) {
   return (int)op >= 0 && op < FC_AUG_OP_COUNT ? op_names[op] : "unknown";
 }
 
-static inline size_t plane_size(const fc_image *im) { return (size_t)im->height * (size_t)im->width; }
+static inline size_t plane_size(const fc_image *im) {
+  return (size_t)im->height * (size_t)im->width;
+}
 
 /* v = round(d + f (v - d)) against a degenerate image d (scratch). Written
  * without branches so the compiler can vectorise it. */
@@ -102,7 +104,8 @@ static void luma_plane(const fc_image *im, uint8_t *out) {
     memcpy(out, im->data, n);
     return;
   }
-  for (size_t i = 0; i < n; i++) out[i] = fc_luma601(im->data[i], im->data[n + i], im->data[2 * n + i]);
+  for (size_t i = 0; i < n; i++)
+    out[i] = fc_luma601(im->data[i], im->data[n + i], im->data[2 * n + i]);
 }
 
 static void color(fc_image *im, float f, uint8_t *scratch) {
@@ -133,7 +136,8 @@ static void sharpness(fc_image *im, float f, uint8_t *scratch) {
     for (int y = 1; y < H - 1; y++)
       for (int x = 1; x < W - 1; x++) {
         const uint8_t *q = p + (size_t)y * W + x;
-        int sum = q[-W - 1] + q[-W] + q[-W + 1] + q[-1] + 5 * q[0] + q[1] + q[W - 1] + q[W] + q[W + 1];
+        int sum =
+            q[-W - 1] + q[-W] + q[-W + 1] + q[-1] + 5 * q[0] + q[1] + q[W - 1] + q[W] + q[W + 1];
         s[(size_t)y * W + x] = (uint8_t)((sum + 6) / 13); /* round(sum / 13) */
       }
   }
@@ -142,8 +146,8 @@ static void sharpness(fc_image *im, float f, uint8_t *scratch) {
 
 /* Nearest-neighbour resampling through an affine map of pixel centres:
  * source = (a x + b y + c, d x + e y + f) with x, y relative to the centre. */
-static void affine_nearest(fc_image *im, double a, double b, double c, double d, double e, double f, uint8_t fill,
-                           uint8_t *scratch) {
+static void affine_nearest(fc_image *im, double a, double b, double c, double d, double e, double f,
+                           uint8_t fill, uint8_t *scratch) {
   const int H = im->height, W = im->width, C = im->channels;
   size_t n = plane_size(im);
   memcpy(scratch, im->data, n * (size_t)C);
@@ -277,7 +281,8 @@ void fc_augment_cutout(fc_image *im, int x0, int y0, int size, uint8_t fill) {
   if (x1 <= x0 || y1 <= y0) return;
   size_t n = plane_size(im);
   for (int ch = 0; ch < im->channels; ch++)
-    for (int y = y0; y < y1; y++) memset(im->data + (size_t)ch * n + (size_t)y * im->width + x0, fill, (size_t)(x1 - x0));
+    for (int y = y0; y < y1; y++)
+      memset(im->data + (size_t)ch * n + (size_t)y * im->width + x0, fill, (size_t)(x1 - x0));
 }
 
 void fc_augment_config_default(fc_augment_config *config) {
@@ -310,7 +315,8 @@ void fc_augment_weak(fc_image *im, const fc_augment_config *cfg, uint64_t *rng, 
   fc_augment_shift_reflect(im, dx, dy, scratch);
 }
 
-void fc_augment_strong(fc_image *im, const fc_augment_config *cfg, uint64_t *rng, uint8_t *scratch) {
+void fc_augment_strong(fc_image *im, const fc_augment_config *cfg, uint64_t *rng,
+                       uint8_t *scratch) {
   if (cfg->strong_weak_first) fc_augment_weak(im, cfg, rng, scratch);
   const uint8_t fill = (uint8_t)cfg->fill;
   for (int k = 0; k < cfg->strong_ops; k++) {
@@ -338,7 +344,8 @@ void fc_augment_strong(fc_image *im, const fc_augment_config *cfg, uint64_t *rng
     int side = im->width < im->height ? im->width : im->height;
     double v = fc_rng_uniform(rng);
     int size = (int)lround(v * cfg->cutout * side);
-    int cx = (int)fc_rng_below(rng, (uint64_t)im->width), cy = (int)fc_rng_below(rng, (uint64_t)im->height);
+    int cx = (int)fc_rng_below(rng, (uint64_t)im->width),
+        cy = (int)fc_rng_below(rng, (uint64_t)im->height);
     if (size > 0) fc_augment_cutout(im, cx - size / 2, cy - size / 2, size, fill);
   }
 }

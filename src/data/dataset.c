@@ -15,9 +15,13 @@
 #include "fercl/log.h"
 
 static const char *const format_names[FC_DATA_FORMAT_COUNT] = {
-    [FC_DATA_AUTO] = "auto",          [FC_DATA_FOLDER] = "folder", [FC_DATA_FER2013_CSV] = "fer2013-csv",
-    [FC_DATA_RAFDB] = "rafdb",        [FC_DATA_AFFECTNET] = "affectnet",
-    [FC_DATA_UNLABELED] = "unlabeled", [FC_DATA_SYNTH] = "synth"};
+    [FC_DATA_AUTO] = "auto",
+    [FC_DATA_FOLDER] = "folder",
+    [FC_DATA_FER2013_CSV] = "fer2013-csv",
+    [FC_DATA_RAFDB] = "rafdb",
+    [FC_DATA_AFFECTNET] = "affectnet",
+    [FC_DATA_UNLABELED] = "unlabeled",
+    [FC_DATA_SYNTH] = "synth"};
 
 const char *fc_data_format_name(fc_data_format format) {
   return (int)format >= 0 && format < FC_DATA_FORMAT_COUNT ? format_names[format] : "unknown";
@@ -31,7 +35,8 @@ fc_status fc_data_format_parse(const char *name, fc_data_format *out) {
     }
   }
   return fc_errorf(FC_ERR_INVALID_ARG,
-                   "unknown dataset format '%s'; use auto, folder, fer2013-csv, rafdb, affectnet, unlabeled or synth",
+                   "unknown dataset format '%s'; use auto, folder, fer2013-csv, rafdb, affectnet, "
+                   "unlabeled or synth",
                    name);
 }
 
@@ -67,12 +72,15 @@ static fc_status csv_kind(const char *path, fc_data_format *out) {
         while (*s == ' ') s++;
         if (!strcasecmp(s, "pixels")) pixels = 1;
       }
-      if (pixels) *out = FC_DATA_FER2013_CSV;
-      else if (!strcasecmp(f[0], "subDirectory_filePath") || (n >= 7 && strchr(f[0], '/') && fc_has_image_extension(f[0])))
+      if (pixels)
+        *out = FC_DATA_FER2013_CSV;
+      else if (!strcasecmp(f[0], "subDirectory_filePath") ||
+               (n >= 7 && strchr(f[0], '/') && fc_has_image_extension(f[0])))
         *out = FC_DATA_AFFECTNET;
       else
         st = fc_errorf(FC_ERR_FORMAT,
-                       "%s: cannot tell which CSV this is; expected FER2013 (emotion,pixels,Usage) or AffectNet "
+                       "%s: cannot tell which CSV this is; expected FER2013 (emotion,pixels,Usage) "
+                       "or AffectNet "
                        "(subDirectory_filePath,face_x,...); pass --format",
                        path);
     }
@@ -81,7 +89,8 @@ static fc_status csv_kind(const char *path, fc_data_format *out) {
   return st;
 }
 
-static const char *const fer2013_csv_names[] = {"fer2013.csv", "icml_face_data.csv", "fer2013/fer2013.csv"};
+static const char *const fer2013_csv_names[] = {"fer2013.csv", "icml_face_data.csv",
+                                                "fer2013/fer2013.csv"};
 
 fc_status fc_data_format_detect(const char *path, fc_data_format *out) {
   if (fc_is_file(path)) {
@@ -93,8 +102,10 @@ fc_status fc_data_format_detect(const char *path, fc_data_format *out) {
     }
     const char *dot = strrchr(name, '.');
     if (dot && !strcasecmp(dot, ".csv")) return csv_kind(path, out);
-    return fc_errorf(FC_ERR_FORMAT,
-                     "%s: a dataset file must be a FER2013 or AffectNet CSV or RAF-DB's list_patition_label.txt", path);
+    return fc_errorf(
+        FC_ERR_FORMAT,
+        "%s: a dataset file must be a FER2013 or AffectNet CSV or RAF-DB's list_patition_label.txt",
+        path);
   }
   if (!fc_is_dir(path)) return fc_errorf(FC_ERR_NOT_FOUND, "dataset %s does not exist", path);
   char *p = fc_path_join(path, "EmoLabel/list_patition_label.txt");
@@ -133,15 +144,18 @@ fc_status fc_data_format_detect(const char *path, fc_data_format *out) {
   if (dirs.count > 0) {
     *out = FC_DATA_FOLDER;
   } else if (images > 0) {
-    st = fc_errorf(FC_ERR_FORMAT,
-                   "%s holds images but no class folders, so it has no labels; use it as an unlabelled pool "
-                   "(--format unlabeled / --unlabeled) or sort it into %s/<class>/",
-                   path, path);
+    st = fc_errorf(
+        FC_ERR_FORMAT,
+        "%s holds images but no class folders, so it has no labels; use it as an unlabelled pool "
+        "(--format unlabeled / --unlabeled) or sort it into %s/<class>/",
+        path, path);
   } else {
-    st = fc_errorf(FC_ERR_FORMAT,
-                   "cannot tell the layout of %s: expected <class>/*.jpg folders, train/<class>/..., fer2013.csv, "
-                   "EmoLabel/list_patition_label.txt (RAF-DB) or training.csv (AffectNet); pass --format",
-                   path);
+    st = fc_errorf(
+        FC_ERR_FORMAT,
+        "cannot tell the layout of %s: expected <class>/*.jpg folders, train/<class>/..., "
+        "fer2013.csv, "
+        "EmoLabel/list_patition_label.txt (RAF-DB) or training.csv (AffectNet); pass --format",
+        path);
   }
   fc_name_list_free(&dirs);
   fc_name_list_free(&files);
@@ -150,8 +164,8 @@ fc_status fc_data_format_detect(const char *path, fc_data_format *out) {
 
 /* ---- loading ---- */
 
-static fc_status parse_items(const char *path, fc_data_format format, const fc_data_options *options,
-                             fc_item_list *items) {
+static fc_status parse_items(const char *path, fc_data_format format,
+                             const fc_data_options *options, fc_item_list *items) {
   switch (format) {
   case FC_DATA_FOLDER: return fc_format_folder(path, items);
   case FC_DATA_UNLABELED: return fc_format_unlabeled(path, items);
@@ -172,7 +186,8 @@ static fc_status parse_items(const char *path, fc_data_format format, const fc_d
     }
     return fc_format_fer2013_csv(path, items);
   case FC_DATA_SYNTH:
-    return fc_errorf(FC_ERR_INVALID_ARG, "synthetic faces are generated (fc_synth_generate), not loaded from %s", path);
+    return fc_errorf(FC_ERR_INVALID_ARG,
+                     "synthetic faces are generated (fc_synth_generate), not loaded from %s", path);
   default: return fc_errorf(FC_ERR_INVALID_ARG, "unknown dataset format %d", (int)format);
   }
 }
@@ -186,9 +201,11 @@ fc_status fc_dataset_load(const char *path, const fc_data_options *options, fc_d
   }
   if (!path || !*path) return fc_errorf(FC_ERR_INVALID_ARG, "no dataset path given");
   if (options->channels != 0 && options->channels != 1 && options->channels != 3)
-    return fc_errorf(FC_ERR_INVALID_ARG, "%d input channels: use 1 (gray) or 3 (RGB)", options->channels);
+    return fc_errorf(FC_ERR_INVALID_ARG, "%d input channels: use 1 (gray) or 3 (RGB)",
+                     options->channels);
   if (options->height < 0 || options->width < 0 || options->height > 4096 || options->width > 4096)
-    return fc_errorf(FC_ERR_INVALID_ARG, "input size %dx%d is out of range (1..4096)", options->width, options->height);
+    return fc_errorf(FC_ERR_INVALID_ARG, "input size %dx%d is out of range (1..4096)",
+                     options->width, options->height);
   fc_data_format format = options->format;
   if (format == FC_DATA_AUTO) FC_TRY(fc_data_format_detect(path, &format));
   struct timespec t0, t1;
@@ -219,8 +236,8 @@ fc_status fc_dataset_load(const char *path, const fc_data_options *options, fc_d
     return fc_error_context(st, "loading %s", path);
   }
   clock_gettime(CLOCK_MONOTONIC, &t1);
-  fc_log(FC_LOG_DEBUG, "loaded %s (%s): %lld images, %dx%dx%d, in %.2f s", path, fc_data_format_name(format),
-         (long long)ds->count, ds->channels, ds->height, ds->width,
+  fc_log(FC_LOG_DEBUG, "loaded %s (%s): %lld images, %dx%dx%d, in %.2f s", path,
+         fc_data_format_name(format), (long long)ds->count, ds->channels, ds->height, ds->width,
          (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec));
   *out = ds;
   return FC_OK;
@@ -237,30 +254,36 @@ static int path_within(const char *a, const char *b) {
  * (and labelled) images would enter the unlabelled pool. */
 static fc_status check_unlabeled_apart(const fc_dataset *ds, const char *dir) {
   struct stat sb;
-  if (!ds->root || stat(ds->root, &sb) != 0 || !S_ISDIR(sb.st_mode)) return FC_OK; /* a CSV holds its images */
+  if (!ds->root || stat(ds->root, &sb) != 0 || !S_ISDIR(sb.st_mode))
+    return FC_OK; /* a CSV holds its images */
   char *u = realpath(dir, NULL), *d = realpath(ds->root, NULL);
   fc_status st = FC_OK;
   if (u && d && (path_within(u, d) || path_within(d, u)))
-    st = fc_errorf(FC_ERR_INVALID_ARG,
-                   "--unlabeled %s overlaps the dataset %s (%s): its validation and labelled images would enter the "
-                   "unlabelled pool. The dataset's own unlabelled training images are used already; point "
-                   "--unlabeled at a folder outside it",
-                   dir, ds->root,
-                   !strcmp(u, d) ? "it is the dataset's folder"
-                   : path_within(u, d) ? "it lies inside the dataset" : "it holds the dataset");
+    st = fc_errorf(
+        FC_ERR_INVALID_ARG,
+        "--unlabeled %s overlaps the dataset %s (%s): its validation and labelled images would "
+        "enter the "
+        "unlabelled pool. The dataset's own unlabelled training images are used already; point "
+        "--unlabeled at a folder outside it",
+        dir, ds->root,
+        !strcmp(u, d)       ? "it is the dataset's folder"
+        : path_within(u, d) ? "it lies inside the dataset"
+                            : "it holds the dataset");
   free(u);
   free(d);
   return st;
 }
 
-fc_status fc_dataset_add_unlabeled(fc_dataset *ds, const char *dir, const fc_data_options *options) {
+fc_status fc_dataset_add_unlabeled(fc_dataset *ds, const char *dir,
+                                   const fc_data_options *options) {
   fc_data_options defaults;
   if (!options) {
     fc_data_options_default(&defaults);
     options = &defaults;
   }
   if (!ds || ds->count == 0 || !ds->channels)
-    return fc_errorf(FC_ERR_INVALID_ARG, "unlabelled images are added to a loaded dataset; load one first");
+    return fc_errorf(FC_ERR_INVALID_ARG,
+                     "unlabelled images are added to a loaded dataset; load one first");
   FC_TRY(check_unlabeled_apart(ds, dir));
   fc_item_list items;
   memset(&items, 0, sizeof items);
@@ -323,7 +346,8 @@ void fc_dataset_class_counts(const fc_dataset *ds, const fc_index_list *list, in
 
 void fc_dataset_gather(const fc_dataset *ds, const int64_t *idx, int64_t n, uint8_t *dst) {
   size_t bytes = fc_dataset_image_bytes(ds);
-  for (int64_t k = 0; k < n; k++) memcpy(dst + (size_t)k * bytes, fc_dataset_image(ds, idx[k]), bytes);
+  for (int64_t k = 0; k < n; k++)
+    memcpy(dst + (size_t)k * bytes, fc_dataset_image(ds, idx[k]), bytes);
 }
 
 /* ---- writing a folder dataset ---- */
@@ -337,8 +361,8 @@ static void stem_of(const char *source, char *out, size_t size) {
   if (n > size - 1) n = size - 1;
   for (size_t i = 0; i < n; i++) {
     char c = b[i];
-    int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
-             c == '.';
+    int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+             c == '-' || c == '_' || c == '.';
     out[i] = ok ? c : '_';
   }
   out[n] = '\0';
@@ -361,7 +385,9 @@ static void *write_worker(void *arg) {
   for (;;) {
     int64_t i = atomic_fetch_add(&job->next, 1);
     if (i >= ds->count || atomic_load(&job->failed)) break;
-    fc_image img = {.data = (uint8_t *)fc_dataset_image(ds, i), .channels = ds->channels, .height = ds->height,
+    fc_image img = {.data = (uint8_t *)fc_dataset_image(ds, i),
+                    .channels = ds->channels,
+                    .height = ds->height,
                     .width = ds->width};
     if (fc_image_write_png(job->paths[i], &img) != FC_OK) {
       pthread_mutex_lock(&job->mutex);
@@ -399,7 +425,8 @@ fc_status fc_dataset_write_folder(const fc_dataset *ds, const char *dir) {
       st = fc_errorf(FC_ERR_LIMIT, "output folder name %s is too long", dir);
       break;
     }
-    size_t mk = (size_t)split * (size_t)(ds->class_count + 1) + (size_t)(unlabeled ? ds->class_count : label);
+    size_t mk = (size_t)split * (size_t)(ds->class_count + 1) +
+                (size_t)(unlabeled ? ds->class_count : label);
     if (!made[mk]) {
       st = fc_mkdir_p(sub);
       if (st != FC_OK) break;
@@ -459,8 +486,10 @@ fc_status fc_dataset_write_folder(const fc_dataset *ds, const char *dir) {
 
 fc_status fc_data_norm_compute(const fc_dataset *ds, const fc_index_list *list, fc_data_norm *out) {
   memset(out, 0, sizeof *out);
-  if (!list || list->count == 0) return fc_errorf(FC_ERR_INVALID_ARG, "mean/std of an empty image list");
-  if (ds->channels < 1 || ds->channels > 3) return fc_errorf(FC_ERR_INVALID_ARG, "%d channels", ds->channels);
+  if (!list || list->count == 0)
+    return fc_errorf(FC_ERR_INVALID_ARG, "mean/std of an empty image list");
+  if (ds->channels < 1 || ds->channels > 3)
+    return fc_errorf(FC_ERR_INVALID_ARG, "%d channels", ds->channels);
   out->channels = ds->channels;
   size_t plane = (size_t)ds->height * (size_t)ds->width;
   for (int c = 0; c < ds->channels; c++) {

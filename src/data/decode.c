@@ -22,12 +22,14 @@ typedef struct raw_image {
 
 static fc_status check_dimensions(const char *name, const char *what, long long w, long long h) {
   if (w < 1 || h < 1)
-    return fc_errorf(FC_ERR_FORMAT, "%s: %s header claims an empty image (%lldx%lld)", name, what, w, h);
+    return fc_errorf(FC_ERR_FORMAT, "%s: %s header claims an empty image (%lldx%lld)", name, what,
+                     w, h);
   if (w > FC_IMAGE_MAX_SIDE || h > FC_IMAGE_MAX_SIDE || w * h > FC_IMAGE_MAX_PIXELS)
-    return fc_errorf(FC_ERR_LIMIT,
-                     "%s: %s header claims %lldx%lld pixels, above the limit (%d per side, %lld in all); "
-                     "the file is corrupt or not a face image",
-                     name, what, w, h, FC_IMAGE_MAX_SIDE, (long long)FC_IMAGE_MAX_PIXELS);
+    return fc_errorf(
+        FC_ERR_LIMIT,
+        "%s: %s header claims %lldx%lld pixels, above the limit (%d per side, %lld in all); "
+        "the file is corrupt or not a face image",
+        name, what, w, h, FC_IMAGE_MAX_SIDE, (long long)FC_IMAGE_MAX_PIXELS);
   return FC_OK;
 }
 
@@ -64,8 +66,10 @@ static fc_status decode_png(const uint8_t *bytes, size_t size, const char *name,
                             fc_image_info *info) {
   /* The IHDR chunk comes first: refuse absurd sizes before libpng reads on. */
   if (size >= 24 && !memcmp(bytes + 12, "IHDR", 4)) {
-    uint32_t w = (uint32_t)bytes[16] << 24 | (uint32_t)bytes[17] << 16 | (uint32_t)bytes[18] << 8 | bytes[19];
-    uint32_t h = (uint32_t)bytes[20] << 24 | (uint32_t)bytes[21] << 16 | (uint32_t)bytes[22] << 8 | bytes[23];
+    uint32_t w = (uint32_t)bytes[16] << 24 | (uint32_t)bytes[17] << 16 | (uint32_t)bytes[18] << 8 |
+                 bytes[19];
+    uint32_t h = (uint32_t)bytes[20] << 24 | (uint32_t)bytes[21] << 16 | (uint32_t)bytes[22] << 8 |
+                 bytes[23];
     FC_TRY(check_dimensions(name, "PNG", (long long)w, (long long)h));
   }
   png_context ctx;
@@ -84,14 +88,16 @@ static fc_status decode_png(const uint8_t *bytes, size_t size, const char *name,
     free(ctx.pixels);
     free(ctx.rows);
     png_destroy_read_struct(&png, &pinfo, NULL);
-    return fc_errorf(FC_ERR_FORMAT, "%s: corrupt PNG: %s", name, ctx.message[0] ? ctx.message : "decoder error");
+    return fc_errorf(FC_ERR_FORMAT, "%s: corrupt PNG: %s", name,
+                     ctx.message[0] ? ctx.message : "decoder error");
   }
   png_set_read_fn(png, &ctx, png_read_memory);
   /* Chunks the decode does not use are skipped unread, and no chunk may make
    * libpng allocate more than the file could hold (a 100-byte file claiming a
    * 2 GB tEXt chunk made it try). */
-  static const png_byte ignored[] = "tEXt\0zTXt\0iTXt\0iCCP\0sPLT\0eXIf\0pCAL\0sCAL\0hIST\0tIME\0pHYs\0oFFs\0"
-                                    "sBIT\0sRGB\0cHRM\0gAMA\0bKGD\0";
+  static const png_byte ignored[] =
+      "tEXt\0zTXt\0iTXt\0iCCP\0sPLT\0eXIf\0pCAL\0sCAL\0hIST\0tIME\0pHYs\0oFFs\0"
+      "sBIT\0sRGB\0cHRM\0gAMA\0bKGD\0";
   png_set_keep_unknown_chunks(png, PNG_HANDLE_CHUNK_NEVER, ignored, (int)(sizeof ignored / 5));
   png_set_chunk_malloc_max(png, size + 4096 < ((size_t)8 << 20) ? size + 4096 : ((size_t)8 << 20));
   png_read_info(png, pinfo);
@@ -118,8 +124,8 @@ static fc_status decode_png(const uint8_t *bytes, size_t size, const char *name,
   size_t rowbytes = png_get_rowbytes(png, pinfo);
   if ((channels != 1 && channels != 3) || rowbytes != (size_t)channels * w) {
     png_destroy_read_struct(&png, &pinfo, NULL);
-    return fc_errorf(FC_ERR_INTERNAL, "%s: PNG decoder produced %d channels, %zu bytes per row", name, channels,
-                     rowbytes);
+    return fc_errorf(FC_ERR_INTERNAL, "%s: PNG decoder produced %d channels, %zu bytes per row",
+                     name, channels, rowbytes);
   }
   ctx.pixels = malloc(rowbytes * h);
   ctx.rows = malloc(sizeof(png_bytep) * h);
@@ -127,7 +133,8 @@ static fc_status decode_png(const uint8_t *bytes, size_t size, const char *name,
     free(ctx.pixels);
     free(ctx.rows);
     png_destroy_read_struct(&png, &pinfo, NULL);
-    return fc_errorf(FC_ERR_NOMEM, "%s: out of memory for %ux%u pixels", name, (unsigned)w, (unsigned)h);
+    return fc_errorf(FC_ERR_NOMEM, "%s: out of memory for %ux%u pixels", name, (unsigned)w,
+                     (unsigned)h);
   }
   for (png_uint_32 y = 0; y < h; y++) ctx.rows[y] = ctx.pixels + (size_t)y * rowbytes;
   png_read_image(png, ctx.rows);
@@ -171,8 +178,9 @@ static void jpeg_message(j_common_ptr cinfo, int level) {
   }
 }
 
-static fc_status decode_jpeg(const uint8_t *bytes, const size_t size, const char *name, int want_channels,
-                             int scale_h, int scale_w, raw_image *out, fc_image_info *info) {
+static fc_status decode_jpeg(const uint8_t *bytes, const size_t size, const char *name,
+                             int want_channels, int scale_h, int scale_w, raw_image *out,
+                             fc_image_info *info) {
   struct jpeg_decompress_struct cinfo;
   jpeg_context ctx;
   memset(&ctx, 0, sizeof ctx);
@@ -186,9 +194,11 @@ static fc_status decode_jpeg(const uint8_t *bytes, const size_t size, const char
     return fc_errorf(FC_ERR_FORMAT, "%s: corrupt JPEG: %s", name, ctx.message);
   }
   jpeg_create_decompress(&cinfo);
-  jpeg_mem_src(&cinfo, bytes, (unsigned long)size); /* size <= FC_IMAGE_MAX_FILE_BYTES in practice */
+  jpeg_mem_src(&cinfo, bytes,
+               (unsigned long)size); /* size <= FC_IMAGE_MAX_FILE_BYTES in practice */
   jpeg_read_header(&cinfo, TRUE);
-  fc_status st = check_dimensions(name, "JPEG", (long long)cinfo.image_width, (long long)cinfo.image_height);
+  fc_status st =
+      check_dimensions(name, "JPEG", (long long)cinfo.image_width, (long long)cinfo.image_height);
   if (st != FC_OK) {
     jpeg_destroy_decompress(&cinfo);
     return st;
@@ -215,7 +225,8 @@ static fc_status decode_jpeg(const uint8_t *bytes, const size_t size, const char
     /* Let the IDCT shrink large images (s/8) as long as the result stays
      * at least as large as the target; the area resize does the rest. */
     for (unsigned s = 1; s <= 8; s++) {
-      if ((cinfo.image_width * s + 7) / 8 >= (unsigned)scale_w && (cinfo.image_height * s + 7) / 8 >= (unsigned)scale_h) {
+      if ((cinfo.image_width * s + 7) / 8 >= (unsigned)scale_w &&
+          (cinfo.image_height * s + 7) / 8 >= (unsigned)scale_h) {
         cinfo.scale_num = s;
         cinfo.scale_denom = 8;
         break;
@@ -246,7 +257,8 @@ static fc_status decode_jpeg(const uint8_t *bytes, const size_t size, const char
         int k = ctx.cmyk_row[4 * x + 3];
         for (int c = 0; c < 3; c++) {
           int v = ctx.cmyk_row[4 * x + c];
-          row[3 * x + c] = inverted ? (uint8_t)((v * k + 127) / 255) : (uint8_t)(((255 - v) * (255 - k) + 127) / 255);
+          row[3 * x + c] = inverted ? (uint8_t)((v * k + 127) / 255)
+                                    : (uint8_t)(((255 - v) * (255 - k) + 127) / 255);
         }
       }
     }
@@ -264,8 +276,8 @@ static fc_status decode_jpeg(const uint8_t *bytes, const size_t size, const char
 
 /* ---- common ------------------------------------------------------------- */
 
-fc_status fc_image_decode(const void *bytes, size_t size, const char *name, const fc_decode_request *request,
-                          fc_image *out, fc_image_info *info) {
+fc_status fc_image_decode(const void *bytes, size_t size, const char *name,
+                          const fc_decode_request *request, fc_image *out, fc_image_info *info) {
   static const fc_decode_request none = {0};
   const uint8_t *b = bytes;
   fc_image_info local_info;
@@ -275,11 +287,12 @@ fc_status fc_image_decode(const void *bytes, size_t size, const char *name, cons
   if (!request) request = &none;
   if (!name) name = "image";
   if (request->channels != 0 && request->channels != 1 && request->channels != 3)
-    return fc_errorf(FC_ERR_INVALID_ARG, "%s: %d channels requested; use 1 (gray) or 3 (RGB)", name, request->channels);
+    return fc_errorf(FC_ERR_INVALID_ARG, "%s: %d channels requested; use 1 (gray) or 3 (RGB)", name,
+                     request->channels);
   if (request->height < 0 || request->width < 0 || request->height > FC_IMAGE_MAX_SIDE ||
       request->width > FC_IMAGE_MAX_SIDE)
-    return fc_errorf(FC_ERR_INVALID_ARG, "%s: output size %dx%d is out of range", name, request->width,
-                     request->height);
+    return fc_errorf(FC_ERR_INVALID_ARG, "%s: output size %dx%d is out of range", name,
+                     request->width, request->height);
   raw_image raw = {0};
   int cropping = request->crop_w > 0 && request->crop_h > 0;
   if (size >= 8 && !memcmp(b, "\x89PNG\r\n\x1a\n", 8)) {
@@ -294,8 +307,10 @@ fc_status fc_image_decode(const void *bytes, size_t size, const char *name, cons
   /* Crop (clipped; an empty intersection keeps the whole image). */
   int x0 = 0, y0 = 0, cw = raw.width, ch = raw.height;
   if (cropping) {
-    int ax = request->crop_x < 0 ? 0 : request->crop_x, ay = request->crop_y < 0 ? 0 : request->crop_y;
-    long long bx = (long long)request->crop_x + request->crop_w, by = (long long)request->crop_y + request->crop_h;
+    int ax = request->crop_x < 0 ? 0 : request->crop_x,
+        ay = request->crop_y < 0 ? 0 : request->crop_y;
+    long long bx = (long long)request->crop_x + request->crop_w,
+              by = (long long)request->crop_y + request->crop_h;
     if (bx > raw.width) bx = raw.width;
     if (by > raw.height) by = raw.height;
     if (bx - ax >= 1 && by - ay >= 1) {
@@ -325,7 +340,8 @@ fc_status fc_image_decode(const void *bytes, size_t size, const char *name, cons
   return FC_OK;
 }
 
-fc_status fc_image_load(const char *path, const fc_decode_request *request, fc_image *out, fc_image_info *info) {
+fc_status fc_image_load(const char *path, const fc_decode_request *request, fc_image *out,
+                        fc_image_info *info) {
   char *bytes = NULL;
   size_t size = 0;
   memset(out, 0, sizeof *out);

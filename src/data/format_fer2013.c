@@ -7,7 +7,8 @@
 
 #include "data/internal.h"
 
-static const char *const fer2013_classes[7] = {"angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"};
+static const char *const fer2013_classes[7] = {"angry", "disgust",  "fear",   "happy",
+                                               "sad",   "surprise", "neutral"};
 
 #define FER_SIDE 48
 
@@ -44,7 +45,8 @@ static char *parse_pixels(const char *text, const char *file, long long line, ui
     n++;
   }
   if (n != FER_SIDE * FER_SIDE)
-    return fc_strprintf("%s line %lld: %d pixel values, expected %d (48x48)", file, line, n, FER_SIDE * FER_SIDE);
+    return fc_strprintf("%s line %lld: %d pixel values, expected %d (48x48)", file, line, n,
+                        FER_SIDE * FER_SIDE);
   return NULL;
 }
 
@@ -54,20 +56,25 @@ fc_status fc_format_fer2013_csv(const char *path, fc_item_list *items) {
   const char *file = base_name(path);
   char *line = NULL;
   fc_status st = fc_line_reader_next(&r, 1 << 20, &line);
-  if (st == FC_OK && !line) st = fc_errorf(FC_ERR_FORMAT, "%s is empty; expected a header emotion,pixels,Usage", path);
+  if (st == FC_OK && !line)
+    st = fc_errorf(FC_ERR_FORMAT, "%s is empty; expected a header emotion,pixels,Usage", path);
   int col_emotion = -1, col_pixels = -1, col_usage = -1, ncols = 0;
   if (st == FC_OK) {
     char *f[16];
     ncols = fc_csv_split(line, f, 16);
     for (int i = 0; i < ncols && i < 16; i++) {
       char *name = trim(f[i]);
-      if (!strcasecmp(name, "emotion")) col_emotion = i;
-      else if (!strcasecmp(name, "pixels")) col_pixels = i;
-      else if (!strcasecmp(name, "usage")) col_usage = i;
+      if (!strcasecmp(name, "emotion"))
+        col_emotion = i;
+      else if (!strcasecmp(name, "pixels"))
+        col_pixels = i;
+      else if (!strcasecmp(name, "usage"))
+        col_usage = i;
     }
     if (col_pixels < 0)
-      st = fc_errorf(FC_ERR_FORMAT, "%s line 1: no 'pixels' column; a FER2013 CSV starts with emotion,pixels,Usage",
-                     path);
+      st = fc_errorf(
+          FC_ERR_FORMAT,
+          "%s line 1: no 'pixels' column; a FER2013 CSV starts with emotion,pixels,Usage", path);
   }
   if (st == FC_OK) st = fc_items_set_classes(items, 7, fer2013_classes);
   while (st == FC_OK) {
@@ -77,7 +84,8 @@ fc_status fc_format_fer2013_csv(const char *path, fc_item_list *items) {
     char *f[16];
     int n = fc_csv_split(line, f, 16);
     if (n != ncols) {
-      st = fc_errorf(FC_ERR_FORMAT, "%s line %lld: %d fields, the header has %d", path, r.number, n, ncols);
+      st = fc_errorf(FC_ERR_FORMAT, "%s line %lld: %d fields, the header has %d", path, r.number, n,
+                     ncols);
       break;
     }
     fc_item item = {.label = -1, .split = FC_SPLIT_TRAIN};
@@ -85,12 +93,13 @@ fc_status fc_format_fer2013_csv(const char *path, fc_item_list *items) {
       char *e = trim(f[col_emotion]), *end = NULL;
       long v = strtol(e, &end, 10);
       if (!*e || *end) {
-        st = fc_errorf(FC_ERR_FORMAT, "%s line %lld: emotion '%s' is not a number", path, r.number, e);
+        st = fc_errorf(FC_ERR_FORMAT, "%s line %lld: emotion '%s' is not a number", path, r.number,
+                       e);
         break;
       }
       if (v < 0 || v > 6) {
-        st = fc_errorf(FC_ERR_FORMAT, "%s line %lld: emotion %ld is outside 0..6 (%s, ..., %s)", path, r.number, v,
-                       fer2013_classes[0], fer2013_classes[6]);
+        st = fc_errorf(FC_ERR_FORMAT, "%s line %lld: emotion %ld is outside 0..6 (%s, ..., %s)",
+                       path, r.number, v, fer2013_classes[0], fer2013_classes[6]);
         break;
       }
       item.label = (int32_t)v;
@@ -99,11 +108,15 @@ fc_status fc_format_fer2013_csv(const char *path, fc_item_list *items) {
     }
     if (col_usage >= 0) {
       char *u = trim(f[col_usage]);
-      if (!strcasecmp(u, "Training")) item.split = FC_SPLIT_TRAIN;
-      else if (!strcasecmp(u, "PublicTest")) item.split = FC_SPLIT_VAL;
-      else if (!strcasecmp(u, "PrivateTest")) item.split = FC_SPLIT_TEST;
+      if (!strcasecmp(u, "Training"))
+        item.split = FC_SPLIT_TRAIN;
+      else if (!strcasecmp(u, "PublicTest"))
+        item.split = FC_SPLIT_VAL;
+      else if (!strcasecmp(u, "PrivateTest"))
+        item.split = FC_SPLIT_TEST;
       else {
-        st = fc_errorf(FC_ERR_FORMAT, "%s line %lld: Usage '%s' is not Training, PublicTest or PrivateTest", path,
+        st = fc_errorf(FC_ERR_FORMAT,
+                       "%s line %lld: Usage '%s' is not Training, PublicTest or PrivateTest", path,
                        r.number, u);
         break;
       }
@@ -120,6 +133,7 @@ fc_status fc_format_fer2013_csv(const char *path, fc_item_list *items) {
     st = fc_items_push(items, &item);
   }
   fc_line_reader_close(&r);
-  if (st == FC_OK && items->count == 0) st = fc_errorf(FC_ERR_FORMAT, "%s has a header but no rows", path);
+  if (st == FC_OK && items->count == 0)
+    st = fc_errorf(FC_ERR_FORMAT, "%s has a header but no rows", path);
   return st;
 }

@@ -16,7 +16,8 @@ static int split_of_folder(const char *name) {
 
 /* Adds the images of one split folder (split_dir/<class>/...). With
  * classes already set (train seen), every class folder must be one of them. */
-static fc_status add_split(const char *root, const char *split_rel, int split, fc_item_list *items) {
+static fc_status add_split(const char *root, const char *split_rel, int split,
+                           fc_item_list *items) {
   char *split_dir = split_rel ? fc_path_join(root, split_rel) : fc_strdup(root);
   if (!split_dir) return fc_errorf(FC_ERR_NOMEM, "out of memory");
   fc_name_list classes;
@@ -27,13 +28,15 @@ static fc_status add_split(const char *root, const char *split_rel, int split, f
   }
   if (classes.count == 0) {
     st = fc_errorf(FC_ERR_FORMAT,
-                   "%s has no class folders; a folder dataset looks like %s/<class>/*.jpg (or train/<class>/...)",
+                   "%s has no class folders; a folder dataset looks like %s/<class>/*.jpg (or "
+                   "train/<class>/...)",
                    split_dir, split_dir);
     goto out;
   }
   if (items->class_count == 0) {
     if (classes.count > 1000) {
-      st = fc_errorf(FC_ERR_LIMIT, "%s has %zu class folders; is this the right folder?", split_dir, classes.count);
+      st = fc_errorf(FC_ERR_LIMIT, "%s has %zu class folders; is this the right folder?", split_dir,
+                     classes.count);
       goto out;
     }
     st = fc_items_set_classes(items, (int)classes.count, (const char *const *)classes.names);
@@ -49,21 +52,25 @@ static fc_status add_split(const char *root, const char *split_rel, int split, f
       break;
     }
     if (label < 0) {
-      st = fc_errorf(FC_ERR_FORMAT, "%s: class '%s' does not exist in the training split; class folders of "
-                     "val/test must be among train's", class_dir, classes.names[c]);
+      st = fc_errorf(FC_ERR_FORMAT,
+                     "%s: class '%s' does not exist in the training split; class folders of "
+                     "val/test must be among train's",
+                     class_dir, classes.names[c]);
       free(class_dir);
       break;
     }
     fc_name_list files;
     st = fc_list_images_recursive(class_dir, &files);
     if (st == FC_OK && files.count == 0)
-      st = fc_errorf(FC_ERR_FORMAT, "class folder %s has no images (.jpg, .jpeg or .png); add images or remove it",
+      st = fc_errorf(FC_ERR_FORMAT,
+                     "class folder %s has no images (.jpg, .jpeg or .png); add images or remove it",
                      class_dir);
     for (size_t f = 0; st == FC_OK && f < files.count; f++) {
       fc_item item = {.label = label, .split = (uint8_t)split};
       item.path = fc_path_join(class_dir, files.names[f]);
-      item.source = split_rel ? fc_strprintf("%s/%s/%s", split_rel, classes.names[c], files.names[f])
-                              : fc_strprintf("%s/%s", classes.names[c], files.names[f]);
+      item.source = split_rel
+                        ? fc_strprintf("%s/%s/%s", split_rel, classes.names[c], files.names[f])
+                        : fc_strprintf("%s/%s", classes.names[c], files.names[f]);
       if (!item.path) {
         free(item.source);
         item.source = NULL;
@@ -93,8 +100,9 @@ fc_status fc_format_folder(const char *root, fc_item_list *items) {
     for (int s = 0; s < FC_SPLIT_UNLABELED && st == FC_OK; s++)
       if (split_dir[s]) st = add_split(root, split_dir[s], s, items);
   } else if (split_dir[FC_SPLIT_VAL] || split_dir[FC_SPLIT_TEST]) {
-    st = fc_errorf(FC_ERR_FORMAT, "%s has %s/ but no train/ folder; expected %s/train/<class>/*.jpg", root,
-                   split_dir[FC_SPLIT_VAL] ? split_dir[FC_SPLIT_VAL] : split_dir[FC_SPLIT_TEST], root);
+    st = fc_errorf(
+        FC_ERR_FORMAT, "%s has %s/ but no train/ folder; expected %s/train/<class>/*.jpg", root,
+        split_dir[FC_SPLIT_VAL] ? split_dir[FC_SPLIT_VAL] : split_dir[FC_SPLIT_TEST], root);
   } else {
     st = add_split(root, NULL, FC_SPLIT_TRAIN, items);
   }

@@ -6,8 +6,8 @@
 
 #include "data/internal.h"
 
-static const char *const rafdb_classes[7] = {"surprise", "fear", "disgust", "happiness", "sadness", "anger",
-                                             "neutral"};
+static const char *const rafdb_classes[7] = {"surprise", "fear",  "disgust", "happiness",
+                                             "sadness",  "anger", "neutral"};
 
 #define RAFDB_LIST "EmoLabel/list_patition_label.txt"
 
@@ -62,24 +62,31 @@ fc_status fc_format_rafdb(const char *path, fc_item_list *items) {
     if (line[strspn(line, " \t")] == '\0') continue;
     int got = sscanf(line, "%1023s %d %c", name, &label, &extra);
     if (got != 2) {
-      st = fc_errorf(FC_ERR_FORMAT, "%s line %lld: expected 'NAME.jpg LABEL', got '%.80s'", list, r.number, line);
+      st = fc_errorf(FC_ERR_FORMAT, "%s line %lld: expected 'NAME.jpg LABEL', got '%.80s'", list,
+                     r.number, line);
       break;
     }
     if (label < 1 || label > 7) {
-      st = fc_errorf(FC_ERR_FORMAT, "%s line %lld: label %d is outside 1..7 (surprise, ..., neutral)", list, r.number,
-                     label);
+      st = fc_errorf(FC_ERR_FORMAT,
+                     "%s line %lld: label %d is outside 1..7 (surprise, ..., neutral)", list,
+                     r.number, label);
       break;
     }
     if (strchr(name, '/')) { /* a downloaded list must not reach outside Image/aligned/ */
-      st = fc_errorf(FC_ERR_FORMAT, "%s line %lld: '%s' is not a plain file name (RAF-DB lists files of Image/aligned/)",
-                     list, r.number, name);
+      st = fc_errorf(
+          FC_ERR_FORMAT,
+          "%s line %lld: '%s' is not a plain file name (RAF-DB lists files of Image/aligned/)",
+          list, r.number, name);
       break;
     }
     int split;
-    if (!strncmp(name, "train", 5)) split = FC_SPLIT_TRAIN;
-    else if (!strncmp(name, "test", 4)) split = FC_SPLIT_TEST;
+    if (!strncmp(name, "train", 5))
+      split = FC_SPLIT_TRAIN;
+    else if (!strncmp(name, "test", 4))
+      split = FC_SPLIT_TEST;
     else {
-      st = fc_errorf(FC_ERR_FORMAT, "%s line %lld: '%s' starts with neither train_ nor test_", list, r.number, name);
+      st = fc_errorf(FC_ERR_FORMAT, "%s line %lld: '%s' starts with neither train_ nor test_", list,
+                     r.number, name);
       break;
     }
     char *dot = strrchr(name, '.');

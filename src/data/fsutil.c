@@ -126,9 +126,12 @@ fc_status fc_list_dir(const char *dir, int want_dirs, fc_name_list *out) {
       int ok = stat(p, &sb) == 0;
       free(p);
       if (!ok) continue;
-      if (S_ISDIR(sb.st_mode)) is_dir = 1;
-      else if (S_ISREG(sb.st_mode)) is_dir = 0;
-      else continue;
+      if (S_ISDIR(sb.st_mode))
+        is_dir = 1;
+      else if (S_ISREG(sb.st_mode))
+        is_dir = 0;
+      else
+        continue;
     }
     if (is_dir != want_dirs) continue;
     st = fc_name_list_push(out, e->d_name);
@@ -144,7 +147,9 @@ fc_status fc_list_dir(const char *dir, int want_dirs, fc_name_list *out) {
 }
 
 static fc_status list_recursive(const char *base, const char *rel, int depth, fc_name_list *out) {
-  if (depth > 32) return fc_errorf(FC_ERR_LIMIT, "%s/%s: folders nested more than 32 deep (a symlink loop?)", base, rel);
+  if (depth > 32)
+    return fc_errorf(FC_ERR_LIMIT, "%s/%s: folders nested more than 32 deep (a symlink loop?)",
+                     base, rel);
   char *dir = rel[0] ? fc_path_join(base, rel) : fc_strdup(base);
   if (!dir) return fc_errorf(FC_ERR_NOMEM, "out of memory listing %s", base);
   fc_name_list files, dirs;
@@ -158,14 +163,18 @@ static fc_status list_recursive(const char *base, const char *rel, int depth, fc
   for (size_t i = 0; i < files.count && st == FC_OK; i++) {
     if (!fc_has_image_extension(files.names[i])) continue;
     char *p = rel[0] ? fc_path_join(rel, files.names[i]) : fc_strdup(files.names[i]);
-    if (!p) st = fc_errorf(FC_ERR_NOMEM, "out of memory listing %s", base);
-    else st = fc_name_list_push(out, p);
+    if (!p)
+      st = fc_errorf(FC_ERR_NOMEM, "out of memory listing %s", base);
+    else
+      st = fc_name_list_push(out, p);
     free(p);
   }
   for (size_t i = 0; i < dirs.count && st == FC_OK; i++) {
     char *p = rel[0] ? fc_path_join(rel, dirs.names[i]) : fc_strdup(dirs.names[i]);
-    if (!p) st = fc_errorf(FC_ERR_NOMEM, "out of memory listing %s", base);
-    else st = list_recursive(base, p, depth + 1, out);
+    if (!p)
+      st = fc_errorf(FC_ERR_NOMEM, "out of memory listing %s", base);
+    else
+      st = list_recursive(base, p, depth + 1, out);
     free(p);
   }
   fc_name_list_free(&files);
@@ -203,7 +212,8 @@ fc_status fc_line_reader_next(fc_line_reader *r, size_t max_length, char **line)
     any = 1;
     if (c == '\n') break;
     if (n >= max_length) /* checked per byte: growing by doubling would overshoot the cap */
-      return fc_errorf(FC_ERR_FORMAT, "%s line %lld: longer than %zu bytes; is this the right file?", r->path,
+      return fc_errorf(FC_ERR_FORMAT,
+                       "%s line %lld: longer than %zu bytes; is this the right file?", r->path,
                        r->number + 1, max_length);
     if (n + 2 > r->capacity) {
       size_t cap = r->capacity ? r->capacity * 2 : 4096;
@@ -225,7 +235,8 @@ fc_status fc_line_reader_next(fc_line_reader *r, size_t max_length, char **line)
   r->line[n] = '\0';
   r->number++;
   /* A UTF-8 byte order mark (Excel and Notepad write one) is not text. */
-  if (r->number == 1 && n >= 3 && !memcmp(r->line, "\xEF\xBB\xBF", 3)) memmove(r->line, r->line + 3, n - 2);
+  if (r->number == 1 && n >= 3 && !memcmp(r->line, "\xEF\xBB\xBF", 3))
+    memmove(r->line, r->line + 3, n - 2);
   *line = r->line;
   return FC_OK;
 }

@@ -8,13 +8,14 @@
 fc_status fc_image_alloc(fc_image *image, int channels, int height, int width) {
   memset(image, 0, sizeof *image);
   if (channels < 1 || channels > 4 || height < 1 || width < 1)
-    return fc_errorf(FC_ERR_INVALID_ARG, "image of %d channel(s), %dx%d: sizes must be positive", channels,
-                     width, height);
+    return fc_errorf(FC_ERR_INVALID_ARG, "image of %d channel(s), %dx%d: sizes must be positive",
+                     channels, width, height);
   if ((long long)height * width > FC_IMAGE_MAX_PIXELS)
-    return fc_errorf(FC_ERR_LIMIT, "image of %dx%d pixels is above the limit of %lld pixels", width, height,
-                     (long long)FC_IMAGE_MAX_PIXELS);
+    return fc_errorf(FC_ERR_LIMIT, "image of %dx%d pixels is above the limit of %lld pixels", width,
+                     height, (long long)FC_IMAGE_MAX_PIXELS);
   image->data = calloc((size_t)channels * (size_t)height * (size_t)width, 1);
-  if (!image->data) return fc_errorf(FC_ERR_NOMEM, "out of memory for a %dx%d image", width, height);
+  if (!image->data)
+    return fc_errorf(FC_ERR_NOMEM, "out of memory for a %dx%d image", width, height);
   image->channels = channels;
   image->height = height;
   image->width = width;
@@ -29,20 +30,23 @@ void fc_image_free(fc_image *image) {
 
 uint8_t fc_luma601(uint8_t r, uint8_t g, uint8_t b) {
   /* PIL's integer form of 0.299 R + 0.587 G + 0.114 B, rounded. */
-  return (uint8_t)(((uint32_t)r * 19595u + (uint32_t)g * 38470u + (uint32_t)b * 7471u + 0x8000u) >> 16);
+  return (uint8_t)(((uint32_t)r * 19595u + (uint32_t)g * 38470u + (uint32_t)b * 7471u + 0x8000u) >>
+                   16);
 }
 
-void fc_interleaved_to_planar(const uint8_t *src, int src_channels, size_t src_stride, int height, int width,
-                              int x0, int y0, fc_image *dst) {
+void fc_interleaved_to_planar(const uint8_t *src, int src_channels, size_t src_stride, int height,
+                              int width, int x0, int y0, fc_image *dst) {
   const size_t plane = (size_t)height * (size_t)width;
   for (int y = 0; y < height; y++) {
     const uint8_t *row = src + (size_t)(y + y0) * src_stride + (size_t)x0 * (size_t)src_channels;
     size_t o = (size_t)y * (size_t)width;
     if (src_channels == dst->channels) {
       for (int x = 0; x < width; x++)
-        for (int c = 0; c < src_channels; c++) dst->data[c * plane + o + (size_t)x] = row[x * src_channels + c];
+        for (int c = 0; c < src_channels; c++)
+          dst->data[c * plane + o + (size_t)x] = row[x * src_channels + c];
     } else if (src_channels == 3 && dst->channels == 1) {
-      for (int x = 0; x < width; x++) dst->data[o + (size_t)x] = fc_luma601(row[3 * x], row[3 * x + 1], row[3 * x + 2]);
+      for (int x = 0; x < width; x++)
+        dst->data[o + (size_t)x] = fc_luma601(row[3 * x], row[3 * x + 1], row[3 * x + 2]);
     } else { /* gray -> RGB */
       for (int x = 0; x < width; x++) {
         uint8_t v = row[x];
@@ -124,7 +128,8 @@ static inline uint8_t round_u8(float v) {
 
 fc_status fc_image_resize(const fc_image *src, fc_image *dst) {
   if (!src || !dst || !src->data || !dst->data || src->channels != dst->channels)
-    return fc_errorf(FC_ERR_INVALID_ARG, "resize: source and destination must be allocated with equal channels");
+    return fc_errorf(FC_ERR_INVALID_ARG,
+                     "resize: source and destination must be allocated with equal channels");
   const int C = src->channels, H = src->height, W = src->width, OH = dst->height, OW = dst->width;
   if (H == OH && W == OW) {
     memcpy(dst->data, src->data, (size_t)C * (size_t)H * (size_t)W);
@@ -162,7 +167,8 @@ fc_status fc_image_resize(const fc_image *src, fc_image *dst) {
       uint8_t *o = out + (size_t)j * (size_t)OW;
       for (int x = 0; x < OW; x++) {
         float s = 0.0f;
-        for (int k = 0; k < ay.count[j]; k++) s += w[k] * tmp[(size_t)(ay.first[j] + k) * (size_t)OW + (size_t)x];
+        for (int k = 0; k < ay.count[j]; k++)
+          s += w[k] * tmp[(size_t)(ay.first[j] + k) * (size_t)OW + (size_t)x];
         o[x] = round_u8(s);
       }
     }

@@ -13,20 +13,20 @@ uint8_t fc_luma601(uint8_t r, uint8_t g, uint8_t b);
 /* Copies the height x width window at (x0, y0) of an interleaved 8-bit image
  * (1 or 3 channels) into dst (same size, 1 or 3 channels), converting gray
  * <-> RGB on the way. */
-void fc_interleaved_to_planar(const uint8_t *src, int src_channels, size_t src_stride, int height, int width,
-                              int x0, int y0, fc_image *dst);
+void fc_interleaved_to_planar(const uint8_t *src, int src_channels, size_t src_stride, int height,
+                              int width, int x0, int y0, fc_image *dst);
 
 /* ---- items to decode (items.c) ---- */
 
 /* One image a format parser found, before decoding. */
 typedef struct fc_item {
-  char *path;          /* file to decode; NULL when raw pixels are given */
-  char *source;        /* the name users see (relative path, "file.csv:LINE") */
-  uint8_t *raw;        /* raw 8-bit gray pixels, raw_height x raw_width (FER2013 CSV) */
+  char *path;   /* file to decode; NULL when raw pixels are given */
+  char *source; /* the name users see (relative path, "file.csv:LINE") */
+  uint8_t *raw; /* raw 8-bit gray pixels, raw_height x raw_width (FER2013 CSV) */
   int raw_height, raw_width;
-  char *error;         /* known bad before decoding (a malformed CSV row): why */
-  int32_t label;       /* -1 unknown */
-  uint8_t split;       /* fc_split */
+  char *error;                        /* known bad before decoding (a malformed CSV row): why */
+  int32_t label;                      /* -1 unknown */
+  uint8_t split;                      /* fc_split */
   int crop_x, crop_y, crop_w, crop_h; /* crop_w == 0: whole image */
 } fc_item;
 
@@ -56,7 +56,8 @@ fc_status fc_format_folder(const char *root, fc_item_list *items);
 fc_status fc_format_unlabeled(const char *root, fc_item_list *items);
 fc_status fc_format_fer2013_csv(const char *path, fc_item_list *items);
 fc_status fc_format_rafdb(const char *path, fc_item_list *items);
-fc_status fc_format_affectnet(const char *path, const fc_data_options *options, fc_item_list *items);
+fc_status fc_format_affectnet(const char *path, const fc_data_options *options,
+                              fc_item_list *items);
 
 /* ---- file-system and text helpers (fsutil.c) ---- */
 

@@ -67,22 +67,28 @@ void fc_items_free(fc_item_list *list) {
 typedef struct decode_job {
   fc_item_list *list;
   fc_dataset *ds;
-  int64_t base;         /* first slot of this list in ds */
-  atomic_llong next;    /* next item to take */
-  atomic_int stop;      /* strict mode: a failure stops everyone */
+  int64_t base;      /* first slot of this list in ds */
+  atomic_llong next; /* next item to take */
+  atomic_int stop;   /* strict mode: a failure stops everyone */
   int strict;
-  char **errors;        /* [count] message of each failed item, NULL when fine */
-  uint8_t *ok;          /* [count] */
+  char **errors; /* [count] message of each failed item, NULL when fine */
+  uint8_t *ok;   /* [count] */
 } decode_job;
 
-static fc_status decode_one(const fc_item *item, const fc_dataset *ds, fc_image *out, fc_image_info *info) {
-  fc_decode_request req = {.channels = ds->channels, .height = ds->height, .width = ds->width,
-                           .crop_x = item->crop_x, .crop_y = item->crop_y,
-                           .crop_w = item->crop_w, .crop_h = item->crop_h};
+static fc_status decode_one(const fc_item *item, const fc_dataset *ds, fc_image *out,
+                            fc_image_info *info) {
+  fc_decode_request req = {.channels = ds->channels,
+                           .height = ds->height,
+                           .width = ds->width,
+                           .crop_x = item->crop_x,
+                           .crop_y = item->crop_y,
+                           .crop_w = item->crop_w,
+                           .crop_h = item->crop_h};
   if (item->error) return fc_errorf(FC_ERR_FORMAT, "%s", item->error);
   if (item->path) return fc_image_load(item->path, &req, out, info);
   /* Raw gray pixels (FER2013 CSV). */
-  fc_image gray = {.data = item->raw, .channels = 1, .height = item->raw_height, .width = item->raw_width};
+  fc_image gray = {
+      .data = item->raw, .channels = 1, .height = item->raw_height, .width = item->raw_width};
   memset(info, 0, sizeof *info);
   info->width = item->raw_width;
   info->height = item->raw_height;
@@ -106,8 +112,10 @@ static fc_status decode_one(const fc_item *item, const fc_dataset *ds, fc_image 
   return st;
 }
 
-static void store(fc_dataset *ds, int64_t slot, const fc_item *item, const fc_image *img, const fc_image_info *info) {
-  memcpy(ds->pixels + (size_t)slot * fc_dataset_image_bytes(ds), img->data, fc_dataset_image_bytes(ds));
+static void store(fc_dataset *ds, int64_t slot, const fc_item *item, const fc_image *img,
+                  const fc_image_info *info) {
+  memcpy(ds->pixels + (size_t)slot * fc_dataset_image_bytes(ds), img->data,
+         fc_dataset_image_bytes(ds));
   ds->labels[slot] = item->label;
   ds->splits[slot] = item->split;
   ds->file_width[slot] = info->width;
@@ -141,11 +149,11 @@ static void *decode_worker(void *arg) {
 
 static fc_status grow_dataset(fc_dataset *ds, int64_t total) {
   size_t bytes = fc_dataset_image_bytes(ds);
-#define GROW(field, elem)                                                                     \
-  do {                                                                                        \
-    void *p_ = realloc(ds->field, (size_t)(total > 0 ? total : 1) * (elem));                  \
+#define GROW(field, elem)                                                                       \
+  do {                                                                                          \
+    void *p_ = realloc(ds->field, (size_t)(total > 0 ? total : 1) * (elem));                    \
     if (!p_) return fc_errorf(FC_ERR_NOMEM, "out of memory for %lld images", (long long)total); \
-    ds->field = p_;                                                                           \
+    ds->field = p_;                                                                             \
   } while (0)
   GROW(pixels, bytes);
   GROW(labels, sizeof(int32_t));
@@ -212,7 +220,8 @@ fc_status fc_items_decode(fc_item_list *list, const fc_data_options *options, fc
       if (!ds->channels) ds->channels = first.channels;
       if (!ds->height) ds->height = first.height;
       if (!ds->width) ds->width = first.width;
-      if (first.channels != ds->channels || first.height != ds->height || first.width != ds->width) {
+      if (first.channels != ds->channels || first.height != ds->height ||
+          first.width != ds->width) {
         /* Only some of the geometry was given: decode it again properly. */
         fc_image_free(&first);
         st = decode_one(&list->items[first_index], ds, &first, &first_info);
@@ -224,11 +233,12 @@ fc_status fc_items_decode(fc_item_list *list, const fc_data_options *options, fc
     uint64_t max_bytes = options->max_bytes ? options->max_bytes : (16ull << 30);
     uint64_t need = (uint64_t)(base + n) * (uint64_t)fc_dataset_image_bytes(ds);
     if (need > max_bytes) {
-      st = fc_errorf(FC_ERR_LIMIT,
-                     "%lld images of %dx%dx%d need %.1f GiB in memory, above the limit of %.1f GiB; "
-                     "use a smaller input size or raise the limit",
-                     (long long)(base + n), ds->channels, ds->height, ds->width, (double)need / (1u << 30),
-                     (double)max_bytes / (1u << 30));
+      st =
+          fc_errorf(FC_ERR_LIMIT,
+                    "%lld images of %dx%dx%d need %.1f GiB in memory, above the limit of %.1f GiB; "
+                    "use a smaller input size or raise the limit",
+                    (long long)(base + n), ds->channels, ds->height, ds->width,
+                    (double)need / (1u << 30), (double)max_bytes / (1u << 30));
       goto done;
     }
   }
@@ -255,8 +265,8 @@ fc_status fc_items_decode(fc_item_list *list, const fc_data_options *options, fc
     decode_worker(&job);
     for (int t = 0; t < started; t++) pthread_join(tids[t], NULL);
     clock_gettime(CLOCK_MONOTONIC, &t1);
-    fc_log(FC_LOG_DEBUG, "decoded %lld images with %d thread(s) in %.2f s", (long long)n, started + 1,
-           (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec));
+    fc_log(FC_LOG_DEBUG, "decoded %lld images with %d thread(s) in %.2f s", (long long)n,
+           started + 1, (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec));
   }
   /* In strict mode the first failure in list order decides (deterministic). */
   int64_t failed = 0, first_failed = -1;
@@ -267,7 +277,8 @@ fc_status fc_items_decode(fc_item_list *list, const fc_data_options *options, fc
     }
   }
   if (failed && options->strict) {
-    st = fc_errorf(FC_ERR_FORMAT, "%s (strict mode: an unreadable image is an error)", job.errors[first_failed]);
+    st = fc_errorf(FC_ERR_FORMAT, "%s (strict mode: an unreadable image is an error)",
+                   job.errors[first_failed]);
     goto done;
   }
   if (failed == n) {
@@ -284,7 +295,8 @@ fc_status fc_items_decode(fc_item_list *list, const fc_data_options *options, fc
       int64_t r = base + i;
       if (!job.ok[i]) {
         if (logged++ < 10)
-          fc_log(FC_LOG_WARN, "skipping %s: %s", item->source, job.errors[i] ? job.errors[i] : "not decoded");
+          fc_log(FC_LOG_WARN, "skipping %s: %s", item->source,
+                 job.errors[i] ? job.errors[i] : "not decoded");
         st = add_problem(ds, item->source, job.errors[i] ? job.errors[i] : "not decoded");
         if (st != FC_OK) goto done;
         continue;
@@ -303,8 +315,9 @@ fc_status fc_items_decode(fc_item_list *list, const fc_data_options *options, fc
     }
     ds->count = w;
     if (failed)
-      fc_log(FC_LOG_WARN, "%lld of %lld images could not be read and were skipped%s", (long long)failed,
-             (long long)n, failed > 10 ? " (the first 10 are listed above; 'fer-cl data stats' lists all)" : "");
+      fc_log(FC_LOG_WARN, "%lld of %lld images could not be read and were skipped%s",
+             (long long)failed, (long long)n,
+             failed > 10 ? " (the first 10 are listed above; 'fer-cl data stats' lists all)" : "");
   }
 done:
   fc_image_free(&first);

@@ -11,12 +11,12 @@
 #include "data/internal.h"
 
 #define STREAM_CLASS_ORDER 0x434c415353ULL /* which class each labelled slot draws */
-#define STREAM_CLASS_DRAW 0x44524157ULL     /* the image drawn from a class */
-#define STREAM_LABELED 0x4c4142ULL          /* labelled pool, plain shuffled epochs */
-#define STREAM_UNLABELED 0x554e4cULL        /* unlabelled pool epochs */
-#define STREAM_AUG_XL 0x41584cULL           /* weak view of x_l */
-#define STREAM_AUG_UW 0x415557ULL           /* weak view of u */
-#define STREAM_AUG_US 0x415553ULL           /* strong view of u */
+#define STREAM_CLASS_DRAW 0x44524157ULL    /* the image drawn from a class */
+#define STREAM_LABELED 0x4c4142ULL         /* labelled pool, plain shuffled epochs */
+#define STREAM_UNLABELED 0x554e4cULL       /* unlabelled pool epochs */
+#define STREAM_AUG_XL 0x41584cULL          /* weak view of x_l */
+#define STREAM_AUG_UW 0x415557ULL          /* weak view of u */
+#define STREAM_AUG_US 0x415553ULL          /* strong view of u */
 
 #define CHUNK 16 /* items claimed at once by a producer */
 
@@ -33,17 +33,17 @@ struct fc_loader {
   const fc_dataset *ds;
   int64_t *labeled, *unlabeled;
   /* Class-balanced sampling: labelled images grouped by class. */
-  int present;             /* classes with at least one labelled image */
-  int *present_class;      /* [present] class ids */
-  int64_t *class_members;  /* grouped indices */
-  int64_t *class_offset;   /* [present + 1] */
+  int present;            /* classes with at least one labelled image */
+  int *present_class;     /* [present] class ids */
+  int64_t *class_members; /* grouped indices */
+  int64_t *class_offset;  /* [present + 1] */
   size_t image_bytes;
   int depth;
   slot *slots;
-  int64_t next_step;       /* next step to schedule */
+  int64_t next_step; /* next step to schedule */
   pthread_mutex_t mutex;
-  pthread_cond_t work;     /* producers wait for items */
-  pthread_cond_t done;     /* consumers wait for slots */
+  pthread_cond_t work; /* producers wait for items */
+  pthread_cond_t done; /* consumers wait for slots */
   pthread_t *threads;
   int thread_count;
   int shutdown;
@@ -91,7 +91,9 @@ static int64_t labeled_at(const fc_loader *L, int64_t step, int j) {
     const int64_t *m = L->class_members + L->class_offset[k];
     const int64_t n = L->class_offset[k + 1] - L->class_offset[k];
     const int64_t epoch = r / n;
-    return m[fc_permute(fc_rng_key(seed, STREAM_CLASS_DRAW, (uint64_t)L->present_class[k], (uint64_t)epoch), n, r % n)];
+    return m[fc_permute(
+        fc_rng_key(seed, STREAM_CLASS_DRAW, (uint64_t)L->present_class[k], (uint64_t)epoch), n,
+        r % n)];
   }
   const int64_t n = L->cfg.labeled_count;
   return L->labeled[fc_permute(fc_rng_key(seed, STREAM_LABELED, (uint64_t)(g / n), 0), n, g % n)];
@@ -100,10 +102,12 @@ static int64_t labeled_at(const fc_loader *L, int64_t step, int j) {
 static int64_t unlabeled_at(const fc_loader *L, int64_t step, int j) {
   const int64_t n = L->cfg.unlabeled_count;
   const int64_t g = step * (int64_t)L->global_unlabeled + L->first_unlabeled + j;
-  return L->unlabeled[fc_permute(fc_rng_key(L->cfg.seed, STREAM_UNLABELED, (uint64_t)(g / n), 0), n, g % n)];
+  return L->unlabeled[fc_permute(fc_rng_key(L->cfg.seed, STREAM_UNLABELED, (uint64_t)(g / n), 0), n,
+                                 g % n)];
 }
 
-void fc_loader_step_indices(const fc_loader *L, int64_t step, int64_t *labeled, int64_t *unlabeled) {
+void fc_loader_step_indices(const fc_loader *L, int64_t step, int64_t *labeled,
+                            int64_t *unlabeled) {
   for (int j = 0; j < L->cfg.batch_labeled; j++) labeled[j] = labeled_at(L, step, j);
   for (int j = 0; j < L->cfg.batch_unlabeled; j++) unlabeled[j] = unlabeled_at(L, step, j);
 }
@@ -119,7 +123,8 @@ static void produce_item(const fc_loader *L, const fc_batch *b, int item, uint8_
     im.data = b->x_l + (size_t)item * bytes;
     memcpy(im.data, fc_dataset_image(ds, b->labeled_index[item]), bytes);
     if (L->cfg.augment.augment_labeled) {
-      uint64_t rng = fc_rng_key(L->cfg.seed, STREAM_AUG_XL, (uint64_t)step, (uint64_t)(L->first_labeled + item));
+      uint64_t rng = fc_rng_key(L->cfg.seed, STREAM_AUG_XL, (uint64_t)step,
+                                (uint64_t)(L->first_labeled + item));
       fc_augment_weak(&im, &L->cfg.augment, &rng, scratch);
     }
     return;
@@ -161,7 +166,8 @@ static slot *find_work(fc_loader *L) {
   slot *best = NULL;
   for (int i = 0; i < L->depth; i++) {
     slot *s = &L->slots[i];
-    if (s->state == SLOT_FILLING && s->next_item < s->total_items && (!best || s->batch.step < best->batch.step))
+    if (s->state == SLOT_FILLING && s->next_item < s->total_items &&
+        (!best || s->batch.step < best->batch.step))
       best = s;
   }
   return best;
@@ -192,7 +198,8 @@ static void schedule(fc_loader *L, slot *s, int64_t step) {
   b->step = step;
   fc_loader_step_indices(L, step, b->labeled_index, b->unlabeled_index);
   for (int j = 0; j < b->batch_labeled; j++) b->labels[j] = L->ds->labels[b->labeled_index[j]];
-  for (int j = 0; j < b->batch_unlabeled; j++) b->hidden_labels[j] = L->ds->labels[b->unlabeled_index[j]];
+  for (int j = 0; j < b->batch_unlabeled; j++)
+    b->hidden_labels[j] = L->ds->labels[b->unlabeled_index[j]];
   s->next_item = 0;
   s->done_items = 0;
   s->total_items = b->batch_labeled + b->batch_unlabeled;
@@ -209,7 +216,8 @@ static void cancel(fc_loader *L, slot *s) {
 
 fc_status fc_loader_get(fc_loader *L, int64_t step, const fc_batch **out) {
   *out = NULL;
-  if (step < 0) return fc_errorf(FC_ERR_INVALID_ARG, "loader: step %lld is negative", (long long)step);
+  if (step < 0)
+    return fc_errorf(FC_ERR_INVALID_ARG, "loader: step %lld is negative", (long long)step);
   pthread_mutex_lock(&L->mutex);
   slot *s = NULL;
   for (int i = 0; i < L->depth; i++) {
@@ -218,7 +226,8 @@ fc_status fc_loader_get(fc_loader *L, int64_t step, const fc_batch **out) {
   }
   if (s && s->state == SLOT_HELD) {
     pthread_mutex_unlock(&L->mutex);
-    return fc_errorf(FC_ERR_INVALID_ARG, "loader: the batch of step %lld is already held; release it first",
+    return fc_errorf(FC_ERR_INVALID_ARG,
+                     "loader: the batch of step %lld is already held; release it first",
                      (long long)step);
   }
   if (!s) {
@@ -230,7 +239,8 @@ fc_status fc_loader_get(fc_loader *L, int64_t step, const fc_batch **out) {
     /* Steps before the requested one will not be asked for: recycle them. */
     for (int i = 0; i < L->depth; i++) {
       slot *t = &L->slots[i];
-      if ((t->state == SLOT_FILLING || t->state == SLOT_READY) && t->batch.step < step) cancel(L, t);
+      if ((t->state == SLOT_FILLING || t->state == SLOT_READY) && t->batch.step < step)
+        cancel(L, t);
     }
   }
   for (int i = 0; i < L->depth; i++)
@@ -240,8 +250,10 @@ fc_status fc_loader_get(fc_loader *L, int64_t step, const fc_batch **out) {
       if (L->slots[i].state != SLOT_HELD && L->slots[i].batch.step == step) s = &L->slots[i];
     if (!s) {
       pthread_mutex_unlock(&L->mutex);
-      return fc_errorf(FC_ERR_INVALID_ARG, "loader: all %d batch slots are held; release batches before asking for "
-                       "more (hold at most queue_depth - 1)", L->depth);
+      return fc_errorf(FC_ERR_INVALID_ARG,
+                       "loader: all %d batch slots are held; release batches before asking for "
+                       "more (hold at most queue_depth - 1)",
+                       L->depth);
     }
   }
   /* Help fill our own batch rather than just wait. */
@@ -307,37 +319,47 @@ void fc_loader_free(fc_loader *L) {
 
 static fc_status check_config(const fc_loader_config *c) {
   const fc_dataset *ds = c->dataset;
-  if (!ds || ds->count == 0 || !ds->pixels) return fc_errorf(FC_ERR_INVALID_ARG, "loader: no dataset");
-  if (c->batch_labeled < 0 || c->batch_unlabeled < 0 || c->batch_labeled + c->batch_unlabeled == 0 ||
-      c->batch_labeled > (1 << 20) || c->batch_unlabeled > (1 << 20))
-    return fc_errorf(FC_ERR_INVALID_ARG, "loader: batch sizes %d (labelled) and %d (unlabelled) are out of range",
+  if (!ds || ds->count == 0 || !ds->pixels)
+    return fc_errorf(FC_ERR_INVALID_ARG, "loader: no dataset");
+  if (c->batch_labeled < 0 || c->batch_unlabeled < 0 ||
+      c->batch_labeled + c->batch_unlabeled == 0 || c->batch_labeled > (1 << 20) ||
+      c->batch_unlabeled > (1 << 20))
+    return fc_errorf(FC_ERR_INVALID_ARG,
+                     "loader: batch sizes %d (labelled) and %d (unlabelled) are out of range",
                      c->batch_labeled, c->batch_unlabeled);
   if (c->batch_labeled > 0 && c->labeled_count <= 0)
-    return fc_errorf(FC_ERR_INVALID_ARG, "loader: a labelled batch of %d from an empty labelled list",
+    return fc_errorf(FC_ERR_INVALID_ARG,
+                     "loader: a labelled batch of %d from an empty labelled list",
                      c->batch_labeled);
   if (c->batch_unlabeled > 0 && c->unlabeled_count <= 0)
-    return fc_errorf(FC_ERR_INVALID_ARG, "loader: an unlabelled batch of %d from an empty unlabelled pool; use "
-                     "fewer labels or batch_unlabeled 0", c->batch_unlabeled);
+    return fc_errorf(FC_ERR_INVALID_ARG,
+                     "loader: an unlabelled batch of %d from an empty unlabelled pool; use "
+                     "fewer labels or batch_unlabeled 0",
+                     c->batch_unlabeled);
   if (c->shards > 1 && (c->shard < 0 || c->shard >= c->shards || c->batch_labeled % c->shards ||
                         c->batch_unlabeled % c->shards))
-    return fc_errorf(FC_ERR_INVALID_ARG, "loader: batches of %d + %d images do not split into %d equal parts",
+    return fc_errorf(FC_ERR_INVALID_ARG,
+                     "loader: batches of %d + %d images do not split into %d equal parts",
                      c->batch_labeled, c->batch_unlabeled, c->shards);
-  if (c->threads < 0 || c->threads > 256) return fc_errorf(FC_ERR_INVALID_ARG, "loader: %d threads", c->threads);
+  if (c->threads < 0 || c->threads > 256)
+    return fc_errorf(FC_ERR_INVALID_ARG, "loader: %d threads", c->threads);
   if (c->queue_depth < 0 || c->queue_depth > 1024)
     return fc_errorf(FC_ERR_INVALID_ARG, "loader: queue depth %d is out of range", c->queue_depth);
-  if (c->augment.strong_ops < 0 || c->augment.strong_ops > 16 || c->augment.cutout < 0 || c->augment.cutout > 1 ||
-      c->augment.fill < 0 || c->augment.fill > 255)
+  if (c->augment.strong_ops < 0 || c->augment.strong_ops > 16 || c->augment.cutout < 0 ||
+      c->augment.cutout > 1 || c->augment.fill < 0 || c->augment.fill > 255)
     return fc_errorf(FC_ERR_INVALID_ARG, "loader: augmentation settings out of range");
   for (int64_t k = 0; k < c->labeled_count && c->batch_labeled > 0; k++) {
     int64_t i = c->labeled[k];
     if (i < 0 || i >= ds->count || ds->labels[i] < 0 || ds->labels[i] >= ds->class_count)
-      return fc_errorf(FC_ERR_INVALID_ARG, "loader: labelled entry %lld (image %lld) has no valid label",
-                       (long long)k, (long long)i);
+      return fc_errorf(FC_ERR_INVALID_ARG,
+                       "loader: labelled entry %lld (image %lld) has no valid label", (long long)k,
+                       (long long)i);
   }
   for (int64_t k = 0; k < c->unlabeled_count && c->batch_unlabeled > 0; k++)
     if (c->unlabeled[k] < 0 || c->unlabeled[k] >= ds->count)
-      return fc_errorf(FC_ERR_INVALID_ARG, "loader: unlabelled entry %lld (image %lld) is out of range",
-                       (long long)k, (long long)c->unlabeled[k]);
+      return fc_errorf(FC_ERR_INVALID_ARG,
+                       "loader: unlabelled entry %lld (image %lld) is out of range", (long long)k,
+                       (long long)c->unlabeled[k]);
   return FC_OK;
 }
 
@@ -418,7 +440,8 @@ fc_status fc_loader_create(const fc_loader_config *config, fc_loader **out) {
     b->labeled_index = malloc(sizeof(int64_t) * (size_t)(b->batch_labeled + 1));
     b->unlabeled_index = malloc(sizeof(int64_t) * (size_t)(b->batch_unlabeled + 1));
     if (!b->data || !b->labels || !b->hidden_labels || !b->labeled_index || !b->unlabeled_index) {
-      st = fc_errorf(FC_ERR_NOMEM, "out of memory for %d batch buffers of %zu bytes", L->depth, b->bytes);
+      st = fc_errorf(FC_ERR_NOMEM, "out of memory for %d batch buffers of %zu bytes", L->depth,
+                     b->bytes);
       goto fail;
     }
     b->x_l = b->data;

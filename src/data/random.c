@@ -38,7 +38,9 @@ uint64_t fc_rng_below(uint64_t *state, uint64_t n) {
   return (uint64_t)(m >> 64);
 }
 
-double fc_rng_uniform(uint64_t *state) { return (double)(fc_rng_next(state) >> 11) * (1.0 / 9007199254740992.0); }
+double fc_rng_uniform(uint64_t *state) {
+  return (double)(fc_rng_next(state) >> 11) * (1.0 / 9007199254740992.0);
+}
 
 int64_t fc_permute(uint64_t key, int64_t n, int64_t i) {
   if (n <= 1) return 0;

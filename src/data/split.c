@@ -35,7 +35,8 @@ static fc_status complement(const fc_dataset *ds, const uint8_t *marked, fc_inde
 }
 
 /* How many of each class to label. */
-static fc_status plan(const fc_dataset *ds, const fc_label_split_config *cfg, const int64_t *avail, int64_t *take) {
+static fc_status plan(const fc_dataset *ds, const fc_label_split_config *cfg, const int64_t *avail,
+                      int64_t *take) {
   const int C = ds->class_count;
   int64_t cap[C > 0 ? C : 1];
   int64_t total_cap = 0, total = 0;
@@ -55,14 +56,16 @@ static fc_status plan(const fc_dataset *ds, const fc_label_split_config *cfg, co
     for (int c = 0; c < C; c++) {
       take[c] = cfg->labels_per_class < cap[c] ? cfg->labels_per_class : cap[c];
       if (take[c] < cfg->labels_per_class)
-        fc_log(FC_LOG_WARN, "class %s has %lld training images: labelling %lld of them, not %lld", ds->class_names[c],
-               (long long)avail[c], (long long)take[c], (long long)cfg->labels_per_class);
+        fc_log(FC_LOG_WARN, "class %s has %lld training images: labelling %lld of them, not %lld",
+               ds->class_names[c], (long long)avail[c], (long long)take[c],
+               (long long)cfg->labels_per_class);
     }
     return FC_OK;
   }
   if (cfg->labels > total_cap)
     return fc_errorf(FC_ERR_INVALID_ARG,
-                     "%lld labels asked for, but the training split (%lld images) allows at most %lld while keeping "
+                     "%lld labels asked for, but the training split (%lld images) allows at most "
+                     "%lld while keeping "
                      "a margin of every class unlabelled; ask for fewer",
                      (long long)cfg->labels, (long long)total, (long long)total_cap);
   /* Water-filling: equal shares; a class that cannot fill its share gives
@@ -102,8 +105,8 @@ static fc_status plan(const fc_dataset *ds, const fc_label_split_config *cfg, co
   return FC_OK;
 }
 
-fc_status fc_label_split(const fc_dataset *ds, const fc_label_split_config *config, fc_index_list *labeled,
-                         fc_index_list *unlabeled) {
+fc_status fc_label_split(const fc_dataset *ds, const fc_label_split_config *config,
+                         fc_index_list *labeled, fc_index_list *unlabeled) {
   memset(labeled, 0, sizeof *labeled);
   memset(unlabeled, 0, sizeof *unlabeled);
   fc_label_split_config defaults;
@@ -113,13 +116,15 @@ fc_status fc_label_split(const fc_dataset *ds, const fc_label_split_config *conf
   }
   if (config->labels < 0 || config->labels_per_class < 0 || config->margin_fraction < 0 ||
       config->margin_fraction >= 1 || config->margin_min < 0)
-    return fc_errorf(FC_ERR_INVALID_ARG, "label split: counts must be >= 0 and the margin fraction in [0, 1)");
+    return fc_errorf(FC_ERR_INVALID_ARG,
+                     "label split: counts must be >= 0 and the margin fraction in [0, 1)");
   const int C = ds->class_count;
   if (C < 1) return fc_errorf(FC_ERR_INVALID_ARG, "label split: the dataset has no classes");
   int64_t avail[C], take[C], seen[C];
   for (int c = 0; c < C; c++) avail[c] = seen[c] = 0;
   for (int64_t i = 0; i < ds->count; i++)
-    if (ds->splits[i] == FC_SPLIT_TRAIN && ds->labels[i] >= 0 && ds->labels[i] < C) avail[ds->labels[i]]++;
+    if (ds->splits[i] == FC_SPLIT_TRAIN && ds->labels[i] >= 0 && ds->labels[i] < C)
+      avail[ds->labels[i]]++;
   FC_TRY(plan(ds, config, avail, take));
   /* Members of each class in index order, then a seeded permutation; the
    * first take[c] of it are labelled (so a larger N extends a smaller one). */
@@ -160,26 +165,31 @@ fc_status fc_label_split(const fc_dataset *ds, const fc_label_split_config *conf
   return st;
 }
 
-fc_status fc_label_split_write(const char *path, const fc_dataset *ds, const fc_index_list *labeled) {
+fc_status fc_label_split_write(const char *path, const fc_dataset *ds,
+                               const fc_index_list *labeled) {
   fc_atomic_file file;
   FC_TRY(fc_atomic_file_open(&file, path));
   fc_status st = FC_OK;
   if (fprintf(file.fp, "# fer-cl labelled split: %lld images of %s (%s)\n# source\tlabel\tclass\n",
-              (long long)labeled->count, ds->root ? ds->root : "?", fc_data_format_name(ds->format)) < 0)
+              (long long)labeled->count, ds->root ? ds->root : "?",
+              fc_data_format_name(ds->format)) < 0)
     file.failed = 1;
   for (int64_t k = 0; k < labeled->count && st == FC_OK; k++) {
     int64_t i = labeled->index[k];
     if (i < 0 || i >= ds->count || ds->labels[i] < 0 || ds->labels[i] >= ds->class_count) {
-      st = fc_errorf(FC_ERR_INVALID_ARG, "labelled list entry %lld (image %lld) is not a labelled image",
-                     (long long)k, (long long)i);
+      st = fc_errorf(FC_ERR_INVALID_ARG,
+                     "labelled list entry %lld (image %lld) is not a labelled image", (long long)k,
+                     (long long)i);
       break;
     }
     if (strpbrk(ds->sources[i], "\t\n\r")) {
-      st = fc_errorf(FC_ERR_UNSUPPORTED, "image name '%s' contains a tab or newline; it cannot be listed",
+      st = fc_errorf(FC_ERR_UNSUPPORTED,
+                     "image name '%s' contains a tab or newline; it cannot be listed",
                      ds->sources[i]);
       break;
     }
-    if (fprintf(file.fp, "%s\t%d\t%s\n", ds->sources[i], ds->labels[i], ds->class_names[ds->labels[i]]) < 0)
+    if (fprintf(file.fp, "%s\t%d\t%s\n", ds->sources[i], ds->labels[i],
+                ds->class_names[ds->labels[i]]) < 0)
       file.failed = 1;
   }
   if (st != FC_OK) {
@@ -223,7 +233,8 @@ fc_status fc_label_split_read(const char *path, const fc_dataset *ds, fc_index_l
     char *end = NULL;
     long label = tab ? strtol(tab + 1, &end, 10) : -1;
     if (!tab || end == tab + 1 || (*end && *end != '\t')) {
-      st = fc_errorf(FC_ERR_FORMAT, "%s line %lld: expected 'source<TAB>label<TAB>class'", path, line_no);
+      st = fc_errorf(FC_ERR_FORMAT, "%s line %lld: expected 'source<TAB>label<TAB>class'", path,
+                     line_no);
       break;
     }
     *tab = '\0';
@@ -237,10 +248,14 @@ fc_status fc_label_split_read(const char *path, const fc_dataset *ds, fc_index_l
       s = (s + 1) & (cap - 1);
     }
     if (found < 0) {
-      st = fc_errorf(FC_ERR_MISMATCH, "%s line %lld: '%s' is not in the training split of %s; was the split made for "
-                     "another dataset?", path, line_no, line, ds->root ? ds->root : "this dataset");
+      st =
+          fc_errorf(FC_ERR_MISMATCH,
+                    "%s line %lld: '%s' is not in the training split of %s; was the split made for "
+                    "another dataset?",
+                    path, line_no, line, ds->root ? ds->root : "this dataset");
     } else if (ds->labels[found] != label) {
-      st = fc_errorf(FC_ERR_MISMATCH, "%s line %lld: '%s' has label %ld in the file but %d in the dataset", path,
+      st = fc_errorf(FC_ERR_MISMATCH,
+                     "%s line %lld: '%s' has label %ld in the file but %d in the dataset", path,
                      line_no, line, label, ds->labels[found]);
     } else if (marked[found]) {
       st = fc_errorf(FC_ERR_FORMAT, "%s line %lld: '%s' is listed twice", path, line_no, line);

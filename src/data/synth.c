@@ -19,7 +19,8 @@
 
 #include "data/internal.h"
 
-const char *const fc_synth_class_names[7] = {"angry", "disgust", "fear", "happy", "neutral", "sad", "surprise"};
+const char *const fc_synth_class_names[7] = {"angry",   "disgust", "fear",    "happy",
+                                             "neutral", "sad",     "surprise"};
 
 #define SYNTH_STREAM 0x53594e5448ULL /* "SYNTH" */
 
@@ -54,7 +55,9 @@ void fc_synth_config_default(fc_synth_config *config) {
   config->seed = 1;
 }
 
-static float uni(uint64_t *rng, float lo, float hi) { return lo + (hi - lo) * (float)fc_rng_uniform(rng); }
+static float uni(uint64_t *rng, float lo, float hi) {
+  return lo + (hi - lo) * (float)fc_rng_uniform(rng);
+}
 
 static float gauss(uint64_t *rng) {
   double u1 = fc_rng_uniform(rng), u2 = fc_rng_uniform(rng);
@@ -116,7 +119,7 @@ static void make_face(const fc_synth_config *cfg, int64_t index, int label, face
   uint64_t rng = fc_rng_key(cfg->seed, SYNTH_STREAM, (uint64_t)index, 0);
   const expression *e = &expressions[label], *n = &expressions[4];
   const float strength = uni(&rng, 0.6f, 1.2f);
-#define EXPR(field, sigma) (n->field + strength * (e->field - n->field) + (sigma) * gauss(&rng))
+#define EXPR(field, sigma) (n->field + strength * (e->field - n->field) + (sigma)*gauss(&rng))
   f->smile = EXPR(smile, 0.10f);
   f->open = fmaxf(0.0f, EXPR(open, 0.08f));
   const float width = EXPR(width, 0.07f);
@@ -144,7 +147,8 @@ static void make_face(const fc_synth_config *cfg, int64_t index, int label, face
   float tone = uni(&rng, 0.0f, 1.0f);
   if (C == 3) {
     const float light[3] = {0.96f, 0.80f, 0.69f}, dark[3] = {0.42f, 0.28f, 0.20f};
-    for (int c = 0; c < 3; c++) f->skin[c] = light[c] + tone * (dark[c] - light[c]) + 0.03f * gauss(&rng);
+    for (int c = 0; c < 3; c++)
+      f->skin[c] = light[c] + tone * (dark[c] - light[c]) + 0.03f * gauss(&rng);
   } else {
     f->skin[0] = f->skin[1] = f->skin[2] = 0.85f - 0.45f * tone;
   }
@@ -202,7 +206,8 @@ static void shade(const face *f, float u, float v, float px, float *rgb) {
     paint(rgb, skin, a_face);
   }
   if (f->hair) {
-    float d_hair = fmaxf(ellipse_distance(u, v, f->face_rx * 1.08f, 1.08f), v - (f->hair_line + 0.12f * u * u));
+    float d_hair = fmaxf(ellipse_distance(u, v, f->face_rx * 1.08f, 1.08f),
+                         v - (f->hair_line + 0.12f * u * u));
     paint(rgb, f->hair_color, cover(d_hair, px));
   }
   if (a_face <= 0) return;
@@ -219,7 +224,10 @@ static void shade(const face *f, float u, float v, float px, float *rgb) {
     paint(rgb, f->feature, cover(d_eye - 0.02f, px));
     paint(rgb, f->sclera, cover(d_eye + 0.01f, px));
     float ir = fminf(eh, f->eye_w * 0.5f);
-    float d_iris = sqrtf((u - ex - f->gaze * f->eye_w * 0.4f) * (u - ex - f->gaze * f->eye_w * 0.4f) + (v - ey) * (v - ey)) - ir;
+    float d_iris =
+        sqrtf((u - ex - f->gaze * f->eye_w * 0.4f) * (u - ex - f->gaze * f->eye_w * 0.4f) +
+              (v - ey) * (v - ey)) -
+        ir;
     paint(rgb, f->feature, cover(fmaxf(d_iris, d_eye), px));
     /* eyebrow: inner end nearer the nose */
     float by = ey - f->brow_gap - f->brow_raise;
@@ -250,12 +258,13 @@ static void shade(const face *f, float u, float v, float px, float *rgb) {
 
 fc_status fc_synth_render(const fc_synth_config *cfg, int64_t index, int label, fc_image *out) {
   memset(out, 0, sizeof *out);
-  if (label < 0 || label > 6) return fc_errorf(FC_ERR_INVALID_ARG, "synthetic faces: label %d is outside 0..6", label);
+  if (label < 0 || label > 6)
+    return fc_errorf(FC_ERR_INVALID_ARG, "synthetic faces: label %d is outside 0..6", label);
   if (cfg->channels != 1 && cfg->channels != 3)
     return fc_errorf(FC_ERR_INVALID_ARG, "synthetic faces: %d channels; use 1 or 3", cfg->channels);
   if (cfg->height < 8 || cfg->width < 8 || cfg->height > 1024 || cfg->width > 1024)
-    return fc_errorf(FC_ERR_INVALID_ARG, "synthetic faces: size %dx%d is out of range (8..1024)", cfg->width,
-                     cfg->height);
+    return fc_errorf(FC_ERR_INVALID_ARG, "synthetic faces: size %dx%d is out of range (8..1024)",
+                     cfg->width, cfg->height);
   FC_TRY(fc_image_alloc(out, cfg->channels, cfg->height, cfg->width));
   face f;
   make_face(cfg, index, label, &f);
@@ -274,7 +283,8 @@ fc_status fc_synth_render(const fc_synth_config *cfg, int64_t index, int label, 
         float d = fmaxf(fabsf(u - f.occ_x) - f.occ_w, fabsf(v - f.occ_y) - f.occ_h);
         paint(rgb, f.occ_color, cover(d, px));
       }
-      float lx = ((float)x + 0.5f - 0.5f * (float)W) / side, ly = ((float)y + 0.5f - 0.5f * (float)H) / side;
+      float lx = ((float)x + 0.5f - 0.5f * (float)W) / side,
+            ly = ((float)y + 0.5f - 0.5f * (float)H) / side;
       float gain = 1.0f + f.light * 2.0f * (lx * f.light_x + ly * f.light_y);
       float n = f.noise * gauss(&noise_rng);
       if (C == 1) {
@@ -283,7 +293,8 @@ fc_status fc_synth_render(const fc_synth_config *cfg, int64_t index, int label, 
       }
       for (int c = 0; c < C; c++) {
         float val = (rgb[c] * gain - 0.5f) * f.contrast + 0.5f + f.brightness + n;
-        out->data[(size_t)c * plane + (size_t)y * W + x] = (uint8_t)(clampf(val, 0.0f, 1.0f) * 255.0f + 0.5f);
+        out->data[(size_t)c * plane + (size_t)y * W + x] =
+            (uint8_t)(clampf(val, 0.0f, 1.0f) * 255.0f + 0.5f);
       }
     }
   }
@@ -323,8 +334,10 @@ fc_status fc_synth_generate(const fc_synth_config *cfg, fc_dataset **out) {
     cfg = &defaults;
   }
   if (cfg->train_count < 7 || cfg->val_count < 0 || cfg->train_count + cfg->val_count > 10000000)
-    return fc_errorf(FC_ERR_INVALID_ARG, "synthetic faces: %lld train / %lld val images; need at least 7 train and "
-                     "at most 10 million in all", (long long)cfg->train_count, (long long)cfg->val_count);
+    return fc_errorf(FC_ERR_INVALID_ARG,
+                     "synthetic faces: %lld train / %lld val images; need at least 7 train and "
+                     "at most 10 million in all",
+                     (long long)cfg->train_count, (long long)cfg->val_count);
   fc_image probe;
   FC_TRY(fc_synth_render(cfg, 0, 0, &probe)); /* validates the geometry */
   fc_image_free(&probe);
@@ -354,7 +367,8 @@ fc_status fc_synth_generate(const fc_synth_config *cfg, fc_dataset **out) {
     goto done;
   }
   for (int c = 0; c < 7 && st == FC_OK; c++)
-    if (!(ds->class_names[c] = fc_strdup(fc_synth_class_names[c]))) st = fc_errorf(FC_ERR_NOMEM, "out of memory");
+    if (!(ds->class_names[c] = fc_strdup(fc_synth_class_names[c])))
+      st = fc_errorf(FC_ERR_NOMEM, "out of memory");
   /* Image number k has class k % 7; the set is ordered split, class, number,
    * which is the order the folder loader reads the written PNGs back in. */
   for (int split = 0; split < 2 && st == FC_OK; split++) {
@@ -368,7 +382,8 @@ fc_status fc_synth_generate(const fc_synth_config *cfg, fc_dataset **out) {
         ds->file_width[i] = cfg->width;
         ds->file_height[i] = cfg->height;
         ds->file_channels[i] = (uint8_t)cfg->channels;
-        ds->sources[i] = fc_strprintf("%s/%s/%06lld.png", split ? "val" : "train", fc_synth_class_names[c], (long long)k);
+        ds->sources[i] = fc_strprintf("%s/%s/%06lld.png", split ? "val" : "train",
+                                      fc_synth_class_names[c], (long long)k);
         ds->count++;
         if (!ds->sources[i]) {
           st = fc_errorf(FC_ERR_NOMEM, "out of memory");
@@ -378,8 +393,8 @@ fc_status fc_synth_generate(const fc_synth_config *cfg, fc_dataset **out) {
     }
   }
   if (st == FC_OK && ds->count != total)
-    st = fc_errorf(FC_ERR_INTERNAL, "synthetic faces: %lld of %lld images laid out", (long long)ds->count,
-                   (long long)total);
+    st = fc_errorf(FC_ERR_INTERNAL, "synthetic faces: %lld of %lld images laid out",
+                   (long long)ds->count, (long long)total);
   if (st == FC_OK) {
     synth_job job = {.cfg = cfg, .ds = ds, .image_number = number};
     atomic_init(&job.next, 0);
@@ -392,7 +407,8 @@ fc_status fc_synth_generate(const fc_synth_config *cfg, fc_dataset **out) {
       if (pthread_create(&tids[started], NULL, synth_worker, &job) == 0) started++;
     synth_worker(&job);
     for (int t = 0; t < started; t++) pthread_join(tids[t], NULL);
-    if (atomic_load(&job.failed)) st = fc_errorf(FC_ERR_NOMEM, "out of memory drawing synthetic faces");
+    if (atomic_load(&job.failed))
+      st = fc_errorf(FC_ERR_NOMEM, "out of memory drawing synthetic faces");
   }
 done:
   free(number);

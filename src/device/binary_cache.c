@@ -46,11 +46,12 @@ void fc_device_set_binary_cache(fc_device *dev, fc_binary_cache_mode mode, const
 /* The key text; malloc'd. */
 static char *key_text(const fc_device *dev, const char *source, const char *options) {
   uint64_t source_hash = fc_hash_string(FC_HASH_INIT, source);
-  const char *fmt = "fer-cl program cache v%d\nsource %016llx %zu\noptions %s\ndevice %s\n"
-                    "driver %s\nplatform %s\n";
-  int n = snprintf(NULL, 0, fmt, CACHE_FORMAT_VERSION, (unsigned long long)source_hash,
-                   strlen(source), options, dev->info.name, dev->info.driver_version,
-                   dev->info.platform_version);
+  const char *fmt =
+      "fer-cl program cache v%d\nsource %016llx %zu\noptions %s\ndevice %s\n"
+      "driver %s\nplatform %s\n";
+  int n =
+      snprintf(NULL, 0, fmt, CACHE_FORMAT_VERSION, (unsigned long long)source_hash, strlen(source),
+               options, dev->info.name, dev->info.driver_version, dev->info.platform_version);
   char *text = malloc((size_t)n + 1);
   if (text)
     snprintf(text, (size_t)n + 1, fmt, CACHE_FORMAT_VERSION, (unsigned long long)source_hash,
@@ -121,7 +122,8 @@ fc_status fc_binary_cache_load(fc_device *dev, const char *source, const char *o
   cl_program program = NULL;
   if (ok) {
     cl_int bin_status = CL_SUCCESS, err = CL_SUCCESS;
-    program = clCreateProgramWithBinary(dev->context, 1, &dev->id, &bin_len, &bin, &bin_status, &err);
+    program =
+        clCreateProgramWithBinary(dev->context, 1, &dev->id, &bin_len, &bin, &bin_status, &err);
     ok = err == CL_SUCCESS && bin_status == CL_SUCCESS;
     if (ok) ok = clBuildProgram(program, 1, &dev->id, options, NULL, NULL) == CL_SUCCESS;
     if (!ok && program) {

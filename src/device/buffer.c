@@ -36,7 +36,8 @@ void fc_buffer_release(cl_mem *mem) {
 fc_status fc_buffer_write(fc_device *dev, cl_mem mem, size_t offset, size_t bytes, const void *host,
                           int blocking) {
   if (bytes == 0) return FC_OK;
-  if (fc_oclgrind_partial(dev, mem, offset, bytes)) return fc_oclgrind_write(dev, mem, offset, bytes, host);
+  if (fc_oclgrind_partial(dev, mem, offset, bytes))
+    return fc_oclgrind_write(dev, mem, offset, bytes, host);
   cl_int err = clEnqueueWriteBuffer(dev->queue, mem, blocking ? CL_TRUE : CL_FALSE, offset, bytes,
                                     host, 0, NULL, NULL);
   if (err != CL_SUCCESS) return fc_cl_error(dev, err, "writing to a device buffer");
@@ -66,7 +67,8 @@ fc_status fc_buffer_copy(fc_device *dev, cl_mem src, size_t src_offset, cl_mem d
   if (bytes == 0) return FC_OK;
   if (fc_oclgrind_partial(dev, dst, dst_offset, bytes))
     return fc_oclgrind_copy(dev, src, src_offset, dst, dst_offset, bytes);
-  cl_int err = clEnqueueCopyBuffer(dev->queue, src, dst, src_offset, dst_offset, bytes, 0, NULL, NULL);
+  cl_int err =
+      clEnqueueCopyBuffer(dev->queue, src, dst, src_offset, dst_offset, bytes, 0, NULL, NULL);
   if (err != CL_SUCCESS) return fc_cl_error(dev, err, "copying between device buffers");
   return FC_OK;
 }

@@ -5,7 +5,8 @@
 
 const char *fc_cl_error_name(cl_int err) {
   switch (err) {
-#define CASE(x) case x: return #x
+#define CASE(x) \
+  case x: return #x
     CASE(CL_SUCCESS);
     CASE(CL_DEVICE_NOT_FOUND);
     CASE(CL_DEVICE_NOT_AVAILABLE);
@@ -81,7 +82,9 @@ fc_status fc_cl_error(const fc_device *dev, cl_int err, const char *what) {
   } else if (err == CL_OUT_OF_HOST_MEMORY) {
     st = FC_ERR_NOMEM;
   } else if (err == CL_DEVICE_NOT_AVAILABLE || err == CL_INVALID_COMMAND_QUEUE) {
-    advice = "; the device stopped responding (driver reset, device removed or hung): see the driver's log";
+    advice =
+        "; the device stopped responding (driver reset, device removed or hung): see the driver's "
+        "log";
   }
   return fc_errorf(st, "%s failed on %s: %s (%d)%s", what, dev ? dev->info.name : "the device",
                    fc_cl_error_name(err), (int)err, advice);

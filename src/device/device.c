@@ -43,7 +43,8 @@ fc_status fc_device_open(const fc_device_registry *registry, int index, unsigned
     free(dev);
     return st;
   }
-  cl_command_queue_properties qprops = (flags & FC_DEVICE_OPEN_PROFILING) ? CL_QUEUE_PROFILING_ENABLE : 0;
+  cl_command_queue_properties qprops =
+      (flags & FC_DEVICE_OPEN_PROFILING) ? CL_QUEUE_PROFILING_ENABLE : 0;
   dev->queue = clCreateCommandQueue(dev->context, dev->id, qprops, &err);
   if (err != CL_SUCCESS) {
     fc_status st = fc_cl_error(dev, err, "creating a command queue");

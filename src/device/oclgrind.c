@@ -40,8 +40,10 @@ int fc_oclgrind_partial(const fc_device *dev, cl_mem mem, size_t offset, size_t 
 
 static fc_status check_range(size_t end) {
   if (end > 0xffffffffu)
-    return fc_errorf(FC_ERR_LIMIT, "a host transfer ending at byte %zu does not fit the Oclgrind "
-                     "transfer kernels' 32-bit offsets", end);
+    return fc_errorf(FC_ERR_LIMIT,
+                     "a host transfer ending at byte %zu does not fit the Oclgrind "
+                     "transfer kernels' 32-bit offsets",
+                     end);
   return FC_OK;
 }
 

@@ -197,8 +197,8 @@ static fc_status write_csv(const fc_profile *p, const char *path) {
     else
       size_text(r->local, r->dims, l, sizeof l);
     fprintf(f.fp, "%lld,%s,%s,%s,%s,%.1f,%.1f,%s,%s,%s\n", (long long)r->step, r->tag, r->kernel,
-            r->layer ? r->layer : "", r->layer ? pass_name(r->backward) : "",
-            r->start_us, r->dur_us, g, l, r->shape);
+            r->layer ? r->layer : "", r->layer ? pass_name(r->backward) : "", r->start_us,
+            r->dur_us, g, l, r->shape);
   }
   return fc_atomic_file_commit(&f);
 }

@@ -75,8 +75,8 @@ static fc_status assemble_source(const fc_device *dev, const char *name, char **
 }
 
 static void full_options(const fc_device *dev, const char *options, char *out, size_t size) {
-  snprintf(out, size, "-cl-std=CL1.2 -DFC_DEVICE_CPU=%d %s",
-           dev->cpu_kernels ? 1 : 0, options ? options : "");
+  snprintf(out, size, "-cl-std=CL1.2 -DFC_DEVICE_CPU=%d %s", dev->cpu_kernels ? 1 : 0,
+           options ? options : "");
 }
 
 static fc_status build_log_error(fc_device *dev, cl_program program, const char *name,

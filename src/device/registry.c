@@ -54,7 +54,8 @@ static cl_ulong query_ulong(cl_device_id id, cl_device_info what) {
 }
 
 static void fill_info(fc_device_info *info, cl_platform_id platform, cl_device_id id) {
-  query_platform_string(platform, CL_PLATFORM_NAME, info->platform_name, sizeof info->platform_name);
+  query_platform_string(platform, CL_PLATFORM_NAME, info->platform_name,
+                        sizeof info->platform_name);
   query_platform_string(platform, CL_PLATFORM_VERSION, info->platform_version,
                         sizeof info->platform_version);
   query_string(id, CL_DEVICE_NAME, info->name, sizeof info->name);
@@ -213,9 +214,7 @@ int fc_device_registry_skipped_platforms(const fc_device_registry *r) {
 cl_platform_id fc_device_registry_platform(const fc_device_registry *r, int index) {
   return r->platforms[index];
 }
-cl_device_id fc_device_registry_id(const fc_device_registry *r, int index) {
-  return r->ids[index];
-}
+cl_device_id fc_device_registry_id(const fc_device_registry *r, int index) { return r->ids[index]; }
 
 static fc_status no_such_device(const fc_device_registry *r, const char *what) {
   char list[2048];
@@ -244,7 +243,8 @@ static int contains_case_insensitive(const char *hay, const char *needle) {
   size_t n = strlen(needle);
   for (; *hay; hay++) {
     size_t i = 0;
-    while (i < n && hay[i] && tolower((unsigned char)hay[i]) == tolower((unsigned char)needle[i])) i++;
+    while (i < n && hay[i] && tolower((unsigned char)hay[i]) == tolower((unsigned char)needle[i]))
+      i++;
     if (i == n) return 1;
   }
   return n == 0;
@@ -284,8 +284,8 @@ fc_status fc_device_registry_select(const fc_device_registry *r, const char *sel
           }
         }
         char what[256];
-        snprintf(what, sizeof what, "%s %s: there is no device %d on platform %d", origin,
-                 selector, d, p);
+        snprintf(what, sizeof what, "%s %s: there is no device %d on platform %d", origin, selector,
+                 d, p);
         return no_such_device(r, what);
       }
     }

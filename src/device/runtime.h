@@ -47,7 +47,7 @@ typedef struct fc_runtime_stats {
 
 /* A recorded kernel launch, kept when the queue has profiling enabled. */
 typedef struct fc_launch_record {
-  const char *tag; /* op name given by the caller, static string */
+  const char *tag;  /* op name given by the caller, static string */
   cl_kernel kernel; /* NULL for launches made by a library (CLBlast) */
   cl_event event;
   size_t global[3], local[3];

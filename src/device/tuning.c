@@ -77,15 +77,15 @@ void fc_gemm_params_describe(const fc_gemm_params *p, char *out, size_t size) {
   if (p->engine == FC_GEMM_ENGINE_CLBLAST)
     snprintf(out, size, "clblast");
   else
-    snprintf(out, size, "fercl %dx%d%s wg%d kc%d ab%d", p->mr, 8 * p->nv, p->vec == 16 ? " v16" : "",
-             p->wg, p->kc, p->ablock);
+    snprintf(out, size, "fercl %dx%d%s wg%d kc%d ab%d", p->mr, 8 * p->nv,
+             p->vec == 16 ? " v16" : "", p->wg, p->kc, p->ablock);
 }
 
 static int valid_params(const fc_gemm_params *p) {
   /* tile shapes cl/gemm.cl compiles, sane sizes */
-  return (p->mr == 4 || p->mr == 5 || p->mr == 6 || p->mr == 8 || p->mr == 12 ||
-          p->mr == 16) && (p->vec == 8 || (p->vec == 16 && p->nv == 2)) && p->nv >= 1 && p->nv <= 3 &&
-         p->wg >= 1 && p->wg <= 256 && p->kc >= 0 && p->kc <= (1 << 20) && p->ablock >= 0;
+  return (p->mr == 4 || p->mr == 5 || p->mr == 6 || p->mr == 8 || p->mr == 12 || p->mr == 16) &&
+         (p->vec == 8 || (p->vec == 16 && p->nv == 2)) && p->nv >= 1 && p->nv <= 3 && p->wg >= 1 &&
+         p->wg <= 256 && p->kc >= 0 && p->kc <= (1 << 20) && p->ablock >= 0;
 }
 
 static char *trim(char *s) {
@@ -209,7 +209,8 @@ fc_status fc_tuning_save(const fc_device *dev, const fc_tuning *t, const char *p
                    "gemm.ablock %d\nops.wg %d\nconv.implicit %d\n",
                    TUNING_MAGIC, dev->info.platform_name, dev->info.name, dev->info.driver_version,
                    t->gemm.engine == FC_GEMM_ENGINE_CLBLAST ? "clblast" : "fercl", t->gemm.mr,
-                   t->gemm.nv, t->gemm.vec, t->gemm.wg, t->gemm.kc, t->gemm.ablock, t->ops_wg, t->conv_implicit);
+                   t->gemm.nv, t->gemm.vec, t->gemm.wg, t->gemm.kc, t->gemm.ablock, t->ops_wg,
+                   t->conv_implicit);
   if (t->clblast_count > 0 && n > 0 && (size_t)n < sizeof text) {
     n += snprintf(text + n, sizeof text - (size_t)n, "clblast.xgemm");
     for (int i = 0; i < t->clblast_count && (size_t)n < sizeof text; i++)

@@ -12,7 +12,9 @@
 #include "fercl/ops_vision.h"
 #include "fercl/safetensors.h"
 
-#define FETCH_HINT "fetch it with tools/get-face-detector, or name another file with --detector FILE or FERCL_DETECTOR"
+#define FETCH_HINT                                                                       \
+  "fetch it with tools/get-face-detector, or name another file with --detector FILE or " \
+  "FERCL_DETECTOR"
 enum { R_CHUNK = 128, O_CHUNK = 64 };
 
 typedef struct conv_layer {
@@ -28,11 +30,11 @@ typedef struct dense_layer {
 struct fc_face_detector {
   fc_device *dev;
   cl_mem params;
-  conv_layer p[4];        /* conv1..3, conv4 = conv4_1 ‖ conv4_2 (6 outputs) */
+  conv_layer p[4]; /* conv1..3, conv4 = conv4_1 ‖ conv4_2 (6 outputs) */
   conv_layer r[3];
-  dense_layer r_fc[2];    /* dense4 (inputs permuted to NCHW order), dense5_1 ‖ dense5_2 */
+  dense_layer r_fc[2]; /* dense4 (inputs permuted to NCHW order), dense5_1 ‖ dense5_2 */
   conv_layer o[4];
-  dense_layer o_fc[2];    /* dense5, dense6_1 ‖ dense6_2 ‖ dense6_3 (16 outputs) */
+  dense_layer o_fc[2]; /* dense5, dense6_1 ‖ dense6_2 ‖ dense6_3 (16 outputs) */
   /* Working buffers, grown on demand. */
   cl_mem image, boxes, act_a, act_b, argmax, work;
   size_t image_bytes, act_a_floats, act_b_floats, argmax_count, work_floats, box_count;
@@ -50,12 +52,17 @@ void fc_face_options_default(fc_face_options *o) {
 }
 
 fc_status fc_face_detector_path(const char *explicit_path, char *buf, size_t size) {
-  const char *env = getenv("FERCL_DETECTOR"), *xdg = getenv("XDG_DATA_HOME"), *home = getenv("HOME");
+  const char *env = getenv("FERCL_DETECTOR"), *xdg = getenv("XDG_DATA_HOME"),
+             *home = getenv("HOME");
   int n;
-  if (explicit_path && *explicit_path) n = snprintf(buf, size, "%s", explicit_path);
-  else if (env && *env) n = snprintf(buf, size, "%s", env);
-  else if (xdg && *xdg) n = snprintf(buf, size, "%s/fer-cl/mtcnn.safetensors", xdg);
-  else n = snprintf(buf, size, "%s/.local/share/fer-cl/mtcnn.safetensors", home && *home ? home : ".");
+  if (explicit_path && *explicit_path)
+    n = snprintf(buf, size, "%s", explicit_path);
+  else if (env && *env)
+    n = snprintf(buf, size, "%s", env);
+  else if (xdg && *xdg)
+    n = snprintf(buf, size, "%s/fer-cl/mtcnn.safetensors", xdg);
+  else
+    n = snprintf(buf, size, "%s/.local/share/fer-cl/mtcnn.safetensors", home && *home ? home : ".");
   if (n < 0 || (size_t)n >= size) return fc_errorf(FC_ERR_LIMIT, "face detector path too long");
   return FC_OK;
 }
@@ -84,7 +91,8 @@ static fc_status take(loader *L, const char *name, int ndim, const int64_t *shap
   }
   FC_TRY(fc_safetensors_read_f32(L->file, index, L->host + L->used, count));
   for (size_t i = 0; i < count; i++)
-    if (!isfinite(L->host[L->used + i])) return fc_errorf(FC_ERR_NUMERIC, "tensor %s holds NaN or Inf", name);
+    if (!isfinite(L->host[L->used + i]))
+      return fc_errorf(FC_ERR_NUMERIC, "tensor %s holds NaN or Inf", name);
   *offset = L->used;
   L->used += count;
   return FC_OK;
@@ -199,8 +207,7 @@ void fc_face_detector_free(fc_face_detector *d) {
 fc_status fc_face_detector_create(fc_device *dev, const char *path, fc_face_detector **out) {
   *out = NULL;
   FILE *probe = fopen(path, "rb");
-  if (!probe)
-    return fc_errorf(FC_ERR_NOT_FOUND, "no face detector at %s: " FETCH_HINT, path);
+  if (!probe) return fc_errorf(FC_ERR_NOT_FOUND, "no face detector at %s: " FETCH_HINT, path);
   fclose(probe);
   fc_face_detector *d = calloc(1, sizeof *d);
   if (!d) return fc_errorf(FC_ERR_NOMEM, "out of memory");
@@ -210,11 +217,13 @@ fc_status fc_face_detector_create(fc_device *dev, const char *path, fc_face_dete
   if (st == FC_OK) {
     const char *format = fc_safetensors_metadata(L.file, "format");
     if (!format || strcmp(format, "fer-cl mtcnn 1") != 0)
-      st = fc_errorf(FC_ERR_MISMATCH, "not written by tools/get-face-detector (metadata format is %s)",
+      st = fc_errorf(FC_ERR_MISMATCH,
+                     "not written by tools/get-face-detector (metadata format is %s)",
                      format ? format : "absent");
   }
   if (st == FC_OK) st = load_all(d, &L);
-  if (st == FC_OK) st = fc_buffer_alloc(dev, L.used * sizeof(float), "face detector weights", &d->params);
+  if (st == FC_OK)
+    st = fc_buffer_alloc(dev, L.used * sizeof(float), "face detector weights", &d->params);
   if (st == FC_OK) st = fc_buffer_write(dev, d->params, 0, L.used * sizeof(float), L.host, 1);
   fc_safetensors_close(L.file);
   free(L.host);
@@ -247,14 +256,18 @@ static fc_status ensure_host(fc_face_detector *d, size_t floats) {
   return FC_OK;
 }
 
-static fc_view pv(const fc_face_detector *d, size_t offset) { return fc_view_of(d->params, offset); }
+static fc_view pv(const fc_face_detector *d, size_t offset) {
+  return fc_view_of(d->params, offset);
+}
 
 /* Sizes a network run needs: the largest activation and conv workspace. */
 typedef struct run_size {
   size_t act, work, argmax;
 } run_size;
 
-static void grow(size_t *a, size_t b) { if (b > *a) *a = b; }
+static void grow(size_t *a, size_t b) {
+  if (b > *a) *a = b;
+}
 
 /* conv (+ PReLU) from x into y; returns the output shape. */
 static fc_status conv(fc_face_detector *d, const conv_layer *L, fc_shape4 in, fc_view x, fc_view y,
@@ -302,17 +315,20 @@ typedef struct net_step {
   int a, b;  /* conv / dense: layer index; pool: k, stride */
 } net_step;
 
-static const net_step pnet_steps[] = {{'c', 0, 0}, {'p', 2, 2}, {'c', 1, 0}, {'c', 2, 0}, {'c', 3, 0}, {0, 0, 0}};
-static const net_step rnet_steps[] = {{'c', 0, 0}, {'p', 3, 2}, {'c', 1, 0}, {'p', 3, 2}, {'c', 2, 0},
-                                      {'d', 0, 0}, {'d', 1, 0}, {0, 0, 0}};
-static const net_step onet_steps[] = {{'c', 0, 0}, {'p', 3, 2}, {'c', 1, 0}, {'p', 3, 2}, {'c', 2, 0}, {'p', 2, 2},
-                                      {'c', 3, 0}, {'d', 0, 0}, {'d', 1, 0}, {0, 0, 0}};
+static const net_step pnet_steps[] = {{'c', 0, 0}, {'p', 2, 2}, {'c', 1, 0},
+                                      {'c', 2, 0}, {'c', 3, 0}, {0, 0, 0}};
+static const net_step rnet_steps[] = {{'c', 0, 0}, {'p', 3, 2}, {'c', 1, 0}, {'p', 3, 2},
+                                      {'c', 2, 0}, {'d', 0, 0}, {'d', 1, 0}, {0, 0, 0}};
+static const net_step onet_steps[] = {{'c', 0, 0}, {'p', 3, 2}, {'c', 1, 0}, {'p', 3, 2},
+                                      {'c', 2, 0}, {'p', 2, 2}, {'c', 3, 0}, {'d', 0, 0},
+                                      {'d', 1, 0}, {0, 0, 0}};
 
 /* Runs a network on n h × w inputs in act_a, ping-ponging between act_a and act_b; the
  * output ends in act_b (every list has an odd number of steps) and *out is its shape. With
  * size: only measures what the run needs. */
 static fc_status run_net(fc_face_detector *d, const net_step *steps, const conv_layer *convs,
-                         const dense_layer *denses, int n, int h, int w, fc_shape4 *out, run_size *size) {
+                         const dense_layer *denses, int n, int h, int w, fc_shape4 *out,
+                         run_size *size) {
   fc_view buf[2] = {fc_view_of(d->act_a, 0), fc_view_of(d->act_b, 0)};
   fc_shape4 s = {n, 3, h, w, FC_LAYOUT_NCHW};
   if (size) grow(&size->act, fc_shape4_count(s));
@@ -467,12 +483,14 @@ static fc_status prepare(fc_face_detector *d, const fc_image *img, int h0, int w
   FC_TRY(ensure(d, &d->act_b, &d->act_b_floats, size.act, sizeof(float), "detector activations"));
   FC_TRY(ensure(d, &d->argmax, &d->argmax_count, size.argmax, sizeof(int32_t), "max-pool indices"));
   FC_TRY(ensure(d, &d->work, &d->work_floats, size.work, sizeof(float), "convolution workspace"));
-  return ensure_host(d, fc_shape4_count(out) > (size_t)R_CHUNK * 16 ? fc_shape4_count(out) : (size_t)R_CHUNK * 16);
+  return ensure_host(
+      d, fc_shape4_count(out) > (size_t)R_CHUNK * 16 ? fc_shape4_count(out) : (size_t)R_CHUNK * 16);
 }
 
 /* Stage 2 (R-Net, onet 0) or 3 (O-Net, onet 1) on the candidates, in batches: keeps those
  * scoring above thr, with their offsets; O-Net's also get landmarks and their regression. */
-static fc_status refine(fc_face_detector *d, const fc_image *img, cand_list *all, int onet, float thr) {
+static fc_status refine(fc_face_detector *d, const fc_image *img, cand_list *all, int onet,
+                        float thr) {
   int chunk = onet ? O_CHUNK : R_CHUNK, side = onet ? 48 : 24, width = onet ? 16 : 6, kept = 0;
   for (int first = 0; first < all->n; first += chunk) {
     int count_in = all->n - first < chunk ? all->n - first : chunk, n;
@@ -538,7 +556,8 @@ static fc_status detect(fc_face_detector *d, const fc_image *img, const fc_face_
                         fc_view_of(d->act_a, 0));
     if (st == FC_OK) st = run_pnet(d, hs, ws, &out, NULL);
     size_t plane = (size_t)out.h * out.w;
-    if (st == FC_OK) st = fc_buffer_read(d->dev, d->act_b, 0, 6 * plane * sizeof(float), d->host, 1);
+    if (st == FC_OK)
+      st = fc_buffer_read(d->dev, d->act_b, 0, 6 * plane * sizeof(float), d->host, 1);
     level.n = 0;
     float fscale = (float)scale;
     for (int y = 0; y < out.h && st == FC_OK; y++)
@@ -604,7 +623,8 @@ fc_status fc_face_detect(fc_face_detector *d, const fc_image *img, const fc_face
   if (!img || !img->data || img->channels != 3 || img->height < 1 || img->width < 1)
     return fc_errorf(FC_ERR_INVALID_ARG, "face detection needs an RGB picture");
   if (options->min_face < 12 || !(options->factor > 0.1f && options->factor < 0.95f))
-    return fc_errorf(FC_ERR_INVALID_ARG, "face detection: min face %d (≥ 12) or factor %g (0.1..0.95) out of range",
+    return fc_errorf(FC_ERR_INVALID_ARG,
+                     "face detection: min face %d (≥ 12) or factor %g (0.1..0.95) out of range",
                      options->min_face, (double)options->factor);
   cand_list all = {0};
   fc_status st = detect(d, img, options, &all, faces, count);

@@ -137,7 +137,8 @@ static fc_status check_loaded_finite(const char *path, const char *name, const f
   size_t j = first_non_finite(v, n);
   if (j == n) return FC_OK;
   return fc_errorf(FC_ERR_NUMERIC,
-                   "%s: tensor %s holds %g at element %zu (NaN or Inf); a model with non-finite weights predicts "
+                   "%s: tensor %s holds %g at element %zu (NaN or Inf); a model with non-finite "
+                   "weights predicts "
                    "nothing: the run diverged before this was saved, or the file is damaged",
                    path, name, (double)v[j], j);
 }
@@ -151,8 +152,8 @@ fc_status fc_checkpoint_save(const char *path, fc_net *model, const fc_model_met
   fc_status st = params && stats ? FC_OK : fc_errorf(FC_ERR_NOMEM, "out of memory saving %s", path);
   if (st == FC_OK) st = fc_net_read_params(model, params, stats);
   if (st == FC_OK)
-    st = fc_checkpoint_write_host(path, g, meta, params, stats, model->batches_tracked, blobs, n_blobs, keys,
-                                  values, n_kv);
+    st = fc_checkpoint_write_host(path, g, meta, params, stats, model->batches_tracked, blobs,
+                                  n_blobs, keys, values, n_kv);
   free(params);
   free(stats);
   return st;
@@ -164,13 +165,14 @@ fc_status fc_checkpoint_write_host(const char *path, const fc_graph *g, const fc
                                    const char *const *values, int n_kv) {
   for (int i = 0; i < n_blobs; i++)
     if (strncmp(blobs[i].name, "train.", 6) != 0)
-      return fc_errorf(FC_ERR_INVALID_ARG, "checkpoint blob '%s' must be named train.*", blobs[i].name);
+      return fc_errorf(FC_ERR_INVALID_ARG, "checkpoint blob '%s' must be named train.*",
+                       blobs[i].name);
   const char *bn_names[512];
   int n_bn = fc_graph_bn_names(g, bn_names, 512);
   if (n_bn > 512) return fc_errorf(FC_ERR_LIMIT, "too many BN modules (%d)", n_bn);
   size_t n_tensors = (size_t)g->n_tensors + (size_t)n_bn + (size_t)n_blobs;
   fc_st_tensor *t = calloc(n_tensors, sizeof *t);
-  char (*bn_tensor_names)[80] = calloc((size_t)n_bn + 1, sizeof *bn_tensor_names);
+  char(*bn_tensor_names)[80] = calloc((size_t)n_bn + 1, sizeof *bn_tensor_names);
   char *classes = fc_model_meta_classes_json(meta);
   char *mean = json_float_array(meta->norm.mean, meta->config.in_channels);
   char *std = json_float_array(meta->norm.std, meta->config.in_channels);
@@ -184,10 +186,11 @@ fc_status fc_checkpoint_write_host(const char *path, const fc_graph *g, const fc
     const fc_tensor_info *ti = &g->tensors[i];
     const float *v = (ti->store == FC_STORE_PARAM ? params : stats) + ti->offset;
     if (first_non_finite(v, ti->count) < ti->count)
-      st = fc_errorf(FC_ERR_NUMERIC,
-                     "not writing %s: tensor %s holds NaN or Inf (training diverged); the file keeps its "
-                     "previous version, if any",
-                     path, ti->name);
+      st = fc_errorf(
+          FC_ERR_NUMERIC,
+          "not writing %s: tensor %s holds NaN or Inf (training diverged); the file keeps its "
+          "previous version, if any",
+          path, ti->name);
   }
   if (st == FC_OK) {
     size_t k = 0;
@@ -200,7 +203,8 @@ fc_status fc_checkpoint_write_host(const char *path, const fc_graph *g, const fc
       t[k].data = (ti->store == FC_STORE_PARAM ? params : stats) + ti->offset;
     }
     for (int i = 0; i < n_bn; i++, k++) {
-      snprintf(bn_tensor_names[i], sizeof bn_tensor_names[i], "%s.num_batches_tracked", bn_names[i]);
+      snprintf(bn_tensor_names[i], sizeof bn_tensor_names[i], "%s.num_batches_tracked",
+               bn_names[i]);
       t[k].name = bn_tensor_names[i];
       t[k].dtype = FC_ST_I64;
       t[k].ndim = 0;
@@ -268,7 +272,8 @@ static fc_status meta_double(const fc_safetensors *f, const char *key, double *o
   errno = 0;
   double v = strtod(s, &end);
   if (errno || end == s || *end || !isfinite(v))
-    return fc_errorf(FC_ERR_FORMAT, "%s: metadata %s = '%s' is not a number", fc_safetensors_path(f), key, s);
+    return fc_errorf(FC_ERR_FORMAT, "%s: metadata %s = '%s' is not a number",
+                     fc_safetensors_path(f), key, s);
   *out = v;
   return FC_OK;
 }
@@ -281,13 +286,15 @@ static fc_status meta_float_array(const fc_safetensors *f, const char *key, int 
   if (st != FC_OK) return fc_error_context(st, "%s: metadata %s", fc_safetensors_path(f), key);
   if (doc->type != FC_JSON_ARRAY || (int)doc->count != n) {
     fc_json_free(doc);
-    return fc_errorf(FC_ERR_FORMAT, "%s: metadata %s must be an array of %d numbers", fc_safetensors_path(f), key, n);
+    return fc_errorf(FC_ERR_FORMAT, "%s: metadata %s must be an array of %d numbers",
+                     fc_safetensors_path(f), key, n);
   }
   for (int i = 0; i < n; i++) {
     const fc_json *v = &doc->items[i];
     if (v->type != FC_JSON_NUMBER || !(fabs(v->number) <= FLT_MAX)) { /* finite as a float too */
       fc_json_free(doc);
-      return fc_errorf(FC_ERR_FORMAT, "%s: metadata %s[%d] is not a number", fc_safetensors_path(f), key, i);
+      return fc_errorf(FC_ERR_FORMAT, "%s: metadata %s[%d] is not a number", fc_safetensors_path(f),
+                       key, i);
     }
     out[i] = (float)v->number;
   }
@@ -300,13 +307,14 @@ static fc_status read_meta_from(const fc_safetensors *f, fc_model_meta *meta) {
   const char *path = fc_safetensors_path(f);
   const char *version = fc_safetensors_metadata(f, "fercl.format_version");
   if (!version)
-    return fc_errorf(FC_ERR_FORMAT,
-                     "%s is not a fer-cl checkpoint (no fercl.* metadata); to start from torchvision "
-                     "weights, pass it to train --init",
-                     path);
+    return fc_errorf(
+        FC_ERR_FORMAT,
+        "%s is not a fer-cl checkpoint (no fercl.* metadata); to start from torchvision "
+        "weights, pass it to train --init",
+        path);
   if (strcmp(version, FC_CKPT_FORMAT_VERSION) != 0)
-    return fc_errorf(FC_ERR_UNSUPPORTED, "%s: checkpoint format %s; this fer-cl reads format %s", path, version,
-                     FC_CKPT_FORMAT_VERSION);
+    return fc_errorf(FC_ERR_UNSUPPORTED, "%s: checkpoint format %s; this fer-cl reads format %s",
+                     path, version, FC_CKPT_FORMAT_VERSION);
   fc_net_config *c = &meta->config;
   fc_net_config_default(c);
   const char *s = NULL;
@@ -334,7 +342,8 @@ static fc_status read_meta_from(const fc_safetensors *f, fc_model_meta *meta) {
   if (st != FC_OK) return fc_error_context(st, "%s: metadata fercl.classes", path);
   if (doc->type != FC_JSON_ARRAY || (int)doc->count != c->num_classes) {
     fc_json_free(doc);
-    return fc_errorf(FC_ERR_FORMAT, "%s: fercl.classes must list %d class names", path, c->num_classes);
+    return fc_errorf(FC_ERR_FORMAT, "%s: fercl.classes must list %d class names", path,
+                     c->num_classes);
   }
   for (int i = 0; i < c->num_classes; i++) {
     const fc_json *v = &doc->items[i];
@@ -381,7 +390,8 @@ static void problem(problems *p, const char *fmt, ...) {
   p->count++;
   if (p->count > 12) return;
   if (p->used + 4 >= sizeof p->text) return;
-  p->used += (size_t)snprintf(p->text + p->used, sizeof p->text - p->used, "%s", p->count > 1 ? "; " : "");
+  p->used +=
+      (size_t)snprintf(p->text + p->used, sizeof p->text - p->used, "%s", p->count > 1 ? "; " : "");
   va_list ap;
   va_start(ap, fmt);
   int n = vsnprintf(p->text + p->used, sizeof p->text - p->used, fmt, ap);
@@ -416,12 +426,14 @@ static int is_bn_counter(const fc_graph *g, const char *name) {
   const char *names[512];
   int n = fc_graph_bn_names(g, names, 512);
   for (int i = 0; i < n && i < 512; i++)
-    if (strlen(names[i]) == (size_t)(dot - name) && strncmp(names[i], name, (size_t)(dot - name)) == 0) return 1;
+    if (strlen(names[i]) == (size_t)(dot - name) &&
+        strncmp(names[i], name, (size_t)(dot - name)) == 0)
+      return 1;
   return 0;
 }
 
-fc_status fc_checkpoint_read_tensors(const char *path, const fc_net_config *cfg, const fc_graph *g, float *params,
-                                     float *stats, int64_t *batches_tracked) {
+fc_status fc_checkpoint_read_tensors(const char *path, const fc_net_config *cfg, const fc_graph *g,
+                                     float *params, float *stats, int64_t *batches_tracked) {
   fc_safetensors *f = NULL;
   FC_TRY(fc_safetensors_open(path, &f));
   problems p = {.used = 0};
@@ -468,9 +480,10 @@ fc_status fc_checkpoint_read_tensors(const char *path, const fc_net_config *cfg,
     problem(&p, "unexpected tensor %s", t->name);
   }
   if (st == FC_OK && p.count > 0) {
-    st = fc_errorf(FC_ERR_MISMATCH, "%s does not match the network (%s, %d classes, %d×%d×%d input): %s%s", path,
-                   cfg->arch, cfg->num_classes, cfg->in_channels, cfg->input_size, cfg->input_size, p.text,
-                   p.count > 12 ? "; and more" : "");
+    st = fc_errorf(FC_ERR_MISMATCH,
+                   "%s does not match the network (%s, %d classes, %d×%d×%d input): %s%s", path,
+                   cfg->arch, cfg->num_classes, cfg->in_channels, cfg->input_size, cfg->input_size,
+                   p.text, p.count > 12 ? "; and more" : "");
   }
   if (st == FC_OK && batches_tracked) *batches_tracked = tracked > 0 ? tracked : 0;
   free(used);
@@ -483,7 +496,8 @@ fc_status fc_checkpoint_load(const char *path, fc_net *model) {
   float *params = malloc((g->n_params + 1) * sizeof(float));
   float *stats = malloc((g->n_stats + 1) * sizeof(float));
   int64_t tracked = 0;
-  fc_status st = (params && stats) ? FC_OK : fc_errorf(FC_ERR_NOMEM, "out of memory loading %s", path);
+  fc_status st =
+      (params && stats) ? FC_OK : fc_errorf(FC_ERR_NOMEM, "out of memory loading %s", path);
   if (st == FC_OK) st = fc_checkpoint_read_tensors(path, &model->cfg, g, params, stats, &tracked);
   if (st == FC_OK) st = fc_net_write_params(model, params, stats);
   if (st == FC_OK) model->batches_tracked = tracked;
@@ -492,7 +506,8 @@ fc_status fc_checkpoint_load(const char *path, fc_net *model) {
   return st;
 }
 
-fc_status fc_checkpoint_init_from(const char *path, fc_net *model, char *report, size_t report_size) {
+fc_status fc_checkpoint_init_from(const char *path, fc_net *model, char *report,
+                                  size_t report_size) {
   const fc_graph *g = &model->graph;
   fc_safetensors *f = NULL;
   FC_TRY(fc_safetensors_open(path, &f));
@@ -512,7 +527,8 @@ fc_status fc_checkpoint_init_from(const char *path, fc_net *model, char *report,
       continue;
     }
     const fc_st_tensor *t = fc_safetensors_tensor(f, idx);
-    int is_float = t->dtype == FC_ST_F32 || t->dtype == FC_ST_F16 || t->dtype == FC_ST_BF16 || t->dtype == FC_ST_F64;
+    int is_float = t->dtype == FC_ST_F32 || t->dtype == FC_ST_F16 || t->dtype == FC_ST_BF16 ||
+                   t->dtype == FC_ST_F64;
     if (!is_float) {
       problem(&skipped, "%s (dtype %s)", ti->name, fc_st_dtype_name(t->dtype));
       continue;
@@ -524,8 +540,9 @@ fc_status fc_checkpoint_init_from(const char *path, fc_net *model, char *report,
       continue;
     }
     /* An RGB first convolution for a grayscale model: gray = sum of the RGB filters. */
-    if (strcmp(ti->name, "conv1.weight") == 0 && ti->shape[1] == 1 && t->ndim == 4 && t->shape[1] == 3 &&
-        t->shape[0] == ti->shape[0] && t->shape[2] == ti->shape[2] && t->shape[3] == ti->shape[3]) {
+    if (strcmp(ti->name, "conv1.weight") == 0 && ti->shape[1] == 1 && t->ndim == 4 &&
+        t->shape[1] == 3 && t->shape[0] == ti->shape[0] && t->shape[2] == ti->shape[2] &&
+        t->shape[3] == ti->shape[3]) {
       size_t rgb_count = ti->count * 3;
       float *rgb = malloc(rgb_count * sizeof(float));
       if (!rgb) {
@@ -536,7 +553,8 @@ fc_status fc_checkpoint_init_from(const char *path, fc_net *model, char *report,
       size_t plane = (size_t)ti->shape[2] * ti->shape[3];
       for (int o = 0; st == FC_OK && o < ti->shape[0]; o++)
         for (size_t k = 0; k < plane; k++)
-          dst[(size_t)o * plane + k] = rgb[((size_t)o * 3 + 0) * plane + k] + rgb[((size_t)o * 3 + 1) * plane + k] +
+          dst[(size_t)o * plane + k] = rgb[((size_t)o * 3 + 0) * plane + k] +
+                                       rgb[((size_t)o * 3 + 1) * plane + k] +
                                        rgb[((size_t)o * 3 + 2) * plane + k];
       free(rgb);
       if (st == FC_OK) st = check_loaded_finite(path, ti->name, dst, ti->count);
@@ -546,20 +564,21 @@ fc_status fc_checkpoint_init_from(const char *path, fc_net *model, char *report,
     shape_text(t->shape, t->ndim, have, sizeof have);
     expected_shape_text(ti, want, sizeof want);
     if (strncmp(ti->name, "fc.", 3) == 0)
-      problem(&skipped, "%s (classifier: %s in the file, %s here; kept the fresh initialisation)", ti->name, have,
-              want);
+      problem(&skipped, "%s (classifier: %s in the file, %s here; kept the fresh initialisation)",
+              ti->name, have, want);
     else
       problem(&skipped, "%s (shape %s in the file, %s here)", ti->name, have, want);
   }
   if (st == FC_OK && loaded == 0)
-    st = fc_errorf(FC_ERR_MISMATCH,
-                   "%s: no tensor matches the network by name and shape; --init expects a torchvision-named "
-                   "resnet state dict (tools/pth_to_safetensors.py converts a .pth)",
-                   path);
+    st = fc_errorf(
+        FC_ERR_MISMATCH,
+        "%s: no tensor matches the network by name and shape; --init expects a torchvision-named "
+        "resnet state dict (tools/pth_to_safetensors.py converts a .pth)",
+        path);
   if (st == FC_OK) st = fc_net_write_params(model, params, stats);
   if (st == FC_OK && report && report_size)
-    snprintf(report, report_size, "loaded %d of %d tensors from %s%s%s%s", loaded, g->n_tensors, path,
-             skipped.count ? "; not loaded: " : "", skipped.count ? skipped.text : "",
+    snprintf(report, report_size, "loaded %d of %d tensors from %s%s%s%s", loaded, g->n_tensors,
+             path, skipped.count ? "; not loaded: " : "", skipped.count ? skipped.text : "",
              skipped.count > 12 ? "; and more" : "");
   free(params);
   free(stats);

@@ -53,8 +53,8 @@ static int add_tensor(builder *b, fc_tensor_store store, int decay, int ndim, co
         g->segments[g->n_segments - 1].offset + g->segments[g->n_segments - 1].count == t->offset) {
       g->segments[g->n_segments - 1].count += t->count;
     } else {
-      g->segments = grow(g->segments, &b->cap_segments, g->n_segments + 1, sizeof *g->segments,
-                         &b->failed);
+      g->segments =
+          grow(g->segments, &b->cap_segments, g->n_segments + 1, sizeof *g->segments, &b->failed);
       if (b->failed) return -1;
       g->segments[g->n_segments].offset = t->offset;
       g->segments[g->n_segments].count = t->count;
@@ -91,7 +91,9 @@ static fc_layer *add_layer(builder *b, fc_layer_kind kind, const char *name, int
   return l;
 }
 
-static int conv_out(int size, int k, int stride, int pad) { return (size + 2 * pad - k) / stride + 1; }
+static int conv_out(int size, int k, int stride, int pad) {
+  return (size + 2 * pad - k) / stride + 1;
+}
 
 /* conv (no bias): x → new slot. */
 static int conv(builder *b, const char *module, int x, int c_out, int k, int stride, int pad) {
@@ -126,7 +128,8 @@ static bn_tensors bn_make_tensors(builder *b, const char *module, int channels) 
 
 /* A BN layer over tensors made earlier (so the parameter order can follow
  * torchvision's state_dict while layers follow execution order). */
-static int bn_layer(builder *b, const char *module, int x, fc_bn_epilogue epilogue, int residual, bn_tensors t) {
+static int bn_layer(builder *b, const char *module, int x, fc_bn_epilogue epilogue, int residual,
+                    bn_tensors t) {
   if (b->failed) return -1;
   const fc_slot in = b->g->slots[x];
   int y = add_slot(b, in.c, in.h, in.w, 0);

@@ -26,14 +26,14 @@ typedef struct fc_slot {
 
 typedef struct fc_layer {
   fc_layer_kind kind;
-  char name[48];  /* module name: "layer2.0.conv1", "lae3", "fc" */
-  int x, y;       /* input and output slots */
-  int residual;   /* FC_BN_ADD_RELU: the shortcut's slot, else -1 */
+  char name[48]; /* module name: "layer2.0.conv1", "lae3", "fc" */
+  int x, y;      /* input and output slots */
+  int residual;  /* FC_BN_ADD_RELU: the shortcut's slot, else -1 */
   fc_bn_epilogue epilogue;
   int k, stride, pad;
-  int weight, bias;                /* tensor indices or -1 */
-  int gamma, beta, rmean, rvar;    /* BN tensor indices or -1 */
-  int rng_id;                      /* RFD / dropout stream id */
+  int weight, bias;             /* tensor indices or -1 */
+  int gamma, beta, rmean, rvar; /* BN tensor indices or -1 */
+  int rng_id;                   /* RFD / dropout stream id */
 } fc_layer;
 
 typedef struct fc_graph {

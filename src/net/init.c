@@ -15,7 +15,9 @@ static uint64_t next_u64(init_rng *r) {
   return z ^ (z >> 31);
 }
 
-static double uniform01(init_rng *r) { return ((double)(next_u64(r) >> 11) + 0.5) * (1.0 / 9007199254740992.0); }
+static double uniform01(init_rng *r) {
+  return ((double)(next_u64(r) >> 11) + 0.5) * (1.0 / 9007199254740992.0);
+}
 
 static double normal(init_rng *r) {
   return sqrt(-2.0 * log(uniform01(r))) * cos(6.283185307179586 * uniform01(r));

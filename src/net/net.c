@@ -19,13 +19,17 @@ fc_status fc_net_create(fc_device *dev, const fc_net_config *cfg, unsigned flags
   net->cfg = *cfg;
   net->flags = flags;
   fc_status st = fc_graph_build(cfg, &net->graph);
-  if (st == FC_OK) st = fc_buffer_alloc(dev, net->graph.n_params * sizeof(float), "parameters", &net->params);
-  if (st == FC_OK) st = fc_buffer_alloc(dev, net->graph.n_stats * sizeof(float), "BN statistics", &net->stats);
+  if (st == FC_OK)
+    st = fc_buffer_alloc(dev, net->graph.n_params * sizeof(float), "parameters", &net->params);
+  if (st == FC_OK)
+    st = fc_buffer_alloc(dev, net->graph.n_stats * sizeof(float), "BN statistics", &net->stats);
   if (st == FC_OK && (flags & FC_NET_TRAINABLE)) {
     st = fc_buffer_alloc(dev, net->graph.n_params * sizeof(float), "gradients", &net->grads);
     for (int i = 0; i < 2 && st == FC_OK; i++)
-      st = fc_buffer_alloc(dev, net->graph.n_params * sizeof(float), "optimizer state", &net->opt[i]);
-    if (st == FC_OK) st = fc_buffer_fill_zero(dev, net->grads, 0, net->graph.n_params * sizeof(float));
+      st = fc_buffer_alloc(dev, net->graph.n_params * sizeof(float), "optimizer state",
+                           &net->opt[i]);
+    if (st == FC_OK)
+      st = fc_buffer_fill_zero(dev, net->grads, 0, net->graph.n_params * sizeof(float));
     for (int i = 0; i < 2 && st == FC_OK; i++)
       st = fc_buffer_fill_zero(dev, net->opt[i], 0, net->graph.n_params * sizeof(float));
   }
@@ -67,7 +71,9 @@ size_t fc_net_stat_count(const fc_net *net) { return net->graph.n_stats; }
 fc_view fc_net_params(const fc_net *net) { return fc_view_of(net->params, 0); }
 fc_view fc_net_grads(const fc_net *net) { return fc_view_of(net->grads, 0); }
 fc_view fc_net_stats(const fc_net *net) { return fc_view_of(net->stats, 0); }
-fc_view fc_net_opt_state(const fc_net *net, int which) { return fc_view_of(net->opt[which & 1], 0); }
+fc_view fc_net_opt_state(const fc_net *net, int which) {
+  return fc_view_of(net->opt[which & 1], 0);
+}
 
 fc_view fc_net_tensor_view(const fc_net *net, const fc_tensor_info *t) {
   return fc_view_of(t->store == FC_STORE_PARAM ? net->params : net->stats, t->offset);
@@ -86,22 +92,30 @@ int64_t fc_net_batches_tracked(const fc_net *net) { return net->batches_tracked;
 void fc_net_set_batches_tracked(fc_net *net, int64_t n) { net->batches_tracked = n; }
 
 fc_status fc_net_read_params(fc_net *net, float *params, float *stats) {
-  if (params) FC_TRY(fc_buffer_read(net->dev, net->params, 0, net->graph.n_params * sizeof(float), params, 1));
-  if (stats) FC_TRY(fc_buffer_read(net->dev, net->stats, 0, net->graph.n_stats * sizeof(float), stats, 1));
+  if (params)
+    FC_TRY(
+        fc_buffer_read(net->dev, net->params, 0, net->graph.n_params * sizeof(float), params, 1));
+  if (stats)
+    FC_TRY(fc_buffer_read(net->dev, net->stats, 0, net->graph.n_stats * sizeof(float), stats, 1));
   return FC_OK;
 }
 
 fc_status fc_net_write_params(fc_net *net, const float *params, const float *stats) {
-  if (params) FC_TRY(fc_buffer_write(net->dev, net->params, 0, net->graph.n_params * sizeof(float), params, 1));
-  if (stats) FC_TRY(fc_buffer_write(net->dev, net->stats, 0, net->graph.n_stats * sizeof(float), stats, 1));
+  if (params)
+    FC_TRY(
+        fc_buffer_write(net->dev, net->params, 0, net->graph.n_params * sizeof(float), params, 1));
+  if (stats)
+    FC_TRY(fc_buffer_write(net->dev, net->stats, 0, net->graph.n_stats * sizeof(float), stats, 1));
   return FC_OK;
 }
 
 fc_status fc_net_copy_params(fc_net *dst, const fc_net *src) {
   if (dst->graph.n_params != src->graph.n_params || dst->graph.n_stats != src->graph.n_stats)
     return fc_errorf(FC_ERR_MISMATCH, "copying parameters between networks of different shapes");
-  FC_TRY(fc_buffer_copy(dst->dev, src->params, 0, dst->params, 0, src->graph.n_params * sizeof(float)));
-  FC_TRY(fc_buffer_copy(dst->dev, src->stats, 0, dst->stats, 0, src->graph.n_stats * sizeof(float)));
+  FC_TRY(fc_buffer_copy(dst->dev, src->params, 0, dst->params, 0,
+                        src->graph.n_params * sizeof(float)));
+  FC_TRY(
+      fc_buffer_copy(dst->dev, src->stats, 0, dst->stats, 0, src->graph.n_stats * sizeof(float)));
   dst->batches_tracked = src->batches_tracked;
   return FC_OK;
 }
@@ -135,7 +149,9 @@ static size_t workspace_floats(const fc_graph *g, int batch, fc_net_mode mode) {
       fc_conv2d_desc d = conv_desc(g, l, batch);
       size_t full = fc_conv2d_workspace_size(&d, 0);
       size_t one = fc_conv2d_workspace_size(&d, 1);
-      w = full < CONV_WORKSPACE_CAP_FLOATS ? full : (one > CONV_WORKSPACE_CAP_FLOATS ? one : CONV_WORKSPACE_CAP_FLOATS);
+      w = full < CONV_WORKSPACE_CAP_FLOATS
+              ? full
+              : (one > CONV_WORKSPACE_CAP_FLOATS ? one : CONV_WORKSPACE_CAP_FLOATS);
     } else if (l->kind == FC_LAYER_BN) { /* inference too: fc_net_plan_set_batch_stats */
       w = fc_batchnorm_workspace_size(fc_slot_shape(&g->slots[l->x], batch));
     } else if (l->kind == FC_LAYER_LAE && mode == FC_NET_TRAINING) {
@@ -174,7 +190,8 @@ static size_t plan_bytes(const fc_graph *g, int batch, fc_net_mode mode) {
     if (bytes > max_slot) max_slot = bytes;
     int aliased = 0; /* identity layers in inference share their input's buffer */
     for (int i = 0; i < g->n_layers && mode == FC_NET_INFERENCE; i++)
-      if (g->layers[i].y == s && (g->layers[i].kind == FC_LAYER_RFD || g->layers[i].kind == FC_LAYER_DROPOUT))
+      if (g->layers[i].y == s &&
+          (g->layers[i].kind == FC_LAYER_RFD || g->layers[i].kind == FC_LAYER_DROPOUT))
         aliased = 1;
     if (!aliased) total += bytes;
     if (mode == FC_NET_TRAINING && s > 0) total += bytes;
@@ -186,9 +203,11 @@ static size_t plan_bytes(const fc_graph *g, int batch, fc_net_mode mode) {
   return total;
 }
 
-fc_status fc_net_plan_device_bytes(const fc_net_config *cfg, int batch, fc_net_mode mode, size_t *bytes) {
+fc_status fc_net_plan_device_bytes(const fc_net_config *cfg, int batch, fc_net_mode mode,
+                                   size_t *bytes) {
   *bytes = 0;
-  if (batch < 1) return fc_errorf(FC_ERR_INVALID_ARG, "batch size must be at least 1, not %d", batch);
+  if (batch < 1)
+    return fc_errorf(FC_ERR_INVALID_ARG, "batch size must be at least 1, not %d", batch);
   fc_graph g;
   FC_TRY(fc_graph_build(cfg, &g));
   *bytes = plan_bytes(&g, batch, mode);
@@ -213,17 +232,21 @@ static fc_status plan_alloc(fc_net_plan *p, size_t bytes, const char *what, cl_m
 
 fc_status fc_net_plan_create(fc_net *net, int batch, fc_net_mode mode, fc_net_plan **out) {
   *out = NULL;
-  if (batch < 1) return fc_errorf(FC_ERR_INVALID_ARG, "batch size must be at least 1, not %d", batch);
+  if (batch < 1)
+    return fc_errorf(FC_ERR_INVALID_ARG, "batch size must be at least 1, not %d", batch);
   if (mode == FC_NET_TRAINING && !(net->flags & FC_NET_TRAINABLE))
-    return fc_errorf(FC_ERR_INVALID_ARG, "a training plan needs a network created with FC_NET_TRAINABLE");
+    return fc_errorf(FC_ERR_INVALID_ARG,
+                     "a training plan needs a network created with FC_NET_TRAINABLE");
   const fc_graph *g = &net->graph;
   const fc_device_info *info = fc_device_get_info(net->dev);
   size_t need = plan_bytes(g, batch, mode);
   if (info->global_mem_bytes && need > info->global_mem_bytes)
     return fc_errorf(FC_ERR_DEVICE_MEMORY,
-                     "%s a batch of %d needs %.1f MiB of device memory, but %s has %.1f MiB; use a smaller batch",
-                     mode == FC_NET_TRAINING ? "training" : "inference on", batch, (double)need / (1 << 20),
-                     info->name, (double)info->global_mem_bytes / (1 << 20));
+                     "%s a batch of %d needs %.1f MiB of device memory, but %s has %.1f MiB; use a "
+                     "smaller batch",
+                     mode == FC_NET_TRAINING ? "training" : "inference on", batch,
+                     (double)need / (1 << 20), info->name,
+                     (double)info->global_mem_bytes / (1 << 20));
   fc_net_plan *p = calloc(1, sizeof *p);
   if (!p) return fc_errorf(FC_ERR_NOMEM, "out of memory");
   p->net = net;
@@ -239,7 +262,8 @@ fc_status fc_net_plan_create(fc_net *net, int batch, fc_net_mode mode, fc_net_pl
     p->grad_written = calloc((size_t)g->n_slots, sizeof *p->grad_written);
   }
   fc_status st = FC_OK;
-  if (!p->act || !p->act_alias || !p->aux || (mode == FC_NET_TRAINING && (!p->grad || !p->grad_written)))
+  if (!p->act || !p->act_alias || !p->aux ||
+      (mode == FC_NET_TRAINING && (!p->grad || !p->grad_written)))
     st = fc_errorf(FC_ERR_NOMEM, "out of memory");
   for (int s = 0; s < g->n_slots && st == FC_OK; s++) p->act_alias[s] = -1;
   /* Layers that are the identity in inference share their input's buffer. */
@@ -253,7 +277,8 @@ fc_status fc_net_plan_create(fc_net *net, int batch, fc_net_mode mode, fc_net_pl
     size_t bytes = fc_slot_count(&g->slots[s], batch) * sizeof(float);
     if (bytes > max_slot) max_slot = bytes;
     if (p->act_alias[s] < 0) st = plan_alloc(p, bytes, "activations", &p->act[s]);
-    if (st == FC_OK && mode == FC_NET_TRAINING && s > 0) st = plan_alloc(p, bytes, "activation gradients", &p->grad[s]);
+    if (st == FC_OK && mode == FC_NET_TRAINING && s > 0)
+      st = plan_alloc(p, bytes, "activation gradients", &p->grad[s]);
   }
   for (int s = 0; s < g->n_slots && st == FC_OK; s++)
     if (p->act_alias[s] >= 0) p->act[s] = p->act[p->act_alias[s]];
@@ -265,7 +290,8 @@ fc_status fc_net_plan_create(fc_net *net, int batch, fc_net_mode mode, fc_net_pl
     p->work_floats = workspace_floats(g, batch, mode);
     st = plan_alloc(p, p->work_floats * sizeof(float), "workspace", &p->work);
   }
-  if (st == FC_OK && mode == FC_NET_TRAINING) st = plan_alloc(p, max_slot, "gradient scratch", &p->scratch);
+  if (st == FC_OK && mode == FC_NET_TRAINING)
+    st = plan_alloc(p, max_slot, "gradient scratch", &p->scratch);
   if (st == FC_OK) {
     size_t in_bytes = fc_slot_count(&g->slots[0], batch);
     st = plan_alloc(p, in_bytes, "input images", &p->input);
@@ -273,8 +299,8 @@ fc_status fc_net_plan_create(fc_net *net, int batch, fc_net_mode mode, fc_net_pl
   if (st == FC_OK) st = fc_net_plan_warmup(p);
   if (st != FC_OK) {
     fc_net_plan_free(p);
-    return fc_error_context(st, "planning %s for batch %d", mode == FC_NET_TRAINING ? "training" : "inference",
-                            batch);
+    return fc_error_context(st, "planning %s for batch %d",
+                            mode == FC_NET_TRAINING ? "training" : "inference", batch);
   }
   fc_log(FC_LOG_DEBUG, "planned %s batch %d: %.1f MiB on the device",
          mode == FC_NET_TRAINING ? "training" : "inference", batch, (double)p->bytes / (1 << 20));
@@ -334,7 +360,8 @@ static fc_status forward_layer(fc_net_plan *p, const fc_layer *l, fc_view images
   fc_view none = {0};
   switch (l->kind) {
   case FC_LAYER_INPUT:
-    return fc_input_from_u8(dev, fc_slot_shape(&g->slots[l->y], n), images, norm->mean, norm->std, y);
+    return fc_input_from_u8(dev, fc_slot_shape(&g->slots[l->y], n), images, norm->mean, norm->std,
+                            y);
   case FC_LAYER_CONV: {
     fc_conv2d_desc d = conv_desc(g, l, n);
     return fc_conv2d_forward(dev, &d, x, pview(net, l->weight), none, y, work, p->work_floats);
@@ -345,22 +372,22 @@ static fc_status forward_layer(fc_net_plan *p, const fc_layer *l, fc_view images
     fc_shape4 s = fc_slot_shape(&g->slots[l->x], n);
     if (training || p->batch_stats) {
       if (!training) bp.momentum = 0.0f; /* batch statistics, running ones left as they are */
-      return fc_batchnorm_forward_train(dev, s, x, &bp, aux, fc_view_add(aux, (size_t)s.c), l->epilogue, res, y,
-                                        work, p->work_floats);
+      return fc_batchnorm_forward_train(dev, s, x, &bp, aux, fc_view_add(aux, (size_t)s.c),
+                                        l->epilogue, res, y, work, p->work_floats);
     }
     return fc_batchnorm_forward_infer(dev, s, x, &bp, l->epilogue, res, y);
   }
   case FC_LAYER_MAXPOOL:
-    return fc_maxpool2d_forward(dev, fc_slot_shape(&g->slots[l->x], n), l->k, l->stride, l->pad, x, y, aux);
+    return fc_maxpool2d_forward(dev, fc_slot_shape(&g->slots[l->x], n), l->k, l->stride, l->pad, x,
+                                y, aux);
   case FC_LAYER_LAE:
     return fc_lae_forward(dev, fc_slot_shape(&g->slots[l->x], n), l->k, x, pview(net, l->weight),
                           pview(net, l->bias), y, aux);
   case FC_LAYER_RFD:
     if (!training) return FC_OK; /* aliased to its input */
-    return fc_rfd_forward(dev, fc_slot_shape(&g->slots[l->x], n), l->k, (float)net->cfg.rfd_prob, seed, step,
-                          (uint32_t)l->rng_id, x, y, aux);
-  case FC_LAYER_GAP:
-    return fc_global_avgpool_forward(dev, fc_slot_shape(&g->slots[l->x], n), x, y);
+    return fc_rfd_forward(dev, fc_slot_shape(&g->slots[l->x], n), l->k, (float)net->cfg.rfd_prob,
+                          seed, step, (uint32_t)l->rng_id, x, y, aux);
+  case FC_LAYER_GAP: return fc_global_avgpool_forward(dev, fc_slot_shape(&g->slots[l->x], n), x, y);
   case FC_LAYER_DROPOUT:
     if (!training) return FC_OK;
     return fc_dropout_forward(dev, x, y, fc_slot_count(&g->slots[l->x], n), (float)net->cfg.dropout,
@@ -403,7 +430,8 @@ static fc_status finish_grad(fc_net_plan *p, int s) {
   const fc_graph *g = &p->net->graph;
   if (p->grad_written[s]) {
     fc_view acc = fc_view_of(p->grad[s], 0);
-    FC_TRY(fc_add_forward(p->net->dev, acc, fc_view_of(p->scratch, 0), acc, fc_slot_count(&g->slots[s], p->batch)));
+    FC_TRY(fc_add_forward(p->net->dev, acc, fc_view_of(p->scratch, 0), acc,
+                          fc_slot_count(&g->slots[s], p->batch)));
   }
   p->grad_written[s] = 1;
   return FC_OK;
@@ -426,10 +454,13 @@ static fc_status backward_layer(fc_net_plan *p, const fc_layer *l, int li) {
   switch (l->kind) {
   case FC_LAYER_CONV: {
     fc_conv2d_desc d = conv_desc(g, l, n);
-    fc_device_set_layer(dev, l->name, FC_PASS_BACKWARD_WEIGHTS); /* profiles tell the halves apart */
-    FC_TRY(fc_conv2d_backward_weights(dev, &d, x, dy, gview(net, l->weight), none, 1, work, p->work_floats));
+    fc_device_set_layer(dev, l->name,
+                        FC_PASS_BACKWARD_WEIGHTS); /* profiles tell the halves apart */
+    FC_TRY(fc_conv2d_backward_weights(dev, &d, x, dy, gview(net, l->weight), none, 1, work,
+                                      p->work_floats));
     fc_device_set_layer(dev, l->name, FC_PASS_BACKWARD_DATA);
-    if (need_dx) FC_TRY(fc_conv2d_backward_data(dev, &d, dy, pview(net, l->weight), dx, work, p->work_floats));
+    if (need_dx)
+      FC_TRY(fc_conv2d_backward_data(dev, &d, dy, pview(net, l->weight), dx, work, p->work_floats));
     fc_device_set_layer(dev, l->name, FC_PASS_BACKWARD);
     break;
   }
@@ -443,13 +474,15 @@ static fc_status backward_layer(fc_net_plan *p, const fc_layer *l, int li) {
         return fc_errorf(FC_ERR_INTERNAL, "%s: residual gradient already written", l->name);
       dres = fc_view_of(p->grad[l->residual], 0);
     }
-    FC_TRY(fc_batchnorm_backward(dev, s, x, dy, &bp, aux, fc_view_add(aux, (size_t)s.c), l->epilogue, y, dres, dx,
-                                 gview(net, l->gamma), gview(net, l->beta), 1, work, p->work_floats));
+    FC_TRY(fc_batchnorm_backward(dev, s, x, dy, &bp, aux, fc_view_add(aux, (size_t)s.c),
+                                 l->epilogue, y, dres, dx, gview(net, l->gamma),
+                                 gview(net, l->beta), 1, work, p->work_floats));
     if (l->residual >= 0) p->grad_written[l->residual] = 1;
     break;
   }
   case FC_LAYER_MAXPOOL:
-    FC_TRY(fc_maxpool2d_backward(dev, fc_slot_shape(&g->slots[l->x], n), l->k, l->stride, l->pad, aux, dy, dx));
+    FC_TRY(fc_maxpool2d_backward(dev, fc_slot_shape(&g->slots[l->x], n), l->k, l->stride, l->pad,
+                                 aux, dy, dx));
     break;
   case FC_LAYER_LAE:
     FC_TRY(fc_lae_backward(dev, fc_slot_shape(&g->slots[l->x], n), l->k, x, pview(net, l->weight),
@@ -462,12 +495,13 @@ static fc_status backward_layer(fc_net_plan *p, const fc_layer *l, int li) {
     FC_TRY(fc_global_avgpool_backward(dev, fc_slot_shape(&g->slots[l->x], n), dy, dx));
     break;
   case FC_LAYER_DROPOUT:
-    FC_TRY(fc_dropout_backward(dev, dy, dx, fc_slot_count(&g->slots[l->x], n), (float)net->cfg.dropout,
+    FC_TRY(fc_dropout_backward(dev, dy, dx, fc_slot_count(&g->slots[l->x], n),
+                               (float)net->cfg.dropout,
                                fc_net_draw_seed(p->seed, p->step, l->rng_id)));
     break;
   case FC_LAYER_LINEAR:
-    FC_TRY(fc_linear_backward(dev, n, g->slots[l->x].c, g->slots[l->y].c, x, pview(net, l->weight), dy, dx,
-                              gview(net, l->weight), gview(net, l->bias), 1));
+    FC_TRY(fc_linear_backward(dev, n, g->slots[l->x].c, g->slots[l->y].c, x, pview(net, l->weight),
+                              dy, dx, gview(net, l->weight), gview(net, l->bias), 1));
     break;
   case FC_LAYER_INPUT: break;
   }
@@ -476,7 +510,8 @@ static fc_status backward_layer(fc_net_plan *p, const fc_layer *l, int li) {
 }
 
 fc_status fc_net_backward(fc_net_plan *p, fc_view dlogits) {
-  if (p->mode != FC_NET_TRAINING) return fc_errorf(FC_ERR_INVALID_ARG, "backward needs a training plan");
+  if (p->mode != FC_NET_TRAINING)
+    return fc_errorf(FC_ERR_INVALID_ARG, "backward needs a training plan");
   if (!p->forward_done) return fc_errorf(FC_ERR_INVALID_ARG, "backward without a forward");
   const fc_graph *g = &p->net->graph;
   memset(p->grad_written, 0, (size_t)g->n_slots * sizeof *p->grad_written);
@@ -507,14 +542,16 @@ fc_status fc_net_plan_warmup(fc_net_plan *p) {
     st = fc_buffer_read(dev, net->stats, 0, g->n_stats * sizeof(float), saved_stats, 1);
   }
   fc_input_norm norm = {{0.5f, 0.5f, 0.5f, 0.5f}, {0.25f, 0.25f, 0.25f, 0.25f}};
-  if (st == FC_OK) st = fc_buffer_fill_zero(dev, p->input, 0, fc_slot_count(&g->slots[0], p->batch));
+  if (st == FC_OK)
+    st = fc_buffer_fill_zero(dev, p->input, 0, fc_slot_count(&g->slots[0], p->batch));
   if (st == FC_OK) st = fc_net_forward(p, fc_view_of(p->input, 0), &norm, 0, 0);
   if (st == FC_OK && p->mode == FC_NET_TRAINING) {
     fc_view logits = fc_net_plan_logits(p);
     /* dlogits = logits is as good as anything for building kernels. */
     st = fc_net_backward(p, logits);
     if (st == FC_OK) st = fc_buffer_fill_zero(dev, net->grads, 0, g->n_params * sizeof(float));
-    if (st == FC_OK) st = fc_buffer_write(dev, net->stats, 0, g->n_stats * sizeof(float), saved_stats, 1);
+    if (st == FC_OK)
+      st = fc_buffer_write(dev, net->stats, 0, g->n_stats * sizeof(float), saved_stats, 1);
   }
   if (st == FC_OK) st = fc_device_finish(dev);
   net->batches_tracked = tracked;

@@ -16,12 +16,25 @@
 #include "fercl/fileio.h"
 #include "net/net_internal.h"
 
-enum { MODEL_IR_VERSION = 1, MODEL_PRODUCER_NAME = 2, MODEL_PRODUCER_VERSION = 3, MODEL_DOC = 6,
-       MODEL_GRAPH = 7, MODEL_OPSET_IMPORT = 8, MODEL_METADATA = 14 };
+enum {
+  MODEL_IR_VERSION = 1,
+  MODEL_PRODUCER_NAME = 2,
+  MODEL_PRODUCER_VERSION = 3,
+  MODEL_DOC = 6,
+  MODEL_GRAPH = 7,
+  MODEL_OPSET_IMPORT = 8,
+  MODEL_METADATA = 14
+};
 enum { OPSET_VERSION = 2 };
 enum { ENTRY_KEY = 1, ENTRY_VALUE = 2 };
-enum { GRAPH_NODE = 1, GRAPH_NAME = 2, GRAPH_INITIALIZER = 5, GRAPH_DOC = 10, GRAPH_INPUT = 11,
-       GRAPH_OUTPUT = 12 };
+enum {
+  GRAPH_NODE = 1,
+  GRAPH_NAME = 2,
+  GRAPH_INITIALIZER = 5,
+  GRAPH_DOC = 10,
+  GRAPH_INPUT = 11,
+  GRAPH_OUTPUT = 12
+};
 enum { NODE_INPUT = 1, NODE_OUTPUT = 2, NODE_NAME = 3, NODE_OP_TYPE = 4, NODE_ATTRIBUTE = 5 };
 enum { ATTR_NAME = 1, ATTR_I = 3, ATTR_INTS = 8, ATTR_TYPE = 20 };
 enum { ATTR_TYPE_INT = 2, ATTR_TYPE_INTS = 7 };
@@ -39,12 +52,12 @@ typedef struct exporter {
   const fc_graph *g;
   const fc_model_meta *meta;
   const float *params, *stats;
-  fc_pb graph;              /* GraphProto: nodes and initializers as they come */
+  fc_pb graph;                 /* GraphProto: nodes and initializers as they come */
   char (*names)[NAME_MAX_LEN]; /* per slot: the ONNX value holding it */
-  char *folded;             /* per layer: a BN already folded into its conv */
+  char *folded;                /* per layer: a BN already folded into its conv */
   int nodes, initializers;
   size_t parameters;
-  fc_status status;         /* the first structural problem (FC_ERR_UNSUPPORTED) */
+  fc_status status; /* the first structural problem (FC_ERR_UNSUPPORTED) */
 } exporter;
 
 /* ---- protobuf pieces ---- */
@@ -76,8 +89,8 @@ static void attr_window(fc_pb *node, int k, int stride, int pad) {
 }
 
 /* Starts a NodeProto; the caller adds attributes and calls node_end. */
-static void node_begin(fc_pb *node, const char *op, const char *name, const char *const *inputs, int n_in,
-                       const char *output) {
+static void node_begin(fc_pb *node, const char *op, const char *name, const char *const *inputs,
+                       int n_in, const char *output) {
   for (int i = 0; i < n_in; i++) fc_pb_string(node, NODE_INPUT, inputs[i]);
   fc_pb_string(node, NODE_OUTPUT, output);
   fc_pb_string(node, NODE_NAME, name);
@@ -91,14 +104,15 @@ static void node_end(exporter *e, fc_pb *node) {
 }
 
 /* A node without attributes. */
-static void node_plain(exporter *e, const char *op, const char *name, const char *const *inputs, int n_in,
-                       const char *output) {
+static void node_plain(exporter *e, const char *op, const char *name, const char *const *inputs,
+                       int n_in, const char *output) {
   fc_pb node = {0};
   node_begin(&node, op, name, inputs, n_in, output);
   node_end(e, &node);
 }
 
-static void initializer(exporter *e, const char *name, const int64_t *dims, int ndim, const float *data) {
+static void initializer(exporter *e, const char *name, const int64_t *dims, int ndim,
+                        const float *data) {
   size_t count = 1;
   fc_pb t = {0};
   for (int d = 0; d < ndim; d++) {
@@ -120,8 +134,10 @@ static void value_info(fc_pb *graph, int field, const char *name, const int64_t 
   fc_pb shape = {0}, tensor = {0}, type = {0}, value = {0};
   for (int d = 0; d < ndim; d++) {
     fc_pb dim = {0};
-    if (dims[d] < 0) fc_pb_string(&dim, DIM_PARAM, "N");
-    else fc_pb_varint(&dim, DIM_VALUE, dims[d]);
+    if (dims[d] < 0)
+      fc_pb_string(&dim, DIM_PARAM, "N");
+    else
+      fc_pb_varint(&dim, DIM_VALUE, dims[d]);
     fc_pb_message(&shape, SHAPE_DIM, &dim);
     fc_pb_free(&dim);
   }
@@ -158,7 +174,8 @@ static void set_name(exporter *e, int slot, const char *fmt, const char *module)
 
 static fc_status unsupported(exporter *e, const fc_layer *l, const char *why) {
   if (e->status == FC_OK)
-    e->status = fc_errorf(FC_ERR_UNSUPPORTED, "layer %s: %s; the ONNX exporter cannot express it", l->name, why);
+    e->status = fc_errorf(FC_ERR_UNSUPPORTED, "layer %s: %s; the ONNX exporter cannot express it",
+                          l->name, why);
   return e->status;
 }
 
@@ -208,12 +225,14 @@ static void emit_conv(exporter *e, int index) {
               *mean = param(e, bn->rmean), *var = param(e, bn->rvar);
   for (int o = 0; o < y->c && e->status == FC_OK; o++)
     if (!((double)var[o] + e->meta->config.bn_eps > 0.0))
-      e->status = fc_errorf(FC_ERR_NUMERIC, "%s.running_var[%d] = %g: a variance must not be negative", bn->name, o,
-                            (double)var[o]);
+      e->status =
+          fc_errorf(FC_ERR_NUMERIC, "%s.running_var[%d] = %g: a variance must not be negative",
+                    bn->name, o, (double)var[o]);
   for (int o = 0; o < y->c; o++) {
     /* BN(conv(x)) = s·conv(x) + (β − μ·s), s = γ/√(σ² + ε); in double, rounded once. */
     const double s = (double)gamma[o] / sqrt((double)var[o] + e->meta->config.bn_eps);
-    for (size_t i = 0; i < per_out; i++) w[(size_t)o * per_out + i] = (float)(s * w0[(size_t)o * per_out + i]);
+    for (size_t i = 0; i < per_out; i++)
+      w[(size_t)o * per_out + i] = (float)(s * w0[(size_t)o * per_out + i]);
     b[o] = (float)((double)beta[o] - (double)mean[o] * s);
   }
   char wname[NAME_MAX_LEN + 16], bname[NAME_MAX_LEN + 16];
@@ -268,9 +287,9 @@ static void emit_maxpool(exporter *e, const fc_layer *l) {
 
 /* LAE (ops/ref/lae.c): y = x·(1 + σ(conv_k([mean_c x; max_c x]) + b)). */
 static void emit_lae(exporter *e, const fc_layer *l) {
-  char mean[NAME_MAX_LEN + 16], max[NAME_MAX_LEN + 16], maps[NAME_MAX_LEN + 16], logit[NAME_MAX_LEN + 16],
-      gate[NAME_MAX_LEN + 16], scale[NAME_MAX_LEN + 16], wname[NAME_MAX_LEN + 16], bname[NAME_MAX_LEN + 16],
-      one[NAME_MAX_LEN + 16];
+  char mean[NAME_MAX_LEN + 16], max[NAME_MAX_LEN + 16], maps[NAME_MAX_LEN + 16],
+      logit[NAME_MAX_LEN + 16], gate[NAME_MAX_LEN + 16], scale[NAME_MAX_LEN + 16],
+      wname[NAME_MAX_LEN + 16], bname[NAME_MAX_LEN + 16], one[NAME_MAX_LEN + 16];
   snprintf(mean, sizeof mean, "%s/mean", l->name);
   snprintf(max, sizeof max, "%s/max", l->name);
   snprintf(maps, sizeof maps, "%s/maps", l->name);
@@ -335,8 +354,10 @@ static void emit_linear(exporter *e, const fc_layer *l) {
   const int64_t wdims[2] = {y->c, x->c}, bdims[1] = {y->c};
   initializer(e, wname, wdims, 2, param(e, l->weight));
   initializer(e, bname, bdims, 1, param(e, l->bias));
-  if (l->y == e->g->logits_slot) set_name(e, l->y, "%s", "logits");
-  else set_name(e, l->y, "%s", l->name);
+  if (l->y == e->g->logits_slot)
+    set_name(e, l->y, "%s", "logits");
+  else
+    set_name(e, l->y, "%s", l->name);
   fc_pb node = {0};
   const char *in[] = {e->names[l->x], wname, bname};
   node_begin(&node, "Gemm", l->name, in, 3, e->names[l->y]);
@@ -354,7 +375,7 @@ static void emit_layers(exporter *e) {
     case FC_LAYER_BN: emit_bn_epilogue(e, i); break;
     case FC_LAYER_MAXPOOL: emit_maxpool(e, l); break;
     case FC_LAYER_LAE: emit_lae(e, l); break;
-    case FC_LAYER_RFD:     /* training only: the identity at inference */
+    case FC_LAYER_RFD: /* training only: the identity at inference */
     case FC_LAYER_DROPOUT: memcpy(e->names[l->y], e->names[l->x], NAME_MAX_LEN); break;
     case FC_LAYER_GAP: emit_gap(e, l); break;
     case FC_LAYER_LINEAR: emit_linear(e, l); break;
@@ -369,7 +390,8 @@ static void emit_layers(exporter *e) {
 
 static void json_floats(char *out, size_t size, const float *v, int n) {
   size_t used = (size_t)snprintf(out, size, "[");
-  for (int i = 0; i < n && used < size; i++) used += (size_t)snprintf(out + used, size - used, "%s%.9g", i ? ", " : "", v[i]);
+  for (int i = 0; i < n && used < size; i++)
+    used += (size_t)snprintf(out + used, size - used, "%s%.9g", i ? ", " : "", v[i]);
   if (used < size) snprintf(out + used, size - used, "]");
 }
 
@@ -377,11 +399,13 @@ static fc_status build_model(exporter *e, fc_pb *model) {
   const fc_model_meta *meta = e->meta;
   const fc_net_config *c = &meta->config;
   char text[512];
-  snprintf(text, sizeof text, "fer-cl %s %s x%g, %s stem", fc_version(), c->arch, c->width, fc_stem_name(c->stem));
+  snprintf(text, sizeof text, "fer-cl %s %s x%g, %s stem", fc_version(), c->arch, c->width,
+           fc_stem_name(c->stem));
   fc_pb_string(&e->graph, GRAPH_NAME, text);
-  fc_pb_string(&e->graph, GRAPH_DOC,
-               "Teacher network at inference. BatchNorm folded into the convolutions; random feature-map "
-               "dropout and dropout (training only) left out.");
+  fc_pb_string(
+      &e->graph, GRAPH_DOC,
+      "Teacher network at inference. BatchNorm folded into the convolutions; random feature-map "
+      "dropout and dropout (training only) left out.");
   const int64_t in_dims[4] = {-1, c->in_channels, c->input_size, c->input_size};
   const int64_t out_dims[2] = {-1, c->num_classes};
   value_info(&e->graph, GRAPH_INPUT, "input", in_dims, 4);
@@ -396,11 +420,13 @@ static fc_status build_model(exporter *e, fc_pb *model) {
   fc_pb_free(&opset);
   fc_pb_string(model, MODEL_PRODUCER_NAME, "fer-cl");
   fc_pb_string(model, MODEL_PRODUCER_VERSION, fc_version());
-  snprintf(text, sizeof text,
-           "Facial-expression classifier. input: float32 [N, %d, %d, %d], pixel values 0-255 (%s), "
-           "normalised inside the graph. output: logits [N, %d] in the order of metadata 'classes'; "
-           "softmax gives probabilities.",
-           c->in_channels, c->input_size, c->input_size, c->in_channels == 1 ? "gray" : "RGB", c->num_classes);
+  snprintf(
+      text, sizeof text,
+      "Facial-expression classifier. input: float32 [N, %d, %d, %d], pixel values 0-255 (%s), "
+      "normalised inside the graph. output: logits [N, %d] in the order of metadata 'classes'; "
+      "softmax gives probabilities.",
+      c->in_channels, c->input_size, c->input_size, c->in_channels == 1 ? "gray" : "RGB",
+      c->num_classes);
   fc_pb_string(model, MODEL_DOC, text);
   fc_pb_message(model, MODEL_GRAPH, &e->graph);
 
@@ -427,7 +453,8 @@ static fc_status build_model(exporter *e, fc_pb *model) {
   return FC_OK;
 }
 
-static fc_status export_model(const char *checkpoint_path, const char *onnx_path, fc_onnx_summary *summary) {
+static fc_status export_model(const char *checkpoint_path, const char *onnx_path,
+                              fc_onnx_summary *summary) {
   fc_model_meta meta;
   FC_TRY(fc_checkpoint_read_meta(checkpoint_path, &meta));
   fc_graph g;
@@ -438,11 +465,12 @@ static fc_status export_model(const char *checkpoint_path, const char *onnx_path
   const double weight_bytes = 4.0 * ((double)g.n_params + (double)g.n_stats);
   if (weight_bytes > (double)FC_PB_MAX_MESSAGE - (double)(1 << 20)) {
     fc_graph_free(&g);
-    return fc_errorf(FC_ERR_UNSUPPORTED,
-                     "%s: %s x%g holds %.2f GiB of weights; an ONNX file holds at most 2 GiB (one protobuf "
-                     "message) and fer-cl does not write ONNX external-data files: export a smaller --width or "
-                     "--arch",
-                     checkpoint_path, meta.config.arch, meta.config.width, weight_bytes / (1 << 30));
+    return fc_errorf(
+        FC_ERR_UNSUPPORTED,
+        "%s: %s x%g holds %.2f GiB of weights; an ONNX file holds at most 2 GiB (one protobuf "
+        "message) and fer-cl does not write ONNX external-data files: export a smaller --width or "
+        "--arch",
+        checkpoint_path, meta.config.arch, meta.config.width, weight_bytes / (1 << 30));
   }
   exporter e = {.g = &g, .meta = &meta, .status = FC_OK};
   float *params = malloc((g.n_params + 1) * sizeof(float));
@@ -450,11 +478,15 @@ static fc_status export_model(const char *checkpoint_path, const char *onnx_path
   e.names = calloc((size_t)g.n_slots, sizeof *e.names);
   e.folded = calloc((size_t)g.n_layers, 1);
   fc_pb model = {0};
-  fc_status st = params && stats && e.names && e.folded ? FC_OK : fc_errorf(FC_ERR_NOMEM, "out of memory");
-  if (st == FC_OK) st = fc_checkpoint_read_tensors(checkpoint_path, &meta.config, &g, params, stats, NULL);
+  fc_status st =
+      params && stats && e.names && e.folded ? FC_OK : fc_errorf(FC_ERR_NOMEM, "out of memory");
+  if (st == FC_OK)
+    st = fc_checkpoint_read_tensors(checkpoint_path, &meta.config, &g, params, stats, NULL);
   for (size_t i = 0; st == FC_OK && i < g.n_params + g.n_stats; i++) {
     float v = i < g.n_params ? params[i] : stats[i - g.n_params];
-    if (!isfinite(v)) st = fc_errorf(FC_ERR_NUMERIC, "%s holds NaN or Inf weights; nothing to export", checkpoint_path);
+    if (!isfinite(v))
+      st = fc_errorf(FC_ERR_NUMERIC, "%s holds NaN or Inf weights; nothing to export",
+                     checkpoint_path);
   }
   e.params = params;
   e.stats = stats;
@@ -479,7 +511,8 @@ static fc_status export_model(const char *checkpoint_path, const char *onnx_path
   return st;
 }
 
-fc_status fc_onnx_export(const char *checkpoint_path, const char *onnx_path, fc_onnx_summary *summary) {
+fc_status fc_onnx_export(const char *checkpoint_path, const char *onnx_path,
+                         fc_onnx_summary *summary) {
   fc_status st = export_model(checkpoint_path, onnx_path, summary);
   return fc_error_context(st, "ONNX export to %s", onnx_path);
 }

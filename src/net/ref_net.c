@@ -95,8 +95,8 @@ static fc_conv2d_desc conv_desc(const fc_graph *g, const fc_layer *l, int batch)
 #define S(t) (r->stats + g->tensors[(t)].offset)
 #define G(t) (r->grads + g->tensors[(t)].offset)
 
-void fc_ref_net_forward(fc_ref_net *r, const uint8_t *images, const fc_input_norm *norm, uint64_t seed,
-                        uint64_t step) {
+void fc_ref_net_forward(fc_ref_net *r, const uint8_t *images, const fc_input_norm *norm,
+                        uint64_t seed, uint64_t step) {
   const fc_graph *g = &r->graph;
   const int n = r->batch;
   r->seed = seed;
@@ -104,7 +104,8 @@ void fc_ref_net_forward(fc_ref_net *r, const uint8_t *images, const fc_input_nor
   for (int i = 0; i < g->n_layers; i++) {
     const fc_layer *l = &g->layers[i];
     double *x = l->x >= 0 ? r->act[l->x] : NULL, *y = r->act[l->y];
-    fc_shape4 xs = l->x >= 0 ? fc_slot_shape(&g->slots[l->x], n) : fc_slot_shape(&g->slots[l->y], n);
+    fc_shape4 xs =
+        l->x >= 0 ? fc_slot_shape(&g->slots[l->x], n) : fc_slot_shape(&g->slots[l->y], n);
     switch (l->kind) {
     case FC_LAYER_INPUT: fc_ref_input_from_u8(xs, images, norm->mean, norm->std, y); break;
     case FC_LAYER_CONV: {
@@ -117,21 +118,24 @@ void fc_ref_net_forward(fc_ref_net *r, const uint8_t *images, const fc_input_nor
       if (r->training || r->batch_stats) {
         double *save = r->aux[i];
         fc_ref_batchnorm_forward_train(xs, x, P(l->gamma), P(l->beta), S(l->rmean), S(l->rvar),
-                                       r->training ? r->cfg.bn_momentum : 0.0, r->cfg.bn_eps, save, save + xs.c,
-                                       l->epilogue, res, y);
+                                       r->training ? r->cfg.bn_momentum : 0.0, r->cfg.bn_eps, save,
+                                       save + xs.c, l->epilogue, res, y);
       } else {
         fc_ref_batchnorm_forward_infer(xs, x, P(l->gamma), P(l->beta), S(l->rmean), S(l->rvar),
                                        r->cfg.bn_eps, l->epilogue, res, y);
       }
       break;
     }
-    case FC_LAYER_MAXPOOL: fc_ref_maxpool2d_forward(xs, l->k, l->stride, l->pad, x, y, r->aux[i]); break;
+    case FC_LAYER_MAXPOOL:
+      fc_ref_maxpool2d_forward(xs, l->k, l->stride, l->pad, x, y, r->aux[i]);
+      break;
     case FC_LAYER_LAE:
       fc_ref_lae_forward(xs, l->k, x, P(l->weight), P(l->bias), y, r->aux[i]);
       break;
     case FC_LAYER_RFD:
       if (r->training) {
-        fc_ref_rfd_draw(xs, l->k, (float)r->cfg.rfd_prob, seed, step, (uint32_t)l->rng_id, r->aux[i]);
+        fc_ref_rfd_draw(xs, l->k, (float)r->cfg.rfd_prob, seed, step, (uint32_t)l->rng_id,
+                        r->aux[i]);
         fc_ref_rfd_apply(xs, l->k, r->aux[i], x, y);
       } else {
         memcpy(y, x, fc_shape4_count(xs) * sizeof(double));
@@ -184,9 +188,11 @@ void fc_ref_net_backward(fc_ref_net *r, const double *dlogits) {
     }
     case FC_LAYER_BN: {
       double *save = r->aux[i];
-      double *dgamma = calloc((size_t)xs.c, sizeof(double)), *dbeta = calloc((size_t)xs.c, sizeof(double));
+      double *dgamma = calloc((size_t)xs.c, sizeof(double)),
+             *dbeta = calloc((size_t)xs.c, sizeof(double));
       double *dres = l->residual >= 0 ? r->grad[l->residual] : NULL;
-      fc_ref_batchnorm_backward(xs, x, dy, P(l->gamma), save, save + xs.c, l->epilogue, y, dres, dx, dgamma, dbeta);
+      fc_ref_batchnorm_backward(xs, x, dy, P(l->gamma), save, save + xs.c, l->epilogue, y, dres, dx,
+                                dgamma, dbeta);
       if (l->residual >= 0) r->grad_written[l->residual] = 1;
       accumulate(G(l->gamma), dgamma, (size_t)xs.c);
       accumulate(G(l->beta), dbeta, (size_t)xs.c);
@@ -194,7 +200,9 @@ void fc_ref_net_backward(fc_ref_net *r, const double *dlogits) {
       free(dbeta);
       break;
     }
-    case FC_LAYER_MAXPOOL: fc_ref_maxpool2d_backward(xs, l->k, l->stride, l->pad, r->aux[i], dy, dx); break;
+    case FC_LAYER_MAXPOOL:
+      fc_ref_maxpool2d_backward(xs, l->k, l->stride, l->pad, r->aux[i], dy, dx);
+      break;
     case FC_LAYER_LAE: {
       const fc_tensor_info *wt = &g->tensors[l->weight];
       double *dw = calloc(wt->count, sizeof(double)), db = 0.0;
@@ -207,11 +215,13 @@ void fc_ref_net_backward(fc_ref_net *r, const double *dlogits) {
     case FC_LAYER_RFD: fc_ref_rfd_apply(xs, l->k, r->aux[i], dy, dx); break;
     case FC_LAYER_GAP: fc_ref_global_avgpool_backward(xs, dy, dx); break;
     case FC_LAYER_DROPOUT:
-      fc_ref_dropout_backward(dy, dx, nx, r->cfg.dropout, fc_net_draw_seed(r->seed, r->step, l->rng_id));
+      fc_ref_dropout_backward(dy, dx, nx, r->cfg.dropout,
+                              fc_net_draw_seed(r->seed, r->step, l->rng_id));
       break;
     case FC_LAYER_LINEAR: {
       int in = g->slots[l->x].c, out = g->slots[l->y].c;
-      double *dw = calloc((size_t)in * out, sizeof(double)), *db = calloc((size_t)out, sizeof(double));
+      double *dw = calloc((size_t)in * out, sizeof(double)),
+             *db = calloc((size_t)out, sizeof(double));
       fc_ref_linear_backward(n, in, out, x, P(l->weight), dy, dx, dw, db);
       accumulate(G(l->weight), dw, (size_t)in * out);
       accumulate(G(l->bias), db, (size_t)out);

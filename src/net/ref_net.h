@@ -18,9 +18,9 @@ typedef struct fc_ref_net {
   int batch_stats; /* inference with BN on the batch's statistics (fc_net_plan_set_batch_stats) */
   double *params, *stats, *grads; /* same layouts as the device buffers */
   int64_t batches_tracked;
-  double **act;   /* per slot, CNHW like the device */
-  double **grad;  /* per slot */
-  void **aux;     /* per layer */
+  double **act;  /* per slot, CNHW like the device */
+  double **grad; /* per slot */
+  void **aux;    /* per layer */
   int *grad_written;
   double *scratch;
   uint64_t seed, step;

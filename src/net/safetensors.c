@@ -22,9 +22,9 @@ static const struct {
   const char *name;
   size_t size;
 } dtypes[FC_ST_DTYPE_COUNT] = {
-    [FC_ST_F32] = {"F32", 4}, [FC_ST_F64] = {"F64", 8}, [FC_ST_F16] = {"F16", 2},
+    [FC_ST_F32] = {"F32", 4},   [FC_ST_F64] = {"F64", 8}, [FC_ST_F16] = {"F16", 2},
     [FC_ST_BF16] = {"BF16", 2}, [FC_ST_I64] = {"I64", 8}, [FC_ST_I32] = {"I32", 4},
-    [FC_ST_I16] = {"I16", 2}, [FC_ST_I8] = {"I8", 1}, [FC_ST_U8] = {"U8", 1},
+    [FC_ST_I16] = {"I16", 2},   [FC_ST_I8] = {"I8", 1},   [FC_ST_U8] = {"U8", 1},
     [FC_ST_BOOL] = {"BOOL", 1},
 };
 
@@ -41,8 +41,10 @@ static const char *format_shape(char *buf, size_t size, int ndim, const int64_t 
   size_t n = (size_t)snprintf(buf, size, "[");
   for (int i = 0; i < ndim && n < size; i++)
     n += (size_t)snprintf(buf + n, size - n, "%s%" PRId64, i ? "," : "", shape[i]);
-  if (n < size) snprintf(buf + n, size - n, "]");
-  else snprintf(buf + size - 4, 4, "...");
+  if (n < size)
+    snprintf(buf + n, size - n, "]");
+  else
+    snprintf(buf + size - 4, 4, "...");
   return buf;
 }
 
@@ -94,7 +96,8 @@ static fc_status check_write_args(const char *path, const fc_st_tensor *tensors,
                                   size_t meta_count, const char **names) {
   char shape[160];
   if ((count && !tensors) || (meta_count && (!meta_keys || !meta_values)))
-    return fc_errorf(FC_ERR_INVALID_ARG, "%s: no tensor or metadata arrays given for a nonzero count", path);
+    return fc_errorf(FC_ERR_INVALID_ARG,
+                     "%s: no tensor or metadata arrays given for a nonzero count", path);
   for (size_t i = 0; i < count; i++) {
     const fc_st_tensor *t = &tensors[i];
     uint64_t numel, nbytes;
@@ -103,16 +106,19 @@ static fc_status check_write_args(const char *path, const fc_st_tensor *tensors,
     if (!fc_json_valid_utf8(t->name, strlen(t->name)))
       return fc_errorf(FC_ERR_INVALID_ARG, "%s: tensor %zu: the name is not valid UTF-8", path, i);
     if (strcmp(t->name, "__metadata__") == 0)
-      return fc_errorf(FC_ERR_INVALID_ARG, "%s: \"__metadata__\" is reserved and cannot name a tensor", path);
+      return fc_errorf(FC_ERR_INVALID_ARG,
+                       "%s: \"__metadata__\" is reserved and cannot name a tensor", path);
     if ((unsigned)t->dtype >= FC_ST_DTYPE_COUNT)
-      return fc_errorf(FC_ERR_INVALID_ARG, "%s: tensor %s: invalid dtype %d", path, t->name, (int)t->dtype);
+      return fc_errorf(FC_ERR_INVALID_ARG, "%s: tensor %s: invalid dtype %d", path, t->name,
+                       (int)t->dtype);
     if (t->ndim < 0 || t->ndim > FC_ST_MAX_DIMS)
-      return fc_errorf(FC_ERR_INVALID_ARG, "%s: tensor %s: %d dimensions; safetensors files from fer-cl allow 0 to %d",
+      return fc_errorf(FC_ERR_INVALID_ARG,
+                       "%s: tensor %s: %d dimensions; safetensors files from fer-cl allow 0 to %d",
                        path, t->name, t->ndim, FC_ST_MAX_DIMS);
     for (int d = 0; d < t->ndim; d++)
       if (t->shape[d] < 0)
-        return fc_errorf(FC_ERR_INVALID_ARG, "%s: tensor %s: negative dimension in shape %s", path, t->name,
-                         format_shape(shape, sizeof shape, t->ndim, t->shape));
+        return fc_errorf(FC_ERR_INVALID_ARG, "%s: tensor %s: negative dimension in shape %s", path,
+                         t->name, format_shape(shape, sizeof shape, t->ndim, t->shape));
     if (!shape_size(t->dtype, t->ndim, t->shape, &numel, &nbytes) || nbytes > SIZE_MAX)
       return fc_errorf(FC_ERR_INVALID_ARG, "%s: tensor %s: shape %s is too large", path, t->name,
                        format_shape(shape, sizeof shape, t->ndim, t->shape));
@@ -121,10 +127,13 @@ static fc_status check_write_args(const char *path, const fc_st_tensor *tensors,
     names[i] = t->name;
   }
   const char *dup = find_duplicate(names, count);
-  if (dup) return fc_errorf(FC_ERR_INVALID_ARG, "%s: two tensors are named \"%s\"; names must be unique", path, dup);
+  if (dup)
+    return fc_errorf(FC_ERR_INVALID_ARG, "%s: two tensors are named \"%s\"; names must be unique",
+                     path, dup);
   for (size_t i = 0; i < meta_count; i++) {
     if (!meta_keys[i] || !meta_values[i])
-      return fc_errorf(FC_ERR_INVALID_ARG, "%s: metadata entry %zu has no key or no value", path, i);
+      return fc_errorf(FC_ERR_INVALID_ARG, "%s: metadata entry %zu has no key or no value", path,
+                       i);
     if (!fc_json_valid_utf8(meta_keys[i], strlen(meta_keys[i])) ||
         !fc_json_valid_utf8(meta_values[i], strlen(meta_values[i])))
       return fc_errorf(FC_ERR_INVALID_ARG, "%s: metadata entry %zu is not valid UTF-8", path, i);
@@ -136,9 +145,9 @@ static fc_status check_write_args(const char *path, const fc_st_tensor *tensors,
 }
 
 /* Builds the header (padded with spaces to a multiple of 8) for tensors in order. */
-static fc_status build_header(const char *path, const fc_st_tensor *tensors, const write_order *order,
-                              size_t count, const char *const *meta_keys, const char *const *meta_values,
-                              size_t meta_count, fc_json_buf *buf) {
+static fc_status build_header(const char *path, const fc_st_tensor *tensors,
+                              const write_order *order, size_t count, const char *const *meta_keys,
+                              const char *const *meta_values, size_t meta_count, fc_json_buf *buf) {
   fc_json_buf_raw(buf, "{", 1);
   if (meta_count) {
     fc_json_buf_cstr(buf, "\"__metadata__\":{");
@@ -177,7 +186,9 @@ static fc_status build_header(const char *path, const fc_st_tensor *tensors, con
   while (!buf->failed && buf->length % 8) fc_json_buf_raw(buf, " ", 1);
   if (buf->failed) return fc_errorf(FC_ERR_NOMEM, "%s: out of memory building the header", path);
   if (buf->length > FC_ST_MAX_HEADER)
-    return fc_errorf(FC_ERR_LIMIT, "%s: the header would be %zu bytes, over the %" PRIu64 "-byte limit readers accept",
+    return fc_errorf(FC_ERR_LIMIT,
+                     "%s: the header would be %zu bytes, over the %" PRIu64
+                     "-byte limit readers accept",
                      path, buf->length, FC_ST_MAX_HEADER);
   return FC_OK;
 }
@@ -190,9 +201,11 @@ fc_status fc_safetensors_write(const char *path, const fc_st_tensor *tensors, si
   write_order *order = malloc((count ? count : 1) * sizeof *order);
   fc_json_buf header = {0};
   fc_status st = names && order ? FC_OK : fc_errorf(FC_ERR_NOMEM, "out of memory writing %s", path);
-  if (st == FC_OK) st = check_write_args(path, tensors, count, meta_keys, meta_values, meta_count, names);
+  if (st == FC_OK)
+    st = check_write_args(path, tensors, count, meta_keys, meta_values, meta_count, names);
   if (st == FC_OK) {
-    for (size_t i = 0; i < count; i++) order[i] = (write_order){i, fc_st_dtype_size(tensors[i].dtype)};
+    for (size_t i = 0; i < count; i++)
+      order[i] = (write_order){i, fc_st_dtype_size(tensors[i].dtype)};
     qsort(order, count, sizeof *order, compare_write_order);
     st = build_header(path, tensors, order, count, meta_keys, meta_values, meta_count, &header);
   }
@@ -209,8 +222,10 @@ fc_status fc_safetensors_write(const char *path, const fc_st_tensor *tensors, si
       shape_size(t->dtype, t->ndim, t->shape, &numel, &nbytes);
       st = fc_atomic_file_write(&file, t->data, (size_t)nbytes);
     }
-    if (st == FC_OK) st = fc_atomic_file_commit(&file);
-    else fc_atomic_file_abort(&file);
+    if (st == FC_OK)
+      st = fc_atomic_file_commit(&file);
+    else
+      fc_atomic_file_abort(&file);
   }
   fc_json_buf_free(&header);
   free(names);
@@ -229,10 +244,10 @@ struct fc_safetensors {
   char *path;
   int fd;
   uint64_t data_start, data_size;
-  fc_json *header;              /* names and metadata point into it */
-  entry *tensors;               /* sorted by data offset */
+  fc_json *header; /* names and metadata point into it */
+  entry *tensors;  /* sorted by data offset */
   size_t count;
-  const fc_json *metadata;      /* "__metadata__" object, or NULL */
+  const fc_json *metadata; /* "__metadata__" object, or NULL */
 };
 
 static fc_status read_at(const fc_safetensors *f, void *dst, size_t size, uint64_t offset) {
@@ -242,8 +257,9 @@ static fc_status read_at(const fc_safetensors *f, void *dst, size_t size, uint64
     if (got < 0 && errno == EINTR) continue;
     if (got < 0) return fc_errorf(FC_ERR_IO, "cannot read %s: %s", f->path, strerror(errno));
     if (got == 0)
-      return fc_errorf(FC_ERR_IO, "%s: the file ended early at byte %" PRIu64 " (was it truncated while open?)",
-                       f->path, offset);
+      return fc_errorf(
+          FC_ERR_IO, "%s: the file ended early at byte %" PRIu64 " (was it truncated while open?)",
+          f->path, offset);
     p += got;
     size -= (size_t)got;
     offset += (uint64_t)got;
@@ -267,11 +283,14 @@ static fc_status parse_tensor(fc_safetensors *f, const fc_json_member *m, entry 
   const char *path = f->path, *name = m->key;
   if (m->key_length == 0) return fc_errorf(FC_ERR_FORMAT, "%s: a tensor has an empty name", path);
   if (strlen(name) != m->key_length)
-    return fc_errorf(FC_ERR_FORMAT, "%s: tensor name \"%s...\" contains a NUL character", path, name);
+    return fc_errorf(FC_ERR_FORMAT, "%s: tensor name \"%s...\" contains a NUL character", path,
+                     name);
   const fc_json *v = &m->value;
   if (v->type != FC_JSON_OBJECT)
-    return fc_errorf(FC_ERR_FORMAT, "%s: tensor %s: expected an object with dtype, shape and data_offsets, found JSON %s",
-                     path, name, fc_json_type_name(v->type));
+    return fc_errorf(
+        FC_ERR_FORMAT,
+        "%s: tensor %s: expected an object with dtype, shape and data_offsets, found JSON %s", path,
+        name, fc_json_type_name(v->type));
   for (size_t i = 0; i < v->count; i++) {
     const char *k = v->members[i].key;
     if (strcmp(k, "dtype") && strcmp(k, "shape") && strcmp(k, "data_offsets"))
@@ -279,25 +298,31 @@ static fc_status parse_tensor(fc_safetensors *f, const fc_json_member *m, entry 
   }
   const fc_json *dtype = fc_json_get(v, "dtype");
   if (!dtype || dtype->type != FC_JSON_STRING)
-    return fc_errorf(FC_ERR_FORMAT, "%s: tensor %s: \"dtype\" is missing or not a string", path, name);
+    return fc_errorf(FC_ERR_FORMAT, "%s: tensor %s: \"dtype\" is missing or not a string", path,
+                     name);
   e->info.dtype = FC_ST_DTYPE_COUNT;
   for (int i = 0; i < FC_ST_DTYPE_COUNT; i++)
     if (strcmp(dtype->string, dtypes[i].name) == 0 && strlen(dtypes[i].name) == dtype->length)
       e->info.dtype = (fc_st_dtype)i;
   if (e->info.dtype == FC_ST_DTYPE_COUNT)
     return fc_errorf(FC_ERR_UNSUPPORTED,
-                     "%s: tensor %s: unsupported dtype \"%.40s\" (fer-cl reads F32, F64, F16, BF16, I64, I32, I16, I8, U8, BOOL)",
+                     "%s: tensor %s: unsupported dtype \"%.40s\" (fer-cl reads F32, F64, F16, "
+                     "BF16, I64, I32, I16, I8, U8, BOOL)",
                      path, name, dtype->string);
   size_t ndim = 0, noff = 0;
   int64_t offsets[2];
   const fc_json *shape_json = fc_json_get(v, "shape");
   if (shape_json && shape_json->type == FC_JSON_ARRAY && shape_json->count > FC_ST_MAX_DIMS)
-    return fc_errorf(FC_ERR_UNSUPPORTED, "%s: tensor %s: %zu dimensions; fer-cl reads at most %d", path, name,
-                     shape_json->count, FC_ST_MAX_DIMS);
+    return fc_errorf(FC_ERR_UNSUPPORTED, "%s: tensor %s: %zu dimensions; fer-cl reads at most %d",
+                     path, name, shape_json->count, FC_ST_MAX_DIMS);
   if (!read_uints(shape_json, FC_ST_MAX_DIMS, e->info.shape, &ndim))
-    return fc_errorf(FC_ERR_FORMAT, "%s: tensor %s: \"shape\" must be an array of non-negative integers", path, name);
-  if (!read_uints(fc_json_get(v, "data_offsets"), 2, offsets, &noff) || noff != 2 || offsets[0] > offsets[1])
-    return fc_errorf(FC_ERR_FORMAT, "%s: tensor %s: \"data_offsets\" must be [begin, end] with 0 <= begin <= end",
+    return fc_errorf(FC_ERR_FORMAT,
+                     "%s: tensor %s: \"shape\" must be an array of non-negative integers", path,
+                     name);
+  if (!read_uints(fc_json_get(v, "data_offsets"), 2, offsets, &noff) || noff != 2 ||
+      offsets[0] > offsets[1])
+    return fc_errorf(FC_ERR_FORMAT,
+                     "%s: tensor %s: \"data_offsets\" must be [begin, end] with 0 <= begin <= end",
                      path, name);
   e->info.name = name;
   e->info.ndim = (int)ndim;
@@ -309,28 +334,33 @@ static fc_status parse_tensor(fc_safetensors *f, const fc_json_member *m, entry 
     return fc_errorf(FC_ERR_FORMAT, "%s: tensor %s: shape %s is too large", path, name,
                      format_shape(shape, sizeof shape, e->info.ndim, e->info.shape));
   if (e->end - e->begin != nbytes)
-    return fc_errorf(FC_ERR_FORMAT, "%s: tensor %s: dtype %s shape %s needs %" PRIu64 " bytes, offsets give %" PRIu64,
-                     path, name, dtypes[e->info.dtype].name,
-                     format_shape(shape, sizeof shape, e->info.ndim, e->info.shape), nbytes, e->end - e->begin);
+    return fc_errorf(
+        FC_ERR_FORMAT,
+        "%s: tensor %s: dtype %s shape %s needs %" PRIu64 " bytes, offsets give %" PRIu64, path,
+        name, dtypes[e->info.dtype].name,
+        format_shape(shape, sizeof shape, e->info.ndim, e->info.shape), nbytes, e->end - e->begin);
   if (e->end > f->data_size)
     return fc_errorf(FC_ERR_FORMAT,
-                     "%s: tensor %s: data_offsets [%" PRIu64 ",%" PRIu64 "] go past the end of the %" PRIu64
-                     "-byte data section (truncated file?)",
+                     "%s: tensor %s: data_offsets [%" PRIu64 ",%" PRIu64
+                     "] go past the end of the %" PRIu64 "-byte data section (truncated file?)",
                      path, name, e->begin, e->end, f->data_size);
   return FC_OK;
 }
 
 static fc_status parse_metadata(const fc_safetensors *f, const fc_json *v) {
   if (v->type != FC_JSON_OBJECT)
-    return fc_errorf(FC_ERR_FORMAT, "%s: \"__metadata__\" must be an object of strings, found JSON %s", f->path,
+    return fc_errorf(FC_ERR_FORMAT,
+                     "%s: \"__metadata__\" must be an object of strings, found JSON %s", f->path,
                      fc_json_type_name(v->type));
   for (size_t i = 0; i < v->count; i++) {
     const fc_json_member *m = &v->members[i];
     if (m->value.type != FC_JSON_STRING)
-      return fc_errorf(FC_ERR_FORMAT, "%s: metadata \"%s\" is JSON %s; metadata values must be strings", f->path, m->key,
-                       fc_json_type_name(m->value.type));
+      return fc_errorf(FC_ERR_FORMAT,
+                       "%s: metadata \"%s\" is JSON %s; metadata values must be strings", f->path,
+                       m->key, fc_json_type_name(m->value.type));
     if (strlen(m->key) != m->key_length || strlen(m->value.string) != m->value.length)
-      return fc_errorf(FC_ERR_FORMAT, "%s: metadata \"%s\" contains a NUL character", f->path, m->key);
+      return fc_errorf(FC_ERR_FORMAT, "%s: metadata \"%s\" contains a NUL character", f->path,
+                       m->key);
   }
   return FC_OK;
 }
@@ -349,19 +379,22 @@ static fc_status check_coverage(const fc_safetensors *f) {
     const entry *e = &f->tensors[i];
     if (e->begin < covered) {
       const entry *prev = &f->tensors[i - 1];
-      return fc_errorf(FC_ERR_FORMAT,
-                       "%s: tensors %s [%" PRIu64 ",%" PRIu64 "] and %s [%" PRIu64 ",%" PRIu64 "] overlap",
-                       f->path, prev->info.name, prev->begin, prev->end, e->info.name, e->begin, e->end);
+      return fc_errorf(
+          FC_ERR_FORMAT,
+          "%s: tensors %s [%" PRIu64 ",%" PRIu64 "] and %s [%" PRIu64 ",%" PRIu64 "] overlap",
+          f->path, prev->info.name, prev->begin, prev->end, e->info.name, e->begin, e->end);
     }
     if (e->begin > covered)
       return fc_errorf(FC_ERR_FORMAT,
-                       "%s: gap in the data section: bytes [%" PRIu64 ",%" PRIu64 ") before tensor %s belong to no tensor",
+                       "%s: gap in the data section: bytes [%" PRIu64 ",%" PRIu64
+                       ") before tensor %s belong to no tensor",
                        f->path, covered, e->begin, e->info.name);
     covered = e->end;
   }
   if (covered != f->data_size)
     return fc_errorf(FC_ERR_FORMAT,
-                     "%s: the data section has %" PRIu64 " bytes but the tensors cover only the first %" PRIu64,
+                     "%s: the data section has %" PRIu64
+                     " bytes but the tensors cover only the first %" PRIu64,
                      f->path, f->data_size, covered);
   return FC_OK;
 }
@@ -375,25 +408,30 @@ static fc_status load(fc_safetensors *f) {
     return fc_errorf(FC_ERR_IO, "cannot read %s: not a regular file", path);
   uint64_t file_size = (uint64_t)sb.st_size;
   if (file_size < 8)
-    return fc_errorf(FC_ERR_FORMAT, "%s: truncated: %" PRIu64 " bytes, too short for the 8-byte header length",
+    return fc_errorf(FC_ERR_FORMAT,
+                     "%s: truncated: %" PRIu64 " bytes, too short for the 8-byte header length",
                      path, file_size);
   unsigned char length[8];
   FC_TRY(read_at(f, length, 8, 0));
   uint64_t n = 0;
   for (int i = 7; i >= 0; i--) n = n << 8 | length[i];
   if (n > FC_ST_MAX_HEADER)
-    return fc_errorf(FC_ERR_LIMIT, "%s: header length %" PRIu64 " is over the %" PRIu64
-                     "-byte limit (corrupt file, or not safetensors)", path, n, FC_ST_MAX_HEADER);
+    return fc_errorf(FC_ERR_LIMIT,
+                     "%s: header length %" PRIu64 " is over the %" PRIu64
+                     "-byte limit (corrupt file, or not safetensors)",
+                     path, n, FC_ST_MAX_HEADER);
   if (n > file_size - 8)
-    return fc_errorf(FC_ERR_FORMAT, "%s: truncated: header says %" PRIu64 " bytes but the file has %" PRIu64,
-                     path, n, file_size - 8);
+    return fc_errorf(FC_ERR_FORMAT,
+                     "%s: truncated: header says %" PRIu64 " bytes but the file has %" PRIu64, path,
+                     n, file_size - 8);
   f->data_start = 8 + n;
   f->data_size = file_size - 8 - n;
   char *text = malloc(n ? n : 1);
   if (!text) return fc_errorf(FC_ERR_NOMEM, "out of memory reading the header of %s", path);
   fc_status st = read_at(f, text, n, 8);
   fc_json_limits limits = {.max_size = FC_ST_MAX_HEADER, .max_depth = 8};
-  if (st == FC_OK) st = fc_error_context(fc_json_parse(text, n, &limits, &f->header), "%s: header", path);
+  if (st == FC_OK)
+    st = fc_error_context(fc_json_parse(text, n, &limits, &f->header), "%s: header", path);
   free(text);
   FC_TRY(st);
   const fc_json *root = f->header;
@@ -470,25 +508,28 @@ fc_status fc_safetensors_find(const fc_safetensors *file, const char *name, size
 
 static fc_status check_index(const fc_safetensors *file, size_t index) {
   if (index < file->count) return FC_OK;
-  return fc_errorf(FC_ERR_INVALID_ARG, "%s: tensor index %zu is out of range (the file has %zu)", file->path,
-                   index, file->count);
+  return fc_errorf(FC_ERR_INVALID_ARG, "%s: tensor index %zu is out of range (the file has %zu)",
+                   file->path, index, file->count);
 }
 
 fc_status fc_safetensors_read(fc_safetensors *file, size_t index, void *dst, size_t size) {
   FC_TRY(check_index(file, index));
   const entry *e = &file->tensors[index];
   if (size != e->end - e->begin)
-    return fc_errorf(FC_ERR_MISMATCH, "%s: tensor %s has %" PRIu64 " bytes, the destination %zu", file->path,
-                     e->info.name, e->end - e->begin, size);
+    return fc_errorf(FC_ERR_MISMATCH, "%s: tensor %s has %" PRIu64 " bytes, the destination %zu",
+                     file->path, e->info.name, e->end - e->begin, size);
   return read_at(file, dst, size, file->data_start + e->begin);
 }
 
 static float half_to_float(uint16_t h) {
   unsigned exponent = h >> 10 & 0x1f, mantissa = h & 0x3ff;
   float magnitude;
-  if (exponent == 0x1f) magnitude = mantissa ? NAN : INFINITY;
-  else if (exponent == 0) magnitude = ldexpf((float)mantissa, -24);
-  else magnitude = ldexpf((float)(mantissa | 0x400), (int)exponent - 25);
+  if (exponent == 0x1f)
+    magnitude = mantissa ? NAN : INFINITY;
+  else if (exponent == 0)
+    magnitude = ldexpf((float)mantissa, -24);
+  else
+    magnitude = ldexpf((float)(mantissa | 0x400), (int)exponent - 25);
   return h & 0x8000 ? -magnitude : magnitude;
 }
 
@@ -497,12 +538,14 @@ fc_status fc_safetensors_read_f32(fc_safetensors *file, size_t index, float *dst
   const entry *e = &file->tensors[index];
   fc_st_dtype dtype = e->info.dtype;
   if (dtype != FC_ST_F32 && dtype != FC_ST_F16 && dtype != FC_ST_BF16 && dtype != FC_ST_F64)
-    return fc_errorf(FC_ERR_MISMATCH, "%s: tensor %s is %s; only F32, F16, BF16 and F64 convert to F32",
-                     file->path, e->info.name, dtypes[dtype].name);
+    return fc_errorf(FC_ERR_MISMATCH,
+                     "%s: tensor %s is %s; only F32, F16, BF16 and F64 convert to F32", file->path,
+                     e->info.name, dtypes[dtype].name);
   if (count != e->numel)
-    return fc_errorf(FC_ERR_MISMATCH, "%s: tensor %s has %" PRIu64 " elements, the destination %zu", file->path,
-                     e->info.name, e->numel, count);
-  if (dtype == FC_ST_F32) return read_at(file, dst, count * sizeof *dst, file->data_start + e->begin);
+    return fc_errorf(FC_ERR_MISMATCH, "%s: tensor %s has %" PRIu64 " elements, the destination %zu",
+                     file->path, e->info.name, e->numel, count);
+  if (dtype == FC_ST_F32)
+    return read_at(file, dst, count * sizeof *dst, file->data_start + e->begin);
   /* Convert in chunks so a large tensor needs no second full-size buffer. */
   unsigned char raw[16384];
   size_t elem = dtypes[dtype].size, per_chunk = sizeof raw / elem;
@@ -542,7 +585,8 @@ size_t fc_safetensors_metadata_count(const fc_safetensors *file) {
 fc_status fc_safetensors_metadata_at(const fc_safetensors *file, size_t index, const char **key,
                                      const char **value) {
   if (index >= fc_safetensors_metadata_count(file))
-    return fc_errorf(FC_ERR_INVALID_ARG, "%s: metadata index %zu is out of range", file->path, index);
+    return fc_errorf(FC_ERR_INVALID_ARG, "%s: metadata index %zu is out of range", file->path,
+                     index);
   *key = file->metadata->members[index].key;
   *value = file->metadata->members[index].value.string;
   return FC_OK;

@@ -57,8 +57,8 @@ static fc_status partial_sums(fc_device *dev, fc_shape4 s, fc_view x, fc_view me
 }
 
 /* out[c] = scale · Σ_j part[c·parts + j] (+ out[c]). */
-static fc_status finalize_parts(fc_device *dev, size_t parts, int channels, fc_view part, float scale,
-                                int accumulate, fc_view out) {
+static fc_status finalize_parts(fc_device *dev, size_t parts, int channels, fc_view part,
+                                float scale, int accumulate, fc_view out) {
   cl_kernel k = NULL;
   FC_TRY(bn_kernel(dev, "bn_finalize_sum", &k));
   const fc_kernel_arg args[] = {FC_ARG_VIEW(part),           FC_ARG_UINT(parts),
@@ -74,10 +74,11 @@ static fc_status finalize_sum(fc_device *dev, fc_shape4 s, fc_view part, float s
 
 /* --sync-bn: v[0..n) (on the device) = scale · Σ over ranks of (v · local_scale),
  * through the host: the device finishes what it has queued first. */
-static fc_status sync_sum(fc_device *dev, const fc_bn_sync *sync, fc_view v, size_t n, double local_scale,
-                          double scale) {
+static fc_status sync_sum(fc_device *dev, const fc_bn_sync *sync, fc_view v, size_t n,
+                          double local_scale, double scale) {
   if (!sync->sum || !sync->host || sync->host_len < 2 * n)
-    return fc_errorf(FC_ERR_INVALID_ARG, "batchnorm: the --sync-bn scratch holds %zu values, %zu are needed",
+    return fc_errorf(FC_ERR_INVALID_ARG,
+                     "batchnorm: the --sync-bn scratch holds %zu values, %zu are needed",
                      sync->host ? sync->host_len : 0, 2 * n);
   float *f = (float *)(void *)(sync->host + n); /* floats in the upper half */
   FC_TRY(fc_buffer_read(dev, v.mem, v.offset * 4, n * 4, f, 1));
@@ -189,7 +190,8 @@ fc_status fc_batchnorm_forward_train(fc_device *dev, fc_shape4 s, fc_view x,
     FC_TRY(partial_sums(dev, s, x, save_mean, 1, ws));
     FC_TRY(finalize_sum(dev, s, ws, 1.0f, 0, save_invstd));
     FC_TRY(sync_sum(dev, sync, save_invstd, (size_t)s.c, 1.0, 1.0));
-    FC_TRY(fc_buffer_copy(dev, save_invstd.mem, save_invstd.offset * 4, ws.mem, ws.offset * 4, (size_t)s.c * 4));
+    FC_TRY(fc_buffer_copy(dev, save_invstd.mem, save_invstd.offset * 4, ws.mem, ws.offset * 4,
+                          (size_t)s.c * 4));
     var_parts = 1; /* bn_finalize_var reads the one global sum per channel */
   }
   cl_kernel k = NULL;

@@ -2,8 +2,9 @@
 
 fc_status fc_ops_check_shape4(const char *op, fc_shape4 s, const char *what) {
   if (s.n <= 0 || s.c <= 0 || s.h <= 0 || s.w <= 0)
-    return fc_errorf(FC_ERR_INVALID_ARG, "%s: %s (N=%d, C=%d, H=%d, W=%d) must have positive extents",
-                     op, what, s.n, s.c, s.h, s.w);
+    return fc_errorf(FC_ERR_INVALID_ARG,
+                     "%s: %s (N=%d, C=%d, H=%d, W=%d) must have positive extents", op, what, s.n,
+                     s.c, s.h, s.w);
   if (s.layout != FC_LAYOUT_NCHW && s.layout != FC_LAYOUT_CNHW)
     return fc_errorf(FC_ERR_INVALID_ARG, "%s: %s has unknown layout %d (NCHW or CNHW)", op, what,
                      (int)s.layout);
@@ -30,8 +31,8 @@ static fc_status check_span(const char *op, const char *what, fc_view v, size_t 
     return fc_errorf(FC_ERR_INVALID_ARG, "%s: %s is not a valid OpenCL buffer", op, what);
   if ((v.offset + count) * elem > bytes)
     return fc_errorf(FC_ERR_INVALID_ARG,
-                     "%s: %s needs elements %zu..%zu but its buffer holds %zu %zu-byte elements", op,
-                     what, v.offset, v.offset + count, bytes / elem, elem);
+                     "%s: %s needs elements %zu..%zu but its buffer holds %zu %zu-byte elements",
+                     op, what, v.offset, v.offset + count, bytes / elem, elem);
   return FC_OK;
 }
 

@@ -2,7 +2,7 @@
 #include "ops/spatial.h"
 
 /* A tensor's batch and channel strides and plane size, as the pool kernels take them. */
-#define POOL_PLANES(s)                                                                           \
+#define POOL_PLANES(s)                                                                       \
   FC_ARG_UINT(fc_shape4_stride_n(s)), FC_ARG_UINT(fc_shape4_stride_c(s)), FC_ARG_INT((s).h), \
       FC_ARG_INT((s).w)
 
@@ -35,24 +35,17 @@ fc_status fc_maxpool2d_launch(fc_device *dev, const char *op, fc_shape4 in, fc_s
                               int stride, int pad, fc_view x, fc_view y, fc_view argmax) {
   cl_kernel kernel = NULL;
   int cpu = dev->cpu_kernels; /* row variant (cl/pool.cl) */
-  const char *name = !cpu ? "maxpool_forward"
+  const char *name = !cpu                                ? "maxpool_forward"
                      : k == 3 && stride == 2 && pad == 1 ? "maxpool3s2_forward_cpu"
-                                                          : "maxpool_forward_cpu";
+                                                         : "maxpool_forward_cpu";
   FC_TRY(fc_device_kernel(dev, "pool", "", name, &kernel));
   size_t count = (size_t)out.n * out.h * out.w;
-  const fc_kernel_arg args[] = {FC_ARG_VIEW(x),
-                                POOL_PLANES(in),
-                                FC_ARG_VIEW(y),
-                                FC_ARG_VIEW(argmax),
-                                POOL_PLANES(out),
-                                FC_ARG_UINT(count),
-                                FC_ARG_UINT(in.c),
-                                FC_ARG_INT(k),
-                                FC_ARG_INT(stride),
-                                FC_ARG_INT(pad)};
+  const fc_kernel_arg args[] = {
+      FC_ARG_VIEW(x),     POOL_PLANES(in),   FC_ARG_VIEW(y), FC_ARG_VIEW(argmax), POOL_PLANES(out),
+      FC_ARG_UINT(count), FC_ARG_UINT(in.c), FC_ARG_INT(k),  FC_ARG_INT(stride),  FC_ARG_INT(pad)};
   /* The CPU variants take a work-item per output row (the rest would return at once). */
-  return fc_ops_launch_2d(dev, kernel, op, cpu ? (size_t)out.n * out.h : count, (size_t)in.c,
-                          args, FC_NARGS(args));
+  return fc_ops_launch_2d(dev, kernel, op, cpu ? (size_t)out.n * out.h : count, (size_t)in.c, args,
+                          FC_NARGS(args));
 }
 
 fc_status fc_maxpool2d_forward(fc_device *dev, fc_shape4 in, int k, int stride, int pad, fc_view x,
@@ -79,15 +72,9 @@ fc_status fc_maxpool2d_backward(fc_device *dev, fc_shape4 in, int k, int stride,
   FC_TRY(fc_device_kernel(dev, "pool", "", cpu ? "maxpool_backward_cpu" : "maxpool_backward",
                           &kernel));
   size_t count = (size_t)in.n * in.h * in.w;
-  const fc_kernel_arg args[] = {FC_ARG_VIEW(argmax),
-                                FC_ARG_VIEW(dy),
-                                POOL_PLANES(out),
-                                FC_ARG_VIEW(dx),
-                                POOL_PLANES(in),
-                                FC_ARG_UINT(count),
-                                FC_ARG_UINT(in.c),
-                                FC_ARG_INT(k),
-                                FC_ARG_INT(stride),
+  const fc_kernel_arg args[] = {FC_ARG_VIEW(argmax), FC_ARG_VIEW(dy), POOL_PLANES(out),
+                                FC_ARG_VIEW(dx),     POOL_PLANES(in), FC_ARG_UINT(count),
+                                FC_ARG_UINT(in.c),   FC_ARG_INT(k),   FC_ARG_INT(stride),
                                 FC_ARG_INT(pad)};
   return fc_ops_launch_2d(dev, kernel, op, cpu ? (size_t)in.n : count, (size_t)in.c, args,
                           FC_NARGS(args));

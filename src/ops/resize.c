@@ -18,11 +18,10 @@ fc_status fc_crop_resize(fc_device *dev, fc_resize_mode mode, fc_view src, int c
   FC_TRY(fc_ops_check_view(op, "y", y, count * channels));
   cl_kernel kernel = NULL;
   FC_TRY(fc_device_kernel(dev, "resize", "", "crop_resize", &kernel));
-  const fc_kernel_arg args[] = {FC_ARG_VIEW_MEM(src),   FC_ARG_VIEW_OFF(src), FC_ARG_INT(h),
-                                FC_ARG_INT(w),          FC_ARG_VIEW_MEM(boxes),
-                                FC_ARG_VIEW_OFF(boxes), FC_ARG_VIEW_MEM(y),   FC_ARG_VIEW_OFF(y),
-                                FC_ARG_INT(oh),         FC_ARG_INT(ow),       FC_ARG_UINT(count),
-                                FC_ARG_UINT(channels),  FC_ARG_INT(mode),     FC_ARG_FLOAT(scale),
-                                FC_ARG_FLOAT(shift)};
+  const fc_kernel_arg args[] = {
+      FC_ARG_VIEW_MEM(src),   FC_ARG_VIEW_OFF(src),   FC_ARG_INT(h),      FC_ARG_INT(w),
+      FC_ARG_VIEW_MEM(boxes), FC_ARG_VIEW_OFF(boxes), FC_ARG_VIEW_MEM(y), FC_ARG_VIEW_OFF(y),
+      FC_ARG_INT(oh),         FC_ARG_INT(ow),         FC_ARG_UINT(count), FC_ARG_UINT(channels),
+      FC_ARG_INT(mode),       FC_ARG_FLOAT(scale),    FC_ARG_FLOAT(shift)};
   return fc_ops_launch_2d(dev, kernel, op, count, (size_t)channels, args, FC_NARGS(args));
 }

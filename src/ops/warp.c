@@ -17,10 +17,10 @@ fc_status fc_affine_warp(fc_device *dev, fc_view src, int in_channels, int h, in
   FC_TRY(fc_ops_check_view(op, "m", m, (size_t)n * 6));
   size_t count = (size_t)n * oh * ow;
   FC_TRY(fc_ops_check_bytes(op, "y", y, count * out_channels));
-  const fc_kernel_arg args[] = {FC_ARG_VIEW_MEM(src), FC_ARG_VIEW_OFF(src), FC_ARG_INT(in_channels),
-                                FC_ARG_INT(h),        FC_ARG_INT(w),        FC_ARG_VIEW_MEM(m),
-                                FC_ARG_VIEW_OFF(m),   FC_ARG_VIEW_MEM(y),   FC_ARG_VIEW_OFF(y),
-                                FC_ARG_INT(out_channels), FC_ARG_INT(oh),   FC_ARG_INT(ow),
-                                FC_ARG_UINT(count)};
+  const fc_kernel_arg args[] = {
+      FC_ARG_VIEW_MEM(src), FC_ARG_VIEW_OFF(src),     FC_ARG_INT(in_channels), FC_ARG_INT(h),
+      FC_ARG_INT(w),        FC_ARG_VIEW_MEM(m),       FC_ARG_VIEW_OFF(m),      FC_ARG_VIEW_MEM(y),
+      FC_ARG_VIEW_OFF(y),   FC_ARG_INT(out_channels), FC_ARG_INT(oh),          FC_ARG_INT(ow),
+      FC_ARG_UINT(count)};
   return fc_ops_run_1d(dev, "warp", "affine_warp", op, count, args, FC_NARGS(args));
 }

@@ -798,8 +798,8 @@ static fc_status bench_faces(bench *bn) {
     faces_ctx ctx = {det, imgs[i], 0};
     st = faces_once(dev, &ctx); /* the face count for the row's name */
     char name[112];
-    snprintf(name, sizeof name, "detect %s %dx%d (%d face%s)", what[i], imgs[i]->width, imgs[i]->height,
-             ctx.found, ctx.found == 1 ? "" : "s");
+    snprintf(name, sizeof name, "detect %s %dx%d (%d face%s)", what[i], imgs[i]->width,
+             imgs[i]->height, ctx.found, ctx.found == 1 ? "" : "s");
     if (st == FC_OK) st = run_one(bn, "faces", name, faces_once, &ctx, 1e9, "img/s", 0);
   }
   fc_image_free(&photo);

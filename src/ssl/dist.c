@@ -61,7 +61,8 @@ double fc_dist_seconds(void) {
 static fc_status mpi_error(int code, const char *what) {
   char text[MPI_MAX_ERROR_STRING];
   int len = 0;
-  if (MPI_Error_string(code, text, &len) != MPI_SUCCESS) snprintf(text, sizeof text, "MPI error %d", code);
+  if (MPI_Error_string(code, text, &len) != MPI_SUCCESS)
+    snprintf(text, sizeof text, "MPI error %d", code);
   return fc_errorf(FC_ERR_IO, "%s failed on rank %d of %d: %s", what, world_rank, world_size, text);
 }
 
@@ -69,7 +70,8 @@ fc_status fc_dist_init(void) {
   int announced = launcher_size();
   if (announced == 0 || initialised) return FC_OK;
   int rc = MPI_Init(NULL, NULL);
-  if (rc != MPI_SUCCESS) return fc_errorf(FC_ERR_IO, "MPI_Init failed (error %d): is mpirun working?", rc);
+  if (rc != MPI_SUCCESS)
+    return fc_errorf(FC_ERR_IO, "MPI_Init failed (error %d): is mpirun working?", rc);
   initialised = 1;
   /* Errors come back as codes, so a failing call reports what it was doing
    * (and the caller then ends the whole job with fc_dist_abort). */
@@ -77,7 +79,8 @@ fc_status fc_dist_init(void) {
   MPI_Comm_size(MPI_COMM_WORLD, &world_size);
   MPI_Comm_rank(MPI_COMM_WORLD, &world_rank);
   MPI_Comm node;
-  if (MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, world_rank, MPI_INFO_NULL, &node) == MPI_SUCCESS) {
+  if (MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, world_rank, MPI_INFO_NULL, &node) ==
+      MPI_SUCCESS) {
     MPI_Comm_rank(node, &local_rank);
     MPI_Comm_free(&node);
   }
@@ -106,14 +109,19 @@ static fc_status allreduce_sum(void *v, size_t n, size_t elem, MPI_Datatype type
   if (world_size <= 1) return FC_OK;
   for (size_t at = 0; at < n; at += PIECE) {
     size_t k = n - at < PIECE ? n - at : PIECE;
-    int rc = MPI_Allreduce(MPI_IN_PLACE, (char *)v + at * elem, (int)k, type, MPI_SUM, MPI_COMM_WORLD);
+    int rc =
+        MPI_Allreduce(MPI_IN_PLACE, (char *)v + at * elem, (int)k, type, MPI_SUM, MPI_COMM_WORLD);
     if (rc != MPI_SUCCESS) return mpi_error(rc, "MPI_Allreduce");
   }
   return FC_OK;
 }
 
-fc_status fc_dist_sum_f32(float *v, size_t n) { return allreduce_sum(v, n, sizeof(float), MPI_FLOAT); }
-fc_status fc_dist_sum_f64(double *v, size_t n) { return allreduce_sum(v, n, sizeof(double), MPI_DOUBLE); }
+fc_status fc_dist_sum_f32(float *v, size_t n) {
+  return allreduce_sum(v, n, sizeof(float), MPI_FLOAT);
+}
+fc_status fc_dist_sum_f64(double *v, size_t n) {
+  return allreduce_sum(v, n, sizeof(double), MPI_DOUBLE);
+}
 
 fc_status fc_dist_broadcast(void *buf, size_t bytes) {
   if (world_size <= 1) return FC_OK;
@@ -144,8 +152,8 @@ fc_status fc_dist_agree(fc_status st) {
   if (failed) return st;
   if (first < world_size) {
     failed_elsewhere = 1;
-    return fc_errorf(FC_ERR_INTERNAL, "rank %d of %d failed (see its message); every rank stops", first,
-                     world_size);
+    return fc_errorf(FC_ERR_INTERNAL, "rank %d of %d failed (see its message); every rank stops",
+                     first, world_size);
   }
   return FC_OK;
 }
@@ -155,11 +163,13 @@ fc_status fc_dist_agree(fc_status st) {
 fc_status fc_dist_init(void) {
   int announced = launcher_size();
   if (announced > 1)
-    return fc_errorf(FC_ERR_UNSUPPORTED,
-                     "started as one of %d MPI ranks, but this fer-cl was built without MPI, so each rank would "
-                     "train a model of its own: install libopenmpi-dev and rebuild (meson setup --reconfigure build "
-                     "-Dmpi=enabled), or run fer-cl without mpirun",
-                     announced);
+    return fc_errorf(
+        FC_ERR_UNSUPPORTED,
+        "started as one of %d MPI ranks, but this fer-cl was built without MPI, so each rank would "
+        "train a model of its own: install libopenmpi-dev and rebuild (meson setup --reconfigure "
+        "build "
+        "-Dmpi=enabled), or run fer-cl without mpirun",
+        announced);
   (void)initialised;
   return FC_OK;
 }

@@ -32,18 +32,23 @@ void fc_evaluator_free(fc_evaluator *ev) {
   memset(ev, 0, sizeof *ev);
 }
 
-fc_status fc_evaluator_run(fc_evaluator *ev, const uint8_t *images, int n, const fc_input_norm *norm, float *probs) {
-  if (n < 1 || n > ev->capacity) return fc_errorf(FC_ERR_INVALID_ARG, "evaluation batch of %d images", n);
+fc_status fc_evaluator_run(fc_evaluator *ev, const uint8_t *images, int n,
+                           const fc_input_norm *norm, float *probs) {
+  if (n < 1 || n > ev->capacity)
+    return fc_errorf(FC_ERR_INVALID_ARG, "evaluation batch of %d images", n);
   fc_device *dev = fc_net_get_device(ev->net);
   int C = fc_net_get_config(ev->net)->num_classes;
   /* A short batch is padded with copies of its first image; their outputs are ignored. */
   memcpy(ev->staging, images, (size_t)n * ev->image_bytes);
-  for (int i = n; i < ev->capacity; i++) memcpy(ev->staging + (size_t)i * ev->image_bytes, images, ev->image_bytes);
+  for (int i = n; i < ev->capacity; i++)
+    memcpy(ev->staging + (size_t)i * ev->image_bytes, images, ev->image_bytes);
   fc_view input = fc_net_plan_input(ev->plan);
-  FC_TRY(fc_buffer_write(dev, input.mem, 0, (size_t)ev->capacity * ev->image_bytes, ev->staging, 0));
+  FC_TRY(
+      fc_buffer_write(dev, input.mem, 0, (size_t)ev->capacity * ev->image_bytes, ev->staging, 0));
   FC_TRY(fc_net_forward(ev->plan, input, norm, 0, 0));
   fc_view logits = fc_net_plan_logits(ev->plan);
-  FC_TRY(fc_buffer_read(dev, logits.mem, logits.offset * sizeof(float), (size_t)n * C * sizeof(float), ev->logits, 1));
+  FC_TRY(fc_buffer_read(dev, logits.mem, logits.offset * sizeof(float),
+                        (size_t)n * C * sizeof(float), ev->logits, 1));
   for (int b = 0; b < n; b++) {
     const float *z = ev->logits + (size_t)b * C;
     float *p = probs + (size_t)b * C;

@@ -59,20 +59,17 @@ fc_status fc_confusion_add_array(fc_confusion *cm, const int32_t *true_labels,
   if (!cm) return fc_errorf(FC_ERR_INVALID_ARG, "fc_confusion_add_array: matrix is NULL");
   if (n == 0) return FC_OK;
   if (!true_labels || !predicted)
-    return fc_errorf(FC_ERR_INVALID_ARG, "fc_confusion_add_array: %zu samples but a label array is NULL",
-                     n);
+    return fc_errorf(FC_ERR_INVALID_ARG,
+                     "fc_confusion_add_array: %zu samples but a label array is NULL", n);
   /* Validate everything first so a bad batch leaves the matrix as it was. */
   for (size_t i = 0; i < n; i++) {
-    if (!label_ok(cm, true_labels[i]))
-      return fc_errorf(FC_ERR_INVALID_ARG,
-                       "confusion matrix: true label %" PRId32 " at index %zu is outside the %d "
-                       "classes 0..%d",
-                       true_labels[i], i, cm->num_classes, cm->num_classes - 1);
-    if (!label_ok(cm, predicted[i]))
-      return fc_errorf(FC_ERR_INVALID_ARG,
-                       "confusion matrix: predicted label %" PRId32 " at index %zu is outside the "
-                       "%d classes 0..%d",
-                       predicted[i], i, cm->num_classes, cm->num_classes - 1);
+    const int32_t pair[2] = {true_labels[i], predicted[i]};
+    for (int which = 0; which < 2; which++)
+      if (!label_ok(cm, pair[which]))
+        return fc_errorf(
+            FC_ERR_INVALID_ARG,
+            "confusion matrix: %s label %" PRId32 " at index %zu is outside the %d classes 0..%d",
+            which ? "predicted" : "true", pair[which], i, cm->num_classes, cm->num_classes - 1);
   }
   size_t c = (size_t)cm->num_classes;
   for (size_t i = 0; i < n; i++) cm->counts[(size_t)true_labels[i] * c + (size_t)predicted[i]]++;
@@ -191,7 +188,8 @@ static int digits_u64(uint64_t v) {
 }
 
 static fc_status stream_status(FILE *out, const char *what) {
-  if (ferror(out)) return fc_errorf(FC_ERR_IO, "cannot write the %s: the output stream failed", what);
+  if (ferror(out))
+    return fc_errorf(FC_ERR_IO, "cannot write the %s: the output stream failed", what);
   return FC_OK;
 }
 
@@ -262,8 +260,7 @@ fc_status fc_metrics_write_report(FILE *out, const fc_confusion *cm,
   return stream_status(out, "metrics report");
 }
 
-fc_status fc_metrics_write_json(FILE *out, const fc_confusion *cm,
-                                const char *const *class_names) {
+fc_status fc_metrics_write_json(FILE *out, const fc_confusion *cm, const char *const *class_names) {
   if (!out || !cm) return fc_errorf(FC_ERR_INVALID_ARG, "fc_metrics_write_json: NULL argument");
   fc_metrics m;
   FC_TRY(fc_metrics_compute(cm, &m));
@@ -292,8 +289,7 @@ fc_status fc_metrics_write_json(FILE *out, const fc_confusion *cm,
     fc_json_write_number(out, pc->recall);
     fputs(",\"f1\":", out);
     fc_json_write_number(out, pc->f1);
-    fprintf(out, ",\"support\":%" PRIu64 ",\"predicted\":%" PRIu64 "}", pc->support,
-            pc->predicted);
+    fprintf(out, ",\"support\":%" PRIu64 ",\"predicted\":%" PRIu64 "}", pc->support, pc->predicted);
   }
   fputs("],\"confusion\":[", out);
   for (int t = 0; t < c; t++) {

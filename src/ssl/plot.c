@@ -12,7 +12,7 @@
 fc_rgb fc_plot_palette(int i) {
   /* Ten hues that stay distinct from each other and from the grey axes. */
   static const fc_rgb palette[FC_PLOT_PALETTE_SIZE] = {
-      {31, 119, 180}, {255, 127, 14}, {44, 160, 44},  {214, 39, 40},  {148, 103, 189},
+      {31, 119, 180}, {255, 127, 14},  {44, 160, 44},   {214, 39, 40},  {148, 103, 189},
       {140, 86, 75},  {227, 119, 194}, {127, 127, 127}, {188, 189, 34}, {23, 190, 207}};
   if (i < 0) i = -i;
   return palette[i % FC_PLOT_PALETTE_SIZE];
@@ -149,7 +149,7 @@ static void format_log_tick(double value, char *buf, size_t size) {
 
 typedef struct axis_ticks {
   int n;
-  double value[MAX_TICKS];         /* in axis space (log10 of y on a log axis) */
+  double value[MAX_TICKS];          /* in axis space (log10 of y on a log axis) */
   char label[MAX_TICKS][LABEL_MAX]; /* empty: a tick without a label */
 } axis_ticks;
 
@@ -210,9 +210,9 @@ double fc_plot_frame_py(const fc_plot_frame *f, double y) {
 
 /* ---- line charts ----------------------------------------------------------- */
 
-#define FONT_SCALE 2       /* tick labels, legends, axis labels */
-#define TITLE_SCALE 2      /* panel titles */
-#define FIG_TITLE_SCALE 3  /* the title above all panels */
+#define FONT_SCALE 2      /* tick labels, legends, axis labels */
+#define TITLE_SCALE 2     /* panel titles */
+#define FIG_TITLE_SCALE 3 /* the title above all panels */
 #define TICK_LEN 6
 #define PAD 14
 #define MAX_PANELS 64
@@ -359,7 +359,10 @@ static int series_dash(int index) {
 static void draw_series(fc_canvas *c, const fc_plot_frame *f, const fc_plot_series *s, int index,
                         int thickness, int interleave_of) {
   if (!s->y || s->n == 0) return;
-  series_pen pen = {.canvas = c, .thickness = thickness, .dash = series_dash(index), .cycle = 2,
+  series_pen pen = {.canvas = c,
+                    .thickness = thickness,
+                    .dash = series_dash(index),
+                    .cycle = 2,
                     .color = fc_plot_palette(index)};
   if (interleave_of > 1) {
     pen.dash = INTERLEAVE_DASH;
@@ -501,15 +504,22 @@ static int draw_panel(fc_canvas *c, const fc_plot_panel *p, int bx, int by, int 
   if (legend_outside) {
     legend_measure(p, plot_h, FONT_SCALE, &outside);
     if (outside.w > (right - left) * 2 / 5) legend_measure(p, plot_h, 1, &outside);
-    if (outside.n > 0 && outside.w <= (right - left) / 2) right -= outside.w + LEGEND_GAP;
-    else outside.n = 0;
+    if (outside.n > 0 && outside.w <= (right - left) / 2)
+      right -= outside.w + LEGEND_GAP;
+    else
+      outside.n = 0;
   }
   if (right - left < 20) right = left + 20;
 
-  fc_plot_frame f = {.x0 = left, .y0 = top, .x1 = right, .y1 = top + plot_h - 1,
-                     .x_min = r.x_min, .x_max = r.x_max,
+  fc_plot_frame f = {.x0 = left,
+                     .y0 = top,
+                     .x1 = right,
+                     .y1 = top + plot_h - 1,
+                     .x_min = r.x_min,
+                     .x_max = r.x_max,
                      .y_min = p->log_y ? pow(10.0, r.y_min) : r.y_min,
-                     .y_max = p->log_y ? pow(10.0, r.y_max) : r.y_max, .log_y = p->log_y};
+                     .y_max = p->log_y ? pow(10.0, r.y_max) : r.y_max,
+                     .log_y = p->log_y};
   int plot_w = f.x1 - f.x0 + 1;
 
   axis_ticks xt;
@@ -532,7 +542,8 @@ static int draw_panel(fc_canvas *c, const fc_plot_panel *p, int bx, int by, int 
   fc_canvas_set_clip(c, f.x0, f.y0, f.x1, f.y1);
   for (int k = 0; k < p->n_series; k++) draw_series(c, &f, &p->series[k], k, thickness, 0);
   if (p->interleave && p->n_series > 1) /* again, each series on its share of every stretch */
-    for (int k = 0; k < p->n_series; k++) draw_series(c, &f, &p->series[k], k, thickness, p->n_series);
+    for (int k = 0; k < p->n_series; k++)
+      draw_series(c, &f, &p->series[k], k, thickness, p->n_series);
   fc_canvas_reset_clip(c);
   fc_canvas_rect_outline(c, f.x0 - 1, f.y0 - 1, f.x1 + 1, f.y1 + 1, FC_PLOT_AXIS);
 
@@ -613,14 +624,18 @@ static fc_status check_panels(const fc_plot_panel *panels, int n_panels) {
                        MAX_SERIES);
     for (int k = 0; k < p->n_series; k++)
       if (p->series[k].n > 0 && !p->series[k].y)
-        return fc_errorf(FC_ERR_INVALID_ARG, "curves plot: panel %d \"%s\" series %d has %zu points "
-                         "but no y values", i, name, k, p->series[k].n);
+        return fc_errorf(FC_ERR_INVALID_ARG,
+                         "curves plot: panel %d \"%s\" series %d has %zu points "
+                         "but no y values",
+                         i, name, k, p->series[k].n);
     if (p->fixed_y) {
       int ok = isfinite(p->y_min) && isfinite(p->y_max) && p->y_max > p->y_min &&
                (!p->log_y || p->y_min > 0.0);
       if (!ok)
-        return fc_errorf(FC_ERR_INVALID_ARG, "curves plot: panel %d \"%s\" y range [%g, %g] must be "
-                         "finite and increasing%s", i, name, p->y_min, p->y_max,
+        return fc_errorf(FC_ERR_INVALID_ARG,
+                         "curves plot: panel %d \"%s\" y range [%g, %g] must be "
+                         "finite and increasing%s",
+                         i, name, p->y_min, p->y_max,
                          p->log_y ? ", and positive on a log axis" : "");
     }
   }
@@ -643,12 +658,16 @@ fc_status fc_plot_curves_render(fc_canvas *canvas, const fc_plot_panel *panels, 
   if (o.line_width <= 0) o.line_width = 2;
   if (o.line_width > 16) o.line_width = 16;
   if (o.width > FC_PLOT_MAX_SIDE || o.height > FC_PLOT_MAX_SIDE)
-    return fc_errorf(FC_ERR_LIMIT, "curves plot: %d x %d pixels is above the %d-pixel limit; use "
-                     "fewer panels per row or a smaller size", o.width, o.height, FC_PLOT_MAX_SIDE);
+    return fc_errorf(FC_ERR_LIMIT,
+                     "curves plot: %d x %d pixels is above the %d-pixel limit; use "
+                     "fewer panels per row or a smaller size",
+                     o.width, o.height, FC_PLOT_MAX_SIDE);
   int panel_w = o.width / o.columns, panel_h = (o.height - title_h) / rows;
   if (panel_w < 240 || panel_h < 180)
-    return fc_errorf(FC_ERR_INVALID_ARG, "curves plot: %d x %d pixels leave %d x %d per panel; "
-                     "each panel needs at least 240 x 180", o.width, o.height, panel_w, panel_h);
+    return fc_errorf(FC_ERR_INVALID_ARG,
+                     "curves plot: %d x %d pixels leave %d x %d per panel; "
+                     "each panel needs at least 240 x 180",
+                     o.width, o.height, panel_w, panel_h);
   FC_TRY(fc_canvas_create(canvas, o.width, o.height, FC_PLOT_BACKGROUND));
   if (title_h) {
     char buf[LABEL_MAX * 4];
@@ -658,9 +677,11 @@ fc_status fc_plot_curves_render(fc_canvas *canvas, const fc_plot_panel *panels, 
   for (int i = 0; i < n_panels; i++) {
     int col = i % o.columns, row = i / o.columns;
     int x = col * panel_w, y = title_h + row * panel_h;
-    if (draw_panel(canvas, &panels[i], x, y, panel_w, panel_h, o.line_width, 0, frames ? &frames[i] : NULL)) {
+    if (draw_panel(canvas, &panels[i], x, y, panel_w, panel_h, o.line_width, 0,
+                   frames ? &frames[i] : NULL)) {
       fc_canvas_fill_rect(canvas, x, y, x + panel_w - 1, y + panel_h - 1, FC_PLOT_BACKGROUND);
-      draw_panel(canvas, &panels[i], x, y, panel_w, panel_h, o.line_width, 1, frames ? &frames[i] : NULL);
+      draw_panel(canvas, &panels[i], x, y, panel_w, panel_h, o.line_width, 1,
+                 frames ? &frames[i] : NULL);
     }
   }
   return FC_OK;
@@ -761,8 +782,10 @@ fc_status fc_plot_confusion_render(fc_canvas *canvas, const uint64_t *counts, in
   if (width < 420) width = 420;
   if (width > FC_PLOT_MAX_SIDE || height > FC_PLOT_MAX_SIDE) {
     fc_metrics_free(&m);
-    return fc_errorf(FC_ERR_LIMIT, "confusion plot: %d classes need %d x %d pixels, above the "
-                     "%d-pixel limit", C, width, height, FC_PLOT_MAX_SIDE);
+    return fc_errorf(FC_ERR_LIMIT,
+                     "confusion plot: %d classes need %d x %d pixels, above the "
+                     "%d-pixel limit",
+                     C, width, height, FC_PLOT_MAX_SIDE);
   }
   fc_status st = fc_canvas_create(canvas, width, height, FC_PLOT_BACKGROUND);
   if (st != FC_OK) {
@@ -791,7 +814,8 @@ fc_status fc_plot_confusion_render(fc_canvas *canvas, const uint64_t *counts, in
       double share = row_sum ? (double)v / (double)row_sum : 0.0;
       int cx = x0 + p * cell, cy = y0 + t * cell;
       fc_rgb fill = row_sum ? fc_plot_heat_color(share) : NO_SUPPORT_FILL;
-      fc_canvas_fill_rect(canvas, cx + gap, cy + gap, cx + cell - 1 - gap, cy + cell - 1 - gap, fill);
+      fc_canvas_fill_rect(canvas, cx + gap, cy + gap, cx + cell - 1 - gap, cy + cell - 1 - gap,
+                          fill);
       if (!text_scale) continue;
       fc_rgb ink = share > 0.5 ? (fc_rgb){255, 255, 255} : FC_PLOT_TEXT;
       int line_h = fc_text_height(text_scale) + 2 * text_scale;
@@ -811,7 +835,8 @@ fc_status fc_plot_confusion_render(fc_canvas *canvas, const uint64_t *counts, in
   for (int k = 0; k < C && name_scale; k++) {
     class_name(class_names, k, buf, sizeof buf);
     int mid = k * cell + cell / 2;
-    text_right(canvas, x0 - 10, y0 + mid - cap_height(name_scale) / 2, buf, name_scale, FC_PLOT_TEXT);
+    text_right(canvas, x0 - 10, y0 + mid - cap_height(name_scale) / 2, buf, name_scale,
+               FC_PLOT_TEXT);
     if (columns_upright) {
       text_centered(canvas, x0 + mid, y0 + matrix + 8, buf, name_scale, FC_PLOT_TEXT);
     } else {
@@ -839,8 +864,8 @@ fc_status fc_plot_confusion_render(fc_canvas *canvas, const uint64_t *counts, in
     fc_canvas_text(canvas, bx + bar_w + 10, y - cap_height(2) / 2, bar_labels[i], 2, FC_PLOT_TEXT);
   }
 
-  if (layout) *layout = (fc_plot_heat_layout){.x0 = x0, .y0 = y0, .cell = cell,
-                                              .cell_text = text_scale > 0};
+  if (layout)
+    *layout = (fc_plot_heat_layout){.x0 = x0, .y0 = y0, .cell = cell, .cell_text = text_scale > 0};
   fc_metrics_free(&m);
   return FC_OK;
 }

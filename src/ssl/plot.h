@@ -99,9 +99,9 @@ fc_rgb fc_plot_heat_color(double value);
 /* ---- line charts --------------------------------------------------------- */
 
 typedef struct fc_plot_series {
-  const char *label;  /* legend text; NULL or "" leaves the series out of the legend */
-  const double *x;    /* n values, nondecreasing for the fast path; NULL means 0..n-1 */
-  const double *y;    /* n values; NaN/Inf (and y <= 0 on a log axis) are gaps */
+  const char *label; /* legend text; NULL or "" leaves the series out of the legend */
+  const double *x;   /* n values, nondecreasing for the fast path; NULL means 0..n-1 */
+  const double *y;   /* n values; NaN/Inf (and y <= 0 on a log axis) are gaps */
   size_t n;
 } fc_plot_series;
 
@@ -111,11 +111,11 @@ typedef struct fc_plot_panel {
   const char *y_label; /* NULL: none */
   const fc_plot_series *series;
   int n_series;
-  int log_y;           /* logarithmic y axis (decades, 1-2-5 ticks on short ranges) */
-  int fixed_y;         /* use [y_min, y_max] instead of the data range */
+  int log_y;   /* logarithmic y axis (decades, 1-2-5 ticks on short ranges) */
+  int fixed_y; /* use [y_min, y_max] instead of the data range */
   double y_min, y_max;
-  int integer_x;       /* x ticks at whole numbers only (steps) */
-  int interleave;      /* series that often coincide (per-class thresholds): drawn, then drawn
+  int integer_x;  /* x ticks at whole numbers only (steps) */
+  int interleave; /* series that often coincide (per-class thresholds): drawn, then drawn
                           again taking turns along the line, so coinciding lines show every colour */
 } fc_plot_panel;
 

@@ -41,10 +41,19 @@ void fc_canvas_reset_clip(fc_canvas *canvas) {
   canvas->clip_y1 = canvas->height - 1;
 }
 
+/* Puts the smaller of two corner coordinates first. */
+static void order_pair(int *lo, int *hi) {
+  if (*lo > *hi) {
+    int t = *lo;
+    *lo = *hi;
+    *hi = t;
+  }
+}
+
 void fc_canvas_set_clip(fc_canvas *canvas, int x0, int y0, int x1, int y1) {
   if (!canvas) return;
-  if (x0 > x1) { int t = x0; x0 = x1; x1 = t; }
-  if (y0 > y1) { int t = y0; y0 = y1; y1 = t; }
+  order_pair(&x0, &x1);
+  order_pair(&y0, &y1);
   canvas->clip_x0 = x0 < 0 ? 0 : x0;
   canvas->clip_y0 = y0 < 0 ? 0 : y0;
   canvas->clip_x1 = x1 >= canvas->width ? canvas->width - 1 : x1;
@@ -70,8 +79,8 @@ fc_rgb fc_canvas_get(const fc_canvas *canvas, int x, int y) {
 
 void fc_canvas_fill_rect(fc_canvas *canvas, int x0, int y0, int x1, int y1, fc_rgb color) {
   if (!canvas) return;
-  if (x0 > x1) { int t = x0; x0 = x1; x1 = t; }
-  if (y0 > y1) { int t = y0; y0 = y1; y1 = t; }
+  order_pair(&x0, &x1);
+  order_pair(&y0, &y1);
   if (x0 < canvas->clip_x0) x0 = canvas->clip_x0;
   if (y0 < canvas->clip_y0) y0 = canvas->clip_y0;
   if (x1 > canvas->clip_x1) x1 = canvas->clip_x1;

@@ -109,15 +109,23 @@ static const char *const ascii_glyphs[95][9] = {
     /* '}' */ {"##...", "..#..", "..#..", "...#.", "..#..", "..#..", "##...", ".....", "....."},
     /* '~' */ {".....", ".....", ".#...", "#.#.#", "...#.", ".....", ".....", ".....", "....."},
 };
-static const struct extra_glyph { uint32_t code_point; const char *rows[9]; } extra_glyphs[] = {
-    {0x03C4, {".....", ".....", "#####", "..#..", "..#..", "..#..", "...##", ".....", "....."}}, /* τ */
-    {0x03BC, {".....", ".....", "#...#", "#...#", "#...#", "#..##", "###.#", "#....", "#...."}}, /* μ */
-    {0x00B1, {"..#..", "..#..", "#####", "..#..", "..#..", ".....", "#####", ".....", "....."}}, /* ± */
-    {0x00B0, {".##..", "#..#.", "#..#.", ".##..", ".....", ".....", ".....", ".....", "....."}}, /* ° */
-    {0x00B7, {".....", ".....", ".....", ".##..", ".##..", ".....", ".....", ".....", "....."}}, /* · */
-    {0x00D7, {".....", "#...#", ".#.#.", "..#..", ".#.#.", "#...#", ".....", ".....", "....."}}, /* × */
+static const struct extra_glyph {
+  uint32_t code_point;
+  const char *rows[9];
+} extra_glyphs[] = {
+    {0x03C4,
+     {".....", ".....", "#####", "..#..", "..#..", "..#..", "...##", ".....", "....."}}, /* τ */
+    {0x03BC,
+     {".....", ".....", "#...#", "#...#", "#...#", "#..##", "###.#", "#....", "#...."}}, /* μ */
+    {0x00B1,
+     {"..#..", "..#..", "#####", "..#..", "..#..", ".....", "#####", ".....", "....."}}, /* ± */
+    {0x00B0,
+     {".##..", "#..#.", "#..#.", ".##..", ".....", ".....", ".....", ".....", "....."}}, /* ° */
+    {0x00B7,
+     {".....", ".....", ".....", ".##..", ".##..", ".....", ".....", ".....", "....."}}, /* · */
+    {0x00D7,
+     {".....", "#...#", ".#.#.", "..#..", ".#.#.", "#...#", ".....", ".....", "....."}}, /* × */
 };
-
 
 static const char *const box_glyph[GLYPH_H] = {"#####", "#...#", "#...#", "#...#", "#...#",
                                                "#...#", "#####", ".....", "....."};
@@ -132,8 +140,9 @@ static const char *const *glyph_rows(uint32_t cp, int *found) {
   /* Accented Latin letters (class names like "Überraschung", "colère") are
    * drawn as their base letter: readable, where a box is not. */
   static const char latin1[] = "AAAAAAACEEEEIIIIDNOOOOO?OUUUUYTsaaaaaaaceeeeiiiidnooooo?ouuuuyty";
-  static const char latin_ext_a[] = "AaAaAaCcCcCcCcDdDdEeEeEeEeEeGgGgGgGgHhHhIiIiIiIiIiIiJjKkkLlLlLlLlLlNnNnNnnNnOoOoOoOo"
-                                    "RrRrRrSsSsSsSsTtTtTtUuUuUuUuUuUuWwYyYZzZzZzs";
+  static const char latin_ext_a[] =
+      "AaAaAaCcCcCcCcDdDdEeEeEeEeEeGgGgGgGgHhHhIiIiIiIiIiIiJjKkkLlLlLlLlLlNnNnNnnNnOoOoOoOo"
+      "RrRrRrSsSsSsSsTtTtTtUuUuUuUuUuUuWwYyYZzZzZzs";
   char base = 0;
   if (cp >= 0xC0 && cp <= 0xFF) base = latin1[cp - 0xC0];
   if (cp >= 0x100 && cp <= 0x17F) base = latin_ext_a[cp - 0x100];
@@ -195,21 +204,30 @@ static int fallback_text(uint32_t cp, char out[12]) {
   int found;
   glyph_rows(cp, &found);
   if (found) return 0;
-  static const char *const cyrillic[32] = {"a", "b", "v",  "g",  "d",    "e", "zh", "z",  "i", "j", "k",
-                                           "l", "m", "n",  "o",  "p",    "r", "s",  "t",  "u", "f", "kh",
-                                           "ts", "ch", "sh", "shch", "\"", "y", "'",  "e",  "yu", "ya"};
-  static const char *const greek[25] = {"a", "b", "g", "d", "e", "z", "e", "th", "i", "k", "l", "m", "n",
-                                        "x", "o", "p", "r", "s", "s", "t", "y", "ph", "ch", "ps", "o"};
+  static const char *const cyrillic[32] = {
+      "a", "b", "v", "g", "d", "e",  "zh", "z",  "i",  "j",    "k",  "l", "m", "n", "o",  "p",
+      "r", "s", "t", "u", "f", "kh", "ts", "ch", "sh", "shch", "\"", "y", "'", "e", "yu", "ya"};
+  static const char *const greek[25] = {"a", "b", "g", "d",  "e",  "z",  "e", "th", "i",
+                                        "k", "l", "m", "n",  "x",  "o",  "p", "r",  "s",
+                                        "s", "t", "y", "ph", "ch", "ps", "o"};
   const char *t = NULL;
   int upper = 0;
-  if (cp >= 0x410 && cp <= 0x42F) t = cyrillic[cp - 0x410], upper = 1;
-  else if (cp >= 0x430 && cp <= 0x44F) t = cyrillic[cp - 0x430];
-  else if (cp == 0x401 || cp == 0x451) t = "yo", upper = cp == 0x401;
-  else if (cp >= 0x391 && cp <= 0x3A9 && cp != 0x3A2) t = greek[cp - 0x391], upper = 1;
-  else if (cp >= 0x3B1 && cp <= 0x3C9) t = greek[cp - 0x3B1];
-  else if (cp >= 0x3AC && cp <= 0x3AF) t = (const char *const[]){"a", "e", "e", "i"}[cp - 0x3AC];
-  else if (cp >= 0x3CC && cp <= 0x3CE) t = (const char *const[]){"o", "y", "o"}[cp - 0x3CC];
-  else if (cp == 0xFFFD) t = "?";
+  if (cp >= 0x410 && cp <= 0x42F)
+    t = cyrillic[cp - 0x410], upper = 1;
+  else if (cp >= 0x430 && cp <= 0x44F)
+    t = cyrillic[cp - 0x430];
+  else if (cp == 0x401 || cp == 0x451)
+    t = "yo", upper = cp == 0x401;
+  else if (cp >= 0x391 && cp <= 0x3A9 && cp != 0x3A2)
+    t = greek[cp - 0x391], upper = 1;
+  else if (cp >= 0x3B1 && cp <= 0x3C9)
+    t = greek[cp - 0x3B1];
+  else if (cp >= 0x3AC && cp <= 0x3AF)
+    t = (const char *const[]){"a", "e", "e", "i"}[cp - 0x3AC];
+  else if (cp >= 0x3CC && cp <= 0x3CE)
+    t = (const char *const[]){"o", "y", "o"}[cp - 0x3CC];
+  else if (cp == 0xFFFD)
+    t = "?";
   if (t) {
     snprintf(out, 12, "%s", t);
     if (upper && out[0] >= 'a' && out[0] <= 'z') out[0] = (char)(out[0] - 'a' + 'A');
@@ -270,7 +288,6 @@ void fc_canvas_text(fc_canvas *canvas, int x, int y, const char *text, int scale
   draw_text(canvas, x, y, text, scale, color, 0);
 }
 
-void fc_canvas_text_up(fc_canvas *canvas, int x, int y, const char *text, int scale,
-                       fc_rgb color) {
+void fc_canvas_text_up(fc_canvas *canvas, int x, int y, const char *text, int scale, fc_rgb color) {
   draw_text(canvas, x, y, text, scale, color, 1);
 }

@@ -14,7 +14,8 @@ fc_status fc_runlog_init(fc_runlog *log, int classes, char *const *class_names) 
   if (classes < 1 || classes > FC_RUNLOG_MAX_CLASSES)
     return fc_errorf(FC_ERR_LIMIT, "the run log supports 1..%d classes", FC_RUNLOG_MAX_CLASSES);
   log->classes = classes;
-  for (int c = 0; c < classes; c++) snprintf(log->class_names[c], sizeof log->class_names[c], "%s", class_names[c]);
+  for (int c = 0; c < classes; c++)
+    snprintf(log->class_names[c], sizeof log->class_names[c], "%s", class_names[c]);
   return FC_OK;
 }
 
@@ -43,7 +44,8 @@ fc_log_row *fc_runlog_find(fc_runlog *log, int64_t step) {
 }
 
 static const char *const fixed_columns =
-    "step,epoch,lr,loss,loss_s,loss_u,loss_n,mask_rate,mean_conf,pl_precision,neg_per_sample,neg_precision,"
+    "step,epoch,lr,loss,loss_s,loss_u,loss_n,mask_rate,mean_conf,pl_precision,neg_per_sample,neg_"
+    "precision,"
     "snl_k,images_per_s,val_acc,val_mca,val_f1";
 
 static void put_number(fc_atomic_file *f, double v, char *buf, size_t size) {
@@ -72,9 +74,14 @@ fc_status fc_runlog_write_csv(const fc_runlog *log, const char *path) {
     const fc_log_row *r = &log->rows[i];
     int n = snprintf(buf, sizeof buf, "%lld", (long long)r->step);
     fc_atomic_file_write(&f, buf, (size_t)n);
-    const double v[] = {r->epoch, r->lr, r->loss, r->loss_s, r->loss_u, r->loss_n, r->mask_rate, r->mean_conf,
-                        r->pl_precision, r->neg_per_sample, r->neg_precision, (double)r->snl_k, r->images_per_s,
-                        r->val_acc, r->val_mca, r->val_f1};
+    const double v[] = {r->epoch,         r->lr,
+                        r->loss,          r->loss_s,
+                        r->loss_u,        r->loss_n,
+                        r->mask_rate,     r->mean_conf,
+                        r->pl_precision,  r->neg_per_sample,
+                        r->neg_precision, (double)r->snl_k,
+                        r->images_per_s,  r->val_acc,
+                        r->val_mca,       r->val_f1};
     for (size_t k = 0; k < sizeof v / sizeof v[0]; k++) put_number(&f, v[k], buf, sizeof buf);
     for (int c = 0; c < log->classes; c++) put_number(&f, r->tau[c], buf, sizeof buf);
     fc_atomic_file_write(&f, "\n", 1);
@@ -165,16 +172,17 @@ fc_status fc_runlog_plot(const fc_runlog *log, const char *path, const char *tit
     free(evx);
     return fc_errorf(FC_ERR_NOMEM, "out of memory plotting");
   }
-  double *x = buf, *raw = buf + n, *loss = buf + 2 * n, *ls = buf + 3 * n, *lu = buf + 4 * n, *ln = buf + 5 * n;
+  double *x = buf, *raw = buf + n, *loss = buf + 2 * n, *ls = buf + 3 * n, *lu = buf + 4 * n,
+         *ln = buf + 5 * n;
   double *mask = buf + 6 * n, *prec = buf + 7 * n, *negp = buf + 8 * n, *tau = buf + 12 * n;
   double *ev_acc = evx + n, *ev_mca = evx + 2 * n, *ev_f1 = evx + 3 * n;
   int64_t ne = 0;
   double alpha = n > 200 ? 0.98 : 0.8;
   for (int64_t i = 0; i < n; i++) x[i] = (double)log->rows[i].step;
-#define SMOOTH(field, dst)                                          \
-  do {                                                              \
-    for (int64_t i = 0; i < n; i++) raw[i] = log->rows[i].field;    \
-    smooth(raw, dst, n, alpha);                                     \
+#define SMOOTH(field, dst)                                       \
+  do {                                                           \
+    for (int64_t i = 0; i < n; i++) raw[i] = log->rows[i].field; \
+    smooth(raw, dst, n, alpha);                                  \
   } while (0)
   SMOOTH(loss, loss);
   SMOOTH(loss_s, ls);
@@ -194,9 +202,12 @@ fc_status fc_runlog_plot(const fc_runlog *log, const char *path, const char *tit
     ev_f1[ne] = log->rows[i].val_f1;
     ne++;
   }
-  fc_plot_series loss_series[] = {{"total", x, loss, (size_t)n}, {"supervised CE", x, ls, (size_t)n},
-                                  {"pseudo-label CE", x, lu, (size_t)n}, {"negative learning", x, ln, (size_t)n}};
-  fc_plot_series acc_series[] = {{"top-1", evx, ev_acc, (size_t)ne}, {"mean class acc.", evx, ev_mca, (size_t)ne},
+  fc_plot_series loss_series[] = {{"total", x, loss, (size_t)n},
+                                  {"supervised CE", x, ls, (size_t)n},
+                                  {"pseudo-label CE", x, lu, (size_t)n},
+                                  {"negative learning", x, ln, (size_t)n}};
+  fc_plot_series acc_series[] = {{"top-1", evx, ev_acc, (size_t)ne},
+                                 {"mean class acc.", evx, ev_mca, (size_t)ne},
                                  {"macro-F1", evx, ev_f1, (size_t)ne}};
   fc_plot_series tau_series[FC_RUNLOG_MAX_CLASSES];
   for (int c = 0; c < C; c++)
@@ -206,14 +217,38 @@ fc_status fc_runlog_plot(const fc_runlog *log, const char *path, const char *tit
                                   {"SNL negative precision", x, negp, (size_t)n}};
   fc_plot_panel panels[4];
   memset(panels, 0, sizeof panels);
-  panels[0] = (fc_plot_panel){.title = "loss (smoothed)", .x_label = "step", .integer_x = 1, .series = loss_series,
-                              .n_series = 4, .log_y = 1};
-  panels[1] = (fc_plot_panel){.title = "validation (teacher)", .x_label = "step", .integer_x = 1, .series = acc_series,
-                              .n_series = 3, .fixed_y = 1, .y_min = 0, .y_max = 1, .interleave = 1};
-  panels[2] = (fc_plot_panel){.title = "thresholds per class", .x_label = "step", .integer_x = 1, .series = tau_series,
-                              .n_series = C, .fixed_y = 1, .y_min = 0, .y_max = 1, .interleave = 1};
-  panels[3] = (fc_plot_panel){.title = "unlabelled pool (smoothed)", .x_label = "step", .integer_x = 1, .series = mask_series,
-                              .n_series = 3, .fixed_y = 1, .y_min = 0, .y_max = 1};
+  panels[0] = (fc_plot_panel){.title = "loss (smoothed)",
+                              .x_label = "step",
+                              .integer_x = 1,
+                              .series = loss_series,
+                              .n_series = 4,
+                              .log_y = 1};
+  panels[1] = (fc_plot_panel){.title = "validation (teacher)",
+                              .x_label = "step",
+                              .integer_x = 1,
+                              .series = acc_series,
+                              .n_series = 3,
+                              .fixed_y = 1,
+                              .y_min = 0,
+                              .y_max = 1,
+                              .interleave = 1};
+  panels[2] = (fc_plot_panel){.title = "thresholds per class",
+                              .x_label = "step",
+                              .integer_x = 1,
+                              .series = tau_series,
+                              .n_series = C,
+                              .fixed_y = 1,
+                              .y_min = 0,
+                              .y_max = 1,
+                              .interleave = 1};
+  panels[3] = (fc_plot_panel){.title = "unlabelled pool (smoothed)",
+                              .x_label = "step",
+                              .integer_x = 1,
+                              .series = mask_series,
+                              .n_series = 3,
+                              .fixed_y = 1,
+                              .y_min = 0,
+                              .y_max = 1};
   fc_plot_options opts;
   memset(&opts, 0, sizeof opts);
   opts.title = title;

@@ -19,7 +19,8 @@ double fc_ema_momentum_at(double m, int64_t step) {
   return warm < m ? warm : m;
 }
 
-fc_status fc_flexmatch_init(fc_flexmatch *f, int classes, int64_t dataset_count, int64_t pool_count, double tau) {
+fc_status fc_flexmatch_init(fc_flexmatch *f, int classes, int64_t dataset_count, int64_t pool_count,
+                            double tau) {
   memset(f, 0, sizeof *f);
   if (classes > 64) return fc_errorf(FC_ERR_LIMIT, "flexmatch supports at most 64 classes");
   f->selected = malloc((size_t)(dataset_count > 0 ? dataset_count : 1));
@@ -37,14 +38,18 @@ void fc_flexmatch_free(fc_flexmatch *f) {
   f->selected = NULL;
 }
 
-void fc_flexmatch_update(fc_flexmatch *f, const int64_t *index, const float *conf, const int32_t *argmax, int n) {
+void fc_flexmatch_update(fc_flexmatch *f, const int64_t *index, const float *conf,
+                         const int32_t *argmax, int n) {
   for (int b = 0; b < n; b++) {
     int64_t i = index[b];
-    if (i < 0 || i >= f->pool || !(conf[b] > f->tau) || argmax[b] < 0 || argmax[b] >= f->classes) continue;
+    if (i < 0 || i >= f->pool || !(conf[b] > f->tau) || argmax[b] < 0 || argmax[b] >= f->classes)
+      continue;
     int old = f->selected[i];
     if (old == argmax[b]) continue;
-    if (old < 0) f->unused--;
-    else f->counts[old]--;
+    if (old < 0)
+      f->unused--;
+    else
+      f->counts[old]--;
     f->selected[i] = (int8_t)argmax[b];
     f->counts[argmax[b]]++;
   }
@@ -105,8 +110,10 @@ void fc_snl_window_add(fc_snl_window *w, const float *probs, const int32_t *labe
     int rank = 1;
     for (int c = 0; c < w->classes; c++)
       if (p[c] > p[y] || (p[c] == p[y] && c < y)) rank++;
-    if (w->filled == FC_SNL_WINDOW) w->hist[w->ranks[w->next]]--;
-    else w->filled++;
+    if (w->filled == FC_SNL_WINDOW)
+      w->hist[w->ranks[w->next]]--;
+    else
+      w->filled++;
     w->ranks[w->next] = (uint8_t)rank;
     w->hist[rank]++;
     w->next = (w->next + 1) % FC_SNL_WINDOW;

@@ -21,17 +21,19 @@ double fc_ema_momentum_at(double m, int64_t step);
 /* ---- flexmatch: per-sample latest confident prediction over the pool ---- */
 typedef struct fc_flexmatch {
   int classes;
-  int64_t pool;         /* dataset index range [0, pool) */
-  int8_t *selected;     /* per dataset index: class, or -1 */
-  int64_t counts[64];   /* samples currently selected per class */
-  int64_t unused;       /* samples never confidently predicted */
+  int64_t pool;       /* dataset index range [0, pool) */
+  int8_t *selected;   /* per dataset index: class, or -1 */
+  int64_t counts[64]; /* samples currently selected per class */
+  int64_t unused;     /* samples never confidently predicted */
   double tau;
 } fc_flexmatch;
 
-fc_status fc_flexmatch_init(fc_flexmatch *f, int classes, int64_t dataset_count, int64_t pool_count, double tau);
+fc_status fc_flexmatch_init(fc_flexmatch *f, int classes, int64_t dataset_count, int64_t pool_count,
+                            double tau);
 void fc_flexmatch_free(fc_flexmatch *f);
 /* Records one batch of teacher predictions (dataset indices, confidences, argmax). */
-void fc_flexmatch_update(fc_flexmatch *f, const int64_t *index, const float *conf, const int32_t *argmax, int n);
+void fc_flexmatch_update(fc_flexmatch *f, const int64_t *index, const float *conf,
+                         const int32_t *argmax, int n);
 /* τ[c] = τ · β(c) / (2 − β(c)), β(c) = σ(c) / max(max σ, unused). */
 void fc_flexmatch_thresholds(const fc_flexmatch *f, float *tau);
 

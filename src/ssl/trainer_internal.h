@@ -32,7 +32,7 @@ typedef struct fc_trainer {
 
   int B_l, B_u, C;
   int64_t total_steps, steps_per_epoch;
-  int64_t step; /* steps done */
+  int64_t step;       /* steps done */
   int64_t saved_step; /* step of DIR/last.safetensors; -1 before the first save */
   size_t image_bytes;
 
@@ -46,8 +46,8 @@ typedef struct fc_trainer {
 
   /* Small per-step device tensors, views into one buffer. */
   cl_mem small;
-  fc_view q, conf, argmax, mask, tau, dta_state, da_state, dta_stats, probs, loss_ps, dlogits, neg, neg_count, hits, loss_n_ps,
-      scalars, gather;
+  fc_view q, conf, argmax, mask, tau, dta_state, da_state, dta_stats, probs, loss_ps, dlogits, neg,
+      neg_count, hits, loss_n_ps, scalars, gather;
   fc_gather_item gather_items[16];
   int n_gather_items;
   size_t gather_words;
@@ -73,9 +73,9 @@ typedef struct fc_trainer {
    * rank's share of the global batch B_l_all + B_u_all (equal when world is 1). */
   int world, rank;
   int B_l_all, B_u_all;
-  uint64_t device_seed;  /* the device-side draws (RFD, dropout, random SNL): one stream per rank */
-  int stop;              /* every rank agreed to stop after this step */
-  float *grad_host;      /* parameter count + 1 words: the gradients, then the stop vote */
+  uint64_t device_seed; /* the device-side draws (RFD, dropout, random SNL): one stream per rank */
+  int stop;             /* every rank agreed to stop after this step */
+  float *grad_host;     /* parameter count + 1 words: the gradients, then the stop vote */
   double dta_host[1 + 64];
   /* world > 1: every rank's gathered words, laid out as one process's of the whole batch */
   uint8_t *pack, *pack_all;
@@ -83,12 +83,13 @@ typedef struct fc_trainer {
   float *gather_all;
   int32_t *hidden_all, *labels_all;
   int64_t *u_index_all;
-  fc_bn_sync bn_sync;    /* --sync-bn */
+  fc_bn_sync bn_sync;                     /* --sync-bn */
   double sync_seconds, allreduce_seconds; /* summed over sync_steps steps */
   int64_t sync_steps;
 } fc_trainer;
 
-fc_status fc_trainer_create(fc_device *dev, const fc_train_config *cfg, const char *resume_dir, fc_trainer **out);
+fc_status fc_trainer_create(fc_device *dev, const fc_train_config *cfg, const char *resume_dir,
+                            fc_trainer **out);
 void fc_trainer_free(fc_trainer *t);
 /* The loader settings of this run (what fc_trainer_create uses); threads as given. */
 void fc_trainer_loader_config(const fc_trainer *t, int threads, fc_loader_config *lc);

@@ -5,8 +5,8 @@
 typedef struct fc_cli_result {
   int exit_code; /* -1 when killed by a signal */
   int signal;
-  char *out;     /* stdout, NUL-terminated */
-  char *err;     /* stderr */
+  char *out; /* stdout, NUL-terminated */
+  char *err; /* stderr */
 } fc_cli_result;
 
 /* argv without argv[0]; NULL-terminated. env: "NAME=value" strings to add

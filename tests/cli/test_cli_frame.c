@@ -73,10 +73,14 @@ START_TEST(devices_lists_the_tree) {
   int depth = 0, in_string = 0;
   for (const char *p = r.out; *p; p++) {
     if (in_string) {
-      if (*p == '\\') p++;
-      else if (*p == '"') in_string = 0;
-    } else if (*p == '"') in_string = 1;
-    else if (*p == '{' || *p == '[') depth++;
+      if (*p == '\\')
+        p++;
+      else if (*p == '"')
+        in_string = 0;
+    } else if (*p == '"')
+      in_string = 1;
+    else if (*p == '{' || *p == '[')
+      depth++;
     else if (*p == '}' || *p == ']') {
       depth--;
       ck_assert_int_ge(depth, 0);
@@ -100,7 +104,8 @@ START_TEST(device_selection_errors) {
     fc_cli_result_free(&r);
   }
   /* FERCL_DEVICE is the default selector. */
-  fc_cli_result r = fc_cli_run((const char *[]){"devices", NULL}, (const char *[]){"FERCL_DEVICE=31", NULL});
+  fc_cli_result r =
+      fc_cli_run((const char *[]){"devices", NULL}, (const char *[]){"FERCL_DEVICE=31", NULL});
   ck_assert_int_eq(r.exit_code, 0); /* `devices` lists all unless --device is explicit */
   fc_cli_result_free(&r);
 }

@@ -24,9 +24,10 @@
 
 #define EXPECT_IN(haystack, needle) \
   ck_assert_msg(strstr((haystack), (needle)) != NULL, "expected '%s' in:\n%s", (needle), (haystack))
-#define EXPECT_EXIT(r, code)                                                                          \
-  ck_assert_msg((r).exit_code == (code), "exit %d (signal %d), expected %d; stdout:\n%s\nstderr:\n%s", \
-                (r).exit_code, (r).signal, (code), (r).out, (r).err)
+#define EXPECT_EXIT(r, code)                                                                 \
+  ck_assert_msg((r).exit_code == (code),                                                     \
+                "exit %d (signal %d), expected %d; stdout:\n%s\nstderr:\n%s", (r).exit_code, \
+                (r).signal, (code), (r).out, (r).err)
 
 static char *temp_path(const char *name) {
   char *p = malloc(1200);
@@ -64,9 +65,9 @@ static void expect_text(const char *path, const char *text) {
 /* fer-cl [--device $FERCL_TEST_DEVICE] train <tiny run> --out OUT <extra...>;
  * env: extra "NAME=value" strings or NULL. */
 static fc_cli_result train(const char *out, const char *const *extra, const char *const *env) {
-  static const char *const tiny[] = {"--width", "0.125", "--synth-train", "70", "--synth-val", "14",
-                                     "--batch", "8",     "--mu",          "1",  "--threads",   "1",
-                                     "--steps", "2",     NULL};
+  static const char *const tiny[] = {
+      "--width", "0.125", "--synth-train", "70", "--synth-val", "14", "--batch", "8",
+      "--mu",    "1",     "--threads",     "1",  "--steps",     "2",  NULL};
   const char *args[64];
   int n = 0;
   if (getenv("FERCL_TEST_DEVICE")) {
@@ -161,7 +162,8 @@ START_TEST(failed_overwrite_keeps_old_run) {
     ck_assert(exists(path_in(dir, "best.safetensors")));
   }
   /* Still resumable: more steps on top of the old run. */
-  fc_cli_result r = fc_cli_run((const char *[]){"train", "--resume", dir, "--steps", "3", NULL}, NULL);
+  fc_cli_result r =
+      fc_cli_run((const char *[]){"train", "--resume", dir, "--steps", "3", NULL}, NULL);
   EXPECT_EXIT(r, 0);
   EXPECT_IN(r.out, "resumed after step 2");
   fc_cli_result_free(&r);
@@ -189,7 +191,8 @@ START_TEST(overwrite_removes_stale_outputs) {
   ck_assert(exists(path_in(dir, "config.txt")));
   const char *stale[] = {"best.safetensors", "curves.png", "confusion.png", NULL};
   for (int i = 0; stale[i]; i++)
-    ck_assert_msg(!exists(path_in(dir, stale[i])), "the old run's %s is still in %s", stale[i], dir);
+    ck_assert_msg(!exists(path_in(dir, stale[i])), "the old run's %s is still in %s", stale[i],
+                  dir);
   char *config = read_text(path_in(dir, "config.txt"));
   EXPECT_IN(config, "eval-every = 0");
   free(config);
@@ -216,7 +219,8 @@ START_TEST(synth_refuses_non_empty_folder) {
   EXPECT_EXIT(r, 0);
   fc_cli_result_free(&r);
   ck_assert(exists(path_in(empty, "train")));
-  r = fc_cli_run((const char *[]){"synth", "--out", empty, "--count", "7", "--seed", "2", NULL}, NULL);
+  r = fc_cli_run((const char *[]){"synth", "--out", empty, "--count", "7", "--seed", "2", NULL},
+                 NULL);
   EXPECT_EXIT(r, 2);
   EXPECT_IN(r.err, "is not empty");
   fc_cli_result_free(&r);
@@ -229,7 +233,8 @@ END_TEST
 
 START_TEST(unlabeled_overlapping_dataset_refused) {
   char *data = temp_path("overlap-data");
-  fc_cli_result r = fc_cli_run((const char *[]){"synth", "--out", data, "--count", "70", NULL}, NULL);
+  fc_cli_result r =
+      fc_cli_run((const char *[]){"synth", "--out", data, "--count", "70", NULL}, NULL);
   EXPECT_EXIT(r, 0);
   fc_cli_result_free(&r);
   char val[1300], parent[1300];
@@ -277,7 +282,8 @@ START_TEST(second_run_of_a_folder_refused) {
   ck_assert_int_eq(read(ready[0], &byte, 1), 1);
   char expect[96];
   snprintf(expect, sizeof expect, "is in use by another fer-cl train (process %ld)", (long)holder);
-  fc_cli_result r = fc_cli_run((const char *[]){"train", "--resume", dir, "--steps", "3", NULL}, NULL);
+  fc_cli_result r =
+      fc_cli_run((const char *[]){"train", "--resume", dir, "--steps", "3", NULL}, NULL);
   EXPECT_EXIT(r, 2);
   EXPECT_IN(r.err, expect);
   fc_cli_result_free(&r);
@@ -305,7 +311,8 @@ END_TEST
 /* ---- 6: non-finite weights are refused at load ---- */
 
 /* A copy of src at dst with element `at` of tensor `name` set to value. */
-static void tamper_tensor(const char *src, const char *dst, const char *name, size_t at, float value) {
+static void tamper_tensor(const char *src, const char *dst, const char *name, size_t at,
+                          float value) {
   size_t size = 0;
   char *bytes = NULL;
   FC_CHECK_OK(fc_file_read_all(src, 1u << 28, &bytes, &size));
@@ -333,7 +340,8 @@ static void tamper_tensor(const char *src, const char *dst, const char *name, si
 START_TEST(non_finite_checkpoint_refused) {
   char *dir = finished_run("non-finite", NULL);
   char *data = temp_path("non-finite-data");
-  fc_cli_result r = fc_cli_run((const char *[]){"synth", "--out", data, "--count", "14", NULL}, NULL);
+  fc_cli_result r =
+      fc_cli_run((const char *[]){"synth", "--out", data, "--count", "14", NULL}, NULL);
   EXPECT_EXIT(r, 0);
   fc_cli_result_free(&r);
   char image[1300];
@@ -353,14 +361,21 @@ START_TEST(non_finite_checkpoint_refused) {
     const char *tensor;
     size_t at;
     float value;
-  } cases[] = {{"fc.weight", 3, NAN}, {"layer1.0.conv1.weight", 5, INFINITY}, {"bn1.running_var", 1, -INFINITY}};
+  } cases[] = {{"fc.weight", 3, NAN},
+               {"layer1.0.conv1.weight", 5, INFINITY},
+               {"bn1.running_var", 1, -INFINITY}};
   char *bad = temp_path("non-finite.safetensors");
   for (int i = 0; i < 3; i++) {
-    tamper_tensor(path_in(dir, "best.safetensors"), bad, cases[i].tensor, cases[i].at, cases[i].value);
+    tamper_tensor(path_in(dir, "best.safetensors"), bad, cases[i].tensor, cases[i].at,
+                  cases[i].value);
     char expect[160];
     snprintf(expect, sizeof expect, "tensor %s holds %s at element %zu", cases[i].tensor,
-             isnan(cases[i].value) ? "nan" : cases[i].value > 0 ? "inf" : "-inf", cases[i].at);
-    fc_cli_result e = fc_cli_run((const char *[]){"eval", "--model", bad, "--data", data, NULL}, NULL);
+             isnan(cases[i].value) ? "nan"
+             : cases[i].value > 0  ? "inf"
+                                   : "-inf",
+             cases[i].at);
+    fc_cli_result e =
+        fc_cli_run((const char *[]){"eval", "--model", bad, "--data", data, NULL}, NULL);
     ck_assert_msg(e.exit_code != 0, "eval of a NaN model exited 0:\n%s", e.out);
     EXPECT_IN(e.err, expect);
     fc_cli_result_free(&e);
@@ -388,7 +403,9 @@ END_TEST
 
 START_TEST(config_with_byte_order_mark) {
   char *config = temp_path("bom-config.txt");
-  write_text(config, "\xEF\xBB\xBF" "steps = 1\nsave-every = 1\n");
+  write_text(config,
+             "\xEF\xBB\xBF"
+             "steps = 1\nsave-every = 1\n");
   char *out = temp_path("bom-run");
   const char *extra[] = {"--config", config, NULL};
   fc_cli_result r = train(out, extra, NULL);
@@ -425,7 +442,8 @@ START_TEST(options_mean_what_they_say) {
   /* --flag=false turns a flag off, even one a --config file turned on. */
   char *config = temp_path("options-config.txt");
   write_text(config, "supervised-only = true\nno-snl = true\n");
-  const char *flags[] = {"--config", config, "--supervised-only=false", "--no-rfd=true", "--skip-nonfinite=no", NULL};
+  const char *flags[] = {
+      "--config", config, "--supervised-only=false", "--no-rfd=true", "--skip-nonfinite=no", NULL};
   r = train(out, flags, NULL);
   EXPECT_EXIT(r, 0);
   fc_cli_result_free(&r);
@@ -499,7 +517,8 @@ START_TEST(run_config_is_portable) {
   char cwd[1100];
   ck_assert_ptr_nonnull(getcwd(cwd, sizeof cwd));
   ck_assert_int_eq(chdir(fc_test_temp_dir()), 0);
-  fc_cli_result r = fc_cli_run((const char *[]){"synth", "--out", "portable-data", "--count", "70", NULL}, NULL);
+  fc_cli_result r =
+      fc_cli_run((const char *[]){"synth", "--out", "portable-data", "--count", "70", NULL}, NULL);
   EXPECT_EXIT(r, 0);
   fc_cli_result_free(&r);
   const char *rel[] = {"--data", "portable-data", NULL};
@@ -531,7 +550,8 @@ END_TEST
 
 /* Starts fer-cl (argv[0]) with stdout and stderr into err_path, FERCL_TEST_FAULT
  * set to `fault` and TMPDIR to `tmpdir` (when given). */
-static pid_t spawn_fercl(const char *const *argv, const char *err_path, const char *fault, const char *tmpdir) {
+static pid_t spawn_fercl(const char *const *argv, const char *err_path, const char *fault,
+                         const char *tmpdir) {
   fflush(NULL);
   pid_t pid = fork();
   if (pid == 0) {
@@ -553,7 +573,8 @@ static int wait_for_text(const char *path, const char *text, int limit_ms) {
   for (int ms = 0; ms < limit_ms; ms += 5) {
     char *data = NULL;
     size_t size = 0;
-    int seen = fc_file_read_all(path, 1u << 24, &data, &size) == FC_OK && strstr(data, text) != NULL;
+    int seen =
+        fc_file_read_all(path, 1u << 24, &data, &size) == FC_OK && strstr(data, text) != NULL;
     free(data);
     if (seen) return 1;
     usleep(5000);
@@ -566,9 +587,11 @@ static int wait_for_text(const char *path, const char *text, int limit_ms) {
 START_TEST(second_ctrl_c_during_save_says_so) {
   char *dir = temp_path("double-ctrl-c");
   char *err_path = temp_path("double-ctrl-c.err");
+  // clang-format off
   const char *argv[] = {getenv("FERCL_BIN"), "train", "--width", "0.125", "--synth-train", "70", "--synth-val", "14",
                         "--batch", "8", "--mu", "1", "--threads", "1", "--steps", "20", "--save-every", "2",
                         "--log-every", "1", "--out", dir, NULL};
+  // clang-format on
   /* Saves take 1.5 s between writing and renaming: the second Ctrl-C lands in one. */
   pid_t pid = spawn_fercl(argv, err_path, "step-delay-ms@20,commit-delay-ms@1500", NULL);
   ck_assert_msg(wait_for_text(err_path, "step 3/20", 120000), "the run never reached step 3");
@@ -594,7 +617,8 @@ END_TEST
 
 /* bench and eval check every argument before the work starts. */
 START_TEST(arguments_checked_before_the_work) {
-  const char *bad_only[][2] = {{"", "an empty section name"}, {"gemm,,conv", "an empty section name"},
+  const char *bad_only[][2] = {{"", "an empty section name"},
+                               {"gemm,,conv", "an empty section name"},
                                {"gemm,bogus", "unknown section 'bogus'"}};
   for (int i = 0; i < 3; i++) {
     fc_cli_result r = fc_cli_run((const char *[]){"bench", "--only", bad_only[i][0], NULL}, NULL);
@@ -604,15 +628,17 @@ START_TEST(arguments_checked_before_the_work) {
     fc_cli_result_free(&r);
   }
   /* The model does not exist either: the --png folder is reported first, before any loading. */
-  fc_cli_result r = fc_cli_run(
-      (const char *[]){"eval", "--model", "/nonexistent/m.safetensors", "--data", "/nonexistent/data", "--png",
-                       "/nonexistent/folder/c.png", NULL},
-      NULL);
+  fc_cli_result r =
+      fc_cli_run((const char *[]){"eval", "--model", "/nonexistent/m.safetensors", "--data",
+                                  "/nonexistent/data", "--png", "/nonexistent/folder/c.png", NULL},
+                 NULL);
   EXPECT_EXIT(r, 1);
-  EXPECT_IN(r.err, "cannot write /nonexistent/folder/c.png: the folder /nonexistent/folder does not exist");
+  EXPECT_IN(
+      r.err,
+      "cannot write /nonexistent/folder/c.png: the folder /nonexistent/folder does not exist");
   fc_cli_result_free(&r);
-  r = fc_cli_run((const char *[]){"eval", "--model", "/nonexistent/m.safetensors", "--data", "/nonexistent/data",
-                                  "--format", "bogus", NULL},
+  r = fc_cli_run((const char *[]){"eval", "--model", "/nonexistent/m.safetensors", "--data",
+                                  "/nonexistent/data", "--format", "bogus", NULL},
                  NULL);
   ck_assert_int_ne(r.exit_code, 0);
   EXPECT_IN(r.err, "unknown dataset format 'bogus'");
@@ -668,25 +694,28 @@ START_TEST(eval_matches_classes_by_name) {
   char model[1300];
   snprintf(model, sizeof model, "%s/best.safetensors", run);
   char *src = temp_path("cross-source");
-  fc_cli_result r = fc_cli_run((const char *[]){"synth", "--out", src, "--count", "7", "--val-count", "70", NULL}, NULL);
+  fc_cli_result r = fc_cli_run(
+      (const char *[]){"synth", "--out", src, "--count", "7", "--val-count", "70", NULL}, NULL);
   EXPECT_EXIT(r, 0);
   fc_cli_result_free(&r);
   /* The model's names, a subset of its classes. */
   const char *same[][2] = {{"angry", "angry"}, {"neutral", "neutral"}, {"sad", "sad"}};
   char *subset = class_folders("cross-subset", src, same, 3);
   /* The same images as CK+ names them, in another order, with a class the model lacks. */
-  const char *ck[][2] = {{"Anger", "angry"}, {"sadness", "sad"}, {"neutral", "neutral"}, {"contempt", "happy"}};
+  const char *ck[][2] = {
+      {"Anger", "angry"}, {"sadness", "sad"}, {"neutral", "neutral"}, {"contempt", "happy"}};
   char *ckplus = class_folders("cross-ckplus", src, ck, 4);
 
-  r = fc_cli_run((const char *[]){"eval", "--model", model, "--data", subset, "--json", NULL}, NULL);
+  r = fc_cli_run((const char *[]){"eval", "--model", model, "--data", subset, "--json", NULL},
+                 NULL);
   EXPECT_EXIT(r, 0);
   char *subset_json = strdup(r.out);
   fc_cli_result_free(&r);
   ck_assert(json_number(subset_json, "total") == 30);
   ck_assert(json_number(subset_json, "left_out_images") == 0);
 
-  r = fc_cli_run((const char *[]){"eval", "--model", model, "--data", ckplus, "--json", "--class-map",
-                                  "anger=angry,SADNESS=Sad", NULL},
+  r = fc_cli_run((const char *[]){"eval", "--model", model, "--data", ckplus, "--json",
+                                  "--class-map", "anger=angry,SADNESS=Sad", NULL},
                  NULL);
   EXPECT_EXIT(r, 0);
   /* Matched images scored as with the model's own names: the same confusion matrix. */
@@ -704,13 +733,17 @@ START_TEST(eval_matches_classes_by_name) {
   fc_cli_result_free(&r);
 
   /* The text report says how classes matched and what was left out, with both numbers. */
-  r = fc_cli_run((const char *[]){"eval", "--model", model, "--data", ckplus, "--class-map", "anger=angry,sadness=sad",
-                                  NULL},
+  r = fc_cli_run((const char *[]){"eval", "--model", model, "--data", ckplus, "--class-map",
+                                  "anger=angry,sadness=sad", NULL},
                  NULL);
   EXPECT_EXIT(r, 0);
-  EXPECT_IN(r.out, "classes (data -> model): Anger -> angry, contempt -> (left out), neutral, sadness -> sad");
+  EXPECT_IN(
+      r.out,
+      "classes (data -> model): Anger -> angry, contempt -> (left out), neutral, sadness -> sad");
   EXPECT_IN(r.out, "(30 images)");
-  EXPECT_IN(r.out, "left out: 10 images of 1 data class the model does not have: contempt 10 (the model called them");
+  EXPECT_IN(r.out,
+            "left out: 10 images of 1 data class the model does not have: contempt 10 (the model "
+            "called them");
   EXPECT_IN(r.out, "on the 30 images of the matched classes;");
   EXPECT_IN(r.out, "on all 40 images, counting the left-out ones as errors");
   EXPECT_IN(r.out, "the data has no images of the model's classes disgust, fear, happy, surprise");
@@ -725,12 +758,16 @@ START_TEST(eval_matches_classes_by_name) {
   fc_cli_result_free(&r);
 
   /* Bad maps, and data with nothing in common. */
-  const char *bad[][2] = {{"bogus=angry", "the data has no class 'bogus' (its classes: Anger, contempt, neutral, sadness)"},
-                          {"anger=furious", "the model has no class 'furious' (its classes: angry, disgust"},
-                          {"anger", "'anger' is not DATA=MODEL"},
-                          {"anger=angry,,", "'' is not DATA=MODEL"}};
+  const char *bad[][2] = {
+      {"bogus=angry",
+       "the data has no class 'bogus' (its classes: Anger, contempt, neutral, sadness)"},
+      {"anger=furious", "the model has no class 'furious' (its classes: angry, disgust"},
+      {"anger", "'anger' is not DATA=MODEL"},
+      {"anger=angry,,", "'' is not DATA=MODEL"}};
   for (int i = 0; i < 4; i++) {
-    r = fc_cli_run((const char *[]){"eval", "--model", model, "--data", ckplus, "--class-map", bad[i][0], NULL}, NULL);
+    r = fc_cli_run((const char *[]){"eval", "--model", model, "--data", ckplus, "--class-map",
+                                    bad[i][0], NULL},
+                   NULL);
     EXPECT_EXIT(r, 2);
     EXPECT_IN(r.err, bad[i][1]);
     fc_cli_result_free(&r);
@@ -763,8 +800,10 @@ START_TEST(progress_line_fits_the_terminal) {
   ck_assert_int_eq(ioctl(master, TIOCSWINSZ, &ws), 0);
   char *slave_name = strdup(ptsname(master));
   char *dir = temp_path("narrow-terminal");
+  // clang-format off
   const char *argv[] = {getenv("FERCL_BIN"), "train", "--width", "0.125", "--synth-train", "70", "--synth-val", "14",
                         "--batch", "8", "--mu", "1", "--threads", "1", "--steps", "4", "--out", dir, NULL};
+  // clang-format on
   fflush(NULL);
   pid_t pid = fork();
   if (pid == 0) {
@@ -794,7 +833,8 @@ START_TEST(progress_line_fits_the_terminal) {
   for (char *p = strstr(text, "\r\033[K"); p; p = strstr(p + 1, "\r\033[K")) {
     const char *line = p + 4;
     size_t len = strcspn(line, "\r\n");
-    ck_assert_msg(len < 50, "a %zu-character progress line on a 50-column terminal: %.*s", len, (int)len, line);
+    ck_assert_msg(len < 50, "a %zu-character progress line on a 50-column terminal: %.*s", len,
+                  (int)len, line);
     redraws++;
   }
   ck_assert_msg(redraws >= 4, "%d progress redraws:\n%s", redraws, text);
@@ -821,9 +861,23 @@ static double accuracy_on_line(const char *out, const char *key) {
  * number. --no-baseline skips it; a --data run keeps the general defaults. */
 /* fer-cl train on 140 synthetic faces, 4 labelled per class, then extra. */
 static fc_cli_result synth_run(const char *const *extra) {
-  static const char *const tiny[] = {"--width",   "0.125", "--synth-train", "140", "--synth-val", "28",
-                                     "--labels-per-class", "4", "--batch", "8", "--mu", "1",
-                                     "--threads", "1",     "--steps",       "3",   NULL};
+  static const char *const tiny[] = {"--width",
+                                     "0.125",
+                                     "--synth-train",
+                                     "140",
+                                     "--synth-val",
+                                     "28",
+                                     "--labels-per-class",
+                                     "4",
+                                     "--batch",
+                                     "8",
+                                     "--mu",
+                                     "1",
+                                     "--threads",
+                                     "1",
+                                     "--steps",
+                                     "3",
+                                     NULL};
   const char *args[40];
   int n = 0;
   args[n++] = "train";
@@ -843,7 +897,8 @@ START_TEST(synthetic_run_ends_beside_supervised_only) {
   ck_assert_msg(semi >= 0 && sup >= 0, "no comparison in:\n%s", r.out);
   /* They are the run's last lines. */
   const char *last = strstr(r.out, "supervised only (--supervised-only, just now)");
-  ck_assert_msg(strchr(last, '\n') && strchr(last, '\n')[1] == '\0', "not the last line:\n%s", r.out);
+  ck_assert_msg(strchr(last, '\n') && strchr(last, '\n')[1] == '\0', "not the last line:\n%s",
+                r.out);
   ck_assert_double_eq_tol(semi, accuracy_on_line(r.out, "teacher on the validation split:"), 1e-9);
   char *config = read_text(path_in(dir, "config.txt"));
   EXPECT_IN(config, "\nema = 0.99\n"); /* the synthetic faces' defaults ... */
@@ -851,16 +906,20 @@ START_TEST(synthetic_run_ends_beside_supervised_only) {
   EXPECT_IN(config, "\nlabels-per-class = 4\n"); /* ... under the options given */
   free(config);
   /* The same supervised-only run, by hand: the same accuracy. */
-  fc_cli_result by_hand =
-      synth_run((const char *[]){"--supervised-only", "--split", path_in(dir, "labels.txt"), "--out", alone, NULL});
+  fc_cli_result by_hand = synth_run((const char *[]){
+      "--supervised-only", "--split", path_in(dir, "labels.txt"), "--out", alone, NULL});
   EXPECT_EXIT(by_hand, 0);
-  ck_assert_msg(!strstr(by_hand.out, "supervised only ("), "a supervised-only run compares with itself");
+  ck_assert_msg(!strstr(by_hand.out, "supervised only ("),
+                "a supervised-only run compares with itself");
   double again = accuracy_on_line(by_hand.out, "teacher on the validation split:");
-  ck_assert_msg(fabs(again - sup) < 1e-9, "printed supervised-only accuracy %.4f, measured by hand %.4f", sup, again);
+  ck_assert_msg(fabs(again - sup) < 1e-9,
+                "printed supervised-only accuracy %.4f, measured by hand %.4f", sup, again);
   /* --no-baseline: no comparison. */
-  fc_cli_result skipped = synth_run((const char *[]){"--no-baseline", "--overwrite", "--out", dir, NULL});
+  fc_cli_result skipped =
+      synth_run((const char *[]){"--no-baseline", "--overwrite", "--out", dir, NULL});
   EXPECT_EXIT(skipped, 0);
-  ck_assert_msg(!strstr(skipped.out, "supervised only ("), "--no-baseline still compared:\n%s", skipped.out);
+  ck_assert_msg(!strstr(skipped.out, "supervised only ("), "--no-baseline still compared:\n%s",
+                skipped.out);
   fc_cli_result_free(&r);
   fc_cli_result_free(&by_hand);
   fc_cli_result_free(&skipped);
@@ -877,11 +936,14 @@ START_TEST(ctrl_c_during_comparison_keeps_the_run) {
   char *err_path = temp_path("ctrl-c-compare.err");
   char *tmp = temp_path("ctrl-c-compare-tmp");
   ck_assert_int_eq(mkdir(tmp, 0755), 0);
+  // clang-format off
   const char *argv[] = {getenv("FERCL_BIN"), "train", "--width", "0.125", "--synth-train", "140", "--synth-val", "28",
                         "--labels-per-class", "4", "--batch", "8", "--mu", "1", "--threads", "1", "--steps", "20",
                         "--log-every", "1", "--out", dir, NULL};
+  // clang-format on
   pid_t pid = spawn_fercl(argv, err_path, "step-delay-ms@30", tmp);
-  ck_assert_msg(wait_for_text(err_path, "supervised-only baseline:", 300000), "the comparison never started");
+  ck_assert_msg(wait_for_text(err_path, "supervised-only baseline:", 300000),
+                "the comparison never started");
   usleep(100000);
   kill(pid, SIGINT);
   int status = 0;
@@ -890,7 +952,8 @@ START_TEST(ctrl_c_during_comparison_keeps_the_run) {
   ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %d:\n%s", status, err);
   EXPECT_IN(err, "stopping the supervised-only comparison (the run is saved in");
   EXPECT_IN(err, "the supervised-only comparison was stopped by a signal");
-  ck_assert_msg(!strstr(err, "supervised only (--supervised-only, just now)"), "compared anyway:\n%s", err);
+  ck_assert_msg(!strstr(err, "supervised only (--supervised-only, just now)"),
+                "compared anyway:\n%s", err);
   DIR *d = opendir(tmp);
   ck_assert_ptr_nonnull(d);
   for (struct dirent *e; (e = readdir(d));)
@@ -905,17 +968,13 @@ START_TEST(ctrl_c_during_comparison_keeps_the_run) {
 }
 END_TEST
 
-int main(void) {
-  fc_test_device(); /* exits 77 (skip) without OpenCL */
-  Suite *s = suite_create("cli-guard");
-  FC_TEST_CASE(s, "guard", 600, users_files_in_out_folder_survive, failed_overwrite_keeps_old_run,
-               overwrite_removes_stale_outputs, synth_refuses_non_empty_folder,
-               unlabeled_overlapping_dataset_refused, second_run_of_a_folder_refused,
-               non_finite_checkpoint_refused, config_with_byte_order_mark,
-               options_mean_what_they_say, global_options_after_the_command,
-               run_without_checkpoint_can_be_rerun, run_config_is_portable,
-               second_ctrl_c_during_save_says_so, arguments_checked_before_the_work,
-               eval_matches_classes_by_name, progress_line_fits_the_terminal,
-               synthetic_run_ends_beside_supervised_only, ctrl_c_during_comparison_keeps_the_run);
-  return fc_test_run_suite(s, 1);
-}
+FC_DEVICE_TEST_MAIN("cli-guard", 1, "guard", 600, users_files_in_out_folder_survive,
+                    failed_overwrite_keeps_old_run, overwrite_removes_stale_outputs,
+                    synth_refuses_non_empty_folder, unlabeled_overlapping_dataset_refused,
+                    second_run_of_a_folder_refused, non_finite_checkpoint_refused,
+                    config_with_byte_order_mark, options_mean_what_they_say,
+                    global_options_after_the_command, run_without_checkpoint_can_be_rerun,
+                    run_config_is_portable, second_ctrl_c_during_save_says_so,
+                    arguments_checked_before_the_work, eval_matches_classes_by_name,
+                    progress_line_fits_the_terminal, synthetic_run_ends_beside_supervised_only,
+                    ctrl_c_during_comparison_keeps_the_run)

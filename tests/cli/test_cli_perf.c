@@ -93,11 +93,28 @@ END_TEST
 /* The semi-supervised step alone, its batches and attention kernel as given (what
  * tools/compare_torch_train.py --ssl runs). */
 START_TEST(bench_ssl_step_follows_its_options) {
-  fc_cli_result r = fc_cli_run(
-      (const char *[]){"bench", "--train", "--no-supervised", "--arch", "resnet10", "--width", "0.125",
-                       "--input", "32", "--channels", "1", "--ssl-batch", "2", "--mu", "2",
-                       "--lae-kernel", "7", "--steps", "1", "--json", NULL},
-      NULL);
+  fc_cli_result r = fc_cli_run((const char *[]){"bench",
+                                                "--train",
+                                                "--no-supervised",
+                                                "--arch",
+                                                "resnet10",
+                                                "--width",
+                                                "0.125",
+                                                "--input",
+                                                "32",
+                                                "--channels",
+                                                "1",
+                                                "--ssl-batch",
+                                                "2",
+                                                "--mu",
+                                                "2",
+                                                "--lae-kernel",
+                                                "7",
+                                                "--steps",
+                                                "1",
+                                                "--json",
+                                                NULL},
+                               NULL);
   if (no_platform(&r)) {
     fc_cli_result_free(&r);
     return;
@@ -106,7 +123,8 @@ START_TEST(bench_ssl_step_follows_its_options) {
   EXPECT_IN(r.out, "(B_l 2 + B_u 4, LAE k 7)");
   EXPECT_IN(r.out, "\"images_per_step\":6");
   EXPECT_IN(r.out, "\"width\":0.125");
-  ck_assert_msg(strstr(r.out, "supervised step (forward") == NULL, "--no-supervised ran it: %s", r.out);
+  ck_assert_msg(strstr(r.out, "supervised step (forward") == NULL, "--no-supervised ran it: %s",
+                r.out);
   fc_cli_result_free(&r);
   r = fc_cli_run((const char *[]){"bench", "--train", "--no-supervised", "--no-ssl", NULL}, NULL);
   ck_assert_msg(r.exit_code == 2, "exit %d: %s", r.exit_code, r.err);

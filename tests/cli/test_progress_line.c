@@ -13,8 +13,16 @@
 #include "testutil.h"
 
 static fc_train_progress ssl_progress(void) {
-  fc_train_progress p = {.step = 1234, .total_steps = 70000, .epoch = 17.5, .loss = 1.2345, .loss_s = 0.5,
-                         .loss_u = 0.6, .loss_n = 0.1345, .mask_rate = 0.44, .lr = 0.0291, .images_per_s = 512.3,
+  fc_train_progress p = {.step = 1234,
+                         .total_steps = 70000,
+                         .epoch = 17.5,
+                         .loss = 1.2345,
+                         .loss_s = 0.5,
+                         .loss_u = 0.6,
+                         .loss_n = 0.1345,
+                         .mask_rate = 0.44,
+                         .lr = 0.0291,
+                         .images_per_s = 512.3,
                          .eta_seconds = 3600};
   return p;
 }
@@ -33,8 +41,9 @@ START_TEST(every_width_fits) {
       char line[512];
       size_t n = fc_cli_progress_line(cases[c], "2h05m", cols, line, sizeof line);
       ck_assert_uint_eq(n, strlen(line));
-      ck_assert_msg((int)n < cols || (cols == 1 && n == 0), "%d columns: %zu characters: '%s'", cols, n, line);
-      if (cols > (int)full_n) ck_assert_str_eq(line, full); /* room: nothing dropped */
+      ck_assert_msg((int)n < cols || (cols == 1 && n == 0), "%d columns: %zu characters: '%s'",
+                    cols, n, line);
+      if (cols > (int)full_n) ck_assert_str_eq(line, full);              /* room: nothing dropped */
       if (cols >= 12) ck_assert_ptr_nonnull(strstr(line, "1234/70000")); /* the counter survives */
       if (cols >= 40) ck_assert_ptr_nonnull(strstr(line, "ETA 2h05m"));
     }

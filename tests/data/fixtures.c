@@ -14,8 +14,8 @@
 
 int fx_png_interlace = 0;
 
-void fx_write_png(const char *path, int width, int height, int color_type, int depth, const uint16_t *samples,
-                  const uint8_t *palette, int n_palette) {
+void fx_write_png(const char *path, int width, int height, int color_type, int depth,
+                  const uint16_t *samples, const uint8_t *palette, int n_palette) {
   FILE *fp = fopen(path, "wb");
   ck_assert_msg(fp != NULL, "cannot write %s", path);
   png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
@@ -36,32 +36,34 @@ void fx_write_png(const char *path, int width, int height, int color_type, int d
     png_set_PLTE(png, info, pal, n_palette);
   }
   png_write_info(png, info);
-  int ch = color_type == FX_GRAY || color_type == FX_PALETTE ? 1 : color_type == FX_GRAY_ALPHA ? 2
-                                                                  : color_type == FX_RGB       ? 3
-                                                                                               : 4;
+  int ch = color_type == FX_GRAY || color_type == FX_PALETTE ? 1
+           : color_type == FX_GRAY_ALPHA                     ? 2
+           : color_type == FX_RGB                            ? 3
+                                                             : 4;
   int bytes = depth == 16 ? 2 : 1;
   uint8_t *row = malloc((size_t)width * ch * bytes);
   int passes = png_set_interlace_handling(png);
   for (int pass = 0; pass < passes; pass++)
-  for (int y = 0; y < height; y++) {
-    for (int i = 0; i < width * ch; i++) {
-      uint16_t v = samples[(size_t)y * width * ch + i];
-      if (bytes == 2) {
-        row[2 * i] = (uint8_t)(v >> 8);
-        row[2 * i + 1] = (uint8_t)(v & 0xff);
-      } else {
-        row[i] = (uint8_t)v;
+    for (int y = 0; y < height; y++) {
+      for (int i = 0; i < width * ch; i++) {
+        uint16_t v = samples[(size_t)y * width * ch + i];
+        if (bytes == 2) {
+          row[2 * i] = (uint8_t)(v >> 8);
+          row[2 * i + 1] = (uint8_t)(v & 0xff);
+        } else {
+          row[i] = (uint8_t)v;
+        }
       }
+      png_write_row(png, row);
     }
-    png_write_row(png, row);
-  }
   png_write_end(png, NULL);
   png_destroy_write_struct(&png, &info);
   free(row);
   fclose(fp);
 }
 
-uint8_t *fx_jpeg_bytes(int width, int height, int channels, const uint8_t *pixels, int quality, size_t *size) {
+uint8_t *fx_jpeg_bytes(int width, int height, int channels, const uint8_t *pixels, int quality,
+                       size_t *size) {
   struct jpeg_compress_struct c;
   struct jpeg_error_mgr err;
   c.err = jpeg_std_error(&err);
@@ -96,7 +98,8 @@ void fx_write_bytes(const char *path, const void *data, size_t size) {
   fclose(fp);
 }
 
-void fx_write_jpeg(const char *path, int width, int height, int channels, const uint8_t *pixels, int quality) {
+void fx_write_jpeg(const char *path, int width, int height, int channels, const uint8_t *pixels,
+                   int quality) {
   size_t n = 0;
   uint8_t *b = fx_jpeg_bytes(width, height, channels, pixels, quality, &n);
   fx_write_bytes(path, b, n);
@@ -124,4 +127,6 @@ const char *fx_dir(const char *name) {
   return p;
 }
 
-uint8_t fx_pattern(int x, int y, int seed) { return (uint8_t)((x * 37 + y * 11 + seed * 53) & 0xff); }
+uint8_t fx_pattern(int x, int y, int seed) {
+  return (uint8_t)((x * 37 + y * 11 + seed * 53) & 0xff);
+}

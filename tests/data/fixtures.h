@@ -14,12 +14,14 @@ enum { FX_GRAY = 0, FX_RGB = 2, FX_PALETTE = 3, FX_GRAY_ALPHA = 4, FX_RGBA = 6 }
  * samples are palette indices and palette holds n_palette RGB triples. */
 /* Non-zero: fx_write_png writes Adam7-interlaced files. */
 extern int fx_png_interlace;
-void fx_write_png(const char *path, int width, int height, int color_type, int depth, const uint16_t *samples,
-                  const uint8_t *palette, int n_palette);
+void fx_write_png(const char *path, int width, int height, int color_type, int depth,
+                  const uint16_t *samples, const uint8_t *palette, int n_palette);
 /* Writes a baseline JPEG (channels 1 or 3, interleaved 8-bit) at quality q. */
-void fx_write_jpeg(const char *path, int width, int height, int channels, const uint8_t *pixels, int quality);
+void fx_write_jpeg(const char *path, int width, int height, int channels, const uint8_t *pixels,
+                   int quality);
 /* A JPEG in memory (malloc'd), for truncation tests. */
-uint8_t *fx_jpeg_bytes(int width, int height, int channels, const uint8_t *pixels, int quality, size_t *size);
+uint8_t *fx_jpeg_bytes(int width, int height, int channels, const uint8_t *pixels, int quality,
+                       size_t *size);
 void fx_write_bytes(const char *path, const void *data, size_t size);
 void fx_write_text(const char *path, const char *text);
 /* mkdir -p of a path formed like printf. */

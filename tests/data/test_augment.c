@@ -124,7 +124,8 @@ START_TEST(rotate) {
   OP(c, FC_AUG_ROTATE, 90);
   expect(&c, (const uint8_t[]){0, 3, 7, 0, 0, 2, 6, 0});
   /* fill value honoured, every channel */
-  fc_image d = make(2, 2, 4, (const uint8_t[]){1, 2, 3, 4, 5, 6, 7, 8, 11, 12, 13, 14, 15, 16, 17, 18});
+  fc_image d =
+      make(2, 2, 4, (const uint8_t[]){1, 2, 3, 4, 5, 6, 7, 8, 11, 12, 13, 14, 15, 16, 17, 18});
   fc_augment_apply_op(&d, FC_AUG_ROTATE, 90, 128, scratch);
   expect(&d, (const uint8_t[]){128, 3, 7, 128, 128, 2, 6, 128, 128, 13, 17, 128, 128, 12, 16, 128});
 }

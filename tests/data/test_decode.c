@@ -343,7 +343,7 @@ START_TEST(resize_area_and_bilinear_known_answers) {
   memcpy(src.data, s44, 16);
   FC_CHECK_OK(fc_image_alloc(&dst, 1, 2, 2));
   FC_CHECK_OK(fc_image_resize(&src, &dst));
-  ck_assert_int_eq(dst.data[0], 25);  /* (10+20+30+40)/4 */
+  ck_assert_int_eq(dst.data[0], 25); /* (10+20+30+40)/4 */
   ck_assert_int_eq(dst.data[1], 100);
   ck_assert_int_eq(dst.data[2], 1);   /* 4/4 */
   ck_assert_int_eq(dst.data[3], 254); /* (255+255+255+251)/4 = 254 */

@@ -98,8 +98,11 @@ int main(void) {
     snprintf(root, sizeof root, "%s/../shared/data/fer2013", src);
   struct stat sb;
   if (!root[0] || stat(root, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
-    printf("SKIP: no FER2013 copy (looked at %s); set FERCL_FER2013_DIR to a folder with train/ and val/\n",
-           root[0] ? root : "$FERCL_FER2013_DIR and $FERCL_SOURCE_ROOT/../shared/data/fer2013, both unset");
+    printf(
+        "SKIP: no FER2013 copy (looked at %s); set FERCL_FER2013_DIR to a folder with train/ and "
+        "val/\n",
+        root[0] ? root
+                : "$FERCL_FER2013_DIR and $FERCL_SOURCE_ROOT/../shared/data/fer2013, both unset");
     return 77;
   }
   Suite *s = suite_create("data-fer2013");

@@ -113,9 +113,10 @@ START_TEST(folder_with_splits_every_png_kind_and_jpeg) {
   ck_assert_int_eq(ds->channels, 1);
   ck_assert_int_eq(ds->height, 8);
   /* Order: split, class, path. */
-  const char *want_src[9] = {"train/C_cls/c.png",          "train/a_cls/nested/x4.Jpeg", "train/a_cls/x1.png",
-                             "train/a_cls/x2.png",         "train/a_cls/x3.JPG",         "train/b_cls/blue_palette.png",
-                             "train/b_cls/green_alpha.png", "train/b_cls/red.PNG",        "val/a_cls/v.png"};
+  const char *want_src[9] = {
+      "train/C_cls/c.png",           "train/a_cls/nested/x4.Jpeg", "train/a_cls/x1.png",
+      "train/a_cls/x2.png",          "train/a_cls/x3.JPG",         "train/b_cls/blue_palette.png",
+      "train/b_cls/green_alpha.png", "train/b_cls/red.PNG",        "val/a_cls/v.png"};
   const int want_label[9] = {0, 1, 1, 1, 1, 2, 2, 2, 1};
   for (int i = 0; i < 9; i++) {
     ck_assert_str_eq(ds->sources[i], want_src[i]);
@@ -304,7 +305,8 @@ END_TEST
 
 static void fer_row(FILE *fp, int emotion, int pixels, int seed, const char *usage) {
   fprintf(fp, "%d,", emotion);
-  for (int i = 0; i < pixels; i++) fprintf(fp, "%s%d", i ? " " : "", fx_pattern(i % 48, i / 48, seed));
+  for (int i = 0; i < pixels; i++)
+    fprintf(fp, "%s%d", i ? " " : "", fx_pattern(i % 48, i / 48, seed));
   fprintf(fp, ",%s\n", usage);
 }
 
@@ -339,9 +341,11 @@ START_TEST(fer2013_csv) {
   ck_assert_int_eq(ds->splits[2], FC_SPLIT_VAL);
   ck_assert_int_eq(ds->splits[3], FC_SPLIT_TEST);
   ck_assert_str_eq(ds->sources[2], "fer2013.csv:4");
-  for (int i = 0; i < 2304; i++) ck_assert_int_eq(fc_dataset_image(ds, 1)[i], fx_pattern(i % 48, i / 48, 2));
+  for (int i = 0; i < 2304; i++)
+    ck_assert_int_eq(fc_dataset_image(ds, 1)[i], fx_pattern(i % 48, i / 48, 2));
   ck_assert_int_eq(ds->problem_count, 1);
-  ck_assert_ptr_nonnull(strstr(ds->problems[0].message, "line 5: 2303 pixel values, expected 2304"));
+  ck_assert_ptr_nonnull(
+      strstr(ds->problems[0].message, "line 5: 2303 pixel values, expected 2304"));
   ck_assert_ptr_nonnull(strstr(logged, "skipping fer2013.csv:5"));
   fc_dataset_free(ds);
   /* Strict mode makes the short row fatal. */
@@ -365,7 +369,9 @@ START_TEST(fer2013_csv_with_byte_order_mark) {
   char path[1024];
   snprintf(path, sizeof path, "%s/fer2013.csv", fx_dir("fer_csv_bom"));
   FILE *fp = fopen(path, "w");
-  fprintf(fp, "\xEF\xBB\xBF" "emotion,pixels,Usage\n");
+  fprintf(fp,
+          "\xEF\xBB\xBF"
+          "emotion,pixels,Usage\n");
   fer_row(fp, 2, 2304, 1, "Training");
   fer_row(fp, 4, 2304, 2, "PublicTest");
   fclose(fp);
@@ -488,7 +494,8 @@ START_TEST(rafdb) {
   /* Label out of range. */
   fx_write_text(list, "train_00001.jpg 5\ntrain_00002.jpg 8\n");
   ck_assert_int_eq(fc_dataset_load(root, &o, &ds), FC_ERR_FORMAT);
-  ck_assert_ptr_nonnull(strstr(fc_last_error(), "list_patition_label.txt line 2: label 8 is outside 1..7"));
+  ck_assert_ptr_nonnull(
+      strstr(fc_last_error(), "list_patition_label.txt line 2: label 8 is outside 1..7"));
   fx_write_text(list, "train_00001.jpg\n");
   ck_assert_int_eq(fc_dataset_load(root, &o, &ds), FC_ERR_FORMAT);
   ck_assert_ptr_nonnull(strstr(fc_last_error(), "line 1: expected 'NAME.jpg LABEL'"));
@@ -511,11 +518,12 @@ START_TEST(affectnet) {
   }
   snprintf(p, sizeof p, "%s/training.csv", root);
   fx_write_text(p,
-                "subDirectory_filePath,face_x,face_y,face_width,face_height,facial_landmarks,expression,valence,arousal\n"
+                "subDirectory_filePath,face_x,face_y,face_width,face_height,facial_landmarks,"
+                "expression,valence,arousal\n"
                 "12/img0.png,5,4,10,10,1.0;2.0;3.0,1,0.5,0.2\n"
-                "12/img1.png,5,4,10,10,1.0;2.0,8,0,0\n"  /* none: ignored */
-                "12/img2.png,5,4,10,10,,7,0,0\n"         /* contempt: ignored in 7-class mode */
-                "12/img3.png,5,4,10,10,,10,0,0\n"        /* non-face: ignored */
+                "12/img1.png,5,4,10,10,1.0;2.0,8,0,0\n" /* none: ignored */
+                "12/img2.png,5,4,10,10,,7,0,0\n"        /* contempt: ignored in 7-class mode */
+                "12/img3.png,5,4,10,10,,10,0,0\n"       /* non-face: ignored */
                 "12/img4.png,5,4,10,10,\"1;2\",6,-0.5,0.1\n");
   snprintf(p, sizeof p, "%s/validation.csv", root);
   fx_write_text(p, "12/img5.png,5,4,10,10,1;2,0,0,0\n"); /* no header */
@@ -549,10 +557,13 @@ START_TEST(affectnet) {
   fc_dataset_free(ds);
   /* Expression out of range. */
   snprintf(p, sizeof p, "%s/training.csv", root);
-  fx_write_text(p, "subDirectory_filePath,face_x,face_y,face_width,face_height,facial_landmarks,expression\n"
-                   "12/img0.png,5,4,10,10,,11\n");
+  fx_write_text(
+      p,
+      "subDirectory_filePath,face_x,face_y,face_width,face_height,facial_landmarks,expression\n"
+      "12/img0.png,5,4,10,10,,11\n");
   ck_assert_int_eq(fc_dataset_load(root, &o, &ds), FC_ERR_FORMAT);
-  ck_assert_ptr_nonnull(strstr(fc_last_error(), "training.csv line 2: expression 11 is outside 0..10"));
+  ck_assert_ptr_nonnull(
+      strstr(fc_last_error(), "training.csv line 2: expression 11 is outside 0..10"));
 }
 END_TEST
 

@@ -64,7 +64,8 @@ static void save(const fc_batch *b, saved *s) {
 static void same(const fc_batch *b, const saved *s, int64_t step) {
   ck_assert_int_eq(b->step, step);
   ck_assert_int_eq(b->bytes, s->bytes);
-  ck_assert_msg(!memcmp(b->data, s->data, s->bytes), "step %lld: batch bytes differ", (long long)step);
+  ck_assert_msg(!memcmp(b->data, s->data, s->bytes), "step %lld: batch bytes differ",
+                (long long)step);
   ck_assert(!memcmp(b->labels, s->labels, sizeof(int32_t) * (size_t)b->batch_labeled));
   ck_assert(!memcmp(b->hidden_labels, s->hidden, sizeof(int32_t) * (size_t)b->batch_unlabeled));
   ck_assert(!memcmp(b->labeled_index, s->li, sizeof(int64_t) * (size_t)b->batch_labeled));
@@ -243,7 +244,8 @@ START_TEST(shards_make_up_the_whole_batch) {
       ck_assert(!memcmp(b->u_s, w->u_s + (size_t)r * bu * ib, (size_t)bu * ib));
       ck_assert(!memcmp(b->labels, w->labels + r * bl, sizeof(int32_t) * (size_t)bl));
       ck_assert(!memcmp(b->labeled_index, w->labeled_index + r * bl, sizeof(int64_t) * (size_t)bl));
-      ck_assert(!memcmp(b->unlabeled_index, w->unlabeled_index + r * bu, sizeof(int64_t) * (size_t)bu));
+      ck_assert(
+          !memcmp(b->unlabeled_index, w->unlabeled_index + r * bu, sizeof(int64_t) * (size_t)bu));
       fc_loader_release(shard[r], b);
     }
     fc_loader_release(whole, w);

@@ -101,7 +101,8 @@ START_TEST(balanced_with_a_short_class) {
     seen[u.index[k]]++;
   }
   ck_assert_int_eq(extras, 3);
-  for (int64_t i = 0; i < ds->count; i++) ck_assert_int_eq(seen[i], ds->splits[i] == FC_SPLIT_VAL ? 0 : 1);
+  for (int64_t i = 0; i < ds->count; i++)
+    ck_assert_int_eq(seen[i], ds->splits[i] == FC_SPLIT_VAL ? 0 : 1);
   free(seen);
   fc_index_list_free(&l);
   fc_index_list_free(&u);
@@ -238,17 +239,19 @@ START_TEST(list_file_round_trip) {
   fclose(fp);
   ck_assert(text[0] == '#');
   char line[128];
-  snprintf(line, sizeof line, "\n%s\t%d\tclass%d\n", ds->sources[l.index[0]], ds->labels[l.index[0]],
-           ds->labels[l.index[0]]);
+  snprintf(line, sizeof line, "\n%s\t%d\tclass%d\n", ds->sources[l.index[0]],
+           ds->labels[l.index[0]], ds->labels[l.index[0]]);
   ck_assert_ptr_nonnull(strstr(text, line));
   free(text);
   /* Broken files are refused with the line named. */
   fx_write_text(path, "# x\ntrain/class0/0.png\t1\tclass1\n");
   ck_assert_int_eq(fc_label_split_read(path, ds, &l2, &u2), FC_ERR_MISMATCH);
-  ck_assert_ptr_nonnull(strstr(fc_last_error(), "line 2: 'train/class0/0.png' has label 1 in the file but 0"));
+  ck_assert_ptr_nonnull(
+      strstr(fc_last_error(), "line 2: 'train/class0/0.png' has label 1 in the file but 0"));
   fx_write_text(path, "train/class0/0.png\t0\tclass0\nval/1.png\t1\tclass1\n");
   ck_assert_int_eq(fc_label_split_read(path, ds, &l2, &u2), FC_ERR_MISMATCH);
-  ck_assert_ptr_nonnull(strstr(fc_last_error(), "line 2: 'val/1.png' is not in the training split"));
+  ck_assert_ptr_nonnull(
+      strstr(fc_last_error(), "line 2: 'val/1.png' is not in the training split"));
   fx_write_text(path, "train/class0/0.png\t0\tclass0\ntrain/class0/0.png\t0\tclass0\n");
   ck_assert_int_eq(fc_label_split_read(path, ds, &l2, &u2), FC_ERR_FORMAT);
   ck_assert_ptr_nonnull(strstr(fc_last_error(), "listed twice"));

@@ -167,12 +167,15 @@ START_TEST(classes_differ_but_not_trivially) {
       }
   within_person /= pairs_p;
   within_class /= pairs_c;
-  printf("mean |difference| per pixel: two expressions of one person %.2f, one expression of two people %.2f\n",
-         within_person, within_class);
+  printf(
+      "mean |difference| per pixel: two expressions of one person %.2f, one expression of two "
+      "people %.2f\n",
+      within_person, within_class);
   /* The cues are big enough to see at 48x48 (issue 19 item 12: with 1-2
    * pixel cues, 1.7 grey levels apart on average, the default run learned
    * to 0.28); and the nuisances still vary far more than the expression. */
-  ck_assert_msg(within_person > 2.5, "expressions of one person differ by %.2f grey levels", within_person);
+  ck_assert_msg(within_person > 2.5, "expressions of one person differ by %.2f grey levels",
+                within_person);
   ck_assert(within_class > 5 * within_person);
 }
 END_TEST

@@ -62,7 +62,9 @@ START_TEST(selects_by_index_pair_and_name) {
   size_t len = strlen(first->name) < 4 ? strlen(first->name) : 4;
   for (size_t i = 0; i < len; i++) {
     char c = first->name[i];
-    piece[i] = (c >= 'a' && c <= 'z') ? (char)(c - 32) : (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c;
+    piece[i] = (c >= 'a' && c <= 'z')   ? (char)(c - 32)
+               : (c >= 'A' && c <= 'Z') ? (char)(c + 32)
+                                        : c;
   }
   FC_CHECK_OK(fc_device_registry_select(reg, piece, &index));
   ck_assert_int_eq(index, 0);
@@ -245,9 +247,9 @@ START_TEST(binary_cache_writes_hits_and_survives_corruption) {
       char *data = NULL;
       size_t size = 0;
       FC_CHECK_OK(fc_file_read_all(path, 1u << 28, &data, &size));
-      if (mode == 0) size /= 2;                          /* truncated */
-      if (mode == 1) data[size - 10] ^= 0x5a;            /* flipped byte in the binary */
-      if (mode == 2) memcpy(data, "GARBAGE!", 8);        /* wrong magic */
+      if (mode == 0) size /= 2;                   /* truncated */
+      if (mode == 1) data[size - 10] ^= 0x5a;     /* flipped byte in the binary */
+      if (mode == 2) memcpy(data, "GARBAGE!", 8); /* wrong magic */
       FC_CHECK_OK(fc_file_write_atomic(path, data, size));
       free(data);
       corrupted++;
@@ -284,9 +286,10 @@ START_TEST(kernel_dir_overrides_and_build_errors_are_explained) {
   snprintf(path, sizeof path, "%s/prelude.cl", dir);
   write_text(path, "/* test prelude */\n");
   snprintf(path, sizeof path, "%s/selftest.cl", dir);
-  write_text(path,
-             "__kernel void selftest_scale(__global const float *x, __global float *y, const float b,"
-             " const uint n) { uint i = get_global_id(0); if (i < n) y[i] = x[i] * 4.0f + b; }\n");
+  write_text(
+      path,
+      "__kernel void selftest_scale(__global const float *x, __global float *y, const float b,"
+      " const uint n) { uint i = get_global_id(0); if (i < n) y[i] = x[i] * 4.0f + b; }\n");
   snprintf(path, sizeof path, "%s/broken.cl", dir);
   write_text(path, "__kernel void broken(__global float *y) {\n  y[0] = undefined_name;\n}\n");
 
@@ -304,7 +307,8 @@ START_TEST(kernel_dir_overrides_and_build_errors_are_explained) {
   ck_assert_msg(strstr(msg, dev->info.name) != NULL, "no device name: %s", msg);
   ck_assert_msg(strstr(msg, "-DSOME_OPTION=1") != NULL, "no options: %s", msg);
   ck_assert_msg(strstr(msg, "build log") != NULL, "no build log: %s", msg);
-  ck_assert_msg(strstr(msg, "undefined_name") != NULL, "log lacks the compiler's complaint: %s", msg);
+  ck_assert_msg(strstr(msg, "undefined_name") != NULL, "log lacks the compiler's complaint: %s",
+                msg);
 
   st = fc_device_program(dev, "absent", "", &p);
   ck_assert_int_eq(st, FC_ERR_IO);
@@ -320,7 +324,8 @@ START_TEST(compiles_inside_a_step_are_refused) {
   FC_CHECK_OK(fc_device_program(dev, "selftest", "", &p));
   fc_device_lock_compiles(dev, 1);
   FC_CHECK_OK(fc_device_program(dev, "selftest", "", &p)); /* already built: fine */
-  ck_assert_int_eq(fc_device_program(dev, "selftest", "-DSELFTEST_SCALE=9.0f", &p), FC_ERR_INTERNAL);
+  ck_assert_int_eq(fc_device_program(dev, "selftest", "-DSELFTEST_SCALE=9.0f", &p),
+                   FC_ERR_INTERNAL);
   ck_assert_msg(strstr(fc_last_error(), "inside a training step") != NULL, "%s", fc_last_error());
   fc_device_lock_compiles(dev, 0);
   FC_CHECK_OK(fc_device_program(dev, "selftest", "-DSELFTEST_SCALE=9.0f", &p));

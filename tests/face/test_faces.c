@@ -48,8 +48,9 @@ static int read_boxes(const char *xml, gt_image *out, int max) {
       sscanf(p + 13, "%127[^']", out[n].file);
     } else if ((p = strstr(line, "<box ")) && n >= 0) {
       int top, left, w, h;
-      ck_assert_msg(sscanf(p, "<box top='%d' left='%d' width='%d' height='%d'", &top, &left, &w, &h) == 4,
-                    "%s: cannot read %s", xml, line);
+      ck_assert_msg(
+          sscanf(p, "<box top='%d' left='%d' width='%d' height='%d'", &top, &left, &w, &h) == 4,
+          "%s: cannot read %s", xml, line);
       gt_image *g = &out[n];
       ck_assert_int_lt(g->n, 16);
       g->boxes[g->n][0] = (float)left, g->boxes[g->n][1] = (float)top;
@@ -105,16 +106,19 @@ START_TEST(annotated_photos) {
     }
     int extra = 0;
     for (int k = 0; k < n; k++) extra += !used[k];
-    printf("%s: %d of %d faces found, %d other detections\n", gt[i].file, found_here, gt[i].n, extra);
+    printf("%s: %d of %d faces found, %d other detections\n", gt[i].file, found_here, gt[i].n,
+           extra);
     faces_total += gt[i].n, found += found_here, unmatched += extra;
     free(faces);
   }
-  printf("annotated photos: %d images, %d of %d faces found at IoU >= 0.5, %d unmatched detections\n",
-         images, found, faces_total, unmatched);
+  printf(
+      "annotated photos: %d images, %d of %d faces found at IoU >= 0.5, %d unmatched detections\n",
+      images, found, faces_total, unmatched);
   ck_assert_int_eq(images, 9);
   ck_assert_int_eq(faces_total, 43);
   ck_assert_msg(found >= 42, "recall %d/43, need at least 42", found);
-  ck_assert_msg(unmatched == 0, "%d detections match no annotated face (facenet-pytorch: 0)", unmatched);
+  ck_assert_msg(unmatched == 0, "%d detections match no annotated face (facenet-pytorch: 0)",
+                unmatched);
 
   fc_face *faces = NULL;
   int n = detect_file(det, "dogs.jpg", &faces);
@@ -125,10 +129,13 @@ START_TEST(annotated_photos) {
   ck_assert(faces[0].score > 0.9f);
   /* Landmarks inside the box, eyes above the mouth. */
   for (int k = 0; k < 5; k++) {
-    ck_assert(faces[0].landmarks[2 * k] > faces[0].box[0] && faces[0].landmarks[2 * k] < faces[0].box[2]);
-    ck_assert(faces[0].landmarks[2 * k + 1] > faces[0].box[1] && faces[0].landmarks[2 * k + 1] < faces[0].box[3]);
+    ck_assert(faces[0].landmarks[2 * k] > faces[0].box[0] &&
+              faces[0].landmarks[2 * k] < faces[0].box[2]);
+    ck_assert(faces[0].landmarks[2 * k + 1] > faces[0].box[1] &&
+              faces[0].landmarks[2 * k + 1] < faces[0].box[3]);
   }
-  ck_assert(faces[0].landmarks[1] < faces[0].landmarks[7] && faces[0].landmarks[3] < faces[0].landmarks[9]);
+  ck_assert(faces[0].landmarks[1] < faces[0].landmarks[7] &&
+            faces[0].landmarks[3] < faces[0].landmarks[9]);
   free(faces);
   fc_face_detector_free(det);
 }
@@ -145,11 +152,13 @@ static int count_of(const char *text, const char *needle) {
 START_TEST(predict_faces_cli) {
   char dir[] = "/tmp/fercl-predict-faces-XXXXXX";
   ck_assert_ptr_nonnull(mkdtemp(dir));
-  char run[256], model[300], frames[256], annotated[256], group[4200], dogs[4200], link1[300], link2[300];
+  char run[256], model[300], frames[256], annotated[256], group[4200], dogs[4200], link1[300],
+      link2[300];
   snprintf(run, sizeof run, "%s/run", dir);
   snprintf(model, sizeof model, "%s/best.safetensors", run);
-  const char *train[] = {"train", "--width", "0.125", "--synth-train", "70", "--synth-val", "14", "--batch", "8",
-                         "--mu", "1", "--threads", "1", "--steps", "2", "--out", run, NULL};
+  const char *train[] = {"train", "--width", "0.125", "--synth-train", "70", "--synth-val",
+                         "14",    "--batch", "8",     "--mu",          "1",  "--threads",
+                         "1",     "--steps", "2",     "--out",         run,  NULL};
   fc_cli_result r = fc_cli_run(train, NULL);
   ck_assert_msg(r.exit_code == 0, "tiny training run: %s", r.err);
   fc_cli_result_free(&r);
@@ -164,7 +173,8 @@ START_TEST(predict_faces_cli) {
   fc_cli_result_free(&r);
 
   r = fc_cli_run((const char *[]){"predict", "--model", model, dogs, NULL}, NULL);
-  ck_assert_msg(r.exit_code == 0 && strstr(r.out, "dogs.jpg: no face found"), "dogs.jpg: %s%s", r.out, r.err);
+  ck_assert_msg(r.exit_code == 0 && strstr(r.out, "dogs.jpg: no face found"), "dogs.jpg: %s%s",
+                r.out, r.err);
   fc_cli_result_free(&r);
 
   /* A folder of frames: one CSV row per frame and face, a frame without a face included. */
@@ -176,9 +186,12 @@ START_TEST(predict_faces_cli) {
   snprintf(link2, sizeof link2, "%s/frame2.jpg", frames);
   ck_assert_int_eq(symlink(group, link1), 0);
   ck_assert_int_eq(symlink(dogs, link2), 0);
-  r = fc_cli_run((const char *[]){"predict", "--model", model, "--csv", "--annotate", annotated, frames, NULL}, NULL);
+  r = fc_cli_run(
+      (const char *[]){"predict", "--model", model, "--csv", "--annotate", annotated, frames, NULL},
+      NULL);
   ck_assert_msg(r.exit_code == 0, "predict --csv: %s", r.err);
-  ck_assert_msg(count_of(r.out, "\n") == 5 && !strncmp(r.out, "image,face,x1,y1,x2,y2,detector_score,predicted,p_", 50) &&
+  ck_assert_msg(count_of(r.out, "\n") == 5 &&
+                    !strncmp(r.out, "image,face,x1,y1,x2,y2,detector_score,predicted,p_", 50) &&
                     count_of(r.out, "frame1.jpg,") == 3 && count_of(r.out, "frame2.jpg,,") == 1,
                 "predict --csv: header, 3 face rows and an empty row expected:\n%s", r.out);
   fc_cli_result_free(&r);
@@ -193,14 +206,16 @@ START_TEST(predict_faces_cli) {
    * exactly as predict always did (no "faces" key). */
   char small[4200];
   snprintf(small, sizeof small, "%s/tests/face/one_pixel.png", getenv("FERCL_SOURCE_ROOT"));
-  r = fc_cli_run((const char *[]){"predict", "--model", model, "--json", "--logits", small, NULL}, NULL);
+  r = fc_cli_run((const char *[]){"predict", "--model", model, "--json", "--logits", small, NULL},
+                 NULL);
   ck_assert_msg(r.exit_code == 0 && !strstr(r.out, "\"faces\"") && strstr(r.out, "\"logits\": [") &&
                     strstr(r.out, "\"top\": ["),
                 "a face crop under --faces auto: %s%s", r.out, r.err);
   fc_cli_result_free(&r);
 
   /* --faces never: today's whole-picture predict. */
-  r = fc_cli_run((const char *[]){"predict", "--model", model, "--faces", "never", group, NULL}, NULL);
+  r = fc_cli_run((const char *[]){"predict", "--model", model, "--faces", "never", group, NULL},
+                 NULL);
   ck_assert_msg(r.exit_code == 0 && !strstr(r.out, "face") && strstr(r.out, "2008_002506.jpg:"),
                 "--faces never: %s", r.out);
   fc_cli_result_free(&r);
@@ -223,8 +238,10 @@ static void expect_refused(fc_device *dev, const char *path, const char *what) {
   snprintf(img, sizeof img, "%s/tests/face/one_pixel.png", getenv("FERCL_SOURCE_ROOT"));
   args[5] = img;
   fc_cli_result r = fc_cli_run(args, NULL);
-  ck_assert_msg(r.exit_code != 0 && r.exit_code != -1, "%s: fer-cl faces exit %d", what, r.exit_code);
-  ck_assert_msg(strstr(r.err, "tools/get-face-detector") != NULL, "%s: fer-cl faces said: %s", what, r.err);
+  ck_assert_msg(r.exit_code != 0 && r.exit_code != -1, "%s: fer-cl faces exit %d", what,
+                r.exit_code);
+  ck_assert_msg(strstr(r.err, "tools/get-face-detector") != NULL, "%s: fer-cl faces said: %s", what,
+                r.err);
   fc_cli_result_free(&r);
 }
 
@@ -239,7 +256,8 @@ START_TEST(detector_file) {
   /* A valid safetensors file that is no detector: the tensors of a different net. */
   snprintf(foreign, sizeof foreign, "%s/foreign.safetensors", dir);
   float w[4 * 3 * 3 * 3] = {0};
-  fc_st_tensor t = {.name = "pnet.conv1.weight", .dtype = FC_ST_F32, .ndim = 4, .shape = {4, 3, 3, 3}, .data = w};
+  fc_st_tensor t = {
+      .name = "pnet.conv1.weight", .dtype = FC_ST_F32, .ndim = 4, .shape = {4, 3, 3, 3}, .data = w};
   const char *keys[] = {"format"}, *values[] = {"fer-cl mtcnn 1"};
   FC_CHECK_OK(fc_safetensors_write(foreign, &t, 1, keys, values, 1));
   expect_refused(dev, foreign, "a file with other tensors");
@@ -282,12 +300,16 @@ int main(void) {
     tcase_add_test(tc, annotated_photos);
     tcase_add_test(tc, predict_faces_cli);
   } else if (require && !strcmp(require, "1") && !have_weights) {
-    printf("FAIL: FERCL_REQUIRE_DETECTOR=1 but no detector weights at %s (run tools/get-face-detector)\n", detector);
+    printf(
+        "FAIL: FERCL_REQUIRE_DETECTOR=1 but no detector weights at %s (run "
+        "tools/get-face-detector)\n",
+        detector);
     return 1;
   } else {
     printf("SKIP (detection on photos): %s\n",
-           !have_weights ? "no detector weights; run tools/get-face-detector (or set FERCL_DETECTOR)"
-                         : "no annotated photos at ../shared/data/photos (set FERCL_PHOTOS_DIR)");
+           !have_weights
+               ? "no detector weights; run tools/get-face-detector (or set FERCL_DETECTOR)"
+               : "no annotated photos at ../shared/data/photos (set FERCL_PHOTOS_DIR)");
   }
   suite_add_tcase(s, tc);
   return fc_test_run_suite(s, 0);

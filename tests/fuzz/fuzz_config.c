@@ -18,20 +18,16 @@ typedef struct snapshot {
 static void take(const fc_option *o, snapshot *s) {
   memset(s, 0, sizeof *s);
   switch (o->type) {
-    case FC_OPT_FLAG:
-    case FC_OPT_INT:
-    case FC_OPT_CHOICE:
-      s->i = *(int *)o->target;
-      break;
-    case FC_OPT_DOUBLE:
-      s->d = *(double *)o->target;
-      break;
-    case FC_OPT_STRING: {
-      const char *v = *(const char **)o->target;
-      s->has_s = v != NULL;
-      s->s = v ? strdup(v) : NULL;
-      break;
-    }
+  case FC_OPT_FLAG:
+  case FC_OPT_INT:
+  case FC_OPT_CHOICE: s->i = *(int *)o->target; break;
+  case FC_OPT_DOUBLE: s->d = *(double *)o->target; break;
+  case FC_OPT_STRING: {
+    const char *v = *(const char **)o->target;
+    s->has_s = v != NULL;
+    s->s = v ? strdup(v) : NULL;
+    break;
+  }
   }
 }
 
@@ -74,22 +70,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     snapshot after;
     take(o, &after);
     switch (o->type) {
-      case FC_OPT_FLAG:
-      case FC_OPT_INT:
-      case FC_OPT_CHOICE:
-        FC_FUZZ_CHECK(after.i == before[i].i, "--%s was %d, reads back as %d", o->name, before[i].i,
-                      after.i);
-        break;
-      case FC_OPT_DOUBLE:
-        FC_FUZZ_CHECK(!memcmp(&after.d, &before[i].d, sizeof after.d),
-                      "--%s was %.17g, reads back as %.17g", o->name, before[i].d, after.d);
-        break;
-      case FC_OPT_STRING:
-        FC_FUZZ_CHECK(
-            after.has_s == before[i].has_s && (!after.has_s || !strcmp(after.s, before[i].s)),
-            "--%s was '%s', reads back as '%s'", o->name, before[i].s ? before[i].s : "(none)",
-            after.s ? after.s : "(none)");
-        break;
+    case FC_OPT_FLAG:
+    case FC_OPT_INT:
+    case FC_OPT_CHOICE:
+      FC_FUZZ_CHECK(after.i == before[i].i, "--%s was %d, reads back as %d", o->name, before[i].i,
+                    after.i);
+      break;
+    case FC_OPT_DOUBLE:
+      FC_FUZZ_CHECK(!memcmp(&after.d, &before[i].d, sizeof after.d),
+                    "--%s was %.17g, reads back as %.17g", o->name, before[i].d, after.d);
+      break;
+    case FC_OPT_STRING:
+      FC_FUZZ_CHECK(
+          after.has_s == before[i].has_s && (!after.has_s || !strcmp(after.s, before[i].s)),
+          "--%s was '%s', reads back as '%s'", o->name, before[i].s ? before[i].s : "(none)",
+          after.s ? after.s : "(none)");
+      break;
     }
     free(after.s);
   }

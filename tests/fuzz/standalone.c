@@ -151,49 +151,47 @@ static size_t mutate(const uint8_t *src, size_t size, uint8_t *dst, size_t cap, 
   int ops = 1 + (int)below(rng, 4);
   for (int k = 0; k < ops; k++) {
     switch (below(rng, 7)) {
-      case 0: /* flip a bit */
-        if (n) dst[below(rng, n)] ^= (uint8_t)(1u << below(rng, 8));
-        break;
-      case 1: { /* an interesting byte */
-        static const uint8_t v[] = {0, 1, 0x7f, 0x80, 0xff, '0', '9', ',', '\n', '"', ' '};
-        if (n) dst[below(rng, n)] = v[below(rng, sizeof v)];
-        break;
+    case 0: /* flip a bit */
+      if (n) dst[below(rng, n)] ^= (uint8_t)(1u << below(rng, 8));
+      break;
+    case 1: { /* an interesting byte */
+      static const uint8_t v[] = {0, 1, 0x7f, 0x80, 0xff, '0', '9', ',', '\n', '"', ' '};
+      if (n) dst[below(rng, n)] = v[below(rng, sizeof v)];
+      break;
+    }
+    case 2: /* cut the end */ n = below(rng, n + 1); break;
+    case 3: { /* delete a range */
+      if (!n) break;
+      size_t a = below(rng, n), len = 1 + below(rng, n - a < 64 ? n - a : 64);
+      memmove(dst + a, dst + a + len, n - a - len);
+      n -= len;
+      break;
+    }
+    case 4: { /* repeat a range */
+      if (!n) break;
+      size_t a = below(rng, n), len = 1 + below(rng, n - a < 256 ? n - a : 256);
+      if (n + len > cap) break;
+      memmove(dst + a + len, dst + a, n - a);
+      n += len;
+      break;
+    }
+    case 5: { /* insert a token */
+      const char *t = tokens[below(rng, sizeof tokens / sizeof tokens[0])];
+      size_t len = strlen(t), at = below(rng, n + 1);
+      if (n + len > cap) break;
+      memmove(dst + at + len, dst + at, n - at);
+      memcpy(dst + at, t, len);
+      n += len;
+      break;
+    }
+    case 6: /* overwrite 8 bytes with a random word (binary headers, lengths) */
+      if (n >= 8) {
+        uint64_t w = next(rng);
+        size_t at = below(rng, n - 7);
+        if (below(rng, 2)) w >>= 8 * below(rng, 8); /* small values too */
+        memcpy(dst + at, &w, 8);
       }
-      case 2: /* cut the end */
-        n = below(rng, n + 1);
-        break;
-      case 3: { /* delete a range */
-        if (!n) break;
-        size_t a = below(rng, n), len = 1 + below(rng, n - a < 64 ? n - a : 64);
-        memmove(dst + a, dst + a + len, n - a - len);
-        n -= len;
-        break;
-      }
-      case 4: { /* repeat a range */
-        if (!n) break;
-        size_t a = below(rng, n), len = 1 + below(rng, n - a < 256 ? n - a : 256);
-        if (n + len > cap) break;
-        memmove(dst + a + len, dst + a, n - a);
-        n += len;
-        break;
-      }
-      case 5: { /* insert a token */
-        const char *t = tokens[below(rng, sizeof tokens / sizeof tokens[0])];
-        size_t len = strlen(t), at = below(rng, n + 1);
-        if (n + len > cap) break;
-        memmove(dst + at + len, dst + at, n - at);
-        memcpy(dst + at, t, len);
-        n += len;
-        break;
-      }
-      case 6: /* overwrite 8 bytes with a random word (binary headers, lengths) */
-        if (n >= 8) {
-          uint64_t w = next(rng);
-          size_t at = below(rng, n - 7);
-          if (below(rng, 2)) w >>= 8 * below(rng, 8); /* small values too */
-          memcpy(dst + at, &w, 8);
-        }
-        break;
+      break;
     }
   }
   return n;

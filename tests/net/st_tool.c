@@ -19,8 +19,8 @@ static int write_sample(const char *path) {
   for (int i = 0; i < 12; i++) f32[i] = (float)i * 0.5f - 2.0f;
   double f64[6];
   for (int i = 0; i < 6; i++) f64[i] = i / 3.0;
-  const uint16_t f16[5] = {0x3c00, 0xc000, 0x3800, 0x7bff, 0x0001};   /* 1, -2, 0.5, 65504, 2^-24 */
-  const uint16_t bf16[4] = {0x3f80, 0xc0a0, 0x4049, 0x0000};          /* 1, -5, 3.140625, 0 */
+  const uint16_t f16[5] = {0x3c00, 0xc000, 0x3800, 0x7bff, 0x0001}; /* 1, -2, 0.5, 65504, 2^-24 */
+  const uint16_t bf16[4] = {0x3f80, 0xc0a0, 0x4049, 0x0000};        /* 1, -5, 3.140625, 0 */
   const int64_t i64[3] = {-1, (int64_t)1 << 40, INT64_MIN};
   const int32_t i32[4] = {-7, 0, 7, 123456};
   const int16_t i16[3] = {-300, 0, 300};
@@ -29,11 +29,11 @@ static int write_sample(const char *path) {
   const uint8_t boolean[3] = {1, 0, 1};
   const float scalar = 3.25f;
   const fc_st_tensor t[] = {
-      {"f32", FC_ST_F32, 2, {3, 4}, f32},   {"f64", FC_ST_F64, 2, {2, 3}, f64},
-      {"f16", FC_ST_F16, 1, {5}, f16},      {"bf16", FC_ST_BF16, 2, {2, 2}, bf16},
-      {"i64", FC_ST_I64, 1, {3}, i64},      {"i32", FC_ST_I32, 2, {2, 2}, i32},
-      {"i16", FC_ST_I16, 1, {3}, i16},      {"i8", FC_ST_I8, 1, {4}, i8},
-      {"u8", FC_ST_U8, 2, {2, 3}, u8},      {"bool", FC_ST_BOOL, 1, {3}, boolean},
+      {"f32", FC_ST_F32, 2, {3, 4}, f32},     {"f64", FC_ST_F64, 2, {2, 3}, f64},
+      {"f16", FC_ST_F16, 1, {5}, f16},        {"bf16", FC_ST_BF16, 2, {2, 2}, bf16},
+      {"i64", FC_ST_I64, 1, {3}, i64},        {"i32", FC_ST_I32, 2, {2, 2}, i32},
+      {"i16", FC_ST_I16, 1, {3}, i16},        {"i8", FC_ST_I8, 1, {4}, i8},
+      {"u8", FC_ST_U8, 2, {2, 3}, u8},        {"bool", FC_ST_BOOL, 1, {3}, boolean},
       {"scalar", FC_ST_F32, 0, {0}, &scalar}, {"empty", FC_ST_F32, 2, {0, 3}, NULL},
   };
   const char *keys[] = {"format", "producer"}, *values[] = {"pt", "fer-cl st_tool"};

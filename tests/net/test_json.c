@@ -17,9 +17,22 @@ static fc_json *parse_ok(const char *text, size_t size) {
 
 /* Valid documents, each checked by a probe of its content. */
 static const char *const accepted[] = {
-    "{}", "[]", " \t\r\n0 \n", "-0", "1.5e-3", "1E+2", "\"\"", "true", "false", "null",
-    "{\"a\":[1,2,{\"b\":null}],\"c\":true,\"d\":false}", "[[[[[]]]]]", "\"caf\xc3\xa9\"",
-    "\"\\ud83d\\ude00\"", "123456789012345678901234567890.0", "{\"a\":1,\"A\":2,\"a \":3}",
+    "{}",
+    "[]",
+    " \t\r\n0 \n",
+    "-0",
+    "1.5e-3",
+    "1E+2",
+    "\"\"",
+    "true",
+    "false",
+    "null",
+    "{\"a\":[1,2,{\"b\":null}],\"c\":true,\"d\":false}",
+    "[[[[[]]]]]",
+    "\"caf\xc3\xa9\"",
+    "\"\\ud83d\\ude00\"",
+    "123456789012345678901234567890.0",
+    "{\"a\":1,\"A\":2,\"a \":3}",
 };
 
 START_TEST(accepts_valid_documents) {
@@ -61,7 +74,8 @@ static const rejection rejected[] = {
     {"NaN", FC_ERR_FORMAT, "JSON error at byte 3: invalid token near 'NaN'"},
     {"-Infinity", FC_ERR_FORMAT, "JSON error at byte 1: invalid token near '-'"},
     {"1e400", FC_ERR_FORMAT, "JSON error at byte 5: real number overflow near '1e400'"},
-    {"9223372036854775808", FC_ERR_FORMAT, "JSON error at byte 19: too big integer near '9223372036854775808'"},
+    {"9223372036854775808", FC_ERR_FORMAT,
+     "JSON error at byte 19: too big integer near '9223372036854775808'"},
     {"-9223372036854775809", FC_ERR_FORMAT,
      "JSON error at byte 20: too big negative integer near '-9223372036854775809'"},
     {"123456789012345678901234567890", FC_ERR_FORMAT, "JSON error at byte 30: too big integer"},
@@ -77,23 +91,33 @@ static const rejection rejected[] = {
     {"\"a\\xb\"", FC_ERR_FORMAT, "JSON error at byte 4: invalid escape near '\"a\\x'"},
     {"\"\\u12\"", FC_ERR_FORMAT, "JSON error at byte 6: invalid escape near '\"\\u12\"'"},
     {"\"\\u12g4\"", FC_ERR_FORMAT, "JSON error at byte 6: invalid escape near '\"\\u12g'"},
-    {"\"\\ud800\"", FC_ERR_FORMAT, "JSON error at byte 8: invalid Unicode '\\uD800' near '\"\\ud800\"'"},
-    {"\"\\ud800x\"", FC_ERR_FORMAT, "JSON error at byte 9: invalid Unicode '\\uD800' near '\"\\ud800x\"'"},
+    {"\"\\ud800\"", FC_ERR_FORMAT,
+     "JSON error at byte 8: invalid Unicode '\\uD800' near '\"\\ud800\"'"},
+    {"\"\\ud800x\"", FC_ERR_FORMAT,
+     "JSON error at byte 9: invalid Unicode '\\uD800' near '\"\\ud800x\"'"},
     {"\"\\ud800\\u0041\"", FC_ERR_FORMAT,
      "JSON error at byte 14: invalid Unicode '\\uD800\\u0041' near '\"\\ud800\\u0041\"'"},
-    {"\"\\udc00\"", FC_ERR_FORMAT, "JSON error at byte 8: invalid Unicode '\\uDC00' near '\"\\udc00\"'"},
+    {"\"\\udc00\"", FC_ERR_FORMAT,
+     "JSON error at byte 8: invalid Unicode '\\uDC00' near '\"\\udc00\"'"},
     {"\"a\tb\"", FC_ERR_FORMAT, "JSON error at byte 2: control character 0x9 near '\"a'"},
     {"\"a\nb\"", FC_ERR_FORMAT, "JSON error at byte 2: unexpected newline near '\"a'"},
     {"\"\xff\"", FC_ERR_FORMAT, "JSON error at byte 1: unable to decode byte 0xff near '\"'"},
-    {"\"\xc0\xaf\"", FC_ERR_FORMAT, "JSON error at byte 1: unable to decode byte 0xc0 near '\"'"},     /* overlong '/' */
-    {"\"\xed\xa0\x80\"", FC_ERR_FORMAT, "JSON error at byte 1: unable to decode byte 0xed near '\"'"}, /* surrogate */
+    {"\"\xc0\xaf\"", FC_ERR_FORMAT,
+     "JSON error at byte 1: unable to decode byte 0xc0 near '\"'"}, /* overlong '/' */
+    {"\"\xed\xa0\x80\"", FC_ERR_FORMAT,
+     "JSON error at byte 1: unable to decode byte 0xed near '\"'"}, /* surrogate */
     {"\"\xf4\x90\x80\x80\"", FC_ERR_FORMAT,
-     "JSON error at byte 1: unable to decode byte 0xf4 near '\"'"},                                       /* > U+10FFFF */
-    {"\"\xc3\"", FC_ERR_FORMAT, "JSON error at byte 1: unable to decode byte 0xc3 near '\"'"},         /* cut short */
-    {"\xef\xbb\xbf{}", FC_ERR_FORMAT, "JSON error at byte 3: invalid token near '\xef\xbb\xbf'"},      /* BOM */
-    {"{\"a\":1,\"a\":2}", FC_ERR_FORMAT, "JSON error at byte 10: duplicate object key near '\"a\"'"},
-    {"{\"k\":{\"x\":1,\"y\":2,\"x\":3}}", FC_ERR_FORMAT, "JSON error at byte 21: duplicate object key near '\"x\"'"},
-    {"{\"\\u0061\":1,\"a\":2}", FC_ERR_FORMAT, "JSON error at byte 15: duplicate object key near '\"a\"'"},
+     "JSON error at byte 1: unable to decode byte 0xf4 near '\"'"}, /* > U+10FFFF */
+    {"\"\xc3\"", FC_ERR_FORMAT,
+     "JSON error at byte 1: unable to decode byte 0xc3 near '\"'"}, /* cut short */
+    {"\xef\xbb\xbf{}", FC_ERR_FORMAT,
+     "JSON error at byte 3: invalid token near '\xef\xbb\xbf'"}, /* BOM */
+    {"{\"a\":1,\"a\":2}", FC_ERR_FORMAT,
+     "JSON error at byte 10: duplicate object key near '\"a\"'"},
+    {"{\"k\":{\"x\":1,\"y\":2,\"x\":3}}", FC_ERR_FORMAT,
+     "JSON error at byte 21: duplicate object key near '\"x\"'"},
+    {"{\"\\u0061\":1,\"a\":2}", FC_ERR_FORMAT,
+     "JSON error at byte 15: duplicate object key near '\"a\"'"},
     {"{\"a\\u0000\":1}", FC_ERR_FORMAT,
      "JSON error at byte 10: NUL byte in object key not supported near '\"a\\u0000\"'"},
 };
@@ -103,23 +127,26 @@ START_TEST(rejects_invalid_documents) {
   fc_json *v = (fc_json *)1;
   fc_error_clear();
   fc_status st = fc_json_parse(r->text, strlen(r->text), NULL, &v);
-  ck_assert_msg(st == r->status, "'%s': status %s, message '%s'", r->text, fc_status_name(st), fc_last_error());
+  ck_assert_msg(st == r->status, "'%s': status %s, message '%s'", r->text, fc_status_name(st),
+                fc_last_error());
   ck_assert_ptr_null(v);
   ck_assert_str_eq(fc_last_error(), r->message);
 }
 END_TEST
 
 START_TEST(decodes_values) {
-  const char text[] = "{\"i\":-42,\"big\":9223372036854775807,\"min\":-9223372036854775808,"
-                      "\"over\":9223372036854775808.0,\"f\":2.5e2,\"one\":1.0,\"s\":\"\\\"\\\\\\/\\b\\f\\n\\r\\t\","
-                      "\"u\":\"\\u00e9\\u20AC\\ud83d\\ude00\",\"nul\":\"a\\u0000b\",\"arr\":[true,false,null]}";
+  const char text[] =
+      "{\"i\":-42,\"big\":9223372036854775807,\"min\":-9223372036854775808,"
+      "\"over\":9223372036854775808.0,\"f\":2.5e2,\"one\":1.0,\"s\":\"\\\"\\\\\\/\\b\\f\\n\\r\\t\","
+      "\"u\":\"\\u00e9\\u20AC\\ud83d\\ude00\",\"nul\":\"a\\u0000b\",\"arr\":[true,false,null]}";
   fc_json *v = parse_ok(text, sizeof text - 1);
   ck_assert_int_eq(v->type, FC_JSON_OBJECT);
   ck_assert_uint_eq(v->count, 10);
   ck_assert_str_eq(v->members[0].key, "i"); /* text order kept */
   ck_assert_str_eq(v->members[9].key, "arr");
   const fc_json *i = fc_json_get(v, "i");
-  ck_assert(i && i->type == FC_JSON_NUMBER && i->is_integer && i->integer == -42 && i->number == -42.0);
+  ck_assert(i && i->type == FC_JSON_NUMBER && i->is_integer && i->integer == -42 &&
+            i->number == -42.0);
   const fc_json *big = fc_json_get(v, "big");
   ck_assert(big->is_integer && big->integer == INT64_MAX);
   const fc_json *min = fc_json_get(v, "min");
@@ -154,7 +181,8 @@ START_TEST(respects_size) {
   v = NULL;
   ck_assert_int_eq(fc_json_parse("\"abc\"", 3, NULL, &v), FC_ERR_FORMAT);
   ck_assert_str_eq(fc_last_error(), "JSON error at byte 3: premature end of input near '\"ab'");
-  ck_assert_int_eq(fc_json_parse("1\0", 2, NULL, &v), FC_ERR_FORMAT); /* jansson alone would stop at the NUL */
+  ck_assert_int_eq(fc_json_parse("1\0", 2, NULL, &v),
+                   FC_ERR_FORMAT); /* jansson alone would stop at the NUL */
   ck_assert_str_eq(fc_last_error(), "JSON error at byte 1: NUL byte, not allowed in JSON text");
   ck_assert_int_eq(fc_json_parse("[\"a\0\"]", 5, NULL, &v), FC_ERR_FORMAT);
   ck_assert_str_eq(fc_last_error(), "JSON error at byte 3: NUL byte, not allowed in JSON text");
@@ -205,7 +233,8 @@ START_TEST(limits_size_and_values) {
   memcpy(many + 4000, "]", 2);
   limits = (fc_json_limits){.max_memory = 4096};
   ck_assert_int_eq(fc_json_parse(many, 4001, &limits, &v), FC_ERR_LIMIT);
-  ck_assert_msg(strstr(fc_last_error(), "parsing needs more than 4096 bytes of memory"), "%s", fc_last_error());
+  ck_assert_msg(strstr(fc_last_error(), "parsing needs more than 4096 bytes of memory"), "%s",
+                fc_last_error());
   ck_assert_ptr_null(v);
   ck_assert_int_eq(fc_json_parse(many, 4001, NULL, &v), FC_OK); /* the budget ends with the parse */
   ck_assert_uint_eq(v->count, 2000);
@@ -236,7 +265,8 @@ START_TEST(writer_round_trips) {
   fc_json_buf_cstr(&buf, "]}");
   ck_assert(!buf.failed);
   ck_assert_uint_eq(strlen(buf.data), buf.length);
-  ck_assert_msg(strstr(buf.data, "\"q\\\"b\\\\s/\\u0001\\n\\t\x7f caf\xc3\xa9\\u0000end\"") != NULL, "%s", buf.data);
+  ck_assert_msg(strstr(buf.data, "\"q\\\"b\\\\s/\\u0001\\n\\t\x7f caf\xc3\xa9\\u0000end\"") != NULL,
+                "%s", buf.data);
   ck_assert_msg(strstr(buf.data, "0.1,-2.5,") != NULL, "%s", buf.data);
 
   fc_json *v = parse_ok(buf.data, buf.length);
@@ -261,9 +291,9 @@ START_TEST(validates_utf8) {
   ck_assert(!fc_json_valid_utf8("plain caf\xc3\xa9 \xf0\x9f\x98\x80", 15)); /* emoji cut */
   ck_assert(fc_json_valid_utf8("", 0));
   ck_assert(!fc_json_valid_utf8("\xff", 1));
-  ck_assert(!fc_json_valid_utf8("\xc0\xaf", 2));         /* overlong */
-  ck_assert(!fc_json_valid_utf8("\xed\xa0\x80", 3));     /* surrogate */
-  ck_assert(!fc_json_valid_utf8("ok\xe2\x82", 4));        /* cut short */
+  ck_assert(!fc_json_valid_utf8("\xc0\xaf", 2));     /* overlong */
+  ck_assert(!fc_json_valid_utf8("\xed\xa0\x80", 3)); /* surrogate */
+  ck_assert(!fc_json_valid_utf8("ok\xe2\x82", 4));   /* cut short */
 }
 END_TEST
 
@@ -271,7 +301,8 @@ static Suite *json_suite(void) {
   Suite *s = suite_create("json");
   TCase *tc = tcase_create("parse");
   tcase_add_loop_test(tc, accepts_valid_documents, 0, (int)(sizeof accepted / sizeof accepted[0]));
-  tcase_add_loop_test(tc, rejects_invalid_documents, 0, (int)(sizeof rejected / sizeof rejected[0]));
+  tcase_add_loop_test(tc, rejects_invalid_documents, 0,
+                      (int)(sizeof rejected / sizeof rejected[0]));
   tcase_add_test(tc, decodes_values);
   tcase_add_test(tc, respects_size);
   tcase_add_test(tc, limits_depth);

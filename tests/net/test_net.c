@@ -17,109 +17,108 @@
 #include "testutil.h"
 
 /* torchvision.models.resnet18(num_classes=7).state_dict() keys, without num_batches_tracked. */
-static const char *const torchvision_resnet18[] = {
-"conv1.weight",
-"bn1.weight",
-"bn1.bias",
-"bn1.running_mean",
-"bn1.running_var",
-"layer1.0.conv1.weight",
-"layer1.0.bn1.weight",
-"layer1.0.bn1.bias",
-"layer1.0.bn1.running_mean",
-"layer1.0.bn1.running_var",
-"layer1.0.conv2.weight",
-"layer1.0.bn2.weight",
-"layer1.0.bn2.bias",
-"layer1.0.bn2.running_mean",
-"layer1.0.bn2.running_var",
-"layer1.1.conv1.weight",
-"layer1.1.bn1.weight",
-"layer1.1.bn1.bias",
-"layer1.1.bn1.running_mean",
-"layer1.1.bn1.running_var",
-"layer1.1.conv2.weight",
-"layer1.1.bn2.weight",
-"layer1.1.bn2.bias",
-"layer1.1.bn2.running_mean",
-"layer1.1.bn2.running_var",
-"layer2.0.conv1.weight",
-"layer2.0.bn1.weight",
-"layer2.0.bn1.bias",
-"layer2.0.bn1.running_mean",
-"layer2.0.bn1.running_var",
-"layer2.0.conv2.weight",
-"layer2.0.bn2.weight",
-"layer2.0.bn2.bias",
-"layer2.0.bn2.running_mean",
-"layer2.0.bn2.running_var",
-"layer2.0.downsample.0.weight",
-"layer2.0.downsample.1.weight",
-"layer2.0.downsample.1.bias",
-"layer2.0.downsample.1.running_mean",
-"layer2.0.downsample.1.running_var",
-"layer2.1.conv1.weight",
-"layer2.1.bn1.weight",
-"layer2.1.bn1.bias",
-"layer2.1.bn1.running_mean",
-"layer2.1.bn1.running_var",
-"layer2.1.conv2.weight",
-"layer2.1.bn2.weight",
-"layer2.1.bn2.bias",
-"layer2.1.bn2.running_mean",
-"layer2.1.bn2.running_var",
-"layer3.0.conv1.weight",
-"layer3.0.bn1.weight",
-"layer3.0.bn1.bias",
-"layer3.0.bn1.running_mean",
-"layer3.0.bn1.running_var",
-"layer3.0.conv2.weight",
-"layer3.0.bn2.weight",
-"layer3.0.bn2.bias",
-"layer3.0.bn2.running_mean",
-"layer3.0.bn2.running_var",
-"layer3.0.downsample.0.weight",
-"layer3.0.downsample.1.weight",
-"layer3.0.downsample.1.bias",
-"layer3.0.downsample.1.running_mean",
-"layer3.0.downsample.1.running_var",
-"layer3.1.conv1.weight",
-"layer3.1.bn1.weight",
-"layer3.1.bn1.bias",
-"layer3.1.bn1.running_mean",
-"layer3.1.bn1.running_var",
-"layer3.1.conv2.weight",
-"layer3.1.bn2.weight",
-"layer3.1.bn2.bias",
-"layer3.1.bn2.running_mean",
-"layer3.1.bn2.running_var",
-"layer4.0.conv1.weight",
-"layer4.0.bn1.weight",
-"layer4.0.bn1.bias",
-"layer4.0.bn1.running_mean",
-"layer4.0.bn1.running_var",
-"layer4.0.conv2.weight",
-"layer4.0.bn2.weight",
-"layer4.0.bn2.bias",
-"layer4.0.bn2.running_mean",
-"layer4.0.bn2.running_var",
-"layer4.0.downsample.0.weight",
-"layer4.0.downsample.1.weight",
-"layer4.0.downsample.1.bias",
-"layer4.0.downsample.1.running_mean",
-"layer4.0.downsample.1.running_var",
-"layer4.1.conv1.weight",
-"layer4.1.bn1.weight",
-"layer4.1.bn1.bias",
-"layer4.1.bn1.running_mean",
-"layer4.1.bn1.running_var",
-"layer4.1.conv2.weight",
-"layer4.1.bn2.weight",
-"layer4.1.bn2.bias",
-"layer4.1.bn2.running_mean",
-"layer4.1.bn2.running_var",
-"fc.weight",
-"fc.bias"};
+static const char *const torchvision_resnet18[] = {"conv1.weight",
+                                                   "bn1.weight",
+                                                   "bn1.bias",
+                                                   "bn1.running_mean",
+                                                   "bn1.running_var",
+                                                   "layer1.0.conv1.weight",
+                                                   "layer1.0.bn1.weight",
+                                                   "layer1.0.bn1.bias",
+                                                   "layer1.0.bn1.running_mean",
+                                                   "layer1.0.bn1.running_var",
+                                                   "layer1.0.conv2.weight",
+                                                   "layer1.0.bn2.weight",
+                                                   "layer1.0.bn2.bias",
+                                                   "layer1.0.bn2.running_mean",
+                                                   "layer1.0.bn2.running_var",
+                                                   "layer1.1.conv1.weight",
+                                                   "layer1.1.bn1.weight",
+                                                   "layer1.1.bn1.bias",
+                                                   "layer1.1.bn1.running_mean",
+                                                   "layer1.1.bn1.running_var",
+                                                   "layer1.1.conv2.weight",
+                                                   "layer1.1.bn2.weight",
+                                                   "layer1.1.bn2.bias",
+                                                   "layer1.1.bn2.running_mean",
+                                                   "layer1.1.bn2.running_var",
+                                                   "layer2.0.conv1.weight",
+                                                   "layer2.0.bn1.weight",
+                                                   "layer2.0.bn1.bias",
+                                                   "layer2.0.bn1.running_mean",
+                                                   "layer2.0.bn1.running_var",
+                                                   "layer2.0.conv2.weight",
+                                                   "layer2.0.bn2.weight",
+                                                   "layer2.0.bn2.bias",
+                                                   "layer2.0.bn2.running_mean",
+                                                   "layer2.0.bn2.running_var",
+                                                   "layer2.0.downsample.0.weight",
+                                                   "layer2.0.downsample.1.weight",
+                                                   "layer2.0.downsample.1.bias",
+                                                   "layer2.0.downsample.1.running_mean",
+                                                   "layer2.0.downsample.1.running_var",
+                                                   "layer2.1.conv1.weight",
+                                                   "layer2.1.bn1.weight",
+                                                   "layer2.1.bn1.bias",
+                                                   "layer2.1.bn1.running_mean",
+                                                   "layer2.1.bn1.running_var",
+                                                   "layer2.1.conv2.weight",
+                                                   "layer2.1.bn2.weight",
+                                                   "layer2.1.bn2.bias",
+                                                   "layer2.1.bn2.running_mean",
+                                                   "layer2.1.bn2.running_var",
+                                                   "layer3.0.conv1.weight",
+                                                   "layer3.0.bn1.weight",
+                                                   "layer3.0.bn1.bias",
+                                                   "layer3.0.bn1.running_mean",
+                                                   "layer3.0.bn1.running_var",
+                                                   "layer3.0.conv2.weight",
+                                                   "layer3.0.bn2.weight",
+                                                   "layer3.0.bn2.bias",
+                                                   "layer3.0.bn2.running_mean",
+                                                   "layer3.0.bn2.running_var",
+                                                   "layer3.0.downsample.0.weight",
+                                                   "layer3.0.downsample.1.weight",
+                                                   "layer3.0.downsample.1.bias",
+                                                   "layer3.0.downsample.1.running_mean",
+                                                   "layer3.0.downsample.1.running_var",
+                                                   "layer3.1.conv1.weight",
+                                                   "layer3.1.bn1.weight",
+                                                   "layer3.1.bn1.bias",
+                                                   "layer3.1.bn1.running_mean",
+                                                   "layer3.1.bn1.running_var",
+                                                   "layer3.1.conv2.weight",
+                                                   "layer3.1.bn2.weight",
+                                                   "layer3.1.bn2.bias",
+                                                   "layer3.1.bn2.running_mean",
+                                                   "layer3.1.bn2.running_var",
+                                                   "layer4.0.conv1.weight",
+                                                   "layer4.0.bn1.weight",
+                                                   "layer4.0.bn1.bias",
+                                                   "layer4.0.bn1.running_mean",
+                                                   "layer4.0.bn1.running_var",
+                                                   "layer4.0.conv2.weight",
+                                                   "layer4.0.bn2.weight",
+                                                   "layer4.0.bn2.bias",
+                                                   "layer4.0.bn2.running_mean",
+                                                   "layer4.0.bn2.running_var",
+                                                   "layer4.0.downsample.0.weight",
+                                                   "layer4.0.downsample.1.weight",
+                                                   "layer4.0.downsample.1.bias",
+                                                   "layer4.0.downsample.1.running_mean",
+                                                   "layer4.0.downsample.1.running_var",
+                                                   "layer4.1.conv1.weight",
+                                                   "layer4.1.bn1.weight",
+                                                   "layer4.1.bn1.bias",
+                                                   "layer4.1.bn1.running_mean",
+                                                   "layer4.1.bn1.running_var",
+                                                   "layer4.1.conv2.weight",
+                                                   "layer4.1.bn2.weight",
+                                                   "layer4.1.bn2.bias",
+                                                   "layer4.1.bn2.running_mean",
+                                                   "layer4.1.bn2.running_var",
+                                                   "fc.weight",
+                                                   "fc.bias"};
 
 static uint64_t rng_state = 12345;
 static double urand(void) {
@@ -168,7 +167,9 @@ START_TEST(names_match_torchvision) {
   FC_CHECK_OK(fc_graph_build(&c, &g));
   int found = 0;
   for (int i = 0; i < g.n_tensors; i++)
-    if (!strcmp(g.tensors[i].name, "lae3.conv.weight") || !strcmp(g.tensors[i].name, "lae4.conv.bias")) found++;
+    if (!strcmp(g.tensors[i].name, "lae3.conv.weight") ||
+        !strcmp(g.tensors[i].name, "lae4.conv.bias"))
+      found++;
   ck_assert_int_eq(found, 2);
   fc_graph_free(&g);
 }
@@ -221,7 +222,8 @@ static void compare_network(fc_stem stem, int batch) {
 
   int classes = c.num_classes;
   float *logits = malloc((size_t)batch * classes * sizeof(float));
-  FC_CHECK_OK(fc_buffer_read(dev, fc_net_plan_logits(plan).mem, 0, (size_t)batch * classes * sizeof(float), logits, 1));
+  FC_CHECK_OK(fc_buffer_read(dev, fc_net_plan_logits(plan).mem, 0,
+                             (size_t)batch * classes * sizeof(float), logits, 1));
   const double *ref_logits = fc_ref_net_logits(ref);
   double err = 0, norm2 = 0;
   for (int i = 0; i < batch * classes; i++) {
@@ -233,13 +235,14 @@ static void compare_network(fc_stem stem, int batch) {
   /* Running statistics were updated alike. */
   FC_CHECK_OK(fc_net_read_params(net, NULL, stats));
   for (size_t i = 0; i < g->n_stats; i++)
-    ck_assert_msg(fabs(stats[i] - ref->stats[i]) <= 1e-4 * (1.0 + fabs(ref->stats[i])), "stat %zu: %g vs %g", i,
-                  stats[i], ref->stats[i]);
+    ck_assert_msg(fabs(stats[i] - ref->stats[i]) <= 1e-4 * (1.0 + fabs(ref->stats[i])),
+                  "stat %zu: %g vs %g", i, stats[i], ref->stats[i]);
 
   /* Backward from random logit gradients. */
   float *dlogits = malloc((size_t)batch * classes * sizeof(float));
   double *dlogits_d = malloc((size_t)batch * classes * sizeof(double));
-  for (int i = 0; i < batch * classes; i++) dlogits_d[i] = dlogits[i] = (float)(urand() * 2.0 - 1.0);
+  for (int i = 0; i < batch * classes; i++)
+    dlogits_d[i] = dlogits[i] = (float)(urand() * 2.0 - 1.0);
   cl_mem dl = NULL;
   FC_CHECK_OK(fc_buffer_alloc(dev, (size_t)batch * classes * sizeof(float), "dlogits", &dl));
   FC_CHECK_OK(fc_buffer_write(dev, dl, 0, (size_t)batch * classes * sizeof(float), dlogits, 1));
@@ -259,8 +262,8 @@ static void compare_network(fc_stem stem, int batch) {
     /* float32 through a dozen layers of batch-norm backward: nmse 1e-6, with an
      * rms floor of 1e-5 for gradients that nearly cancel to 0 (a bias summed
      * over the whole batch). */
-    ck_assert_msg(e <= 1e-6 * nn + 1e-10 * (double)ti->count, "gradient of %s: nmse %g (norm %g)", ti->name,
-                  nn ? e / nn : e, nn);
+    ck_assert_msg(e <= 1e-6 * nn + 1e-10 * (double)ti->count, "gradient of %s: nmse %g (norm %g)",
+                  ti->name, nn ? e / nn : e, nn);
   }
   fc_buffer_release(&dl);
   free(img), free(params), free(stats), free(logits), free(dlogits), free(dlogits_d), free(grads);
@@ -289,7 +292,8 @@ static void check_inference_plan(int batch_stats) {
   for (int t = 0; t < g->n_tensors; t++)
     if (g->tensors[t].store == FC_STORE_STAT)
       for (size_t i = 0; i < g->tensors[t].count; i++)
-        stats[g->tensors[t].offset + i] = strstr(g->tensors[t].name, "var") ? (float)(0.5 + urand()) : (float)(urand() - 0.5);
+        stats[g->tensors[t].offset + i] =
+            strstr(g->tensors[t].name, "var") ? (float)(0.5 + urand()) : (float)(urand() - 0.5);
   FC_CHECK_OK(fc_net_write_params(net, NULL, stats));
   int batch = 5;
   fc_net_plan *plan = NULL;
@@ -310,8 +314,8 @@ static void check_inference_plan(int batch_stats) {
   float logits[5 * 7];
   FC_CHECK_OK(fc_buffer_read(dev, fc_net_plan_logits(plan).mem, 0, sizeof logits, logits, 1));
   for (int i = 0; i < batch * 7; i++)
-    ck_assert_msg(fabs(logits[i] - fc_ref_net_logits(ref)[i]) < 1e-4, "logit %d: %g vs %g", i, logits[i],
-                  fc_ref_net_logits(ref)[i]);
+    ck_assert_msg(fabs(logits[i] - fc_ref_net_logits(ref)[i]) < 1e-4, "logit %d: %g vs %g", i,
+                  logits[i], fc_ref_net_logits(ref)[i]);
   if (batch_stats) {
     /* The running statistics are left exactly as they were... */
     float *after = malloc(g->n_stats * sizeof(float) + 4);
@@ -324,7 +328,8 @@ static void check_inference_plan(int batch_stats) {
     fc_ref_net_set_params(plain, params, stats);
     fc_ref_net_forward(plain, img, &norm, 1, 1);
     double diff = 0;
-    for (int i = 0; i < batch * 7; i++) diff = fmax(diff, fabs(logits[i] - fc_ref_net_logits(plain)[i]));
+    for (int i = 0; i < batch * 7; i++)
+      diff = fmax(diff, fabs(logits[i] - fc_ref_net_logits(plain)[i]));
     ck_assert_msg(diff > 1e-2, "batch statistics changed the logits by only %g", diff);
     fc_ref_net_free(plain);
   }
@@ -387,8 +392,9 @@ START_TEST(full_network_gradient_by_finite_differences) {
       ref->params[j] = saved;
       double numeric = (lp - lm) / (2 * h);
       double scale = fmax(1e-3, fmax(fabs(numeric), fabs(analytic[j])));
-      ck_assert_msg(fabs(numeric - analytic[j]) <= 1e-4 * scale, "%s[%zu]: analytic %.10g, numeric %.10g",
-                    ti->name, j - ti->offset, analytic[j], numeric);
+      ck_assert_msg(fabs(numeric - analytic[j]) <= 1e-4 * scale,
+                    "%s[%zu]: analytic %.10g, numeric %.10g", ti->name, j - ti->offset, analytic[j],
+                    numeric);
       probes++;
     }
   }
@@ -406,7 +412,8 @@ static fc_model_meta meta_for(const fc_net_config *c) {
   memset(&m, 0, sizeof m);
   m.config = *c;
   const char *names[] = {"angry", "disgust", "fear", "happy", "neutral", "sad", "surprise"};
-  for (int i = 0; i < c->num_classes; i++) snprintf(m.class_names[i], FC_CLASS_NAME_MAX, "%s", names[i % 7]);
+  for (int i = 0; i < c->num_classes; i++)
+    snprintf(m.class_names[i], FC_CLASS_NAME_MAX, "%s", names[i % 7]);
   fc_input_norm_default(&m.norm, c->in_channels);
   m.norm.mean[0] = 0.52f;
   m.norm.std[0] = 0.27f;
@@ -471,7 +478,8 @@ END_TEST
 static void expect_load_error(fc_net *net, const char *path, fc_status want, const char *needle) {
   fc_status st = fc_checkpoint_load(path, net);
   ck_assert_msg(st == want, "%s: got %s (%s)", path, fc_status_name(st), fc_last_error());
-  ck_assert_msg(strstr(fc_last_error(), needle) != NULL, "expected '%s' in: %s", needle, fc_last_error());
+  ck_assert_msg(strstr(fc_last_error(), needle) != NULL, "expected '%s' in: %s", needle,
+                fc_last_error());
 }
 
 START_TEST(bad_checkpoints_are_rejected_clearly) {
@@ -510,7 +518,8 @@ START_TEST(bad_checkpoints_are_rejected_clearly) {
   c8.num_classes = 8;
   fc_net *net8 = NULL;
   FC_CHECK_OK(fc_net_create(dev, &c8, 0, &net8));
-  expect_load_error(net8, good, FC_ERR_MISMATCH, "tensor fc.weight has shape [7,32], the network needs [8,32]");
+  expect_load_error(net8, good, FC_ERR_MISMATCH,
+                    "tensor fc.weight has shape [7,32], the network needs [8,32]");
   fc_net_free(net8);
 
   /* Missing attention tensors when the network expects them; unexpected ones the other way. */
@@ -554,7 +563,8 @@ START_TEST(bad_checkpoints_are_rejected_clearly) {
   expect_load_error(net, bad, FC_ERR_MISMATCH, "tensor fc.bias is F64, expected F32");
   ts[fcw] = saved;
   float extra[2] = {1, 2};
-  ts[n] = (fc_st_tensor){.name = "layer9.0.conv1.weight", .dtype = FC_ST_F32, .ndim = 1, .shape = {2}, .data = extra};
+  ts[n] = (fc_st_tensor){
+      .name = "layer9.0.conv1.weight", .dtype = FC_ST_F32, .ndim = 1, .shape = {2}, .data = extra};
   path_in_temp(bad, sizeof bad, "unknown.safetensors");
   FC_CHECK_OK(fc_safetensors_write(bad, ts, n + 1, mk, mv, mc));
   expect_load_error(net, bad, FC_ERR_MISMATCH, "unexpected tensor layer9.0.conv1.weight");
@@ -609,10 +619,12 @@ START_TEST(init_from_torchvision_style_weights) {
   FC_CHECK_OK(fc_net_read_params(pre, q, NULL));
   size_t plane = 49;
   for (size_t k = 0; k < plane; k++) {
-    float want = q[c1src->offset + k] + q[c1src->offset + plane + k] + q[c1src->offset + 2 * plane + k];
+    float want =
+        q[c1src->offset + k] + q[c1src->offset + plane + k] + q[c1src->offset + 2 * plane + k];
     ck_assert_float_eq_tol(p[c1->offset + k], want, 1e-6);
   }
-  ck_assert(memcmp(p + l1->offset, q + fc_net_find_tensor(pre, "layer1.0.conv1.weight")->offset, l1->count * 4) == 0);
+  ck_assert(memcmp(p + l1->offset, q + fc_net_find_tensor(pre, "layer1.0.conv1.weight")->offset,
+                   l1->count * 4) == 0);
   free(p), free(q);
   fc_net_free(pre);
   fc_net_free(net);

@@ -39,7 +39,8 @@ static void assert_no_temp_files(void) {
   DIR *d = opendir(fc_test_temp_dir());
   ck_assert_ptr_nonnull(d);
   struct dirent *e;
-  while ((e = readdir(d)) != NULL) ck_assert_msg(strstr(e->d_name, ".tmp.") == NULL, "left behind: %s", e->d_name);
+  while ((e = readdir(d)) != NULL)
+    ck_assert_msg(strstr(e->d_name, ".tmp.") == NULL, "left behind: %s", e->d_name);
   closedir(d);
 }
 
@@ -75,7 +76,8 @@ static void write_checkpoint(const char *path, const fc_net_config *cfg) {
   memset(&meta, 0, sizeof meta);
   meta.config = *cfg;
   const char *names[] = {"calm", "gr\"in", "frown"};
-  for (int c = 0; c < cfg->num_classes; c++) snprintf(meta.class_names[c], FC_CLASS_NAME_MAX, "%s", names[c % 3]);
+  for (int c = 0; c < cfg->num_classes; c++)
+    snprintf(meta.class_names[c], FC_CLASS_NAME_MAX, "%s", names[c % 3]);
   fc_input_norm_default(&meta.norm, cfg->in_channels);
   meta.norm.mean[1] = 0.4f;
   FC_CHECK_OK(fc_checkpoint_write_host(path, &g, &meta, params, stats, 5, NULL, 0, NULL, NULL, 0));
@@ -88,8 +90,8 @@ static void write_checkpoint(const char *path, const fc_net_config *cfg) {
 
 typedef struct pb_field {
   int number, wire;
-  uint64_t varint;        /* wire 0, and wire 5's 32 bits */
-  const uint8_t *data;    /* wire 2 */
+  uint64_t varint;     /* wire 0, and wire 5's 32 bits */
+  const uint8_t *data; /* wire 2 */
   size_t size;
 } pb_field;
 
@@ -120,10 +122,13 @@ static int next_field(pb_reader *r, pb_field *f) {
     f->varint = read_varint(r);
   } else if (f->wire == 2) {
     uint64_t n = read_varint(r);
-    if (n > (uint64_t)(r->end - r->p)) r->bad = 1;
-    else f->data = r->p, f->size = (size_t)n, r->p += n;
+    if (n > (uint64_t)(r->end - r->p))
+      r->bad = 1;
+    else
+      f->data = r->p, f->size = (size_t)n, r->p += n;
   } else if (f->wire == 5 && r->end - r->p >= 4) {
-    f->varint = (uint64_t)r->p[0] | (uint64_t)r->p[1] << 8 | (uint64_t)r->p[2] << 16 | (uint64_t)r->p[3] << 24;
+    f->varint = (uint64_t)r->p[0] | (uint64_t)r->p[1] << 8 | (uint64_t)r->p[2] << 16 |
+                (uint64_t)r->p[3] << 24;
     r->p += 4;
   } else {
     r->bad = 1;
@@ -133,7 +138,9 @@ static int next_field(pb_reader *r, pb_field *f) {
 
 static pb_reader sub(const pb_field *f) { return (pb_reader){f->data, f->data + f->size, 0}; }
 
-static int str_eq(const pb_field *f, const char *s) { return f->size == strlen(s) && memcmp(f->data, s, f->size) == 0; }
+static int str_eq(const pb_field *f, const char *s) {
+  return f->size == strlen(s) && memcmp(f->data, s, f->size) == 0;
+}
 
 /* Field `number` of a message as a string (first occurrence), into out. */
 static void string_field(pb_reader r, int number, char *out, size_t size) {
@@ -225,7 +232,8 @@ static void read_onnx(const char *path, onnx_facts *x) {
           if (h.number == 2) ck_assert_int_eq((int)h.varint, 1); /* FLOAT */
           if (h.number == 9) raw = h.size, raw_data = h.data;
         }
-        ck_assert_msg(raw == 4 * count, "initializer %s: %zu raw bytes for %zu floats", name, raw, count);
+        ck_assert_msg(raw == 4 * count, "initializer %s: %zu raw bytes for %zu floats", name, raw,
+                      count);
         if (!strcmp(name, "conv1.bias")) {
           memcpy(&x->conv1_bias0, raw_data, 4);
           x->conv1_bias_found = 1;
@@ -236,7 +244,8 @@ static void read_onnx(const char *path, onnx_facts *x) {
     }
     ck_assert(!graph.bad);
   }
-  ck_assert_msg(!model.bad && model.p == model.end, "%s does not decode as protobuf to its end", path);
+  ck_assert_msg(!model.bad && model.p == model.end, "%s does not decode as protobuf to its end",
+                path);
   free(data);
 }
 
@@ -281,7 +290,8 @@ START_TEST(exports_a_checkpoint) {
   for (int i = 0; i < g.n_layers; i++)
     if (!strcmp(g.layers[i].name, "bn1")) bn1 = &g.layers[i];
   ck_assert_ptr_nonnull(bn1);
-  const double gamma = params[g.tensors[bn1->gamma].offset], beta = params[g.tensors[bn1->beta].offset],
+  const double gamma = params[g.tensors[bn1->gamma].offset],
+               beta = params[g.tensors[bn1->beta].offset],
                mean = stats[g.tensors[bn1->rmean].offset], var = stats[g.tensors[bn1->rvar].offset];
   ck_assert(x.conv1_bias_found);
   ck_assert_double_eq_tol(x.conv1_bias0, beta - mean * gamma / sqrt(var + cfg.bn_eps), 1e-6);
@@ -299,8 +309,10 @@ static void expect_refusal(const char *ckpt, fc_status expected, const char *nee
   FC_CHECK_OK(fc_file_write_atomic(out, "previous", 8));
   fc_status st = fc_onnx_export(ckpt, out, NULL);
   ck_assert_msg(st == expected, "%s: got %s (%s)", ckpt, fc_status_name(st), fc_last_error());
-  ck_assert_msg(strstr(fc_last_error(), needle) != NULL, "expected '%s' in: %s", needle, fc_last_error());
-  ck_assert_msg(strstr(fc_last_error(), "ONNX export to ") == fc_last_error(), "%s", fc_last_error());
+  ck_assert_msg(strstr(fc_last_error(), needle) != NULL, "expected '%s' in: %s", needle,
+                fc_last_error());
+  ck_assert_msg(strstr(fc_last_error(), "ONNX export to ") == fc_last_error(), "%s",
+                fc_last_error());
   char *data = NULL;
   size_t size = 0;
   FC_CHECK_OK(fc_file_read_all(out, 100, &data, &size));
@@ -316,7 +328,8 @@ static void expect_refusal(const char *ckpt, fc_status expected, const char *nee
 START_TEST(refuses_what_is_not_a_checkpoint) {
   const char *text = temp_path("notes.txt");
   FC_CHECK_OK(fc_file_write_atomic(text, "these are not weights\n", 22));
-  expect_refusal(text, FC_ERR_LIMIT, "notes.txt: header length"); /* its first 8 bytes, read as a length */
+  expect_refusal(text, FC_ERR_LIMIT,
+                 "notes.txt: header length"); /* its first 8 bytes, read as a length */
   expect_refusal(temp_path("absent.safetensors"), FC_ERR_IO, "absent.safetensors");
   /* A valid safetensors file that fer-cl did not write. */
   const char *other = temp_path("other.safetensors");
@@ -352,7 +365,8 @@ START_TEST(refuses_a_damaged_checkpoint) {
   fc_model_meta meta;
   memset(&meta, 0, sizeof meta);
   meta.config = cfg;
-  for (int c = 0; c < cfg.num_classes; c++) snprintf(meta.class_names[c], FC_CLASS_NAME_MAX, "c%d", c);
+  for (int c = 0; c < cfg.num_classes; c++)
+    snprintf(meta.class_names[c], FC_CLASS_NAME_MAX, "c%d", c);
   fc_input_norm_default(&meta.norm, cfg.in_channels);
   FC_CHECK_OK(fc_checkpoint_write_host(mixed, &g, &meta, params, stats, 0, NULL, 0, NULL, NULL, 0));
   expect_refusal(mixed, FC_ERR_MISMATCH, "missing tensor lae4.conv.weight");
@@ -404,9 +418,11 @@ END_TEST
 START_TEST(command_line) {
   fc_net_config cfg;
   tiny_config(&cfg);
-  const char *ckpt = temp_path("cli.safetensors"), *out = temp_path("cli.onnx"), *bad = temp_path("cli.txt");
+  const char *ckpt = temp_path("cli.safetensors"), *out = temp_path("cli.onnx"),
+             *bad = temp_path("cli.txt");
   write_checkpoint(ckpt, &cfg);
-  fc_cli_result r = fc_cli_run((const char *[]){"export", "--model", ckpt, "--onnx", out, NULL}, NULL);
+  fc_cli_result r =
+      fc_cli_run((const char *[]){"export", "--model", ckpt, "--onnx", out, NULL}, NULL);
   ck_assert_msg(r.exit_code == 0, "%s", r.err);
   ck_assert_msg(strstr(r.out, "wrote ") == r.out && strstr(r.out, "opset 17"), "%s", r.out);
   ck_assert(exists(out));

@@ -110,10 +110,23 @@ START_TEST(round_trip_is_bit_exact) {
   }
   ck_assert_uint_eq(fc_safetensors_numel(f, 0), 1 * 1 * 4); /* I64 / F64 come first */
   /* Data order: larger elements first, the given order within one size. */
-  const char *expected_order[] = {"stats.f64", "steps", "conv.weight", "ids", "scalar", "empty", "eight.dims",
-                                  "half", "brain", "short", "name with \"quotes\" and caf\xc3\xa9",
-                                  "u8.image", "bytes", "mask", "empty.i8"};
-  for (int i = 0; i < N_TENSORS; i++) ck_assert_str_eq(fc_safetensors_tensor(f, (size_t)i)->name, expected_order[i]);
+  const char *expected_order[] = {"stats.f64",
+                                  "steps",
+                                  "conv.weight",
+                                  "ids",
+                                  "scalar",
+                                  "empty",
+                                  "eight.dims",
+                                  "half",
+                                  "brain",
+                                  "short",
+                                  "name with \"quotes\" and caf\xc3\xa9",
+                                  "u8.image",
+                                  "bytes",
+                                  "mask",
+                                  "empty.i8"};
+  for (int i = 0; i < N_TENSORS; i++)
+    ck_assert_str_eq(fc_safetensors_tensor(f, (size_t)i)->name, expected_order[i]);
   ck_assert_ptr_null(fc_safetensors_tensor(f, N_TENSORS));
   ck_assert_str_eq(fc_safetensors_metadata(f, "format"), "pt");
   ck_assert_str_eq(fc_safetensors_metadata(f, "note"), meta_values[1]);
@@ -153,8 +166,8 @@ START_TEST(file_layout) {
     const char *dtype = fc_json_get(t, "dtype")->string;
     int64_t elem = strcmp(dtype, "F64") == 0 || strcmp(dtype, "I64") == 0   ? 8
                    : strcmp(dtype, "F32") == 0 || strcmp(dtype, "I32") == 0 ? 4
-                   : dtype[1] == '1' || dtype[2] == '1'                       ? 2
-                                                                              : 1;
+                   : dtype[1] == '1' || dtype[2] == '1'                     ? 2
+                                                                            : 1;
     ck_assert_int_eq(offsets->items[0].integer % elem, 0);
   }
   fc_json_free(header);
@@ -176,9 +189,10 @@ START_TEST(file_layout) {
 END_TEST
 
 START_TEST(converts_to_f32) {
-  const uint16_t half[] = {0x3c00, 0xc000, 0x7bff, 0x0001, 0x03ff, 0x0400, 0x7c00, 0xfc00, 0x7e00, 0x8000, 0x3555};
-  const float half_expect[] = {1.0f, -2.0f, 65504.0f, 0x1p-24f, 1023 * 0x1p-24f, 0x1p-14f, INFINITY, -INFINITY,
-                               NAN, -0.0f, 0.333251953125f};
+  const uint16_t half[] = {0x3c00, 0xc000, 0x7bff, 0x0001, 0x03ff, 0x0400,
+                           0x7c00, 0xfc00, 0x7e00, 0x8000, 0x3555};
+  const float half_expect[] = {1.0f,     -2.0f,     65504.0f, 0x1p-24f, 1023 * 0x1p-24f, 0x1p-14f,
+                               INFINITY, -INFINITY, NAN,      -0.0f,    0.333251953125f};
   const uint16_t bf16[] = {0x3f80, 0xc0a0, 0x7f80, 0x0001, 0x4049};
   const float bf16_expect[] = {1.0f, -5.0f, INFINITY, 0x1p-133f, 3.140625f};
   const double f64[] = {0.1, -1e300, 1e-50, 12345.678};
@@ -186,8 +200,9 @@ START_TEST(converts_to_f32) {
   const float f32[] = {1.5f, -0.25f};
   const int32_t i32[] = {1, 2};
   fc_st_tensor t[] = {
-      {"h", FC_ST_F16, 1, {11}, half}, {"b", FC_ST_BF16, 1, {5}, bf16}, {"d", FC_ST_F64, 1, {4}, f64},
-      {"f", FC_ST_F32, 2, {1, 2}, f32}, {"i", FC_ST_I32, 1, {2}, i32},
+      {"h", FC_ST_F16, 1, {11}, half}, {"b", FC_ST_BF16, 1, {5}, bf16},
+      {"d", FC_ST_F64, 1, {4}, f64},   {"f", FC_ST_F32, 2, {1, 2}, f32},
+      {"i", FC_ST_I32, 1, {2}, i32},
   };
   const char *path = temp_path("convert.safetensors");
   FC_CHECK_OK(fc_safetensors_write(path, t, 5, NULL, NULL, 0));
@@ -228,7 +243,8 @@ END_TEST
 /* ---- rejections ---- */
 
 /* Writes length (le64), header, then data_size zero bytes. */
-static const char *write_raw(const char *name, uint64_t length, const char *header, size_t data_size) {
+static const char *write_raw(const char *name, uint64_t length, const char *header,
+                             size_t data_size) {
   const char *path = temp_path(name);
   FILE *fp = fopen(path, "wb");
   ck_assert_ptr_nonnull(fp);
@@ -255,25 +271,33 @@ typedef struct bad_header {
   const char *message; /* %s is the path */
 } bad_header;
 
-#define T_F32_2(name, b, e) "\"" name "\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[" #b "," #e "]}"
+#define T_F32_2(name, b, e) \
+  "\"" name "\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[" #b "," #e "]}"
 
 static const bad_header bad_headers[] = {
-    {"{\"a\":", 0, FC_ERR_FORMAT, "%s: header: JSON error at byte 5: unexpected token near end of file"},
-    {"{\"a\":{}} x", 0, FC_ERR_FORMAT, "%s: header: JSON error at byte 10: end of file expected near 'x'"},
-    {"{}\0\0\0\0\0\0", 0, FC_ERR_FORMAT, "%s: the header is JSON array, expected an object"}, /* replaced below */
+    {"{\"a\":", 0, FC_ERR_FORMAT,
+     "%s: header: JSON error at byte 5: unexpected token near end of file"},
+    {"{\"a\":{}} x", 0, FC_ERR_FORMAT,
+     "%s: header: JSON error at byte 10: end of file expected near 'x'"},
+    {"{}\0\0\0\0\0\0", 0, FC_ERR_FORMAT,
+     "%s: the header is JSON array, expected an object"}, /* replaced below */
     {"[]", 0, FC_ERR_FORMAT, "%s: the header is JSON array, expected an object"},
     {"{\"a\":{\"dtype\":\"F33\",\"shape\":[2],\"data_offsets\":[0,8]}}", 8, FC_ERR_UNSUPPORTED,
-     "%s: tensor a: unsupported dtype \"F33\" (fer-cl reads F32, F64, F16, BF16, I64, I32, I16, I8, U8, BOOL)"},
+     "%s: tensor a: unsupported dtype \"F33\" (fer-cl reads F32, F64, F16, BF16, I64, I32, I16, "
+     "I8, U8, BOOL)"},
     {"{\"a\":{\"dtype\":\"U32\",\"shape\":[2],\"data_offsets\":[0,8]}}", 8, FC_ERR_UNSUPPORTED,
-     "%s: tensor a: unsupported dtype \"U32\" (fer-cl reads F32, F64, F16, BF16, I64, I32, I16, I8, U8, BOOL)"},
+     "%s: tensor a: unsupported dtype \"U32\" (fer-cl reads F32, F64, F16, BF16, I64, I32, I16, "
+     "I8, U8, BOOL)"},
     {"{\"a\":{\"dtype\":7,\"shape\":[2],\"data_offsets\":[0,8]}}", 8, FC_ERR_FORMAT,
      "%s: tensor a: \"dtype\" is missing or not a string"},
     {"{\"a\":{\"shape\":[2],\"data_offsets\":[0,8]}}", 8, FC_ERR_FORMAT,
      "%s: tensor a: \"dtype\" is missing or not a string"},
-    {"{\"fc.weight\":{\"dtype\":\"F16\",\"shape\":[7,512],\"data_offsets\":[0,7000]}}", 7000, FC_ERR_FORMAT,
+    {"{\"fc.weight\":{\"dtype\":\"F16\",\"shape\":[7,512],\"data_offsets\":[0,7000]}}", 7000,
+     FC_ERR_FORMAT,
      "%s: tensor fc.weight: dtype F16 shape [7,512] needs 7168 bytes, offsets give 7000"},
     {"{" T_F32_2("a", 0, 8) "}", 4, FC_ERR_FORMAT,
-     "%s: tensor a: data_offsets [0,8] go past the end of the 4-byte data section (truncated file?)"},
+     "%s: tensor a: data_offsets [0,8] go past the end of the 4-byte data section (truncated "
+     "file?)"},
     {"{" T_F32_2("a", 0, 8) "," T_F32_2("b", 4, 12) "}", 12, FC_ERR_FORMAT,
      "%s: tensors a [0,8] and b [4,12] overlap"},
     {"{" T_F32_2("b", 4, 12) "," T_F32_2("a", 0, 8) "}", 12, FC_ERR_FORMAT,
@@ -290,36 +314,39 @@ static const bad_header bad_headers[] = {
      "%s: header: JSON error at byte 57: duplicate object key near '\"a\"'"},
     {"{" T_F32_2("", 0, 8) "}", 8, FC_ERR_FORMAT, "%s: a tensor has an empty name"},
     {"{\"a\\u0000b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}", 8, FC_ERR_FORMAT,
-     "%s: header: JSON error at byte 11: NUL byte in object key not supported near '\"a\\u0000b\"'"},
+     "%s: header: JSON error at byte 11: NUL byte in object key not supported near "
+     "'\"a\\u0000b\"'"},
     {"{\"__metadata__\":{\"epoch\":3}}", 0, FC_ERR_FORMAT,
      "%s: metadata \"epoch\" is JSON number; metadata values must be strings"},
     {"{\"__metadata__\":{\"a\":\"b\",\"nested\":{}}}", 0, FC_ERR_FORMAT,
      "%s: metadata \"nested\" is JSON object; metadata values must be strings"},
-    {"{\"__metadata__\":[\"a\"]}", 0, FC_ERR_FORMAT, "%s: \"__metadata__\" must be an object of strings, found JSON array"},
+    {"{\"__metadata__\":[\"a\"]}", 0, FC_ERR_FORMAT,
+     "%s: \"__metadata__\" must be an object of strings, found JSON array"},
     {"{\"a\":[1]}", 0, FC_ERR_FORMAT,
      "%s: tensor a: expected an object with dtype, shape and data_offsets, found JSON array"},
-    {"{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8],\"extra\":1}}", 8, FC_ERR_FORMAT,
-     "%s: tensor a: unknown field \"extra\""},
+    {"{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8],\"extra\":1}}", 8,
+     FC_ERR_FORMAT, "%s: tensor a: unknown field \"extra\""},
     {"{\"a\":{\"dtype\":\"F32\",\"shape\":[-2],\"data_offsets\":[0,8]}}", 8, FC_ERR_FORMAT,
      "%s: tensor a: \"shape\" must be an array of non-negative integers"},
     {"{\"a\":{\"dtype\":\"F32\",\"shape\":[2.0],\"data_offsets\":[0,8]}}", 8, FC_ERR_FORMAT,
      "%s: tensor a: \"shape\" must be an array of non-negative integers"},
     {"{\"a\":{\"dtype\":\"F32\",\"data_offsets\":[0,8]}}", 8, FC_ERR_FORMAT,
      "%s: tensor a: \"shape\" must be an array of non-negative integers"},
-    {"{\"a\":{\"dtype\":\"F32\",\"shape\":[1,1,1,1,1,1,1,1,2],\"data_offsets\":[0,8]}}", 8, FC_ERR_UNSUPPORTED,
-     "%s: tensor a: 9 dimensions; fer-cl reads at most 8"},
+    {"{\"a\":{\"dtype\":\"F32\",\"shape\":[1,1,1,1,1,1,1,1,2],\"data_offsets\":[0,8]}}", 8,
+     FC_ERR_UNSUPPORTED, "%s: tensor a: 9 dimensions; fer-cl reads at most 8"},
     {"{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[8,0]}}", 8, FC_ERR_FORMAT,
      "%s: tensor a: \"data_offsets\" must be [begin, end] with 0 <= begin <= end"},
     {"{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8,16]}}", 8, FC_ERR_FORMAT,
      "%s: tensor a: \"data_offsets\" must be [begin, end] with 0 <= begin <= end"},
     {"{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,\"8\"]}}", 8, FC_ERR_FORMAT,
      "%s: tensor a: \"data_offsets\" must be [begin, end] with 0 <= begin <= end"},
-    {"{\"a\":{\"dtype\":\"F32\",\"shape\":[4294967296,4294967296,4],\"data_offsets\":[0,8]}}", 8, FC_ERR_FORMAT,
-     "%s: tensor a: shape [4294967296,4294967296,4] is too large"},
-    {"{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,18446744073709551615]}}", 8, FC_ERR_FORMAT,
+    {"{\"a\":{\"dtype\":\"F32\",\"shape\":[4294967296,4294967296,4],\"data_offsets\":[0,8]}}", 8,
+     FC_ERR_FORMAT, "%s: tensor a: shape [4294967296,4294967296,4] is too large"},
+    {"{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,18446744073709551615]}}", 8,
+     FC_ERR_FORMAT,
      "%s: header: JSON error at byte 70: too big integer near '18446744073709551615'"},
-    {"{\"a\":{\"dtype\":\"I8\",\"shape\":[[[[[[[[1]]]]]]]],\"data_offsets\":[0,1]}}", 1, FC_ERR_LIMIT,
-     "%s: header: JSON error: nesting deeper than 8 levels"},
+    {"{\"a\":{\"dtype\":\"I8\",\"shape\":[[[[[[[[1]]]]]]]],\"data_offsets\":[0,1]}}", 1,
+     FC_ERR_LIMIT, "%s: header: JSON error: nesting deeper than 8 levels"},
 };
 
 START_TEST(rejects_bad_headers) {
@@ -329,7 +356,8 @@ START_TEST(rejects_bad_headers) {
     FILE *fp = fopen(path, "wb");
     fwrite("\x08\0\0\0\0\0\0\0{}\0\0\0\0\0\0", 1, 16, fp);
     fclose(fp);
-    expect_rejection(path, FC_ERR_FORMAT, "%s: header: JSON error at byte 2: NUL byte, not allowed in JSON text");
+    expect_rejection(path, FC_ERR_FORMAT,
+                     "%s: header: JSON error at byte 2: NUL byte, not allowed in JSON text");
     return;
   }
   char name[64];
@@ -345,20 +373,24 @@ START_TEST(rejects_bad_lengths) {
   FILE *fp = fopen(path, "wb");
   fputs("abc", fp);
   fclose(fp);
-  expect_rejection(path, FC_ERR_FORMAT, "%s: truncated: 3 bytes, too short for the 8-byte header length");
+  expect_rejection(path, FC_ERR_FORMAT,
+                   "%s: truncated: 3 bytes, too short for the 8-byte header length");
   /* Header length past the end of the file. */
   char header[801];
   memset(header, ' ', 800);
   header[800] = '\0';
   path = write_raw("past.safetensors", 1200, header, 0);
-  expect_rejection(path, FC_ERR_FORMAT, "%s: truncated: header says 1200 bytes but the file has 800");
+  expect_rejection(path, FC_ERR_FORMAT,
+                   "%s: truncated: header says 1200 bytes but the file has 800");
   /* Absurd lengths are refused before anything is allocated. */
   path = write_raw("huge.safetensors", (uint64_t)1 << 62, "{}", 0);
   expect_rejection(path, FC_ERR_LIMIT,
-                   "%s: header length 4611686018427387904 is over the 104857600-byte limit (corrupt file, or not safetensors)");
+                   "%s: header length 4611686018427387904 is over the 104857600-byte limit "
+                   "(corrupt file, or not safetensors)");
   path = write_raw("max.safetensors", UINT64_MAX, "{}", 0);
   expect_rejection(path, FC_ERR_LIMIT,
-                   "%s: header length 18446744073709551615 is over the 104857600-byte limit (corrupt file, or not safetensors)");
+                   "%s: header length 18446744073709551615 is over the 104857600-byte limit "
+                   "(corrupt file, or not safetensors)");
   /* A valid file cut short inside its data. */
   path = temp_path("cut.safetensors");
   write_sample(path);
@@ -367,11 +399,13 @@ START_TEST(rejects_bad_lengths) {
   ck_assert_int_eq(truncate(path, sb.st_size - 3), 0);
   fc_safetensors *f;
   ck_assert_int_eq(fc_safetensors_open(path, &f), FC_ERR_FORMAT);
-  ck_assert_msg(strstr(fc_last_error(), "go past the end of the") && strstr(fc_last_error(), "(truncated file?)"), "%s",
-                fc_last_error());
+  ck_assert_msg(strstr(fc_last_error(), "go past the end of the") &&
+                    strstr(fc_last_error(), "(truncated file?)"),
+                "%s", fc_last_error());
   /* Not a file at all. */
   expect_rejection(fc_test_temp_dir(), FC_ERR_IO, "cannot read %s: not a regular file");
-  expect_rejection(temp_path("missing.safetensors"), FC_ERR_IO, "cannot open %s: No such file or directory");
+  expect_rejection(temp_path("missing.safetensors"), FC_ERR_IO,
+                   "cannot open %s: No such file or directory");
 }
 END_TEST
 
@@ -398,20 +432,30 @@ START_TEST(writer_rejects_bad_arguments) {
     size_t count;
     const char *message;
   } cases[] = {
-      {{{"a", FC_ST_F32, 1, {2}, x}, {"a", FC_ST_F32, 1, {2}, x}}, 2,
+      {{{"a", FC_ST_F32, 1, {2}, x}, {"a", FC_ST_F32, 1, {2}, x}},
+       2,
        "%s: two tensors are named \"a\"; names must be unique"},
       {{{"", FC_ST_F32, 1, {2}, x}}, 1, "%s: tensor 0 has no name"},
       {{{"a", FC_ST_F32, 1, {2}, x}, {NULL, FC_ST_F32, 1, {2}, x}}, 2, "%s: tensor 1 has no name"},
-      {{{"__metadata__", FC_ST_F32, 1, {2}, x}}, 1, "%s: \"__metadata__\" is reserved and cannot name a tensor"},
+      {{{"__metadata__", FC_ST_F32, 1, {2}, x}},
+       1,
+       "%s: \"__metadata__\" is reserved and cannot name a tensor"},
       {{{"a", FC_ST_DTYPE_COUNT, 1, {2}, x}}, 1, "%s: tensor a: invalid dtype 10"},
-      {{{"a", FC_ST_F32, 9, {2}, x}}, 1, "%s: tensor a: 9 dimensions; safetensors files from fer-cl allow 0 to 8"},
+      {{{"a", FC_ST_F32, 9, {2}, x}},
+       1,
+       "%s: tensor a: 9 dimensions; safetensors files from fer-cl allow 0 to 8"},
       {{{"a", FC_ST_F32, 2, {2, -1}, x}}, 1, "%s: tensor a: negative dimension in shape [2,-1]"},
-      {{{"a", FC_ST_F32, 2, {INT64_MAX, 4}, x}}, 1, "%s: tensor a: shape [9223372036854775807,4] is too large"},
+      {{{"a", FC_ST_F32, 2, {INT64_MAX, 4}, x}},
+       1,
+       "%s: tensor a: shape [9223372036854775807,4] is too large"},
       {{{"a", FC_ST_F32, 1, {2}, NULL}}, 1, "%s: tensor a has no data"},
-      {{{"a", FC_ST_F32, 1, {2}, x}, {"b\xff", FC_ST_F32, 1, {2}, x}}, 2, "%s: tensor 1: the name is not valid UTF-8"},
+      {{{"a", FC_ST_F32, 1, {2}, x}, {"b\xff", FC_ST_F32, 1, {2}, x}},
+       2,
+       "%s: tensor 1: the name is not valid UTF-8"},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-    ck_assert_int_eq(fc_safetensors_write(path, cases[i].t, cases[i].count, NULL, NULL, 0), FC_ERR_INVALID_ARG);
+    ck_assert_int_eq(fc_safetensors_write(path, cases[i].t, cases[i].count, NULL, NULL, 0),
+                     FC_ERR_INVALID_ARG);
     check_message(cases[i].message, path);
   }
   const char *keys[] = {"k", "k"}, *values[] = {"1", "2"};
@@ -469,8 +513,10 @@ START_TEST(failed_write_keeps_previous_file) {
   char missing[700];
   snprintf(missing, sizeof missing, "%s/no/such/dir/x.safetensors", fc_test_temp_dir());
   ck_assert_int_eq(fc_safetensors_write(missing, &t, 1, NULL, NULL, 0), FC_ERR_IO);
-  snprintf(expected, sizeof expected,
-           "cannot write %s: No such file or directory (check that the folder exists and is writable)", missing);
+  snprintf(
+      expected, sizeof expected,
+      "cannot write %s: No such file or directory (check that the folder exists and is writable)",
+      missing);
   ck_assert_str_eq(fc_last_error(), expected);
 
   /* And a successful write replaces the file. */
@@ -487,7 +533,8 @@ static Suite *safetensors_suite(void) {
   tcase_add_test(tc, round_trip_is_bit_exact);
   tcase_add_test(tc, file_layout);
   tcase_add_test(tc, converts_to_f32);
-  tcase_add_loop_test(tc, rejects_bad_headers, 0, (int)(sizeof bad_headers / sizeof bad_headers[0]));
+  tcase_add_loop_test(tc, rejects_bad_headers, 0,
+                      (int)(sizeof bad_headers / sizeof bad_headers[0]));
   tcase_add_test(tc, rejects_bad_lengths);
   tcase_add_test(tc, writer_rejects_bad_arguments);
   tcase_add_test(tc, failed_write_keeps_previous_file);

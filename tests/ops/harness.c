@@ -67,8 +67,8 @@ fc_gbuf fc_gbuf_alloc(fc_device *dev, const char *name, size_t n, size_t elem_si
 void fc_gbuf_free(fc_gbuf *b) { fc_buffer_release(&b->mem); }
 
 void fc_gbuf_upload(fc_device *dev, const fc_gbuf *b, const void *host) {
-  FC_CHECK_OK(fc_buffer_write(dev, b->mem, FC_GUARD_ELEMENTS * b->elem_size, b->n * b->elem_size,
-                              host, 1));
+  FC_CHECK_OK(
+      fc_buffer_write(dev, b->mem, FC_GUARD_ELEMENTS * b->elem_size, b->n * b->elem_size, host, 1));
 }
 
 void fc_gbuf_download(fc_device *dev, const fc_gbuf *b, void *host) {

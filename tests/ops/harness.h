@@ -86,15 +86,15 @@ typedef struct fc_fd_spec {
   void *ctx;
   fc_fd_forward_fn forward;
   int n_inputs;
-  double *const *inputs;       /* perturbed in place, then restored */
+  double *const *inputs; /* perturbed in place, then restored */
   const size_t *input_sizes;
   const char *const *input_names;
-  double *const *grads;        /* analytic gradients; NULL entry = input not checked */
+  double *const *grads; /* analytic gradients; NULL entry = input not checked */
   const double *dout;
   size_t n_out;
-  double h;        /* step, e.g. 1e-6 */
-  double tol;      /* |a - n| <= tol * max(1, |a|, |n|) */
-  int max_probes;  /* per input */
+  double h;       /* step, e.g. 1e-6 */
+  double tol;     /* |a - n| <= tol * max(1, |a|, |n|) */
+  int max_probes; /* per input */
   uint64_t seed;
 } fc_fd_spec;
 

@@ -8,9 +8,9 @@
 typedef void (*fc_op_test_fn)(fc_device *dev);
 
 typedef struct fc_op_test {
-  const char *name;    /* the op's name, as in include/fercl/ops.h */
-  fc_op_test_fn run;   /* device vs reference on awkward shapes, guard bands */
-  fc_op_test_fn grad;  /* finite differences on the reference backward; NULL if no backward */
+  const char *name;   /* the op's name, as in include/fercl/ops.h */
+  fc_op_test_fn run;  /* device vs reference on awkward shapes, guard bands */
+  fc_op_test_fn grad; /* finite differences on the reference backward; NULL if no backward */
 } fc_op_test;
 
 extern const fc_op_test fc_op_tests[];

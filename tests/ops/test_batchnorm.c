@@ -45,8 +45,8 @@ typedef struct bn_bufs {
   fc_gbuf x, res, dy, y, dx, dres, gamma, beta, rmean, rvar, mean, invstd, dgamma, dbeta, ws;
 } bn_bufs;
 
-static bn_bufs bn_bufs_make(fc_device *dev, const float *x, const float *res, const float *dy, const float *pf,
-                            size_t count, size_t c, size_t ws_size) {
+static bn_bufs bn_bufs_make(fc_device *dev, const float *x, const float *res, const float *dy,
+                            const float *pf, size_t count, size_t c, size_t ws_size) {
   bn_bufs b;
   b.x = fc_gbuf_from_floats(dev, "x", x, count);
   b.res = fc_gbuf_from_floats(dev, "residual", res, count);
@@ -67,8 +67,9 @@ static bn_bufs bn_bufs_make(fc_device *dev, const float *x, const float *res, co
 }
 
 static void bn_bufs_free(bn_bufs *b) {
-  fc_gbuf *all[] = {&b->x,    &b->res,   &b->dy,   &b->y,    &b->dx,     &b->dres,   &b->gamma, &b->beta,
-                    &b->rmean, &b->rvar, &b->mean, &b->invstd, &b->dgamma, &b->dbeta, &b->ws};
+  fc_gbuf *all[] = {&b->x,    &b->res,    &b->dy,     &b->y,     &b->dx,
+                    &b->dres, &b->gamma,  &b->beta,   &b->rmean, &b->rvar,
+                    &b->mean, &b->invstd, &b->dgamma, &b->dbeta, &b->ws};
   for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) fc_gbuf_free(all[i]);
 }
 
@@ -138,9 +139,9 @@ static void run_bn_case(fc_device *dev, fc_test_rng *rng, fc_shape4 s, fc_bn_epi
   expect_bn_stats(dev, &B, mean, invstd, pd + 2 * c, c, "batchnorm_forward_train", tag);
 
   /* Backward from the device's own saved statistics and output. */
-  FC_CHECK_OK(fc_batchnorm_backward(dev, s, B.x.view, B.dy.view, &p, B.mean.view, B.invstd.view, epi,
-                                    B.y.view, B.dres.view, B.dx.view, B.dgamma.view, B.dbeta.view, 0, B.ws.view,
-                                    ws_size));
+  FC_CHECK_OK(fc_batchnorm_backward(dev, s, B.x.view, B.dy.view, &p, B.mean.view, B.invstd.view,
+                                    epi, B.y.view, B.dres.view, B.dx.view, B.dgamma.view,
+                                    B.dbeta.view, 0, B.ws.view, ws_size));
   fc_ref_batchnorm_backward(s, xd, dyd, pd, mean, invstd, epi, yd, dresd, dxd, dgamma, dbeta);
   /* dx = γ·invstd·(g − mean(g) − x̂·mean(g·x̂)) cancels when N·H·W is small (two
    * values per channel leave little after removing mean and slope): compare
@@ -161,9 +162,9 @@ static void run_bn_case(fc_device *dev, fc_test_rng *rng, fc_shape4 s, fc_bn_epi
     fc_test_expect_close(what, out, dresd, count, 0.0);
   }
   /* accumulate = 1 adds to dgamma/dbeta; dx stays a plain gradient. */
-  FC_CHECK_OK(fc_batchnorm_backward(dev, s, B.x.view, B.dy.view, &p, B.mean.view, B.invstd.view, epi,
-                                    B.y.view, B.dres.view, B.dx.view, B.dgamma.view, B.dbeta.view, 1, B.ws.view,
-                                    ws_size));
+  FC_CHECK_OK(fc_batchnorm_backward(dev, s, B.x.view, B.dy.view, &p, B.mean.view, B.invstd.view,
+                                    epi, B.y.view, B.dres.view, B.dx.view, B.dgamma.view,
+                                    B.dbeta.view, 1, B.ws.view, ws_size));
   for (size_t i = 0; i < c; i++) dgamma[i] *= 2, dbeta[i] *= 2;
   fc_gbuf_download(dev, &B.dgamma, small);
   snprintf(what, sizeof what, "batchnorm_backward accumulate dgamma %s", tag);
@@ -197,7 +198,8 @@ void fc_test_batchnorm(fc_device *dev) {
   /* Training on one value per channel is refused (the variance is undefined). */
   fc_shape4 one = {1, 3, 1, 1, FC_LAYOUT_CNHW};
   fc_gbuf g = fc_gbuf_alloc(dev, "bn", 64, sizeof(float));
-  fc_batchnorm_params p = {g.view, g.view, fc_view_of(NULL, 0), fc_view_of(NULL, 0), 0.1f, 1e-5f, NULL};
+  fc_batchnorm_params p = {g.view, g.view, fc_view_of(NULL, 0), fc_view_of(NULL, 0), 0.1f,
+                           1e-5f,  NULL};
   fc_status st = fc_batchnorm_forward_train(dev, one, g.view, &p, g.view, g.view, FC_BN_PLAIN,
                                             fc_view_of(NULL, 0), g.view, g.view, 64);
   ck_assert_int_eq(st, FC_ERR_INVALID_ARG);
@@ -308,13 +310,15 @@ static fc_status twin_rank_sum(void *user, double *values, size_t n) {
 
 void fc_test_batchnorm_sync(fc_device *dev) {
   fc_test_rng rng = fc_test_rng_make(203);
-  static const int sync_shapes[][4] = {{3, 5, 31, 31}, {1, 2, 63, 63}, {2, 3, 1, 2}, {1500, 2, 1, 3}};
+  static const int sync_shapes[][4] = {
+      {3, 5, 31, 31}, {1, 2, 63, 63}, {2, 3, 1, 2}, {1500, 2, 1, 3}};
   double scratch[64];
   fc_bn_sync sync = {.ranks = 2, .sum = twin_rank_sum, .host = scratch, .host_len = 64};
   for (size_t si = 0; si < sizeof sync_shapes / sizeof sync_shapes[0]; si++)
     for (int e = 0; e < 3; e++) {
       fc_bn_epilogue epi = (fc_bn_epilogue)e;
-      fc_shape4 s = shape_of(sync_shapes[si], 0), s2 = s; /* NCHW: [x; x] is two copies back to back */
+      fc_shape4 s = shape_of(sync_shapes[si], 0),
+                s2 = s; /* NCHW: [x; x] is two copies back to back */
       s2.n *= 2;
       size_t count = fc_shape4_count(s), c = (size_t)s.c, ws_size = fc_batchnorm_workspace_size(s);
       char what[256], tag[160];
@@ -326,7 +330,8 @@ void fc_test_batchnorm_sync(fc_device *dev) {
       double *dyd = fc_test_alloc_doubles(2 * count), *yd = fc_test_alloc_doubles(2 * count);
       double *dxd = fc_test_alloc_doubles(2 * count), *dresd = fc_test_alloc_doubles(2 * count);
       double *pd = fc_test_alloc_doubles(4 * c), *mean = fc_test_alloc_doubles(c);
-      double *invstd = fc_test_alloc_doubles(c), *dgamma = fc_test_alloc_doubles(c), *dbeta = fc_test_alloc_doubles(c);
+      double *invstd = fc_test_alloc_doubles(c), *dgamma = fc_test_alloc_doubles(c),
+             *dbeta = fc_test_alloc_doubles(c);
       fill_activation(&rng, s, x, xd);
       fc_test_fill_uniform(&rng, res, resd, count, -1, 1);
       fc_test_fill_uniform(&rng, dy, dyd, count, -1, 1);
@@ -338,23 +343,26 @@ void fc_test_batchnorm_sync(fc_device *dev) {
       fc_test_fill_uniform(&rng, pf + 2 * c, pd + 2 * c, c, -0.2, 0.2);
       fc_test_fill_uniform(&rng, pf + 3 * c, pd + 3 * c, c, 0.5, 2.0);
       bn_bufs B = bn_bufs_make(dev, x, res, dy, pf, count, c, ws_size);
-      fc_batchnorm_params p = {B.gamma.view, B.beta.view, B.rmean.view, B.rvar.view, 0.1f, 1e-5f, &sync};
+      fc_batchnorm_params p = {B.gamma.view, B.beta.view, B.rmean.view, B.rvar.view,
+                               0.1f,         1e-5f,       &sync};
       fc_view rv = epi == FC_BN_ADD_RELU ? B.res.view : fc_view_of(NULL, 0);
-      FC_CHECK_OK(fc_batchnorm_forward_train(dev, s, B.x.view, &p, B.mean.view, B.invstd.view, epi, rv, B.y.view,
-                                             B.ws.view, ws_size));
-      fc_ref_batchnorm_forward_train(s2, xd, pd, pd + c, pd + 2 * c, pd + 3 * c, 0.1, 1e-5, mean, invstd, epi,
-                                     epi == FC_BN_ADD_RELU ? resd : NULL, yd);
+      FC_CHECK_OK(fc_batchnorm_forward_train(dev, s, B.x.view, &p, B.mean.view, B.invstd.view, epi,
+                                             rv, B.y.view, B.ws.view, ws_size));
+      fc_ref_batchnorm_forward_train(s2, xd, pd, pd + c, pd + 2 * c, pd + 3 * c, 0.1, 1e-5, mean,
+                                     invstd, epi, epi == FC_BN_ADD_RELU ? resd : NULL, yd);
       fc_gbuf_download(dev, &B.y, out);
       snprintf(what, sizeof what, "batchnorm_forward_train sync y %s", tag);
       fc_test_expect_close(what, out, yd, count, FC_NMSE_FORWARD);
       expect_bn_stats(dev, &B, mean, invstd, pd + 2 * c, c, "batchnorm_forward_train sync", tag);
-      FC_CHECK_OK(fc_batchnorm_backward(dev, s, B.x.view, B.dy.view, &p, B.mean.view, B.invstd.view, epi, B.y.view,
-                                        B.dres.view, B.dx.view, B.dgamma.view, B.dbeta.view, 0, B.ws.view, ws_size));
+      FC_CHECK_OK(fc_batchnorm_backward(dev, s, B.x.view, B.dy.view, &p, B.mean.view, B.invstd.view,
+                                        epi, B.y.view, B.dres.view, B.dx.view, B.dgamma.view,
+                                        B.dbeta.view, 0, B.ws.view, ws_size));
       fc_ref_batchnorm_backward(s2, xd, dyd, pd, mean, invstd, epi, yd, dresd, dxd, dgamma, dbeta);
       for (size_t i = 0; i < c; i++) dgamma[i] /= 2, dbeta[i] /= 2;
       fc_gbuf_download(dev, &B.dx, out);
       snprintf(what, sizeof what, "batchnorm_backward sync dx %s", tag);
-      fc_test_expect_close(what, out, dxd, count, fc_shape4_count(s2) / c < 8 ? 1e-6 : FC_NMSE_FORWARD);
+      fc_test_expect_close(what, out, dxd, count,
+                           fc_shape4_count(s2) / c < 8 ? 1e-6 : FC_NMSE_FORWARD);
       fc_gbuf_download(dev, &B.dgamma, small);
       snprintf(what, sizeof what, "batchnorm_backward sync dgamma %s", tag);
       fc_test_expect_close(what, small, dgamma, c, FC_NMSE_FORWARD);

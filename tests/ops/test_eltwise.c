@@ -13,7 +13,8 @@ void fc_test_relu(fc_device *dev) {
   for (size_t s = 0; s < N_SIZES; s++) {
     size_t n = sizes[s];
     if (fc_test_over_budget(n)) continue;
-    float *x = fc_test_alloc_floats(n), *out = fc_test_alloc_floats(n), *dy = fc_test_alloc_floats(n);
+    float *x = fc_test_alloc_floats(n), *out = fc_test_alloc_floats(n),
+          *dy = fc_test_alloc_floats(n);
     double *xd = fc_test_alloc_doubles(n), *yd = fc_test_alloc_doubles(n);
     double *dyd = fc_test_alloc_doubles(n), *dxd = fc_test_alloc_doubles(n);
     fc_test_fill_uniform(&rng, x, xd, n, -1.0, 1.0);
@@ -70,8 +71,10 @@ void fc_test_add(fc_device *dev) {
   for (size_t s = 0; s < N_SIZES; s++) {
     size_t n = sizes[s];
     if (fc_test_over_budget(n)) continue;
-    float *a = fc_test_alloc_floats(n), *b = fc_test_alloc_floats(n), *out = fc_test_alloc_floats(n);
-    double *ad = fc_test_alloc_doubles(n), *bd = fc_test_alloc_doubles(n), *yd = fc_test_alloc_doubles(n);
+    float *a = fc_test_alloc_floats(n), *b = fc_test_alloc_floats(n),
+          *out = fc_test_alloc_floats(n);
+    double *ad = fc_test_alloc_doubles(n), *bd = fc_test_alloc_doubles(n),
+           *yd = fc_test_alloc_doubles(n);
     fc_test_fill_uniform(&rng, a, ad, n, -2.0, 2.0);
     fc_test_fill_uniform(&rng, b, bd, n, -2.0, 2.0);
     fc_gbuf ga = fc_gbuf_from_floats(dev, "a", a, n);
@@ -111,7 +114,8 @@ void fc_test_add_grad(fc_device *dev) {
   /* The backward of add is the identity for both inputs: check that claim. */
   size_t n = 33;
   fc_test_rng rng = fc_test_rng_make(5);
-  double *a = fc_test_alloc_doubles(n), *b = fc_test_alloc_doubles(n), *dy = fc_test_alloc_doubles(n);
+  double *a = fc_test_alloc_doubles(n), *b = fc_test_alloc_doubles(n),
+         *dy = fc_test_alloc_doubles(n);
   fc_test_fill_uniform(&rng, NULL, a, n, -1, 1);
   fc_test_fill_uniform(&rng, NULL, b, n, -1, 1);
   fc_test_fill_uniform(&rng, NULL, dy, n, -1, 1);

@@ -24,8 +24,8 @@ typedef struct variant {
 static const variant variants[] = {
     {FC_GEMM_ENGINE_FERCL, 6, 2, 1, 256, 0, 8192, 8}, /* the defaults */
     {FC_GEMM_ENGINE_FERCL, 4, 3, 3, 7, 0, 0, 8},      /* 24-wide panels, k blocks of 7, one group */
-    {FC_GEMM_ENGINE_FERCL, 8, 1, 2, 0, 0, 100, 8},    /* 8-wide panels, all of k, a group per tile */
-    {FC_GEMM_ENGINE_FERCL, 5, 2, 1, 33, 0, 8192, 8},  /* odd tile rows */
+    {FC_GEMM_ENGINE_FERCL, 8, 1, 2, 0, 0, 100, 8},   /* 8-wide panels, all of k, a group per tile */
+    {FC_GEMM_ENGINE_FERCL, 5, 2, 1, 33, 0, 8192, 8}, /* odd tile rows */
     {FC_GEMM_ENGINE_FERCL, 16, 2, 1, 256, 0, 8192, 16}, /* float16 rows (512-bit devices) */
     {FC_GEMM_ENGINE_FERCL, 12, 2, 1, 100, 0, 0, 16},    /* float16 rows, uneven k blocks */
     {FC_GEMM_ENGINE_CLBLAST, 6, 2, 1, 256, 0, 0, 8},
@@ -64,10 +64,16 @@ typedef struct gshape {
 
 /* Edges of every tile shape (1, 7, 17, 25 columns...), k = 0 (C = beta·C), k above kc,
  * and a long k for a tall A (several launches of k rows, src/ops/gemm.c). */
-static const gshape shapes[] = {{1, 1, 1},     {7, 31, 33},  {13, 17, 0},
-                                {33, 65, 129}, {9, 25, 300}, {300, 20, 600},
-                                /* whole panels of every width (48): B read in place, k blocks, k split */
-                                {31, 48, 33},  {300, 48, 600}};
+static const gshape shapes[] = {
+    {1, 1, 1},
+    {7, 31, 33},
+    {13, 17, 0},
+    {33, 65, 129},
+    {9, 25, 300},
+    {300, 20, 600},
+    /* whole panels of every width (48): B read in place, k blocks, k split */
+    {31, 48, 33},
+    {300, 48, 600}};
 
 void fc_test_gemm_variants(fc_device *dev) {
   fc_tuning saved = dev->tuning;
@@ -78,7 +84,8 @@ void fc_test_gemm_variants(fc_device *dev) {
     char vname[64];
     describe(vname, sizeof vname, &variants[vi]);
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
-      if (fc_test_over_budget(fc_test_gemm_largest(shapes[s].m, shapes[s].n, shapes[s].k))) continue;
+      if (fc_test_over_budget(fc_test_gemm_largest(shapes[s].m, shapes[s].n, shapes[s].k)))
+        continue;
       for (int tr = 0; tr < 4; tr++) {
         int ta = tr & 1, tb = tr >> 1;
         size_t m = shapes[s].m, n = shapes[s].n, k = shapes[s].k;
@@ -122,8 +129,8 @@ void fc_test_conv2d_engines(fc_device *dev) {
   fc_test_rng rng = fc_test_rng_make(702);
   static const variant conv_variants[] = {
       {FC_GEMM_ENGINE_FERCL, 6, 2, 1, 16, 0, 8192, 8}, /* implicit GEMM */
-      {FC_GEMM_ENGINE_FERCL, 5, 2, 1, 64, 1, 50, 8},   /* shifted-copy and 16-column im2col kernels */
-      {FC_GEMM_ENGINE_FERCL, 4, 3, 2, 0, 0, 0, 8},     /* 24-wide panels: per-element im2col kernels */
+      {FC_GEMM_ENGINE_FERCL, 5, 2, 1, 64, 1, 50, 8}, /* shifted-copy and 16-column im2col kernels */
+      {FC_GEMM_ENGINE_FERCL, 4, 3, 2, 0, 0, 0, 8}, /* 24-wide panels: per-element im2col kernels */
       {FC_GEMM_ENGINE_FERCL, 16, 2, 1, 256, 0, 8192, 16}, /* float16 tile rows */
       {FC_GEMM_ENGINE_FERCL, 12, 2, 1, 40, 0, 0, 16},     /* float16 rows, short k blocks */
       {FC_GEMM_ENGINE_CLBLAST, 6, 2, 1, 256, 0, 0, 8}};

@@ -9,7 +9,7 @@
 #include "op_registry.h"
 #include "ops/ref/ref_vision.h"
 
-static const int shapes[][4] = {{1, 1, 1, 1}, {2, 3, 7, 7},   {3, 5, 31, 31},
+static const int shapes[][4] = {{1, 1, 1, 1},   {2, 3, 7, 7},   {3, 5, 31, 31},
                                 {1, 2, 33, 63}, {2, 3, 12, 13}, {1, 10, 63, 33}};
 #define N_SHAPES (sizeof shapes / sizeof shapes[0])
 
@@ -21,11 +21,14 @@ void fc_test_prelu(fc_device *dev) {
                      li ? FC_LAYOUT_CNHW : FC_LAYOUT_NCHW};
       size_t n = fc_shape4_count(s);
       if (fc_test_over_budget(n)) continue;
-      float *x = fc_test_alloc_floats(n), *y = fc_test_alloc_floats(n), *a = fc_test_alloc_floats(s.c);
-      double *xd = fc_test_alloc_doubles(n), *yd = fc_test_alloc_doubles(n), *ad = fc_test_alloc_doubles(s.c);
+      float *x = fc_test_alloc_floats(n), *y = fc_test_alloc_floats(n),
+            *a = fc_test_alloc_floats(s.c);
+      double *xd = fc_test_alloc_doubles(n), *yd = fc_test_alloc_doubles(n),
+             *ad = fc_test_alloc_doubles(s.c);
       fc_test_fill_uniform(&rng, x, xd, n, -2, 2);
       fc_test_fill_uniform(&rng, a, ad, s.c, -0.5, 1);
-      fc_gbuf gx = fc_gbuf_from_floats(dev, "x", x, n), ga = fc_gbuf_from_floats(dev, "slope", a, s.c);
+      fc_gbuf gx = fc_gbuf_from_floats(dev, "x", x, n),
+              ga = fc_gbuf_from_floats(dev, "slope", a, s.c);
       fc_gbuf gy = fc_gbuf_alloc(dev, "y", n, 4);
       char what[96];
       snprintf(what, sizeof what, "prelu %dx%dx%dx%d %s", s.n, s.c, s.h, s.w, li ? "CNHW" : "NCHW");
@@ -132,12 +135,14 @@ void fc_test_crop_resize(fc_device *dev) {
       for (int mode = 0; mode < 2; mode++) {
         int c = images[ii][0], h = images[ii][1], w = images[ii][2];
         int oh = outs[oi][0], ow = outs[oi][1], n = 5;
-        if (fc_test_over_budget((size_t)n * c * oh * ow) || fc_test_over_budget((size_t)c * h * w)) continue;
+        if (fc_test_over_budget((size_t)n * c * oh * ow) || fc_test_over_budget((size_t)c * h * w))
+          continue;
         byte_image img = byte_image_make(dev, &rng, (size_t)c * h * w);
         int32_t boxes[5 * 4];
         float fboxes[5 * 4];
         for (int i = 0; i < n; i++) {
-          int x0 = (int)(fc_test_rng_u64(&rng) % (uint64_t)w), y0 = (int)(fc_test_rng_u64(&rng) % (uint64_t)h);
+          int x0 = (int)(fc_test_rng_u64(&rng) % (uint64_t)w),
+              y0 = (int)(fc_test_rng_u64(&rng) % (uint64_t)h);
           boxes[4 * i] = x0, boxes[4 * i + 1] = y0;
           boxes[4 * i + 2] = x0 + 1 + (int)(fc_test_rng_u64(&rng) % (uint64_t)(w - x0));
           boxes[4 * i + 3] = y0 + 1 + (int)(fc_test_rng_u64(&rng) % (uint64_t)(h - y0));
@@ -155,10 +160,10 @@ void fc_test_crop_resize(fc_device *dev) {
         char what[128];
         snprintf(what, sizeof what, "crop_resize %s %dx%dx%d → %dx%d", mode ? "bilinear" : "area",
                  c, h, w, oh, ow);
-        FC_CHECK_OK(fc_crop_resize(dev, (fc_resize_mode)mode, img.view, c, h, w, gb.view, n, oh,
-                                   ow, 0.0078125f, -127.5f * 0.0078125f, gy.view));
-        fc_ref_crop_resize((fc_resize_mode)mode, img.host + 1, c, h, w, boxes, n, oh, ow,
-                           0.0078125, -127.5 * 0.0078125, yd);
+        FC_CHECK_OK(fc_crop_resize(dev, (fc_resize_mode)mode, img.view, c, h, w, gb.view, n, oh, ow,
+                                   0.0078125f, -127.5f * 0.0078125f, gy.view));
+        fc_ref_crop_resize((fc_resize_mode)mode, img.host + 1, c, h, w, boxes, n, oh, ow, 0.0078125,
+                           -127.5 * 0.0078125, yd);
         fc_gbuf_download(dev, &gy, y);
         fc_test_expect_close(what, y, yd, ny, FC_NMSE_FORWARD);
         byte_image_free(dev, &img);
@@ -174,25 +179,32 @@ void fc_test_crop_resize(fc_device *dev) {
   fc_gbuf gb = fc_gbuf_alloc(dev, "boxes", 4, 4);
   fc_gbuf_upload(dev, &gb, box);
   fc_gbuf gy = fc_gbuf_alloc(dev, "y", 5 * 4, 4);
-  FC_CHECK_OK(fc_crop_resize(dev, FC_RESIZE_AREA, img.view, 1, 7, 9, gb.view, 1, 5, 4, 1, 0, gy.view));
+  FC_CHECK_OK(
+      fc_crop_resize(dev, FC_RESIZE_AREA, img.view, 1, 7, 9, gb.view, 1, 5, 4, 1, 0, gy.view));
   float y[20];
   fc_gbuf_download(dev, &gy, y);
-  for (int i = 0; i < 20; i++) ck_assert_msg(y[i] == 77.0f, "constant image: y[%d] = %g", i, (double)y[i]);
-  ck_assert_int_eq(fc_crop_resize(dev, FC_RESIZE_AREA, img.view, 1, 7, 9, gb.view, 1, 0, 4, 1, 0, gy.view),
-                   FC_ERR_INVALID_ARG);
+  for (int i = 0; i < 20; i++)
+    ck_assert_msg(y[i] == 77.0f, "constant image: y[%d] = %g", i, (double)y[i]);
+  ck_assert_int_eq(
+      fc_crop_resize(dev, FC_RESIZE_AREA, img.view, 1, 7, 9, gb.view, 1, 0, 4, 1, 0, gy.view),
+      FC_ERR_INVALID_ARG);
   byte_image_free(dev, &img);
   fc_gbuf_free(&gb), fc_gbuf_free(&gy);
 }
 
 void fc_test_affine_warp(fc_device *dev) {
   static const int cases[][5] = {/* in_c, h, w, out_c, out side */
-                                 {3, 31, 33, 3, 48}, {3, 63, 17, 1, 33}, {1, 12, 13, 1, 1},
-                                 {3, 1, 1, 1, 7},    {1, 33, 63, 1, 31}};
+                                 {3, 31, 33, 3, 48},
+                                 {3, 63, 17, 1, 33},
+                                 {1, 12, 13, 1, 1},
+                                 {3, 1, 1, 1, 7},
+                                 {1, 33, 63, 1, 31}};
   fc_test_rng rng = fc_test_rng_make(905);
   for (size_t ci = 0; ci < sizeof cases / sizeof cases[0]; ci++) {
     int ic = cases[ci][0], h = cases[ci][1], w = cases[ci][2], oc = cases[ci][3], os = cases[ci][4];
     int n = 4;
-    if (fc_test_over_budget((size_t)n * oc * os * os) || fc_test_over_budget((size_t)ic * h * w)) continue;
+    if (fc_test_over_budget((size_t)n * oc * os * os) || fc_test_over_budget((size_t)ic * h * w))
+      continue;
     byte_image img = byte_image_make(dev, &rng, (size_t)ic * h * w);
     float m[4 * 6];
     for (int i = 0; i < n; i++) {
@@ -215,13 +227,14 @@ void fc_test_affine_warp(fc_device *dev) {
     fc_gbuf_download(dev, &gy, y);
     /* Contracted multiply-adds may move a value sitting on .5 by one level. */
     for (size_t i = 0; i < ny; i++)
-      ck_assert_msg(abs((int)y[i] - (int)yd[i]) <= 1, "affine_warp case %zu: y[%zu] = %d, reference %d",
-                    ci, i, y[i], yd[i]);
+      ck_assert_msg(abs((int)y[i] - (int)yd[i]) <= 1,
+                    "affine_warp case %zu: y[%zu] = %d, reference %d", ci, i, y[i], yd[i]);
     if (oc == ic && os <= h && os <= w) /* the identity output is the image's top-left corner */
       for (int c = 0; c < oc; c++)
         for (int p = 0; p < os; p++)
           for (int q = 0; q < os; q++)
-            ck_assert_int_eq(y[((size_t)c * os + p) * os + q], img.host[1 + ((size_t)c * h + p) * w + q]);
+            ck_assert_int_eq(y[((size_t)c * os + p) * os + q],
+                             img.host[1 + ((size_t)c * h + p) * w + q]);
     byte_image_free(dev, &img);
     fc_gbuf_free(&gm), fc_gbuf_free(&gy);
     free(y), free(yd);
@@ -229,7 +242,8 @@ void fc_test_affine_warp(fc_device *dev) {
   fc_test_rng r2 = fc_test_rng_make(906);
   byte_image img = byte_image_make(dev, &r2, 16);
   fc_gbuf g = fc_gbuf_alloc(dev, "m", 64, 4);
-  ck_assert_int_eq(fc_affine_warp(dev, img.view, 1, 4, 4, g.view, 1, 3, 4, 4, g.view), FC_ERR_INVALID_ARG);
+  ck_assert_int_eq(fc_affine_warp(dev, img.view, 1, 4, 4, g.view, 1, 3, 4, 4, g.view),
+                   FC_ERR_INVALID_ARG);
   byte_image_free(dev, &img);
   fc_gbuf_free(&g);
 }

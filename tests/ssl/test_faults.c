@@ -657,14 +657,9 @@ START_TEST(test_existing_run_is_kept) {
 }
 END_TEST
 
-int main(void) {
-  fc_test_device(); /* exits 77 (skip) without OpenCL */
-  Suite *s = suite_create("faults");
-  FC_TEST_CASE(s, "training", 900, test_stale_temp_files, test_plan_size_estimate,
-               test_batch_too_large_for_device, test_device_lost_stops_and_resumes,
-               test_kill9_during_save_then_resume, test_sigint_saves_and_resumes,
-               test_disk_full_keeps_checkpoint, test_unwritable_folder_keeps_checkpoint,
-               test_kernel_build_failure, test_nan_loss_stops, test_nan_loss_skipped,
-               test_corrupt_resume_state_refused, test_existing_run_is_kept);
-  return fc_test_run_suite(s, 1);
-}
+FC_DEVICE_TEST_MAIN("faults", 1, "training", 900, test_stale_temp_files, test_plan_size_estimate,
+                    test_batch_too_large_for_device, test_device_lost_stops_and_resumes,
+                    test_kill9_during_save_then_resume, test_sigint_saves_and_resumes,
+                    test_disk_full_keeps_checkpoint, test_unwritable_folder_keeps_checkpoint,
+                    test_kernel_build_failure, test_nan_loss_stops, test_nan_loss_skipped,
+                    test_corrupt_resume_state_refused, test_existing_run_is_kept)

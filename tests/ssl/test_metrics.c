@@ -9,7 +9,7 @@
 #include "../testutil.h"
 
 #define EPS 1e-12
-#define CK_NEAR(got, want)                                                                     \
+#define CK_NEAR(got, want)                                                                      \
   ck_assert_msg(fabs((double)(got) - (double)(want)) < EPS, "%s = %.15g, expected %.15g", #got, \
                 (double)(got), (double)(want))
 
@@ -176,20 +176,25 @@ START_TEST(text_rendering_aligns_columns) {
   fc_confusion *cm = example_matrix();
   static const char *const names[3] = {"cat", "dog", "bird"};
   char *text = capture_text(cm, names, 0);
-  const char *want = "true \\ pred    cat    dog   bird  total\n"
-                     "        cat      3      1      0      4\n"
-                     "        dog      0      1      1      2\n"
-                     "       bird      2      0      2      4\n";
+  const char *want =
+      "true \\ pred    cat    dog   bird  total\n"
+      "        cat      3      1      0      4\n"
+      "        dog      0      1      1      2\n"
+      "       bird      2      0      2      4\n";
   ck_assert_str_eq(text, want);
   free(text);
   /* Long names widen the columns; missing names are numbers. */
   static const char *const long_names[3] = {"a-very-long-class-name-that-is-cut-here", NULL, "x"};
   text = capture_text(cm, long_names, 0);
   const char *want2 =
-      "             true \\ pred  a-very-long-class-name-t                         1                         x                     total\n"
-      "a-very-long-class-name-t                         3                         1                         0                         4\n"
-      "                       1                         0                         1                         1                         2\n"
-      "                       x                         2                         0                         2                         4\n";
+      "             true \\ pred  a-very-long-class-name-t                         1               "
+      "          x                     total\n"
+      "a-very-long-class-name-t                         3                         1                "
+      "         0                         4\n"
+      "                       1                         0                         1                "
+      "         1                         2\n"
+      "                       x                         2                         0                "
+      "         2                         4\n";
   ck_assert_str_eq(text, want2);
   free(text);
   fc_confusion_free(cm);
@@ -201,11 +206,12 @@ START_TEST(report_lists_per_class_numbers) {
   static const char *const names[3] = {"cat", "dog", "bird"};
   char *text = capture_text(cm, names, 2);
   /* Values from metrics_match_hand_computation, rounded to 4 decimals. */
-  const char *want = "class  precision  recall      f1  support\n"
-                     "  cat     0.6000  0.7500  0.6667        4\n"
-                     "  dog     0.5000  0.5000  0.5000        2\n"
-                     " bird     0.6667  0.5000  0.5714        4\n"
-                     "accuracy 0.6000  mean class accuracy 0.5833  macro-F1 0.5794  (n = 10)\n";
+  const char *want =
+      "class  precision  recall      f1  support\n"
+      "  cat     0.6000  0.7500  0.6667        4\n"
+      "  dog     0.5000  0.5000  0.5000        2\n"
+      " bird     0.6667  0.5000  0.5714        4\n"
+      "accuracy 0.6000  mean class accuracy 0.5833  macro-F1 0.5794  (n = 10)\n";
   ck_assert_str_eq(text, want);
   free(text);
   fc_confusion_free(cm);

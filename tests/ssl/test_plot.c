@@ -41,11 +41,11 @@ static fc_rgb pixel(const image *img, int x, int y) {
 
 static int same(fc_rgb a, fc_rgb b) { return a.r == b.r && a.g == b.g && a.b == b.b; }
 
-#define CK_RGB(got, want)                                                                      \
-  do {                                                                                         \
-    fc_rgb g_ = (got), w_ = (want);                                                            \
+#define CK_RGB(got, want)                                                                       \
+  do {                                                                                          \
+    fc_rgb g_ = (got), w_ = (want);                                                             \
     ck_assert_msg(same(g_, w_), "%s = (%d,%d,%d), expected (%d,%d,%d)", #got, g_.r, g_.g, g_.b, \
-                  w_.r, w_.g, w_.b);                                                           \
+                  w_.r, w_.g, w_.b);                                                            \
   } while (0)
 
 static char *temp_path(const char *name) {
@@ -113,7 +113,8 @@ END_TEST
 START_TEST(canvas_limits_are_refused) {
   fc_canvas c;
   ck_assert_int_eq(fc_canvas_create(&c, 0, 10, FC_PLOT_BACKGROUND), FC_ERR_LIMIT);
-  ck_assert_int_eq(fc_canvas_create(&c, 10, FC_PLOT_MAX_SIDE + 1, FC_PLOT_BACKGROUND), FC_ERR_LIMIT);
+  ck_assert_int_eq(fc_canvas_create(&c, 10, FC_PLOT_MAX_SIDE + 1, FC_PLOT_BACKGROUND),
+                   FC_ERR_LIMIT);
   ck_assert_ptr_null(c.pixels);
 }
 END_TEST
@@ -164,8 +165,8 @@ START_TEST(font_covers_printable_ascii_with_distinct_glyphs) {
     ck_assert_msg(uses == (strchr(desc, ch) != NULL), "'%c' descender use %d", ch, uses);
   }
   uint8_t tau[9];
-  ck_assert(fc_font_glyph(0x03C4, tau));    /* τ */
-  ck_assert(!fc_font_glyph(0x4E2D, tau));   /* not in the font: a box */
+  ck_assert(fc_font_glyph(0x03C4, tau));  /* τ */
+  ck_assert(!fc_font_glyph(0x4E2D, tau)); /* not in the font: a box */
 }
 END_TEST
 
@@ -247,8 +248,10 @@ START_TEST(curves_draw_lines_where_the_frame_says) {
   for (int xx = f[0].x0 + 2; xx < f[0].x1 - 2; xx += 7) {
     int first;
     int n = count_in_column(&img, xx, f[0].y0, f[0].y1, fc_plot_palette(1), &first);
-    ck_assert_msg(n == 1 && first == y_flat, "column %d: %d pixels of colour 1 from row %d, "
-                  "expected 1 at row %d", xx, n, first, y_flat);
+    ck_assert_msg(n == 1 && first == y_flat,
+                  "column %d: %d pixels of colour 1 from row %d, "
+                  "expected 1 at row %d",
+                  xx, n, first, y_flat);
   }
   /* The rising series passes through its data points in colour 0. */
   for (int i = 1; i < 5; i++) {
@@ -279,7 +282,8 @@ START_TEST(legend_goes_to_an_empty_corner) {
   /* A diagonal from bottom-left to top-right leaves the other two corners free. */
   double y[2] = {0.0, 1.0};
   fc_plot_series s[12];
-  for (int k = 0; k < 12; k++) s[k] = (fc_plot_series){.label = k ? "other" : "diagonal", .y = y, .n = 2};
+  for (int k = 0; k < 12; k++)
+    s[k] = (fc_plot_series){.label = k ? "other" : "diagonal", .y = y, .n = 2};
   fc_plot_panel p = {.series = s, .n_series = 1, .fixed_y = 1, .y_min = 0, .y_max = 1};
   fc_canvas c;
   fc_plot_frame f;
@@ -289,7 +293,8 @@ START_TEST(legend_goes_to_an_empty_corner) {
   int br = same(fc_canvas_get(&c, f.x1 - 6, f.y1 - 6), border);
   int tr = same(fc_canvas_get(&c, f.x1 - 6, f.y0 + 6), border);
   int bl = same(fc_canvas_get(&c, f.x0 + 6, f.y1 - 6), border);
-  ck_assert_msg(tl + br == 1 && tr + bl == 0, "legend corners tl %d br %d tr %d bl %d", tl, br, tr, bl);
+  ck_assert_msg(tl + br == 1 && tr + bl == 0, "legend corners tl %d br %d tr %d bl %d", tl, br, tr,
+                bl);
   fc_canvas_free(&c);
   /* Twelve series: colours cycle, later ones dashed; the legend still fits. */
   p.n_series = 12;
@@ -313,7 +318,8 @@ START_TEST(curves_log_axis_places_decades_evenly) {
   ck_assert(fabs(d1 - d2) < 1e-6 && d1 > 10);
   for (int i = 0; i < 4; i++) {
     int px = (int)lround(fc_plot_frame_px(&f, i)), py = (int)lround(fc_plot_frame_py(&f, y[i]));
-    CK_RGB(fc_canvas_get(&c, px == f.x1 ? px - 1 : px, py == f.y0 ? py + 1 : py), fc_plot_palette(0));
+    CK_RGB(fc_canvas_get(&c, px == f.x1 ? px - 1 : px, py == f.y0 ? py + 1 : py),
+           fc_plot_palette(0));
   }
   fc_canvas_free(&c);
 }
@@ -346,7 +352,8 @@ START_TEST(curves_survive_degenerate_series) {
   fc_canvas c;
   FC_CHECK_OK(fc_plot_curves_render(&c, panels, n, &(fc_plot_options){.title = "edge cases"}, f));
   /* A single point becomes a dot at its place. */
-  int px = (int)lround(fc_plot_frame_px(&f[0], 7.0)), py = (int)lround(fc_plot_frame_py(&f[0], 0.5));
+  int px = (int)lround(fc_plot_frame_px(&f[0], 7.0)),
+      py = (int)lround(fc_plot_frame_py(&f[0], 0.5));
   ck_assert(px > f[0].x0 && px < f[0].x1 && py > f[0].y0 && py < f[0].y1);
   CK_RGB(fc_canvas_get(&c, px, py), fc_plot_palette(0));
   /* A constant series gets a real range around its value. */
@@ -375,8 +382,8 @@ START_TEST(curves_downsample_huge_series_to_its_envelope) {
   for (size_t i = 0; i < n; i++) y[i] = (double)(i % 2);
   y[n / 2] = 5.0;
   fc_plot_series s = {.label = "noisy", .y = y, .n = n};
-  fc_plot_panel p = {.title = "huge", .series = &s, .n_series = 1, .fixed_y = 1, .y_min = -1,
-                     .y_max = 6};
+  fc_plot_panel p = {
+      .title = "huge", .series = &s, .n_series = 1, .fixed_y = 1, .y_min = -1, .y_max = 6};
   fc_canvas c;
   fc_plot_frame f;
   FC_CHECK_OK(fc_plot_curves_render(&c, &p, 1, &(fc_plot_options){.line_width = 1}, &f));
@@ -406,9 +413,9 @@ START_TEST(curves_reject_bad_arguments) {
   ck_assert_int_eq(fc_plot_curves_render(&c, &missing, 1, NULL, NULL), FC_ERR_INVALID_ARG);
   ck_assert_int_eq(fc_plot_curves_render(&c, &p, 1, &(fc_plot_options){.width = 100000}, NULL),
                    FC_ERR_LIMIT);
-  ck_assert_int_eq(fc_plot_curves_render(&c, &p, 1, &(fc_plot_options){.width = 50, .height = 50},
-                                         NULL),
-                   FC_ERR_INVALID_ARG);
+  ck_assert_int_eq(
+      fc_plot_curves_render(&c, &p, 1, &(fc_plot_options){.width = 50, .height = 50}, NULL),
+      FC_ERR_INVALID_ARG);
   ck_assert_ptr_null(c.pixels);
   const char *bad = "/nonexistent-fercl-dir/curves.png";
   ck_assert_int_eq(fc_plot_curves_png(bad, &p, 1, NULL), FC_ERR_IO);
@@ -434,7 +441,7 @@ START_TEST(heatmap_cells_are_coloured_by_row_share) {
   ck_assert(L.cell_text && L.cell >= 40);
   CK_RGB(pixel(&img, 0, 0), FC_PLOT_BACKGROUND);
   /* Sample each cell just inside its top-left corner, away from the text. */
-#define CELL(t, p) pixel(&img, L.x0 + (p) * L.cell + 3, L.y0 + (t) * L.cell + 3)
+#define CELL(t, p) pixel(&img, L.x0 + (p)*L.cell + 3, L.y0 + (t)*L.cell + 3)
   CK_RGB(CELL(0, 0), fc_plot_heat_color(1.0));
   CK_RGB(CELL(0, 1), fc_plot_heat_color(0.0));
   CK_RGB(CELL(1, 0), fc_plot_heat_color(0.5));
@@ -446,9 +453,11 @@ START_TEST(heatmap_cells_are_coloured_by_row_share) {
   /* The full cell has white text (its count) somewhere in it; the empty one has dark text. */
   int white = 0, dark = 0;
   for (int y = L.y0; y < L.y0 + L.cell; y++)
-    for (int x = L.x0; x < L.x0 + L.cell; x++) white += same(pixel(&img, x, y), (fc_rgb){255, 255, 255});
+    for (int x = L.x0; x < L.x0 + L.cell; x++)
+      white += same(pixel(&img, x, y), (fc_rgb){255, 255, 255});
   for (int y = L.y0; y < L.y0 + L.cell; y++)
-    for (int x = L.x0 + L.cell; x < L.x0 + 2 * L.cell; x++) dark += same(pixel(&img, x, y), FC_PLOT_TEXT);
+    for (int x = L.x0 + L.cell; x < L.x0 + 2 * L.cell; x++)
+      dark += same(pixel(&img, x, y), FC_PLOT_TEXT);
   ck_assert_msg(white > 20 && dark > 20, "white %d dark %d", white, dark);
   /* The colour map runs from white to dark blue. */
   CK_RGB(fc_plot_heat_color(0.0), ((fc_rgb){255, 255, 255}));
@@ -494,8 +503,8 @@ END_TEST
  * from training-like data, to look at. Always renders them (no crash). */
 START_TEST(sample_training_report) {
   enum { STEPS = 20000, EVALS = 41, C = 7 };
-  static const char *const names[C] = {"angry", "disgust", "fear", "happy", "neutral", "sad",
-                                       "surprise"};
+  static const char *const names[C] = {"angry",   "disgust", "fear",    "happy",
+                                       "neutral", "sad",     "surprise"};
   double *step = malloc(STEPS * sizeof *step), *sup = malloc(STEPS * sizeof *sup);
   double *unsup = malloc(STEPS * sizeof *unsup), *snl = malloc(STEPS * sizeof *snl);
   double *total = malloc(STEPS * sizeof *total), *mask = malloc(STEPS * sizeof *mask);
@@ -512,7 +521,8 @@ START_TEST(sample_training_report) {
     total[i] = sup[i] + unsup[i] + (isnan(snl[i]) ? 0 : snl[i]);
     mask[i] = 0.95 * (1 - exp(-i / 4000.0)) + 0.03 * noise;
     for (int k = 0; k < C; k++)
-      tau[(size_t)k * STEPS + i] = 1.0 / C + (0.9 - 0.05 * k - 1.0 / C) * (1 - exp(-i / (1500.0 + 400.0 * k)));
+      tau[(size_t)k * STEPS + i] =
+          1.0 / C + (0.9 - 0.05 * k - 1.0 / C) * (1 - exp(-i / (1500.0 + 400.0 * k)));
   }
   double eval_x[EVALS], top1[EVALS], mca[EVALS], f1[EVALS];
   for (int e = 0; e < EVALS; e++) {
@@ -531,38 +541,61 @@ START_TEST(sample_training_report) {
                            {.label = "macro-F1", .x = eval_x, .y = f1, .n = EVALS}};
   fc_plot_series thr[C];
   for (int k = 0; k < C; k++)
-    thr[k] = (fc_plot_series){.label = names[k], .x = step, .y = tau + (size_t)k * STEPS, .n = STEPS};
+    thr[k] =
+        (fc_plot_series){.label = names[k], .x = step, .y = tau + (size_t)k * STEPS, .n = STEPS};
   fc_plot_series mr = {.label = "mask rate", .x = step, .y = mask, .n = STEPS};
   fc_plot_panel panels[4] = {
       {.title = "loss", .x_label = "step", .series = loss, .n_series = 4, .log_y = 1},
-      {.title = "accuracy (teacher, test set)", .x_label = "step", .series = acc, .n_series = 3,
-       .fixed_y = 1, .y_min = 0, .y_max = 1},
-      {.title = "thresholds τ[c] per class", .x_label = "step", .series = thr, .n_series = C,
-       .fixed_y = 1, .y_min = 0, .y_max = 1},
-      {.title = "mask rate", .x_label = "step", .y_label = "share of U kept", .series = &mr,
-       .n_series = 1, .fixed_y = 1, .y_min = 0, .y_max = 1}};
+      {.title = "accuracy (teacher, test set)",
+       .x_label = "step",
+       .series = acc,
+       .n_series = 3,
+       .fixed_y = 1,
+       .y_min = 0,
+       .y_max = 1},
+      {.title = "thresholds τ[c] per class",
+       .x_label = "step",
+       .series = thr,
+       .n_series = C,
+       .fixed_y = 1,
+       .y_min = 0,
+       .y_max = 1},
+      {.title = "mask rate",
+       .x_label = "step",
+       .y_label = "share of U kept",
+       .series = &mr,
+       .n_series = 1,
+       .fixed_y = 1,
+       .y_min = 0,
+       .y_max = 1}};
   const char *dir = getenv("FERCL_PLOT_SAMPLES");
   char path[600];
   snprintf(path, sizeof path, "%s/curves.png", dir ? dir : fc_test_temp_dir());
-  FC_CHECK_OK(fc_plot_curves_png(path, panels, 4,
-                                 &(fc_plot_options){.title = "fer-cl run: RAF-DB, 100 labels/class"}));
+  FC_CHECK_OK(fc_plot_curves_png(
+      path, panels, 4, &(fc_plot_options){.title = "fer-cl run: RAF-DB, 100 labels/class"}));
   image img;
   read_png(path, &img);
   ck_assert_int_eq(img.width, 1520);
   free(img.rgb);
 
   uint64_t counts[C * C] = {
-      120, 3,  10, 5,   12,  9,   3,   /* angry */
-      8,   40, 5,  6,   9,   14,  2,   /* disgust */
-      9,   1,  70, 4,   8,   18,  21,  /* fear */
-      6,   2,  3,  1100, 40, 15,  19,  /* happy */
-      10,  5,  6,  45,  520, 60,  9,   /* neutral */
-      12,  6,  19, 22,  70,  330, 6,   /* sad */
-      4,   1,  25, 14,  11,  5,   270, /* surprise */
+      120, 3,  10, 5,    12,  9,   3,   /* angry */
+      8,   40, 5,  6,    9,   14,  2,   /* disgust */
+      9,   1,  70, 4,    8,   18,  21,  /* fear */
+      6,   2,  3,  1100, 40,  15,  19,  /* happy */
+      10,  5,  6,  45,   520, 60,  9,   /* neutral */
+      12,  6,  19, 22,   70,  330, 6,   /* sad */
+      4,   1,  25, 14,   11,  5,   270, /* surprise */
   };
   snprintf(path, sizeof path, "%s/confusion.png", dir ? dir : fc_test_temp_dir());
   FC_CHECK_OK(fc_plot_confusion_png(path, counts, C, names, "teacher on RAF-DB test, step 20000"));
-  free(step); free(sup); free(unsup); free(snl); free(total); free(mask); free(tau);
+  free(step);
+  free(sup);
+  free(unsup);
+  free(snl);
+  free(total);
+  free(mask);
+  free(tau);
 }
 END_TEST
 
@@ -593,7 +626,8 @@ static int legend_box(const fc_canvas *c, int *x0, int *y0, int *x1, int *y1) {
 /* Pixels of series colours (the first n of the palette) in a rectangle. */
 static long series_ink(const fc_canvas *c, int n, int x0, int y0, int x1, int y1) {
   long ink = 0;
-  for (int k = 0; k < n && k < FC_PLOT_PALETTE_SIZE; k++) ink += count_colour(c, x0, y0, x1, y1, fc_plot_palette(k));
+  for (int k = 0; k < n && k < FC_PLOT_PALETTE_SIZE; k++)
+    ink += count_colour(c, x0, y0, x1, y1, fc_plot_palette(k));
   return ink;
 }
 
@@ -610,15 +644,22 @@ START_TEST(legend_for_many_classes) {
   }
   fc_plot_panel p[4];
   memset(p, 0, sizeof p);
-  for (int i = 0; i < 4; i++) p[i] = (fc_plot_panel){.title = "thresholds", .x_label = "step", .series = s,
-                                                     .n_series = i == 2 ? 24 : 1, .fixed_y = 1, .y_min = 0, .y_max = 1};
+  for (int i = 0; i < 4; i++)
+    p[i] = (fc_plot_panel){.title = "thresholds",
+                           .x_label = "step",
+                           .series = s,
+                           .n_series = i == 2 ? 24 : 1,
+                           .fixed_y = 1,
+                           .y_min = 0,
+                           .y_max = 1};
   fc_canvas c;
   fc_plot_frame f[4];
   FC_CHECK_OK(fc_plot_curves_render(&c, p, 4, NULL, f));
   fc_rgb border = {190, 190, 190};
   /* Panel 2 is the bottom-left one: [0, 760) x [480, 960). */
   ck_assert_msg(count_colour(&c, 0, 480, 759, 959, border) > 100, "no legend for 24 series");
-  ck_assert_msg(count_colour(&c, f[2].x0, f[2].y0, f[2].x1, f[2].y1, border) == 0, "the legend covers the lines");
+  ck_assert_msg(count_colour(&c, f[2].x0, f[2].y0, f[2].x1, f[2].y1, border) == 0,
+                "the legend covers the lines");
   fc_canvas_free(&c);
 }
 END_TEST
@@ -627,8 +668,9 @@ END_TEST
  * 0.02 ... 0.98): no corner is free, so the legend goes to the right of the
  * plot area; every class has its entry, and no curve pixel is under it. */
 START_TEST(legend_never_hides_data) {
-  static const char *const names[12] = {"angry", "disgust", "fear",   "happy",  "neutral", "sad",
-                                        "surprise", "contempt", "pain", "bored", "confused", "proud"};
+  static const char *const names[12] = {"angry",   "disgust", "fear",     "happy",
+                                        "neutral", "sad",     "surprise", "contempt",
+                                        "pain",    "bored",   "confused", "proud"};
   double ys[12][2];
   fc_plot_series s[12];
   for (int n_classes = 7; n_classes <= 12; n_classes += 5) {
@@ -636,8 +678,13 @@ START_TEST(legend_never_hides_data) {
       ys[k][0] = ys[k][1] = 0.02 + 0.96 * k / (n_classes - 1);
       s[k] = (fc_plot_series){.label = names[k], .y = ys[k], .n = 2};
     }
-    fc_plot_panel p = {.title = "thresholds per class", .series = s, .n_series = n_classes, .fixed_y = 1,
-                       .y_min = 0, .y_max = 1, .interleave = 1};
+    fc_plot_panel p = {.title = "thresholds per class",
+                       .series = s,
+                       .n_series = n_classes,
+                       .fixed_y = 1,
+                       .y_min = 0,
+                       .y_max = 1,
+                       .interleave = 1};
     fc_canvas c;
     fc_plot_frame f;
     FC_CHECK_OK(fc_plot_curves_render(&c, &p, 1, NULL, &f));
@@ -648,8 +695,8 @@ START_TEST(legend_never_hides_data) {
     ck_assert(series_ink(&c, n_classes, f.x1 - 60, f.y1 - 40, f.x1, f.y1) > 0);
     int lx0, ly0, lx1, ly1;
     ck_assert_msg(legend_box(&c, &lx0, &ly0, &lx1, &ly1), "%d classes: no legend", n_classes);
-    ck_assert_msg(lx0 > f.x1, "%d classes: legend [%d, %d] overlaps the plot area [%d, %d]", n_classes, lx0, lx1,
-                  f.x0, f.x1);
+    ck_assert_msg(lx0 > f.x1, "%d classes: legend [%d, %d] overlaps the plot area [%d, %d]",
+                  n_classes, lx0, lx1, f.x0, f.x1);
     ck_assert_int_lt(lx1, c.width);
     /* One entry per class: every class colour (the palette has 10) is in the legend. */
     int shown = 0;
@@ -700,8 +747,10 @@ START_TEST(interleaved_series_show_every_colour) {
     FC_CHECK_OK(fc_plot_curves_render(&c, &p, 1, NULL, &f));
     int row = (int)lround(fc_plot_frame_py(&f, 0.5));
     int shown = 0;
-    for (int k = 0; k < 7; k++) shown += count_colour(&c, f.x0, row - 3, f.x1, row + 3, fc_plot_palette(k)) > 0;
-    ck_assert_msg(shown == (interleave ? 7 : 1), "interleave %d: %d of 7 colours on the line", interleave, shown);
+    for (int k = 0; k < 7; k++)
+      shown += count_colour(&c, f.x0, row - 3, f.x1, row + 3, fc_plot_palette(k)) > 0;
+    ck_assert_msg(shown == (interleave ? 7 : 1), "interleave %d: %d of 7 colours on the line",
+                  interleave, shown);
     fc_canvas_free(&c);
   }
 }
@@ -716,7 +765,7 @@ START_TEST(accented_letters_are_not_boxes) {
   ck_assert(fc_font_glyph('U', u));
   ck_assert(fc_font_glyph(0x00DC, u_umlaut)); /* Ü */
   ck_assert_mem_eq(u, u_umlaut, 9);
-  ck_assert(fc_font_glyph(0x0161, e)); /* š */
+  ck_assert(fc_font_glyph(0x0161, e));    /* š */
   ck_assert(!fc_font_glyph(0x4E2D, box)); /* a CJK character: still a box */
   ck_assert_int_eq(fc_text_width("colère", 1), fc_text_width("colere", 1));
 }
@@ -727,8 +776,8 @@ END_TEST
 START_TEST(other_scripts_are_spelled_out) {
   struct {
     const char *text, *drawn_as;
-  } cases[] = {{"гнев", "gnev"},           {"Злость", "Zlost'"},      {"Ωραίος", "Oraios"},
-               {"中", "<4E2D>"},           {"ok \xff", "ok ?"},       {"😀!", "<1F600>!"}};
+  } cases[] = {{"гнев", "gnev"}, {"Злость", "Zlost'"}, {"Ωραίος", "Oraios"},
+               {"中", "<4E2D>"}, {"ok \xff", "ok ?"},  {"😀!", "<1F600>!"}};
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     ck_assert_int_eq(fc_text_width(cases[i].text, 2), fc_text_width(cases[i].drawn_as, 2));
     int w = fc_text_width(cases[i].text, 1) + 4;
@@ -737,8 +786,8 @@ START_TEST(other_scripts_are_spelled_out) {
     FC_CHECK_OK(fc_canvas_create(&b, w, 12, FC_PLOT_BACKGROUND));
     fc_canvas_text(&a, 1, 1, cases[i].text, 1, FC_PLOT_TEXT);
     fc_canvas_text(&b, 1, 1, cases[i].drawn_as, 1, FC_PLOT_TEXT);
-    ck_assert_msg(!memcmp(a.pixels, b.pixels, (size_t)w * 12 * 3), "'%s' is not drawn as '%s'", cases[i].text,
-                  cases[i].drawn_as);
+    ck_assert_msg(!memcmp(a.pixels, b.pixels, (size_t)w * 12 * 3), "'%s' is not drawn as '%s'",
+                  cases[i].text, cases[i].drawn_as);
     fc_canvas_free(&a);
     fc_canvas_free(&b);
   }
@@ -762,14 +811,17 @@ START_TEST(run_log_header_quotes_class_names) {
   char *text = NULL;
   size_t size = 0;
   FC_CHECK_OK(fc_file_read_all(path, 1 << 20, &text, &size));
-  ck_assert_msg(strstr(text, ",val_f1,\"tau_happy, mostly\",\"tau_say \"\"cheese\"\"\",tau_plain\n") != NULL, "%s",
-                text);
+  ck_assert_msg(
+      strstr(text, ",val_f1,\"tau_happy, mostly\",\"tau_say \"\"cheese\"\"\",tau_plain\n") != NULL,
+      "%s", text);
   /* Header fields, counted as RFC 4180 reads them, match the row's. */
   int header_fields = 1, in_quotes = 0;
   const char *p = text;
   for (; *p && *p != '\n'; p++) {
-    if (*p == '"') in_quotes = !in_quotes;
-    else if (*p == ',' && !in_quotes) header_fields++;
+    if (*p == '"')
+      in_quotes = !in_quotes;
+    else if (*p == ',' && !in_quotes)
+      header_fields++;
   }
   int row_fields = 1;
   for (p++; *p && *p != '\n'; p++) row_fields += *p == ',';
@@ -795,7 +847,8 @@ static Suite *plot_suite(void) {
                heatmap_cells_are_coloured_by_row_share, heatmap_handles_many_and_few_classes,
                sample_training_report, run_log_header_quotes_class_names, legend_for_many_classes,
                integer_x_ticks, interleaved_series_show_every_colour,
-               accented_letters_are_not_boxes, other_scripts_are_spelled_out, legend_never_hides_data);
+               accented_letters_are_not_boxes, other_scripts_are_spelled_out,
+               legend_never_hides_data);
   return s;
 }
 

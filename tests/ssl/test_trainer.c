@@ -130,6 +130,8 @@ static fc_train_config tiny_config(const char *out) {
   c.mu = 2;
   c.steps = 6;
   c.lr = 0.05;
+  c.ema = 0.999; /* the trajectory's recipe, whatever the defaults */
+  c.dta = FC_DTA_FREEMATCH_FER;
   c.tau_min = 0.2; /* low thresholds, so a random tiny teacher already accepts some pseudo-labels */
   c.tau_n = 0.2;
   c.eval_every = 0;
@@ -153,7 +155,8 @@ typedef struct ref_state {
 } ref_state;
 
 /* One step of METHOD §3 in double precision: returns the loss parts. */
-static void reference_step(fc_trainer *t, ref_state *r, const fc_batch *b, int64_t step, double lr, double out[3]) {
+static void reference_step(fc_trainer *t, ref_state *r, const fc_batch *b, int64_t step, double lr,
+                           double out[3]) {
   const fc_train_config *c = &t->cfg;
   const int Bl = t->B_l, Bu = t->B_u, C = t->C, B = Bl + Bu;
   const fc_graph *g = &r->student->graph;
@@ -171,8 +174,8 @@ static void reference_step(fc_trainer *t, ref_state *r, const fc_batch *b, int64
   fc_ref_confidence(Bu, C, q, conf, argmax);
   double stats[65];
   fc_ref_batch_confidence_stats(Bu, C, q, conf, stats);
-  fc_ref_dta_freematch_update(C, stats, c->dta_momentum, c->tau_min, c->tau_max, c->dta == FC_DTA_FREEMATCH_RESCALED,
-                              r->dta_state);
+  fc_ref_dta_freematch_update(C, stats, c->dta_momentum, c->tau_min, c->tau_max,
+                              c->dta == FC_DTA_FREEMATCH_RESCALED, r->dta_state);
   double *mask = calloc((size_t)Bu, sizeof(double));
   fc_ref_threshold_mask(Bu, C, conf, argmax, r->dta_state + 1 + C, mask);
   if (step < c->pseudo_warmup) memset(mask, 0, (size_t)Bu * sizeof(double));
@@ -183,17 +186,27 @@ static void reference_step(fc_trainer *t, ref_state *r, const fc_batch *b, int64
   fc_ref_net_forward(r->student, images, &t->meta.norm, c->seed, (uint64_t)step);
   const double *z = fc_ref_net_logits(r->student);
   double *p = calloc((size_t)B * C, sizeof(double)), *lps = calloc((size_t)B, sizeof(double));
-  double *dz = calloc((size_t)B * C, sizeof(double)), *dz_n = calloc((size_t)Bu * C, sizeof(double));
+  double *dz = calloc((size_t)B * C, sizeof(double)),
+         *dz_n = calloc((size_t)Bu * C, sizeof(double));
   fc_ref_softmax_xent_forward(Bl, C, z, b->labels, NULL, Bl, p, lps, &out[0]);
   fc_ref_softmax_xent_backward(Bl, C, p, b->labels, NULL, Bl, c->lambda_s, dz);
-  fc_ref_softmax_xent_forward(Bu, C, z + (size_t)Bl * C, argmax, mask, Bu, p + (size_t)Bl * C, lps + Bl, &out[1]);
-  fc_ref_softmax_xent_backward(Bu, C, p + (size_t)Bl * C, argmax, mask, Bu, c->lambda_u, dz + (size_t)Bl * C);
-  int32_t *neg = calloc((size_t)Bu * C, sizeof(int32_t)), *counts = calloc((size_t)Bu, sizeof(int32_t));
-  fc_snl_params sp = {.mode = FC_SNL_THRESH, .tau_n = (float)c->tau_n, .k = C, .cap = (float)(c->tau_max * c->tau_max),
-                      .seed = c->seed, .step = (uint64_t)step};
+  fc_ref_softmax_xent_forward(Bu, C, z + (size_t)Bl * C, argmax, mask, Bu, p + (size_t)Bl * C,
+                              lps + Bl, &out[1]);
+  fc_ref_softmax_xent_backward(Bu, C, p + (size_t)Bl * C, argmax, mask, Bu, c->lambda_u,
+                               dz + (size_t)Bl * C);
+  int32_t *neg = calloc((size_t)Bu * C, sizeof(int32_t)),
+          *counts = calloc((size_t)Bu, sizeof(int32_t));
+  fc_snl_params sp = {.mode = FC_SNL_THRESH,
+                      .tau_n = (float)c->tau_n,
+                      .k = C,
+                      .cap = (float)(c->tau_max * c->tau_max),
+                      .seed = c->seed,
+                      .step = (uint64_t)step};
   fc_ref_snl_negatives(Bu, C, &sp, q, mask, p + (size_t)Bl * C, neg, counts);
-  fc_ref_nl_loss_forward(Bu, C, z + (size_t)Bl * C, neg, mask, FC_NL_LOSS_EPS, Bu, lps + Bl, &out[2]);
-  fc_ref_nl_loss_backward(Bu, C, z + (size_t)Bl * C, neg, mask, FC_NL_LOSS_EPS, Bu, c->lambda_n, dz_n);
+  fc_ref_nl_loss_forward(Bu, C, z + (size_t)Bl * C, neg, mask, FC_NL_LOSS_EPS, Bu, lps + Bl,
+                         &out[2]);
+  fc_ref_nl_loss_backward(Bu, C, z + (size_t)Bl * C, neg, mask, FC_NL_LOSS_EPS, Bu, c->lambda_n,
+                          dz_n);
   for (size_t i = 0; i < (size_t)Bu * C; i++) dz[(size_t)Bl * C + i] += dz_n[i];
   /* Backward, SGD with the same decay segments, EMA. */
   memset(r->student->grads, 0, g->n_params * sizeof(double));
@@ -202,13 +215,14 @@ static void reference_step(fc_trainer *t, ref_state *r, const fc_batch *b, int64
   for (int s = 0; s < g->n_segments; s++) {
     const fc_optim_segment *seg = &g->segments[s];
     fc_ref_sgd_step(&sc, seg->decay ? 1.0 : 0.0, seg->count, r->student->params + seg->offset,
-                    r->student->grads + seg->offset, r->momentum + seg->offset, (float)lr, (uint64_t)step + 1);
+                    r->student->grads + seg->offset, r->momentum + seg->offset, (float)lr,
+                    (uint64_t)step + 1);
   }
   double m = (float)fc_ema_momentum_at(c->ema, step);
   fc_ref_ema_update(r->teacher->params, r->student->params, g->n_params, m);
   fc_ref_ema_update(r->teacher->stats, r->student->stats, g->n_stats, m);
-  free(q), free(conf), free(argmax), free(mask), free(images), free(p), free(lps), free(dz), free(dz_n), free(neg),
-      free(counts);
+  free(q), free(conf), free(argmax), free(mask), free(images), free(p), free(lps), free(dz),
+      free(dz_n), free(neg), free(counts);
 }
 
 /* freematch-rescaled with distribution alignment, its running mean quick to move. */
@@ -242,7 +256,8 @@ static void check_first_steps(int variant) {
   fc_ref_net_set_params(r.student, params, stats);
   fc_ref_net_set_params(r.teacher, params, stats);
   r.momentum = calloc(g->n_params, sizeof(double));
-  fc_ref_dta_freematch_init(t->C, t->cfg.tau_min, t->cfg.tau_max, c.dta == FC_DTA_FREEMATCH_RESCALED, r.dta_state);
+  fc_ref_dta_freematch_init(t->C, t->cfg.tau_min, t->cfg.tau_max,
+                            c.dta == FC_DTA_FREEMATCH_RESCALED, r.dta_state);
   if (c.dist_align) {
     int64_t counts[64] = {0}, total = 0;
     fc_dataset_class_counts(t->ds, &t->labeled, counts);
@@ -271,11 +286,15 @@ static void check_first_steps(int variant) {
     double dev[3] = {row.loss_s, row.loss_u, row.loss_n};
     const char *names[3] = {"supervised", "pseudo-label", "negative"};
     for (int k = 0; k < 3; k++)
-      ck_assert_msg(fabs(dev[k] - ref[k]) <= 2e-4 * fmax(1.0, fabs(ref[k])), "step %lld %s loss: device %.8g, reference %.8g",
-                    (long long)step + 1, names[k], dev[k], ref[k]);
+      ck_assert_msg(fabs(dev[k] - ref[k]) <= 2e-4 * fmax(1.0, fabs(ref[k])),
+                    "step %lld %s loss: device %.8g, reference %.8g", (long long)step + 1, names[k],
+                    dev[k], ref[k]);
     pseudo_used += ref[1] > 0;
     negatives_used += ref[2] > 0;
-    if (step < c.pseudo_warmup) ck_assert_msg(ref[1] == 0 && row.loss_u == 0, "step %lld inside the pseudo-label warm-up: loss %g", (long long)step + 1, row.loss_u);
+    if (step < c.pseudo_warmup)
+      ck_assert_msg(ref[1] == 0 && row.loss_u == 0,
+                    "step %lld inside the pseudo-label warm-up: loss %g", (long long)step + 1,
+                    row.loss_u);
   }
   /* The check covered all three losses, not just the supervised one. */
   ck_assert_int_gt(pseudo_used, 0);
@@ -322,7 +341,8 @@ static void expect_same_checkpoint(const char *a, const char *b) {
     char *da = malloc(na + 1), *db = malloc(nb + 1);
     FC_CHECK_OK(fc_safetensors_read(fa, i, da, na));
     FC_CHECK_OK(fc_safetensors_read(fb, j, db, nb));
-    ck_assert_msg(memcmp(da, db, na) == 0, "tensor %s differs between the straight and the resumed run", ta->name);
+    ck_assert_msg(memcmp(da, db, na) == 0,
+                  "tensor %s differs between the straight and the resumed run", ta->name);
     free(da);
     free(db);
   }
@@ -404,8 +424,8 @@ START_TEST(accuracy_rises_well_above_chance) {
   fc_train_result res;
   FC_CHECK_OK(fc_train_run(fc_test_device(), &c, NULL, &res));
   /* Chance is 1/7 = 0.143. */
-  ck_assert_msg(res.final_accuracy > 0.35, "validation accuracy %.3f after %lld steps", res.final_accuracy,
-                (long long)res.steps_done);
+  ck_assert_msg(res.final_accuracy > 0.35, "validation accuracy %.3f after %lld steps",
+                res.final_accuracy, (long long)res.steps_done);
 }
 END_TEST
 

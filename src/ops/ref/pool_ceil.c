@@ -8,7 +8,8 @@ void fc_ref_maxpool2d_ceil_forward(fc_shape4 in, int k, int stride, const double
   fc_shape4 out = fc_maxpool2d_ceil_out_shape(in, k, stride);
   for (int n = 0; n < in.n; n++)
     for (int c = 0; c < in.c; c++) {
-      const double *src = x + (size_t)n * fc_shape4_stride_n(in) + (size_t)c * fc_shape4_stride_c(in);
+      const double *src =
+          x + (size_t)n * fc_shape4_stride_n(in) + (size_t)c * fc_shape4_stride_c(in);
       size_t o = (size_t)n * fc_shape4_stride_n(out) + (size_t)c * fc_shape4_stride_c(out);
       for (int p = 0; p < out.h; p++)
         for (int q = 0; q < out.w; q++, o++) {

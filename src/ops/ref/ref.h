@@ -53,20 +53,19 @@ void fc_ref_batchnorm_forward_train(fc_shape4 s, const double *x, const double *
                                     const double *residual, double *y);
 void fc_ref_batchnorm_forward_infer(fc_shape4 s, const double *x, const double *gamma,
                                     const double *beta, const double *running_mean,
-                                    const double *running_var, double eps,
-                                    fc_bn_epilogue epilogue, const double *residual, double *y);
+                                    const double *running_var, double eps, fc_bn_epilogue epilogue,
+                                    const double *residual, double *y);
 /* y is the forward output (for the ReLU mask); d_residual (FC_BN_ADD_RELU) receives the
  * gradient of the residual input. */
-void fc_ref_batchnorm_backward(fc_shape4 s, const double *x, const double *dy,
-                               const double *gamma, const double *save_mean,
-                               const double *save_invstd, fc_bn_epilogue epilogue,
-                               const double *y, double *d_residual, double *dx, double *dgamma,
-                               double *dbeta);
+void fc_ref_batchnorm_backward(fc_shape4 s, const double *x, const double *dy, const double *gamma,
+                               const double *save_mean, const double *save_invstd,
+                               fc_bn_epilogue epilogue, const double *y, double *d_residual,
+                               double *dx, double *dgamma, double *dbeta);
 void fc_ref_channel_sum(fc_shape4 s, const double *x, double *out);
 
 /* ---- pooling ---- */
-void fc_ref_maxpool2d_forward(fc_shape4 in, int k, int stride, int pad, const double *x,
-                              double *y, int32_t *argmax);
+void fc_ref_maxpool2d_forward(fc_shape4 in, int k, int stride, int pad, const double *x, double *y,
+                              int32_t *argmax);
 void fc_ref_maxpool2d_backward(fc_shape4 in, int k, int stride, int pad, const int32_t *argmax,
                                const double *dy, double *dx);
 void fc_ref_global_avgpool_forward(fc_shape4 in, const double *x, double *y);
@@ -82,8 +81,7 @@ void fc_ref_linear_backward(int n, int in, int out, const double *x, const doubl
 /* ---- dropout ---- */
 void fc_ref_dropout_forward(const double *x, double *y, size_t n, double p_drop, uint64_t seed,
                             int training);
-void fc_ref_dropout_backward(const double *dy, double *dx, size_t n, double p_drop,
-                             uint64_t seed);
+void fc_ref_dropout_backward(const double *dy, double *dx, size_t n, double p_drop, uint64_t seed);
 
 /* ---- input conversion, layout transpose ---- */
 /* src: uint8 [N][C][H][W]; y in out's layout. */
@@ -102,8 +100,8 @@ void fc_ref_lae_backward(fc_shape4 s, int k, const double *x, const double *w, c
                          const double *dy, double *dx, double *dw, double *db);
 
 /* ---- random feature-map dropout ---- */
-void fc_ref_rfd_draw(fc_shape4 s, int block, float p, uint64_t seed, uint64_t step,
-                     uint32_t layer, int32_t *params);
+void fc_ref_rfd_draw(fc_shape4 s, int block, float p, uint64_t seed, uint64_t step, uint32_t layer,
+                     int32_t *params);
 /* Forward (x → y) and backward (dy → dx) alike. */
 void fc_ref_rfd_apply(fc_shape4 s, int block, const int32_t *params, const double *src,
                       double *dst);
@@ -112,16 +110,15 @@ void fc_ref_rfd_apply(fc_shape4 s, int block, const int32_t *params, const doubl
 void fc_ref_softmax_forward(int B, int C, const double *z, double *p);
 /* w may be NULL (all 1). */
 void fc_ref_softmax_xent_forward(int B, int C, const double *z, const int32_t *labels,
-                                 const double *w, double b_norm, double *p,
-                                 double *loss_per_sample, double *loss);
+                                 const double *w, double b_norm, double *p, double *loss_per_sample,
+                                 double *loss);
 void fc_ref_softmax_xent_backward(int B, int C, const double *p, const int32_t *labels,
                                   const double *w, double b_norm, double lambda, double *dz);
 /* mask may be NULL (all 0). */
 void fc_ref_nl_loss_forward(int B, int C, const double *z, const int32_t *neg, const double *mask,
                             double eps, double b_norm, double *loss_per_sample, double *loss);
-void fc_ref_nl_loss_backward(int B, int C, const double *z, const int32_t *neg,
-                             const double *mask, double eps, double b_norm, double lambda,
-                             double *dz);
+void fc_ref_nl_loss_backward(int B, int C, const double *z, const int32_t *neg, const double *mask,
+                             double eps, double b_norm, double lambda, double *dz);
 
 /* ---- DTA (ref/dta.c) and SNL (ref/snl.c) ---- */
 void fc_ref_confidence(int B, int C, const double *q, double *conf, int32_t *argmax);

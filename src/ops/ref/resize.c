@@ -25,12 +25,15 @@ void fc_ref_crop_resize(fc_resize_mode mode, const uint8_t *src, int channels, i
               for (int xx = x0; xx < x1; xx++) acc += img[(size_t)(by + yy) * w + bx + xx];
             v = acc / ((double)(y1 - y0) * (x1 - x0));
           } else {
-            double sy = fmax((oy + 0.5) * bh / oh - 0.5, 0), sx = fmax((ox + 0.5) * bw / ow - 0.5, 0);
+            double sy = fmax((oy + 0.5) * bh / oh - 0.5, 0),
+                   sx = fmax((ox + 0.5) * bw / ow - 0.5, 0);
             int ya = (int)sy < bh - 1 ? (int)sy : bh - 1, xa = (int)sx < bw - 1 ? (int)sx : bw - 1;
             int yb = ya + 1 < bh ? ya + 1 : bh - 1, xb = xa + 1 < bw ? xa + 1 : bw - 1;
             double ly = sy - ya, lx = sx - xa;
-            const uint8_t *ra = img + (size_t)(by + ya) * w + bx, *rb = img + (size_t)(by + yb) * w + bx;
-            v = (1 - ly) * ((1 - lx) * ra[xa] + lx * ra[xb]) + ly * ((1 - lx) * rb[xa] + lx * rb[xb]);
+            const uint8_t *ra = img + (size_t)(by + ya) * w + bx,
+                          *rb = img + (size_t)(by + yb) * w + bx;
+            v = (1 - ly) * ((1 - lx) * ra[xa] + lx * ra[xb]) +
+                ly * ((1 - lx) * rb[xa] + lx * rb[xb]);
           }
           y[(((size_t)i * channels + c) * oh + oy) * ow + ox] = scale * v + shift;
         }

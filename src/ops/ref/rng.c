@@ -4,7 +4,7 @@
 #include "ops/ref/rng.h"
 
 void fc_philox(uint32_t c0, uint32_t c1, uint32_t c2, uint32_t c3, uint32_t k0, uint32_t k1,
-                   uint32_t out[4]) {
+               uint32_t out[4]) {
   for (int round = 0; round < 10; round++) {
     if (round > 0) {
       k0 += 0x9E3779B9u;

@@ -10,7 +10,7 @@
 
 /* counter (c0..c3), key (k0, k1) -> out[4]. */
 void fc_philox(uint32_t c0, uint32_t c1, uint32_t c2, uint32_t c3, uint32_t k0, uint32_t k1,
-                   uint32_t out[4]);
+               uint32_t out[4]);
 /* Uniform integer in [0, range): floor(word · range / 2^32). */
 uint32_t fc_philox_below(uint32_t word, uint32_t range);
 /* The stream word of the counter: kind << 24 | instance (24 bits). */

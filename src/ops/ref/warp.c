@@ -29,7 +29,8 @@ void fc_ref_affine_warp(const uint8_t *src, int in_channels, int h, int w, const
                    b = sample(src + 2 * hw, h, w, sx, sy);
           *dst = (uint8_t)((19595u * r + 38470u * g + 7471u * b + 32768u) >> 16);
         } else {
-          for (int c = 0; c < out_channels; c++) dst[c * plane] = sample(src + c * hw, h, w, sx, sy);
+          for (int c = 0; c < out_channels; c++)
+            dst[c * plane] = sample(src + c * hw, h, w, sx, sy);
         }
       }
   }
