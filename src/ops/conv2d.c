@@ -268,12 +268,12 @@ static int use_implicit(const fc_device *dev, const fc_conv2d_desc *d) {
          fc_conv2d_shift_eligible(d);
 }
 
-/* Batch panels (conv_tap_s1) pay on small planes, where many taps fall in the
- * padding: its work is the taps that reach the image, over the batch rounded
- * up to 16; conv_panel_s1's is every tap over N·H·W columns rounded up to 16.
- * Per slice row of 16 columns both run one FMA per output row (m), and build
- * the row first: 16 strided loads and stores for batch panels, two vector
- * loads and stores for column panels; the build weighs most when m is small. */
+/* Batch panels (conv_tap_s1) skip the taps that fall in the padding: their
+ * work is the taps that reach the image over the batch rounded up to 16;
+ * conv_panel_s1's is every tap over N·H·W columns rounded up to 16. Per k row
+ * of 16 columns both run one FMA per output row (m); conv_panel_s1 builds the
+ * row first (two vector loads, selects and stores), which weighs most when m
+ * is small, while conv_tap_s1 reads a copy made once per convolution. */
 static int use_tap_panels(const fc_conv2d_desc *d, size_t m) {
   if (d->kh * d->kw > 49) return 0;
   size_t valid = 0;
@@ -287,10 +287,12 @@ static int use_tap_panels(const fc_conv2d_desc *d, size_t m) {
   size_t cols = (size_t)d->n * d->h * d->w;
   double tap_work = (double)((d->n + 15) / 16 * 16) * (double)valid;
   double panel_work = (double)((cols + 15) / 16 * 16) * d->kh * d->kw;
-  /* Measured on PoCL skylake-avx512 (CPU time of 10 semi-supervised steps of
-   * the FER2013 recipe): 0.91x of choosing by work alone, which took batch
-   * panels for width-0.5 stage 1 (m = 32 on 12×12). */
-  return tap_work * ((double)m + 32.0) < panel_work * ((double)m + 8.0);
+  /* Measured on PoCL skylake-avx512 (bench --only conv, resnet18 at 3×112²,
+   * 1×48² and width 0.5, batch 64-128): batch panels were as fast or faster
+   * on every plane from 2×2 to 28×28, 1.1-1.3x on 12×12 to 28×28 planes,
+   * which the former weight of the strided build (m + 32 against m + 8)
+   * sent to column panels. */
+  return tap_work * (double)m < panel_work * ((double)m + 8.0);
 }
 
 /* C[m × N·H·W] (ldc = N·H·W) = A panels · cols(src), src [channels][N·H·W],

@@ -21,6 +21,7 @@ const fc_conv_case fc_conv_cases[] = {
     {32, 64, 3, 3, 16, 3, 1, 1, "backward-data on batch panels"},
     {17, 16, 4, 3, 5, 5, 1, 2, "batch panels, 5x5"},
     {20, 16, 1, 1, 6, 3, 1, 1, "batch panels, spatial 1"},
+    {31, 3, 5, 5, 33, 3, 1, 1, "batch panels, odd channels both ways"},
 };
 const size_t fc_conv_case_count = sizeof fc_conv_cases / sizeof fc_conv_cases[0];
 
