@@ -337,48 +337,50 @@ __kernel void conv_panel_s1(const int M, const int N, const int K, const int kc,
   } while (k0 < K);
 }
 
-/* Implicit GEMM for stride-1 same convolutions on small planes, with batch
- * panels: a work-item's 16 columns are 16 samples at one output pixel p, so a
- * kernel tap lies inside the image for all of them or for none, and the taps
- * that fall in the padding are skipped instead of multiplied by zeros (on a
- * 2×2 plane 5 of a 3×3 kernel's 9 taps, on 3×3 planes 32 of 81). k runs over
- * the valid taps and, inside each, the channels: A holds the weights tap-major,
- * A[m][ij·C + c] (gemm_pack_wtap), and the source comes in batch panels
- * (conv_batch_panels: xb[(block·HW + pixel)·C + c][16 samples]), so a tap's A
- * rows and B rows are both contiguous runs of C·16 floats, read in place: no
- * slice is built, and each tile's accumulators stay in registers over the
- * whole K, so C is written once (16 samples are H·W floats apart in C, a
- * strided store that per k block would cost as much as the block's FMAs).
- * C columns are q = n·H·W + p. Same operands as conv_panel_s1 (forward:
- * src = x; backward-data: src = dY with the rotated, transposed weights).
- * Work-item (p + H·W·sample block, group). */
-__kernel void conv_tap_s1(const int M, const int n_batch, const int channels,
-                          __global const float *a, const uint a_off, const uint a_panel,
-                          __global const float *xb, const uint xb_off, const int h, const int w,
-                          const int kh, const int kw, const int pad, const float beta,
-                          __global float *cmat, const uint c_off, const uint ldc,
-                          const int m_per_group) {
+/* Implicit GEMM on batch panels, for convolutions whose taps often fall in
+ * the padding (small planes) and strided ones: a work-item's 16 columns are
+ * 16 samples at one output pixel p, so a kernel tap lies inside the image for
+ * all of them or for none, and the taps that fall in the padding are skipped
+ * instead of multiplied by zeros (on a 2×2 plane 5 of a 3×3 kernel's 9 taps,
+ * on 3×3 planes 32 of 81). k runs over the valid taps and, inside each, the
+ * channels: A holds the weights tap-major, A[m][ij·C + c] (gemm_pack_wtap),
+ * and the source comes in batch panels (conv_batch_panels: xb[(block·H·W +
+ * pixel)·C + c][16 samples]), so a tap's A rows and B rows are both
+ * contiguous runs of C·16 floats, read in place: no slice is built, and each
+ * tile's accumulators stay in registers over the whole K, so C is written
+ * once (16 samples are OH·OW floats apart in C, a strided store that per k
+ * block would cost as much as the block's FMAs). C columns are
+ * q = n·OH·OW + p. Forward: src = x, any stride and padding; backward-data of
+ * a stride-1 same convolution: src = dY with the rotated, transposed weights
+ * (as conv_panel_s1). Work-item (p + OH·OW·sample block, group). */
+__kernel void conv_tap(const int M, const int n_batch, const int channels,
+                       __global const float *a, const uint a_off, const uint a_panel,
+                       __global const float *xb, const uint xb_off, const int h, const int w,
+                       const int oh, const int ow, const int kh, const int kw, const int stride,
+                       const int pad, const float beta, __global float *cmat, const uint c_off,
+                       const uint ldc, const int m_per_group) {
   const int id = get_global_id(0), g = get_global_id(1);
-  const int plane = h * w;
-  const int block = id / plane, p = id - block * plane, n0 = block * 16;
+  const int oplane = oh * ow;
+  const int block = id / oplane, p = id - block * oplane, n0 = block * 16;
   const int m_tiles = (M + GEMM_MR - 1) / GEMM_MR;
   const int tm_begin = g * m_per_group, tm_end = min(m_tiles, tm_begin + m_per_group);
   if (n0 >= n_batch || tm_begin >= tm_end) return;
   const int nl = min(16, n_batch - n0);
-  const int y = p / w, x = p - y * w;
+  const int y = p / ow, x = p - y * ow;
   /* The taps inside the image at p (kernels up to 7×7; the host checks): A
    * and B offsets of their runs. */
   uint a_at[49], b_at[49];
   int taps = 0;
   for (int ij = 0; ij < kh * kw && ij < 49; ij++) {
-    const int i = ij / kw, dy = i - pad, dx = ij - i * kw - pad; /* no %: see tools/oclgrind.sh */
-    if (y + dy >= 0 && y + dy < h && x + dx >= 0 && x + dx < w) {
+    const int i = ij / kw, j = ij - i * kw; /* no %: see tools/oclgrind.sh */
+    const int iy = y * stride + i - pad, ix = x * stride + j - pad;
+    if (iy >= 0 && iy < h && ix >= 0 && ix < w) {
       a_at[taps] = (uint)(ij * channels * GEMM_MR);
-      b_at[taps++] = (uint)(id + dy * w + dx) * (uint)channels * 16u;
+      b_at[taps++] = (uint)(block * h * w + iy * w + ix) * (uint)channels * 16u;
     }
   }
   __global const float *bbase = xb + xb_off;
-  __global float *cq = cmat + c_off + (uint)(n0 * plane + p);
+  __global float *cq = cmat + c_off + (uint)(n0 * oplane + p);
   for (int tm = tm_begin; tm < tm_end; tm++) {
     __global const float *abase = a + a_off + (uint)tm * a_panel;
     GEMM_ROWS(GEMM_DECL)
@@ -399,14 +401,14 @@ __kernel void conv_tap_s1(const int M, const int n_batch, const int channels,
     GEMM_ROW16(i, v_)                                                                \
     __global float *r_ = cq + (uint)(m0 + i) * ldc;                                  \
     for (int l = 0; l < nl; l++)                                                     \
-      r_[l * plane] = beta == 0.0f ? v_[l] : fma(beta, r_[l * plane], v_[l]);        \
+      r_[l * oplane] = beta == 0.0f ? v_[l] : fma(beta, r_[l * oplane], v_[l]);      \
   }
     GEMM_ROWS(GEMM_STORE_T)
 #undef GEMM_STORE_T
   }
 }
 
-/* Batch panels of src [C][N·H·W] for conv_tap_s1: xb[((b·HW + p)·C + c)·16 + l]
+/* Batch panels of src [C][N·H·W] for conv_tap: xb[((b·HW + p)·C + c)·16 + l]
  * = src[c][(16·b + l)·HW + p], zero for samples past the batch. Work-item
  * (b·HW + p, c). */
 __kernel void conv_batch_panels(__global const float *src, const uint src_off, const uint sc,
@@ -559,7 +561,7 @@ __kernel void gemm_pack_wflip(__global const float *wt, const uint w_off, const 
   }
 }
 
-/* A panels of the weights with k tap-major (conv_tap_s1): forward
+/* A panels of the weights with k tap-major (conv_tap): forward
  * A[o][ij·C_in + c] = W[o][c][ij]; backward-data (flip) A[c][ij·C_out + o] =
  * W[o][c][KH·KW−1−ij], the transposed weights rotated by 180°. Work-item
  * (k, panel t). */

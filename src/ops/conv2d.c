@@ -276,15 +276,16 @@ static int use_implicit(const fc_device *dev, const fc_conv2d_desc *d) {
  * is small, while conv_tap_s1 reads a copy made once per convolution. */
 static int use_tap_panels(const fc_conv2d_desc *d, size_t m) {
   if (d->kh * d->kw > 49) return 0;
+  int oh = fc_conv2d_out_h(d), ow = fc_conv2d_out_w(d);
   size_t valid = 0;
-  for (int y = 0; y < d->h; y++)
-    for (int x = 0; x < d->w; x++)
+  for (int y = 0; y < oh; y++)
+    for (int x = 0; x < ow; x++)
       for (int i = 0; i < d->kh; i++)
         for (int j = 0; j < d->kw; j++) {
-          int yy = y + i - d->pad, xx = x + j - d->pad;
+          int yy = y * d->stride + i - d->pad, xx = x * d->stride + j - d->pad;
           valid += yy >= 0 && yy < d->h && xx >= 0 && xx < d->w;
         }
-  size_t cols = (size_t)d->n * d->h * d->w;
+  size_t cols = (size_t)d->n * oh * ow;
   double tap_work = (double)((d->n + 15) / 16 * 16) * (double)valid;
   double panel_work = (double)((cols + 15) / 16 * 16) * d->kh * d->kw;
   /* Measured on PoCL skylake-avx512 (bench --only conv, resnet18 at 3×112²,
@@ -323,12 +324,14 @@ static fc_status implicit_gemm(fc_device *dev, const fc_conv2d_desc *d, size_t m
   return st;
 }
 
-/* The same product by conv_tap_s1 over batch panels: src is first copied into
- * batch panels at xb (conv_batch_panels), which conv_tap_s1 reads in place. */
+/* C[m × N·OH·OW] (ldc = N·OH·OW) = A panels · cols(src), src [channels][N·H·W],
+ * by conv_tap over batch panels: src is first copied into batch panels at xb
+ * (conv_batch_panels), which conv_tap reads in place. */
 static fc_status tap_gemm(fc_device *dev, const fc_conv2d_desc *d, size_t m, size_t channels,
                           fc_view ap, fc_view src, fc_view xb, fc_view c) {
   const int mr = fc_gemm_mr(dev);
-  size_t plane = (size_t)d->h * d->w, cols = (size_t)d->n * plane, k = channels * d->kh * d->kw;
+  size_t plane = (size_t)d->h * d->w, oplane = plane_out(d), cols = (size_t)d->n * oplane;
+  size_t k = channels * d->kh * d->kw;
   size_t blocks = ((size_t)d->n + 15) / 16, m_tiles = (m + (size_t)mr - 1) / (size_t)mr;
   FC_TRY(fc_ops_check_u32("conv2d", xb.offset + blocks * plane * channels * 16,
                           "batch panel extent"));
@@ -336,22 +339,36 @@ static fc_status tap_gemm(fc_device *dev, const fc_conv2d_desc *d, size_t m, siz
   cl_kernel kernel = NULL;
   FC_TRY(fc_gemm_kernel(dev, "conv_batch_panels", &kernel));
   {
-    const fc_kernel_arg args[] = {FC_ARG_VIEW(src), FC_ARG_UINT(cols),      FC_ARG_INT(d->n),
-                                  FC_ARG_INT(plane), FC_ARG_INT(channels), FC_ARG_VIEW(xb)};
+    const fc_kernel_arg args[] = {FC_ARG_VIEW(src),  FC_ARG_UINT((size_t)d->n * plane),
+                                  FC_ARG_INT(d->n),  FC_ARG_INT(plane),
+                                  FC_ARG_INT(channels), FC_ARG_VIEW(xb)};
     FC_TRY(fc_ops_launch_2d(dev, kernel, "batch_panels", blocks * plane, channels, args,
                             FC_NARGS(args)));
   }
   size_t groups = 1, per_group = 1;
-  fc_gemm_groups(dev, m_tiles, blocks * plane, 1, &groups, &per_group);
-  FC_TRY(fc_gemm_kernel(dev, "conv_tap_s1", &kernel));
+  fc_gemm_groups(dev, m_tiles, blocks * oplane, 1, &groups, &per_group);
+  FC_TRY(fc_gemm_kernel(dev, "conv_tap", &kernel));
   if (fc_device_profiling(dev))
     snprintf(dev->prof_shape, sizeof dev->prof_shape, "m=%zu n=%zu k=%zu taps", m, cols, k);
-  const fc_kernel_arg args[] = {FC_ARG_INT(m),      FC_ARG_INT(d->n),   FC_ARG_INT(channels),
-                                FC_ARG_VIEW(ap),    FC_ARG_UINT(k * (size_t)mr), FC_ARG_VIEW(xb),
-                                FC_ARG_INT(d->h),   FC_ARG_INT(d->w),   FC_ARG_INT(d->kh),
-                                FC_ARG_INT(d->kw),  FC_ARG_INT(d->pad), FC_ARG_FLOAT(0.0f),
-                                FC_ARG_VIEW(c),     FC_ARG_UINT(cols),  FC_ARG_INT(per_group)};
-  size_t global[2] = {blocks * plane, groups}, local[2] = {1, 1};
+  const fc_kernel_arg args[] = {FC_ARG_INT(m),
+                                FC_ARG_INT(d->n),
+                                FC_ARG_INT(channels),
+                                FC_ARG_VIEW(ap),
+                                FC_ARG_UINT(k * (size_t)mr),
+                                FC_ARG_VIEW(xb),
+                                FC_ARG_INT(d->h),
+                                FC_ARG_INT(d->w),
+                                FC_ARG_INT(fc_conv2d_out_h(d)),
+                                FC_ARG_INT(fc_conv2d_out_w(d)),
+                                FC_ARG_INT(d->kh),
+                                FC_ARG_INT(d->kw),
+                                FC_ARG_INT(d->stride),
+                                FC_ARG_INT(d->pad),
+                                FC_ARG_FLOAT(0.0f),
+                                FC_ARG_VIEW(c),
+                                FC_ARG_UINT(cols),
+                                FC_ARG_INT(per_group)};
+  size_t global[2] = {blocks * oplane, groups}, local[2] = {1, 1};
   fc_status st = fc_launch(dev, kernel, "conv_gemm", 2, global, local, args, FC_NARGS(args));
   dev->prof_shape[0] = '\0';
   return st;
@@ -376,10 +393,14 @@ static fc_status pack_weights_tap_major(fc_device *dev, const fc_conv2d_desc *d,
 }
 
 /* Batch panels when they pay (use_tap_panels) and the workspace holds them:
- * C[m × N·H·W] by conv_tap_s1 over `channels` source channels. */
+ * C[m × N·OH·OW] by conv_tap over `channels` source channels. Any stride in
+ * forward (the caller checks fc_conv2d_shift_eligible for backward-data);
+ * pointwise stride-1 convolutions read x as their column matrix instead. */
 static int tap_path(fc_device *dev, const fc_conv2d_desc *d, size_t m, size_t channels,
                     size_t ws_size) {
-  return use_tap_panels(d, m) && ws_size >= tap_floats(d, m, channels, fc_gemm_mr(dev));
+  return dev->tuning.conv_implicit && use_packed(dev, d) && fc_gemm_nr(dev) == 16 &&
+         !is_pointwise(d) && use_tap_panels(d, m) &&
+         ws_size >= tap_floats(d, m, channels, fc_gemm_mr(dev));
 }
 
 static fc_status tap_conv(fc_device *dev, const fc_conv2d_desc *d, size_t m, size_t channels,
@@ -390,10 +411,9 @@ static fc_status tap_conv(fc_device *dev, const fc_conv2d_desc *d, size_t m, siz
 }
 
 static fc_status implicit_forward(fc_device *dev, const fc_conv2d_desc *d, fc_view x, fc_view w,
-                                  fc_view y, fc_view ws, size_t ws_size) {
+                                  fc_view y, fc_view ws) {
   const int mr = fc_gemm_mr(dev);
   size_t k = rows_k(d), co = (size_t)d->c_out, ci = (size_t)d->c_in;
-  if (tap_path(dev, d, co, ci, ws_size)) return tap_conv(dev, d, co, ci, 0, w, x, y, ws);
   FC_TRY(fc_gemm_pack(dev, w, k, 1, co, k, mr, ws, 1, 0, 0));
   return implicit_gemm(dev, d, co, ci, ws, x, y);
 }
@@ -544,8 +564,13 @@ fc_status fc_conv2d_forward(fc_device *dev, const fc_conv2d_desc *d, fc_view x, 
   FC_TRY(check_common(op, d, x, w, y));
   int chunk = 0;
   FC_TRY(choose_chunk(op, d, ws, ws_size, &chunk));
+  if (tap_path(dev, d, (size_t)d->c_out, (size_t)d->c_in, ws_size)) {
+    FC_TRY(tap_conv(dev, d, (size_t)d->c_out, (size_t)d->c_in, 0, w, x, y, ws));
+    if (fc_view_present(b)) FC_TRY(bias_add(dev, d, b, y));
+    return FC_OK;
+  }
   if (use_implicit(dev, d)) {
-    FC_TRY(implicit_forward(dev, d, x, w, y, ws, ws_size));
+    FC_TRY(implicit_forward(dev, d, x, w, y, ws));
     if (fc_view_present(b)) FC_TRY(bias_add(dev, d, b, y));
     return FC_OK;
   }
