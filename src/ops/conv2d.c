@@ -49,7 +49,7 @@ typedef struct packed_parts {
   size_t tap;     /* batch panels (whole batch): tap-major weight panels + source */
 } packed_parts;
 
-/* Batch panels of the whole batch (conv_tap_s1): `rows` output channels of
+/* Batch panels of the whole batch (conv_tap): `rows` output channels of
  * weight panels over `inner` input channels per tap, then the source's
  * `inner` channels in blocks of 16 samples. */
 static size_t tap_floats(const fc_conv2d_desc *d, size_t rows, size_t inner, int aw) {
@@ -268,12 +268,12 @@ static int use_implicit(const fc_device *dev, const fc_conv2d_desc *d) {
          fc_conv2d_shift_eligible(d);
 }
 
-/* Batch panels (conv_tap_s1) skip the taps that fall in the padding: their
+/* Batch panels (conv_tap) skip the taps that fall in the padding: their
  * work is the taps that reach the image over the batch rounded up to 16;
  * conv_panel_s1's is every tap over N·H·W columns rounded up to 16. Per k row
  * of 16 columns both run one FMA per output row (m); conv_panel_s1 builds the
  * row first (two vector loads, selects and stores), which weighs most when m
- * is small, while conv_tap_s1 reads a copy made once per convolution. */
+ * is small, while conv_tap reads a copy made once per convolution. */
 static int use_tap_panels(const fc_conv2d_desc *d, size_t m) {
   if (d->kh * d->kw > 49) return 0;
   int oh = fc_conv2d_out_h(d), ow = fc_conv2d_out_w(d);
@@ -394,12 +394,14 @@ static fc_status pack_weights_tap_major(fc_device *dev, const fc_conv2d_desc *d,
 
 /* Batch panels when they pay (use_tap_panels) and the workspace holds them:
  * C[m × N·OH·OW] by conv_tap over `channels` source channels. Any stride in
- * forward (the caller checks fc_conv2d_shift_eligible for backward-data);
- * pointwise stride-1 convolutions read x as their column matrix instead. */
+ * forward (the caller checks fc_conv2d_shift_eligible for backward-data).
+ * Not for 1×1 kernels: they have no padded taps to skip, and a strided one
+ * would copy every input pixel into the panels to read a quarter of them
+ * (measured 0.6-0.8x of im2col + GEMM on ResNet's shortcuts). */
 static int tap_path(fc_device *dev, const fc_conv2d_desc *d, size_t m, size_t channels,
                     size_t ws_size) {
   return dev->tuning.conv_implicit && use_packed(dev, d) && fc_gemm_nr(dev) == 16 &&
-         !is_pointwise(d) && use_tap_panels(d, m) &&
+         d->kh * d->kw > 1 && use_tap_panels(d, m) &&
          ws_size >= tap_floats(d, m, channels, fc_gemm_mr(dev));
 }
 

@@ -25,7 +25,6 @@ const fc_conv_case fc_conv_cases[] = {
     /* Strided forward convolutions on batch panels (conv_tap). */
     {17, 3, 9, 9, 5, 3, 2, 1, "batch panels, 3x3 stride 2"},
     {33, 3, 11, 13, 7, 7, 2, 3, "batch panels, stem 7x7 stride 2"},
-    {20, 5, 7, 7, 6, 1, 2, 0, "batch panels, 1x1 stride 2"},
 };
 const size_t fc_conv_case_count = sizeof fc_conv_cases / sizeof fc_conv_cases[0];
 
