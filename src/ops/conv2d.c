@@ -10,7 +10,10 @@
  * Stride-1 "same" convolutions skip the column matrix altogether in forward and
  * backward-data: conv_panel_s1 (cl/gemm.cl) builds each column panel's slice
  * in private memory (implicit GEMM), and backward-data is the convolution of dY
- * with the transposed weights rotated by 180° (no col2im).
+ * with the transposed weights rotated by 180° (no col2im). Where it pays
+ * (use_tap_panels), forward of any stride and stride-1 backward-data run on
+ * batch panels instead (conv_tap: 16 samples at one output pixel, the taps
+ * in the padding skipped, the source copied once by conv_batch_panels).
  * Otherwise (CLBlast, or NCHW) as follows.
  *
  * CNHW: x is [C_in][N·H·W] and y [C_out][N·OH·OW], so a chunk of samples is
