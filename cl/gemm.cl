@@ -352,55 +352,49 @@ __kernel void conv_panel_s1(const int M, const int N, const int K, const int kc,
  * block would cost as much as the block's FMAs). C columns are
  * q = n·OH·OW + p. Forward: src = x, any stride and padding; backward-data of
  * a stride-1 same convolution: src = dY with the rotated, transposed weights
- * (as conv_panel_s1). Work-item (run of `pix` pixels + runs·sample block,
- * group). */
+ * (as conv_panel_s1). Work-item (p + OH·OW·sample block, group). */
 __kernel void conv_tap(const int M, const int n_batch, const int channels,
                        __global const float *a, const uint a_off, const uint a_panel,
                        __global const float *xb, const uint xb_off, const int h, const int w,
                        const int oh, const int ow, const int kh, const int kw, const int stride,
                        const int pad, const float beta, __global float *cmat, const uint c_off,
-                       const uint ldc, const int m_per_group, const int pix) {
+                       const uint ldc, const int m_per_group) {
   const int id = get_global_id(0), g = get_global_id(1);
-  const int oplane = oh * ow, runs = (oplane + pix - 1) / pix;
-  const int block = id / runs, p_begin = (id - block * runs) * pix, n0 = block * 16;
-  const int p_end = min(oplane, p_begin + pix);
+  const int oplane = oh * ow;
+  const int block = id / oplane, p = id - block * oplane, n0 = block * 16;
   const int m_tiles = (M + GEMM_MR - 1) / GEMM_MR;
   const int tm_begin = g * m_per_group, tm_end = min(m_tiles, tm_begin + m_per_group);
   if (n0 >= n_batch || tm_begin >= tm_end) return;
   const int nl = min(16, n_batch - n0);
+  const int y = p / ow, x = p - y * ow;
+  /* The taps inside the image at p (kernels up to 7×7; the host checks): A
+   * and B offsets of their runs. */
+  uint a_at[49], b_at[49];
+  int taps = 0;
+  for (int ij = 0; ij < kh * kw && ij < 49; ij++) {
+    const int i = ij / kw, j = ij - i * kw; /* no %: see tools/oclgrind.sh */
+    const int iy = y * stride + i - pad, ix = x * stride + j - pad;
+    if (iy >= 0 && iy < h && ix >= 0 && ix < w) {
+      a_at[taps] = (uint)(ij * channels * GEMM_MR);
+      b_at[taps++] = (uint)(block * h * w + iy * w + ix) * (uint)channels * 16u;
+    }
+  }
   __global const float *bbase = xb + xb_off;
-  /* A run of `pix` consecutive pixels per work-item: the 16 samples' outputs
-   * are OH·OW floats apart, so a run fills whole cache lines of C on one core
-   * instead of sharing each line with 15 other work-items. */
-  for (int p = p_begin; p < p_end; p++) {
-    const int y = p / ow, x = p - y * ow;
-    /* The taps inside the image at p (kernels up to 7×7; the host checks): A
-     * and B offsets of their runs. */
-    uint a_at[49], b_at[49];
-    int taps = 0;
-    for (int ij = 0; ij < kh * kw && ij < 49; ij++) {
-      const int i = ij / kw, j = ij - i * kw; /* no %: see tools/oclgrind.sh */
-      const int iy = y * stride + i - pad, ix = x * stride + j - pad;
-      if (iy >= 0 && iy < h && ix >= 0 && ix < w) {
-        a_at[taps] = (uint)(ij * channels * GEMM_MR);
-        b_at[taps++] = (uint)(block * h * w + iy * w + ix) * (uint)channels * 16u;
+  __global float *cq = cmat + c_off + (uint)(n0 * oplane + p);
+  for (int tm = tm_begin; tm < tm_end; tm++) {
+    __global const float *abase = a + a_off + (uint)tm * a_panel;
+    GEMM_ROWS(GEMM_DECL)
+    for (int t = 0; t < taps; t++) {
+      __global const float *ap = abase + a_at[t];
+      __global const float *bp = bbase + b_at[t];
+      for (int k = 0; k < channels; k++) {
+        GEMM_LOADB
+        GEMM_ROWS(GEMM_FMA)
+        ap += GEMM_MR;
+        bp += 16;
       }
     }
-    __global float *cq = cmat + c_off + (uint)(n0 * oplane + p);
-    for (int tm = tm_begin; tm < tm_end; tm++) {
-      __global const float *abase = a + a_off + (uint)tm * a_panel;
-      GEMM_ROWS(GEMM_DECL)
-      for (int t = 0; t < taps; t++) {
-        __global const float *ap = abase + a_at[t];
-        __global const float *bp = bbase + b_at[t];
-        for (int k = 0; k < channels; k++) {
-          GEMM_LOADB
-          GEMM_ROWS(GEMM_FMA)
-          ap += GEMM_MR;
-          bp += 16;
-        }
-      }
-      const int m0 = tm * GEMM_MR;
+    const int m0 = tm * GEMM_MR;
 #define GEMM_STORE_T(i)                                                              \
   if (m0 + i < M) {                                                                  \
     float v_[16];                                                                    \
@@ -409,9 +403,8 @@ __kernel void conv_tap(const int M, const int n_batch, const int channels,
     for (int l = 0; l < nl; l++)                                                     \
       r_[l * oplane] = beta == 0.0f ? v_[l] : fma(beta, r_[l * oplane], v_[l]);      \
   }
-      GEMM_ROWS(GEMM_STORE_T)
+    GEMM_ROWS(GEMM_STORE_T)
 #undef GEMM_STORE_T
-    }
   }
 }
 

@@ -348,11 +348,8 @@ static fc_status tap_gemm(fc_device *dev, const fc_conv2d_desc *d, size_t m, siz
     FC_TRY(fc_ops_launch_2d(dev, kernel, "batch_panels", blocks * plane, channels, args,
                             FC_NARGS(args)));
   }
-  /* Runs of 16 pixels per work-item where that leaves 8 per compute unit. */
-  size_t cus = dev->info.compute_units ? dev->info.compute_units : 1;
-  size_t pix = blocks * ((oplane + 15) / 16) >= 8 * cus ? 16 : 1;
-  size_t items = blocks * ((oplane + pix - 1) / pix), groups = 1, per_group = 1;
-  fc_gemm_groups(dev, m_tiles, items, 1, &groups, &per_group);
+  size_t groups = 1, per_group = 1;
+  fc_gemm_groups(dev, m_tiles, blocks * oplane, 1, &groups, &per_group);
   FC_TRY(fc_gemm_kernel(dev, "conv_tap", &kernel));
   if (fc_device_profiling(dev))
     snprintf(dev->prof_shape, sizeof dev->prof_shape, "m=%zu n=%zu k=%zu taps", m, cols, k);
@@ -373,9 +370,8 @@ static fc_status tap_gemm(fc_device *dev, const fc_conv2d_desc *d, size_t m, siz
                                 FC_ARG_FLOAT(0.0f),
                                 FC_ARG_VIEW(c),
                                 FC_ARG_UINT(cols),
-                                FC_ARG_INT(per_group),
-                                FC_ARG_INT(pix)};
-  size_t global[2] = {items, groups}, local[2] = {1, 1};
+                                FC_ARG_INT(per_group)};
+  size_t global[2] = {blocks * oplane, groups}, local[2] = {1, 1};
   fc_status st = fc_launch(dev, kernel, "conv_gemm", 2, global, local, args, FC_NARGS(args));
   dev->prof_shape[0] = '\0';
   return st;

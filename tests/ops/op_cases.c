@@ -25,9 +25,6 @@ const fc_conv_case fc_conv_cases[] = {
     /* Strided forward convolutions on batch panels (conv_tap). */
     {17, 3, 9, 9, 5, 3, 2, 1, "batch panels, 3x3 stride 2"},
     {33, 3, 11, 13, 7, 7, 2, 3, "batch panels, stem 7x7 stride 2"},
-    /* Planes large enough for runs of 16 pixels per work-item, a partial last run. */
-    {17, 3, 24, 21, 5, 3, 2, 1, "batch panels, runs of pixels, stride 2"},
-    {18, 5, 17, 19, 3, 3, 1, 1, "batch panels, runs of pixels, both ways"},
 };
 const size_t fc_conv_case_count = sizeof fc_conv_cases / sizeof fc_conv_cases[0];
 
