@@ -530,33 +530,15 @@ __kernel void wgrad_permute(__global const float *dwp, const uint dwp_off, __glo
   dw[at] = accumulate ? dw[at] + v : v;
 }
 
-/* xt[q][c] = x[c][q] (q < cols). Work-item (16-pixel block, 16-channel
- * block): 16 contiguous reads of 16 pixels, 16 contiguous writes of 16
- * channels (a work-item per pixel read 16 lines for one float of each). */
+/* xt[q][c] = x[c][q] (q < cols). Work-item (q, 16-channel block). */
 __kernel void gemm_transpose_cl(__global const float *x, const uint x_off, const uint cols,
                                 const uint channels, __global float *xt, const uint xt_off) {
-  const uint qb = get_global_id(0), cb = get_global_id(1);
-  const uint q0 = qb * 16u, c0 = cb * 16u;
-  if (q0 >= cols || c0 >= channels) return;
-  const uint nq = min(16u, cols - q0);
-  float t[16][16]; /* [channel][pixel] */
-  for (uint l = 0; l < 16u; l++) {
-    __global const float *src = x + x_off + (c0 + l) * cols + q0;
-    if (nq == 16u) {
-      vstore8(vload8(0, src), 0, t[l]);
-      vstore8(vload8(1, src), 0, t[l] + 8);
-    } else {
-      for (uint j = 0; j < nq; j++) t[l][j] = src[j];
-    }
-  }
-  for (uint j = 0; j < nq; j++) {
-    __global float *dst = xt + xt_off + (q0 + j) * channels + c0;
-    vstore8((float8)(t[0][j], t[1][j], t[2][j], t[3][j], t[4][j], t[5][j], t[6][j], t[7][j]), 0,
-            dst);
-    vstore8((float8)(t[8][j], t[9][j], t[10][j], t[11][j], t[12][j], t[13][j], t[14][j],
-                     t[15][j]),
-            0, dst + 8);
-  }
+  const uint q = get_global_id(0), cb = get_global_id(1);
+  if (q >= cols || cb * 16u >= channels) return;
+  float t[16];
+  for (int l = 0; l < 16; l++) t[l] = x[x_off + (cb * 16u + (uint)l) * cols + q];
+  vstore8(vload8(0, t), 0, xt + xt_off + q * channels + cb * 16u);
+  vstore8(vload8(1, t), 0, xt + xt_off + q * channels + cb * 16u + 8u);
 }
 #endif
 

@@ -468,8 +468,7 @@ static fc_status implicit_backward_weights(fc_device *dev, const fc_conv2d_desc 
   {
     const fc_kernel_arg args[] = {FC_ARG_VIEW(x), FC_ARG_UINT(cols), FC_ARG_UINT(ci),
                                   FC_ARG_VIEW(xt)};
-    FC_TRY(fc_ops_launch_2d(dev, kernel, "transpose", (cols + 15) / 16, ci / 16, args,
-                            FC_NARGS(args)));
+    FC_TRY(fc_ops_launch_2d(dev, kernel, "transpose", cols, ci / 16, args, FC_NARGS(args)));
   }
   FC_TRY(fc_gemm_kernel(dev, "conv_wgrad_s1", &kernel));
   size_t m_tiles = (co + (size_t)mr - 1) / (size_t)mr, n_tiles = ci * khw / 16;
