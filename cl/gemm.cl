@@ -410,41 +410,20 @@ __kernel void conv_tap(const int M, const int n_batch, const int channels,
 
 /* Batch panels of src [C][N·H·W] for conv_tap: xb[((b·HW + p)·C + c)·16 + l]
  * = src[c][(16·b + l)·HW + p], zero for samples past the batch. Work-item
- * (run of 16 pixels of sample block b, channel c): 16 contiguous reads of 16
- * pixels (one per sample), transposed in registers into 16 writes of 16
- * samples (a work-item per pixel read 16 lines for one float of each). */
+ * (b·HW + p, c). */
 __kernel void conv_batch_panels(__global const float *src, const uint src_off, const uint sc,
                                 const int n_batch, const int plane, const int channels,
                                 __global float *xb, const uint xb_off) {
   const int id = get_global_id(0), c = get_global_id(1);
-  const int runs = (plane + 15) / 16;
-  const int block = id / runs, p0 = (id - block * runs) * 16, n0 = block * 16;
+  const int block = id / plane, p = id - block * plane, n0 = block * 16;
   if (n0 >= n_batch || c >= channels) return;
-  const int nl = min(16, n_batch - n0), np = min(16, plane - p0);
-  __global const float *s = src + src_off + (uint)c * sc + (uint)(n0 * plane + p0);
-  float16 v[16]; /* [sample][pixel] */
-  for (int l = 0; l < 16; l++) {
-    if (l >= nl) {
-      v[l] = 0.0f;
-    } else if (np == 16) {
-      v[l] = vload16(0, s + l * plane);
-    } else {
-      float t[16];
-      for (int j = 0; j < 16; j++) t[j] = j < np ? s[l * plane + j] : 0.0f;
-      v[l] = vload16(0, t);
-    }
-  }
-  __global float *dst =
-      xb + xb_off + ((uint)(block * plane + p0) * (uint)channels + (uint)c) * 16u;
-#define BP_ROW(j, e)                                                                          \
-  if (j < np)                                                                                 \
-    vstore16((float16)(v[0].e, v[1].e, v[2].e, v[3].e, v[4].e, v[5].e, v[6].e, v[7].e,       \
-                       v[8].e, v[9].e, v[10].e, v[11].e, v[12].e, v[13].e, v[14].e, v[15].e), \
-             0, dst + (uint)(j * channels) * 16u);
-  BP_ROW(0, s0) BP_ROW(1, s1) BP_ROW(2, s2) BP_ROW(3, s3) BP_ROW(4, s4) BP_ROW(5, s5)
-  BP_ROW(6, s6) BP_ROW(7, s7) BP_ROW(8, s8) BP_ROW(9, s9) BP_ROW(10, sa) BP_ROW(11, sb)
-  BP_ROW(12, sc) BP_ROW(13, sd) BP_ROW(14, se) BP_ROW(15, sf)
-#undef BP_ROW
+  const int nl = min(16, n_batch - n0);
+  __global const float *s = src + src_off + (uint)c * sc + (uint)(n0 * plane + p);
+  float t[16];
+  for (int l = 0; l < 16; l++) t[l] = l < nl ? s[l * plane] : 0.0f;
+  __global float *dst = xb + xb_off + ((uint)id * (uint)channels + (uint)c) * 16u;
+  vstore8(vload8(0, t), 0, dst);
+  vstore8(vload8(1, t), 0, dst + 8);
 }
 
 /* Weight gradient of a stride-1 same convolution, dW = dY · colsᵀ, with the

@@ -345,8 +345,8 @@ static fc_status tap_gemm(fc_device *dev, const fc_conv2d_desc *d, size_t m, siz
     const fc_kernel_arg args[] = {FC_ARG_VIEW(src),  FC_ARG_UINT((size_t)d->n * plane),
                                   FC_ARG_INT(d->n),  FC_ARG_INT(plane),
                                   FC_ARG_INT(channels), FC_ARG_VIEW(xb)};
-    FC_TRY(fc_ops_launch_2d(dev, kernel, "batch_panels", blocks * ((plane + 15) / 16), channels,
-                            args, FC_NARGS(args)));
+    FC_TRY(fc_ops_launch_2d(dev, kernel, "batch_panels", blocks * plane, channels, args,
+                            FC_NARGS(args)));
   }
   size_t groups = 1, per_group = 1;
   fc_gemm_groups(dev, m_tiles, blocks * oplane, 1, &groups, &per_group);
