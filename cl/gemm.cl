@@ -337,96 +337,93 @@ __kernel void conv_panel_s1(const int M, const int N, const int K, const int kc,
   } while (k0 < K);
 }
 
-/* Implicit GEMM for stride-1 same convolutions on small planes, with batch
- * panels: a work-item's 16 columns are 16 samples at one output pixel p, so a
- * kernel tap lies inside the image for all of them or for none, and the taps
- * that fall in the padding are skipped instead of multiplied by zeros (on a
- * 2×2 plane 5 of a 3×3 kernel's 9 taps, on 3×3 planes 32 of 81). k runs over
- * the valid taps and, inside each, the channels: A holds the weights tap-major,
- * A[m][ij·C + c] (gemm_pack_wtap), so a tap's rows are contiguous and a skipped
- * tap is a jump. C columns are q = n·H·W + p (stores strided by H·W). Same
- * operands as conv_panel_s1 (forward: src = x; backward-data: src = dY with
- * the rotated, transposed weights). Work-item (p + H·W·sample block, group). */
-__kernel void conv_tap_s1(const int M, const int n_batch, const int channels, const int kc,
-                          __global const float *a, const uint a_off, const uint a_panel,
-                          __global const float *src, const uint src_off, const uint sc,
-                          const int h, const int w, const int kh, const int kw, const int pad,
-                          const float beta, __global float *cmat, const uint c_off,
-                          const uint ldc, const int m_per_group) {
+/* Implicit GEMM on batch panels, for convolutions whose taps often fall in
+ * the padding (small planes) and strided ones: a work-item's 16 columns are
+ * 16 samples at one output pixel p, so a kernel tap lies inside the image for
+ * all of them or for none, and the taps that fall in the padding are skipped
+ * instead of multiplied by zeros (on a 2×2 plane 5 of a 3×3 kernel's 9 taps,
+ * on 3×3 planes 32 of 81). k runs over the valid taps and, inside each, the
+ * channels: A holds the weights tap-major, A[m][ij·C + c] (gemm_pack_wtap),
+ * and the source comes in batch panels (conv_batch_panels: xb[(block·H·W +
+ * pixel)·C + c][16 samples]), so a tap's A rows and B rows are both
+ * contiguous runs of C·16 floats, read in place: no slice is built, and each
+ * tile's accumulators stay in registers over the whole K, so C is written
+ * once (16 samples are OH·OW floats apart in C, a strided store that per k
+ * block would cost as much as the block's FMAs). C columns are
+ * q = n·OH·OW + p. Forward: src = x, any stride and padding; backward-data of
+ * a stride-1 same convolution: src = dY with the rotated, transposed weights
+ * (as conv_panel_s1). Work-item (p + OH·OW·sample block, group). */
+__kernel void conv_tap(const int M, const int n_batch, const int channels,
+                       __global const float *a, const uint a_off, const uint a_panel,
+                       __global const float *xb, const uint xb_off, const int h, const int w,
+                       const int oh, const int ow, const int kh, const int kw, const int stride,
+                       const int pad, const float beta, __global float *cmat, const uint c_off,
+                       const uint ldc, const int m_per_group) {
   const int id = get_global_id(0), g = get_global_id(1);
-  const int plane = h * w;
-  const int block = id / plane, p = id - block * plane, n0 = block * 16;
+  const int oplane = oh * ow;
+  const int block = id / oplane, p = id - block * oplane, n0 = block * 16;
   const int m_tiles = (M + GEMM_MR - 1) / GEMM_MR;
   const int tm_begin = g * m_per_group, tm_end = min(m_tiles, tm_begin + m_per_group);
   if (n0 >= n_batch || tm_begin >= tm_end) return;
   const int nl = min(16, n_batch - n0);
-  const int y = p / w, x = p - y * w;
-  /* The taps inside the image at p (kernels up to 7×7; the host checks). */
-  int tap[49], shift[49], taps = 0;
+  const int y = p / ow, x = p - y * ow;
+  /* The taps inside the image at p (kernels up to 7×7; the host checks): A
+   * and B offsets of their runs. */
+  uint a_at[49], b_at[49];
+  int taps = 0;
   for (int ij = 0; ij < kh * kw && ij < 49; ij++) {
-    const int i = ij / kw, dy = i - pad, dx = ij - i * kw - pad; /* no %: see tools/oclgrind.sh */
-    if (y + dy >= 0 && y + dy < h && x + dx >= 0 && x + dx < w) {
-      tap[taps] = ij;
-      shift[taps++] = dy * w + dx;
+    const int i = ij / kw, j = ij - i * kw; /* no %: see tools/oclgrind.sh */
+    const int iy = y * stride + i - pad, ix = x * stride + j - pad;
+    if (iy >= 0 && iy < h && ix >= 0 && ix < w) {
+      a_at[taps] = (uint)(ij * channels * GEMM_MR);
+      b_at[taps++] = (uint)(block * h * w + iy * w + ix) * (uint)channels * 16u;
     }
   }
-  const int K = taps * channels;
-  __global const float *col0 = src + src_off + (uint)(n0 * plane + p);
-  float bs[GEMM_KC_MAX * 16];
-  for (int k0 = 0; k0 < K; k0 += kc) {
-    const int kb = min(kc, K - k0);
-    /* The slice: rows (t, c) from k0, 16 samples each (zero past the batch). */
-    int t = k0 / channels, c = k0 - t * channels;
-    for (int rr = 0; rr < kb; rr++) {
-      __global const float *row = col0 + (uint)c * sc + shift[t];
-      for (int l = 0; l < 16; l++) bs[rr * 16 + l] = l < nl ? row[l * plane] : 0.0f;
-      if (++c == channels) {
-        c = 0;
-        t++;
+  __global const float *bbase = xb + xb_off;
+  __global float *cq = cmat + c_off + (uint)(n0 * oplane + p);
+  for (int tm = tm_begin; tm < tm_end; tm++) {
+    __global const float *abase = a + a_off + (uint)tm * a_panel;
+    GEMM_ROWS(GEMM_DECL)
+    for (int t = 0; t < taps; t++) {
+      __global const float *ap = abase + a_at[t];
+      __global const float *bp = bbase + b_at[t];
+      for (int k = 0; k < channels; k++) {
+        GEMM_LOADB
+        GEMM_ROWS(GEMM_FMA)
+        ap += GEMM_MR;
+        bp += 16;
       }
     }
-    for (int tm = tm_begin; tm < tm_end; tm++) {
-      GEMM_ROWS(GEMM_DECL)
-      /* Segments of the slice within one tap: contiguous A rows. */
-      int rr = 0;
-      t = k0 / channels;
-      c = k0 - t * channels;
-      while (rr < kb) {
-        const int seg = min(kb - rr, channels - c);
-        __global const float *ap =
-            a + a_off + (uint)tm * a_panel + (uint)(tap[t] * channels + c) * GEMM_MR;
-        const float *bp = bs + rr * 16;
-        for (int k = 0; k < seg; k++) {
-          GEMM_LOADB
-          GEMM_ROWS(GEMM_FMA)
-          ap += GEMM_MR;
-          bp += 16;
-        }
-        rr += seg;
-        c = 0;
-        t++;
-      }
-      const int m0 = tm * GEMM_MR;
-      __global float *cq = cmat + c_off + (uint)(n0 * plane + p);
-#define GEMM_STORE_T(i)                                                            \
-  if (m0 + i < M) {                                                                \
-    float v_[16];                                                                  \
-    GEMM_ROW16(i, v_)                                                              \
-    __global float *r_ = cq + (uint)(m0 + i) * ldc;                                \
-    for (int l = 0; l < nl; l++)                                                   \
-      r_[l * plane] = k0 == 0 && beta == 0.0f ? v_[l]                              \
-                      : fma(k0 == 0 ? beta : 1.0f, r_[l * plane], v_[l]);          \
+    const int m0 = tm * GEMM_MR;
+#define GEMM_STORE_T(i)                                                              \
+  if (m0 + i < M) {                                                                  \
+    float v_[16];                                                                    \
+    GEMM_ROW16(i, v_)                                                                \
+    __global float *r_ = cq + (uint)(m0 + i) * ldc;                                  \
+    for (int l = 0; l < nl; l++)                                                     \
+      r_[l * oplane] = beta == 0.0f ? v_[l] : fma(beta, r_[l * oplane], v_[l]);      \
   }
-      GEMM_ROWS(GEMM_STORE_T)
+    GEMM_ROWS(GEMM_STORE_T)
 #undef GEMM_STORE_T
-    }
   }
-  if (K == 0) /* no tap reaches the image (kernel larger than the plane): beta·C */
-    for (int m = tm_begin * GEMM_MR; m < min(M, tm_end * GEMM_MR); m++)
-      for (int l = 0; l < nl; l++) {
-        __global float *r = cmat + c_off + (uint)m * ldc + (uint)((n0 + l) * plane + p);
-        *r = beta == 0.0f ? 0.0f : beta * *r;
-      }
+}
+
+/* Batch panels of src [C][N·H·W] for conv_tap: xb[((b·HW + p)·C + c)·16 + l]
+ * = src[c][(16·b + l)·HW + p], zero for samples past the batch. Work-item
+ * (b·HW + p, c). */
+__kernel void conv_batch_panels(__global const float *src, const uint src_off, const uint sc,
+                                const int n_batch, const int plane, const int channels,
+                                __global float *xb, const uint xb_off) {
+  const int id = get_global_id(0), c = get_global_id(1);
+  const int block = id / plane, p = id - block * plane, n0 = block * 16;
+  if (n0 >= n_batch || c >= channels) return;
+  const int nl = min(16, n_batch - n0);
+  __global const float *s = src + src_off + (uint)c * sc + (uint)(n0 * plane + p);
+  float t[16];
+  for (int l = 0; l < 16; l++) t[l] = l < nl ? s[l * plane] : 0.0f;
+  __global float *dst = xb + xb_off + ((uint)id * (uint)channels + (uint)c) * 16u;
+  vstore8(vload8(0, t), 0, dst);
+  vstore8(vload8(1, t), 0, dst + 8);
 }
 
 /* Weight gradient of a stride-1 same convolution, dW = dY · colsᵀ, with the
@@ -564,7 +561,7 @@ __kernel void gemm_pack_wflip(__global const float *wt, const uint w_off, const 
   }
 }
 
-/* A panels of the weights with k tap-major (conv_tap_s1): forward
+/* A panels of the weights with k tap-major (conv_tap): forward
  * A[o][ij·C_in + c] = W[o][c][ij]; backward-data (flip) A[c][ij·C_out + o] =
  * W[o][c][KH·KW−1−ij], the transposed weights rotated by 180°. Work-item
  * (k, panel t). */

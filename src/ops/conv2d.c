@@ -10,7 +10,10 @@
  * Stride-1 "same" convolutions skip the column matrix altogether in forward and
  * backward-data: conv_panel_s1 (cl/gemm.cl) builds each column panel's slice
  * in private memory (implicit GEMM), and backward-data is the convolution of dY
- * with the transposed weights rotated by 180° (no col2im).
+ * with the transposed weights rotated by 180° (no col2im). Where it pays
+ * (use_tap_panels), forward of any stride and stride-1 backward-data run on
+ * batch panels instead (conv_tap: 16 samples at one output pixel, the taps
+ * in the padding skipped, the source copied once by conv_batch_panels).
  * Otherwise (CLBlast, or NCHW) as follows.
  *
  * CNHW: x is [C_in][N·H·W] and y [C_out][N·OH·OW], so a chunk of samples is
@@ -46,7 +49,16 @@ static size_t panel_part(size_t p, size_t k, int w) {
 typedef struct packed_parts {
   size_t fwd_a, fwd_b, bx_a, bx_b, bx_col, bw_a, bw_b;
   size_t bx_flip; /* implicit backward-data: panels of W̃ [c_in × c_out·kh·kw] */
+  size_t tap;     /* batch panels (whole batch): tap-major weight panels + source */
 } packed_parts;
+
+/* Batch panels of the whole batch (conv_tap): `rows` output channels of
+ * weight panels over `inner` input channels per tap, then the source's
+ * `inner` channels in blocks of 16 samples. */
+static size_t tap_floats(const fc_conv2d_desc *d, size_t rows, size_t inner, int aw) {
+  size_t samples = ((size_t)d->n + 15) / 16 * 16;
+  return panel_part(rows, inner * d->kh * d->kw, aw) + samples * d->h * d->w * inner;
+}
 
 static packed_parts packed_layout(const fc_conv2d_desc *d, size_t chunk, int aw, int bw) {
   size_t k = rows_k(d), co = (size_t)d->c_out, cols = chunk * plane_out(d);
@@ -59,6 +71,11 @@ static packed_parts packed_layout(const fc_conv2d_desc *d, size_t chunk, int aw,
   p.bw_a = panel_part(co, cols, aw);
   p.bw_b = panel_part(k, cols, bw);
   p.bx_flip = panel_part((size_t)d->c_in, (size_t)d->c_out * d->kh * d->kw, aw);
+  p.tap = 0;
+  if (chunk >= (size_t)d->n) {
+    size_t f = tap_floats(d, co, (size_t)d->c_in, aw), b = tap_floats(d, (size_t)d->c_in, co, aw);
+    p.tap = f > b ? f : b;
+  }
   return p;
 }
 
@@ -68,6 +85,7 @@ static size_t packed_floats(const fc_conv2d_desc *d, size_t chunk) {
   if (p.bx_a + p.bx_b + p.bx_col > need) need = p.bx_a + p.bx_b + p.bx_col;
   if (p.bw_a + p.bw_b > need) need = p.bw_a + p.bw_b;
   if (p.bx_flip > need) need = p.bx_flip;
+  if (p.tap > need) need = p.tap;
   return need;
 }
 
@@ -253,69 +271,107 @@ static int use_implicit(const fc_device *dev, const fc_conv2d_desc *d) {
          fc_conv2d_shift_eligible(d);
 }
 
-/* Batch panels (conv_tap_s1) pay on small planes, where many taps fall in the
- * padding: its work is the taps that reach the image, over the batch rounded
- * up to 16; conv_panel_s1's is every tap over N·H·W columns rounded up to 16.
- * Per slice row of 16 columns both run one FMA per output row (m), and build
- * the row first: 16 strided loads and stores for batch panels, two vector
- * loads and stores for column panels; the build weighs most when m is small. */
+/* Batch panels (conv_tap) skip the taps that fall in the padding: their
+ * work is the taps that reach the image over the batch rounded up to 16;
+ * conv_panel_s1's is every tap over N·H·W columns rounded up to 16. Per k row
+ * of 16 columns both run one FMA per output row (m); conv_panel_s1 builds the
+ * row first (two vector loads, selects and stores), which weighs most when m
+ * is small, while conv_tap reads a copy made once per convolution. */
 static int use_tap_panels(const fc_conv2d_desc *d, size_t m) {
   if (d->kh * d->kw > 49) return 0;
+  int oh = fc_conv2d_out_h(d), ow = fc_conv2d_out_w(d);
   size_t valid = 0;
-  for (int y = 0; y < d->h; y++)
-    for (int x = 0; x < d->w; x++)
+  for (int y = 0; y < oh; y++)
+    for (int x = 0; x < ow; x++)
       for (int i = 0; i < d->kh; i++)
         for (int j = 0; j < d->kw; j++) {
-          int yy = y + i - d->pad, xx = x + j - d->pad;
+          int yy = y * d->stride + i - d->pad, xx = x * d->stride + j - d->pad;
           valid += yy >= 0 && yy < d->h && xx >= 0 && xx < d->w;
         }
-  size_t cols = (size_t)d->n * d->h * d->w;
+  size_t cols = (size_t)d->n * oh * ow;
   double tap_work = (double)((d->n + 15) / 16 * 16) * (double)valid;
   double panel_work = (double)((cols + 15) / 16 * 16) * d->kh * d->kw;
-  /* Measured on PoCL skylake-avx512 (CPU time of 10 semi-supervised steps of
-   * the FER2013 recipe): 0.91x of choosing by work alone, which took batch
-   * panels for width-0.5 stage 1 (m = 32 on 12×12). */
-  return tap_work * ((double)m + 32.0) < panel_work * ((double)m + 8.0);
+  /* Measured on PoCL skylake-avx512 (bench --only conv, resnet18 at 3×112²,
+   * 1×48² and width 0.5, batch 64-128): batch panels were as fast or faster
+   * on every plane from 2×2 to 28×28, 1.1-1.3x on 12×12 to 28×28 planes,
+   * which the former weight of the strided build (m + 32 against m + 8)
+   * sent to column panels. */
+  return tap_work * (double)m < panel_work * ((double)m + 8.0);
 }
 
-/* C[m × N·H·W] (ldc = N·H·W) = A panels · cols(src), src [channels][N·H·W]:
- * conv_panel_s1 over 16-column panels, or with batch panels conv_tap_s1 over
- * the taps that reach the image (tap-major A panels). */
+/* C[m × N·H·W] (ldc = N·H·W) = A panels · cols(src), src [channels][N·H·W],
+ * by conv_panel_s1 over 16-column panels. */
 static fc_status implicit_gemm(fc_device *dev, const fc_conv2d_desc *d, size_t m, size_t channels,
-                               int batch_panels, fc_view ap, fc_view src, fc_view c) {
+                               fc_view ap, fc_view src, fc_view c) {
   const int mr = fc_gemm_mr(dev);
   size_t plane = (size_t)d->h * d->w, cols = (size_t)d->n * plane, k = channels * d->kh * d->kw;
-  size_t m_tiles = (m + (size_t)mr - 1) / (size_t)mr;
-  size_t n_tiles = batch_panels ? plane * (((size_t)d->n + 15) / 16) : (cols + 15) / 16;
+  size_t m_tiles = (m + (size_t)mr - 1) / (size_t)mr, n_tiles = (cols + 15) / 16;
   size_t groups = 1, per_group = 1;
   fc_gemm_groups(dev, m_tiles, n_tiles, 1, &groups, &per_group);
   int kc = dev->tuning.gemm.kc;
   if (kc <= 0 || kc > 256) kc = 256; /* GEMM_KC_MAX: the slice lives in private memory */
   FC_TRY(fc_ops_check_u32("conv2d", ap.offset + m_tiles * (size_t)mr * k, "A panel extent"));
   cl_kernel kernel = NULL;
-  FC_TRY(fc_gemm_kernel(dev, batch_panels ? "conv_tap_s1" : "conv_panel_s1", &kernel));
+  FC_TRY(fc_gemm_kernel(dev, "conv_panel_s1", &kernel));
   if (fc_device_profiling(dev))
-    snprintf(dev->prof_shape, sizeof dev->prof_shape, "m=%zu n=%zu k=%zu %s", m, cols, k,
-             batch_panels ? "taps" : "implicit");
+    snprintf(dev->prof_shape, sizeof dev->prof_shape, "m=%zu n=%zu k=%zu implicit", m, cols, k);
+  const fc_kernel_arg args[] = {FC_ARG_INT(m),      FC_ARG_INT(cols),        FC_ARG_INT(k),
+                                FC_ARG_INT(kc),     FC_ARG_VIEW(ap),         FC_ARG_UINT(k * (size_t)mr),
+                                FC_ARG_VIEW(src),   FC_ARG_UINT(cols),       FC_ARG_INT(d->h),
+                                FC_ARG_INT(d->w),   FC_ARG_INT(d->kh),       FC_ARG_INT(d->kw),
+                                FC_ARG_INT(d->pad), FC_ARG_FLOAT(0.0f),      FC_ARG_VIEW(c),
+                                FC_ARG_UINT(cols),  FC_ARG_INT(per_group)};
+  size_t global[2] = {n_tiles, groups}, local[2] = {(size_t)dev->tuning.gemm.wg, 1};
+  fc_status st = fc_launch(dev, kernel, "conv_gemm", 2, global, local, args, FC_NARGS(args));
+  dev->prof_shape[0] = '\0';
+  return st;
+}
+
+/* C[m × N·OH·OW] (ldc = N·OH·OW) = A panels · cols(src), src [channels][N·H·W],
+ * by conv_tap over batch panels: src is first copied into batch panels at xb
+ * (conv_batch_panels), which conv_tap reads in place. */
+static fc_status tap_gemm(fc_device *dev, const fc_conv2d_desc *d, size_t m, size_t channels,
+                          fc_view ap, fc_view src, fc_view xb, fc_view c) {
+  const int mr = fc_gemm_mr(dev);
+  size_t plane = (size_t)d->h * d->w, oplane = plane_out(d), cols = (size_t)d->n * oplane;
+  size_t k = channels * d->kh * d->kw;
+  size_t blocks = ((size_t)d->n + 15) / 16, m_tiles = (m + (size_t)mr - 1) / (size_t)mr;
+  FC_TRY(fc_ops_check_u32("conv2d", xb.offset + blocks * plane * channels * 16,
+                          "batch panel extent"));
+  FC_TRY(fc_ops_check_u32("conv2d", ap.offset + m_tiles * (size_t)mr * k, "A panel extent"));
+  cl_kernel kernel = NULL;
+  FC_TRY(fc_gemm_kernel(dev, "conv_batch_panels", &kernel));
+  {
+    const fc_kernel_arg args[] = {FC_ARG_VIEW(src),  FC_ARG_UINT((size_t)d->n * plane),
+                                  FC_ARG_INT(d->n),  FC_ARG_INT(plane),
+                                  FC_ARG_INT(channels), FC_ARG_VIEW(xb)};
+    FC_TRY(fc_ops_launch_2d(dev, kernel, "batch_panels", blocks * plane, channels, args,
+                            FC_NARGS(args)));
+  }
+  size_t groups = 1, per_group = 1;
+  fc_gemm_groups(dev, m_tiles, blocks * oplane, 1, &groups, &per_group);
+  FC_TRY(fc_gemm_kernel(dev, "conv_tap", &kernel));
+  if (fc_device_profiling(dev))
+    snprintf(dev->prof_shape, sizeof dev->prof_shape, "m=%zu n=%zu k=%zu taps", m, cols, k);
   const fc_kernel_arg args[] = {FC_ARG_INT(m),
-                                FC_ARG_INT(batch_panels ? (size_t)d->n : cols),
-                                FC_ARG_INT(batch_panels ? channels : k),
-                                FC_ARG_INT(kc),
+                                FC_ARG_INT(d->n),
+                                FC_ARG_INT(channels),
                                 FC_ARG_VIEW(ap),
                                 FC_ARG_UINT(k * (size_t)mr),
-                                FC_ARG_VIEW(src),
-                                FC_ARG_UINT(cols),
+                                FC_ARG_VIEW(xb),
                                 FC_ARG_INT(d->h),
                                 FC_ARG_INT(d->w),
+                                FC_ARG_INT(fc_conv2d_out_h(d)),
+                                FC_ARG_INT(fc_conv2d_out_w(d)),
                                 FC_ARG_INT(d->kh),
                                 FC_ARG_INT(d->kw),
+                                FC_ARG_INT(d->stride),
                                 FC_ARG_INT(d->pad),
                                 FC_ARG_FLOAT(0.0f),
                                 FC_ARG_VIEW(c),
                                 FC_ARG_UINT(cols),
                                 FC_ARG_INT(per_group)};
-  size_t global[2] = {n_tiles, groups};
-  size_t local[2] = {batch_panels ? 1 : (size_t)dev->tuning.gemm.wg, 1};
+  size_t global[2] = {blocks * oplane, groups}, local[2] = {1, 1};
   fc_status st = fc_launch(dev, kernel, "conv_gemm", 2, global, local, args, FC_NARGS(args));
   dev->prof_shape[0] = '\0';
   return st;
@@ -339,26 +395,40 @@ static fc_status pack_weights_tap_major(fc_device *dev, const fc_conv2d_desc *d,
   return fc_launch(dev, kernel, "gemm_pack", 2, global, local, args, FC_NARGS(args));
 }
 
+/* Batch panels when they pay (use_tap_panels) and the workspace holds them:
+ * C[m × N·OH·OW] by conv_tap over `channels` source channels. Any stride in
+ * forward (the caller checks fc_conv2d_shift_eligible for backward-data).
+ * Not for 1×1 kernels: they have no padded taps to skip, and a strided one
+ * would copy every input pixel into the panels to read a quarter of them
+ * (measured 0.6-0.8x of im2col + GEMM on ResNet's shortcuts). */
+static int tap_path(fc_device *dev, const fc_conv2d_desc *d, size_t m, size_t channels,
+                    size_t ws_size) {
+  return dev->tuning.conv_implicit && use_packed(dev, d) && fc_gemm_nr(dev) == 16 &&
+         d->kh * d->kw > 1 && use_tap_panels(d, m) &&
+         ws_size >= tap_floats(d, m, channels, fc_gemm_mr(dev));
+}
+
+static fc_status tap_conv(fc_device *dev, const fc_conv2d_desc *d, size_t m, size_t channels,
+                          int flip, fc_view w, fc_view src, fc_view c, fc_view ws) {
+  size_t a_floats = fc_gemm_panel_floats(m, channels * d->kh * d->kw, fc_gemm_mr(dev));
+  FC_TRY(pack_weights_tap_major(dev, d, w, flip, ws));
+  return tap_gemm(dev, d, m, channels, ws, src, fc_view_add(ws, a_floats), c);
+}
+
 static fc_status implicit_forward(fc_device *dev, const fc_conv2d_desc *d, fc_view x, fc_view w,
                                   fc_view y, fc_view ws) {
   const int mr = fc_gemm_mr(dev);
-  size_t k = rows_k(d), co = (size_t)d->c_out;
-  if (use_tap_panels(d, co)) {
-    FC_TRY(pack_weights_tap_major(dev, d, w, 0, ws));
-    return implicit_gemm(dev, d, co, (size_t)d->c_in, 1, ws, x, y);
-  }
+  size_t k = rows_k(d), co = (size_t)d->c_out, ci = (size_t)d->c_in;
   FC_TRY(fc_gemm_pack(dev, w, k, 1, co, k, mr, ws, 1, 0, 0));
-  return implicit_gemm(dev, d, co, (size_t)d->c_in, 0, ws, x, y);
+  return implicit_gemm(dev, d, co, ci, ws, x, y);
 }
 
 static fc_status implicit_backward_data(fc_device *dev, const fc_conv2d_desc *d, fc_view dy,
-                                        fc_view w, fc_view dx, fc_view ws) {
+                                        fc_view w, fc_view dx, fc_view ws, size_t ws_size) {
   const int mr = fc_gemm_mr(dev);
-  size_t khw = (size_t)d->kh * d->kw, ci = (size_t)d->c_in, k = (size_t)d->c_out * khw;
-  if (use_tap_panels(d, ci)) { /* rotated weights, same padding: see below */
-    FC_TRY(pack_weights_tap_major(dev, d, w, 1, ws));
-    return implicit_gemm(dev, d, ci, (size_t)d->c_out, 1, ws, dy, dx);
-  }
+  size_t khw = (size_t)d->kh * d->kw, ci = (size_t)d->c_in, co = (size_t)d->c_out, k = co * khw;
+  if (tap_path(dev, d, ci, co, ws_size)) /* rotated weights, same padding: see below */
+    return tap_conv(dev, d, ci, co, 1, w, dy, dx, ws);
   size_t panels = (ci + (size_t)mr - 1) / (size_t)mr;
   FC_TRY(fc_ops_check_u32("conv2d", ws.offset + panels * (size_t)mr * k, "A panel extent"));
   cl_kernel kernel = NULL;
@@ -369,7 +439,7 @@ static fc_status implicit_backward_data(fc_device *dev, const fc_conv2d_desc *d,
   FC_TRY(fc_launch(dev, kernel, "gemm_pack", 2, global, local, args, FC_NARGS(args)));
   /* Rotated weights with same padding (2·pad = K − 1, implied by OH = H, OW = W):
    * a forward convolution of dY. */
-  return implicit_gemm(dev, d, ci, (size_t)d->c_out, 0, ws, dy, dx);
+  return implicit_gemm(dev, d, ci, co, ws, dy, dx);
 }
 
 /* Weight gradient through conv_wgrad_s1: the whole batch at once, so the
@@ -499,6 +569,11 @@ fc_status fc_conv2d_forward(fc_device *dev, const fc_conv2d_desc *d, fc_view x, 
   FC_TRY(check_common(op, d, x, w, y));
   int chunk = 0;
   FC_TRY(choose_chunk(op, d, ws, ws_size, &chunk));
+  if (tap_path(dev, d, (size_t)d->c_out, (size_t)d->c_in, ws_size)) {
+    FC_TRY(tap_conv(dev, d, (size_t)d->c_out, (size_t)d->c_in, 0, w, x, y, ws));
+    if (fc_view_present(b)) FC_TRY(bias_add(dev, d, b, y));
+    return FC_OK;
+  }
   if (use_implicit(dev, d)) {
     FC_TRY(implicit_forward(dev, d, x, w, y, ws));
     if (fc_view_present(b)) FC_TRY(bias_add(dev, d, b, y));
@@ -533,7 +608,7 @@ fc_status fc_conv2d_backward_data(fc_device *dev, const fc_conv2d_desc *d, fc_vi
   FC_TRY(check_common(op, d, dx, w, dy));
   int chunk = 0;
   FC_TRY(choose_chunk(op, d, ws, ws_size, &chunk));
-  if (use_implicit(dev, d)) return implicit_backward_data(dev, d, dy, w, dx, ws);
+  if (use_implicit(dev, d)) return implicit_backward_data(dev, d, dy, w, dx, ws, ws_size);
   if (use_packed(dev, d)) return packed_backward_data(dev, d, dy, w, dx, ws, chunk);
   size_t k = rows_k(d), p = plane_out(d), co = (size_t)d->c_out;
   for (int n0 = 0; n0 < d->n; n0 += chunk) {

@@ -16,11 +16,15 @@ const fc_conv_case fc_conv_cases[] = {
     {3, 3, 1, 1, 4, 3, 1, 1, "spatial 1 under a padded 3x3"},
     {3, 2, 31, 31, 3, 5, 3, 2, "odd geometry (generic)"},
     /* Small planes with a batch of 16 or more: batch panels that skip the taps
-     * in the padding (conv_tap_s1), a partial last block of samples. */
+     * in the padding (conv_tap), a partial last block of samples. */
     {33, 16, 2, 2, 64, 3, 1, 1, "forward on batch panels"},
     {32, 64, 3, 3, 16, 3, 1, 1, "backward-data on batch panels"},
     {17, 16, 4, 3, 5, 5, 1, 2, "batch panels, 5x5"},
     {20, 16, 1, 1, 6, 3, 1, 1, "batch panels, spatial 1"},
+    {31, 3, 5, 5, 33, 3, 1, 1, "batch panels, odd channels both ways"},
+    /* Strided forward convolutions on batch panels (conv_tap). */
+    {17, 3, 9, 9, 5, 3, 2, 1, "batch panels, 3x3 stride 2"},
+    {33, 3, 11, 13, 7, 7, 2, 3, "batch panels, stem 7x7 stride 2"},
 };
 const size_t fc_conv_case_count = sizeof fc_conv_cases / sizeof fc_conv_cases[0];
 
