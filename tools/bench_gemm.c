@@ -48,16 +48,18 @@ int main(int argc, char **argv) {
     hb[i] = (float)((i * 104729) % 1000) * 1e-3f - 0.5f;
   }
   cl_mem a = NULL, b = NULL, c = NULL;
-  if (fc_buffer_alloc(dev, bytes, "A", &a) != FC_OK || fc_buffer_alloc(dev, bytes, "B", &b) != FC_OK ||
-      fc_buffer_alloc(dev, bytes, "C", &c) != FC_OK || fc_buffer_write(dev, a, 0, bytes, ha, 1) != FC_OK ||
+  if (fc_buffer_alloc(dev, bytes, "A", &a) != FC_OK ||
+      fc_buffer_alloc(dev, bytes, "B", &b) != FC_OK ||
+      fc_buffer_alloc(dev, bytes, "C", &c) != FC_OK ||
+      fc_buffer_write(dev, a, 0, bytes, ha, 1) != FC_OK ||
       fc_buffer_write(dev, b, 0, bytes, hb, 1) != FC_OK)
     return fail();
   double ours = 1e30;
   for (int round = -1; round < 5; round++) { /* round -1: warm-up (kernel builds) */
     double t0 = now_s();
     for (int r = 0; r < reps; r++) {
-      if (fc_gemm(dev, 0, 0, n, n, n, 1.0f, fc_view_of(a, 0), n, fc_view_of(b, 0), n, 0.0f, fc_view_of(c, 0), n) !=
-          FC_OK)
+      if (fc_gemm(dev, 0, 0, n, n, n, 1.0f, fc_view_of(a, 0), n, fc_view_of(b, 0), n, 0.0f,
+                  fc_view_of(c, 0), n) != FC_OK)
         return fail();
       if (per_call && fc_device_finish(dev) != FC_OK) return fail();
     }
@@ -65,7 +67,8 @@ int main(int argc, char **argv) {
     double t = (now_s() - t0) / reps;
     if (round >= 0 && t < ours) ours = t;
   }
-  printf("fc_gemm  %zu^3: %.4f ms  %.1f GFLOP/s  (%s)\n", n, ours * 1e3, 2.0 * (double)count * n / ours * 1e-9,
+  printf("fc_gemm  %zu^3: %.4f ms  %.1f GFLOP/s  (%s)\n", n, ours * 1e3,
+         2.0 * (double)count * n / ours * 1e-9,
          per_call ? "one wait per product" : "one wait per round");
   const char *which = NULL;
   fc_cblas_sgemm_fn sgemm = fc_host_sgemm((const char *const[]){"libopenblas.so.0", NULL}, &which);
@@ -75,12 +78,14 @@ int main(int argc, char **argv) {
     double host = 1e30;
     for (int round = -1; round < 5; round++) {
       double t0 = now_s();
-      for (int r = 0; r < reps; r++) sgemm(101, 111, 111, (int)n, (int)n, (int)n, 1.0f, ha, (int)n, hb, (int)n, 0.0f, hc, (int)n);
+      for (int r = 0; r < reps; r++)
+        sgemm(101, 111, 111, (int)n, (int)n, (int)n, 1.0f, ha, (int)n, hb, (int)n, 0.0f, hc,
+              (int)n);
       double t = (now_s() - t0) / reps;
       if (round >= 0 && t < host) host = t;
     }
-    printf("OpenBLAS %zu^3: %.4f ms  %.1f GFLOP/s\nratio %.3f\n", n, host * 1e3, 2.0 * (double)count * n / host * 1e-9,
-           host / ours);
+    printf("OpenBLAS %zu^3: %.4f ms  %.1f GFLOP/s\nratio %.3f\n", n, host * 1e3,
+           2.0 * (double)count * n / host * 1e-9, host / ours);
   }
   fc_buffer_release(&a), fc_buffer_release(&b), fc_buffer_release(&c);
   fc_device_close(dev);

@@ -315,12 +315,13 @@ static fc_status implicit_gemm(fc_device *dev, const fc_conv2d_desc *d, size_t m
   FC_TRY(fc_gemm_kernel(dev, "conv_panel_s1", &kernel));
   if (fc_device_profiling(dev))
     snprintf(dev->prof_shape, sizeof dev->prof_shape, "m=%zu n=%zu k=%zu implicit", m, cols, k);
-  const fc_kernel_arg args[] = {FC_ARG_INT(m),      FC_ARG_INT(cols),        FC_ARG_INT(k),
-                                FC_ARG_INT(kc),     FC_ARG_VIEW(ap),         FC_ARG_UINT(k * (size_t)mr),
-                                FC_ARG_VIEW(src),   FC_ARG_UINT(cols),       FC_ARG_INT(d->h),
-                                FC_ARG_INT(d->w),   FC_ARG_INT(d->kh),       FC_ARG_INT(d->kw),
-                                FC_ARG_INT(d->pad), FC_ARG_FLOAT(0.0f),      FC_ARG_VIEW(c),
-                                FC_ARG_UINT(cols),  FC_ARG_INT(per_group)};
+  const fc_kernel_arg args[] = {
+      FC_ARG_INT(m),      FC_ARG_INT(cols),     FC_ARG_INT(k),
+      FC_ARG_INT(kc),     FC_ARG_VIEW(ap),      FC_ARG_UINT(k * (size_t)mr),
+      FC_ARG_VIEW(src),   FC_ARG_UINT(cols),    FC_ARG_INT(d->h),
+      FC_ARG_INT(d->w),   FC_ARG_INT(d->kh),    FC_ARG_INT(d->kw),
+      FC_ARG_INT(d->pad), FC_ARG_FLOAT(0.0f),   FC_ARG_VIEW(c),
+      FC_ARG_UINT(cols),  FC_ARG_INT(per_group)};
   size_t global[2] = {n_tiles, groups}, local[2] = {(size_t)dev->tuning.gemm.wg, 1};
   fc_status st = fc_launch(dev, kernel, "conv_gemm", 2, global, local, args, FC_NARGS(args));
   dev->prof_shape[0] = '\0';
@@ -336,14 +337,14 @@ static fc_status tap_gemm(fc_device *dev, const fc_conv2d_desc *d, size_t m, siz
   size_t plane = (size_t)d->h * d->w, oplane = plane_out(d), cols = (size_t)d->n * oplane;
   size_t k = channels * d->kh * d->kw;
   size_t blocks = ((size_t)d->n + 15) / 16, m_tiles = (m + (size_t)mr - 1) / (size_t)mr;
-  FC_TRY(fc_ops_check_u32("conv2d", xb.offset + blocks * plane * channels * 16,
-                          "batch panel extent"));
+  FC_TRY(
+      fc_ops_check_u32("conv2d", xb.offset + blocks * plane * channels * 16, "batch panel extent"));
   FC_TRY(fc_ops_check_u32("conv2d", ap.offset + m_tiles * (size_t)mr * k, "A panel extent"));
   cl_kernel kernel = NULL;
   FC_TRY(fc_gemm_kernel(dev, "conv_batch_panels", &kernel));
   {
-    const fc_kernel_arg args[] = {FC_ARG_VIEW(src),  FC_ARG_UINT((size_t)d->n * plane),
-                                  FC_ARG_INT(d->n),  FC_ARG_INT(plane),
+    const fc_kernel_arg args[] = {FC_ARG_VIEW(src),     FC_ARG_UINT((size_t)d->n * plane),
+                                  FC_ARG_INT(d->n),     FC_ARG_INT(plane),
                                   FC_ARG_INT(channels), FC_ARG_VIEW(xb)};
     FC_TRY(fc_ops_launch_2d(dev, kernel, "batch_panels", blocks * plane, channels, args,
                             FC_NARGS(args)));

@@ -87,8 +87,8 @@ fc_status fc_gemm_pack(fc_device *dev, fc_view x, size_t sp, size_t sk, size_t p
  * row-major B read in place (b_panel = nr, b_step = ldb). */
 static fc_status gemm_panel_launch(fc_device *dev, size_t m, size_t n, size_t k, float alpha,
                                    fc_view ap, fc_view bp, size_t b_panel, size_t b_step,
-                                   size_t b_extent, float beta, fc_view c, size_t ldc,
-                                   size_t batch, size_t a_batch, size_t b_batch, size_t c_batch) {
+                                   size_t b_extent, float beta, fc_view c, size_t ldc, size_t batch,
+                                   size_t a_batch, size_t b_batch, size_t c_batch) {
   const fc_gemm_params *g = &dev->tuning.gemm;
   const size_t mr = (size_t)g->mr, nr = 8 * (size_t)g->nv;
   const size_t m_tiles = (m + mr - 1) / mr, n_tiles = (n + nr - 1) / nr;
@@ -135,17 +135,14 @@ static fc_status gemm_panel_launch(fc_device *dev, size_t m, size_t n, size_t k,
   for (size_t k0 = 0; st == FC_OK && (k0 < k || k0 == 0); k0 += ko) {
     size_t kn = k - k0 < ko ? k - k0 : ko;
     fc_view a0 = fc_view_add(ap, k0 * mr), b0 = fc_view_add(bp, k0 * b_step);
-    const fc_kernel_arg args[] = {FC_ARG_INT(m),        FC_ARG_INT(n),
-                                  FC_ARG_INT(kn),       FC_ARG_INT(kc),
-                                  FC_ARG_FLOAT(alpha),  FC_ARG_VIEW_MEM(a0),
-                                  FC_ARG_VIEW_OFF(a0),  FC_ARG_UINT(k * mr),
-                                  FC_ARG_UINT(a_batch), FC_ARG_VIEW_MEM(b0),
-                                  FC_ARG_VIEW_OFF(b0),  FC_ARG_UINT(b_panel),
-                                  FC_ARG_UINT(b_step),
-                                  FC_ARG_UINT(b_batch), FC_ARG_FLOAT(k0 == 0 ? beta : 1.0f),
-                                  FC_ARG_VIEW_MEM(c),   FC_ARG_VIEW_OFF(c),
-                                  FC_ARG_UINT(ldc),     FC_ARG_UINT(c_batch),
-                                  FC_ARG_INT(per_group)};
+    const fc_kernel_arg args[] = {
+        FC_ARG_INT(m),        FC_ARG_INT(n),        FC_ARG_INT(kn),
+        FC_ARG_INT(kc),       FC_ARG_FLOAT(alpha),  FC_ARG_VIEW_MEM(a0),
+        FC_ARG_VIEW_OFF(a0),  FC_ARG_UINT(k * mr),  FC_ARG_UINT(a_batch),
+        FC_ARG_VIEW_MEM(b0),  FC_ARG_VIEW_OFF(b0),  FC_ARG_UINT(b_panel),
+        FC_ARG_UINT(b_step),  FC_ARG_UINT(b_batch), FC_ARG_FLOAT(k0 == 0 ? beta : 1.0f),
+        FC_ARG_VIEW_MEM(c),   FC_ARG_VIEW_OFF(c),   FC_ARG_UINT(ldc),
+        FC_ARG_UINT(c_batch), FC_ARG_INT(per_group)};
     size_t global[3] = {n_tiles, groups, batch}, local[3] = {(size_t)g->wg, 1, 1};
     st = fc_launch(dev, kernel, "gemm", 3, global, local, args, FC_NARGS(args));
     if (kn == 0) break;

@@ -11,7 +11,8 @@ typedef struct gemm_shape {
   size_t m, n, k;
 } gemm_shape;
 
-static const gemm_shape shapes[] = {{1, 1, 1}, {7, 31, 33}, {63, 1, 17}, {33, 65, 129}, {64, 49, 576}, {33, 48, 65}};
+static const gemm_shape shapes[] = {{1, 1, 1},     {7, 31, 33},   {63, 1, 17},
+                                    {33, 65, 129}, {64, 49, 576}, {33, 48, 65}};
 
 void fc_test_gemm_case(fc_device *dev, fc_test_rng *rng, int ta, int tb, size_t m, size_t n,
                        size_t k, const size_t pad[4], float alpha, float beta, const char *tag) {
@@ -48,8 +49,10 @@ void fc_test_gemm(fc_device *dev) {
   }
   /* Strided batched with a shared A (stride 0), as convolution uses it. */
   size_t m = 5, n = 7, k = 9, batch = 3;
-  float *a = fc_test_alloc_floats(m * k), *b = fc_test_alloc_floats(batch * k * n), *c = fc_test_alloc_floats(batch * m * n);
-  double *ad = fc_test_alloc_doubles(m * k), *bd = fc_test_alloc_doubles(batch * k * n), *cd = fc_test_alloc_doubles(batch * m * n);
+  float *a = fc_test_alloc_floats(m * k), *b = fc_test_alloc_floats(batch * k * n),
+        *c = fc_test_alloc_floats(batch * m * n);
+  double *ad = fc_test_alloc_doubles(m * k), *bd = fc_test_alloc_doubles(batch * k * n),
+         *cd = fc_test_alloc_doubles(batch * m * n);
   fc_test_fill_uniform(&rng, a, ad, m * k, -1, 1);
   fc_test_fill_uniform(&rng, b, bd, batch * k * n, -1, 1);
   fc_gbuf ga = fc_gbuf_from_floats(dev, "A", a, m * k);
