@@ -11,6 +11,33 @@
  * Pinning it with -D constants was measured on PoCL (ResNet-18 shapes) and
  * gained nothing — im2col is memory-bound and a few % of a convolution. */
 
+/* Output column q (sample n, pixel (y, xo)): returns n, and the input corner
+ * (iy0, ix0) of its receptive field. */
+uint patch_origin(const uint q, const int oh, const int ow, const int stride, const int pad,
+                  int *iy0, int *ix0) {
+  const uint plane = (uint)(oh * ow);
+  const uint n = q / plane, rem = q - n * plane;
+  const int y = (int)(rem / (uint)ow), xo = (int)rem - y * ow;
+  *iy0 = y * stride - pad;
+  *ix0 = xo * stride - pad;
+  return n;
+}
+
+/* The KH·KW values of one channel's receptive field (zeros outside the image)
+ * to col[out], col[out + step], ... */
+void gather_patch(__global const float *src, const int iy0, const int ix0, const int h,
+                  const int w, const int kh, const int kw, __global float *col, uint out,
+                  const uint step) {
+  for (int i = 0; i < kh; i++) {
+    const int iy = iy0 + i;
+    const int row_ok = iy >= 0 && iy < h;
+    for (int j = 0; j < kw; j++, out += step) {
+      const int ix = ix0 + j;
+      col[out] = (row_ok && ix >= 0 && ix < w) ? src[iy * w + ix] : 0.0f;
+    }
+  }
+}
+
 /* One work-item per (output column q, input channel c): writes the KH·KW rows
  * of channel c in column q. x_off already points at sample n0. */
 __kernel void im2col(__global const float *x, const uint x_off, const uint sn, const uint sc,
@@ -19,21 +46,10 @@ __kernel void im2col(__global const float *x, const uint x_off, const uint sn, c
                      const int pad, __global float *col, const uint col_off, const uint ld) {
   const uint q = get_global_id(0), c = get_global_id(1);
   if (q >= columns || c >= channels) return;
-  const uint plane = (uint)(oh * ow);
-  const uint n = q / plane, r = q - n * plane;
-  const int y = (int)(r / (uint)ow), xo = (int)r - y * ow;
-  const int iy0 = y * stride - pad, ix0 = xo * stride - pad;
-  __global const float *src = x + x_off + n * sn + c * sc;
-  uint out = col_off + c * (uint)(kh * kw) * ld + q;
-  for (int i = 0; i < kh; i++) {
-    const int iy = iy0 + i;
-    const int row_ok = iy >= 0 && iy < h;
-    for (int j = 0; j < kw; j++) {
-      const int ix = ix0 + j;
-      col[out] = (row_ok && ix >= 0 && ix < w) ? src[iy * w + ix] : 0.0f;
-      out += ld;
-    }
-  }
+  int iy0, ix0;
+  const uint n = patch_origin(q, oh, ow, stride, pad, &iy0, &ix0);
+  gather_patch(x + x_off + n * sn + c * sc, iy0, ix0, h, w, kh, kw, col,
+               col_off + c * (uint)(kh * kw) * ld + q, ld);
 }
 
 /* im2col straight into GEMM B panels of width `width` (src/ops/gemm_internal.h):
@@ -54,20 +70,9 @@ __kernel void im2col_panels(__global const float *x, const uint x_off, const uin
     for (uint r = 0; r < khw; r++, out += width) col[out] = 0.0f;
     return;
   }
-  const uint plane = (uint)(oh * ow);
-  const uint n = q / plane, rem = q - n * plane;
-  const int y = (int)(rem / (uint)ow), xo = (int)rem - y * ow;
-  const int iy0 = y * stride - pad, ix0 = xo * stride - pad;
-  __global const float *src = x + x_off + n * sn + c * sc;
-  for (int i = 0; i < kh; i++) {
-    const int iy = iy0 + i;
-    const int row_ok = iy >= 0 && iy < h;
-    for (int j = 0; j < kw; j++) {
-      const int ix = ix0 + j;
-      col[out] = (row_ok && ix >= 0 && ix < w) ? src[iy * w + ix] : 0.0f;
-      out += width;
-    }
-  }
+  int iy0, ix0;
+  const uint n = patch_origin(q, oh, ow, stride, pad, &iy0, &ix0);
+  gather_patch(x + x_off + n * sn + c * sc, iy0, ix0, h, w, kh, kw, col, out, width);
 }
 
 /* The transposed column matrix as GEMM B panels, for the weight gradient
@@ -90,10 +95,8 @@ __kernel void im2col_panels_t(__global const float *x, const uint x_off, const u
     }
     return;
   }
-  const uint plane = (uint)(oh * ow);
-  const uint n = q / plane, rem = q - n * plane;
-  const int y = (int)(rem / (uint)ow), xo = (int)rem - y * ow;
-  const int iy0 = y * stride - pad, ix0 = xo * stride - pad;
+  int iy0, ix0;
+  const uint n = patch_origin(q, oh, ow, stride, pad, &iy0, &ix0);
   __global const float *src = x + x_off + n * sn + c * sc;
   uint r = c * khw;
   for (int i = 0; i < kh; i++) {
