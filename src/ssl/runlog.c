@@ -160,6 +160,23 @@ static void smooth(const double *in, double *out, int64_t n, double alpha) {
   }
 }
 
+/* A panel of curves over training steps; `share` fixes y to [0, 1]. */
+static fc_plot_panel step_panel(const char *title, const fc_plot_series *series, int n_series,
+                                int share, int interleave) {
+  fc_plot_panel p = {.title = title,
+                     .x_label = "step",
+                     .integer_x = 1,
+                     .series = series,
+                     .n_series = n_series,
+                     .interleave = interleave};
+  if (share) {
+    p.fixed_y = 1;
+    p.y_min = 0;
+    p.y_max = 1;
+  }
+  return p;
+}
+
 fc_status fc_runlog_plot(const fc_runlog *log, const char *path, const char *title) {
   int64_t n = log->count;
   if (n == 0) return FC_OK;
@@ -215,40 +232,14 @@ fc_status fc_runlog_plot(const fc_runlog *log, const char *path, const char *tit
   fc_plot_series mask_series[] = {{"mask rate", x, mask, (size_t)n},
                                   {"pseudo-label precision", x, prec, (size_t)n},
                                   {"SNL negative precision", x, negp, (size_t)n}};
-  fc_plot_panel panels[4];
-  memset(panels, 0, sizeof panels);
-  panels[0] = (fc_plot_panel){.title = "loss (smoothed)",
-                              .x_label = "step",
-                              .integer_x = 1,
-                              .series = loss_series,
-                              .n_series = 4,
-                              .log_y = 1};
-  panels[1] = (fc_plot_panel){.title = "validation (teacher)",
-                              .x_label = "step",
-                              .integer_x = 1,
-                              .series = acc_series,
-                              .n_series = 3,
-                              .fixed_y = 1,
-                              .y_min = 0,
-                              .y_max = 1,
-                              .interleave = 1};
-  panels[2] = (fc_plot_panel){.title = "thresholds per class",
-                              .x_label = "step",
-                              .integer_x = 1,
-                              .series = tau_series,
-                              .n_series = C,
-                              .fixed_y = 1,
-                              .y_min = 0,
-                              .y_max = 1,
-                              .interleave = 1};
-  panels[3] = (fc_plot_panel){.title = "unlabelled pool (smoothed)",
-                              .x_label = "step",
-                              .integer_x = 1,
-                              .series = mask_series,
-                              .n_series = 3,
-                              .fixed_y = 1,
-                              .y_min = 0,
-                              .y_max = 1};
+  /* Every panel has steps on x; all but the loss plot a share in [0, 1]. */
+  fc_plot_panel panels[4] = {
+      step_panel("loss (smoothed)", loss_series, 4, 0, 0),
+      step_panel("validation (teacher)", acc_series, 3, 1, 1),
+      step_panel("thresholds per class", tau_series, C, 1, 1),
+      step_panel("unlabelled pool (smoothed)", mask_series, 3, 1, 0),
+  };
+  panels[0].log_y = 1;
   fc_plot_options opts;
   memset(&opts, 0, sizeof opts);
   opts.title = title;
