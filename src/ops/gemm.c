@@ -104,24 +104,6 @@ static fc_status gemm_panel_launch(fc_device *dev, size_t m, size_t n, size_t k,
   set_shape(dev, m, n, k, batch);
   size_t groups = 1, per_group = 1;
   fc_gemm_groups(dev, m_tiles, n_tiles, batch, &groups, &per_group);
-  /* Keep a group's A panels (per_group · mr · k floats) within gemm.ablock floats,
-   * so they stay in cache while consecutive work-items (column panels) reuse
-   * them; B panels are then re-read once per group, from a cheaper level.
-   * Measured on PoCL (1024³): 32 KiB blocks 0.82-0.88x OpenBLAS, no cap 0.63-0.68x. */
-  if (g->ablock > 0) {
-    /* A whole A within 32 blocks (1 MiB at the default 8192: an L2 of today's
-     * x86 cores) is served from L2 to every group, so groups of 8 blocks pay
-     * fewer work-group starts: measured 256³ 0.48 -> 0.41 ms, 512³ 3.16 -> 2.93 ms. */
-    size_t block = (size_t)g->ablock;
-    if (m_tiles * mr * k <= 32 * block) block *= 8;
-    size_t cap = block / (mr * (k > 0 ? k : 1));
-    if (cap < 1) cap = 1;
-    if (per_group > cap) { /* as few groups as the cap allows, of equal size */
-      groups = (m_tiles + cap - 1) / cap;
-      per_group = (m_tiles + groups - 1) / groups;
-      groups = (m_tiles + per_group - 1) / per_group;
-    }
-  }
   size_t kc = g->kc > 0 && (size_t)g->kc < k ? (size_t)g->kc : (k > 0 ? k : 1);
   /* A long k (weight gradients: k = batch pixels) goes in launches of ko rows,
    * so every work-item of a launch works on the same A block (about 256 KiB,
@@ -131,6 +113,27 @@ static fc_status gemm_panel_launch(fc_device *dev, size_t m, size_t n, size_t k,
   if (a_block < kc) a_block = kc;
   a_block = (a_block + kc - 1) / kc * kc;
   if (k > 2 * a_block && n_tiles > 1) ko = a_block;
+  /* Keep a group's A panels (per_group · mr · ko floats: one launch's k) within
+   * gemm.ablock floats, so they stay in cache while consecutive work-items
+   * (column panels) reuse them; B panels are then re-read once per group, from
+   * a cheaper level. Measured on PoCL (1024³): 32 KiB blocks 0.82-0.88x
+   * OpenBLAS, no cap 0.63-0.68x. Capping by the whole k instead of ko left one
+   * tile per group once k was split (every B slice used once, from L3): 1024³
+   * 25.7-30.0 -> 22.6-23.1 ms, 2048³ 205-248 -> 166-167 ms on a Zen 3 (AVX2). */
+  if (g->ablock > 0) {
+    /* A whole A within 32 blocks (1 MiB at the default 8192: an L2 of today's
+     * x86 cores) is served from L2 to every group, so groups of 8 blocks pay
+     * fewer work-group starts: measured 256³ 0.48 -> 0.41 ms, 512³ 3.16 -> 2.93 ms. */
+    size_t block = (size_t)g->ablock;
+    if (m_tiles * mr * k <= 32 * block) block *= 8;
+    size_t cap = block / (mr * (ko > 0 ? ko : 1));
+    if (cap < 1) cap = 1;
+    if (per_group > cap) { /* as few groups as the cap allows, of equal size */
+      groups = (m_tiles + cap - 1) / cap;
+      per_group = (m_tiles + groups - 1) / groups;
+      groups = (m_tiles + per_group - 1) / per_group;
+    }
+  }
   fc_status st = FC_OK;
   for (size_t k0 = 0; st == FC_OK && (k0 < k || k0 == 0); k0 += ko) {
     size_t kn = k - k0 < ko ? k - k0 : ko;
