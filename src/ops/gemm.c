@@ -189,8 +189,14 @@ static fc_status packed_gemm(fc_device *dev, int trans_a, int trans_b, size_t m,
   /* A batch stride of 0 (shared matrix) is packed once. */
   size_t a_batches = stride_a ? batch : 1, b_batches = stride_b ? batch : 1;
   /* A row-major B whose width is whole panels is read in place: its rows are
-   * the panels' rows already, and packing it costed ~9% of a 256³ product. */
-  int b_direct = !trans_b && n % (size_t)nr == 0 && k > 0;
+   * the panels' rows already, and packing it costed ~9% of a 256³ product.
+   * Except when ldb is a multiple of 64 floats (256 bytes) in a product above
+   * 256³: the kc rows of a B slice then fall into at most 16 of L1's 64 sets and
+   * evict each other, so every B load misses L1. Packing them pays there (Zen 3,
+   * min of 4: 512³ 1.98 -> 1.69 ms, 1024³ 16.3 -> 13.9, 2048³ 128 -> 107), not at
+   * 256³ and below, where the packing launch costs more (0.32 -> 0.35 ms). */
+  int b_direct = !trans_b && n % (size_t)nr == 0 && k > 0 &&
+                 (ldb % 64 != 0 || (double)m * (double)n * (double)k <= 16777216.0);
   size_t a_floats = fc_gemm_panel_floats(m, k, mr), b_floats = fc_gemm_panel_floats(n, k, nr);
   size_t need = a_floats * a_batches + (b_direct ? 0 : b_floats * b_batches);
   cl_mem mem = NULL;

@@ -73,7 +73,9 @@ static const gshape shapes[] = {
     {300, 20, 600},
     /* whole panels of every width (48): B read in place, k blocks, k split */
     {31, 48, 33},
-    {300, 48, 600}};
+    {300, 48, 600},
+    /* above 256³ with ldb a multiple of 64: B packed after all (cache sets) */
+    {64, 64, 4097}};
 
 void fc_test_gemm_variants(fc_device *dev) {
   fc_tuning saved = dev->tuning;
